@@ -1,0 +1,91 @@
+/**
+ * The one place errors become HTTP responses. Typed errors map to their 4xx/5xx with their
+ * message (written to be safe to show); middy's own errors (bad JSON, schema violations) keep
+ * their status with a readable message; anything else is a 500 whose body carries only the
+ * request id, and whose details go to the log (without the request body).
+ */
+import type middy from '@middy/core';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
+import { isBlindsightError, type ErrorCode } from '../../lib/core/errors';
+import { errorBody, json, type HttpResult } from './responses';
+
+const STATUS_OF: Record<ErrorCode, number> = {
+  INVALID_INPUT: 400,
+  MALFORMED_DATA: 400,
+  DIMENSION_MISMATCH: 400,
+  INVALID_PARAMETERS: 400,
+  DECRYPTION_FAILED: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+interface AjvError {
+  instancePath?: string;
+  message?: string;
+}
+
+/** Errors thrown by middy middlewares (http-errors style). */
+interface MiddyHttpError {
+  statusCode: number;
+  expose?: boolean;
+  message: string;
+  cause?: { package?: string; data?: unknown };
+}
+
+function isMiddyHttpError(error: unknown): error is MiddyHttpError {
+  return typeof error === 'object' && error !== null && typeof (error as MiddyHttpError).statusCode === 'number';
+}
+
+function describeMiddyError(error: MiddyHttpError): { status: number; code: ErrorCode; message: string } {
+  const source = error.cause?.package;
+  if (source === '@middy/http-json-body-parser') {
+    return error.message.includes('malformed')
+      ? { status: 400, code: 'INVALID_INPUT', message: 'the request body is not valid JSON' }
+      : { status: 415, code: 'INVALID_INPUT', message: 'send the request body as application/json' };
+  }
+  if (source === '@middy/validator' && Array.isArray(error.cause?.data)) {
+    const details = (error.cause.data as AjvError[])
+      .slice(0, 5)
+      .map((e) => `${e.instancePath ? `${e.instancePath.replace(/^\/body/, 'body')} ` : ''}${e.message ?? 'is invalid'}`)
+      .join('; ');
+    return { status: 400, code: 'INVALID_INPUT', message: `invalid request: ${details}` };
+  }
+  const status = error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
+  const message = error.expose === false || status >= 500 ? 'internal error' : error.message;
+  return { status, code: status >= 500 ? 'INTERNAL' : 'INVALID_INPUT', message };
+}
+
+export function errorResponder(logger: Logger): middy.MiddlewareObj<unknown, HttpResult, Error, Context> {
+  return {
+    onError: async (request) => {
+      const { error } = request;
+      const requestId = request.context?.awsRequestId;
+      let status: number;
+      let code: ErrorCode;
+      let message: string;
+      if (isBlindsightError(error)) {
+        status = STATUS_OF[error.code];
+        code = error.code;
+        message = status >= 500 && error.code === 'INTERNAL' ? 'internal error' : error.message;
+      } else if (isMiddyHttpError(error)) {
+        ({ status, code, message } = describeMiddyError(error));
+      } else {
+        status = 500;
+        code = 'INTERNAL';
+        message = 'internal error';
+      }
+      if (status >= 500) {
+        logger.error('request failed', { code, error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error) });
+      } else {
+        logger.info('request refused', { status, code });
+      }
+      request.response = json(status, errorBody(code, message, status >= 500 ? requestId : undefined));
+    },
+  };
+}

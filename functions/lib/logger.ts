@@ -1,0 +1,17 @@
+/**
+ * Structured JSON logs (AWS Lambda Powertools). Log what happened, to whom and how long it
+ * took: route, status, owner id, counts, milliseconds. Never bodies, tokens, keys, vectors or
+ * trapdoors.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+
+const loggers = new Map<string, Logger>();
+
+export function serviceLogger(serviceName: string): Logger {
+  let logger = loggers.get(serviceName);
+  if (logger === undefined) {
+    logger = new Logger({ serviceName, logLevel: (process.env.BLINDSIGHT_LOG_LEVEL ?? 'INFO') as 'INFO' });
+    loggers.set(serviceName, logger);
+  }
+  return logger;
+}

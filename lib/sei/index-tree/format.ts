@@ -1,0 +1,180 @@
+/**
+ * Binary format of the encrypted index tree ("BSIX", version 1). Two parts, so storage can keep
+ * the small skeleton apart from the bulky leaves and read single leaves by byte range:
+ *
+ *   skeleton: magic, version, d, ownerKeyId, nodeCount, root, leafCount,
+ *             node vectors (nodeCount * m f64), childStart (nodeCount+1 u32), childIds,
+ *             leafOf (nodeCount u32, 0xFFFFFFFF = internal), update counters,
+ *             leaf directory (per leaf: image count, block byte length)
+ *   leaf blocks, in leaf order: per image its id (u16 length + UTF-8), then count * m f64.
+ *
+ * Decoders check every count against the bytes present and the structure (every node but the
+ * root has exactly one parent, leaves have no children, each leaf index is used once, ids are
+ * unique), so corrupted input is a MalformedDataError and never a wrong tree.
+ */
+import { BinaryReader, BinaryWriter } from '../../codec/binary';
+import { MalformedDataError } from '../../core/errors';
+import { encryptedDimension } from '../types';
+import type { EncryptedIndexTree, EncryptedLeaf } from './types';
+
+const MAGIC = 'BSIX';
+const LEAF_MAGIC = 'BSIL';
+const VERSION = 1;
+const INTERNAL = 0xffffffff;
+/** Largest feature dimension any format here accepts (guards allocations from hostile input). */
+export const MAX_FEATURE_DIMENSION = 4096;
+
+export interface LeafDirectoryEntry {
+  readonly count: number;
+  readonly byteLength: number;
+}
+
+export interface IndexSkeleton extends Omit<EncryptedIndexTree, 'leaves' | 'locations'> {
+  readonly leafDirectory: LeafDirectoryEntry[];
+}
+
+export function encodeLeafBlock(leaf: EncryptedLeaf, m: number): Uint8Array {
+  const w = new BinaryWriter(leaf.count * (m * 8 + 40) + 16);
+  w.header(LEAF_MAGIC, VERSION).u32(m).u32(leaf.count);
+  for (let i = 0; i < leaf.count; i++) w.string(leaf.ids[i]);
+  w.f64Array(leaf.vectors.subarray(0, leaf.count * m));
+  return w.finish();
+}
+
+export function decodeLeafBlock(bytes: Uint8Array, m: number, expectedCount?: number): EncryptedLeaf {
+  const r = new BinaryReader(bytes, 'index leaf');
+  r.header(LEAF_MAGIC, [VERSION]);
+  const blockM = r.u32('encrypted dimension');
+  if (blockM !== m) r.fail(`encrypted dimension ${blockM} does not match the index (${m})`);
+  const count = r.u32InRange('image count', 0, Math.floor(r.remaining / 2));
+  if (expectedCount !== undefined && count !== expectedCount) {
+    r.fail(`holds ${count} images, the index directory says ${expectedCount}`);
+  }
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) ids.push(r.string('image id'));
+  if (r.remaining !== count * m * 8) r.fail(`expected ${count * m * 8} vector bytes, found ${r.remaining}`);
+  const vectors = r.f64Array(count * m, 'encrypted vectors');
+  r.end();
+  return { vectors, ids, count };
+}
+
+function encodeSkeleton(tree: EncryptedIndexTree, leafBlocks: Uint8Array[]): Uint8Array {
+  const nodeCount = tree.leafOf.length;
+  const w = new BinaryWriter(nodeCount * (tree.m * 8 + 16) + 256);
+  w.header(MAGIC, VERSION).u32(tree.d).string(tree.ownerKeyId);
+  w.u32(nodeCount).u32(tree.root).u32(tree.leaves.length);
+  w.f64Array(tree.nodeVectors);
+  w.u32Array(tree.childStart);
+  w.u32Array(tree.childIds);
+  w.u32Array(Array.from(tree.leafOf, (l) => (l < 0 ? INTERNAL : l)));
+  const u = tree.updates;
+  w.u32(u.added).u32(u.deleted).u32(u.builtSize).u32(u.builtMaxLeaf);
+  tree.leaves.forEach((leaf, i) => w.u32(leaf.count).u32(leafBlocks[i].length));
+  return w.finish();
+}
+
+/** Encodes the skeleton and each leaf block separately (for storage that reads leaves by range). */
+export function encodeIndexTreeParts(tree: EncryptedIndexTree): { skeleton: Uint8Array; leaves: Uint8Array[] } {
+  const leaves = tree.leaves.map((leaf) => encodeLeafBlock(leaf, tree.m));
+  return { skeleton: encodeSkeleton(tree, leaves), leaves };
+}
+
+/** One buffer: skeleton length (u32), skeleton, then all leaf blocks. */
+export function encodeIndexTree(tree: EncryptedIndexTree): Uint8Array {
+  const { skeleton, leaves } = encodeIndexTreeParts(tree);
+  const total = 4 + skeleton.length + leaves.reduce((s, b) => s + b.length, 0);
+  const out = new Uint8Array(total);
+  new DataView(out.buffer).setUint32(0, skeleton.length, true);
+  out.set(skeleton, 4);
+  let at = 4 + skeleton.length;
+  for (const block of leaves) {
+    out.set(block, at);
+    at += block.length;
+  }
+  return out;
+}
+
+/** Checks the node structure is one tree rooted at `root` whose leaves map 1:1 onto leaf blocks. */
+function checkStructure(r: BinaryReader, s: Omit<IndexSkeleton, 'leafDirectory'>, leafCount: number): void {
+  const nodeCount = s.leafOf.length;
+  const parents = new Uint8Array(nodeCount);
+  for (let i = 0; i < nodeCount; i++) {
+    if (s.childStart[i] > s.childStart[i + 1]) r.fail('child ranges are not increasing');
+    const hasChildren = s.childStart[i + 1] > s.childStart[i];
+    if (hasChildren === s.leafOf[i] >= 0) r.fail(`node ${i} must be either a leaf or have children`);
+  }
+  for (const child of s.childIds) {
+    if (child >= nodeCount) r.fail(`child id ${child} is out of range`);
+    if (child === s.root || parents[child]++ > 0) r.fail(`node ${child} has more than one parent`);
+  }
+  const seenLeaves = new Uint8Array(leafCount);
+  let reachable = 0;
+  const stack = [s.root];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    reachable++;
+    const leaf = s.leafOf[node];
+    if (leaf >= 0) {
+      if (leaf >= leafCount || seenLeaves[leaf]++ > 0) r.fail(`leaf index ${leaf} is out of range or reused`);
+    }
+    for (let c = s.childStart[node]; c < s.childStart[node + 1]; c++) stack.push(s.childIds[c]);
+  }
+  if (reachable !== nodeCount) r.fail(`${nodeCount - reachable} nodes are not reachable from the root`);
+  if (seenLeaves.some((v) => v === 0)) r.fail('some leaf blocks belong to no node');
+}
+
+export function decodeIndexSkeleton(bytes: Uint8Array): IndexSkeleton {
+  const r = new BinaryReader(bytes, 'encrypted index');
+  r.header(MAGIC, [VERSION]);
+  const d = r.u32InRange('feature dimension', 1, MAX_FEATURE_DIMENSION);
+  const m = encryptedDimension(d);
+  const ownerKeyId = r.string('owner key id');
+  const nodeCount = r.u32InRange('node count', 1, Math.floor(r.remaining / (m * 8)));
+  const root = r.u32InRange('root', 0, nodeCount - 1);
+  const leafCount = r.u32InRange('leaf count', 1, nodeCount);
+  const nodeVectors = r.f64Array(nodeCount * m, 'node vectors');
+  const childStart = r.u32Array(nodeCount + 1, 'child ranges');
+  if (childStart[0] !== 0 || childStart[nodeCount] > nodeCount) r.fail('child ranges are inconsistent');
+  const childIds = r.u32Array(childStart[nodeCount], 'child ids');
+  const leafOf = Int32Array.from(r.u32Array(nodeCount, 'leaf map'), (v) => (v === INTERNAL ? -1 : v));
+  if (leafOf.some((v) => v >= leafCount)) r.fail('leaf map points past the leaf count');
+  const updates = { added: r.u32(), deleted: r.u32(), builtSize: r.u32(), builtMaxLeaf: r.u32() };
+  const leafDirectory: LeafDirectoryEntry[] = [];
+  for (let i = 0; i < leafCount; i++) leafDirectory.push({ count: r.u32('leaf count'), byteLength: r.u32('leaf length') });
+  r.end();
+  const skeleton = { d, m, ownerKeyId, nodeVectors, childStart, childIds, leafOf, root, updates };
+  checkStructure(r, skeleton, leafCount);
+  return { ...skeleton, leafDirectory };
+}
+
+/** Assembles a tree from a decoded skeleton and its decoded leaves, checking ids are unique. */
+export function assembleIndexTree(skeleton: IndexSkeleton, leaves: EncryptedLeaf[]): EncryptedIndexTree {
+  if (leaves.length !== skeleton.leafDirectory.length) {
+    throw new MalformedDataError('encrypted index', `${leaves.length} leaves for ${skeleton.leafDirectory.length} directory entries`);
+  }
+  const locations = new Map<string, number>();
+  leaves.forEach((leaf, i) => {
+    for (const id of leaf.ids) {
+      if (locations.has(id)) throw new MalformedDataError('encrypted index', `image id "${id}" appears twice`);
+      locations.set(id, i);
+    }
+  });
+  const { leafDirectory: _directory, ...rest } = skeleton;
+  return { ...rest, leaves, locations };
+}
+
+export function decodeIndexTree(bytes: Uint8Array): EncryptedIndexTree {
+  if (bytes.length < 4) throw new MalformedDataError('encrypted index', 'truncated before the skeleton length');
+  const skeletonLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
+  if (skeletonLength > bytes.length - 4) throw new MalformedDataError('encrypted index', 'truncated skeleton');
+  const skeleton = decodeIndexSkeleton(bytes.subarray(4, 4 + skeletonLength));
+  let at = 4 + skeletonLength;
+  const leaves = skeleton.leafDirectory.map((entry) => {
+    if (entry.byteLength > bytes.length - at) throw new MalformedDataError('encrypted index', 'truncated leaf block');
+    const leaf = decodeLeafBlock(bytes.subarray(at, at + entry.byteLength), skeleton.m, entry.count);
+    at += entry.byteLength;
+    return leaf;
+  });
+  if (at !== bytes.length) throw new MalformedDataError('encrypted index', `${bytes.length - at} unexpected trailing bytes`);
+  return assembleIndexTree(skeleton, leaves);
+}

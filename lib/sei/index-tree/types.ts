@@ -1,0 +1,124 @@
+/**
+ * Types of the SEI hierarchical index tree (paper section 3.2, 5.3.3). The owner builds a
+ * plaintext tree from cluster centres, then encrypts every node vector and every image vector;
+ * the cloud only ever holds the encrypted tree.
+ */
+import type { RandomSource } from '../../core/random';
+import type { EncryptedVector } from '../types';
+
+/** How the owner builds the tree. */
+export interface IndexTreeBuildOptions {
+  /**
+   * Leaves larger than this are split by K-means (beyond the paper: it bounds the work of
+   * ranking one leaf, which keeps search time flat as n grows). Default 128.
+   */
+  readonly maxLeafSize?: number;
+  /** Branching factor of those splits. Default 8. */
+  readonly splitFactor?: number;
+  /** DM threshold Th_t of section 3.2. Default 0.5 (the paper's value). */
+  readonly dmThreshold?: number;
+  /** Affinity Propagation runs on at most this many points (it is O(n^2)). Default 2000. */
+  readonly apSampleSize?: number;
+  /** K-means fits on at most this many points, then assigns all. Default 50,000. */
+  readonly kMeansSampleSize?: number;
+  /** Randomness for sampling and seeding (not secret). Default: secure. */
+  readonly random?: RandomSource;
+  /** Progress callback for long builds. */
+  readonly onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+/** A node of the plaintext tree the owner builds: C = {V, E, IND} of the paper. */
+export interface PlainTreeNode {
+  /** Member-weighted centroid of everything under the node (the paper's V). */
+  readonly centre: Float64Array;
+  /** Child node ids (empty for a leaf). */
+  readonly children: number[];
+  /** Level: 0 for leaves, parents above their children. */
+  readonly level: number;
+  /** IND: the largest distance between two children's vectors (0 for a leaf). */
+  readonly ind: number;
+  /** Number of images under the node. */
+  readonly size: number;
+  /** For a leaf: indices (into the owner's vectors) of its images. */
+  readonly members: Uint32Array;
+}
+
+export interface PlainTree {
+  readonly d: number;
+  readonly nodes: PlainTreeNode[];
+  readonly root: number;
+  readonly leafCount: number;
+  /** How the leaves were formed (CAK-means path, K, splits), for logs and benchmarks. */
+  readonly stats: PlainTreeStats;
+}
+
+export interface PlainTreeStats {
+  readonly clusteringSource: string;
+  readonly topLevelClusters: number;
+  readonly leafCount: number;
+  readonly maxLeafSize: number;
+  readonly depth: number;
+  readonly nodeCount: number;
+}
+
+/**
+ * A leaf of the encrypted tree: its images' encrypted vectors (row-major, 2d+2 each, with
+ * spare capacity so dynamic inserts do not reallocate every time) and ids.
+ */
+export interface EncryptedLeaf {
+  vectors: Float64Array;
+  ids: string[];
+  /** Number of images in the leaf (vectors beyond count * m are spare capacity). */
+  count: number;
+}
+
+/** The cloud's view: encrypted node vectors, structure, and encrypted leaves. Nothing else. */
+export interface EncryptedIndexTree {
+  /** Feature dimension d (encrypted vectors have m = 2d+2 entries). */
+  readonly d: number;
+  readonly m: number;
+  /** Key id of the owner secret that encrypted it; trapdoors must come from a key it issued. */
+  readonly ownerKeyId: string;
+  /** Encrypted node vectors, node i at [i*m, (i+1)*m). */
+  readonly nodeVectors: Float64Array;
+  /** Children of node i: childIds[childStart[i] .. childStart[i+1]). */
+  readonly childStart: Uint32Array;
+  readonly childIds: Uint32Array;
+  /** For node i: index into `leaves`, or -1 for an internal node. */
+  readonly leafOf: Int32Array;
+  readonly root: number;
+  readonly leaves: EncryptedLeaf[];
+  /** Where each image id lives (leaf index), for deletes and duplicate checks. */
+  readonly locations: Map<string, number>;
+  /** Counters since the build, for rebuild advice. */
+  readonly updates: { added: number; deleted: number; builtSize: number; builtMaxLeaf: number };
+}
+
+export interface SearchOptions {
+  /** Number of results wanted. */
+  readonly k: number;
+  /**
+   * Minimum number of leaves to rank (beyond the paper; 1 is the paper's behaviour: one leaf,
+   * then backtracking only while fewer than k results exist). More probes, higher recall.
+   */
+  readonly probes?: number;
+}
+
+export interface SearchHit {
+  readonly id: string;
+  /** The encrypted score f'.t: smaller is nearer; comparable only within one trapdoor. */
+  readonly score: number;
+}
+
+export interface SearchStats {
+  readonly leavesVisited: number;
+  readonly vectorsScored: number;
+  readonly nodesScored: number;
+}
+
+export interface SearchResult {
+  readonly hits: SearchHit[];
+  readonly stats: SearchStats;
+}
+
+export type { EncryptedVector };

@@ -1,0 +1,136 @@
+/**
+ * Storage configuration from the environment, and the AWS SDK clients built from it.
+ *
+ * Variables: BLINDSIGHT_TABLE (DynamoDB table), BLINDSIGHT_BUCKET (S3 bucket), AWS_REGION, and
+ * BLINDSIGHT_S3_FORCE_PATH_STYLE=true for S3 emulators (s3rver, LocalStack) that cannot serve
+ * virtual-hosted buckets. Endpoints: the SDK v3 itself reads AWS_ENDPOINT_URL and the
+ * service-specific AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_DYNAMODB /
+ * AWS_ENDPOINT_URL_SECRETS_MANAGER (and `endpoint_url` in the shared config file), so the
+ * factories pass no endpoint and rely on that; explicit endpoints are only for the
+ * `new*Client` builders that tests and the local cloud use.
+ *
+ * The create* factories build each client once per process (module-level cache): a warm Lambda
+ * reuses its connections across invocations.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { InvalidParametersError } from '../core/errors';
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export interface StorageConfig {
+  readonly tableName: string;
+  readonly bucketName: string;
+  readonly region: string;
+  readonly s3ForcePathStyle: boolean;
+}
+
+/** Options of the explicit client builders (tests, local cloud). */
+export interface ClientOptions {
+  readonly region: string;
+  /** Omit to let the SDK resolve it (AWS, or AWS_ENDPOINT_URL*). */
+  readonly endpoint?: string;
+  readonly forcePathStyle?: boolean;
+  /** Omit to use the SDK's default provider chain. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
+const PURPOSE: Record<string, string> = {
+  BLINDSIGHT_TABLE: 'the DynamoDB table that holds owners, users and index versions',
+  BLINDSIGHT_BUCKET: 'the S3 bucket that holds encrypted images and bulky index parts',
+  AWS_REGION: 'the AWS region of the table and bucket, e.g. us-east-1',
+};
+
+/** The value of a required variable; InvalidParametersError naming it and its purpose if unset. */
+export function requireEnv(name: string, env: Environment = process.env): string {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') {
+    const purpose = PURPOSE[name] ? ` (${PURPOSE[name]})` : '';
+    throw new InvalidParametersError(`environment variable ${name} is not set${purpose}: set it before starting the service`);
+  }
+  return value.trim();
+}
+
+function readBoolean(name: string, env: Environment): boolean {
+  const value = env[name]?.trim().toLowerCase();
+  if (value === undefined || value === '' || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1') return true;
+  throw new InvalidParametersError(`environment variable ${name} must be "true" or "false"`);
+}
+
+export function readRegion(env: Environment = process.env): string {
+  return requireEnv('AWS_REGION', env);
+}
+
+export function readS3ForcePathStyle(env: Environment = process.env): boolean {
+  return readBoolean('BLINDSIGHT_S3_FORCE_PATH_STYLE', env);
+}
+
+/** Reads and checks all storage variables at once (so a misconfiguration shows up at start). */
+export function readStorageConfig(env: Environment = process.env): StorageConfig {
+  return {
+    tableName: requireEnv('BLINDSIGHT_TABLE', env),
+    bucketName: requireEnv('BLINDSIGHT_BUCKET', env),
+    region: readRegion(env),
+    s3ForcePathStyle: readS3ForcePathStyle(env),
+  };
+}
+
+export function newS3Client(options: ClientOptions): S3Client {
+  return new S3Client({
+    region: options.region,
+    endpoint: options.endpoint,
+    forcePathStyle: options.forcePathStyle ?? false,
+    credentials: options.credentials,
+    // With WHEN_SUPPORTED the SDK puts a checksum of the *empty* body into presigned PUT URLs,
+    // and real S3 then rejects the upload; emulators also return no checksums to validate.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+export function newDocumentClient(options: ClientOptions): DynamoDBDocumentClient {
+  const client = new DynamoDBClient({ region: options.region, endpoint: options.endpoint, credentials: options.credentials });
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+export function newSecretsManagerClient(options: ClientOptions): SecretsManagerClient {
+  return new SecretsManagerClient({ region: options.region, endpoint: options.endpoint, credentials: options.credentials });
+}
+
+let cachedS3: { key: string; client: S3Client } | undefined;
+let cachedDocument: { key: string; client: DynamoDBDocumentClient } | undefined;
+let cachedSecrets: { key: string; client: SecretsManagerClient } | undefined;
+
+/** The process's S3 client (region from AWS_REGION, path style from BLINDSIGHT_S3_FORCE_PATH_STYLE). */
+export function createS3Client(): S3Client {
+  const region = readRegion();
+  const forcePathStyle = readS3ForcePathStyle();
+  const key = `${region}|${forcePathStyle}`;
+  if (cachedS3?.key !== key) cachedS3 = { key, client: newS3Client({ region, forcePathStyle }) };
+  return cachedS3.client;
+}
+
+/** The process's DynamoDB document client (undefined values are dropped when marshalling). */
+export function createDocumentClient(): DynamoDBDocumentClient {
+  const region = readRegion();
+  if (cachedDocument?.key !== region) cachedDocument = { key: region, client: newDocumentClient({ region }) };
+  return cachedDocument.client;
+}
+
+/** The process's Secrets Manager client (CS2). */
+export function createSecretsManagerClient(): SecretsManagerClient {
+  const region = readRegion();
+  if (cachedSecrets?.key !== region) cachedSecrets = { key: region, client: newSecretsManagerClient({ region }) };
+  return cachedSecrets.client;
+}
+
+/** Drops the cached clients (tests that change the environment). */
+export function resetStorageClients(): void {
+  for (const cached of [cachedS3, cachedDocument, cachedSecrets]) cached?.client.destroy();
+  cachedS3 = undefined;
+  cachedDocument = undefined;
+  cachedSecrets = undefined;
+}

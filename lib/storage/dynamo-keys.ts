@@ -1,0 +1,63 @@
+/**
+ * Keys of the single DynamoDB table (partition key `pk`, sort key `sk`, both strings); the
+ * full item layout is in README-layout.md. Components are validated names that cannot hold
+ * '#', so every prefix below is unambiguous and one owner's keys never reach another's.
+ */
+import { assertBlobName, assertIndexName, assertOwnerId, assertUserId, assertVersionName } from './identifiers';
+
+// A type alias (not an interface) so it is assignable to the SDK's Record<string, unknown> keys.
+export type ItemKey = { readonly pk: string; readonly sk: string };
+
+export const OWNER_PROFILE_SK = 'PROFILE';
+export const USER_SK_PREFIX = 'USER#';
+export const CURRENT_SK = 'CURRENT';
+export const VERSION_SK_PREFIX = 'VERSION#';
+export const CHUNK_SK_PREFIX = 'CHUNK#';
+/** Chunk numbers are zero-padded so chunks sort in order. */
+const CHUNK_DIGITS = 6;
+export const MAX_CHUNKS_PER_BLOB = 10 ** CHUNK_DIGITS - 1;
+
+function ownerPk(ownerId: string): string {
+  assertOwnerId(ownerId);
+  return `OWNER#${ownerId}`;
+}
+
+export function ownerKey(ownerId: string): ItemKey {
+  return { pk: ownerPk(ownerId), sk: OWNER_PROFILE_SK };
+}
+
+export function userKey(ownerId: string, userId: string): ItemKey {
+  assertUserId(userId);
+  return { pk: ownerPk(ownerId), sk: `${USER_SK_PREFIX}${userId}` };
+}
+
+export function indexPk(ownerId: string, indexName: string): string {
+  assertOwnerId(ownerId);
+  assertIndexName(indexName);
+  return `INDEX#${ownerId}#${indexName}`;
+}
+
+export function currentPointerKey(ownerId: string, indexName: string): ItemKey {
+  return { pk: indexPk(ownerId, indexName), sk: CURRENT_SK };
+}
+
+export function versionKey(ownerId: string, indexName: string, version: string): ItemKey {
+  assertVersionName(version);
+  return { pk: indexPk(ownerId, indexName), sk: `${VERSION_SK_PREFIX}${version}` };
+}
+
+/** Sort-key prefix of all chunks of one version (all blobs). */
+export function versionChunksPrefix(version: string): string {
+  assertVersionName(version);
+  return `${CHUNK_SK_PREFIX}${version}#`;
+}
+
+export function chunkKey(ownerId: string, indexName: string, version: string, blobName: string, chunk: number): ItemKey {
+  assertBlobName(blobName);
+  if (!Number.isInteger(chunk) || chunk < 0 || chunk > MAX_CHUNKS_PER_BLOB) throw new RangeError(`chunk number ${chunk} out of range`);
+  return { pk: indexPk(ownerId, indexName), sk: `${versionChunksPrefix(version)}${blobName}#${String(chunk).padStart(CHUNK_DIGITS, '0')}` };
+}
+
+/** Key schema of the table (the CDK stack and the local provisioning use the same names). */
+export const TABLE_PARTITION_KEY = 'pk';
+export const TABLE_SORT_KEY = 'sk';

@@ -1,0 +1,106 @@
+/**
+ * CS1's storage on loopback: dynalite + s3rver, with the table and bucket provisioned. Returns
+ * the environment a handler process needs (the same variables as in AWS, plus endpoints and
+ * the emulator credentials), so the local cloud and the tests run the unchanged handler code.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { join } from 'node:path';
+import type { ClientOptions } from '../config';
+import { newS3Client } from '../config';
+import { startLocalDynamo } from './dynalite';
+import type { LocalService } from './dynalite';
+import { ensureBucket, ensureTable } from './provision';
+import { S3RVER_CREDENTIALS, startLocalS3 } from './s3rver';
+
+export interface LocalStorageOptions {
+  /** Data directory: `s3/` holds objects, `dynamodb/` the table (unless inMemoryTable). */
+  readonly directory: string;
+  readonly tableName?: string;
+  readonly bucketName?: string;
+  readonly region?: string;
+  /** Keep the table in memory (tests): faster, gone at stop. Default false. */
+  readonly inMemoryTable?: boolean;
+  readonly host?: string;
+  /** 0 (default) picks free ports. */
+  readonly dynamoPort?: number;
+  readonly s3Port?: number;
+}
+
+export interface LocalStorage {
+  readonly tableName: string;
+  readonly bucketName: string;
+  readonly region: string;
+  readonly dynamoEndpoint: string;
+  readonly s3Endpoint: string;
+  /** Options for newS3Client / newDocumentClient that point at the emulators. */
+  readonly s3ClientOptions: ClientOptions;
+  readonly dynamoClientOptions: ClientOptions;
+  /** Variables for a handler process (BLINDSIGHT_*, AWS_REGION, AWS_ENDPOINT_URL_*, credentials). */
+  readonly env: Readonly<Record<string, string>>;
+  stop(): Promise<void>;
+}
+
+export const LOCAL_TABLE_NAME = 'blindsight-local';
+export const LOCAL_BUCKET_NAME = 'blindsight-local';
+export const LOCAL_REGION = 'us-east-1';
+
+export async function startLocalStorage(options: LocalStorageOptions): Promise<LocalStorage> {
+  const tableName = options.tableName ?? LOCAL_TABLE_NAME;
+  const bucketName = options.bucketName ?? LOCAL_BUCKET_NAME;
+  const region = options.region ?? LOCAL_REGION;
+  const started: LocalService[] = [];
+  const stopAll = async () => {
+    const results = await Promise.allSettled(started.map((service) => service.stop()));
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw (failure as PromiseRejectedResult).reason;
+  };
+  try {
+    const dynamo = await startLocalDynamo({
+      directory: options.inMemoryTable ? undefined : join(options.directory, 'dynamodb'),
+      host: options.host,
+      port: options.dynamoPort,
+    });
+    started.push(dynamo);
+    const s3 = await startLocalS3({ directory: join(options.directory, 's3'), buckets: [bucketName], host: options.host, port: options.s3Port });
+    started.push(s3);
+
+    // The emulators ignore the credentials' validity but s3rver wants its own key id.
+    const credentials = S3RVER_CREDENTIALS;
+    const s3ClientOptions: ClientOptions = { region, endpoint: s3.endpoint, forcePathStyle: true, credentials };
+    const dynamoClientOptions: ClientOptions = { region, endpoint: dynamo.endpoint, credentials };
+
+    const admin = new DynamoDBClient(dynamoClientOptions);
+    const s3Admin = newS3Client(s3ClientOptions);
+    try {
+      await ensureTable(admin, tableName);
+      await ensureBucket(s3Admin, bucketName);
+    } finally {
+      admin.destroy();
+      s3Admin.destroy();
+    }
+
+    return {
+      tableName,
+      bucketName,
+      region,
+      dynamoEndpoint: dynamo.endpoint,
+      s3Endpoint: s3.endpoint,
+      s3ClientOptions,
+      dynamoClientOptions,
+      env: {
+        BLINDSIGHT_TABLE: tableName,
+        BLINDSIGHT_BUCKET: bucketName,
+        BLINDSIGHT_S3_FORCE_PATH_STYLE: 'true',
+        AWS_REGION: region,
+        AWS_ENDPOINT_URL_S3: s3.endpoint,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      },
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll().catch(() => undefined);
+    throw error;
+  }
+}

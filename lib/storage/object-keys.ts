@@ -1,0 +1,84 @@
+/**
+ * S3 object keys. Everything an owner stores lives under `owners/<ownerId>/`, and every
+ * component is validated (identifiers.ts), so a key built here can only point into the owner's
+ * own prefix:
+ *
+ *   owners/<ownerId>/images/<imageId>                              encrypted image envelopes
+ *   owners/<ownerId>/indexes/<indexName>/<version>/<part>          bulky index parts (e.g. SEI
+ *                                                                  leaf blocks, read by range)
+ *   owners/<ownerId>/uploads/<uploadId>                            large request bodies uploaded
+ *                                                                  through presigned PUTs
+ */
+import { InvalidInputError } from '../core/errors';
+import { assertBlobName, assertImageId, assertIndexName, assertOwnerId, assertUploadId, assertVersionName } from './identifiers';
+
+/** S3's own limit on key length (UTF-8 bytes). */
+const MAX_KEY_BYTES = 1024;
+
+/** The prefix that holds everything of one owner (ends with '/'). */
+export function ownerPrefix(ownerId: string): string {
+  assertOwnerId(ownerId);
+  return `owners/${ownerId}/`;
+}
+
+export function imageObjectKey(ownerId: string, imageId: string): string {
+  assertImageId(imageId);
+  return `${ownerPrefix(ownerId)}images/${imageId}`;
+}
+
+/** A named part of an index version kept in S3 (e.g. "leaves"). */
+export function indexPartObjectKey(ownerId: string, indexName: string, version: string, part: string): string {
+  assertIndexName(indexName);
+  assertVersionName(version);
+  assertBlobName(part);
+  return `${ownerPrefix(ownerId)}indexes/${indexName}/${version}/${part}`;
+}
+
+/** The prefix of all S3 parts of one index version (for cleanup). */
+export function indexVersionPrefix(ownerId: string, indexName: string, version: string): string {
+  assertIndexName(indexName);
+  assertVersionName(version);
+  return `${ownerPrefix(ownerId)}indexes/${indexName}/${version}/`;
+}
+
+export function uploadObjectKey(ownerId: string, uploadId: string): string {
+  assertUploadId(uploadId);
+  return `${ownerPrefix(ownerId)}uploads/${uploadId}`;
+}
+
+function hasControlOrBackslash(key: string): boolean {
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f || c === 0x5c) return true;
+  }
+  return false;
+}
+
+/**
+ * Checks a key before any S3 call (defence in depth for keys that did not come from the
+ * builders above): relative, no empty or dot segments, no control characters, bounded.
+ */
+export function assertObjectKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string' || key.length === 0) throw new InvalidInputError('object key must be a non-empty string');
+  const problem =
+    new TextEncoder().encode(key).length > MAX_KEY_BYTES
+      ? `is longer than ${MAX_KEY_BYTES} bytes`
+      : key.startsWith('/')
+        ? 'starts with "/"'
+        : key.split('/').some((segment) => segment === '' || segment === '.' || segment === '..')
+          ? 'has an empty, "." or ".." segment'
+          : hasControlOrBackslash(key)
+            ? 'contains control characters or a backslash'
+            : undefined;
+  if (problem !== undefined) throw new InvalidInputError(`object key ${problem}: build keys with the helpers in object-keys`);
+}
+
+/** True if `key` lies inside the owner's prefix (for keys read back from requests or metadata). */
+export function isOwnedKey(ownerId: string, key: string): boolean {
+  try {
+    assertObjectKey(key);
+  } catch {
+    return false;
+  }
+  return key.startsWith(ownerPrefix(ownerId));
+}

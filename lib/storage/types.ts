@@ -1,0 +1,201 @@
+/**
+ * Storage interfaces of the CS1 and CS2 services. Handlers depend on these, never on the AWS
+ * SDK: the implementations (S3, DynamoDB, Secrets Manager, local files) live one per module.
+ * Every method validates the names it turns into keys (see identifiers.ts) and reports absence
+ * and races with the typed errors of lib/core/errors (NotFoundError, ConflictError).
+ */
+import type { Ed25519PublicJwk, UserStatus } from '../auth/types';
+
+export type { UserStatus };
+
+// ---------------------------------------------------------------------------------------------
+// Objects (S3)
+
+export interface ObjectHead {
+  /** Size in bytes. */
+  readonly size: number;
+  readonly contentType?: string;
+  readonly etag?: string;
+}
+
+export interface PresignPutOptions {
+  /** URL lifetime, 1 s to 7 days (SigV4's limit). */
+  readonly expiresInSeconds: number;
+  /** Signed: the uploader must send exactly this Content-Type. */
+  readonly contentType: string;
+  /** Signed when given: the uploader must send exactly this many bytes. */
+  readonly contentLength?: number;
+}
+
+export interface PresignGetOptions {
+  readonly expiresInSeconds: number;
+}
+
+/** A URL a client can use without AWS credentials, and the headers it must send with it. */
+export interface PresignedRequest {
+  readonly url: string;
+  readonly method: 'PUT' | 'GET';
+  readonly headers: Readonly<Record<string, string>>;
+  readonly expiresAt: Date;
+}
+
+/** A bucket of opaque byte objects. Keys come from the builders in object-keys.ts. */
+export interface ObjectStore {
+  put(key: string, bytes: Uint8Array, contentType?: string): Promise<void>;
+  /** The whole object; NotFoundError if absent. */
+  get(key: string): Promise<Uint8Array>;
+  /** Bytes [start, endExclusive) through an HTTP Range read; NotFoundError if absent. */
+  getRange(key: string, start: number, endExclusive: number): Promise<Uint8Array>;
+  /** Size and type, or undefined if absent. */
+  head(key: string): Promise<ObjectHead | undefined>;
+  /** Deletes the object; deleting an absent object is not an error. */
+  delete(key: string): Promise<void>;
+  presignPut(key: string, options: PresignPutOptions): Promise<PresignedRequest>;
+  presignGet(key: string, options: PresignGetOptions): Promise<PresignedRequest>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Owners and users (DynamoDB)
+
+export interface OwnerRecord {
+  readonly ownerId: string;
+  /** The registered public signing key (kty, crv, x only). */
+  readonly publicKeyJwk: Ed25519PublicJwk;
+  /** ISO 8601. */
+  readonly createdAt: string;
+}
+
+export interface RegisterOwnerResult {
+  readonly owner: OwnerRecord;
+  /** False when the same key was registered before (the existing record is returned). */
+  readonly created: boolean;
+}
+
+export interface OwnerRegistry {
+  /**
+   * Registers an owner's public key. Idempotent for the same key; ConflictError if the id is
+   * registered with a different key. Callers derive ownerId with ownerIdOf(publicKeyJwk).
+   */
+  register(ownerId: string, publicKeyJwk: Ed25519PublicJwk, createdAt: Date): Promise<RegisterOwnerResult>;
+  get(ownerId: string): Promise<OwnerRecord | undefined>;
+}
+
+export interface UserRecord {
+  readonly ownerId: string;
+  readonly userId: string;
+  readonly status: UserStatus;
+  /** ISO 8601 times. */
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** Last revocation, if any. */
+  readonly revokedAt?: string;
+  /** Last re-activation after a revocation, if any. */
+  readonly reactivatedAt?: string;
+  /** How many times the user was re-activated after a revocation. */
+  readonly reactivationCount: number;
+}
+
+/** The users an owner has issued tokens to. Users of different owners never meet (key design). */
+export interface UserRegistry {
+  /** Adds or re-activates a user (re-activation is recorded). Idempotent for an active user. */
+  put(ownerId: string, userId: string): Promise<UserRecord>;
+  /** Revokes a user; takes effect on its next request. NotFoundError if unknown. */
+  revoke(ownerId: string, userId: string): Promise<UserRecord>;
+  /** Strongly consistent, so a revocation is seen at once. */
+  get(ownerId: string, userId: string): Promise<UserRecord | undefined>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Index versions (DynamoDB)
+
+export type IndexKind = 'sei' | 'two-server';
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
+
+/**
+ * staging: written partly (a crash leaves it so; it can never be published);
+ * complete: immutable and publishable; deleting: being removed by deleteVersion.
+ */
+export type IndexVersionStatus = 'staging' | 'complete' | 'deleting';
+
+export interface IndexBlobInfo {
+  readonly name: string;
+  readonly size: number;
+  readonly chunkCount: number;
+  /** Hex SHA-256 of the blob, checked on every read. */
+  readonly sha256: string;
+}
+
+export interface StageVersionInput {
+  readonly kind: IndexKind;
+  /** Small JSON description (< 100 KB), e.g. dimensions, S3 keys of bulky parts, counts. */
+  readonly metadata: JsonObject;
+  /** Named binary blobs kept in DynamoDB, chunked (e.g. the SEI skeleton, two-server segments). */
+  readonly blobs?: Readonly<Record<string, Uint8Array>>;
+}
+
+export interface IndexVersionSummary {
+  readonly ownerId: string;
+  readonly indexName: string;
+  readonly version: string;
+  readonly kind: IndexKind;
+  readonly status: IndexVersionStatus;
+  /** ISO 8601. */
+  readonly createdAt: string;
+  readonly completedAt?: string;
+  readonly blobs: readonly IndexBlobInfo[];
+}
+
+export interface IndexVersion extends IndexVersionSummary {
+  readonly metadata: JsonObject;
+  /** Reads one blob on demand (checks size and SHA-256). NotFoundError for an unknown name. */
+  readBlob(name: string): Promise<Uint8Array>;
+}
+
+export interface CurrentIndexVersion {
+  readonly ownerId: string;
+  readonly indexName: string;
+  readonly version: string;
+  readonly kind: IndexKind;
+  /** ISO 8601. */
+  readonly publishedAt: string;
+  /** The version this publish replaced, if any. */
+  readonly previousVersion?: string;
+}
+
+/**
+ * Versions of an owner's named indexes and the pointer to the one that serves. A version is
+ * written completely (stageVersion), then published by ONE conditional write of the pointer,
+ * so readers see the old or the new version, never a mix.
+ */
+export interface IndexCatalog {
+  /** Writes a new immutable version; ConflictError if the version name exists. */
+  stageVersion(ownerId: string, indexName: string, version: string, input: StageVersionInput): Promise<IndexVersionSummary>;
+  /** A version (complete or not), or undefined. */
+  getVersion(ownerId: string, indexName: string, version: string): Promise<IndexVersion | undefined>;
+  /** The serving version, or undefined if none was published. */
+  getCurrent(ownerId: string, indexName: string): Promise<CurrentIndexVersion | undefined>;
+  /**
+   * Points the index at `version`, if it is completely staged and the pointer still names
+   * `expectedCurrent` (undefined: nothing published yet); ConflictError otherwise.
+   */
+  publish(ownerId: string, indexName: string, version: string, expectedCurrent: string | undefined): Promise<CurrentIndexVersion>;
+  /** All versions of the index, ordered by version name. */
+  listVersions(ownerId: string, indexName: string): Promise<IndexVersionSummary[]>;
+  /** Deletes a version that is not current (abandoned stagings, superseded versions). */
+  deleteVersion(ownerId: string, indexName: string, version: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets (CS2)
+
+/** CS2's homomorphic-encryption secret material by key id. Values are never logged. */
+export interface SecretStore {
+  /** NotFoundError if no secret has this id. */
+  get(keyId: string): Promise<Uint8Array>;
+  /** Creates or replaces the secret. */
+  put(keyId: string, bytes: Uint8Array): Promise<void>;
+}
