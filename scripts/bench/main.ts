@@ -8,7 +8,7 @@ const program = new Command('bench').description('Blindsight benchmarks').showHe
 
 const engines: Record<string, () => Promise<{ register(program: Command): void }>> = {
   sei: () => import('./sei'),
-  // fit: () => import('./fit'),
+  fit: () => import('./fit'),
 };
 
 for (const load of Object.values(engines)) (await load()).register(program);

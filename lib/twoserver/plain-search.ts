@@ -1,0 +1,77 @@
+/**
+ * Plaintext baselines: exhaustive search, and the same iDistance + segments pruning CS1 runs but
+ * on plaintext. They define what the encrypted protocol must return (tests, benchmark's `exact`).
+ * Results are sorted by exact squared distance, ties by template index.
+ */
+import { InvalidInputError } from '../core/errors';
+import type { VectorSet } from '../linalg/vectors';
+import { assertDimension, squaredDistanceAt } from '../linalg/vectors';
+import { candidateRanges, searchRanges } from './idistance-query';
+import type { SegmentIndex } from './segments/types';
+import type { IDistanceIndex } from './types';
+
+export interface PlainMatch {
+  /** Index of the template in the input set. */
+  readonly index: number;
+  readonly dist2: number;
+}
+
+function byDistance(a: PlainMatch, b: PlainMatch): number {
+  return a.dist2 - b.dist2 || a.index - b.index;
+}
+
+function queryArray(templates: VectorSet, query: ArrayLike<number>): Float64Array {
+  assertDimension(query, templates.d, 'query');
+  return Float64Array.from(query);
+}
+
+/** Exact squared distance of the query to every template (input order). */
+export function allSquaredDistances(templates: VectorSet, query: ArrayLike<number>): Float64Array {
+  const q = queryArray(templates, query);
+  const out = new Float64Array(templates.n);
+  for (let i = 0; i < templates.n; i++) out[i] = squaredDistanceAt(templates.data, i * templates.d, q, 0, templates.d);
+  return out;
+}
+
+/** Every template with dist2 <= tauSquared. */
+export function bruteForceRange(templates: VectorSet, query: ArrayLike<number>, tauSquared: number): PlainMatch[] {
+  const dist2 = allSquaredDistances(templates, query);
+  const out: PlainMatch[] = [];
+  for (let i = 0; i < dist2.length; i++) if (dist2[i] <= tauSquared) out.push({ index: i, dist2: dist2[i] });
+  return out.sort(byDistance);
+}
+
+/** The k nearest templates (ties by index). */
+export function bruteForceKnn(templates: VectorSet, query: ArrayLike<number>, k: number): PlainMatch[] {
+  if (!Number.isInteger(k) || k < 1) throw new InvalidInputError(`k = ${k} must be a positive integer`);
+  const dist2 = allSquaredDistances(templates, query);
+  return Array.from(dist2, (d2, index) => ({ index, dist2: d2 }))
+    .sort(byDistance)
+    .slice(0, k);
+}
+
+/** The iDistance range search on plaintext (templates in input order); also reports the candidate count. */
+export function iDistanceRangePlain(
+  index: IDistanceIndex,
+  segments: SegmentIndex,
+  templates: VectorSet,
+  query: ArrayLike<number>,
+  tauSquared: number,
+): { matches: PlainMatch[]; candidates: number } {
+  const q = queryArray(templates, query);
+  const { d } = templates;
+  const centreDist2 = new Float64Array(index.partitions);
+  for (let i = 0; i < index.partitions; i++) centreDist2[i] = squaredDistanceAt(index.referencePoints.data, i * d, q, 0, d);
+  const ranges = candidateRanges(index, segments, searchRanges(index, centreDist2, tauSquared));
+  const matches: PlainMatch[] = [];
+  let candidates = 0;
+  for (const { start, end } of ranges) {
+    for (let pos = start; pos < end; pos++) {
+      candidates++;
+      const i = index.order[pos];
+      const dist2 = squaredDistanceAt(templates.data, i * d, q, 0, d);
+      if (dist2 <= tauSquared) matches.push({ index: i, dist2 });
+    }
+  }
+  return { matches: matches.sort(byDistance), candidates };
+}

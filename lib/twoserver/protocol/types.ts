@@ -1,0 +1,89 @@
+/**
+ * The two-server identification protocol's roles and what travels between them.
+ *
+ * - Provider (provider.ts): from plaintext templates builds the iDistance index and segments,
+ *   encrypts the templates in key order into fixed-size records and the reference points O_i,
+ *   and hands out: to CS1 a {@link Cs1Index} plus the records blob (stored behind a
+ *   {@link RecordStore}) and the HE evaluation material; to CS2 the HE secret material; to
+ *   clients the HE public material.
+ * - Client (client.ts): encrypts a quantized template into a request for CS1.
+ * - CS1 (cs1.ts): answers range and k-nearest queries with two batches to CS2 (stage 1: all
+ *   reference points; stage 2: every candidate of every surviving partition), each blinded with
+ *   a fresh secret map and shuffled before CS2 sees it.
+ * - CS2 (cs2.ts): decrypts batches to blinded values; reached through a {@link Cs2Transport}.
+ */
+import type { HeBackendName } from '../../he/types';
+import type { SegmentIndex } from '../segments/types';
+import type { IDistanceMetadata, Match } from '../types';
+
+/** Everything CS1 holds besides the records blob and the HE evaluation material. */
+export interface Cs1Index {
+  /** Backend and key the records were made with (checked against the evaluator). */
+  readonly backend: HeBackendName;
+  readonly keyId: string;
+  readonly recordBytes: number;
+  readonly vectorsPerRecord: number;
+  /** Public iDistance metadata: offsets, dmax, partition position ranges. */
+  readonly metadata: IDistanceMetadata;
+  /** Segments over the sorted keys (key -> storage position). */
+  readonly segments: SegmentIndex;
+  /** The K encrypted reference points, as whole records (vector i = partition i). */
+  readonly referenceRecords: Uint8Array;
+  /** Template id at each storage position. */
+  readonly templateIds: readonly string[];
+}
+
+/** Byte-range access to the records blob (in memory here; an object store in deployment). */
+export interface RecordStore {
+  /** Total size in bytes. */
+  readonly size: number;
+  /** Bytes [offset, offset + length); the range must lie inside the blob. */
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+/** CS1's only channel to CS2: one call per batch. */
+export interface Cs2Transport {
+  /** Sends one encrypted batch and returns CS2's decrypted (blinded) values, in batch order. */
+  decryptBatch(batch: Uint8Array): Promise<bigint[]>;
+}
+
+/**
+ * How CS1 blinds a batch. 'shared': one monotone map a*x + b for the whole batch (the notes'
+ * proposal; CS2 still sees ratios of differences). 'per-value': one a, a fresh b per value, so
+ * with bBits well above aBits + log2(dist2Max) each value is statistically hidden from CS2.
+ * CS1 unblinds exactly in both cases, so results are identical.
+ */
+export type BlindingMode = 'shared' | 'per-value';
+
+export interface Cs1Options {
+  /** Default 'per-value'. */
+  readonly blinding?: BlindingMode;
+  /**
+   * k-nearest queries start from the smallest radius whose candidate set holds at least
+   * k * initialCandidateFactor positions (computed from public metadata; no CS2 call). Default 2.
+   */
+  readonly initialCandidateFactor?: number;
+}
+
+/** Per-query counters (what a benchmark reports and what CS2 / storage saw). */
+export interface QueryStats {
+  /** Partitions that survived the stage-1 test (last round for k-nearest). */
+  readonly partitionsSearched: number;
+  /** Templates whose distance was computed in stage 2 (all rounds). */
+  readonly candidates: number;
+  /** Batches sent to CS2 (2 for a range query). */
+  readonly cs2Calls: number;
+  /** Bytes of all batches sent to CS2. */
+  readonly bytesToCs2: number;
+  /** Byte-range reads on the record store and the bytes they returned. */
+  readonly recordReads: number;
+  readonly bytesRead: number;
+  /** Stage-2 rounds (1 for a range query; radius doublings + 1 for k-nearest). */
+  readonly rounds: number;
+}
+
+export interface QueryResult {
+  /** Sorted by exact squared distance, ties by id (code-unit order). */
+  readonly matches: Match[];
+  readonly stats: QueryStats;
+}
