@@ -27,7 +27,21 @@ const STATUS_OF: Record<ErrorCode, number> = {
 
 interface AjvError {
   instancePath?: string;
+  keyword?: string;
   message?: string;
+  params?: { additionalProperty?: string; allowedValues?: unknown[] };
+}
+
+/** Ajv's message, completed where it does not say which name or value was wrong. */
+function ajvMessage(error: AjvError): string {
+  const message = error.message ?? 'is invalid';
+  if (error.keyword === 'additionalProperties' && error.params?.additionalProperty !== undefined) {
+    return `must not have property "${String(error.params.additionalProperty).slice(0, 64)}"`;
+  }
+  if (error.keyword === 'enum' && Array.isArray(error.params?.allowedValues)) {
+    return `must be one of ${error.params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+  return message;
 }
 
 /** Errors thrown by middy middlewares (http-errors style). */
@@ -42,9 +56,10 @@ function isMiddyHttpError(error: unknown): error is MiddyHttpError {
   return typeof error === 'object' && error !== null && typeof (error as MiddyHttpError).statusCode === 'number';
 }
 
-function describeMiddyError(error: MiddyHttpError): { status: number; code: ErrorCode; message: string } {
+function describeMiddyError(error: MiddyHttpError, hasBody: boolean): { status: number; code: ErrorCode; message: string } {
   const source = error.cause?.package;
   if (source === '@middy/http-json-body-parser') {
+    if (!hasBody) return { status: 400, code: 'INVALID_INPUT', message: 'the request body is missing: send a JSON object (Content-Type: application/json)' };
     return error.message.includes('malformed')
       ? { status: 400, code: 'INVALID_INPUT', message: 'the request body is not valid JSON' }
       : { status: 415, code: 'INVALID_INPUT', message: 'send the request body as application/json' };
@@ -52,7 +67,7 @@ function describeMiddyError(error: MiddyHttpError): { status: number; code: Erro
   if (source === '@middy/validator' && Array.isArray(error.cause?.data)) {
     const details = (error.cause.data as AjvError[])
       .slice(0, 5)
-      .map((e) => `${e.instancePath ? `${e.instancePath.replace(/^\/body/, 'body')} ` : ''}${e.message ?? 'is invalid'}`)
+      .map((e) => `${e.instancePath ? `${e.instancePath.replace(/^\/body/, 'body')} ` : ''}${ajvMessage(e)}`)
       .join('; ');
     return { status: 400, code: 'INVALID_INPUT', message: `invalid request: ${details}` };
   }
@@ -74,7 +89,8 @@ export function errorResponder(logger: Logger): middy.MiddlewareObj<unknown, Htt
         code = error.code;
         message = status >= 500 && error.code === 'INTERNAL' ? 'internal error' : error.message;
       } else if (isMiddyHttpError(error)) {
-        ({ status, code, message } = describeMiddyError(error));
+        const body = (request.event as { body?: unknown } | undefined)?.body;
+        ({ status, code, message } = describeMiddyError(error, body !== undefined && body !== null && body !== ''));
       } else {
         status = 500;
         code = 'INTERNAL';

@@ -36,11 +36,17 @@ export function httpHandler<TBody = unknown>(
   if (options.bodySchema) {
     chain.use(httpJsonBodyParser()).use(
       validator({
-        eventSchema: transpileSchema({
-          type: 'object',
-          required: ['body'],
-          properties: { body: options.bodySchema },
-        }),
+        eventSchema: transpileSchema(
+          {
+            type: 'object',
+            required: ['body'],
+            properties: { body: options.bodySchema },
+          },
+          // middy's default coerces types ("array" mode): null and "2" would pass as numbers, so a
+          // NaN that JSON.stringify turned into null would silently become 0. Bodies are JSON:
+          // every value already has its real type.
+          { coerceTypes: false },
+        ),
       }),
     );
   }

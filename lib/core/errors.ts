@@ -93,6 +93,16 @@ export class PayloadTooLargeError extends BlindsightError {
   }
 }
 
+/**
+ * The service is misconfigured (a missing environment variable, a bad setting). The operator
+ * must fix it; callers only see an internal error, the log has this message.
+ */
+export class ConfigurationError extends BlindsightError {
+  constructor(message: string) {
+    super('INTERNAL', message);
+  }
+}
+
 /** A dependency (e.g. CS2) is down or timed out; the caller may retry later. */
 export class UnavailableError extends BlindsightError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -16,7 +16,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { InvalidParametersError } from '../core/errors';
+import { ConfigurationError } from '../core/errors';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -43,12 +43,12 @@ const PURPOSE: Record<string, string> = {
   AWS_REGION: 'the AWS region of the table and bucket, e.g. us-east-1',
 };
 
-/** The value of a required variable; InvalidParametersError naming it and its purpose if unset. */
+/** The value of a required variable; ConfigurationError naming it and its purpose if unset. */
 export function requireEnv(name: string, env: Environment = process.env): string {
   const value = env[name];
   if (value === undefined || value.trim() === '') {
     const purpose = PURPOSE[name] ? ` (${PURPOSE[name]})` : '';
-    throw new InvalidParametersError(`environment variable ${name} is not set${purpose}: set it before starting the service`);
+    throw new ConfigurationError(`environment variable ${name} is not set${purpose}: set it before starting the service`);
   }
   return value.trim();
 }
@@ -57,7 +57,7 @@ function readBoolean(name: string, env: Environment): boolean {
   const value = env[name]?.trim().toLowerCase();
   if (value === undefined || value === '' || value === 'false' || value === '0') return false;
   if (value === 'true' || value === '1') return true;
-  throw new InvalidParametersError(`environment variable ${name} must be "true" or "false"`);
+  throw new ConfigurationError(`environment variable ${name} must be "true" or "false"`);
 }
 
 export function readRegion(env: Environment = process.env): string {

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { InvalidParametersError } from '../../../lib/core/errors';
+import { ConfigurationError } from '../../../lib/core/errors';
 import {
   createDocumentClient,
   createS3Client,
@@ -67,7 +67,7 @@ describe('storage configuration', () => {
     expect(readStorageConfig({ ...env, BLINDSIGHT_S3_FORCE_PATH_STYLE: 'true' }).s3ForcePathStyle).toBe(true);
     for (const missing of Object.keys(env)) {
       const partial = { ...env, [missing]: '' };
-      expect(() => readStorageConfig(partial)).toThrow(InvalidParametersError);
+      expect(() => readStorageConfig(partial)).toThrow(ConfigurationError);
       expect(() => readStorageConfig(partial)).toThrow(new RegExp(`${missing} is not set`));
     }
     expect(() => readStorageConfig({ ...env, BLINDSIGHT_S3_FORCE_PATH_STYLE: 'yes' })).toThrow(/"true" or "false"/);

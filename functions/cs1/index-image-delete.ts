@@ -1,0 +1,29 @@
+/**
+ * DELETE /v1/owners/{ownerId}/indexes/{indexName}/images/{imageId}: removes one image from the
+ * serving SEI index as a new version (copy-on-write). 200 {version, previousVersion, imageId,
+ * leaf, imageCount, rebuildAdvice}; 404 for an id the index does not hold. The encrypted image
+ * itself stays in storage (other indexes may list it).
+ */
+import { cs1Services } from '../../lib/service/cs1/services';
+import { callerOf } from '../lib/caller';
+import { httpHandler } from '../lib/http-handler';
+import { serviceLogger } from '../lib/logger';
+import { json } from '../lib/responses';
+
+const SERVICE = 'blindsight-cs1-index-image-delete';
+
+export const handler = httpHandler({ service: SERVICE, auth: 'owner' }, async (event) => {
+  const { ownerId } = callerOf(event);
+  const indexName = event.pathParameters?.indexName as string;
+  const result = await cs1Services().updates.deleteImage(ownerId, indexName, event.pathParameters?.imageId as string);
+  serviceLogger(SERVICE).info('image deleted', {
+    ownerId,
+    indexName,
+    version: result.version,
+    previousVersion: result.previousVersion,
+    leaf: result.leaf,
+    imageCount: result.imageCount,
+    rebuildAdvisable: result.rebuildAdvice.advisable,
+  });
+  return json(200, result);
+});

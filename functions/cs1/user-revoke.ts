@@ -1,0 +1,18 @@
+/**
+ * DELETE /v1/owners/{ownerId}/users/{userId}: the owner revokes a user; the user's tokens are
+ * refused from its next request on. 200 with the record, 404 for an unknown user.
+ */
+import { cs1Services } from '../../lib/service/cs1/services';
+import { callerOf } from '../lib/caller';
+import { httpHandler } from '../lib/http-handler';
+import { serviceLogger } from '../lib/logger';
+import { json } from '../lib/responses';
+
+const SERVICE = 'blindsight-cs1-user-revoke';
+
+export const handler = httpHandler({ service: SERVICE, auth: 'owner' }, async (event) => {
+  const { ownerId } = callerOf(event);
+  const user = await cs1Services().owners.revokeUser(ownerId, event.pathParameters?.userId as string);
+  serviceLogger(SERVICE).info('user revoked', { ownerId, userId: user.userId });
+  return json(200, user);
+});

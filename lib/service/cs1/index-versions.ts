@@ -1,0 +1,266 @@
+/**
+ * Index versions, published atomically (storage README-layout.md, "Publishing protocol"):
+ *
+ * 1. create: the owner declares the kind and the byte size of each part; CS1 picks a sortable
+ *    version name, records the declaration (manifest.json under the version's S3 prefix) and
+ *    returns one presigned PUT per part (type and length signed), so parts of any size bypass
+ *    Lambda's 6 MB payload limit.
+ * 2. The owner PUTs the parts to S3.
+ * 3. publish: CS1 checks every part is there with its declared size, has the kind's handler
+ *    validate the parts COMPLETELY, stages the catalog entry, and flips the current-version
+ *    pointer with one conditional write, only if it still names `expectedCurrent`. A refused
+ *    publish (bad parts, stale expectedCurrent, a crash half way) leaves the current version
+ *    serving.
+ *
+ * Publishing a version that is already staged skips validation (a retry after a 409, or a
+ * roll-back to an older version); publishing the version that already serves answers as if it
+ * had just been published (a retried request whose answer was lost).
+ */
+import { BlindsightError, ConflictError, InvalidInputError, isBlindsightError, NotFoundError, PayloadTooLargeError } from '../../core/errors';
+import { assertIndexName, assertOwnerId, assertVersionName } from '../../storage/identifiers';
+import { indexPartObjectKey } from '../../storage/object-keys';
+import type { IndexCatalog, IndexKind, JsonObject, ObjectStore } from '../../storage/types';
+import { mapLimited } from './concurrency';
+import type { IndexKindRegistry } from './index-kind-registry';
+import { INDEX_PART_UPLOAD_URL_SECONDS, S3_CONCURRENCY } from './limits';
+import type { IndexKindHandler, IndexPartsReader, IndexSummaryAccess, PresignedUrl } from './types';
+import { newVersionName } from './version-names';
+
+/** The declaration of a version's parts, kept next to them until publish. */
+export const MANIFEST_PART = 'manifest.json';
+const PART_CONTENT_TYPE = 'application/octet-stream';
+
+export interface CreateVersionRequest {
+  readonly kind: string;
+  /** Part name -> byte length. */
+  readonly parts: Readonly<Record<string, number>>;
+}
+
+export interface CreateVersionResult {
+  readonly version: string;
+  readonly kind: IndexKind;
+  readonly uploads: Record<string, PresignedUrl>;
+}
+
+export interface PublishResult {
+  readonly version: string;
+  readonly previousVersion: string | null;
+  readonly kind: IndexKind;
+  readonly publishedAt: string;
+}
+
+export interface IndexDescription {
+  readonly indexName: string;
+  readonly version: string;
+  readonly kind: IndexKind;
+  readonly publishedAt: string;
+  readonly previousVersion: string | null;
+  /** The kind's public summary: dimensions, counts, key ids, public material. */
+  readonly summary: JsonObject;
+}
+
+interface Manifest {
+  readonly kind: IndexKind;
+  readonly parts: Record<string, number>;
+  readonly createdAt: string;
+}
+
+function checkDeclaredParts(handler: IndexKindHandler, parts: Readonly<Record<string, number>>): Record<string, number> {
+  if (typeof parts !== 'object' || parts === null || Array.isArray(parts)) {
+    throw new InvalidInputError('parts must be an object of part name -> byte length');
+  }
+  const known = handler.parts.map((p) => `"${p.name}"`).join(', ');
+  const declared: Record<string, number> = {};
+  for (const [name, size] of Object.entries(parts)) {
+    const spec = handler.parts.find((p) => p.name === name);
+    if (spec === undefined) throw new InvalidInputError(`"${name.slice(0, 64)}" is not a part of a "${handler.kind}" index; its parts are ${known}`);
+    if (!Number.isSafeInteger(size) || size < 1) throw new InvalidInputError(`part "${name}" must have a byte length that is a positive integer`);
+    if (size > spec.maxBytes) throw new PayloadTooLargeError(`part "${name}" is ${size} bytes; a "${handler.kind}" index accepts at most ${spec.maxBytes}`);
+    declared[name] = size;
+  }
+  for (const spec of handler.parts) {
+    if (!spec.optional && declared[spec.name] === undefined) {
+      throw new InvalidInputError(`part "${spec.name}" (${spec.description}) is missing: declare its byte length in parts`);
+    }
+  }
+  return declared;
+}
+
+function parseManifest(bytes: Uint8Array, version: string): Manifest {
+  try {
+    const value = JSON.parse(new TextDecoder().decode(bytes)) as Manifest;
+    if (typeof value.kind === 'string' && typeof value.parts === 'object' && value.parts !== null && typeof value.createdAt === 'string') {
+      return value;
+    }
+  } catch {
+    // Reported below.
+  }
+  throw new Error(`the manifest of version "${version}" is unreadable`);
+}
+
+export class IndexVersionService {
+  constructor(
+    private readonly stores: { readonly objects: ObjectStore; readonly indexes: IndexCatalog },
+    private readonly kinds: IndexKindRegistry,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async createVersion(ownerId: string, indexName: string, request: CreateVersionRequest): Promise<CreateVersionResult> {
+    assertOwnerId(ownerId);
+    assertIndexName(indexName);
+    const handler = this.kinds.get(request.kind);
+    const parts = checkDeclaredParts(handler, request.parts);
+    const current = await this.stores.indexes.getCurrent(ownerId, indexName);
+    if (current !== undefined && current.kind !== handler.kind) {
+      throw new ConflictError(
+        `index "${indexName}" serves a "${current.kind}" index; a "${handler.kind}" version cannot replace it: use another index name`,
+      );
+    }
+
+    const version = newVersionName(this.now());
+    const manifest: Manifest = { kind: handler.kind, parts, createdAt: this.now().toISOString() };
+    await this.stores.objects.put(
+      indexPartObjectKey(ownerId, indexName, version, MANIFEST_PART),
+      new TextEncoder().encode(JSON.stringify(manifest)),
+      'application/json',
+    );
+    const uploads: Record<string, PresignedUrl> = {};
+    for (const [name, size] of Object.entries(parts)) {
+      const presigned = await this.stores.objects.presignPut(indexPartObjectKey(ownerId, indexName, version, name), {
+        expiresInSeconds: INDEX_PART_UPLOAD_URL_SECONDS,
+        contentType: PART_CONTENT_TYPE,
+        contentLength: size,
+      });
+      uploads[name] = { url: presigned.url, method: 'PUT', headers: { ...presigned.headers }, expiresAt: presigned.expiresAt.toISOString() };
+    }
+    return { version, kind: handler.kind, uploads };
+  }
+
+  async publishVersion(ownerId: string, indexName: string, version: string, expectedCurrent: string | null): Promise<PublishResult> {
+    assertOwnerId(ownerId);
+    assertIndexName(indexName);
+    assertVersionName(version);
+    if (expectedCurrent !== null) assertVersionName(expectedCurrent);
+    const { indexes } = this.stores;
+
+    const current = await indexes.getCurrent(ownerId, indexName);
+    if (current?.version === version) {
+      return { version, previousVersion: current.previousVersion ?? null, kind: current.kind, publishedAt: current.publishedAt };
+    }
+    // Refuse a stale publish before the (possibly long) validation; the pointer write re-checks.
+    const serving = current?.version ?? null;
+    if (serving !== expectedCurrent) {
+      throw new ConflictError(
+        serving === null
+          ? `index "${indexName}" has no published version: publish "${version}" with expectedCurrent null`
+          : `index "${indexName}" serves version "${serving}", not ${expectedCurrent === null ? 'nothing' : `"${expectedCurrent}"`}: ` +
+            `publish again with expectedCurrent "${serving}" if "${version}" should replace it`,
+      );
+    }
+
+    const staged = await indexes.getVersion(ownerId, indexName, version);
+    if (staged === undefined) await this.validateAndStage(ownerId, indexName, version);
+    const published = await indexes.publish(ownerId, indexName, version, expectedCurrent ?? undefined);
+    return { version, previousVersion: published.previousVersion ?? null, kind: published.kind, publishedAt: published.publishedAt };
+  }
+
+  private async validateAndStage(ownerId: string, indexName: string, version: string): Promise<void> {
+    const { objects, indexes } = this.stores;
+    let manifestBytes: Uint8Array;
+    try {
+      manifestBytes = await objects.get(indexPartObjectKey(ownerId, indexName, version, MANIFEST_PART));
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+      throw new NotFoundError(`index "${indexName}" has no version "${version}": create one with POST .../indexes/${indexName}/versions`);
+    }
+    const manifest = parseManifest(manifestBytes, version);
+    const handler = this.kinds.get(manifest.kind);
+    const reader = await this.partsReader(ownerId, indexName, version, manifest);
+    const validated = await handler.validate(reader);
+    try {
+      await indexes.stageVersion(ownerId, indexName, version, { kind: handler.kind, metadata: validated.metadata, blobs: validated.blobs });
+    } catch (error) {
+      // A concurrent publish of the same version staged it first: publish what it staged.
+      if (!(error instanceof ConflictError) || (await indexes.getVersion(ownerId, indexName, version))?.status !== 'complete') throw error;
+    }
+  }
+
+  /** Checks every declared part was uploaded with its declared size, and reads them on demand. */
+  private async partsReader(ownerId: string, indexName: string, version: string, manifest: Manifest): Promise<IndexPartsReader> {
+    const { objects } = this.stores;
+    const names = Object.keys(manifest.parts);
+    const keyOf = (name: string) => indexPartObjectKey(ownerId, indexName, version, name);
+    const heads = await mapLimited(names, S3_CONCURRENCY, (name) => objects.head(keyOf(name)));
+    const sizes = new Map<string, number>();
+    names.forEach((name, i) => {
+      const head = heads[i];
+      if (head === undefined) {
+        throw new InvalidInputError(`part "${name}" of version "${version}" was not uploaded: PUT it to the URL from create-version, then publish`);
+      }
+      if (head.size !== manifest.parts[name]) {
+        throw new InvalidInputError(`part "${name}" of version "${version}" is ${head.size} bytes, but ${manifest.parts[name]} were declared`);
+      }
+      sizes.set(name, head.size);
+    });
+    const declared = (name: string) => {
+      if (!sizes.has(name)) throw new InvalidInputError(`version "${version}" has no part "${name}"`);
+      return keyOf(name);
+    };
+    return {
+      ownerId,
+      indexName,
+      version,
+      names,
+      size: (name) => {
+        declared(name);
+        return sizes.get(name)!;
+      },
+      read: (name) => objects.get(declared(name)),
+      readRange: (name, start, end) => objects.getRange(declared(name), start, end),
+      writeDerived: async (name, bytes) => {
+        if (sizes.has(name) || name === MANIFEST_PART) throw new Error(`derived object "${name}" would overwrite an uploaded part`);
+        await objects.put(keyOf(name), bytes);
+        return { version, part: name };
+      },
+      ref: (name) => {
+        keyOf(name);
+        return { version, part: name };
+      },
+    };
+  }
+
+  /** The serving version of an index and its kind's summary; NotFoundError if none. */
+  async describe(ownerId: string, indexName: string): Promise<IndexDescription> {
+    assertOwnerId(ownerId);
+    assertIndexName(indexName);
+    const current = await this.stores.indexes.getCurrent(ownerId, indexName);
+    if (current === undefined) throw new NotFoundError(`index "${indexName}" does not exist or has no published version`);
+    const version = await this.stores.indexes.getVersion(ownerId, indexName, current.version);
+    if (version === undefined) throw new Error(`index "${indexName}": the current version "${current.version}" is missing from the catalog`);
+    // Summaries may hand out download URLs, only ever for this owner's index.
+    const access: IndexSummaryAccess = {
+      presignGet: async (ref, expiresInSeconds) => {
+        const presigned = await this.stores.objects.presignGet(indexPartObjectKey(ownerId, indexName, ref.version, ref.part), { expiresInSeconds });
+        return { url: presigned.url, method: 'GET', headers: { ...presigned.headers }, expiresAt: presigned.expiresAt.toISOString() };
+      },
+    };
+    let summary: JsonObject;
+    try {
+      summary = await this.kinds.get(current.kind).summarize(version.metadata, access);
+    } catch (error) {
+      // Stored metadata that does not parse is the server's fault, not the caller's.
+      if (isBlindsightError(error) && error.code === 'MALFORMED_DATA') {
+        throw new BlindsightError('INTERNAL', `index "${indexName}" version "${current.version}": ${error.message}`, { cause: error });
+      }
+      throw error;
+    }
+    return {
+      indexName,
+      version: current.version,
+      kind: current.kind,
+      publishedAt: current.publishedAt,
+      previousVersion: current.previousVersion ?? null,
+      summary,
+    };
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * The catalog metadata of an SEI index version (a small JSON object next to the skeleton and
+ * leaf-locations blobs), and its checked reading.
+ */
+import { MalformedDataError } from '../../core/errors';
+import type { JsonObject, JsonValue } from '../../storage/types';
+
+export const SEI_METADATA_FORMAT = 'sei-v1';
+/** Catalog blob names of an SEI version. */
+export const SKELETON_BLOB = 'skeleton';
+
+export interface SeiMetadata {
+  readonly d: number;
+  readonly m: number;
+  readonly ownerKeyId: string;
+  readonly imageCount: number;
+  readonly leafCount: number;
+  readonly nodeCount: number;
+  readonly shardCount: number;
+  readonly updates: { readonly added: number; readonly deleted: number; readonly builtSize: number; readonly builtMaxLeaf: number };
+  /** The version whose uploaded parts this version was validated from (or derived from). */
+  readonly publishedFrom: string;
+  /** For versions made by an update: the version it changed, and how. */
+  readonly derivedFrom?: { readonly version: string; readonly operation: 'add' | 'delete'; readonly imageId: string; readonly leaf: number };
+}
+
+export function seiMetadataToJson(metadata: SeiMetadata): JsonObject {
+  const json: JsonObject = {
+    format: SEI_METADATA_FORMAT,
+    d: metadata.d,
+    m: metadata.m,
+    ownerKeyId: metadata.ownerKeyId,
+    imageCount: metadata.imageCount,
+    leafCount: metadata.leafCount,
+    nodeCount: metadata.nodeCount,
+    shardCount: metadata.shardCount,
+    updates: { ...metadata.updates },
+    publishedFrom: metadata.publishedFrom,
+  };
+  if (metadata.derivedFrom !== undefined) json.derivedFrom = { ...metadata.derivedFrom };
+  return json;
+}
+
+function count(value: JsonValue | undefined, field: string, what: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new MalformedDataError(what, `${field} is not a count`);
+  return value;
+}
+
+function object(value: JsonValue | undefined): JsonObject | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value : undefined;
+}
+
+export function parseSeiMetadata(json: JsonObject, what = 'SEI index metadata'): SeiMetadata {
+  if (json.format !== SEI_METADATA_FORMAT) throw new MalformedDataError(what, `format is not "${SEI_METADATA_FORMAT}"`);
+  if (typeof json.ownerKeyId !== 'string' || typeof json.publishedFrom !== 'string') {
+    throw new MalformedDataError(what, 'ownerKeyId or publishedFrom is missing');
+  }
+  const updates = object(json.updates);
+  if (updates === undefined) throw new MalformedDataError(what, 'updates is missing');
+  const derived = object(json.derivedFrom);
+  let derivedFrom: SeiMetadata['derivedFrom'];
+  if (derived !== undefined) {
+    if (typeof derived.version !== 'string' || typeof derived.imageId !== 'string' || (derived.operation !== 'add' && derived.operation !== 'delete')) {
+      throw new MalformedDataError(what, 'derivedFrom is incomplete');
+    }
+    derivedFrom = { version: derived.version, operation: derived.operation, imageId: derived.imageId, leaf: count(derived.leaf, 'derivedFrom.leaf', what) };
+  }
+  return {
+    d: count(json.d, 'd', what),
+    m: count(json.m, 'm', what),
+    ownerKeyId: json.ownerKeyId,
+    imageCount: count(json.imageCount, 'imageCount', what),
+    leafCount: count(json.leafCount, 'leafCount', what),
+    nodeCount: count(json.nodeCount, 'nodeCount', what),
+    shardCount: count(json.shardCount, 'shardCount', what),
+    updates: {
+      added: count(updates.added, 'updates.added', what),
+      deleted: count(updates.deleted, 'updates.deleted', what),
+      builtSize: count(updates.builtSize, 'updates.builtSize', what),
+      builtMaxLeaf: count(updates.builtMaxLeaf, 'updates.builtMaxLeaf', what),
+    },
+    publishedFrom: json.publishedFrom,
+    derivedFrom,
+  };
+}

@@ -1,0 +1,119 @@
+/**
+ * SEI top-k search over a published index (paper 5.3.5), with K-anonymity requests (5.5): one
+ * request carries 1..16 trapdoors and gets one result list per trapdoor, in request order, all
+ * answered the same way so the real one cannot be told apart.
+ *
+ * Every request reads the current-version pointer (a publish is seen at once), then works on
+ * that one loaded version only: it plans the leaves each trapdoor visits from the skeleton
+ * (greedy descent plus best-first backtracking), fetches the union of missing leaves of THAT
+ * version in parallel, and ranks. So a search never mixes versions, even while a publish or
+ * update replaces the version it started on.
+ */
+import { InvalidInputError, NotFoundError } from '../../core/errors';
+import { planLeafVisits, rankLeaves, validateSearch } from '../../sei/index-tree/search';
+import type { EncryptedLeaf } from '../../sei/index-tree/types';
+import { assertIndexName, assertOwnerId } from '../../storage/identifiers';
+import type { IndexCatalog } from '../../storage/types';
+import { DEFAULT_SEARCH_PROBES, MAX_SEARCH_K, MAX_SEARCH_PROBES, MAX_TRAPDOORS_PER_SEARCH } from './limits';
+import type { SeiIndexCache } from './sei-index-cache';
+
+export interface SeiSearchRequest {
+  /** 1..16 trapdoors of m = 2d + 2 finite numbers each. */
+  readonly trapdoors: ReadonlyArray<ArrayLike<number>>;
+  readonly k: number;
+  /** Leaves ranked at least, 1..64 (default 4): more probes, higher recall, more work. */
+  readonly probes?: number;
+}
+
+export interface SeiSearchHit {
+  readonly imageId: string;
+  /** Encrypted score: smaller is nearer; comparable only within one trapdoor's list. */
+  readonly score: number;
+}
+
+export interface SeiSearchResponse {
+  readonly version: string;
+  readonly results: Array<{ hits: SeiSearchHit[] }>;
+  /** For logs (counts only). */
+  readonly stats: { leavesVisited: number; leavesFetched: number; rangeReads: number; vectorsScored: number };
+}
+
+function checkRequestShape(request: SeiSearchRequest): number {
+  const { trapdoors, k } = request;
+  if (!Array.isArray(trapdoors) || trapdoors.length < 1 || trapdoors.length > MAX_TRAPDOORS_PER_SEARCH) {
+    throw new InvalidInputError(`trapdoors must be a list of 1 to ${MAX_TRAPDOORS_PER_SEARCH} trapdoors (one real, the others decoys)`);
+  }
+  if (!Number.isInteger(k) || k < 1 || k > MAX_SEARCH_K) throw new InvalidInputError(`k must be an integer from 1 to ${MAX_SEARCH_K}`);
+  const probes = request.probes ?? DEFAULT_SEARCH_PROBES;
+  if (!Number.isInteger(probes) || probes < 1 || probes > MAX_SEARCH_PROBES) {
+    throw new InvalidInputError(`probes must be an integer from 1 to ${MAX_SEARCH_PROBES}`);
+  }
+  return probes;
+}
+
+/** Checks one trapdoor against the index and copies it into a Float64Array. */
+function toTrapdoor(values: ArrayLike<number>, position: number, index: { m: number; d: number }, k: number, probes: number): Float64Array {
+  if (values === null || typeof values !== 'object' || typeof values.length !== 'number') {
+    throw new InvalidInputError(`trapdoors[${position}] must be a list of numbers`);
+  }
+  const trapdoor = new Float64Array(values.length);
+  for (let j = 0; j < values.length; j++) {
+    const value = values[j];
+    // Non-numbers would become NaN in the typed array; say which entry is wrong instead.
+    trapdoor[j] = typeof value === 'number' ? value : Number.NaN;
+  }
+  try {
+    validateSearch(index, trapdoor, { k, probes });
+  } catch (error) {
+    if (error instanceof InvalidInputError) throw new InvalidInputError(`trapdoors[${position}]: ${error.message}`);
+    throw error;
+  }
+  return trapdoor;
+}
+
+export class SeiSearchService {
+  constructor(
+    private readonly catalog: IndexCatalog,
+    private readonly cache: SeiIndexCache,
+  ) {}
+
+  async search(ownerId: string, indexName: string, request: SeiSearchRequest): Promise<SeiSearchResponse> {
+    assertOwnerId(ownerId);
+    assertIndexName(indexName);
+    const probes = checkRequestShape(request);
+    const { k } = request;
+
+    const current = await this.catalog.getCurrent(ownerId, indexName);
+    if (current === undefined) throw new NotFoundError(`index "${indexName}" does not exist or has no published version`);
+    if (current.kind !== 'sei') {
+      throw new InvalidInputError(`index "${indexName}" is a "${current.kind}" index: search works on SEI indexes (use identify)`);
+    }
+    const index = await this.cache.load(ownerId, indexName, current.version);
+    const { skeleton } = index;
+    const trapdoors = request.trapdoors.map((values, i) => toTrapdoor(values, i, skeleton, k, probes));
+
+    const leafSize = (leaf: number) => skeleton.leafDirectory[leaf].count;
+    const plans = trapdoors.map((trapdoor) => planLeafVisits(skeleton, trapdoor, { k, probes }, leafSize));
+    const wanted = new Set<number>();
+    for (const plan of plans) for (const leaf of plan.leaves) wanted.add(leaf);
+    const fetched = await this.cache.leaves(index, wanted);
+
+    // The leaves this request holds, at their leaf indices (the others are never touched).
+    const leaves: EncryptedLeaf[] = new Array(skeleton.leafDirectory.length);
+    for (const [leaf, block] of fetched.leaves) leaves[leaf] = block;
+    const view = { m: skeleton.m, leaves };
+    let vectorsScored = 0;
+    let leavesVisited = 0;
+    const results = trapdoors.map((trapdoor, i) => {
+      const ranked = rankLeaves(view, plans[i].leaves, trapdoor, k);
+      vectorsScored += ranked.vectorsScored;
+      leavesVisited += plans[i].leaves.length;
+      return { hits: ranked.hits.map((hit) => ({ imageId: hit.id, score: hit.score })) };
+    });
+    return {
+      version: index.version,
+      results,
+      stats: { leavesVisited, leavesFetched: fetched.stats.fetched, rangeReads: fetched.stats.rangeReads, vectorsScored },
+    };
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * CS1's services, wired to the storage of the process. A warm Lambda keeps them (and with
+ * them the in-memory index cache) across invocations; tests build their own with
+ * createCs1Services on emulated or wrapped stores. The index-version service lives apart
+ * (index-version-services.ts): it needs every index kind's validator, and the search and
+ * update functions should not load (or bundle) the two-server and HE code for nothing.
+ *
+ * BLINDSIGHT_INDEX_CACHE_MB: memory for cached index leaves and directory shards per process
+ * (default 1024; give the search function enough memory above it).
+ */
+import { createCs1Storage } from '../../storage/factory';
+import { ImageService } from './images';
+import { OwnerService } from './owners';
+import { DEFAULT_INDEX_CACHE_MB, SeiIndexCache } from './sei-index-cache';
+import { SeiSearchService } from './sei-search';
+import { SeiUpdateService } from './sei-updates';
+import { TokenAuthorizer } from './token-authorizer';
+import type { Cs1Stores } from './types';
+
+export interface Cs1Services {
+  readonly stores: Cs1Stores;
+  readonly indexCache: SeiIndexCache;
+  readonly authorizer: TokenAuthorizer;
+  readonly owners: OwnerService;
+  readonly images: ImageService;
+  readonly search: SeiSearchService;
+  readonly updates: SeiUpdateService;
+}
+
+export interface Cs1ServiceOptions {
+  /** Default: BLINDSIGHT_INDEX_CACHE_MB, else 1024 MB. */
+  readonly indexCacheBytes?: number;
+  /** Clock (tests). */
+  readonly now?: () => Date;
+}
+
+/** Bytes of the index cache from BLINDSIGHT_INDEX_CACHE_MB (a misconfiguration fails loudly). */
+export function indexCacheBytesFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): number {
+  const raw = env.BLINDSIGHT_INDEX_CACHE_MB?.trim();
+  if (raw === undefined || raw === '') return DEFAULT_INDEX_CACHE_MB * 1024 * 1024;
+  const mb = Number(raw);
+  if (!Number.isFinite(mb) || mb < 0) throw new Error('BLINDSIGHT_INDEX_CACHE_MB must be a non-negative number of megabytes');
+  return Math.floor(mb * 1024 * 1024);
+}
+
+export function createCs1Services(stores: Cs1Stores, options: Cs1ServiceOptions = {}): Cs1Services {
+  const now = options.now ?? (() => new Date());
+  const indexCache = new SeiIndexCache(stores, { cacheBytes: options.indexCacheBytes ?? indexCacheBytesFromEnv() });
+  return {
+    stores,
+    indexCache,
+    authorizer: new TokenAuthorizer(stores.owners, stores.users, now),
+    owners: new OwnerService(stores.owners, stores.users, now),
+    images: new ImageService(stores.objects),
+    search: new SeiSearchService(stores.indexes, indexCache),
+    updates: new SeiUpdateService(stores, indexCache, now),
+  };
+}
+
+let processServices: Cs1Services | undefined;
+
+/** The services of this process, on the configured table and bucket (built on first use). */
+export function cs1Services(): Cs1Services {
+  processServices ??= createCs1Services(createCs1Storage());
+  return processServices;
+}
+
+/** Forgets the process's services (tests that change the environment). */
+export function resetCs1Services(): void {
+  processServices = undefined;
+}

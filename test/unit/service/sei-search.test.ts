@@ -1,0 +1,173 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidInputError, NotFoundError } from '../../../lib/core/errors';
+import { encodeIndexTreeParts } from '../../../lib/sei/index-tree/format';
+import { planLeafVisits, searchIndexTree } from '../../../lib/sei/index-tree/search';
+import type { EncryptedIndexTree } from '../../../lib/sei/index-tree/types';
+import { indexPartObjectKey } from '../../../lib/storage/object-keys';
+import { startLocalAws } from '../../support/local-aws';
+import type { LocalAws } from '../../support/local-aws';
+import { row, seiWorld } from '../../support/sei-fixture';
+import { OWNER_A, OWNER_B, publishTree, serviceWorld } from './support';
+
+/** The in-memory reference: the same search on the same tree, never stored. */
+function reference(tree: EncryptedIndexTree, trapdoor: Float64Array, k: number, probes: number) {
+  return searchIndexTree(tree, trapdoor, { k, probes }).hits.map((hit) => ({ imageId: hit.id, score: hit.score }));
+}
+
+/** Byte offset of each leaf block in the uploaded leaves part. */
+function leafOffsets(tree: EncryptedIndexTree): number[] {
+  const offsets: number[] = [];
+  let at = 0;
+  for (const block of encodeIndexTreeParts(tree).leaves) {
+    offsets.push(at);
+    at += block.length;
+  }
+  return offsets;
+}
+
+describe('SEI search service on dynalite + s3rver', () => {
+  let aws: LocalAws;
+  const world = seiWorld(400, 6, 16, { maxLeafSize: 16 });
+  const other = seiWorld(300, 6, 29, { maxLeafSize: 16 });
+  const trapdoors = [0, 57, 123, 250, 399].map((i) => world.generator.trapdoor(row(world.vectors, i)));
+
+  beforeAll(async () => {
+    aws = await startLocalAws();
+  });
+  afterAll(() => aws?.stop());
+
+  it('answers exactly like an in-memory search of the same tree, one list per trapdoor in order', async () => {
+    const { services } = serviceWorld(aws);
+    const version = await publishTree(services, OWNER_A, 'equal', world.tree);
+    for (const [k, probes] of [
+      [1, 1],
+      [5, 4],
+      [40, 9],
+    ]) {
+      const response = await services.search.search(OWNER_A, 'equal', { trapdoors: trapdoors.map((t) => Array.from(t)), k, probes });
+      expect(response.version).toBe(version);
+      expect(response.results).toHaveLength(trapdoors.length);
+      response.results.forEach((result, i) => expect(result.hits).toEqual(reference(world.tree, trapdoors[i], k, probes)));
+    }
+    // The first hit of an indexed image's own trapdoor is the image itself.
+    const own = await services.search.search(OWNER_A, 'equal', { trapdoors: [Array.from(trapdoors[1])], k: 1 });
+    expect(own.results[0].hits[0].imageId).toBe('img-57');
+  });
+
+  it('fetches only the planned leaves, coalesces adjacent ones, and keeps them across requests', async () => {
+    const { services, objects } = serviceWorld(aws);
+    await publishTree(services, OWNER_A, 'lazy', world.tree);
+    const leavesKey = (await services.stores.indexes.getCurrent(OWNER_A, 'lazy'))!.version;
+    const key = indexPartObjectKey(OWNER_A, 'lazy', leavesKey, 'leaves');
+    const offsets = leafOffsets(world.tree);
+    const sizes = (leaf: number) => world.tree.leaves[leaf].count;
+    const planned = new Set<number>();
+    for (const t of trapdoors.slice(0, 2)) for (const leaf of planLeafVisits(world.tree, t, { k: 10, probes: 3 }, sizes).leaves) planned.add(leaf);
+
+    objects.reset();
+    const first = await services.search.search(OWNER_A, 'lazy', { trapdoors: trapdoors.slice(0, 2).map((t) => Array.from(t)), k: 10, probes: 3 });
+    const reads = objects.of('getRange');
+    expect(reads.every((read) => read.key === key)).toBe(true);
+    // Each read covers whole planned leaves, and together exactly the planned leaves.
+    const fetched = new Set<number>();
+    for (const read of reads) {
+      for (let leaf = offsets.indexOf(read.start); leaf < world.tree.leaves.length && offsets[leaf] < read.end; leaf++) fetched.add(leaf);
+      expect(offsets).toContain(read.start);
+    }
+    expect([...fetched].sort((a, b) => a - b)).toEqual([...planned].sort((a, b) => a - b));
+    expect(first.stats.leavesFetched).toBe(planned.size);
+    // Runs of consecutive leaf indices are one read each.
+    const sorted = [...planned].sort((a, b) => a - b);
+    const runs = sorted.filter((leaf, i) => i === 0 || sorted[i - 1] !== leaf - 1).length;
+    expect(reads).toHaveLength(runs);
+    // The data makes both cases occur: some planned leaves are neighbours, some are not.
+    expect(runs).toBeGreaterThan(1);
+    expect(runs).toBeLessThan(planned.size);
+
+    objects.reset();
+    await services.search.search(OWNER_A, 'lazy', { trapdoors: [Array.from(trapdoors[0])], k: 10, probes: 3 });
+    expect(objects.of('getRange')).toHaveLength(0);
+  });
+
+  it('sees a new publish on the next request, while a request that started on the old version finishes on it', async () => {
+    const { services, objects } = serviceWorld(aws);
+    const v1 = await publishTree(services, OWNER_A, 'flip', world.tree);
+    const query = world.generator.trapdoor(row(world.vectors, 10));
+    const otherQuery = Array.from(query);
+
+    // Hold the first request inside its leaf fetch.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    objects.beforeGetRange = async () => {
+      objects.beforeGetRange = undefined;
+      entered();
+      await held;
+    };
+    const slow = services.search.search(OWNER_A, 'flip', { trapdoors: [otherQuery], k: 8, probes: 2 });
+    await inside;
+
+    const v2 = await publishTree(services, OWNER_A, 'flip', other.tree, v1);
+    const fresh = await services.search.search(OWNER_A, 'flip', { trapdoors: [otherQuery], k: 8, probes: 2 });
+    expect(fresh.version).toBe(v2);
+    expect(fresh.results[0].hits).toEqual(reference(other.tree, query, 8, 2));
+
+    release();
+    const old = await slow;
+    expect(old.version).toBe(v1);
+    expect(old.results[0].hits).toEqual(reference(world.tree, query, 8, 2));
+    // Nothing of the other version leaked into either answer.
+    expect(old.results[0].hits.every((hit) => world.tree.locations.has(hit.imageId))).toBe(true);
+  });
+
+  it('works with a cache too small for any leaf (every request fetches again)', async () => {
+    const { services, objects } = serviceWorld(aws, { indexCacheBytes: 0 });
+    await publishTree(services, OWNER_A, 'nocache', world.tree);
+    const request = { trapdoors: [Array.from(trapdoors[2])], k: 5, probes: 2 };
+    const a = await services.search.search(OWNER_A, 'nocache', request);
+    objects.reset();
+    const b = await services.search.search(OWNER_A, 'nocache', request);
+    expect(b.results).toEqual(a.results);
+    expect(objects.of('getRange').length).toBeGreaterThan(0);
+    expect(a.results[0].hits).toEqual(reference(world.tree, trapdoors[2], 5, 2));
+  });
+
+  it('reports stored data that went missing as a server fault, not as the caller\'s', async () => {
+    const { services } = serviceWorld(aws);
+    const version = await publishTree(services, OWNER_A, 'damaged', world.tree);
+    await services.stores.objects.delete(indexPartObjectKey(OWNER_A, 'damaged', version, 'leaves'));
+    const error = await services.search.search(OWNER_A, 'damaged', { trapdoors: [Array.from(trapdoors[0])], k: 3 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'INTERNAL' });
+    expect((error as Error).message).toMatch(new RegExp(`^stored data of index "damaged" version "${version}" is unreadable: object .* does not exist`));
+  });
+
+  it('refuses bad requests with messages that say what to fix', async () => {
+    const { services } = serviceWorld(aws);
+    await publishTree(services, OWNER_A, 'checks', world.tree);
+    const good = Array.from(trapdoors[0]);
+    const search = (request: Record<string, unknown>, index = 'checks', owner = OWNER_A) =>
+      services.search.search(owner, index, { trapdoors: [good], k: 3, ...request } as never);
+
+    await expect(search({ trapdoors: [good.slice(1)] })).rejects.toThrow(
+      new InvalidInputError(`trapdoors[0]: trapdoor has ${good.length - 1} entries, this index needs ${good.length} (feature dimension 6)`),
+    );
+    const withNaN = [...good];
+    withNaN[3] = Number.NaN;
+    await expect(search({ trapdoors: [good, withNaN] })).rejects.toThrow('trapdoors[1]: trapdoor[3] is not a finite number');
+    const withInfinity = [...good];
+    withInfinity[0] = Number.POSITIVE_INFINITY;
+    await expect(search({ trapdoors: [withInfinity] })).rejects.toThrow('trapdoor[0] is not a finite number');
+    await expect(search({ trapdoors: [[...good.slice(0, 5), 'x', ...good.slice(6)]] })).rejects.toThrow('trapdoor[5] is not a finite number');
+    await expect(search({ trapdoors: [] })).rejects.toThrow('trapdoors must be a list of 1 to 16');
+    await expect(search({ trapdoors: Array.from({ length: 17 }, () => good) })).rejects.toThrow('trapdoors must be a list of 1 to 16');
+    await expect(search({ k: 0 })).rejects.toThrow('k must be an integer from 1 to 100');
+    await expect(search({ k: 101 })).rejects.toThrow('k must be an integer from 1 to 100');
+    await expect(search({ k: 2.5 })).rejects.toThrow('k must be an integer');
+    await expect(search({ probes: 65 })).rejects.toThrow('probes must be an integer from 1 to 64');
+    await expect(search({}, 'missing')).rejects.toThrow(new NotFoundError('index "missing" does not exist or has no published version'));
+    await expect(search({}, '../checks')).rejects.toThrow(InvalidInputError);
+    // Another owner's index of the same name is not there for owner B.
+    await expect(search({}, 'checks', OWNER_B)).rejects.toThrow(NotFoundError);
+  });
+});
