@@ -1,0 +1,152 @@
+/**
+ * Two-server index versions loaded into memory, kept across warm invocations and keyed by
+ * (ownerId, indexName, version): the decoded CS1 index (segments, metadata, encrypted reference
+ * points, template ids) and the HE evaluator built from the evaluation material. Records are
+ * not cached: each query reads its candidates' records by byte range.
+ *
+ * Requests hold a LEASE on a loaded version for their whole run, so neither eviction nor a
+ * newer publish can dispose the evaluator under them (the evaluator holds WASM memory for bfv
+ * and is disposed once evicted AND released by every holder). A failed load is not cached.
+ */
+import { BlindsightError, isBlindsightError } from '../../core/errors';
+import { loadHeEvaluator } from '../../he';
+import type { HeEvaluator } from '../../he/types';
+import type { IndexCatalog } from '../../storage/types';
+import { decodeCs1Index } from '../../twoserver/protocol/cs1-index-codec';
+import type { Cs1Index } from '../../twoserver/protocol/types';
+import { CS1_INDEX_BLOB, EVALUATION_BLOB, parseTwoServerMetadata } from './metadata';
+import type { TwoServerMetadata } from './metadata';
+
+export const DEFAULT_MAX_LOADED_VERSIONS = 4;
+
+export interface LoadedTwoServerIndex {
+  readonly ownerId: string;
+  readonly indexName: string;
+  readonly version: string;
+  readonly metadata: TwoServerMetadata;
+  readonly index: Cs1Index;
+  readonly evaluator: HeEvaluator;
+}
+
+export interface TwoServerIndexLease {
+  readonly loaded: LoadedTwoServerIndex;
+  /** Gives the version back (idempotent). */
+  release(): void;
+}
+
+interface Entry {
+  readonly promise: Promise<LoadedTwoServerIndex>;
+  holders: number;
+  evicted: boolean;
+}
+
+/** Stored index data that cannot be read back is a server fault (500), never the caller's. */
+function corrupt(indexName: string, version: string, error: unknown): BlindsightError {
+  if (isBlindsightError(error) && (error.code === 'INTERNAL' || error.code === 'UNAVAILABLE')) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new BlindsightError('INTERNAL', `stored data of index "${indexName}" version "${version}" is unreadable: ${detail}`, { cause: error });
+}
+
+export class TwoServerIndexCache {
+  private readonly entries = new Map<string, Entry>();
+  /** Loads from the catalog so far (tests check warm reuse). */
+  loads = 0;
+
+  constructor(
+    private readonly catalog: IndexCatalog,
+    private readonly maxVersions = DEFAULT_MAX_LOADED_VERSIONS,
+  ) {
+    if (!Number.isInteger(maxVersions) || maxVersions < 1) throw new Error('TwoServerIndexCache: maxVersions must be a positive integer');
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  async acquire(ownerId: string, indexName: string, version: string): Promise<TwoServerIndexLease> {
+    const key = `${ownerId}/${indexName}/${version}`;
+    let entry = this.entries.get(key);
+    if (entry === undefined) {
+      entry = { promise: this.load(ownerId, indexName, version), holders: 0, evicted: false };
+      this.entries.set(key, entry);
+      this.evict();
+    } else {
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+    }
+    const held = entry;
+    held.holders++;
+    let loaded: LoadedTwoServerIndex;
+    try {
+      loaded = await held.promise;
+    } catch (error) {
+      held.holders--;
+      if (this.entries.get(key) === held) this.entries.delete(key);
+      throw error;
+    }
+    let released = false;
+    return {
+      loaded,
+      release: () => {
+        if (released) return;
+        released = true;
+        held.holders--;
+        if (held.evicted && held.holders === 0) loaded.evaluator.dispose();
+      },
+    };
+  }
+
+  private async load(ownerId: string, indexName: string, version: string): Promise<LoadedTwoServerIndex> {
+    this.loads++;
+    const stored = await this.catalog.getVersion(ownerId, indexName, version);
+    if (stored === undefined || stored.kind !== 'two-server') {
+      throw new BlindsightError('INTERNAL', `index "${indexName}": the current version "${version}" is missing from the catalog or not a two-server index`);
+    }
+    let metadata: TwoServerMetadata;
+    let index: Cs1Index;
+    let evaluationBytes: Uint8Array;
+    try {
+      metadata = parseTwoServerMetadata(stored.metadata);
+      index = decodeCs1Index(await stored.readBlob(CS1_INDEX_BLOB));
+      evaluationBytes = await stored.readBlob(EVALUATION_BLOB);
+    } catch (error) {
+      throw corrupt(indexName, version, error);
+    }
+    let evaluator: HeEvaluator;
+    try {
+      evaluator = await loadHeEvaluator(evaluationBytes);
+    } catch (error) {
+      throw corrupt(indexName, version, error);
+    }
+    if (evaluator.descriptor.keyId !== metadata.keyId || evaluator.descriptor.queryBytes !== metadata.queryBytes) {
+      evaluator.dispose();
+      throw corrupt(indexName, version, new Error('the evaluation material does not match the metadata'));
+    }
+    return { ownerId, indexName, version, metadata, index, evaluator };
+  }
+
+  /** Drops the least recently used versions beyond the limit; each is disposed once released. */
+  private evict(): void {
+    while (this.entries.size > this.maxVersions) {
+      const [oldest, entry] = this.entries.entries().next().value as [string, Entry];
+      this.entries.delete(oldest);
+      this.retire(entry);
+    }
+  }
+
+  private retire(entry: Entry): void {
+    entry.evicted = true;
+    entry.promise.then(
+      (loaded) => {
+        if (entry.holders === 0) loaded.evaluator.dispose();
+      },
+      () => undefined,
+    );
+  }
+
+  /** Drops every version (disposed once released). */
+  clear(): void {
+    for (const entry of this.entries.values()) this.retire(entry);
+    this.entries.clear();
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * The identify handler as a Lambda process runs it: configured by environment variables for
+ * dynalite + s3rver and for CS2 over HTTP (the real decrypt handler behind a real server on
+ * 127.0.0.1, as the local cloud runs it), called with API Gateway events through the real
+ * authorizer. An owner publishes a two-server index through the version handlers, a user
+ * downloads the public material from GET index and identifies.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { resetCs2DecryptService } from '../../../lib/service/cs2/services';
+import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
+import { resetTwoServerServices } from '../../../lib/service/twoserver/services';
+import { IdentificationClient } from '../../../lib/twoserver/protocol';
+import type { LocalAws } from '../../support/local-aws';
+import { seiWorld } from '../../support/sei-fixture';
+import { bruteForce, buildFixture, cs2KeyDir, probeNear, SHE_SMALL, startCs2HttpServer } from '../service/twoserver/support';
+import type { Cs2TestServer, DirectHandler, TwoServerFixture } from '../service/twoserver/support';
+import { serviceLogger } from '../../../functions/lib/logger';
+import { call, callWithToken, expectRefused, newOwner, putPresigned, startHandlerWorld } from './support';
+import type { AnyHandler, Owner, Response } from './support';
+
+const REGISTER = 'POST /v1/owners';
+const USER_PUT = 'PUT /v1/owners/{ownerId}/users/{userId}';
+const USER_REVOKE = 'DELETE /v1/owners/{ownerId}/users/{userId}';
+const CREATE = 'POST /v1/owners/{ownerId}/indexes/{indexName}/versions';
+const PUBLISH = 'POST /v1/owners/{ownerId}/indexes/{indexName}/versions/{version}/publish';
+const GET = 'GET /v1/owners/{ownerId}/indexes/{indexName}';
+const IDENTIFY = 'POST /v1/owners/{ownerId}/indexes/{indexName}/identify';
+const CREDENTIAL = 'identify-handler-credential-0123456789';
+
+type Handlers = Record<'authorizer' | 'register' | 'userPut' | 'userRevoke' | 'create' | 'publish' | 'get' | 'identify', AnyHandler>;
+
+describe('identify handler', () => {
+  let aws: LocalAws;
+  let h: Handlers;
+  let alice: Owner;
+  let bob: Owner;
+  let fixture: TwoServerFixture;
+  let keys: { dir: string; remove(): Promise<void> };
+  let cs2: Cs2TestServer;
+  let client: IdentificationClient;
+  let version: string;
+  const savedEnv = { ...process.env };
+
+  const at = (indexName: string, extra: Record<string, string> = {}, owner: Owner = alice) => ({ ownerId: owner.ownerId, indexName, ...extra });
+  const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+
+  async function publish(indexName: string, kind: string, parts: Record<string, Uint8Array>): Promise<string> {
+    const sizes = Object.fromEntries(Object.entries(parts).map(([name, bytes]) => [name, bytes.length]));
+    const created = await call(h.create, CREATE, { pathParameters: at(indexName), caller: alice.caller, body: { kind, parts: sizes } });
+    expect(created.statusCode, JSON.stringify(created.body)).toBe(201);
+    const uploads = created.body.uploads as Record<string, { url: string; headers: Record<string, string> }>;
+    for (const [name, bytes] of Object.entries(parts)) expect((await putPresigned(uploads[name], bytes)).statusCode).toBe(200);
+    const published = await call(h.publish, PUBLISH, {
+      pathParameters: at(indexName, { version: created.body.version as string }),
+      caller: alice.caller,
+      body: { expectedCurrent: null },
+    });
+    expect(published.statusCode, JSON.stringify(published.body)).toBe(200);
+    return created.body.version as string;
+  }
+
+  function identify(body: unknown, caller = alice.caller, indexName = 'faces'): Promise<Response> {
+    return call(h.identify, IDENTIFY, { pathParameters: at(indexName), caller, body });
+  }
+
+  beforeAll(async () => {
+    fixture = await buildFixture({ backend: 'she', params: SHE_SMALL, n: 200, partitions: 5, eps: 2, seed: 51 });
+    keys = await cs2KeyDir(fixture);
+    aws = await startHandlerWorld({ BLINDSIGHT_CS2_KEY_DIR: keys.dir, BLINDSIGHT_CS2_ALLOW_LOOPBACK_FETCH: 'true' });
+    resetCs2DecryptService();
+    const decrypt = (await import('../../../functions/cs2/decrypt')).handler as unknown as DirectHandler;
+    cs2 = await startCs2HttpServer({ credential: CREDENTIAL, handler: decrypt });
+    Object.assign(process.env, { BLINDSIGHT_CS2_MODE: 'http', BLINDSIGHT_CS2_URL: cs2.url, BLINDSIGHT_CS2_CREDENTIAL: CREDENTIAL });
+    resetTwoServerServices();
+    const load = async (name: string) => (await import(`../../../functions/cs1/${name}.ts`)).handler as AnyHandler;
+    h = {
+      authorizer: await load('authorizer'),
+      register: await load('register-owner'),
+      userPut: await load('user-put'),
+      userRevoke: await load('user-revoke'),
+      create: await load('index-version-create'),
+      publish: await load('index-version-publish'),
+      get: await load('index-get'),
+      identify: await load('identify'),
+    };
+    alice = await newOwner();
+    bob = await newOwner();
+    for (const owner of [alice, bob]) await call(h.register, REGISTER, { body: { publicKeyJwk: owner.key.publicJwk } });
+    await call(h.userPut, USER_PUT, { pathParameters: { ownerId: alice.ownerId, userId: 'uma' }, caller: alice.caller });
+    version = await publish('faces', 'two-server', fixture.parts);
+    await publish('photos', 'sei', seiUploadParts(seiWorld(60, 4, 7, { maxLeafSize: 16 }).tree).parts);
+
+    // The user's client: GET the index, download the public material, check its digest.
+    const described = await callWithToken(h.authorizer, h.get, GET, await alice.token({ userId: 'uma' }), { pathParameters: at('faces') });
+    expect(described.statusCode).toBe(200);
+    const summary = described.body.summary as { publicMaterial: { sha256: string; download: { url: string } } };
+    const bytes = new Uint8Array(await (await fetch(summary.publicMaterial.download.url)).arrayBuffer());
+    client = await IdentificationClient.load(bytes);
+  }, 60_000);
+
+  afterAll(async () => {
+    process.env = savedEnv;
+    resetTwoServerServices();
+    resetCs2DecryptService();
+    client?.dispose();
+    fixture?.client.dispose();
+    await cs2?.stop();
+    await keys?.remove();
+    await aws?.stop();
+  });
+
+  it('answers a user\'s range and k-nearest queries exactly, through the authorizer', async () => {
+    const token = await alice.token({ userId: 'uma' });
+    const query = probeNear(fixture, 12, 1);
+    const all = bruteForce(fixture, query);
+    const range = await callWithToken(h.authorizer, h.identify, IDENTIFY, token, {
+      pathParameters: at('faces'),
+      body: { query: b64(client.encryptRequest(query)), tauSquared: all[9].dist2 },
+    });
+    expect(range.statusCode, JSON.stringify(range.body)).toBe(200);
+    expect(range.body).toEqual({
+      version,
+      matches: all.filter((m) => m.dist2 <= all[9].dist2),
+      stats: { cs2Calls: 2, candidates: expect.any(Number) },
+      truncated: false,
+    });
+    const nearest = await callWithToken(h.authorizer, h.identify, IDENTIFY, await alice.token(), {
+      pathParameters: at('faces'),
+      body: { query: b64(client.encryptRequest(query)), k: 5 },
+    });
+    expect(nearest.statusCode).toBe(200);
+    expect(nearest.body.matches).toEqual(all.slice(0, 5));
+    expect(range.headers['cache-control']).toBe('no-store');
+  });
+
+  it('logs counts, never the query or the distances', async () => {
+    const logger = serviceLogger('blindsight-cs1-identify');
+    const entries: string[] = [];
+    const spies = (['debug', 'info', 'warn', 'error'] as const).map((level) =>
+      vi.spyOn(logger, level).mockImplementation((...args: unknown[]) => {
+        entries.push(JSON.stringify(args));
+      }),
+    );
+    const query = b64(client.encryptRequest(probeNear(fixture, 30, 2)));
+    let response: Response;
+    try {
+      response = await identify({ query, k: 3 });
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    expect(response.statusCode).toBe(200);
+    expect(entries).toHaveLength(1);
+    const entry = JSON.parse(entries[0]) as [string, Record<string, unknown>];
+    expect(entry[0]).toBe('identify');
+    expect(entry[1]).toMatchObject({ ownerId: alice.ownerId, indexName: 'faces', mode: 'nearest', k: 3, cs2Calls: expect.any(Number), matches: 3 });
+    expect(entries[0]).not.toContain(query.slice(0, 64));
+    expect(entries[0]).not.toContain('dist2');
+    for (const match of response.body.matches as Array<{ templateId: string }>) expect(entries[0]).not.toContain(match.templateId);
+  });
+
+  it('refuses bad requests with a 4xx and a clear message, and changes nothing', async () => {
+    const good = client.encryptRequest(probeNear(fixture, 3, 3));
+    const cases: Array<[unknown, number, string | RegExp]> = [
+      ['{"query": ', 400, 'the request body is not valid JSON'],
+      [{ k: 1 }, 400, "invalid request: body must have required property 'query'"],
+      [{ query: 'not base64!', k: 1 }, 400, 'query must be standard base64 (A-Z a-z 0-9 + /, padded with =)'],
+      [{ query: b64(good.subarray(3)), k: 1 }, 400, new RegExp(`^query is ${good.length - 3} bytes, but index "faces" takes queries of exactly ${good.length} bytes`)],
+      [{ query: b64(good), k: 1, tauSquared: 4 }, 400, /^send exactly one of tauSquared \(range query: every template within that squared distance\) and k/],
+      [{ query: b64(good) }, 400, /^send exactly one of tauSquared/],
+      [{ query: b64(good), tauSquared: -1 }, 400, 'invalid request: body/tauSquared must be >= 0'],
+      [{ query: b64(good), tauSquared: 2.5 }, 400, 'invalid request: body/tauSquared must be integer'],
+      [{ query: b64(good), tauSquared: '25' }, 400, 'invalid request: body/tauSquared must be integer'],
+      [{ query: b64(good), tauSquared: null }, 400, 'invalid request: body/tauSquared must be integer'],
+      [{ query: b64(good), k: 51 }, 400, 'invalid request: body/k must be <= 50'],
+      [{ query: b64(good), k: 0 }, 400, 'invalid request: body/k must be >= 1'],
+      [{ query: b64(good), k: 1, extra: true }, 400, 'invalid request: body must not have property "extra"'],
+    ];
+    for (const [body, status, message] of cases) await expectRefused(aws, () => identify(body), status, message);
+    await expectRefused(aws, () => identify({ query: b64(good), k: 1 }, alice.caller, 'unknown'), 404, 'index "unknown" does not exist or has no published version');
+    await expectRefused(aws, () => identify({ query: b64(good), k: 1 }, alice.caller, 'photos'), 400, 'index "photos" is a "sei" index: identify works on two-server indexes (use search for SEI indexes)');
+    // Bob's token cannot reach Alice's index; a revoked user is refused at once.
+    await expectRefused(aws, () => call(h.identify, IDENTIFY, { pathParameters: at('faces'), caller: bob.caller, body: { query: b64(good), k: 1 } }), 403, 'this token belongs to another owner');
+    await call(h.userPut, USER_PUT, { pathParameters: { ownerId: alice.ownerId, userId: 'rex' }, caller: alice.caller });
+    const rex = await alice.token({ userId: 'rex' });
+    await call(h.userRevoke, USER_REVOKE, { pathParameters: { ownerId: alice.ownerId, userId: 'rex' }, caller: alice.caller });
+    await expectRefused(aws, () => callWithToken(h.authorizer, h.identify, IDENTIFY, rex, { pathParameters: at('faces'), body: { query: b64(good), k: 1 } }), 403);
+  });
+
+  it('CS2 down -> 503 with a clear message; CS2 back -> 200', async () => {
+    const query = probeNear(fixture, 50, 4);
+    const body = { query: b64(client.encryptRequest(query)), k: 2 };
+    await cs2.stop();
+    try {
+      const down = await expectRefused(aws, () => identify(body), 503);
+      expect(down.body.error).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/^CS2 is unavailable: connection refused at 127\.0\.0\.1:\d+ \(is CS2 running\?\)$/) });
+    } finally {
+      await cs2.start();
+    }
+    const back = await identify(body);
+    expect(back.statusCode).toBe(200);
+    expect(back.body.matches).toEqual(bruteForce(fixture, query).slice(0, 2));
+  });
+
+  it('CS1 with the wrong credential gets a 503 saying CS2 refused it', async () => {
+    process.env.BLINDSIGHT_CS2_CREDENTIAL = 'not-the-credential-cs2-trusts';
+    resetTwoServerServices();
+    try {
+      const response = await identify({ query: b64(client.encryptRequest(probeNear(fixture, 1, 5))), k: 1 });
+      expect(response.statusCode).toBe(503);
+      expect((response.body.error as { message: string }).message).toMatch(/^CS2 refused the decryption request \(HTTP 403, AccessDeniedException\)/);
+    } finally {
+      process.env.BLINDSIGHT_CS2_CREDENTIAL = CREDENTIAL;
+      resetTwoServerServices();
+    }
+    expect((await identify({ query: b64(client.encryptRequest(probeNear(fixture, 1, 5))), k: 1 })).statusCode).toBe(200);
+  });
+});
