@@ -1,0 +1,13 @@
+/**
+ * Function timeouts shared by the CDK stacks and the local cloud (plain constants, no CDK
+ * imports), so both run the handlers under the same deadlines.
+ */
+
+/**
+ * API-backed functions: one second under the HTTP API's 30 s integration timeout, so a slow
+ * request ends in the function's own timeout error rather than a gateway 503.
+ */
+export const API_FUNCTION_TIMEOUT_MS = 29_000;
+
+/** CS2's decrypt function: a CS1 identify request must still have time left to answer. */
+export const CS2_DECRYPT_TIMEOUT_MS = 20_000;

@@ -1,0 +1,44 @@
+/** A loopback HTTP server for a gateway, with a close that also ends idle keep-alive sockets. */
+import type { RequestListener, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HttpResponse } from './lambda-response';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function listen(listener: RequestListener, host: string, port: number): Promise<RunningServer> {
+  const server = createServer(listener);
+  // The gateway enforces its own integration timeout; node's default request timeout is longer.
+  server.requestTimeout = 0;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${urlHost}:${address.port}`,
+    port: address.port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export function sendResponse(res: ServerResponse, method: string, response: HttpResponse, extraHeaders: Record<string, string>): void {
+  if (res.headersSent) return;
+  const headers: Record<string, string | string[]> = { ...response.headers, ...extraHeaders };
+  if (response.cookies.length > 0) headers['set-cookie'] = [...response.cookies];
+  headers['content-length'] = String(response.body.length);
+  res.writeHead(response.statusCode, headers);
+  res.end(method === 'HEAD' ? undefined : response.body);
+}
