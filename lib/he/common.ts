@@ -7,7 +7,7 @@ import { DimensionMismatchError, InvalidInputError, InvalidParametersError } fro
 import type { BinaryReader, BinaryWriter } from '../codec/binary';
 import type { VectorSet } from '../linalg/vectors';
 import { validateBlindingRange } from './blinding';
-import type { DistanceRequest, HeVectorBounds } from './types';
+import type { DistanceRequest, HeResolvedBounds, HeVectorBounds } from './types';
 
 /** Key ids are 8 random bytes, shown as 16 hex characters. */
 export const KEY_ID_BYTES = 8;
@@ -30,7 +30,7 @@ export function dist2MaxOf(bounds: Pick<HeVectorBounds, 'd' | 'maxAbs'>): number
 }
 
 /** Largest blinded value a_max * dist2_max + b_max, exactly. */
-export function blindedMaxOf(bounds: HeVectorBounds): bigint {
+export function blindedMaxOf(bounds: HeResolvedBounds): bigint {
   const aMax = (1n << BigInt(bounds.aBits)) - 1n;
   const bMax = (1n << BigInt(bounds.bBits)) - 1n;
   return aMax * BigInt(dist2MaxOf(bounds)) + bMax;
@@ -45,8 +45,8 @@ export function log2Text(value: bigint): string {
   return (Math.log2(top) + bits - 53).toFixed(1);
 }
 
-/** Checks d, maxAbs and the blinding range; the scheme-specific checks come after. */
-export function validateVectorBounds(bounds: HeVectorBounds): void {
+/** Checks d and maxAbs; the blinding range and the scheme-specific checks come after. */
+export function validateDimensionBounds(bounds: HeVectorBounds): void {
   if (bounds === null || typeof bounds !== 'object') throw new InvalidParametersError('HE parameters: an object is required');
   const { d, maxAbs } = bounds;
   if (!Number.isInteger(d) || d < 1 || d > 65536) {
@@ -55,12 +55,17 @@ export function validateVectorBounds(bounds: HeVectorBounds): void {
   if (!Number.isInteger(maxAbs) || maxAbs < 1 || maxAbs > 1 << 24) {
     throw new InvalidParametersError(`HE parameters: maxAbs = ${maxAbs} must be an integer in [1, 2^24]`);
   }
-  validateBlindingRange(bounds);
   if (!Number.isSafeInteger(dist2MaxOf(bounds))) {
     throw new InvalidParametersError(
       `HE parameters: the largest squared distance d * (2 * maxAbs)^2 exceeds 2^53 for d = ${d}, maxAbs = ${maxAbs}; decrease maxAbs`,
     );
   }
+}
+
+/** Checks d, maxAbs and the (resolved) blinding range; the scheme-specific checks come after. */
+export function validateVectorBounds(bounds: HeResolvedBounds): void {
+  validateDimensionBounds(bounds);
+  validateBlindingRange(bounds);
 }
 
 /** Coordinates must be integers with |x| <= maxAbs: anything else would decrypt to a wrong distance. */

@@ -18,8 +18,18 @@ import type {
 } from './types';
 
 export type * from './types';
-export { assertBlindingInRange, blind, drawBlinding, unblind, validateBlindingRange } from './blinding';
-export type { BlindingRange } from './blinding';
+export {
+  assertBlindingInRange,
+  blind,
+  blindingLeakage,
+  DEFAULT_A_BITS,
+  drawBlinding,
+  drawOffset,
+  offsetBound,
+  unblind,
+  validateBlindingRange,
+} from './blinding';
+export type { BlindingLeakage, BlindingRange } from './blinding';
 
 export const HE_BACKENDS: readonly HeBackendName[] = ['she', 'bfv'];
 

@@ -12,9 +12,13 @@
  * - CS2 (`HeDecryptor`, from secret material): decrypts a batch to blinded values.
  *
  * Units. Vectors are integers (real embeddings x 10^3, rounded) with |x_j| <= maxAbs. CS2
- * returns, for every value of a batch, y = a * dist2 + b exactly, where dist2 is the exact
- * integer squared Euclidean distance sum_j (q_j - t_j)^2 and (a, b) the batch's blinding:
- * a in [1, 2^aBits), b in [0, 2^bBits). `unblind` (lib/he/blinding) inverts it.
+ * returns, for every value of a batch, y = a * dist2 + b, where dist2 is the exact integer
+ * squared Euclidean distance sum_j (q_j - t_j)^2 and (a, b) the batch's blinding, a in
+ * [1, 2^aBits). Two value spaces (HeDescriptor.valueModulus):
+ * - she (valueModulus 0): y is the exact integer; b in [0, 2^bBits).
+ * - bfv (valueModulus = the plain modulus t): y is reduced mod t and b may be any residue in
+ *   [0, t); with b uniform mod t every value CS2 sees is uniform, whatever the distance.
+ * `unblind` (lib/he/blinding) inverts both exactly, because a_max * dist2_max + b_max < t.
  *
  * Records. A record holds `vectorsPerRecord` vectors (1 for she, a SIMD block count for bfv)
  * and is exactly `recordBytes` long, so vector i lives in record floor(i / vectorsPerRecord)
@@ -39,9 +43,23 @@ export interface HeVectorBounds {
   readonly d: number;
   /** Every coordinate is an integer with |x_j| <= maxAbs (999 for embeddings x 10^3 in (-1, 1)). */
   readonly maxAbs: number;
-  /** Blinding multiplier a is drawn from [1, 2^aBits). */
+  /**
+   * Blinding multiplier a is drawn from [1, 2^aBits). Default DEFAULT_A_BITS (4): with a fresh
+   * offset per value a adds nothing to the hiding, and with a shared offset CS2 recovers it
+   * from the gcd of a few differences, so every bit of a only costs plaintext space.
+   */
+  readonly aBits?: number;
+  /**
+   * Blinding offset b is drawn from [0, 2^bBits) (exact backends). Default: she, the largest
+   * bBits the message bound L/2 allows; bfv, 0, because bfv offsets are residues mod t anyway
+   * (valueModulus) and a larger bBits only enlarges t.
+   */
+  readonly bBits?: number;
+}
+
+/** Bounds with the blinding sizes resolved (what a key is validated for). */
+export interface HeResolvedBounds extends HeVectorBounds {
   readonly aBits: number;
-  /** Blinding offset b is drawn from [0, 2^bBits). */
   readonly bBits: number;
 }
 
@@ -71,6 +89,14 @@ export interface BfvParameters extends HeVectorBounds {
   readonly plainModulusBits?: number;
   /** Bit sizes of the coefficient-modulus primes (last = special prime). Default for N=8192: [60, 60, 60, 38]. */
   readonly coeffModulusBits?: readonly number[];
+  /**
+   * Relinearise CS1's squared distances before the output modulus switch. Relinearisation
+   * removes the s^2 noise term, which lets the output drop to a lower level (N=8192: one
+   * 60-bit prime, 2 polynomials: 1/3 of the bytes to CS2) at the cost of relinearisation keys
+   * in CS1's evaluation material (~0.8 MB) and ~+3.5 ms CS1 time per record (measured 4.4 -> 7.8 ms). 'auto' (default):
+   * key generation measures both and relinearises only if that gives fewer output bytes.
+   */
+  readonly relinearize?: boolean | 'auto';
 }
 
 export type HeParametersFor<N extends HeBackendName> = N extends 'she' ? SheParameters : BfvParameters;
@@ -84,6 +110,11 @@ export interface HeDescriptor {
   readonly maxAbs: number;
   readonly aBits: number;
   readonly bBits: number;
+  /**
+   * 0 when CS2's values are exact integers (she); otherwise CS2's values are reduced modulo
+   * this number (bfv: the plain modulus t, < 2^52) and offsets b may be any residue below it.
+   */
+  readonly valueModulus: number;
   /** Vectors per record (1 for she). */
   readonly vectorsPerRecord: number;
   /** Exact byte length of every record. */
@@ -97,13 +128,14 @@ export interface HeDescriptor {
 /**
  * The monotone map y = a * x + b applied by CS1 (fresh per query stage). A batch has ONE
  * multiplier a; the offset b is either shared by the batch or drawn per value (see
- * DistanceRequest.blinding): per-value offsets with bBits well above aBits + log2(dist2Max)
- * hide each distance statistically from CS2, a shared one lets CS2 see differences a*(x_i - x_j).
+ * DistanceRequest.blinding): fresh uniform offsets hide each distance from CS2 (perfectly mod t
+ * for bfv; up to a statistical distance a_max * dist2_max / 2^bBits for she, see
+ * blindingLeakage), a shared one lets CS2 see differences a*(x_i - x_j).
  */
 export interface Blinding {
   /** a in [1, 2^aBits). */
   readonly a: bigint;
-  /** b in [0, 2^bBits). */
+  /** b in [0, 2^bBits), or in [0, valueModulus) when the descriptor has one. */
   readonly b: bigint;
 }
 

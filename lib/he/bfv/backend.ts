@@ -4,31 +4,36 @@
  * - a record packs vectorsPerRecord = floor(N / d) vectors, vector k in slots [k d, (k+1) d);
  *   the provider encrypts it symmetrically (SEAL's seeded serialization: half the bytes);
  * - a query is the vector replicated in every block, encrypted with the public key;
- * - CS1: sq = (record - query)^2 (one ciphertext multiplication), times the plaintext constant a,
- *   modulus-switched down to the smallest level that keeps a measured noise margin, plus a
- *   plaintext mask whose blocks are additive shares of b (./mask);
- * - CS2: decrypts and sums each block mod t: exactly a * dist2 + b (t exceeds it).
+ * - CS1: sq = (record - query)^2 (one ciphertext multiplication), times the plaintext constant
+ *   a, modulus-switched down to the output level (relinearised one level above it when the key
+ *   says so), plus a plaintext mask whose blocks are additive shares of b (./mask);
+ * - CS2: decrypts and sums each block mod t: (a * dist2 + b) mod t, and a * dist2 < t.
  *
  * Key generation measures the invariant noise budget of a worst-case computation (every
- * coordinate difference 2*maxAbs, a and b maximal) at every level, picks the lowest level with
- * >= BFV_MIN_NOISE_BUDGET bits left, and checks the decrypted values are exact.
+ * coordinate difference 2*maxAbs, a maximal, b = t - 1) at every level, with and without
+ * relinearisation, keeps for each the lowest level with >= BFV_MIN_NOISE_BUDGET bits left and
+ * exact block sums, and picks the configuration with the fewest output bytes
+ * (BfvParameters.relinearize).
  *
- * Binary formats (version 1; SEAL payloads uncompressed so every size is fixed):
- *   material header: magic, version, keyId(8), scheme u8 (0 bgv, 1 bfv), N u32, coeff count u8,
- *     coeff bits u8 x count, t bits u8, t (u32 lo, u32 hi), d u32, maxAbs u32, aBits u8,
- *     bBits u8, output primes u8, noise budget u8, record payload u32, query payload u32,
- *     output ciphertext u32
- *   BFVP public = header, blob(public key)     BFVE evaluation = header
+ * Binary formats (SEAL payloads uncompressed so every size is fixed):
+ *   material header (version 2): magic, version, keyId(8), scheme u8 (0 bgv, 1 bfv), N u32,
+ *     coeff count u8, coeff bits u8 x count, t bits u8, t (u32 lo, u32 hi), d u32, maxAbs u32,
+ *     aBits u8, bBits u8, output primes u8, noise budget u8, relinearize u8 (0/1),
+ *     record payload u32, query payload u32, output ciphertext u32
+ *     (version 1, still read: no relinearize byte, meaning 0)
+ *   BFVP public = header, blob(public key)
+ *   BFVE evaluation = header [, blob(relinearisation keys) when relinearize]
  *   BFVS secret = header, blob(secret key)     BFVK provider = header, blob(secret), blob(public)
- *   BFVR record = magic, version, keyId, SEAL ciphertext (fixed size)
- *   BFVQ query  = magic, version, keyId, SEAL ciphertext (fixed size)
- *   BFVB batch  = magic, version, keyId, count u32, count SEAL ciphertexts (fixed size each)
+ *   BFVR record = magic, version 1, keyId, SEAL ciphertext (fixed size)
+ *   BFVQ query  = magic, version 1, keyId, SEAL ciphertext (fixed size)
+ *   BFVB batch  = magic, version 1, keyId, count u32, count SEAL ciphertexts (fixed size each)
  */
 import type { Decryptor } from 'node-seal/implementation/decryptor';
 import type { Encryptor } from 'node-seal/implementation/encryptor';
 import type { Evaluator } from 'node-seal/implementation/evaluator';
 import type { PlainText } from 'node-seal/implementation/plain-text';
 import type { PublicKey } from 'node-seal/implementation/public-key';
+import type { RelinKeys } from 'node-seal/implementation/relin-keys';
 import type { SecretKey } from 'node-seal/implementation/secret-key';
 import { DecryptionError, InvalidInputError, InvalidParametersError, MalformedDataError } from '../../core/errors';
 import { BinaryReader, BinaryWriter } from '../../codec/binary';
@@ -39,7 +44,6 @@ import {
   assertIntegerCoordinate,
   assertRecordIndex,
   assertVectorSet,
-  blindedMaxOf,
   dist2MaxOf,
   newKeyId,
   readKeyId,
@@ -60,10 +64,15 @@ import type {
 import { blockMask, blockSums, ResidueSampler } from './mask';
 import { BFV_MIN_NOISE_BUDGET, resolveBfvParameters } from './params';
 import type { BfvResolvedParameters } from './params';
-import { assertUncompressedSeal, errorText, loadCiphertext, sameParmsId, SealContext, sealLibrary } from './seal';
+import { acquireSealContext, assertUncompressedSeal, errorText, loadCiphertext, sameParmsId, sealLibrary } from './seal';
+import type { SealContext } from './seal';
 import type { CipherText, ParmsIdType } from './seal';
 
+/** Version of records, queries and batches. */
 const VERSION = 1;
+/** Version written in materials; MATERIAL_VERSIONS are read. */
+const MATERIAL_VERSION = 2;
+const MATERIAL_VERSIONS = [1, 2];
 const MAGIC = {
   public: 'BFVP',
   evaluation: 'BFVE',
@@ -83,6 +92,8 @@ interface BfvLayout {
   readonly t: number;
   /** Primes kept in the ciphertexts sent to CS2. */
   readonly outputPrimes: number;
+  /** CS1 relinearises (its evaluation material then carries relinearisation keys). */
+  readonly relinearize: boolean;
   /** Invariant noise budget (bits) measured on the worst case at key generation. */
   readonly noiseBudget: number;
   readonly recordPayloadBytes: number;
@@ -99,6 +110,7 @@ function descriptorOf(layout: BfvLayout): HeDescriptor {
     maxAbs: params.maxAbs,
     aBits: params.aBits,
     bBits: params.bBits,
+    valueModulus: layout.t,
     vectorsPerRecord: vectorsPerRecordOf(params),
     recordBytes: SMALL_HEADER_BYTES + layout.recordPayloadBytes,
     queryBytes: SMALL_HEADER_BYTES + layout.queryPayloadBytes,
@@ -112,19 +124,19 @@ function vectorsPerRecordOf(params: BfvResolvedParameters): number {
 
 function writeMaterialHeader(writer: BinaryWriter, magic: string, layout: BfvLayout): void {
   const { params } = layout;
-  writer.header(magic, VERSION);
+  writer.header(magic, MATERIAL_VERSION);
   writeKeyId(writer, layout.keyId);
   writer.u8(params.scheme === 'bgv' ? 0 : 1).u32(params.polyModulusDegree);
   writer.u8(params.coeffModulusBits.length);
   for (const bits of params.coeffModulusBits) writer.u8(bits);
   writer.u8(params.plainModulusBits).u32(layout.t % 2 ** 32).u32(Math.floor(layout.t / 2 ** 32));
   writer.u32(params.d).u32(params.maxAbs).u8(params.aBits).u8(params.bBits);
-  writer.u8(layout.outputPrimes).u8(Math.max(0, Math.min(255, layout.noiseBudget)));
+  writer.u8(layout.outputPrimes).u8(Math.max(0, Math.min(255, layout.noiseBudget))).u8(layout.relinearize ? 1 : 0);
   writer.u32(layout.recordPayloadBytes).u32(layout.queryPayloadBytes).u32(layout.outputCiphertextBytes);
 }
 
 function readMaterialHeader(reader: BinaryReader, magic: string): BfvLayout {
-  reader.header(magic, [VERSION]);
+  const version = reader.header(magic, MATERIAL_VERSIONS);
   const keyId = readKeyId(reader);
   const schemeCode = reader.u8('scheme');
   if (schemeCode > 1) reader.fail(`unknown scheme ${schemeCode}`);
@@ -140,6 +152,8 @@ function readMaterialHeader(reader: BinaryReader, magic: string): BfvLayout {
   const bBits = reader.u8('bBits');
   const outputPrimes = reader.u8('output primes');
   const noiseBudget = reader.u8('noise budget');
+  const relinCode = version >= 2 ? reader.u8('relinearize') : 0;
+  if (relinCode > 1) reader.fail(`relinearize flag ${relinCode} is not 0 or 1`);
   const recordPayloadBytes = reader.u32('record size');
   const queryPayloadBytes = reader.u32('query size');
   const outputCiphertextBytes = reader.u32('output ciphertext size');
@@ -167,6 +181,7 @@ function readMaterialHeader(reader: BinaryReader, magic: string): BfvLayout {
     keyId,
     t,
     outputPrimes,
+    relinearize: relinCode === 1,
     noiseBudget,
     recordPayloadBytes,
     queryPayloadBytes,
@@ -178,7 +193,7 @@ function readMaterialHeader(reader: BinaryReader, magic: string): BfvLayout {
 async function contextFor(layout: BfvLayout, what: string): Promise<SealContext> {
   let ctx: SealContext;
   try {
-    ctx = new SealContext(await sealLibrary(), layout.params);
+    ctx = acquireSealContext(await sealLibrary(), layout.params);
   } catch (error) {
     if (error instanceof InvalidParametersError) throw new MalformedDataError(what, `unusable parameters (${error.message})`);
     throw error;
@@ -226,9 +241,24 @@ function packQuery(query: ArrayLike<number>, slots: number, d: number, copies: n
   return out;
 }
 
+/** Where CS1's computation ends: the output level and, when relinearising, the keys and level. */
+interface OutputPlan {
+  readonly outputParmsId: ParmsIdType;
+  /** Relinearisation keys, or null to send size-3 ciphertexts. */
+  readonly relinKeys: RelinKeys | null;
+  /** Level (one above the output, or the output when it is the first) where CS1 relinearises. */
+  readonly relinParmsId: ParmsIdType;
+}
+
+/** The level one above `outputPrimes` (the key-switching noise is then divided away by the last switch). */
+function relinPrimesFor(ctx: SealContext, outputPrimes: number): number {
+  return Math.min(ctx.dataPrimes, outputPrimes + 1);
+}
+
 /**
- * The CS1 computation on one record: ((record - query)^2 * a) switched to the output level,
- * plus the mask. Consumes nothing; returns a new ciphertext the caller deletes.
+ * The CS1 computation on one record: ((record - query)^2 * a) switched to the output level
+ * (relinearised on the way when the plan has keys), plus the mask. Consumes nothing; returns a
+ * new ciphertext the caller deletes.
  */
 function distanceCiphertext(
   ctx: SealContext,
@@ -236,14 +266,19 @@ function distanceCiphertext(
   record: CipherText,
   query: CipherText,
   aPlain: PlainText,
-  outputParmsId: ParmsIdType,
+  plan: OutputPlan,
   mask: BigUint64Array,
 ): CipherText {
   const diff = evaluator.sub(record, query) as CipherText;
   const sq = evaluator.square(diff) as CipherText;
   diff.delete();
   evaluator.multiplyPlain(sq, aPlain, sq);
-  evaluator.cipherModSwitchTo(sq, outputParmsId, sq);
+  if (plan.relinKeys !== null) {
+    // Relinearising one level down is ~2x cheaper than at the top and, measured, as quiet.
+    if (!isAtLevel(sq, plan.relinParmsId)) evaluator.cipherModSwitchTo(sq, plan.relinParmsId, sq);
+    evaluator.relinearize(sq, plan.relinKeys, sq);
+  }
+  if (!isAtLevel(sq, plan.outputParmsId)) evaluator.cipherModSwitchTo(sq, plan.outputParmsId, sq);
   const maskPlain = ctx.encoder.encode(mask) as PlainText;
   evaluator.addPlain(sq, maskPlain, sq);
   maskPlain.delete();
@@ -261,21 +296,28 @@ function constantPlain(ctx: SealContext, evaluator: Evaluator, a: bigint): Plain
   return plain;
 }
 
+/** What the worst-case trial found for one configuration. */
 interface NoiseTrial {
+  readonly relinearize: boolean;
   readonly outputPrimes: number;
   readonly noiseBudget: number;
   readonly outputCiphertextBytes: number;
 }
 
 /**
- * Worst-case trial at key generation: every difference 2*maxAbs, a = a_max, b = b_max. Picks
- * the lowest level whose budget keeps BFV_MIN_NOISE_BUDGET bits, and checks exact decryption.
+ * Worst-case trial at key generation: every difference 2*maxAbs, a = a_max, b = t - 1 (the
+ * block sums wrap mod t). For each configuration allowed by `relinearize` (without, with
+ * relinearisation) finds the lowest level whose budget keeps BFV_MIN_NOISE_BUDGET bits and whose
+ * block sums are exact, then returns the one with the fewest output bytes (ties: without, which
+ * is cheaper for CS1). The budget does not depend on the slot values (measured: constant,
+ * alternating and random vectors give the same budget), so one trial covers every input.
  */
 function noiseTrial(
   ctx: SealContext,
   params: BfvResolvedParameters,
   secretKey: SecretKey,
   publicKey: PublicKey,
+  relinKeys: RelinKeys | null,
 ): NoiseTrial {
   const { seal } = ctx;
   const vpr = vectorsPerRecordOf(params);
@@ -289,42 +331,53 @@ function noiseTrial(
   const record = encryptor.encryptSymmetric(recordPlain) as CipherText;
   const query = encryptor.encrypt(queryPlain) as CipherText;
   const aMax = (1n << BigInt(params.aBits)) - 1n;
-  const bMax = Number((1n << BigInt(params.bBits)) - 1n);
+  const bMax = ctx.t - 1;
   const aPlain = constantPlain(ctx, evaluator, aMax);
-  const expected = Number(blindedMaxOf(params));
+  const expected = Number((aMax * BigInt(dist2MaxOf(params)) + BigInt(bMax)) % BigInt(ctx.t));
   const sampler = new ResidueSampler(ctx.t);
-  let best: NoiseTrial | undefined;
-  let topBudget = -1;
+  const trials: NoiseTrial[] = [];
+  const topBudgets: number[] = [];
+  const options = params.relinearize === 'auto' ? [false, true] : [params.relinearize];
   try {
-    for (const primes of ctx.levels.reverse()) {
-      if (best !== undefined) break;
-      const level = ctx.parmsIdWithPrimes(primes);
-      const mask = blockMask(ctx.t, params.d, ctx.slots, new Array(vpr).fill(bMax), sampler);
-      const out = distanceCiphertext(ctx, evaluator, record, query, aPlain, level, mask);
-      const budget = decryptor.invariantNoiseBudget(out);
-      topBudget = budget;
-      if (budget >= BFV_MIN_NOISE_BUDGET) {
-        const plain = decryptor.decrypt(out) as PlainText;
-        const sums = blockSums(ctx.encoder.decodeBigInt(plain, false) as BigUint64Array, ctx.t, params.d, vpr);
-        plain.delete();
-        if (sums.some((s) => s !== expected)) {
-          throw new InvalidParametersError('bfv noise trial: worst-case distances did not decrypt exactly; choose other parameters');
+    for (const relinearize of options) {
+      if (relinearize && relinKeys === null) throw new Error('bfv noise trial: relinearisation keys are missing');
+      // Lowest level first: the first level that passes is the one to keep.
+      for (const primes of [...ctx.levels].reverse()) {
+        const outputParmsId = ctx.parmsIdWithPrimes(primes);
+        const relinParmsId = ctx.parmsIdWithPrimes(relinPrimesFor(ctx, primes));
+        const plan: OutputPlan = { outputParmsId, relinParmsId, relinKeys: relinearize ? relinKeys : null };
+        const mask = blockMask(ctx.t, params.d, ctx.slots, new Array(vpr).fill(bMax), sampler);
+        const out = distanceCiphertext(ctx, evaluator, record, query, aPlain, plan, mask);
+        outputParmsId.delete();
+        relinParmsId.delete();
+        try {
+          const budget = decryptor.invariantNoiseBudget(out);
+          if (primes === ctx.dataPrimes) topBudgets.push(budget);
+          if (budget < BFV_MIN_NOISE_BUDGET) continue;
+          const plain = decryptor.decrypt(out) as PlainText;
+          const sums = blockSums(ctx.encoder.decodeBigInt(plain, false) as BigUint64Array, ctx.t, params.d, vpr);
+          plain.delete();
+          if (sums.some((sum) => sum !== expected)) {
+            throw new InvalidParametersError('bfv noise trial: worst-case distances did not decrypt exactly; choose other parameters');
+          }
+          trials.push({ relinearize, outputPrimes: primes, noiseBudget: budget, outputCiphertextBytes: out.saveArray(seal.ComprModeType.none).length });
+          break;
+        } finally {
+          out.delete();
         }
-        best = { outputPrimes: primes, noiseBudget: budget, outputCiphertextBytes: out.saveArray(seal.ComprModeType.none).length };
       }
-      out.delete();
     }
   } finally {
     for (const obj of [recordPlain, queryPlain, record, query, aPlain, encryptor, decryptor, evaluator]) obj.delete();
   }
-  if (best === undefined) {
+  if (trials.length === 0) {
     throw new InvalidParametersError(
-      `bfv noise bound: ${topBudget} bits of noise budget left after the worst-case distance at the top level ` +
+      `bfv noise bound: ${Math.max(...topBudgets)} bits of noise budget left after the worst-case distance at the top level ` +
         `< ${BFV_MIN_NOISE_BUDGET} required (t ~ 2^${params.plainModulusBits}, q = ${params.coeffModulusBits.join('+')} bits); ` +
-        'decrease aBits/bBits or increase polyModulusDegree',
+        'decrease aBits/bBits or maxAbs, or increase polyModulusDegree',
     );
   }
-  return best;
+  return trials.reduce((best, trial) => (trial.outputCiphertextBytes < best.outputCiphertextBytes ? trial : best));
 }
 
 class Lifecycle {
@@ -345,19 +398,31 @@ class Lifecycle {
   }
 }
 
-class BfvProvider extends Lifecycle implements HeProvider {
+export class BfvProvider extends Lifecycle implements HeProvider {
   readonly descriptor: HeDescriptor;
   private readonly encryptor: Encryptor;
 
+  /**
+   * `relinKeyBytes`: serialised relinearisation keys for CS1 when the layout relinearises and
+   * key generation made them; a reloaded provider makes fresh ones from the secret key when
+   * exportEvaluation first needs them.
+   */
   constructor(
     private readonly ctx: SealContext,
     private readonly layout: BfvLayout,
     private readonly secretKey: SecretKey,
     private readonly publicKey: PublicKey,
+    private relinKeyBytes: Uint8Array | null = null,
   ) {
     super();
     this.descriptor = descriptorOf(layout);
     this.encryptor = ctx.seal.Encryptor(ctx.context, publicKey, secretKey);
+  }
+
+  /** What key generation measured (diagnostics, benchmarks and tests). */
+  get outputLayout(): { relinearize: boolean; outputPrimes: number; noiseBudget: number; outputCiphertextBytes: number } {
+    const { relinearize, outputPrimes, noiseBudget, outputCiphertextBytes } = this.layout;
+    return { relinearize, outputPrimes, noiseBudget, outputCiphertextBytes };
   }
 
   recordCount(n: number): number {
@@ -412,8 +477,10 @@ class BfvProvider extends Lifecycle implements HeProvider {
 
   exportEvaluation(): Uint8Array {
     this.live();
-    const writer = new BinaryWriter(256);
+    if (this.layout.relinearize) this.relinKeyBytes ??= relinKeysFor(this.ctx, this.secretKey);
+    const writer = new BinaryWriter(256 + (this.relinKeyBytes?.length ?? 0));
     writeMaterialHeader(writer, MAGIC.evaluation, this.layout);
+    if (this.layout.relinearize) writer.blob(this.relinKeyBytes as Uint8Array);
     return writer.finish();
   }
 
@@ -505,18 +572,24 @@ class BfvEvaluator extends Lifecycle implements HeEvaluator {
   readonly descriptor: HeDescriptor;
   private readonly evaluator: Evaluator;
   private readonly firstParmsId: ParmsIdType;
-  private readonly outputParmsId: ParmsIdType;
+  private readonly plan: OutputPlan;
   private readonly sampler: ResidueSampler;
 
+  /** `relinKeys` (owned from now on) must be present exactly when the layout relinearises. */
   constructor(
     private readonly ctx: SealContext,
     private readonly layout: BfvLayout,
+    relinKeys: RelinKeys | null,
   ) {
     super();
     this.descriptor = descriptorOf(layout);
     this.evaluator = ctx.seal.Evaluator(ctx.context);
     this.firstParmsId = ctx.context.firstParmsId;
-    this.outputParmsId = ctx.parmsIdWithPrimes(layout.outputPrimes);
+    this.plan = {
+      outputParmsId: ctx.parmsIdWithPrimes(layout.outputPrimes),
+      relinParmsId: ctx.parmsIdWithPrimes(relinPrimesFor(ctx, layout.outputPrimes)),
+      relinKeys,
+    };
     this.sampler = new ResidueSampler(ctx.t);
   }
 
@@ -541,7 +614,7 @@ class BfvEvaluator extends Lifecycle implements HeEvaluator {
     const { d } = this.layout.params;
     const vpr = this.descriptor.vectorsPerRecord;
     const { records, wanted } = splitRequest(request, this.descriptor.recordBytes, vpr);
-    const { a, b } = resolveBatchBlinding(request.blinding, request.slots.length, this.layout.params);
+    const { a, b } = resolveBatchBlinding(request.blinding, request.slots.length, this.descriptor);
     const offsetOfSlot = new Map<number, number>();
     request.slots.forEach((slot, k) => offsetOfSlot.set(slot, Number(b[k])));
     // Only records with at least one requested vector are computed and sent.
@@ -563,7 +636,7 @@ class BfvEvaluator extends Lifecycle implements HeEvaluator {
           }
           const offsets = Array.from(wanted[r], (slot) => (slot >= 0 ? (offsetOfSlot.get(slot) as number) : null));
           const mask = blockMask(this.ctx.t, d, this.ctx.slots, offsets, this.sampler);
-          const out = distanceCiphertext(this.ctx, this.evaluator, recordCt, queryCt, aPlain, this.outputParmsId, mask);
+          const out = distanceCiphertext(this.ctx, this.evaluator, recordCt, queryCt, aPlain, this.plan, mask);
           const bytes = out.saveArray(this.ctx.seal.ComprModeType.none);
           out.delete();
           if (bytes.length !== this.layout.outputCiphertextBytes) {
@@ -585,7 +658,9 @@ class BfvEvaluator extends Lifecycle implements HeEvaluator {
     if (!this.markDisposed()) return;
     this.evaluator.delete();
     this.firstParmsId.delete();
-    this.outputParmsId.delete();
+    this.plan.outputParmsId.delete();
+    this.plan.relinParmsId.delete();
+    this.plan.relinKeys?.delete();
     this.ctx.dispose();
   }
 }
@@ -623,7 +698,7 @@ export class BfvDecryptor extends Lifecycle implements HeDecryptor {
       assertUncompressedSeal(payload, what);
       const ct = loadCiphertext(this.ctx, payload, what);
       try {
-        if (!isAtLevel(ct, this.outputParmsId) || ct.size < 2 || ct.size > 3) {
+        if (!isAtLevel(ct, this.outputParmsId) || ct.size !== (this.layout.relinearize ? 2 : 3)) {
           throw new MalformedDataError(what, 'ciphertext is not at the output level of this key');
         }
         use(ct);
@@ -664,7 +739,7 @@ export class BfvDecryptor extends Lifecycle implements HeDecryptor {
   }
 }
 
-function loadKey<K extends SecretKey | PublicKey>(ctx: SealContext, key: K, bytes: Uint8Array, what: string): K {
+function loadKey<K extends SecretKey | PublicKey | RelinKeys>(ctx: SealContext, key: K, bytes: Uint8Array, what: string): K {
   try {
     assertUncompressedSeal(bytes, what);
     key.loadArray(ctx.context, bytes);
@@ -687,7 +762,7 @@ export { resolveBfvParameters } from './params';
 /** KeyGen: validated parameters, keys, fixed record/query sizes and the measured output level. */
 export async function createBfvProvider(params: BfvParameters): Promise<HeProvider> {
   const resolved = resolveBfvParameters(params);
-  const ctx = new SealContext(await sealLibrary(), resolved);
+  const ctx = acquireSealContext(await sealLibrary(), resolved);
   try {
     const keygen = ctx.seal.KeyGenerator(ctx.context);
     const secretKey = keygen.secretKey();
@@ -696,22 +771,44 @@ export async function createBfvProvider(params: BfvParameters): Promise<HeProvid
     publicKey.loadArray(ctx.context, publicSerializable.saveArray(ctx.seal.ComprModeType.none));
     publicSerializable.delete();
     keygen.delete();
-    const trial = noiseTrial(ctx, resolved, secretKey, publicKey);
+    let relinKeyBytes = resolved.relinearize === false ? null : relinKeysFor(ctx, secretKey);
+    const relinKeys = relinKeyBytes === null ? null : loadKey(ctx, ctx.seal.RelinKeys(), relinKeyBytes, 'bfv relinearisation keys');
+    let trial: NoiseTrial;
+    try {
+      trial = noiseTrial(ctx, resolved, secretKey, publicKey, relinKeys);
+    } finally {
+      relinKeys?.delete();
+    }
+    if (!trial.relinearize) relinKeyBytes = null;
     const sizes = measureSizes(ctx, secretKey, publicKey);
     const layout: BfvLayout = {
       params: resolved,
       keyId: newKeyId(),
       t: ctx.t,
       outputPrimes: trial.outputPrimes,
+      relinearize: trial.relinearize,
       noiseBudget: trial.noiseBudget,
       recordPayloadBytes: sizes.record,
       queryPayloadBytes: sizes.query,
       outputCiphertextBytes: trial.outputCiphertextBytes,
     };
-    return new BfvProvider(ctx, layout, secretKey, publicKey);
+    return new BfvProvider(ctx, layout, secretKey, publicKey, relinKeyBytes);
   } catch (error) {
     ctx.dispose();
     throw error;
+  }
+}
+
+/** Fresh relinearisation keys for CS1 (SEAL's seeded serialisation, uncompressed). */
+function relinKeysFor(ctx: SealContext, secretKey: SecretKey): Uint8Array {
+  const keygen = ctx.seal.KeyGenerator(ctx.context, secretKey);
+  try {
+    const serializable = keygen.createRelinKeysSerializable();
+    const bytes = serializable.saveArray(ctx.seal.ComprModeType.none);
+    serializable.delete();
+    return bytes;
+  } finally {
+    keygen.delete();
   }
 }
 
@@ -764,8 +861,16 @@ export async function loadBfvEvaluator(bytes: Uint8Array): Promise<HeEvaluator> 
   const what = 'bfv evaluation material';
   const reader = new BinaryReader(bytes, what);
   const layout = readMaterialHeader(reader, MAGIC.evaluation);
+  const relinBytes = layout.relinearize ? reader.blob('relinearisation keys') : null;
   reader.end();
-  return new BfvEvaluator(await contextFor(layout, what), layout);
+  const ctx = await contextFor(layout, what);
+  try {
+    const relinKeys = relinBytes === null ? null : loadKey(ctx, ctx.seal.RelinKeys(), relinBytes, what);
+    return new BfvEvaluator(ctx, layout, relinKeys);
+  } catch (error) {
+    ctx.dispose();
+    throw error;
+  }
 }
 
 export async function loadBfvDecryptor(bytes: Uint8Array): Promise<HeDecryptor> {

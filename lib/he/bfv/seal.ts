@@ -29,7 +29,12 @@ export interface SealShape {
   readonly plainModulusBits: number;
 }
 
-/** SEAL objects shared by the roles of one key. */
+/**
+ * SEAL objects shared by every role whose key has the same shape (scheme, N, coefficient and
+ * plain moduli): a context is immutable once built, and building one costs 0.3-1 s at N = 8192
+ * (NTT tables, prime checks). Get one with acquireSealContext; each acquisition is released by
+ * one dispose(), and the WASM memory is freed with the last.
+ */
 export class SealContext {
   readonly parms: EncryptionParameters;
   readonly context: Context;
@@ -38,10 +43,14 @@ export class SealContext {
   readonly t: number;
   readonly slots: number;
   private disposed = false;
+  /** Acquisitions not yet disposed. */
+  private refs = 1;
 
+  /** `onFree` runs when the last acquisition is disposed (the shared cache forgets the context). */
   constructor(
     readonly seal: SEALLibrary,
     readonly shape: SealShape,
+    private readonly onFree?: () => void,
   ) {
     const parms = seal.EncryptionParameters(shape.scheme === 'bgv' ? seal.SchemeType.bgv : seal.SchemeType.bfv);
     try {
@@ -49,7 +58,7 @@ export class SealContext {
       const coeff = seal.CoeffModulus.Create(shape.polyModulusDegree, Int32Array.from(shape.coeffModulusBits));
       parms.setCoeffModulus(coeff);
       coeff.delete();
-      const plain = seal.PlainModulus.Batching(shape.polyModulusDegree, shape.plainModulusBits);
+      const plain = seal.Modulus(plainModulusPrime(seal, shape));
       parms.setPlainModulus(plain);
       plain.delete();
     } catch (error) {
@@ -101,12 +110,71 @@ export class SealContext {
     if (this.disposed) throw new InvalidParametersError('this HE object was disposed');
   }
 
+  /** Shares this context once more (acquireSealContext). */
+  retain(): this {
+    this.live();
+    this.refs++;
+    return this;
+  }
+
+  /** Releases one acquisition; the last one frees the WASM objects. */
   dispose(): void {
     if (this.disposed) return;
+    this.refs--;
+    if (this.refs > 0) return;
     this.disposed = true;
+    this.onFree?.();
     this.encoder.delete();
     this.context.delete();
     this.parms.delete();
+  }
+}
+
+const shared = new Map<string, SealContext>();
+
+function shapeKey(shape: SealShape): string {
+  return `${shape.scheme}|${shape.polyModulusDegree}|${shape.coeffModulusBits.join(',')}|${shape.plainModulusBits}`;
+}
+
+/**
+ * The process-wide context for a shape: built on first use (InvalidParametersError when SEAL
+ * rejects it), shared afterwards; release each acquisition with dispose().
+ */
+export function acquireSealContext(seal: SEALLibrary, shape: SealShape): SealContext {
+  const key = shapeKey(shape);
+  const existing = shared.get(key);
+  if (existing !== undefined) return existing.retain();
+  const ctx = new SealContext(seal, shape, () => shared.delete(key));
+  shared.set(key, ctx);
+  return ctx;
+}
+
+/**
+ * The batching plain modulus t for a shape: the largest prime of plainModulusBits bits with
+ * t = 1 mod 2N that is NOT one of the coefficient primes. SEAL's PlainModulus.Batching(N, bits)
+ * returns the largest such prime, which is exactly the prime CoeffModulus.Create picks for a
+ * lone coefficient prime of the same size (e.g. t of 38 bits = the 38-bit special prime of
+ * [60, 60, 60, 38]); SEAL then rejects the parameters, because t must be coprime to q. So
+ * this asks SEAL for k + 1 primes of t's size (k coefficient primes have it) and keeps the
+ * largest one not in use. When no coefficient prime has t's size this is Batching's t, so keys
+ * made before this rule keep their t.
+ */
+export function plainModulusPrime(seal: SEALLibrary, shape: SealShape): bigint {
+  const { polyModulusDegree: n, coeffModulusBits, plainModulusBits: bits } = shape;
+  const taken = new Set<bigint>();
+  const coeff = seal.CoeffModulus.Create(n, Int32Array.from(coeffModulusBits));
+  try {
+    for (const q of coeff.toArray() as BigUint64Array) taken.add(BigInt(q));
+  } finally {
+    coeff.delete();
+  }
+  const sameSize = coeffModulusBits.filter((b) => b === bits).length;
+  const candidates = seal.CoeffModulus.Create(n, new Int32Array(sameSize + 1).fill(bits));
+  try {
+    const free = Array.from(candidates.toArray() as BigUint64Array, (q) => BigInt(q)).filter((q) => !taken.has(q));
+    return free.reduce((a, b) => (b > a ? b : a));
+  } finally {
+    candidates.delete();
   }
 }
 

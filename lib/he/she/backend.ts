@@ -95,6 +95,7 @@ function makeContext(params: SheResolvedParameters, keyId: string, N: bigint): S
       maxAbs: params.maxAbs,
       aBits: params.aBits,
       bBits: params.bBits,
+      valueModulus: 0,
       vectorsPerRecord: 1,
       recordBytes: sheRecordBytes(params.k0, params.d),
       queryBytes: sheRecordBytes(params.k0, params.d),
@@ -153,11 +154,16 @@ function readVectorCiphertexts(bytes: Uint8Array, magic: string, what: string, c
   const reader = new BinaryReader(bytes, what);
   reader.header(magic, [VERSION]);
   const keyId = readKeyId(reader);
-  const cts = readCiphertexts(reader, context.params.d, context, 'ciphertext');
-  reader.end();
+  if (reader.remaining !== context.params.d * context.ctBytes) {
+    reader.fail(`expected ${context.params.d * context.ctBytes} ciphertext bytes, found ${reader.remaining}`);
+  }
+  // The key id first: another key's ciphertexts are reduced mod ITS N, so about half of them
+  // would otherwise fail the range check below with a misleading "malformed" error.
   if (keyId !== context.keyId) {
     throw new InvalidInputError(`${what} was encrypted under another key (key id ${keyId}, expected ${context.keyId})`);
   }
+  const cts = readCiphertexts(reader, context.params.d, context, 'ciphertext');
+  reader.end();
   return cts;
 }
 
@@ -351,7 +357,7 @@ class SheEvaluator extends Lifecycle implements HeEvaluator {
     }
     const q = query.values;
     const { records, wanted } = splitRequest(request, this.descriptor.recordBytes, 1);
-    const { a, b } = resolveBatchBlinding(request.blinding, request.slots.length, this.context.params);
+    const { a, b } = resolveBatchBlinding(request.blinding, request.slots.length, this.descriptor);
     const offsetOfSlot = new Map<number, bigint>();
     request.slots.forEach((slot, k) => offsetOfSlot.set(slot, b[k]));
     const N = this.context.N;
@@ -397,11 +403,13 @@ class SheDecryptor extends Lifecycle implements HeDecryptor {
     reader.header(MAGIC.batch, [VERSION]);
     const keyId = readKeyId(reader);
     const count = reader.u32InRange('value count', 1, Math.floor(reader.remaining / this.context.ctBytes));
-    const cts = readCiphertexts(reader, count, this.context, 'ciphertext');
-    reader.end();
+    if (reader.remaining !== count * this.context.ctBytes) reader.fail(`${reader.remaining - count * this.context.ctBytes} unexpected trailing bytes`);
+    // Key id before the range checks (see readVectorCiphertexts).
     if (keyId !== this.context.keyId) {
       throw new DecryptionError('the distance batch was made for another key; check which CS2 secret is deployed');
     }
+    const cts = readCiphertexts(reader, count, this.context, 'ciphertext');
+    reader.end();
     return cts.map((c) => sheDecrypt(this.secret, c));
   }
 }

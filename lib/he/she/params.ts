@@ -7,14 +7,29 @@
  *   encryption) and X_q (client encryption from the public E(1), E(0)) bound the noise integers.
  */
 import { InvalidParametersError } from '../../core/errors';
-import { blindedMaxOf, dist2MaxOf, log2Text, validateVectorBounds } from '../common';
-import type { SheParameters } from '../types';
+import { DEFAULT_A_BITS } from '../blinding';
+import { blindedMaxOf, dist2MaxOf, log2Text, validateDimensionBounds, validateVectorBounds } from '../common';
+import type { HeResolvedBounds, SheParameters } from '../types';
 
 export const SHE_DEFAULT_PUBLIC_ZEROS = 2;
 
 /** Parameters with defaults filled in. */
-export interface SheResolvedParameters extends SheParameters {
+export interface SheResolvedParameters extends Omit<SheParameters, 'aBits' | 'bBits'>, HeResolvedBounds {
   readonly publicZeros: number;
+}
+
+/**
+ * Default offset size: the largest bBits with a_max * dist2_max + (2^bBits - 1) < 2^(k2-2)
+ * (the message bound), capped at 255. A per-value offset then hides each distance up to a
+ * statistical distance a_max * dist2_max / 2^bBits (blindingLeakage): at the paper's k2 = 80,
+ * d = 512, maxAbs = 999 and aBits = 4, about 2^-42. Returns 0 when even b = 0 does not fit (the
+ * message-bound check then names the problem).
+ */
+export function sheDefaultBBits(params: { d: number; maxAbs: number; aBits: number; k2: number }): number {
+  const aMax = (1n << BigInt(params.aBits)) - 1n;
+  const room = (1n << BigInt(params.k2 - 2)) - aMax * BigInt(dist2MaxOf(params));
+  if (room < 2n) return 0;
+  return Math.min(255, room.toString(2).length - 1);
 }
 
 export interface SheNoiseBounds {
@@ -50,14 +65,18 @@ function checkInteger(name: string, value: unknown, min: number, max: number): v
 
 /** Throws InvalidParametersError naming the failing bound; returns the resolved parameters. */
 export function validateSheParameters(params: SheParameters): SheResolvedParameters {
-  validateVectorBounds(params);
+  validateDimensionBounds(params);
   checkInteger('k0', params.k0, 64, 4096);
   checkInteger('k2', params.k2, 8, params.k0 - 1);
   checkInteger('k1', params.k1, 2, params.k2 - 1);
   const publicZeros = params.publicZeros ?? SHE_DEFAULT_PUBLIC_ZEROS;
   checkInteger('publicZeros', publicZeros, 2, 64);
-  const resolved: SheResolvedParameters = { ...params, publicZeros };
-  const shape = `d=${params.d}, maxAbs=${params.maxAbs}, aBits=${params.aBits}, bBits=${params.bBits}`;
+  const aBits = params.aBits ?? DEFAULT_A_BITS;
+  checkInteger('aBits', aBits, 1, 255);
+  const bBits = params.bBits ?? sheDefaultBBits({ d: params.d, maxAbs: params.maxAbs, aBits, k2: params.k2 });
+  const resolved: SheResolvedParameters = { ...params, aBits, bBits, publicZeros };
+  validateVectorBounds(resolved);
+  const shape = `d=${params.d}, maxAbs=${params.maxAbs}, aBits=${aBits}, bBits=${bBits}`;
 
   if (params.maxAbs >= 2 ** (params.k1 - 1)) {
     throw new InvalidParametersError(

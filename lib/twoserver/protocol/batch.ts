@@ -8,8 +8,8 @@
  * DecryptionError: CS2 answered for another key or the batch was tampered with.
  */
 import { DecryptionError } from '../../core/errors';
-import { drawBlinding, unblind } from '../../he/blinding';
-import { randomBits } from '../../he/random';
+import { drawBlinding, drawOffset, unblind } from '../../he/blinding';
+import type { BlindingRange } from '../../he/blinding';
 import type { Blinding, EncryptedQuery, HeEvaluator } from '../../he/types';
 import type { BlindingMode, Cs2Transport } from './types';
 
@@ -20,16 +20,20 @@ export interface BatchOutcome {
   readonly bytes: number;
 }
 
-/** The blinding of a request: one map, or one a with a fresh b per slot. */
+/**
+ * The blinding of a request: one map, or one a with a fresh b per slot. Offsets are uniform
+ * below the key's offset bound: mod t for bfv (each value then uniform for CS2), [0, 2^bBits)
+ * for she.
+ */
 export function drawBatchBlinding(
   mode: BlindingMode,
-  range: { aBits: number; bBits: number },
+  range: BlindingRange,
   count: number,
 ): { request: Blinding | Blinding[]; of: (i: number) => Blinding } {
   const shared = drawBlinding(range);
   if (mode === 'shared') return { request: shared, of: () => shared };
   const list: Blinding[] = new Array(count);
-  for (let i = 0; i < count; i++) list[i] = { a: shared.a, b: randomBits(range.bBits) };
+  for (let i = 0; i < count; i++) list[i] = { a: shared.a, b: drawOffset(range) };
   return { request: list, of: (i) => list[i] };
 }
 
@@ -62,7 +66,7 @@ export async function evaluateBatch(
     const i = slot <= maxSlot ? indexOfSlot[slot] : -1;
     if (i < 0 || dist2[i] !== -1) throw new DecryptionError('CS2 batch does not match the request (unknown or repeated slot)');
     if (typeof values[e] !== 'bigint') throw new DecryptionError('CS2 returned a value that is not an integer');
-    dist2[i] = unblind(values[e], blinding.of(i), descriptor.dist2Max);
+    dist2[i] = unblind(values[e], blinding.of(i), descriptor.dist2Max, descriptor.valueModulus);
   }
   for (let i = 0; i < dist2.length; i++) {
     if (dist2[i] === -1) throw new DecryptionError('CS2 batch is missing a requested distance');

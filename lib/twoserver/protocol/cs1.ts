@@ -7,27 +7,36 @@
  *            them into key ranges (idistance-query.ts) and storage positions (segments);
  *   stage 2: the distances to ALL candidates of ALL surviving partitions in ONE batch; CS1
  *            returns the ids with dist2 <= tauSquared, sorted by (dist2, id).
- * Exactly two CS2 calls per range query: when no partition survives, stage 2 still sends a
- * one-value decoy batch (its answer is discarded), so CS2 cannot tell "no candidates" from the
- * call pattern (it does see the batch size).
+ * Stage 2 evaluates whole RECORDS: every template of every record that holds a candidate. A
+ * SIMD (bfv) record costs the same however few of its slots are wanted, and the provider
+ * permutes the templates inside each record (provider.ts), so a candidate's key position only
+ * names its record; extra templates are exact distances too and only ever add true matches.
+ * Every stage-2 batch is padded with decoy records (padding.ts) to a power-of-two number of
+ * records, at least padding.minValues values, so CS2 learns the size bucket of the candidate
+ * set, not its size; when no partition survives, stage 2 still sends a batch of the minimum
+ * size (exactly two CS2 calls per range query).
  *
  * k-nearest: stage 1, then rounds of stage 2 at growing radii R (squared). Round r evaluates
- * every not-yet-evaluated candidate of radius R; it stops once at least k evaluated templates
- * have dist2 <= R. That is exact: every template with dist2 <= R is a candidate at R, so any
- * template never evaluated is farther than R, hence farther than the k-th result (ties at the
- * k-th distance are all <= R, so all evaluated, and broken by id). The first R comes from the
+ * every not-yet-evaluated candidate of radius R (with the rest of their records and the
+ * decoys, all kept as evaluated); it stops once at least k evaluated templates have dist2 <= R.
+ * That is exact: every template with dist2 <= R is a candidate at R, so any template never
+ * evaluated is farther than R, hence farther than the k-th result (ties at the k-th distance
+ * are all <= R, so all evaluated, and broken by id). The first R comes from the
  * public metadata (smallest radius whose key ranges hold about k * initialCandidateFactor
  * templates, no CS2 call); the next is the k-th smallest distance found so far when k were
  * evaluated (the following round then always finishes), else R * 4 (the radius doubles). Once R
  * covers every partition entirely all templates have been evaluated and the loop ends.
  */
 import { DimensionMismatchError, InvalidInputError } from '../../core/errors';
+import { secureRandom } from '../../core/random';
 import type { EncryptedQuery, HeEvaluator } from '../../he/types';
 import { candidateRanges, coveringRadius, rangeSize, searchRanges } from '../idistance-query';
 import { predictPosition } from '../segments/lookup';
 import type { PositionRange } from '../segments/types';
 import type { Match } from '../types';
 import { evaluateBatch } from './batch';
+import { drawDecoyRecords, paddedRecordCount, resolveBatchPadding } from './padding';
+import type { BatchPadding } from './padding';
 import { planReads } from './read-plan';
 import type { BlindingMode, Cs1Index, Cs1Options, Cs2Transport, QueryResult, QueryStats, RecordStore } from './types';
 
@@ -39,17 +48,35 @@ function byDistanceThenId(a: Match, b: Match): number {
   return a.dist2 - b.dist2 || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
-/** Runs of consecutive positions (sorted input) as ranges. */
-function positionsToRanges(positions: readonly number[]): PositionRange[] {
-  const out: PositionRange[] = [];
-  let i = 0;
-  while (i < positions.length) {
-    let j = i + 1;
-    while (j < positions.length && positions[j] === positions[j - 1] + 1) j++;
-    out.push({ start: positions[i], end: positions[j - 1] + 1 });
-    i = j;
+/** Distinct records (ascending) holding the positions of sorted, disjoint ranges. */
+function recordsOfRanges(ranges: readonly PositionRange[], vectorsPerRecord: number): number[] {
+  const out: number[] = [];
+  for (const { start, end } of ranges) {
+    if (end <= start) continue;
+    const first = Math.max(Math.floor(start / vectorsPerRecord), out.length > 0 ? out[out.length - 1] + 1 : 0);
+    const last = Math.floor((end - 1) / vectorsPerRecord);
+    for (let r = first; r <= last; r++) out.push(r);
   }
   return out;
+}
+
+/** Every position of the given records (ascending), as ranges clipped to the n templates. */
+function recordsToRanges(records: readonly number[], vectorsPerRecord: number, n: number): PositionRange[] {
+  const out: PositionRange[] = [];
+  for (const r of records) {
+    const start = r * vectorsPerRecord;
+    const end = Math.min(n, start + vectorsPerRecord);
+    const last = out[out.length - 1];
+    if (last !== undefined && last.end === start) out[out.length - 1] = { start: last.start, end };
+    else out.push({ start, end });
+  }
+  return out;
+}
+
+/** An evaluated template: storage position and exact match. */
+interface Evaluated {
+  readonly position: number;
+  readonly match: Match;
 }
 
 /** Mutable per-query counters. */
@@ -61,6 +88,7 @@ class Counters {
   recordReads = 0;
   bytesRead = 0;
   rounds = 0;
+  decoyRecords = 0;
 
   snapshot(): QueryStats {
     return { ...this };
@@ -70,6 +98,7 @@ class Counters {
 export class Cs1Server {
   private readonly blinding: BlindingMode;
   private readonly initialCandidateFactor: number;
+  private readonly padding: BatchPadding;
 
   /**
    * Checks that the index, the records and the evaluation material belong together
@@ -108,6 +137,7 @@ export class Cs1Server {
     if (!Number.isFinite(this.initialCandidateFactor) || this.initialCandidateFactor <= 0) {
       throw new InvalidInputError('CS1: initialCandidateFactor must be a positive number');
     }
+    this.padding = resolveBatchPadding(options.padding);
   }
 
   get templateCount(): number {
@@ -126,14 +156,9 @@ export class Cs1Server {
       const searches = searchRanges(this.index.metadata, centreDist2, tauSquared);
       counters.partitionsSearched = searches.length;
       const ranges = candidateRanges(this.index.metadata, this.index.segments, searches);
-      let matches: Match[] = [];
-      if (ranges.length === 0) {
-        await this.evaluatePositions(query, [{ start: 0, end: 1 }], counters);
-        counters.candidates = 0;
-      } else {
-        const evaluated = await this.evaluatePositions(query, ranges, counters);
-        matches = evaluated.filter((m) => m.dist2 <= tauSquared);
-      }
+      // No candidates: a batch of decoys only, the same size as the smallest real batch.
+      const evaluated = await this.evaluateRecords(query, recordsOfRanges(ranges, this.index.vectorsPerRecord), counters);
+      const matches = evaluated.map((e) => e.match).filter((m) => m.dist2 <= tauSquared);
       return { matches: matches.sort(byDistanceThenId), stats: counters.snapshot() };
     } finally {
       query.dispose();
@@ -149,17 +174,17 @@ export class Cs1Server {
     try {
       const counters = new Counters();
       const centreDist2 = await this.stage1(query, counters);
-      const evaluated = new Map<number, Match>(); // storage position -> match
+      const evaluated = new Map<number, Match>(); // storage position -> match (whole records)
+      const vpr = this.index.vectorsPerRecord;
       let radiusSquared = this.initialRadiusSquared(centreDist2, Math.min(metadata.n, Math.ceil(wanted * this.initialCandidateFactor)));
       for (;;) {
         const searches = searchRanges(metadata, centreDist2, radiusSquared);
         counters.partitionsSearched = searches.length;
         const ranges = candidateRanges(metadata, segments, searches);
-        const fresh: number[] = [];
-        for (const { start, end } of ranges) for (let p = start; p < end; p++) if (!evaluated.has(p)) fresh.push(p);
+        // Records are evaluated whole, so a record's first position tells whether it was.
+        const fresh = recordsOfRanges(ranges, vpr).filter((r) => !evaluated.has(r * vpr));
         if (fresh.length > 0) {
-          const found = await this.evaluatePositions(query, positionsToRanges(fresh), counters);
-          fresh.forEach((p, i) => evaluated.set(p, found[i]));
+          for (const e of await this.evaluateRecords(query, fresh, counters)) evaluated.set(e.position, e.match);
         }
         const all = [...evaluated.values()].sort(byDistanceThenId);
         const within = all.filter((m) => m.dist2 <= radiusSquared).length;
@@ -181,22 +206,33 @@ export class Cs1Server {
     return outcome.dist2;
   }
 
-  /** Reads the records of the positions and evaluates them in one batch; matches in range order. */
-  private async evaluatePositions(query: EncryptedQuery, ranges: readonly PositionRange[], counters: Counters): Promise<Match[]> {
+  /**
+   * Reads the candidate records plus decoys (padding.ts) and evaluates every template in them in
+   * one batch. `records`: distinct, ascending record indices (may be empty: decoys only).
+   */
+  private async evaluateRecords(query: EncryptedQuery, records: readonly number[], counters: Counters): Promise<Evaluated[]> {
     const { recordBytes, vectorsPerRecord } = this.index;
-    const plan = planReads(ranges, vectorsPerRecord);
-    const records = await Promise.all(plan.runs.map((run) => this.store.read(run.firstRecord * recordBytes, run.count * recordBytes)));
-    records.forEach((bytes, i) => {
+    const n = this.index.metadata.n;
+    const total = Math.ceil(n / vectorsPerRecord);
+    const decoys = drawDecoyRecords(records, paddedRecordCount(records.length, total, vectorsPerRecord, this.padding) - records.length, total, secureRandom);
+    const all = [...records, ...decoys].sort((x, y) => x - y);
+    const plan = planReads(recordsToRanges(all, vectorsPerRecord, n), vectorsPerRecord);
+    const reads = await Promise.all(plan.runs.map((run) => this.store.read(run.firstRecord * recordBytes, run.count * recordBytes)));
+    reads.forEach((bytes, i) => {
       if (bytes.length !== plan.runs[i].count * recordBytes) throw new DimensionMismatchError('record read', plan.runs[i].count * recordBytes, bytes.length);
       counters.bytesRead += bytes.length;
     });
-    counters.recordReads += records.length;
-    const outcome = await evaluateBatch(this.evaluator, this.transport, query, records, plan.slots, this.blinding);
+    counters.recordReads += reads.length;
+    const outcome = await evaluateBatch(this.evaluator, this.transport, query, reads, plan.slots, this.blinding);
     counters.cs2Calls++;
     counters.rounds++;
     counters.bytesToCs2 += outcome.bytes;
-    counters.candidates += plan.positions.length;
-    return plan.positions.map((p, i) => ({ id: this.index.templateIds[p], dist2: outcome.dist2[i] }));
+    counters.decoyRecords += decoys.length;
+    const decoySet = new Set(decoys);
+    plan.positions.forEach((p) => {
+      if (!decoySet.has(Math.floor(p / vectorsPerRecord))) counters.candidates++;
+    });
+    return plan.positions.map((p, i) => ({ position: p, match: { id: this.index.templateIds[p], dist2: outcome.dist2[i] } }));
   }
 
   /**

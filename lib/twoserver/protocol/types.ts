@@ -8,11 +8,13 @@
  *   clients the HE public material.
  * - Client (client.ts): encrypts a quantized template into a request for CS1.
  * - CS1 (cs1.ts): answers range and k-nearest queries with two batches to CS2 (stage 1: all
- *   reference points; stage 2: every candidate of every surviving partition), each blinded with
- *   a fresh secret map and shuffled before CS2 sees it.
+ *   reference points; stage 2: every record holding a candidate of a surviving partition, plus
+ *   decoy records up to a power-of-two batch size), each blinded with a fresh secret map and
+ *   shuffled before CS2 sees it.
  * - CS2 (cs2.ts): decrypts batches to blinded values; reached through a {@link Cs2Transport}.
  */
 import type { HeBackendName } from '../../he/types';
+import type { BatchPadding } from './padding';
 import type { SegmentIndex } from '../segments/types';
 import type { IDistanceMetadata, Match } from '../types';
 
@@ -29,7 +31,10 @@ export interface Cs1Index {
   readonly segments: SegmentIndex;
   /** The K encrypted reference points, as whole records (vector i = partition i). */
   readonly referenceRecords: Uint8Array;
-  /** Template id at each storage position. */
+  /**
+   * Template id at each storage position. Storage order is key order with the templates of
+   * each record randomly permuted (provider.ts): a key position names the record, not the slot.
+   */
   readonly templateIds: readonly string[];
 }
 
@@ -49,9 +54,10 @@ export interface Cs2Transport {
 
 /**
  * How CS1 blinds a batch. 'shared': one monotone map a*x + b for the whole batch (the notes'
- * proposal; CS2 still sees ratios of differences). 'per-value': one a, a fresh b per value, so
- * with bBits well above aBits + log2(dist2Max) each value is statistically hidden from CS2.
- * CS1 unblinds exactly in both cases, so results are identical.
+ * proposal; CS2 still sees differences a*(x_i - x_j)). 'per-value': one a, a fresh uniform b
+ * per value: each value is perfectly hidden with bfv (b uniform mod t) and statistically with
+ * she (see blindingLeakage in lib/he/blinding). CS1 unblinds exactly in both cases, so results
+ * are identical.
  */
 export type BlindingMode = 'shared' | 'per-value';
 
@@ -63,14 +69,21 @@ export interface Cs1Options {
    * k * initialCandidateFactor positions (computed from public metadata; no CS2 call). Default 2.
    */
   readonly initialCandidateFactor?: number;
+  /**
+   * Decoy records in stage-2 batches (padding.ts). Default { minValues: 16, powerOfTwo: true };
+   * false: none beyond the one decoy record sent when nothing can match.
+   */
+  readonly padding?: Partial<BatchPadding> | false;
 }
 
 /** Per-query counters (what a benchmark reports and what CS2 / storage saw). */
 export interface QueryStats {
   /** Partitions that survived the stage-1 test (last round for k-nearest). */
   readonly partitionsSearched: number;
-  /** Templates whose distance was computed in stage 2 (all rounds). */
+  /** Templates of candidate records whose distance was computed in stage 2 (all rounds; decoys excluded). */
   readonly candidates: number;
+  /** Decoy records added to stage-2 batches (all rounds). */
+  readonly decoyRecords: number;
   /** Batches sent to CS2 (2 for a range query). */
   readonly cs2Calls: number;
   /** Bytes of all batches sent to CS2. */

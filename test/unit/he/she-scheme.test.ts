@@ -13,6 +13,7 @@ import {
   sheSub,
 } from '../../../lib/he/she/scheme';
 import { sheNoiseBounds, validateSheParameters } from '../../../lib/he/she/params';
+import { blindingLeakage } from '../../../lib/he/blinding';
 import { createSheProvider, loadSheClient, loadSheDecryptor, loadSheEvaluator, sheCiphertextBytes, sheRecordBytes } from '../../../lib/he/she/backend';
 import type { SheParameters } from '../../../lib/he/types';
 
@@ -107,6 +108,21 @@ describe('SHE parameter validation', () => {
     const bounds = sheNoiseBounds(resolved);
     expect(bounds.distance < 1n << 1023n).toBe(true);
     expect(bounds.message < 1n << 78n).toBe(true);
+  });
+
+  it('defaults: aBits 4 and the largest offset the message bound L/2 allows (paper sizes: bBits 77, ~42 bits hidden)', () => {
+    const { aBits: _a, bBits: _b, ...bare } = base;
+    const resolved = validateSheParameters(bare);
+    expect(resolved.aBits).toBe(4);
+    expect(resolved.bBits).toBe(77);
+    // Exact and tight: one more offset bit crosses L/2.
+    expect(sheNoiseBounds(resolved).message < 1n << 78n).toBe(true);
+    expect(() => validateSheParameters({ ...bare, bBits: 78 })).toThrow(/message bound/);
+    expect(blindingLeakage({ ...resolved, dist2Max: 512 * 2000 ** 2 }).hiddenBits).toBeGreaterThan(42);
+    // Small k2 leaves less room: k2 = 56 at d = 8 (the protocol test's key) gives bBits 53.
+    expect(validateSheParameters({ k0: 384, k1: 12, k2: 56, d: 8, maxAbs: 999 }).bBits).toBe(53);
+    // When nothing fits, the message bound names the problem.
+    expect(() => validateSheParameters({ ...bare, k2: 34 })).toThrow(/message bound/);
   });
 
   it('names the noise bound when the distance noise would overflow p', () => {
