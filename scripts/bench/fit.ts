@@ -64,19 +64,16 @@ interface FitBenchOptions {
 const MAX_ABS = 999;
 
 function heParameters(name: HeBackendName, d: number, options: FitBenchOptions): HeParametersFor<HeBackendName> {
+  // Blinding bits: the backends' defaults hide the most the plaintext space allows.
+  const blinding = {
+    ...(options.aBits !== undefined ? { aBits: Number(options.aBits) } : {}),
+    ...(options.bBits !== undefined ? { bBits: Number(options.bBits) } : {}),
+  };
   if (name === 'she') {
-    // Paper: (k0, k1, k2) = (1024, 30, 80). a * dist2 + b must stay below 2^(k2-2).
-    return {
-      d,
-      maxAbs: MAX_ABS,
-      k0: Number(options.k0),
-      k1: Number(options.k1),
-      k2: Number(options.k2),
-      aBits: Number(options.aBits ?? 16),
-      bBits: Number(options.bBits ?? 40),
-    };
+    // Paper: (k0, k1, k2) = (1024, 30, 80).
+    return { d, maxAbs: MAX_ABS, k0: Number(options.k0), k1: Number(options.k1), k2: Number(options.k2), ...blinding };
   }
-  return { d, maxAbs: MAX_ABS, polyModulusDegree: Number(options.poly), aBits: Number(options.aBits ?? 8), bBits: Number(options.bBits ?? 16) };
+  return { d, maxAbs: MAX_ABS, polyModulusDegree: Number(options.poly), ...blinding };
 }
 
 function sameIds(got: readonly { id: string; dist2: number }[], expected: readonly { index: number; dist2: number }[]): boolean {
@@ -271,8 +268,8 @@ export function register(program: Command): void {
     .option('--k0 <bits>', 'she: prime size k0', '1024')
     .option('--k1 <bits>', 'she: message bits k1', '30')
     .option('--k2 <bits>', 'she: noise bits k2', '80')
-    .option('--a-bits <bits>', 'blinding multiplier bits (default she 16, bfv 8)')
-    .option('--b-bits <bits>', 'blinding offset bits (default she 40, bfv 16)')
+    .option('--a-bits <bits>', 'blinding multiplier bits (default: the backend\'s)')
+    .option('--b-bits <bits>', 'blinding offset bits (default: the largest the backend allows)')
     .option('--poly <N>', 'bfv: ring degree', '8192')
     .option('--keys <count>', 'segment counts only: stream this many synthetic vectors to iDistance keys (no HE)')
     .option('--sample <count>', 'with --keys: K-means sample size', '20000')
