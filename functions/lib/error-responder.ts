@@ -8,6 +8,7 @@ import type middy from '@middy/core';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { isBlindsightError, type ErrorCode } from '../../lib/core/errors';
+import { NON_FINITE_MARKER } from './json-body';
 import { errorBody, json, type HttpResult } from './responses';
 
 const STATUS_OF: Record<ErrorCode, number> = {
@@ -60,6 +61,11 @@ function describeMiddyError(error: MiddyHttpError, hasBody: boolean): { status: 
   const source = error.cause?.package;
   if (source === '@middy/http-json-body-parser') {
     if (!hasBody) return { status: 400, code: 'INVALID_INPUT', message: 'the request body is missing: send a JSON object (Content-Type: application/json)' };
+    const parseMessage = (error.cause as { message?: string } | undefined)?.message ?? '';
+    if (parseMessage.startsWith(NON_FINITE_MARKER)) {
+      const key = parseMessage.slice(NON_FINITE_MARKER.length + 2);
+      return { status: 400, code: 'INVALID_INPUT', message: `body ${key} is not a finite number: send numbers a double can hold` };
+    }
     return error.message.includes('malformed')
       ? { status: 400, code: 'INVALID_INPUT', message: 'the request body is not valid JSON' }
       : { status: 415, code: 'INVALID_INPUT', message: 'send the request body as application/json' };

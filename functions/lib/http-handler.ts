@@ -13,6 +13,7 @@ import type { Context } from 'aws-lambda';
 import type { RouteAuth } from '../routes';
 import { requireAccess, type AuthorizedEvent } from './caller';
 import { errorResponder } from './error-responder';
+import { rejectNonFiniteNumbers } from './json-body';
 import { serviceLogger } from './logger';
 import type { HttpResult } from './responses';
 
@@ -34,7 +35,7 @@ export function httpHandler<TBody = unknown>(
     .use(errorResponder(logger))
     .use(requireAccess(options.auth));
   if (options.bodySchema) {
-    chain.use(httpJsonBodyParser()).use(
+    chain.use(httpJsonBodyParser({ reviver: rejectNonFiniteNumbers })).use(
       validator({
         eventSchema: transpileSchema(
           {

@@ -9,6 +9,7 @@ const program = new Command('bench').description('Blindsight benchmarks').showHe
 const engines: Record<string, () => Promise<{ register(program: Command): void }>> = {
   sei: () => import('./sei'),
   fit: () => import('./fit'),
+  api: () => import('./api'),
 };
 
 for (const load of Object.values(engines)) (await load()).register(program);

@@ -1,0 +1,321 @@
+/**
+ * API benchmark: `npm run bench -- api --n 4000 --d 128 [--clients 32] [--requests 2000] [--json]`.
+ *
+ * End-to-end SEI search through the local cloud, as a user sees it: starts the local cloud in
+ * a temporary folder, builds an encrypted index tree of n seeded clustered vectors, publishes it
+ * through CS1's API (presigned uploads, publish), registers a user, and then measures with real
+ * HTTP through the local gateway (authorizer, handler, DynamoDB and S3 emulators included):
+ *
+ * - publishMs: create version + upload both parts + publish (validation of every leaf);
+ * - sequential search latency p50/p99 (one client, warm: every query was asked once before);
+ * - throughput and latency with `clients` concurrent clients for `requests` searches, errors;
+ * - the first search after a cold start of CS1 (account process stopped and started again:
+ *   handler modules, the skeleton and the leaves are loaded again), and the second one.
+ *
+ * Besides the client-side numbers, CS1's own log lines give the server-side split: the
+ * gateway's time per request (authorizer + handler + event plumbing) and the search handler's
+ * time (pointer read, cache, scoring). The benchmark checks that a sample of answers equals the
+ * in-memory search of the same tree (`mismatches` must be 0). Both processes share the
+ * machine: the load average is reported with the numbers.
+ */
+import type { Command } from 'commander';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { ownerIdOf } from '../../lib/auth/owner-id';
+import { generateOwnerSigningKey } from '../../lib/auth/signing-key';
+import { issueToken } from '../../lib/auth/tokens';
+import { Cs1Client } from '../../lib/client/cs1-client';
+import { seiIndexParts } from '../../lib/client/index-parts';
+import { seededRandom } from '../../lib/core/random';
+import { clusteredVectors } from '../../lib/data/synthetic';
+import { row } from '../../lib/linalg/vectors';
+import type { VectorSet } from '../../lib/linalg/vectors';
+import { buildPlainTree, encryptPlainTree } from '../../lib/sei/index-tree/build';
+import { searchIndexTree } from '../../lib/sei/index-tree/search';
+import type { EncryptedIndexTree } from '../../lib/sei/index-tree/types';
+import { generateOwnerSecret } from '../../lib/sei/owner-key';
+import { TrapdoorGenerator } from '../../lib/sei/trapdoor';
+import type { Trapdoor } from '../../lib/sei/types';
+import { generateUserSecret, issueUserKey } from '../../lib/sei/user-key';
+import { CS1_AUDIENCE } from '../../lib/service/cs1/token-authorizer';
+import { startLocalCloud } from '../local-cloud/cloud';
+import type { LocalCloud } from '../local-cloud/cloud';
+import { BenchReporter, parseNumberList, percentile, round } from './report';
+
+interface ApiBenchOptions {
+  n: string;
+  d: string;
+  k: string;
+  probes: string;
+  clients: string;
+  requests: string;
+  sequential: string;
+  queries: string;
+  trapdoors: string;
+  maxLeafSize: string;
+  seed: string;
+  check: string;
+  json: boolean;
+}
+
+const INDEX = 'bench';
+const USER = 'bench-user';
+/** Waiting for a publish that outlived the gateway's 30 s integration timeout. */
+const PUBLISH_WAIT_MS = 10 * 60 * 1000;
+
+interface Sample {
+  readonly ms: number;
+  readonly ok: boolean;
+}
+
+/** Server-side timings of search requests, from CS1's JSON log lines. */
+class ServerTimings {
+  private gateway: number[] = [];
+  private handler: number[] = [];
+  private recording = false;
+
+  constructor(private readonly searchRoute: RegExp) {}
+
+  onLine(line: string): void {
+    if (!this.recording || !line.startsWith('{')) return;
+    let entry: Record<string, unknown>;
+    try {
+      entry = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    if (entry.msg === 'request' && typeof entry.route === 'string' && this.searchRoute.test(entry.route) && typeof entry.ms === 'number') {
+      this.gateway.push(entry.ms);
+    } else if (entry.message === 'search' && typeof entry.ms === 'number') {
+      this.handler.push(entry.ms);
+    }
+  }
+
+  /** Starts a fresh recording. */
+  start(): void {
+    this.gateway = [];
+    this.handler = [];
+    this.recording = true;
+  }
+
+  stop(): { gateway: number[]; handler: number[] } {
+    this.recording = false;
+    return { gateway: this.gateway, handler: this.handler };
+  }
+}
+
+/** One search over HTTP: latency, and the parsed answer when it succeeded. */
+async function timedSearch(client: Cs1Client, ownerId: string, trapdoors: readonly Trapdoor[], k: number, probes: number) {
+  const start = performance.now();
+  try {
+    const response = await client.search(ownerId, INDEX, { trapdoors, k, probes });
+    return { sample: { ms: performance.now() - start, ok: true }, response };
+  } catch {
+    return { sample: { ms: performance.now() - start, ok: false }, response: undefined };
+  }
+}
+
+function latencyStats(samples: readonly Sample[]): { p50: number; p99: number; errors: number } {
+  const ok = samples.filter((s) => s.ok).map((s) => s.ms);
+  return { p50: round(percentile(ok, 50), 2), p99: round(percentile(ok, 99), 2), errors: samples.length - ok.length };
+}
+
+async function waitForVersion(client: Cs1Client, ownerId: string, version: string): Promise<void> {
+  const deadline = Date.now() + PUBLISH_WAIT_MS;
+  while (Date.now() < deadline) {
+    const current = await client.findIndex(ownerId, INDEX).catch(() => undefined);
+    if (current?.version === version) return;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  throw new Error(`version ${version} was not serving ${PUBLISH_WAIT_MS / 1000} s after its publish`);
+}
+
+interface BuiltIndex {
+  readonly tree: EncryptedIndexTree;
+  readonly queries: VectorSet;
+  readonly generator: TrapdoorGenerator;
+  readonly buildMs: number;
+}
+
+function buildIndex(n: number, d: number, queryCount: number, options: ApiBenchOptions): BuiltIndex {
+  const seed = Number(options.seed);
+  const { vectors } = clusteredVectors({ n: n + queryCount, d, seed });
+  const gallery: VectorSet = { n, d, data: vectors.data.subarray(0, n * d) };
+  const queries: VectorSet = { n: queryCount, d, data: vectors.data.subarray(n * d) };
+  const ids = Array.from({ length: n }, (_, i) => `img-${i}`);
+  const owner = generateOwnerSecret(d);
+  const start = performance.now();
+  const plain = buildPlainTree(gallery, { maxLeafSize: Number(options.maxLeafSize), random: seededRandom(seed + 1) });
+  const tree = encryptPlainTree(owner, plain, gallery, ids);
+  const buildMs = performance.now() - start;
+  const secret = generateUserSecret(d);
+  return { tree, queries, generator: new TrapdoorGenerator(issueUserKey(owner, secret.W), secret), buildMs };
+}
+
+async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: BenchReporter): Promise<void> {
+  const k = Number(options.k);
+  const probes = Number(options.probes);
+  const clients = Number(options.clients);
+  const requests = Number(options.requests);
+  const sequential = Number(options.sequential);
+  const perRequest = Number(options.trapdoors);
+  const queryCount = Number(options.queries);
+  const checks = Number(options.check);
+  const loadBefore = loadavg()[0];
+
+  process.stderr.write(`api bench n=${n} d=${d}: building the index...\n`);
+  const built = buildIndex(n, d, queryCount, options);
+  const requestTrapdoors: Trapdoor[][] = Array.from({ length: queryCount }, (_, q) =>
+    Array.from({ length: perRequest }, (_, j) => built.generator.trapdoor(row(built.queries, (q + j) % queryCount))),
+  );
+
+  const dataDir = await mkdtemp(join(tmpdir(), 'blindsight-bench-api-'));
+  const timings = new ServerTimings(/^POST \/v1\/owners\/\{ownerId\}\/indexes\/\{indexName\}\/search$/);
+  let cloud: LocalCloud | undefined;
+  try {
+    cloud = await startLocalCloud({ dataDir, onLog: (account, line) => account === 'cs1' && timings.onLine(line) });
+    const endpoint = cloud.cs1Url;
+
+    // Owner and user, as in the README's flow.
+    const key = await generateOwnerSigningKey();
+    const ownerId = await ownerIdOf(key.publicJwk);
+    const sign = (userId?: string) =>
+      issueToken(key.privateJwk, { ownerId, role: userId ? 'user' : 'owner', userId, expiresInSeconds: 6 * 3600, audience: CS1_AUDIENCE });
+    const noRetry = { attempts: 1 };
+    await new Cs1Client({ endpoint, retry: noRetry }).registerOwner(key.publicJwk);
+    const owner = new Cs1Client({ endpoint, token: await sign(), retry: noRetry, transferTimeoutMs: 30 * 60 * 1000 });
+    await owner.putUser(ownerId, USER);
+    const user = new Cs1Client({ endpoint, token: await sign(USER), retry: noRetry });
+
+    // Publish: create, upload the two parts, publish (waiting past a gateway timeout if need be).
+    process.stderr.write('api bench: publishing...\n');
+    const parts = seiIndexParts(built.tree);
+    const indexBytes = parts.skeleton.length + parts.leaves.length;
+    const publishStart = performance.now();
+    const created = await owner.createIndexVersion(ownerId, INDEX, { kind: 'sei', parts: { skeleton: parts.skeleton.length, leaves: parts.leaves.length } });
+    await owner.uploadIndexParts(created, parts);
+    const uploadMs = performance.now() - publishStart;
+    let publishTimedOut = false;
+    try {
+      await owner.publishIndexVersion(ownerId, INDEX, created.version, null);
+    } catch (error) {
+      if ((error as { status?: number }).status !== 503) throw error;
+      publishTimedOut = true;
+      await waitForVersion(owner, ownerId, created.version);
+    }
+    const publishMs = performance.now() - publishStart;
+
+    // Correctness sample: answers equal the in-memory search of the same tree.
+    let mismatches = 0;
+    for (let q = 0; q < Math.min(checks, queryCount); q++) {
+      const { response } = await timedSearch(user, ownerId, requestTrapdoors[q], k, probes);
+      const expected = requestTrapdoors[q].map((t) => searchIndexTree(built.tree, t, { k, probes }).hits.map((h) => `${h.id}:${h.score}`));
+      const actual = response?.results.map((r) => r.hits.map((h) => `${h.imageId}:${h.score}`));
+      if (JSON.stringify(actual) !== JSON.stringify(expected)) mismatches++;
+    }
+    // Warm-up: every query once, so the timed phases see a warm function and cached leaves.
+    for (let q = 0; q < queryCount; q++) await timedSearch(user, ownerId, requestTrapdoors[q], k, probes);
+
+    // Sequential latency.
+    process.stderr.write('api bench: sequential searches...\n');
+    timings.start();
+    const sequentialSamples: Sample[] = [];
+    for (let i = 0; i < sequential; i++) sequentialSamples.push((await timedSearch(user, ownerId, requestTrapdoors[i % queryCount], k, probes)).sample);
+    const sequentialServer = timings.stop();
+
+    // Concurrent clients sharing one counter of requests.
+    process.stderr.write(`api bench: ${requests} searches by ${clients} concurrent clients...\n`);
+    timings.start();
+    const concurrentSamples: Sample[] = [];
+    let next = 0;
+    const concurrentStart = performance.now();
+    await Promise.all(
+      Array.from({ length: clients }, async () => {
+        while (next < requests) {
+          const i = next++;
+          concurrentSamples.push((await timedSearch(user, ownerId, requestTrapdoors[i % queryCount], k, probes)).sample);
+        }
+      }),
+    );
+    const concurrentSeconds = (performance.now() - concurrentStart) / 1000;
+    const concurrentServer = timings.stop();
+
+    // Cold start: CS1's account process restarted, then the first and second search.
+    process.stderr.write('api bench: cold start...\n');
+    const restartStart = performance.now();
+    await cloud.stopAccount('cs1');
+    await cloud.startAccount('cs1');
+    const restartMs = performance.now() - restartStart;
+    const cold = await timedSearch(user, ownerId, requestTrapdoors[0], k, probes);
+    const warm = await timedSearch(user, ownerId, requestTrapdoors[1], k, probes);
+
+    const seq = latencyStats(sequentialSamples);
+    const conc = latencyStats(concurrentSamples);
+    reporter.add({
+      engine: 'api',
+      n,
+      d,
+      k,
+      probes,
+      trapdoorsPerRequest: perRequest,
+      leaves: built.tree.leaves.length,
+      indexMb: round(indexBytes / 1e6, 1),
+      buildMs: round(built.buildMs, 0),
+      uploadMs: round(uploadMs, 0),
+      publishMs: round(publishMs, 0),
+      publishTimedOut,
+      sequential,
+      searchMsP50: seq.p50,
+      searchMsP99: seq.p99,
+      serverMsP50: round(percentile(sequentialServer.gateway, 50), 1),
+      handlerMsP50: round(percentile(sequentialServer.handler, 50), 1),
+      clients,
+      requests,
+      concurrentMsP50: conc.p50,
+      concurrentMsP99: conc.p99,
+      concurrentServerMsP50: round(percentile(concurrentServer.gateway, 50), 1),
+      concurrentHandlerMsP50: round(percentile(concurrentServer.handler, 50), 1),
+      throughputRps: round(requests / concurrentSeconds, 1),
+      errors: seq.errors + conc.errors,
+      mismatches,
+      restartMs: round(restartMs, 0),
+      coldStartMs: round(cold.sample.ms, 1),
+      coldStartOk: cold.sample.ok,
+      warmAfterColdMs: round(warm.sample.ms, 1),
+      cpus: availableParallelism(),
+      loadAvgBefore: round(loadBefore, 2),
+      loadAvgAfter: round(loadavg()[0], 2),
+    });
+  } finally {
+    await cloud?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('api')
+    .description('End-to-end SEI search through the local cloud: latency, throughput with concurrent clients, cold start')
+    .option('--n <list>', 'images in the index (comma list)', '4000')
+    .option('--d <list>', 'feature dimensions (comma list)', '128')
+    .option('--k <k>', 'results per trapdoor', '10')
+    .option('--probes <probes>', 'leaves ranked per trapdoor', '4')
+    .option('--clients <count>', 'concurrent clients in the throughput phase', '32')
+    .option('--requests <count>', 'searches in the throughput phase', '2000')
+    .option('--sequential <count>', 'searches in the sequential latency phase', '500')
+    .option('--queries <count>', 'distinct held-out queries (cycled)', '200')
+    .option('--trapdoors <count>', 'trapdoors per request (K-anonymity: 1 real + decoys)', '1')
+    .option('--max-leaf-size <size>', 'largest leaf before K-means splits it', '128')
+    .option('--check <count>', 'answers compared with the in-memory search', '20')
+    .option('--seed <seed>', 'seed of the synthetic data and of clustering', '1')
+    .option('--json', 'one JSON object per configuration per line', false)
+    .action(async (options: ApiBenchOptions) => {
+      const reporter = new BenchReporter(options.json);
+      for (const n of parseNumberList(options.n)) {
+        for (const d of parseNumberList(options.d)) await runOne(n, d, options, reporter);
+      }
+      reporter.finish();
+    });
+}

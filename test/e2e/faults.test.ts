@@ -1,0 +1,291 @@
+/**
+ * Faults end to end, SEI side (CS2 down is in identify.test.ts):
+ *
+ * - A publish that dies halfway leaves the previous version serving. Two ways:
+ *   1. HTTP level: CS1's account process is killed (SIGKILL, like a crashed host: gateway,
+ *      handler and emulators die at once) a third of the way into the publish of an 8 MB index,
+ *      then restarted on the same data. Where the kill lands depends on timing, so the test
+ *      checks what must hold wherever it lands: exactly one complete version serves, its
+ *      answers are that version's, and the owner can finish the publish.
+ *   2. Storage level, deterministic: the real publish code (IndexVersionService) runs in this
+ *      process against the cloud's DynamoDB and S3, with a DynamoDB client that "dies" at a
+ *      chosen write: while writing the staged version's chunks, or at the pointer flip.
+ * - Concurrent publish and search: 8 clients search while the owner publishes versions
+ *   alternating between two trees with disjoint image ids; every response's hits come from the
+ *   version the response names, and equal that tree's in-memory answer.
+ */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seiIndexParts } from '../../lib/client/index-parts';
+import type { Cs1Client } from '../../lib/client/cs1-client';
+import type { SearchResponse } from '../../lib/client/types';
+import type { TrapdoorGenerator } from '../../lib/sei/trapdoor';
+import type { Trapdoor } from '../../lib/sei/types';
+import { createIndexKinds } from '../../lib/service/cs1/index-kinds';
+import { IndexVersionService } from '../../lib/service/cs1/index-versions';
+import { DynamoIndexCatalog } from '../../lib/storage/dynamo-index-catalog';
+import { currentPointerKey, versionKey } from '../../lib/storage/dynamo-keys';
+import { S3ObjectStore } from '../../lib/storage/s3-object-store';
+import { errorMessageOf, indexPath, rawRequest, registerOwner, startE2eCloud } from '../support/e2e-cloud';
+import type { E2eCloud, E2eOwner } from '../support/e2e-cloud';
+import { buildSeiCorpus, expectedResults, userTrapdoors, vectorAt } from '../support/e2e-sei';
+import type { SeiCorpus } from '../support/e2e-sei';
+
+const K = 8;
+const PROBES = 3;
+
+/** A DynamoDB client that fails like a dying process at the first command `dies` picks. */
+function dyingClient(inner: DynamoDBDocumentClient, dies: (command: { constructor: { name: string }; input: Record<string, unknown> }) => boolean) {
+  let dead = false;
+  const client = {
+    send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+      if (dead || dies(command)) {
+        dead = true;
+        throw new Error('simulated crash: the process died here');
+      }
+      return inner.send(command as never);
+    },
+  };
+  return { client: client as unknown as DynamoDBDocumentClient, died: () => dead };
+}
+
+describe('faults end to end: interrupted publishes, concurrent publish and search', () => {
+  let e2e: E2eCloud;
+  let owner: E2eOwner;
+  let user: Cs1Client;
+  let treeA: SeiCorpus;
+  let treeB: SeiCorpus;
+  let trapdoors: TrapdoorGenerator;
+  let queries: Trapdoor[];
+
+  /** The pointer item as CS1 stores it. */
+  async function pointer(indexName: string): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await e2e.documents.send(new GetCommand({ TableName: e2e.table, Key: currentPointerKey(owner.ownerId, indexName), ConsistentRead: true }));
+    return Item;
+  }
+
+  async function versionStatus(indexName: string, version: string): Promise<unknown> {
+    const { Item } = await e2e.documents.send(new GetCommand({ TableName: e2e.table, Key: versionKey(owner.ownerId, indexName, version), ConsistentRead: true }));
+    return Item?.status;
+  }
+
+  /** Searches and checks the whole answer is the named version's tree's answer. */
+  async function searchMatches(indexName: string, treeOf: (version: string) => SeiCorpus | undefined): Promise<SearchResponse> {
+    const response = await user.search(owner.ownerId, indexName, { trapdoors: queries.slice(0, 2), k: K, probes: PROBES });
+    const tree = treeOf(response.version);
+    expect(tree, `a response names version ${response.version}, which was never published`).toBeDefined();
+    expect(response.results).toEqual(expectedResults(tree!.tree, queries.slice(0, 2), K, PROBES));
+    return response;
+  }
+
+  beforeAll(async () => {
+    const starting = startE2eCloud('faults');
+    treeA = buildSeiCorpus({ n: 400, d: 16, seed: 401, idPrefix: 'a-', build: { maxLeafSize: 32 } });
+    treeB = buildSeiCorpus({ n: 400, d: 16, seed: 402, idPrefix: 'b-', owner: treeA.owner, build: { maxLeafSize: 32 } });
+    trapdoors = userTrapdoors(treeA.owner);
+    queries = Array.from({ length: treeA.queries.n }, (_, i) => trapdoors.trapdoor(vectorAt(treeA.queries, i)));
+    e2e = await starting;
+    owner = await registerOwner(e2e);
+    user = (await owner.addUser('dana')).client;
+  });
+
+  afterAll(async () => {
+    await e2e?.stop();
+  });
+
+  it('keeps the previous version serving when CS1 is killed during a publish (HTTP level)', async () => {
+    const index = 'killed';
+    // 8,000 images of d = 64: 8 MB of leaf blocks for publish to validate, so the publish
+    // takes long enough to be interrupted.
+    const big = buildSeiCorpus({ n: 8000, d: 64, seed: 403, idPrefix: 'k-', build: { maxLeafSize: 256, apSampleSize: 200 } });
+    const small = buildSeiCorpus({ n: 400, d: 64, seed: 404, idPrefix: 's-', owner: big.owner, build: { maxLeafSize: 32 } });
+    const probe = userTrapdoors(big.owner).trapdoor(vectorAt(big.queries, 0));
+    const answerOf = (corpus: SeiCorpus) => expectedResults(corpus.tree, [probe], K, PROBES);
+    const ask = () => user.search(owner.ownerId, index, { trapdoors: [probe], k: K, probes: PROBES });
+
+    // v1 serves; publishing the big tree once under another name measures how long it takes here.
+    const v1 = await owner.client.publishIndex(owner.ownerId, index, 'sei', seiIndexParts(small.tree));
+    const bigParts = seiIndexParts(big.tree);
+    const sizes = { skeleton: bigParts.skeleton.length, leaves: bigParts.leaves.length };
+    const probeVersion = await owner.client.createIndexVersion(owner.ownerId, `${index}-timing`, { kind: 'sei', parts: sizes });
+    await owner.client.uploadIndexParts(probeVersion, bigParts);
+    const t0 = Date.now();
+    await owner.client.publishIndexVersion(owner.ownerId, `${index}-timing`, probeVersion.version, null);
+    const publishMs = Date.now() - t0;
+
+    // v2: created and uploaded; CS1 is killed a third of the way into its publish.
+    const v2 = await owner.client.createIndexVersion(owner.ownerId, index, { kind: 'sei', parts: sizes });
+    await owner.client.uploadIndexParts(v2, bigParts);
+    const since = e2e.logs.length;
+    const publishing = rawRequest(e2e.url, `${indexPath(owner.ownerId, index)}/versions/${v2.version}/publish`, {
+      token: owner.ownerToken,
+      body: { expectedCurrent: v1.version },
+    }).then(
+      (response) => ({ answered: response.status }),
+      () => ({ answered: 'connection lost' as const }),
+    );
+    // The authorizer's line says the request got through to the publish handler; then wait.
+    const allowed = await e2e.waitForLog('cs1', since, (line) => line.message === 'allowed' && String(line.route).endsWith('/publish'));
+    expect(allowed, 'the publish request never reached CS1').toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, Math.floor(publishMs / 3)));
+    await e2e.killAccount('cs1');
+    const outcome = await publishing;
+    await e2e.cloud.startAccount('cs1');
+
+    // Wherever the kill landed: one complete version serves, with that version's answers.
+    const serving = (await pointer(index))?.version;
+    const staged = await versionStatus(index, v2.version);
+    console.info(`publish of ${publishMs} ms killed ${Math.floor(publishMs / 3)} ms after it reached the handler: client saw ${outcome.answered}; pointer ${serving === v1.version ? 'v1' : 'v2'}; v2 ${String(staged ?? 'not staged')}`);
+    expect([v1.version, v2.version]).toContain(serving);
+    const after = await ask();
+    expect(after.version).toBe(serving);
+    expect(after.results).toEqual(serving === v1.version ? answerOf(small) : answerOf(big));
+    if (serving === v1.version) {
+      expect(outcome.answered).not.toBe(200);
+      expect(staged === undefined || staged === 'staging' || staged === 'complete').toBe(true);
+    }
+
+    // The owner finishes the job: retrying the same version works unless its staging was cut
+    // off half way (then 409 says so, and a new version goes through).
+    const retry = await rawRequest(e2e.url, `${indexPath(owner.ownerId, index)}/versions/${v2.version}/publish`, {
+      token: owner.ownerToken,
+      body: { expectedCurrent: v1.version },
+    });
+    if (staged === 'staging') {
+      expect(retry.status).toBe(409);
+      expect(errorMessageOf(retry)).toMatch(/not completely staged/);
+      await owner.client.publishIndex(owner.ownerId, index, 'sei', bigParts, { expectedCurrent: v1.version });
+    } else {
+      expect(retry.status, retry.text).toBe(200);
+    }
+    const finished = await ask();
+    expect(finished.version).not.toBe(v1.version);
+    expect(finished.results).toEqual(answerOf(big));
+  });
+
+  describe('storage level: the real publish code dies at a chosen write', () => {
+    const index = 'crashing';
+    let v1: string;
+
+    /** The publish service of CS1 on the cloud's own table and bucket, with a dying DynamoDB client. */
+    function dyingPublisher(dies: Parameters<typeof dyingClient>[1]) {
+      const dying = dyingClient(e2e.documents, dies);
+      const service = new IndexVersionService(
+        {
+          objects: new S3ObjectStore({ client: e2e.s3, bucket: e2e.bucket }),
+          indexes: new DynamoIndexCatalog({ client: dying.client, tableName: e2e.table }),
+        },
+        createIndexKinds(),
+      );
+      return { service, died: dying.died };
+    }
+
+    async function uploadedVersion(corpus: SeiCorpus): Promise<string> {
+      const parts = seiIndexParts(corpus.tree);
+      const created = await owner.client.createIndexVersion(owner.ownerId, index, { kind: 'sei', parts: { skeleton: parts.skeleton.length, leaves: parts.leaves.length } });
+      await owner.client.uploadIndexParts(created, parts);
+      return created.version;
+    }
+
+    beforeAll(async () => {
+      v1 = (await owner.client.publishIndex(owner.ownerId, index, 'sei', seiIndexParts(treeA.tree))).version;
+    });
+
+    it('dies while writing the staged chunks: the old version serves, the broken one can never be published', async () => {
+      const v2 = await uploadedVersion(treeB);
+      const { service, died } = dyingPublisher((command) => command.constructor.name === 'BatchWriteCommand');
+      await expect(service.publishVersion(owner.ownerId, index, v2, v1)).rejects.toThrow(/simulated crash/);
+      expect(died()).toBe(true);
+      expect(await versionStatus(index, v2)).toBe('staging');
+      expect((await pointer(index))?.version).toBe(v1);
+
+      // Users see v1, whole.
+      expect((await user.getIndex(owner.ownerId, index)).version).toBe(v1);
+      expect((await searchMatches(index, (v) => (v === v1 ? treeA : undefined))).version).toBe(v1);
+
+      // Publishing the half-staged version is refused with a clear message and changes nothing.
+      const before = await e2e.snapshot();
+      const retry = await rawRequest(e2e.url, `${indexPath(owner.ownerId, index)}/versions/${v2}/publish`, { token: owner.ownerToken, body: { expectedCurrent: v1 } });
+      expect(retry.status).toBe(409);
+      expect(errorMessageOf(retry)).toMatch(/is not completely staged .* stage the index again under a new version name/);
+      expect(await e2e.snapshot()).toEqual(before);
+
+      // A new version goes through.
+      const v3 = await owner.client.publishIndex(owner.ownerId, index, 'sei', seiIndexParts(treeB.tree), { expectedCurrent: v1 });
+      expect((await searchMatches(index, (v) => (v === v3.version ? treeB : undefined))).version).toBe(v3.version);
+      v1 = v3.version;
+    });
+
+    it('dies at the pointer flip: the old version serves; publishing the staged version again completes it', async () => {
+      const serving = v1;
+      const v2 = await uploadedVersion(treeA);
+      const { service, died } = dyingPublisher((command) => command.constructor.name === 'PutCommand' && (command.input.Item as { type?: string } | undefined)?.type === 'index-pointer');
+      await expect(service.publishVersion(owner.ownerId, index, v2, serving)).rejects.toThrow(/simulated crash/);
+      expect(died()).toBe(true);
+      expect(await versionStatus(index, v2)).toBe('complete');
+      expect((await pointer(index))?.version).toBe(serving);
+      expect((await searchMatches(index, (v) => (v === serving ? treeB : undefined))).version).toBe(serving);
+
+      // The owner's retry publishes the staged version without re-validating it.
+      const published = await owner.client.publishIndexVersion(owner.ownerId, index, v2, serving);
+      expect(published).toMatchObject({ version: v2, previousVersion: serving });
+      expect((await searchMatches(index, (v) => (v === v2 ? treeA : undefined))).version).toBe(v2);
+    });
+  });
+
+  it('never mixes versions while versions are published during searches', async () => {
+    const index = 'busy';
+    const partsA = seiIndexParts(treeA.tree);
+    const partsB = seiIndexParts(treeB.tree);
+    const trees = new Map<string, SeiCorpus>();
+    const first = await owner.client.publishIndex(owner.ownerId, index, 'sei', partsA);
+    trees.set(first.version, treeA);
+    const expected = { a: expectedResults(treeA.tree, queries.slice(0, 2), K, PROBES), b: expectedResults(treeB.tree, queries.slice(0, 2), K, PROBES) };
+
+    let publishing = true;
+    const responses: SearchResponse[] = [];
+    const errors: unknown[] = [];
+    const searcher = async () => {
+      while (publishing) {
+        try {
+          responses.push(await user.search(owner.ownerId, index, { trapdoors: queries.slice(0, 2), k: K, probes: PROBES }));
+        } catch (error) {
+          errors.push(error);
+        }
+      }
+    };
+    const publisher = async () => {
+      try {
+        let current = first.version;
+        for (let round = 0; round < 6; round++) {
+          const [tree, parts] = round % 2 === 0 ? [treeB, partsB] : [treeA, partsA];
+          const published = await owner.client.publishIndex(owner.ownerId, index, 'sei', parts, { expectedCurrent: current });
+          trees.set(published.version, tree);
+          current = published.version;
+        }
+      } finally {
+        publishing = false;
+      }
+    };
+    await Promise.all([publisher(), ...Array.from({ length: 8 }, searcher)]);
+
+    expect(errors).toEqual([]);
+    expect(responses.length).toBeGreaterThan(8);
+    const seen = new Set<string>();
+    for (const response of responses) {
+      const tree = trees.get(response.version);
+      expect(tree, `version ${response.version} was never published`).toBeDefined();
+      const prefix = tree === treeA ? 'a-' : 'b-';
+      for (const { hits } of response.results) {
+        expect(hits).toHaveLength(K);
+        for (const hit of hits) expect(hit.imageId.startsWith(prefix), `${hit.imageId} in a response of version ${response.version}`).toBe(true);
+      }
+      expect(response.results).toEqual(tree === treeA ? expected.a : expected.b);
+      seen.add(response.version);
+    }
+    // The searches did overlap the publishes: they saw several versions.
+    console.info(`${responses.length} searches by 8 clients during 6 publishes saw ${seen.size} of ${trees.size} versions`);
+    expect(seen.size).toBeGreaterThan(1);
+  });
+});
