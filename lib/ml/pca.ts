@@ -30,10 +30,8 @@ export function fitPca(vectors: VectorSet, components: number, options: PcaFitOp
     if (m < vectors.n) data = selectRows(vectors, sampleIndices(vectors.n, m, options.random ?? secureRandom));
   }
   const mean = columnMeans(data);
-  const covariance = covarianceMatrix(data, mean);
-  let totalVariance = 0;
-  for (let i = 0; i < d; i++) totalVariance += covariance[i * d + i];
-  const { values, vectors: axes } = leadingEigenpairs(covariance, d, components);
+  const fitted = (data.n <= d && gramEigenpairs(data, mean, components)) || covarianceEigenpairs(data, mean, components);
+  const { values, vectors: axes, totalVariance } = fitted;
   for (let c = 0; c < components; c++) normaliseSign(axes, c * d, d);
   return { inputDimension: d, components, mean, basis: axes, explainedVariance: values, totalVariance };
 }
@@ -131,6 +129,66 @@ function projectInto(
     out[outOffset + k + 3] = s3;
   }
   for (; k < c; k++) out[outOffset + k] = dotAt(centred, 0, basis, k * d, d);
+}
+
+interface FittedAxes {
+  values: Float64Array;
+  vectors: Float64Array;
+  totalVariance: number;
+}
+
+/** Eigenpairs of the d x d covariance: O(n d^2 + d^3). */
+function covarianceEigenpairs(data: VectorSet, mean: Float64Array, components: number): FittedAxes {
+  const d = data.d;
+  const covariance = covarianceMatrix(data, mean);
+  let totalVariance = 0;
+  for (let i = 0; i < d; i++) totalVariance += covariance[i * d + i];
+  return { ...leadingEigenpairs(covariance, d, components), totalVariance };
+}
+
+/**
+ * With fewer vectors than dimensions (an owner's small gallery of 816-d CNN features), the
+ * covariance has rank at most n - 1 and the same non-zero eigenvalues as the n x n Gram matrix
+ * G = X X^T / (n - 1) of the centred data: if G u = lambda u, then v = X^T u / sqrt((n - 1) lambda)
+ * is a unit eigenvector of the covariance. O(n^2 d + n^3) instead of O(d^3). Returns undefined
+ * (use the covariance) when a requested component has a (near-)zero eigenvalue, whose
+ * direction the Gram matrix cannot give.
+ */
+function gramEigenpairs(data: VectorSet, mean: Float64Array, components: number): FittedAxes | undefined {
+  const { n, d } = data;
+  if (components > n - 1) return undefined;
+  const centred = new Float64Array(n * d);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < d; j++) centred[i * d + j] = data.data[i * d + j] - mean[j];
+  }
+  const gram = new Float64Array(n * n);
+  const scale = 1 / (n - 1);
+  let totalVariance = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      const v = dotAt(centred, i * d, centred, j * d, d) * scale;
+      gram[i * n + j] = v;
+      gram[j * n + i] = v;
+    }
+    totalVariance += gram[i * n + i];
+  }
+  const { values, vectors: u } = leadingEigenpairs(gram, n, components);
+  if (values[components - 1] <= 1e-12 * Math.max(values[0], Number.MIN_VALUE)) return undefined;
+  const vectors = new Float64Array(components * d);
+  for (let c = 0; c < components; c++) {
+    const inv = 1 / Math.sqrt((n - 1) * values[c]);
+    for (let i = 0; i < n; i++) {
+      const weight = u[c * n + i] * inv;
+      if (weight === 0) continue;
+      for (let j = 0; j < d; j++) vectors[c * d + j] += weight * centred[i * d + j];
+    }
+    // Renormalise: rounding in the Gram eigenvectors must not leave the basis slightly off unit length.
+    let norm = 0;
+    for (let j = 0; j < d; j++) norm += vectors[c * d + j] ** 2;
+    const unit = 1 / Math.sqrt(norm);
+    for (let j = 0; j < d; j++) vectors[c * d + j] *= unit;
+  }
+  return { values, vectors, totalVariance };
 }
 
 function columnMeans(set: VectorSet): Float64Array {

@@ -195,3 +195,37 @@ describe('fitPca', () => {
     expect(() => transformVector(model, [1, Infinity])).toThrow(InvalidInputError);
   });
 });
+
+describe('PCA with fewer vectors than dimensions (Gram-matrix path)', () => {
+  it('matches the covariance eigendecomposition on the leading components', async () => {
+    const { fitPca } = await import('../../../lib/ml/pca');
+    const { seededRandom } = await import('../../../lib/core/random');
+    const random = seededRandom(5);
+    const n = 40;
+    const d = 300;
+    const data = new Float64Array(n * d);
+    // Rank-6 signal plus small noise, with decreasing strengths so eigenvalues are distinct.
+    const basis = Array.from({ length: 6 }, () => Float64Array.from({ length: d }, () => random.gaussian()));
+    for (let i = 0; i < n; i++) {
+      for (let r = 0; r < 6; r++) {
+        const w = random.gaussian() * (6 - r);
+        for (let j = 0; j < d; j++) data[i * d + j] += w * basis[r][j];
+      }
+      for (let j = 0; j < d; j++) data[i * d + j] += 0.01 * random.gaussian();
+    }
+    const small = fitPca({ n, d, data }, 5);
+    // Reference: 8 copies of the rows (320 > d, so the covariance path runs); the covariance
+    // is the same up to the factor 8 (n - 1) / (8 n - 1).
+    const copies = 8;
+    const repeated = new Float64Array(copies * n * d);
+    for (let k = 0; k < copies; k++) repeated.set(data, k * n * d);
+    const reference = fitPca({ n: copies * n, d, data: repeated }, 5);
+    const scale = (copies * (n - 1)) / (copies * n - 1);
+    for (let c = 0; c < 5; c++) {
+      expect(small.explainedVariance[c] * scale).toBeCloseTo(reference.explainedVariance[c], 6);
+      let dot = 0;
+      for (let j = 0; j < d; j++) dot += small.basis[c * d + j] * reference.basis[c * d + j];
+      expect(Math.abs(dot)).toBeCloseTo(1, 8);
+    }
+  });
+});

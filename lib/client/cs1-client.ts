@@ -1,0 +1,402 @@
+/**
+ * Typed client of CS1's HTTP API (functions/routes.ts): one method per route, plus the
+ * presigned transfers around them (image envelopes and index parts go straight to S3, past
+ * Lambda's 6 MB limit). Errors are ServiceError (CS1 answered with an error: status, code, the
+ * server's message) or ServiceUnreachableError (no answer). Retries only where repeating a
+ * request cannot do anything twice (see http.ts); each method says whether it is idempotent.
+ *
+ *   const owner = new Cs1Client({ endpoint, token: ownerToken });
+ *   await owner.uploadImages(ownerId, envelopes);
+ *   await owner.publishIndex(ownerId, 'main', 'sei', seiUploadParts(tree).parts);
+ *   const user = new Cs1Client({ endpoint, token: userToken });
+ *   const { results } = await user.search(ownerId, 'main', { trapdoors: [t], k: 10 });
+ */
+import { createHash } from 'node:crypto';
+import { InvalidInputError, MalformedDataError } from '../core/errors';
+import { mapLimited } from '../service/cs1/concurrency';
+import { isServiceError } from './errors';
+import { bytesOf, defaultSleep, DEFAULT_RETRY, discard, exchange, jsonOf } from './http';
+import type { HttpEngine, HttpExchange } from './http';
+import type {
+  AddImageRequest,
+  Cs1ClientOptions,
+  CreateVersionRequest,
+  CreateVersionResponse,
+  IdentifyRequest,
+  IdentifyResponse,
+  ImageDownload,
+  ImageUpload,
+  ImageUploadRequest,
+  IndexDescription,
+  IndexKind,
+  PresignedRequest,
+  PublishResponse,
+  RegisterOwnerResponse,
+  SearchRequest,
+  SearchResponse,
+  TransferProgress,
+  TwoServerIndexSummary,
+  UpdateResponse,
+  UserRecord,
+} from './types';
+
+/** CS1 issues presigned URLs for at most this many images per request. */
+export const MAX_IMAGES_PER_REQUEST = 100;
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_TRANSFER_TIMEOUT_MS = 300_000;
+export const DEFAULT_CONCURRENCY = 8;
+
+export interface ImageEnvelope {
+  readonly imageId: string;
+  /** The encrypted image (lib/crypto/image-envelope). */
+  readonly envelope: Uint8Array;
+}
+
+export interface TransferOptions {
+  readonly onProgress?: (progress: TransferProgress) => void;
+}
+
+export interface PublishIndexOptions extends TransferOptions {
+  /**
+   * The version the index must still serve for the publish to go through (null: nothing
+   * published yet). Default: whatever serves when the publish starts, so a concurrent publish
+   * between then and the flip makes this one fail with 409 instead of silently replacing it.
+   */
+  readonly expectedCurrent?: string | null;
+}
+
+function isNotFound(error: unknown): boolean {
+  return isServiceError(error) && error.status === 404;
+}
+
+function segment(value: string, what: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw new InvalidInputError(`${what} must be a non-empty string`);
+  return encodeURIComponent(value);
+}
+
+function plainArray(values: ArrayLike<number>): number[] {
+  return Array.from(values);
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export class Cs1Client {
+  readonly endpoint: string;
+  private readonly options: Cs1ClientOptions;
+  private readonly engine: HttpEngine;
+
+  constructor(options: Cs1ClientOptions) {
+    let url: URL;
+    try {
+      url = new URL(options.endpoint);
+    } catch {
+      throw new InvalidInputError(`endpoint "${String(options.endpoint).slice(0, 100)}" is not a URL: use e.g. http://127.0.0.1:4510`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidInputError('endpoint must be an http:// or https:// URL');
+    this.endpoint = url.toString().replace(/\/+$/, '');
+    this.options = options;
+    const fetchFunction = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.engine = { fetch: fetchFunction, retry: { ...DEFAULT_RETRY, ...options.retry }, sleep: options.sleep ?? defaultSleep };
+  }
+
+  /** The same client with another token. */
+  withToken(token: string | undefined): Cs1Client {
+    return new Cs1Client({ ...this.options, endpoint: this.endpoint, token });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Owners and users
+
+  /** POST /v1/owners (no token). Idempotent: the same key registers to the same id. */
+  async registerOwner(publicKeyJwk: { kty: string; crv: string; x: string }): Promise<RegisterOwnerResponse> {
+    return this.api('POST', '/v1/owners', 'owner registration', true, { publicKeyJwk: { kty: publicKeyJwk.kty, crv: publicKeyJwk.crv, x: publicKeyJwk.x } }, false);
+  }
+
+  /** PUT a user (adds or re-activates it). Idempotent. */
+  async putUser(ownerId: string, userId: string): Promise<UserRecord> {
+    return this.api('PUT', `${this.ownerPath(ownerId)}/users/${segment(userId, 'user id')}`, `adding user "${userId}"`, true);
+  }
+
+  /** DELETE a user: its tokens are refused from the next request on. Idempotent. */
+  async revokeUser(ownerId: string, userId: string): Promise<UserRecord> {
+    return this.api('DELETE', `${this.ownerPath(ownerId)}/users/${segment(userId, 'user id')}`, `revoking user "${userId}"`, true);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Images
+
+  /** Presigned PUTs for 1..100 envelopes. Idempotent (issuing URLs changes nothing). */
+  async createImageUploads(ownerId: string, images: readonly ImageUploadRequest[]): Promise<ImageUpload[]> {
+    const body = { images: images.map(({ imageId, byteLength }) => ({ imageId, byteLength })) };
+    const { uploads } = await this.api<{ uploads: ImageUpload[] }>('POST', `${this.ownerPath(ownerId)}/images/uploads`, 'requesting upload URLs', true, body);
+    return uploads;
+  }
+
+  /** Uploads any number of envelopes: URLs in batches of 100, PUTs in parallel. */
+  async uploadImages(ownerId: string, images: readonly ImageEnvelope[], options: TransferOptions = {}): Promise<void> {
+    const total = images.length;
+    let done = 0;
+    let bytes = 0;
+    options.onProgress?.({ done, total, bytes });
+    for (const batch of chunks(images, MAX_IMAGES_PER_REQUEST)) {
+      const uploads = await this.createImageUploads(
+        ownerId,
+        batch.map(({ imageId, envelope }) => ({ imageId, byteLength: envelope.length })),
+      );
+      const byId = new Map(uploads.map((upload) => [upload.imageId, upload]));
+      await mapLimited(batch, this.concurrency, async ({ imageId, envelope }) => {
+        const upload = byId.get(imageId);
+        if (upload === undefined) throw new MalformedDataError('the upload URLs from CS1', `name no URL for image "${imageId}"`);
+        await this.putPresigned(upload, envelope, `upload of image "${imageId}"`);
+        done++;
+        bytes += envelope.length;
+        options.onProgress?.({ done, total, bytes });
+      });
+    }
+  }
+
+  /** Presigned GETs for 1..100 existing images (404 naming unknown ids). Idempotent. */
+  async imageDownloads(ownerId: string, imageIds: readonly string[]): Promise<ImageDownload[]> {
+    const { downloads } = await this.api<{ downloads: ImageDownload[] }>(
+      'POST',
+      `${this.ownerPath(ownerId)}/images/downloads`,
+      'requesting download URLs',
+      true,
+      { imageIds: [...imageIds] },
+    );
+    return downloads;
+  }
+
+  /** Downloads the envelopes of any number of images (URLs in batches of 100), in request order. */
+  async downloadImages(ownerId: string, imageIds: readonly string[], options: TransferOptions = {}): Promise<ImageEnvelope[]> {
+    const unique = [...new Set(imageIds)];
+    const envelopes = new Map<string, Uint8Array>();
+    let bytes = 0;
+    options.onProgress?.({ done: 0, total: unique.length, bytes });
+    for (const batch of chunks(unique, MAX_IMAGES_PER_REQUEST)) {
+      const downloads = await this.imageDownloads(ownerId, batch);
+      await mapLimited(downloads, this.concurrency, async (download) => {
+        const envelope = await this.getPresigned(download, `download of image "${download.imageId}"`);
+        if (envelope.length !== download.byteLength) {
+          throw new MalformedDataError(`image "${download.imageId}"`, `downloaded ${envelope.length} bytes, CS1 announced ${download.byteLength}`);
+        }
+        envelopes.set(download.imageId, envelope);
+        bytes += envelope.length;
+        options.onProgress?.({ done: envelopes.size, total: unique.length, bytes });
+      });
+    }
+    return imageIds.map((imageId) => {
+      const envelope = envelopes.get(imageId);
+      if (envelope === undefined) throw new MalformedDataError('the download URLs from CS1', `name no URL for image "${imageId}"`);
+      return { imageId, envelope };
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Index versions
+
+  /** Starts a version: presigned PUTs for its parts. Not idempotent (each call makes a new version). */
+  async createIndexVersion(ownerId: string, indexName: string, request: CreateVersionRequest): Promise<CreateVersionResponse> {
+    return this.api('POST', `${this.indexPath(ownerId, indexName)}/versions`, `creating a version of index "${indexName}"`, false, {
+      kind: request.kind,
+      parts: { ...request.parts },
+    });
+  }
+
+  /** PUTs every part of a created version (parts must be exactly the declared ones). */
+  async uploadIndexParts(created: CreateVersionResponse, parts: Readonly<Record<string, Uint8Array>>, options: TransferOptions = {}): Promise<void> {
+    const names = Object.keys(created.uploads);
+    for (const name of names) {
+      if (parts[name] === undefined) throw new InvalidInputError(`index part "${name}" was declared but not given`);
+    }
+    const total = names.length;
+    let done = 0;
+    let bytes = 0;
+    options.onProgress?.({ done, total, bytes });
+    await mapLimited(names, this.concurrency, async (name) => {
+      await this.putPresigned(created.uploads[name], parts[name], `upload of index part "${name}"`);
+      done++;
+      bytes += parts[name].length;
+      options.onProgress?.({ done, total, bytes });
+    });
+  }
+
+  /**
+   * Makes an uploaded version current if the index still serves `expectedCurrent` (null:
+   * nothing yet). Idempotent: CS1 answers a repeated publish of the serving version as if it
+   * had just been published.
+   */
+  async publishIndexVersion(ownerId: string, indexName: string, version: string, expectedCurrent: string | null): Promise<PublishResponse> {
+    return this.api(
+      'POST',
+      `${this.indexPath(ownerId, indexName)}/versions/${segment(version, 'version')}/publish`,
+      `publishing version "${version}" of index "${indexName}"`,
+      true,
+      { expectedCurrent },
+    );
+  }
+
+  /** create -> upload parts -> publish, atomically replacing what serves (see PublishIndexOptions). */
+  async publishIndex(
+    ownerId: string,
+    indexName: string,
+    kind: IndexKind,
+    parts: Readonly<Record<string, Uint8Array>>,
+    options: PublishIndexOptions = {},
+  ): Promise<PublishResponse> {
+    const expectedCurrent = options.expectedCurrent !== undefined ? options.expectedCurrent : ((await this.findIndex(ownerId, indexName))?.version ?? null);
+    const sizes: Record<string, number> = {};
+    for (const [name, bytes] of Object.entries(parts)) sizes[name] = bytes.length;
+    const created = await this.createIndexVersion(ownerId, indexName, { kind, parts: sizes });
+    await this.uploadIndexParts(created, parts, options);
+    return this.publishIndexVersion(ownerId, indexName, created.version, expectedCurrent);
+  }
+
+  /** The serving version and its public summary (404 ServiceError if nothing was published). */
+  async getIndex<S = IndexDescription['summary']>(ownerId: string, indexName: string): Promise<IndexDescription<S>> {
+    return this.api('GET', this.indexPath(ownerId, indexName), `reading index "${indexName}"`, true);
+  }
+
+  /** Like getIndex, but undefined when the index has no published version. */
+  async findIndex(ownerId: string, indexName: string): Promise<IndexDescription | undefined> {
+    try {
+      return await this.getIndex(ownerId, indexName);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // SEI dynamic updates and search
+
+  /** Adds one image to the serving SEI index (a new version). Not idempotent: a repeat is a 409. */
+  async addImage(ownerId: string, indexName: string, request: AddImageRequest): Promise<UpdateResponse> {
+    return this.api('POST', `${this.indexPath(ownerId, indexName)}/images`, `adding image "${request.imageId}"`, false, {
+      imageId: request.imageId,
+      vector: plainArray(request.vector),
+      placementTrapdoor: plainArray(request.placementTrapdoor),
+    });
+  }
+
+  /** Removes one image from the serving SEI index (a new version). Not idempotent: a repeat is a 404. */
+  async deleteImage(ownerId: string, indexName: string, imageId: string): Promise<UpdateResponse> {
+    return this.api('DELETE', `${this.indexPath(ownerId, indexName)}/images/${segment(imageId, 'image id')}`, `deleting image "${imageId}"`, false);
+  }
+
+  /** SEI top-k search; one result list per trapdoor, in request order. Idempotent (a read). */
+  async search(ownerId: string, indexName: string, request: SearchRequest): Promise<SearchResponse> {
+    return this.api('POST', `${this.indexPath(ownerId, indexName)}/search`, `search in index "${indexName}"`, true, {
+      trapdoors: request.trapdoors.map(plainArray),
+      k: request.k,
+      ...(request.probes !== undefined ? { probes: request.probes } : {}),
+    });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Two-server identification
+
+  /** Identification with an encrypted query (range: tauSquared; nearest: k). Idempotent (a read). */
+  async identify(ownerId: string, indexName: string, request: IdentifyRequest): Promise<IdentifyResponse> {
+    const body = {
+      query: Buffer.from(request.query.buffer, request.query.byteOffset, request.query.byteLength).toString('base64'),
+      ...(request.tauSquared !== undefined ? { tauSquared: request.tauSquared } : {}),
+      ...(request.k !== undefined ? { k: request.k } : {}),
+    };
+    return this.api('POST', `${this.indexPath(ownerId, indexName)}/identify`, `identification in index "${indexName}"`, true, body);
+  }
+
+  /** Downloads the HE public material a two-server index names, checked against its SHA-256. */
+  async downloadPublicMaterial(description: IndexDescription<TwoServerIndexSummary>): Promise<Uint8Array> {
+    const material = description.summary.publicMaterial;
+    if (material?.download === undefined) {
+      throw new MalformedDataError(`index "${description.indexName}"`, 'its description has no download URL for the public material');
+    }
+    const bytes = await this.getPresigned(material.download, `download of the public material of index "${description.indexName}"`);
+    if (bytes.length !== material.bytes || sha256Hex(bytes) !== material.sha256) {
+      throw new MalformedDataError(`the public material of index "${description.indexName}"`, 'does not match the size and SHA-256 CS1 announced');
+    }
+    return bytes;
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private get concurrency(): number {
+    return this.options.concurrency ?? DEFAULT_CONCURRENCY;
+  }
+
+  private ownerPath(ownerId: string): string {
+    return `/v1/owners/${segment(ownerId, 'owner id')}`;
+  }
+
+  private indexPath(ownerId: string, indexName: string): string {
+    return `${this.ownerPath(ownerId)}/indexes/${segment(indexName, 'index name')}`;
+  }
+
+  private async api<T>(method: HttpExchange['method'], path: string, operation: string, idempotent: boolean, body?: unknown, authorized = true): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (authorized) {
+      if (this.options.token === undefined) throw new InvalidInputError(`${operation} needs a token: create the client with one`);
+      headers.authorization = `Bearer ${this.options.token}`;
+    }
+    const request: HttpExchange = {
+      method,
+      url: `${this.endpoint}${path}`,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      operation,
+      idempotent,
+      kind: 'api',
+      target: this.endpoint,
+      timeoutMs: this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    };
+    return exchange(this.engine, request, jsonOf<T>(this.endpoint, operation));
+  }
+
+  /** PUTs bytes to a presigned URL with its signed headers. Idempotent (same bytes, same key). */
+  private async putPresigned(presigned: PresignedRequest, bytes: Uint8Array, operation: string): Promise<void> {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(presigned.headers)) {
+      // fetch computes the length from the body; a declared one must agree with it.
+      if (name.toLowerCase() === 'content-length') {
+        if (Number(value) !== bytes.length) throw new InvalidInputError(`${operation}: ${bytes.length} bytes, but ${value} were declared`);
+        continue;
+      }
+      headers[name] = value;
+    }
+    await exchange(this.engine, this.storageExchange('PUT', presigned.url, operation, headers, bytes), discard);
+  }
+
+  private getPresigned(presigned: PresignedRequest, operation: string): Promise<Uint8Array> {
+    return exchange(this.engine, this.storageExchange('GET', presigned.url, operation, { ...presigned.headers }), bytesOf);
+  }
+
+  private storageExchange(method: 'GET' | 'PUT', url: string, operation: string, headers: Record<string, string>, body?: Uint8Array): HttpExchange {
+    let target: string;
+    try {
+      target = `storage at ${new URL(url).origin}`;
+    } catch {
+      throw new MalformedDataError('a presigned URL from CS1', 'is not a URL');
+    }
+    return {
+      method,
+      url,
+      headers,
+      body,
+      operation,
+      idempotent: true,
+      kind: 'storage',
+      target,
+      timeoutMs: this.options.transferTimeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS,
+    };
+  }
+}

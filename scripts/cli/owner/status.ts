@@ -1,0 +1,95 @@
+/**
+ * `blindsight owner status`: the owner's local state (keys, last build, users) and what CS1
+ * serves now (versions and counts of the published indexes). CS1 being unreachable is
+ * reported, not fatal: the local part is still useful.
+ */
+import { isBlindsightError } from '../../../lib/core/errors';
+import type { IndexDescription } from '../../../lib/client/types';
+import type { CommandContext } from '../context';
+import { loadManifest, loadOwner, loadPublished, loadUsers, ownerClient, ownerEndpoint } from './home';
+import type { IndexManifest, ManifestImage, UsersState } from './home';
+
+export interface StatusResult {
+  readonly ownerId: string;
+  readonly home: string;
+  readonly endpoint: string;
+  readonly d: number;
+  readonly build?: {
+    readonly builtAt: string;
+    readonly folder: string;
+    readonly images: number;
+    readonly skipped: number;
+    readonly model: string;
+    readonly pcaComponents: number;
+    readonly seiIndex: string;
+    readonly twoServerIndex?: string;
+  };
+  readonly served: Record<string, { readonly version: string; readonly kind: string; readonly publishedAt: string; readonly summary: unknown } | { readonly error: string }>;
+  readonly users: UsersState['users'];
+  readonly images?: ReadonlyArray<Pick<ManifestImage, 'imageId' | 'relative' | 'file'>>;
+}
+
+export async function ownerStatus(context: CommandContext, options: { images?: boolean } = {}): Promise<StatusResult> {
+  const owner = await loadOwner(context);
+  const endpoint = await ownerEndpoint(context, owner);
+  let manifest: IndexManifest | undefined;
+  try {
+    manifest = await loadManifest(owner.paths);
+  } catch (error) {
+    if (!isBlindsightError(error) || error.code !== 'NOT_FOUND') throw error;
+  }
+  const published = await loadPublished(owner.paths);
+  const names = new Set<string>();
+  if (manifest) {
+    names.add(manifest.sei.indexName);
+    if (manifest.twoServer) names.add(manifest.twoServer.indexName);
+  }
+  if (published?.sei) names.add(published.sei.indexName);
+  if (published?.twoServer) names.add(published.twoServer.indexName);
+
+  const served: StatusResult['served'] = {};
+  const client = await ownerClient(context, owner);
+  for (const name of names) {
+    try {
+      const description: IndexDescription | undefined = await client.findIndex(owner.config.ownerId, name);
+      served[name] = description
+        ? { version: description.version, kind: description.kind, publishedAt: description.publishedAt, summary: withoutUrls(description.summary) }
+        : { error: 'not published' };
+    } catch (error) {
+      served[name] = { error: isBlindsightError(error) ? error.message : String(error) };
+    }
+  }
+  const users = (await loadUsers(owner.paths)).users;
+
+  return {
+    ownerId: owner.config.ownerId,
+    home: context.home,
+    endpoint,
+    d: owner.config.d,
+    ...(manifest
+      ? {
+          build: {
+            builtAt: manifest.builtAt,
+            folder: manifest.folder,
+            images: manifest.images.length,
+            skipped: manifest.skipped.length,
+            model: manifest.features.modelId,
+            pcaComponents: manifest.pcaComponents,
+            seiIndex: manifest.sei.indexName,
+            ...(manifest.twoServer ? { twoServerIndex: manifest.twoServer.indexName } : {}),
+          },
+        }
+      : {}),
+    served,
+    users,
+    ...(options.images && manifest ? { images: manifest.images.map(({ imageId, relative, file }) => ({ imageId, relative, file })) } : {}),
+  };
+}
+
+/** Index summaries minus presigned URLs (they are long-lived credentials of a sort, and noise). */
+function withoutUrls(summary: unknown): unknown {
+  if (typeof summary !== 'object' || summary === null) return summary;
+  const copy = JSON.parse(JSON.stringify(summary)) as { publicMaterial?: { download?: unknown } };
+  if (copy.publicMaterial) delete copy.publicMaterial.download;
+  return copy;
+}

@@ -1,0 +1,290 @@
+/**
+ * The one-command demo's flow, step by step with the CLI's own commands (called in-process,
+ * sharing one set of loaded models): start the local two-account cloud, create an owner and a
+ * user in a fresh work folder, index the bundled Fashion-MNIST gallery (SEI index and two-server
+ * identification index), publish, enroll the user, search with held-out images (one request
+ * K-anonymous), identify a gallery image, and report what happened.
+ *
+ * Every step is checked, not just run: searches must return k decrypted images, the
+ * identification must find the query's own template at distance 0. A failed step ends the flow.
+ */
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import type { LocalCloud } from '../local-cloud/cloud';
+import { startLocalCloud } from '../local-cloud/cloud';
+import { dataLayout, DEFAULT_PORTS } from '../local-cloud/layout';
+import type { CommandContext } from '../cli/context';
+import { createFeatureProvider } from '../cli/features';
+import type { FeatureProvider } from '../cli/features';
+import type { OutputStream, Progress, Reporter } from '../cli/io';
+import { formatSeconds, silentProgress } from '../cli/io';
+import { loadManifest, ownerPaths } from '../cli/owner/home';
+import { ownerIndex } from '../cli/owner/index-folder';
+import { ownerInit } from '../cli/owner/init';
+import { ownerPublish } from '../cli/owner/publish';
+import { ownerEnroll } from '../cli/owner/users';
+import { userIdentify } from '../cli/user/identify';
+import { userImport, userRequestKey } from '../cli/user/keys';
+import { userSearch } from '../cli/user/search';
+import type { GalleryImage } from './gallery';
+import { balancedSubset, copySubset, GALLERY_DIR, galleryImages, labelOf } from './gallery';
+
+export interface DemoOptions {
+  /** Images of the bundled gallery to use (balanced over the classes); default all. */
+  readonly gallerySize?: number;
+  /** Local cloud data folder; default: <workdir>/cloud. */
+  readonly dataDir?: string;
+  /** Pick free ports instead of the local cloud's defaults (4510...). */
+  readonly freePorts?: boolean;
+  /** Work folder for homes, gallery copy and results; default: a new temporary folder. */
+  readonly workdir?: string;
+  readonly he?: 'bfv' | 'she';
+  /** Results per search. */
+  readonly k?: number;
+  /** Where the human report goes. */
+  readonly out: OutputStream;
+  /** Progress bars (on a terminal). */
+  readonly progressBars?: boolean;
+}
+
+export interface DemoStep {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly ms: number;
+  readonly detail?: string;
+  readonly error?: string;
+}
+
+export interface DemoOutcome {
+  readonly ok: boolean;
+  readonly steps: DemoStep[];
+  readonly workdir: string;
+  readonly cloud?: LocalCloud;
+  readonly ownerHome: string;
+  readonly userHome: string;
+  readonly resultsDir: string;
+  readonly features: FeatureProvider;
+  readonly totalMs: number;
+}
+
+/** Classes of the held-out queries: three plain searches, then one K-anonymous search. */
+const QUERY_CLASSES = ['sneaker', 'trouser', 'bag', 'dress'] as const;
+const ANONYMITY = 4;
+const DEMO_USER = 'demo-user';
+
+const CLEAR_LINE = '\x1b[2K\r';
+
+/**
+ * Messages of the CLI steps go to a log (shown for a failing step); on a terminal, progress
+ * replaces the step's pending line ("... owner index [features 120/296]").
+ */
+function stepReporter(log: string[], out: OutputStream, progressBars: boolean, current: () => string): Reporter {
+  const bars = progressBars && out.isTTY === true;
+  return {
+    info: (message) => log.push(message),
+    warn: (message) => log.push(`warning: ${message}`),
+    progress: (label): Progress => {
+      if (!bars) return silentProgress;
+      return {
+        update: (done, total) => out.write(`${CLEAR_LINE}  ... ${current()} [${label} ${done}/${total}]`),
+        stop: () => out.write(`${CLEAR_LINE}  ... ${current()}`),
+      };
+    },
+  };
+}
+
+/** Held-out queries (one per query class, not indexed) and the images to index. */
+function splitGallery(images: readonly GalleryImage[]): { queries: GalleryImage[]; indexed: GalleryImage[] } {
+  const queries: GalleryImage[] = [];
+  for (const label of QUERY_CLASSES) {
+    const candidates = images.filter((image) => image.label === label);
+    // The last of its class: small gallery sizes keep the first ones.
+    if (candidates.length >= 2) queries.push(candidates[candidates.length - 1]);
+  }
+  const held = new Set(queries.map((q) => q.file));
+  return { queries, indexed: images.filter((image) => !held.has(image.file)) };
+}
+
+export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
+  const { out } = options;
+  const started = performance.now();
+  const steps: DemoStep[] = [];
+  const log: string[] = [];
+  const workdir = options.workdir ?? (await mkdtemp(join(tmpdir(), 'blindsight-demo-')));
+  await mkdir(workdir, { recursive: true });
+  const ownerHome = join(workdir, 'owner');
+  const userHome = join(workdir, 'user');
+  const resultsDir = join(workdir, 'results');
+  const dataDir = options.dataDir ?? join(workdir, 'cloud');
+  let currentStep = '';
+  const reporter = stepReporter(log, out, options.progressBars ?? true, () => currentStep);
+  const features = createFeatureProvider(reporter);
+  const k = options.k ?? 8;
+  const state: { cloud?: LocalCloud } = {};
+  const cloudLog: string[] = [];
+
+  const outcome = (ok: boolean): DemoOutcome => ({
+    ok,
+    steps,
+    workdir,
+    cloud: state.cloud,
+    ownerHome,
+    userHome,
+    resultsDir,
+    features,
+    totalMs: performance.now() - started,
+  });
+
+  /** Runs one step: a tick and its time, or a cross with the reason (and the CLI's last messages). */
+  const step = async <T>(name: string, work: () => Promise<T>, describe: (value: T) => string | undefined): Promise<T | undefined> => {
+    log.length = 0;
+    // On a terminal the pending line is overwritten by the result; elsewhere only results print.
+    const tty = out.isTTY === true;
+    currentStep = name;
+    if (tty) out.write(`  ... ${name}`);
+    const stepStarted = performance.now();
+    try {
+      const value = await work();
+      const ms = performance.now() - stepStarted;
+      const detail = describe(value);
+      steps.push({ name, ok: true, ms, detail });
+      out.write(`${tty ? CLEAR_LINE : ''}  \u2713 ${name} (${formatSeconds(ms)})\n`);
+      if (detail) out.write(`${detail.replace(/^/gm, '      ')}\n`);
+      return value;
+    } catch (error) {
+      const ms = performance.now() - stepStarted;
+      const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      steps.push({ name, ok: false, ms, error: message });
+      out.write(`${tty ? CLEAR_LINE : ''}  \u2717 ${name} (${formatSeconds(ms)}): ${message}\n`);
+      for (const line of log.slice(-5)) out.write(`      ${line}\n`);
+      const cloudErrors = cloudLog.filter((line) => /"level":"(error|ERROR)"/.test(line)).slice(-3);
+      for (const line of cloudErrors) out.write(`      cloud: ${line.slice(0, 300)}\n`);
+      return undefined;
+    }
+  };
+
+  out.write(`Blindsight demo: search encrypted images (work folder ${workdir})\n`);
+
+  // 1. The cloud.
+  const cloud = await step(
+    'start the local cloud (CS1: API, DynamoDB, S3; CS2: decryption) as two processes',
+    () =>
+      startLocalCloud({
+        dataDir,
+        ...(options.freePorts ? { cs1Port: 0, cs2Port: 0, dynamodbPort: 0, s3Port: 0 } : { cs1Port: DEFAULT_PORTS.cs1, cs2Port: DEFAULT_PORTS.cs2, dynamodbPort: DEFAULT_PORTS.dynamodb, s3Port: DEFAULT_PORTS.s3 }),
+        onLog: (account, line) => {
+          cloudLog.push(`${account} ${line}`);
+          if (cloudLog.length > 2000) cloudLog.splice(0, 1000);
+        },
+      }),
+    (c) => `CS1 ${c.cs1Url}   CS2 ${c.cs2Url}   data ${c.dataDir}`,
+  );
+  if (cloud === undefined) return outcome(false);
+  state.cloud = cloud;
+  const endpoint = cloud.cs1Url;
+
+  const context = (home: string): CommandContext => ({
+    home,
+    endpointFlag: undefined,
+    env: { BLINDSIGHT_ENDPOINT: endpoint, BLINDSIGHT_DATA_DIR: dataDir },
+    cwd: workdir,
+    reporter,
+    features,
+    now: () => new Date(),
+  });
+  const owner = context(ownerHome);
+  const user = context(userHome);
+
+  // 2. The gallery: a balanced subset, minus the held-out queries.
+  const all = await galleryImages();
+  const chosen = options.gallerySize !== undefined ? balancedSubset(all, options.gallerySize) : all;
+  const { queries, indexed } = splitGallery(chosen);
+  const galleryDir = join(workdir, 'gallery');
+  const queryDir = join(workdir, 'queries');
+  await copySubset(indexed, galleryDir, GALLERY_DIR);
+  await copySubset(queries, queryDir, GALLERY_DIR);
+
+  const init = await step('owner init: signing key, SEI owner secret (d = 128), image key; register with CS1', () => ownerInit(owner), (r) => `owner id ${r.ownerId}`);
+  if (init === undefined) return outcome(false);
+
+  const indexed_ = await step(
+    `owner index: ${indexed.length} Fashion-MNIST images -> CNN features, PCA, encrypted index tree, AES-GCM images, ${options.he ?? 'bfv'} identification index`,
+    () => ownerIndex(owner, { folder: galleryDir, twoServer: true, he: options.he ?? 'bfv' }),
+    (r) =>
+      `${r.images} images, ${r.skipped.length} skipped; PCA to ${r.pcaComponents} components (d = ${r.d}); ${r.leafCount} leaves, depth ${r.depth}\n` +
+      `features ${formatSeconds(r.ms.features)}, tree ${formatSeconds(r.ms.tree)}, images ${formatSeconds(r.ms.images)}, two-server ${formatSeconds(r.ms.twoServer ?? 0)}`,
+  );
+  if (indexed_ === undefined) return outcome(false);
+
+  const published = await step(
+    'owner publish: encrypted images and index parts to S3, atomic publish, HE secret to CS2',
+    () => ownerPublish(owner, { cs2KeyDir: dataLayout(dataDir).keyDir }),
+    (r) => `index "${r.sei.indexName}" version ${r.sei.version}; identification index "${r.twoServer?.indexName}" version ${r.twoServer?.version}`,
+  );
+  if (published === undefined) return outcome(false);
+
+  const enrolled = await step(
+    `enroll "${DEMO_USER}": user request-key (W) -> owner enroll (Abar, U, token) -> user import`,
+    async () => {
+      const request = await userRequestKey(user, {});
+      const grant = await ownerEnroll(owner, { userId: DEMO_USER, request: request.request });
+      return userImport(user, grant.grant);
+    },
+    (r) => `user "${r.userId}" of owner ${r.ownerId.slice(0, 12)}..., token valid until ${r.tokenExpiresAt}`,
+  );
+  if (enrolled === undefined) return outcome(false);
+
+  // Image id -> gallery file, to show classes (the owner's manifest; the user sees only ids).
+  const manifest = await loadManifest(ownerPaths(ownerHome));
+  const fileOf = new Map(manifest.images.map((image) => [image.imageId, basename(image.file)]));
+  const labels = (ids: readonly string[]) => ids.map((id) => labelOf(fileOf.get(id) ?? '') ?? '?');
+
+  let allOk = true;
+  for (const [i, query] of queries.entries()) {
+    const anonymous = i === queries.length - 1;
+    const name = `user search ${query.file}${anonymous ? ` with K-anonymity (K = ${ANONYMITY})` : ''}: top ${k}, decrypted locally`;
+    const result = await step(
+      name,
+      async () => {
+        const r = await userSearch(user, {
+          image: join(queryDir, query.file),
+          out: join(resultsDir, query.file.replace(/\.png$/, '')),
+          k,
+          anonymity: anonymous ? ANONYMITY : 1,
+        });
+        if (r.results.length !== Math.min(k, indexed.length)) throw new Error(`expected ${Math.min(k, indexed.length)} results, got ${r.results.length}`);
+        return r;
+      },
+      (r) => {
+        const classes = labels(r.results.map((row) => row.imageId));
+        const hits = classes.filter((label) => label === query.label).length;
+        return (
+          `results: ${classes.join(', ')}\n` +
+          `${hits}/${classes.length} of class "${query.label}"; search ${formatSeconds(r.ms.search)}${anonymous ? ` (${ANONYMITY - 1} decoy queries, ${r.downloaded} envelopes downloaded)` : ''}; decrypted into ${r.out}`
+        );
+      },
+    );
+    allOk &&= result !== undefined;
+  }
+
+  const target = indexed[Math.floor(indexed.length / 2)];
+  const identified = await step(
+    `user identify ${target.file}: encrypted embedding -> CS1 <-> CS2 (${options.he ?? 'bfv'}), nearest 3`,
+    async () => {
+      const r = await userIdentify(user, { image: join(galleryDir, target.file), k: 3 });
+      const top = r.matches[0];
+      if (top === undefined || fileOf.get(top.templateId) !== target.file || top.dist2 !== 0) {
+        throw new Error(`the nearest template should be the image itself at distance 0, got ${top ? `${fileOf.get(top.templateId) ?? top.templateId} at ${top.dist2}` : 'no match'}`);
+      }
+      return r;
+    },
+    (r) =>
+      r.matches.map((m) => `${m.templateId} = ${fileOf.get(m.templateId) ?? '?'}  distance ${m.distance.toFixed(3)}`).join('\n') +
+      `\n${r.stats.cs2Calls} CS2 calls, ${r.stats.candidates} candidates; identification ${formatSeconds(r.ms.identify)}`,
+  );
+  allOk &&= identified !== undefined;
+
+  await writeFile(join(workdir, 'cloud.log'), `${cloudLog.join('\n')}\n`).catch(() => {});
+  return outcome(allOk);
+}

@@ -1,0 +1,134 @@
+/**
+ * The one-command demo (`npm start`): starts the local two-account cloud, indexes the bundled
+ * gallery, publishes, enrolls a user, runs searches (one K-anonymous) and an identification,
+ * prints what happened, and keeps serving for your own `blindsight` commands until Ctrl+C.
+ *
+ *   npm start                          # demo, then serve on the default ports (CS1 :4510)
+ *   npm start -- --exit                # CI: same flow, exit 0 only if every step succeeded
+ *   npm start -- --gallery-size 60     # a smaller gallery (faster)
+ *
+ * Options: --exit, --gallery-size <n>, --he bfv|she, --k <n>, --data-dir <dir> (default: the
+ * local cloud's .local-cloud when serving, a temporary folder with --exit), --free-ports
+ * (default with --exit), --workdir <dir> (default: a new temporary folder), --keep (keep the
+ * work folder after --exit).
+ */
+import { rm } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { REPO_ROOT, DEFAULT_DATA_DIR } from '../local-cloud/layout';
+import { formatSeconds } from '../cli/io';
+import { runDemo } from './demo';
+import { GALLERY_DIR, galleryImages } from './gallery';
+import type { DemoOutcome } from './demo';
+
+function integer(name: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+const program = new Command('demo')
+  .description('Blindsight in one command: local cloud, owner, user, encrypted search and identification')
+  .option('--exit', 'run the flow once and exit: 0 if every step succeeded, 1 otherwise')
+  .option('--gallery-size <n>', 'images of the bundled gallery to use (balanced over the 10 classes)', integer('--gallery-size', 20, 300))
+  .addOption(new Option('--he <backend>', 'homomorphic encryption of the identification index').choices(['bfv', 'she']).default('bfv'))
+  .option('--k <n>', 'results per search', integer('--k', 1, 50), 8)
+  .option('--data-dir <dir>', 'local cloud data folder')
+  .option('--free-ports', 'pick free ports instead of the defaults (CS1 on 4510)')
+  .option('--workdir <dir>', 'folder for the owner and user homes, the gallery copy and the results')
+  .option('--keep', 'with --exit: keep the work folder')
+  .showHelpAfterError();
+
+program.parse(process.argv);
+const options = program.opts<{
+  exit?: boolean;
+  gallerySize?: number;
+  he: 'bfv' | 'she';
+  k: number;
+  dataDir?: string;
+  freePorts?: boolean;
+  workdir?: string;
+  keep?: boolean;
+}>();
+
+const out = process.stdout;
+let outcome: DemoOutcome | undefined;
+let stopping = false;
+
+async function shutdown(code: number, removeWorkdir: boolean): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    try {
+      outcome?.features.dispose();
+      await outcome?.cloud?.stop();
+      if (removeWorkdir && outcome) await rm(outcome.workdir, { recursive: true, force: true });
+    } catch (error) {
+      process.stderr.write(`demo: while stopping: ${error instanceof Error ? error.message : String(error)}\n`);
+      code = code || 1;
+    }
+  }
+  process.exit(code);
+}
+
+function stopOnSignal(): void {
+  if (!stopping) out.write('\nStopping the local cloud...\n');
+  void shutdown(0, false);
+}
+
+process.on('SIGINT', stopOnSignal);
+process.on('SIGTERM', stopOnSignal);
+
+function cliCommand(args: string): string {
+  const cli = relative(process.cwd(), `${REPO_ROOT}/scripts/cli/main.ts`) || 'scripts/cli/main.ts';
+  return `npx tsx ${cli} ${args}`;
+}
+
+try {
+  outcome = await runDemo({
+    gallerySize: options.gallerySize,
+    he: options.he,
+    k: options.k,
+    // --exit must not collide with a cloud a developer runs: temporary data, free ports.
+    dataDir: options.dataDir ?? (options.exit ? undefined : DEFAULT_DATA_DIR),
+    freePorts: options.freePorts ?? options.exit === true,
+    workdir: options.workdir,
+    out,
+  });
+} catch (error) {
+  process.stderr.write(`demo: ${error instanceof Error ? error.message : String(error)}\n`);
+  await shutdown(1, false);
+}
+
+const result = outcome!;
+const failed = result.steps.filter((s) => !s.ok);
+if (failed.length > 0) {
+  out.write(`\nDemo FAILED: ${failed.map((s) => s.name.split(':')[0]).join(', ')} (work folder ${result.workdir}, cloud log ${result.workdir}/cloud.log)\n`);
+  await shutdown(1, false);
+}
+
+out.write(
+  [
+    '',
+    `All ${result.steps.length} steps succeeded in ${formatSeconds(result.totalMs)}.`,
+    `  decrypted search results: ${result.resultsDir}/<query>/`,
+    `  owner home ${result.ownerHome}   user home ${result.userHome}`,
+    '',
+  ].join('\n'),
+);
+
+if (options.exit) await shutdown(0, options.keep !== true);
+
+const sneaker = (await galleryImages()).find((image) => image.label === 'sneaker')!;
+const example = relative(process.cwd(), `${GALLERY_DIR}/${sneaker.file}`);
+out.write(
+  [
+    `The local cloud keeps serving (CS1 ${result.cloud!.cs1Url}). Try your own commands, e.g.:`,
+    `  ${cliCommand(`user search ${example} --k 10 --out ${result.workdir}/my-results --home ${result.userHome}`)}`,
+    `  ${cliCommand(`user identify ${example} --k 3 --home ${result.userHome}`)}`,
+    `  ${cliCommand(`owner status --home ${result.ownerHome}`)}`,
+    'Press Ctrl+C to stop (the work folder stays).',
+    '',
+  ].join('\n'),
+);
