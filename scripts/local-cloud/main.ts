@@ -1,7 +1,7 @@
 /**
- * `npm start`: starts the local two-account cloud and keeps it running until Ctrl+C.
+ * `npm run local-cloud`: starts the local two-account cloud and keeps it running until Ctrl+C
  *
- *   npm start -- [--data-dir DIR] [--cs1-port N] [--cs2-port N] [--dynamodb-port N]
+ *   npm run local-cloud -- [--data-dir DIR] [--cs1-port N] [--cs2-port N] [--dynamodb-port N]
  *                [--s3-port N] [--host H] [--json]
  *
  * Port 0 picks a free port. Prints the endpoints (a human line, or with --json one JSON line)
