@@ -16,7 +16,8 @@
  */
 import { DimensionMismatchError } from '../core/errors';
 import { BinaryReader, BinaryWriter } from '../codec/binary';
-import { MAX_SEI_DIMENSION, checkedPermutation, inverseProblem, invertMatrix, isValidKeyId } from './owner-key';
+import { inverseProblem, invertMatrix } from '../linalg/matrix';
+import { MAX_SEI_DIMENSION, checkedPermutation, isValidKeyId } from './owner-key';
 import type { OwnerSecret, UserKey, UserSecret } from './types';
 import { encryptedDimension } from './types';
 

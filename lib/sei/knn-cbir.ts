@@ -9,10 +9,10 @@
  *
  * Every user of this scheme holds the whole key (the key leakage SEI avoids).
  */
-import { Matrix, inverse } from 'ml-matrix';
 import { InvalidInputError } from '../core/errors';
 import { secureRandom, type RandomSource } from '../core/random';
 import { SmallestK } from '../core/heaps';
+import { randomWellConditionedMatrix } from '../linalg/matrix';
 import { dotAt, type VectorSet } from '../linalg/vectors';
 
 export interface KnnCbirKey {
@@ -26,33 +26,20 @@ export interface KnnCbirKey {
   readonly split: Uint8Array;
 }
 
-function randomInvertible(size: number, random: RandomSource): Matrix {
-  // Gaussian matrices are invertible with probability 1; the diagonal boost keeps them well
-  // conditioned so float rounding cannot reorder close candidates.
-  const m = new Matrix(size, size);
-  for (let i = 0; i < size; i++) {
-    for (let j = 0; j < size; j++) m.set(i, j, random.gaussian() + (i === j ? 2 * Math.sqrt(size) : 0));
-  }
-  return m;
-}
-
-function flat(m: Matrix): Float64Array {
-  return Float64Array.from(m.to1DArray());
-}
-
 export function generateKnnCbirKey(d: number, random: RandomSource = secureRandom): KnnCbirKey {
   if (!Number.isInteger(d) || d < 1) throw new InvalidInputError('dimension must be a positive integer');
   const size = d + 1;
-  const m1 = randomInvertible(size, random);
-  const m2 = randomInvertible(size, random);
+  // Well conditioned, so float rounding cannot reorder close candidates.
+  const m1 = randomWellConditionedMatrix(size, random);
+  const m2 = randomWellConditionedMatrix(size, random);
   const split = new Uint8Array(size);
   for (let j = 0; j < size; j++) split[j] = random.int(2);
   return {
     d,
-    m1: flat(m1),
-    m2: flat(m2),
-    m1inv: flat(inverse(m1)),
-    m2inv: flat(inverse(m2)),
+    m1: m1.matrix,
+    m2: m2.matrix,
+    m1inv: m1.inverse,
+    m2inv: m2.inverse,
     split,
   };
 }

@@ -10,7 +10,8 @@
  */
 import { DimensionMismatchError, InvalidInputError } from '../core/errors';
 import { secureRandom } from '../core/random';
-import { assertSeiDimension, invertMatrix, multiplyMatrices, pairSums, randomWellConditionedMatrix } from './owner-key';
+import { invertMatrix, multiplyMatrices, randomWellConditionedMatrix } from '../linalg/matrix';
+import { assertSeiDimension, pairSums } from './owner-key';
 import type { OwnerSecret, UserKey, UserSecret } from './types';
 import { encryptedDimension } from './types';
 

@@ -12,16 +12,8 @@ import {
   encryptIndexVectors,
   expandIndexVector,
 } from '../../../lib/sei/index-vector';
-import {
-  generateOwnerSecret,
-  invertMatrix,
-  isValidKeyId,
-  multiplyMatrices,
-  ownerSecretFromValues,
-  randomKeyId,
-  randomOrthogonalMatrix,
-  randomWellConditionedMatrix,
-} from '../../../lib/sei/owner-key';
+import { invertMatrix, multiplyMatrices, randomOrthogonalMatrix, randomWellConditionedMatrix } from '../../../lib/linalg/matrix';
+import { generateOwnerSecret, isValidKeyId, ownerSecretFromValues, randomKeyId } from '../../../lib/sei/owner-key';
 import { TrapdoorGenerator, randomGamma } from '../../../lib/sei/trapdoor';
 import { encryptedDimension } from '../../../lib/sei/types';
 import { generateUserSecret, issueUserKey, queryKeyMaterial } from '../../../lib/sei/user-key';

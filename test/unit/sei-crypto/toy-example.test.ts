@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { encryptIndexVector, expandIndexVector } from '../../../lib/sei/index-vector';
-import { invertMatrix, multiplyMatrices, ownerSecretFromValues, pairSums } from '../../../lib/sei/owner-key';
+import { invertMatrix, multiplyMatrices } from '../../../lib/linalg/matrix';
+import { ownerSecretFromValues, pairSums } from '../../../lib/sei/owner-key';
 import { score } from '../../../lib/sei/score';
 import { TrapdoorGenerator } from '../../../lib/sei/trapdoor';
 import { issueUserKey, queryKeyMaterial } from '../../../lib/sei/user-key';
