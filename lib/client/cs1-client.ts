@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { InvalidInputError, MalformedDataError } from '../core/errors';
-import { mapLimited } from '../service/cs1/concurrency';
+import { mapLimited } from '../core/concurrency';
 import { isServiceError } from './errors';
 import { bytesOf, defaultSleep, DEFAULT_RETRY, discard, exchange, jsonOf } from './http';
 import type { HttpEngine, HttpExchange } from './http';

@@ -5,6 +5,7 @@
  */
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mapLimited } from '../core/concurrency';
 import { UnavailableError } from '../core/errors';
 
 /** BatchWriteItem takes at most 25 requests; chunk items are large, so send fewer at once. */
@@ -14,24 +15,6 @@ const MAX_ATTEMPTS = 8;
 type WriteRequest = { PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Record<string, unknown> } };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Runs `task` over `items` with at most `limit` in flight; rejects with the first failure. */
-export async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      const index = next++;
-      try {
-        await task(items[index], index);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 async function writeBatch(client: DynamoDBDocumentClient, tableName: string, batch: WriteRequest[]): Promise<void> {
   let pending = batch;
@@ -59,7 +42,7 @@ export async function batchWriteAll(
   const size = Math.min(25, options.batchSize ?? DEFAULT_BATCH_SIZE);
   const batches: WriteRequest[][] = [];
   for (let i = 0; i < requests.length; i += size) batches.push(requests.slice(i, i + size));
-  await forEachLimited(batches, options.concurrency ?? 4, (batch) => writeBatch(client, tableName, batch));
+  await mapLimited(batches, options.concurrency ?? 4, (batch) => writeBatch(client, tableName, batch));
 }
 
 export type { WriteRequest };

@@ -21,7 +21,8 @@
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash, randomBytes } from 'node:crypto';
 import { ConflictError, InvalidInputError, MalformedDataError, NotFoundError, PayloadTooLargeError } from '../core/errors';
-import { batchWriteAll, forEachLimited } from './dynamo-batch';
+import { mapLimited } from '../core/concurrency';
+import { batchWriteAll } from './dynamo-batch';
 import type { WriteRequest } from './dynamo-batch';
 import { isConditionalCheckFailed } from './dynamo-errors';
 import { chunkKey, currentPointerKey, indexPk, MAX_CHUNKS_PER_BLOB, VERSION_SK_PREFIX, versionKey } from './dynamo-keys';
@@ -278,7 +279,7 @@ export class DynamoIndexCatalog implements IndexCatalog {
     const what = `index ${indexName} version ${version} blob ${name}`;
     const chunks: Uint8Array[] = new Array(info.chunkCount);
     const numbers = Array.from({ length: info.chunkCount }, (_, i) => i);
-    await forEachLimited(numbers, READ_CONCURRENCY, async (chunk) => {
+    await mapLimited(numbers, READ_CONCURRENCY, async (chunk) => {
       const response = await this.options.client.send(
         new GetCommand({ TableName: this.table, Key: chunkKey(ownerId, indexName, version, name, chunk), ConsistentRead: true }),
       );

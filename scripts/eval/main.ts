@@ -1,9 +1,10 @@
 /**
  * Accuracy evaluation in the manner of the SEI paper's Tables 5 and 6:
- *   npm run eval -- [--n 4000] [--d 32,64,128,256,512] [--k 5,10,20,30,40] [--queries 500] [--json]
+ *   npm run eval -- [--n 4000] [--d 32,64,128,256,512] [--k 5,10,20,30,40] [--queries 500] [--probes 16] [--json]
  *
  * Fashion-MNIST (Debian's dataset-fashion-mnist), CNN features (lib/features, the default model),
- * PCA to d fitted on the gallery, leave-one-out queries drawn from the gallery. P@k = share of
+ * PCA to d fitted on the gallery, leave-one-out queries drawn from the gallery (the same number
+ * from each class). P@k = share of
  * the k results with the query's class. Methods, all on the same features and d:
  *   plaintext   exact Euclidean kNN in the clear
  *   tree        SEI encrypted index tree (trapdoor from an enrolled user's key)
@@ -71,11 +72,27 @@ function precisionAtK(rank: Ranker, queries: Uint32Array, labels: Uint8Array, ks
   return sums.map((s) => s / queries.length);
 }
 
-function sampleQueries(n: number, count: number, seed: number): Uint32Array {
+/**
+ * Queries stratified by class: the same number from each class (Fashion-MNIST is balanced). With
+ * a random sample, the class mix of the queries would move chance-level P@k away from 1/10 by
+ * itself (a wrong key's results are not uniform over the gallery, so they match some class more
+ * often than others, and P@k then depends on how many queries come from that class).
+ */
+function sampleQueries(labels: Uint8Array, count: number, seed: number): Uint32Array {
   const random = seededRandom(seed);
-  const chosen = new Set<number>();
-  while (chosen.size < Math.min(count, n)) chosen.add(random.int(n));
-  return Uint32Array.from([...chosen].sort((a, b) => a - b));
+  const classes = [...new Set(labels)].sort((a, b) => a - b);
+  const perClass = Math.max(1, Math.floor(count / classes.length));
+  const chosen: number[] = [];
+  for (const c of classes) {
+    const members = [];
+    for (let i = 0; i < labels.length; i++) if (labels[i] === c) members.push(i);
+    for (let i = 0; i < Math.min(perClass, members.length); i++) {
+      const j = i + random.int(members.length - i);
+      [members[i], members[j]] = [members[j], members[i]];
+      chosen.push(members[i]);
+    }
+  }
+  return Uint32Array.from(chosen.sort((a, b) => a - b));
 }
 
 async function run(options: EvalOptions): Promise<void> {
@@ -112,7 +129,7 @@ async function run(options: EvalOptions): Promise<void> {
   for (const n of ns) {
     const gallery: VectorSet = { n, d: all.vectors.d, data: all.vectors.data.subarray(0, n * all.vectors.d) };
     const labels = all.labels.subarray(0, n);
-    const queries = sampleQueries(n, Number(options.queries), seed);
+    const queries = sampleQueries(labels, Number(options.queries), seed);
     const ids = Array.from({ length: n }, (_, i) => String(i));
     for (const d of ds) {
       const features = transformPca(fitPca(gallery, Math.min(d, gallery.d, n - 1), { sampleSize: 20_000 }), gallery);

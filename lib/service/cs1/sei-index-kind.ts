@@ -9,7 +9,7 @@ import { isBlindsightError, MalformedDataError } from '../../core/errors';
 import { decodeIndexSkeleton, decodeLeafBlock } from '../../sei/index-tree/format';
 import type { IndexSkeleton } from '../../sei/index-tree/format';
 import { SLOT_RANGE } from '../../sei/index-tree/search';
-import { mapLimited } from './concurrency';
+import { mapLimited } from '../../core/concurrency';
 import { assertImageId } from '../../storage/identifiers';
 import type { JsonObject } from '../../storage/types';
 import { directoryShardCount, encodeDirectoryShard, shardOf } from './sei-image-directory';

@@ -21,7 +21,7 @@ import type { VectorSet } from '../../../lib/linalg/vectors';
 import { fitPca } from '../../../lib/ml/pca';
 import { encodePcaModel } from '../../../lib/ml/pca-format';
 import { buildEncryptedIndexTree } from '../../../lib/sei/index-tree/build';
-import { mapLimited } from '../../../lib/service/cs1/concurrency';
+import { mapLimited } from '../../../lib/core/concurrency';
 import { buildPlainIndex, encryptIndex } from '../../../lib/twoserver/protocol';
 import { seiIndexParts, twoServerIndexParts } from '../../../lib/client/index-parts';
 import type { CommandContext } from '../context';

@@ -4,7 +4,7 @@ import { encryptIndexVector } from '../../../lib/sei/index-vector';
 import { decodeIndexSkeleton, encodeIndexTreeParts } from '../../../lib/sei/index-tree/format';
 import { addImage, deleteImage } from '../../../lib/sei/index-tree/update';
 import { ByteLru } from '../../../lib/service/cs1/byte-lru';
-import { createLimiter, mapLimited } from '../../../lib/service/cs1/concurrency';
+import { createLimiter, mapLimited } from '../../../lib/core/concurrency';
 import { decodeDirectoryShard, directoryShardCount, encodeDirectoryShard, shardOf } from '../../../lib/service/cs1/sei-image-directory';
 import { compactSeiLocations, decodeSeiLocations, encodeSeiLocations, relocateBlocks } from '../../../lib/service/cs1/sei-locations';
 import type { SeiLocations } from '../../../lib/service/cs1/sei-locations';

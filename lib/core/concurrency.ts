@@ -1,4 +1,4 @@
-/** Bounded parallelism for S3 requests (HEADs, range reads) of one invocation. */
+/** Bounded parallelism for I/O (S3 HEADs and range reads, DynamoDB batches) within one invocation. */
 
 /**
  * Maps `items` through `task` with at most `limit` tasks in flight; results in item order.
