@@ -29,7 +29,9 @@ async function authorize(event: APIGatewayRequestAuthorizerEventV2): Promise<Aut
   try {
     const verified = await cs1Services().authorizer.authorize(header);
     const context: CallerContext = { ownerId: verified.ownerId, role: verified.role, ...(verified.userId ? { userId: verified.userId } : {}) };
-    logger.info('allowed', { route: event.routeKey, ownerId: verified.ownerId, role: verified.role, userId: verified.userId, tokenId: verified.tokenId });
+    // DEBUG: the route's handler logs the caller with its one INFO line per request; a denial
+    // is the authorizer's own outcome and stays at INFO.
+    logger.debug('allowed', { route: event.routeKey, ownerId: verified.ownerId, role: verified.role, userId: verified.userId, tokenId: verified.tokenId });
     return { isAuthorized: true, context };
   } catch (error) {
     if (isBlindsightError(error) && (error.code === 'UNAUTHORIZED' || error.code === 'INVALID_INPUT')) {

@@ -46,7 +46,8 @@ export const handler = httpHandler<Body>({ service: SERVICE, auth: 'owner-or-use
   const indexName = event.pathParameters?.indexName as string;
   const started = Date.now();
   const services = cs1Services();
-  const { version, results, stats } = await services.search.search(caller.ownerId, indexName, event.body);
+  // The owner, who publishes and updates, reads the pointer every time (read-your-writes).
+  const { version, results, stats } = await services.search.search(caller.ownerId, indexName, event.body, { freshPointer: caller.role === 'owner' });
   serviceLogger(SERVICE).info('search', {
     ownerId: caller.ownerId,
     role: caller.role,

@@ -17,7 +17,7 @@ import { assertUserId } from '../storage/identifiers';
 import { assertOwnerId, isOwnerId, ownerIdOf } from './owner-id';
 import { assertEd25519PrivateJwk, assertEd25519PublicJwk, publicJwkOf } from './signing-key';
 import { MAX_TOKEN_LIFETIME_SECONDS } from './types';
-import type { Ed25519PrivateJwk, Ed25519PublicJwk, IssueTokenOptions, TokenRole, VerifiedToken, VerifyTokenOptions } from './types';
+import type { Ed25519PrivateJwk, Ed25519PublicJwk, IssueTokenOptions, TokenRole, UserStatus, VerifiedToken, VerifyTokenOptions } from './types';
 
 export const TOKEN_ALGORITHM = 'EdDSA';
 /** Tokens longer than this are refused unparsed (ours are ~400 characters). */
@@ -220,12 +220,20 @@ export async function verifyToken(token: string | undefined | null, options: Ver
   } catch {
     throw malformed('claim "sub" is not a valid user id');
   }
-  const status = await options.resolveUserStatus(ownerId, userId);
+  assertUserActive(ownerId, userId, await options.resolveUserStatus(ownerId, userId));
+  return { ownerId, role, userId, expiresAt, tokenId };
+}
+
+/**
+ * The registry's verdict on a user whose token verified: UnauthorizedError unless the owner has
+ * the user registered and active. Exported for verifiers that cache signature checks but must
+ * still ask the registry on every request.
+ */
+export function assertUserActive(ownerId: string, userId: string, status: UserStatus | undefined): void {
   if (status === undefined) {
     throw new UnauthorizedError(`user "${userId}" is not registered with owner ${ownerId}: the owner must add the user first`);
   }
   if (status !== 'active') {
     throw new UnauthorizedError(`user "${userId}" has been revoked by owner ${ownerId}`);
   }
-  return { ownerId, role, userId, expiresAt, tokenId };
 }

@@ -18,7 +18,8 @@ import type { FeatureExtractor, ProgressCallback } from './types';
 export const FEATURE_PIPELINE_VERSION = 'resize-bilinear-half-pixel/v1';
 /**
  * Fashion-MNIST stores ink as bright on black. Rendered by default as dark garments on white,
- * the way product photos look (and the ImageNet-trained networks saw): measured better P@k
+ * the way product photos look: measured equal (within 0.004 P@k) on the default 'mid' layer and
+ * 0.014-0.040 better on the 'final' layers, which respond to ImageNet-like images
  * (docs/features.md).
  */
 export const DEFAULT_FASHION_MNIST_INVERT = true;

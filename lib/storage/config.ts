@@ -96,12 +96,25 @@ export function newDocumentClient(options: ClientOptions): DynamoDBDocumentClien
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
+/**
+ * A low-level DynamoDB client for the reads made on every request (a user's status): the SDK
+ * resolves its middleware stack once per command type instead of on every call
+ * (`cacheMiddleware`, which saves a few tenths of a millisecond of CPU per call). Safe because
+ * nothing adds middleware to it after the first call; the document client refuses this option
+ * (its commands keep per-call state in the stack), so it is a separate client for raw commands
+ * only.
+ */
+export function newDynamoReadClient(options: ClientOptions): DynamoDBClient {
+  return new DynamoDBClient({ region: options.region, endpoint: options.endpoint, credentials: options.credentials, cacheMiddleware: true });
+}
+
 export function newSecretsManagerClient(options: ClientOptions): SecretsManagerClient {
   return new SecretsManagerClient({ region: options.region, endpoint: options.endpoint, credentials: options.credentials });
 }
 
 let cachedS3: { key: string; client: S3Client } | undefined;
 let cachedDocument: { key: string; client: DynamoDBDocumentClient } | undefined;
+let cachedRead: { key: string; client: DynamoDBClient } | undefined;
 let cachedSecrets: { key: string; client: SecretsManagerClient } | undefined;
 
 /** The process's S3 client (region from AWS_REGION, path style from BLINDSIGHT_S3_FORCE_PATH_STYLE). */
@@ -120,6 +133,13 @@ export function createDocumentClient(): DynamoDBDocumentClient {
   return cachedDocument.client;
 }
 
+/** The process's low-level read client (see newDynamoReadClient). */
+export function createDynamoReadClient(): DynamoDBClient {
+  const region = readRegion();
+  if (cachedRead?.key !== region) cachedRead = { key: region, client: newDynamoReadClient({ region }) };
+  return cachedRead.client;
+}
+
 /** The process's Secrets Manager client (CS2). */
 export function createSecretsManagerClient(): SecretsManagerClient {
   const region = readRegion();
@@ -129,8 +149,9 @@ export function createSecretsManagerClient(): SecretsManagerClient {
 
 /** Drops the cached clients (tests that change the environment). */
 export function resetStorageClients(): void {
-  for (const cached of [cachedS3, cachedDocument, cachedSecrets]) cached?.client.destroy();
+  for (const cached of [cachedS3, cachedDocument, cachedRead, cachedSecrets]) cached?.client.destroy();
   cachedS3 = undefined;
   cachedDocument = undefined;
+  cachedRead = undefined;
   cachedSecrets = undefined;
 }

@@ -4,6 +4,7 @@
  * id cannot both win; a repeat with the same key is answered with the stored record.
  */
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { assertEd25519PublicJwk } from '../auth/signing-key';
 import type { Ed25519PublicJwk } from '../auth/types';
@@ -15,6 +16,11 @@ import type { OwnerRecord, OwnerRegistry, RegisterOwnerResult } from './types';
 export interface DynamoTableOptions {
   readonly client: DynamoDBDocumentClient;
   readonly tableName: string;
+  /**
+   * Sends the reads made on every request (raw GetItem); default `client`, which accepts raw
+   * commands too. The services pass a client with a cached middleware stack (config.ts).
+   */
+  readonly readClient?: Pick<DynamoDBClient, 'send'>;
 }
 
 function toRecord(ownerId: string, item: Record<string, unknown>): OwnerRecord {

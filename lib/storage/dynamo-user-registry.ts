@@ -5,7 +5,9 @@
  * Status changes are conditional on the status read before, and retried on a race, so a
  * re-activation is counted exactly once.
  */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, MalformedDataError, NotFoundError } from '../core/errors';
 import { isConditionalCheckFailed } from './dynamo-errors';
 import { userKey } from './dynamo-keys';
@@ -35,6 +37,20 @@ function toRecord(ownerId: string, userId: string, item: Record<string, unknown>
   };
 }
 
+/**
+ * The string, number and boolean attributes of a raw item, as the document client would give
+ * them (a user item holds nothing else; anything else is left out and fails toRecord's checks).
+ */
+function scalarAttributes(item: Record<string, AttributeValue>): Record<string, unknown> {
+  const plain: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(item)) {
+    if (value.S !== undefined) plain[name] = value.S;
+    else if (value.N !== undefined) plain[name] = Number(value.N);
+    else if (value.BOOL !== undefined) plain[name] = value.BOOL;
+  }
+  return plain;
+}
+
 export class DynamoUserRegistry implements UserRegistry {
   private readonly now: () => Date;
 
@@ -42,11 +58,13 @@ export class DynamoUserRegistry implements UserRegistry {
     this.now = options.now ?? (() => new Date());
   }
 
+  /** Read on every request by the authorizer: a raw GetItem (no document-client marshalling). */
   async get(ownerId: string, userId: string): Promise<UserRecord | undefined> {
-    const response = await this.options.client.send(
-      new GetCommand({ TableName: this.options.tableName, Key: userKey(ownerId, userId), ConsistentRead: true }),
+    const key = userKey(ownerId, userId);
+    const response = await (this.options.readClient ?? this.options.client).send(
+      new GetItemCommand({ TableName: this.options.tableName, Key: { pk: { S: key.pk }, sk: { S: key.sk } }, ConsistentRead: true }),
     );
-    return response.Item === undefined ? undefined : toRecord(ownerId, userId, response.Item);
+    return response.Item === undefined ? undefined : toRecord(ownerId, userId, scalarAttributes(response.Item));
   }
 
   async put(ownerId: string, userId: string): Promise<UserRecord> {

@@ -6,7 +6,7 @@
  * cloud); otherwise Secrets Manager with BLINDSIGHT_SECRET_PREFIX (default "blindsight/cs2/"),
  * BLINDSIGHT_SECRET_KMS_KEY_ID for newly created secrets, and the default 300 s cache.
  */
-import { createDocumentClient, createS3Client, createSecretsManagerClient, readStorageConfig } from './config';
+import { createDocumentClient, createDynamoReadClient, createS3Client, createSecretsManagerClient, readStorageConfig } from './config';
 import { DynamoIndexCatalog } from './dynamo-index-catalog';
 import { DynamoOwnerRegistry } from './dynamo-owner-registry';
 import { DynamoUserRegistry } from './dynamo-user-registry';
@@ -29,7 +29,7 @@ let secrets: SecretStore | undefined;
 export function createCs1Storage(): Cs1Storage {
   if (cs1 === undefined) {
     const config = readStorageConfig();
-    const table = { client: createDocumentClient(), tableName: config.tableName };
+    const table = { client: createDocumentClient(), readClient: createDynamoReadClient(), tableName: config.tableName };
     cs1 = {
       objects: new S3ObjectStore({ client: createS3Client(), bucket: config.bucketName }),
       owners: new DynamoOwnerRegistry(table),

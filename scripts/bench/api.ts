@@ -8,7 +8,9 @@
  *
  * - publishMs: create version + upload both parts + publish (validation of every leaf);
  * - sequential search latency p50/p99 (one client, warm: every query was asked once before);
- * - throughput and latency with `clients` concurrent clients for `requests` searches, errors;
+ * - throughput and latency with `clients` concurrent clients for `requests` searches, errors,
+ *   after `warmup` concurrent searches that are not measured (CS1 runs each function in up to
+ *   `concurrency` execution environments, each with its own warm caches, as Lambda does);
  * - the first search after a cold start of CS1 (account process stopped and started again:
  *   handler modules, the skeleton and the leaves are loaded again), and the second one.
  *
@@ -16,9 +18,14 @@
  * gateway's time per request (authorizer + handler + event plumbing) and the search handler's
  * time (pointer read, cache, scoring). The benchmark checks that a sample of answers equals the
  * in-memory search of the same tree (`mismatches` must be 0). Both processes share the
- * machine: the load average is reported with the numbers.
+ * machine: the load average is reported with the numbers, and the CPU time per search of CS1's
+ * account process and of this client (which searches through Cs1Client over keep-alive
+ * node:http). The pointer TTL of the search
+ * function comes from BLINDSIGHT_POINTER_TTL_MS as in the service (reported as pointerTtlMs).
  */
 import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +35,7 @@ import { generateOwnerSigningKey } from '../../lib/auth/signing-key';
 import { issueToken } from '../../lib/auth/tokens';
 import { Cs1Client } from '../../lib/client/cs1-client';
 import { seiIndexParts } from '../../lib/client/index-parts';
+import type { FetchFunction } from '../../lib/client/types';
 import { seededRandom } from '../../lib/core/random';
 import { clusteredVectors } from '../../lib/data/synthetic';
 import { row } from '../../lib/linalg/vectors';
@@ -39,8 +47,9 @@ import { generateOwnerSecret } from '../../lib/sei/owner-key';
 import { TrapdoorGenerator } from '../../lib/sei/trapdoor';
 import type { Trapdoor } from '../../lib/sei/types';
 import { generateUserSecret, issueUserKey } from '../../lib/sei/user-key';
+import { pointerTtlMsFromEnv } from '../../lib/service/cs1/current-version-cache';
 import { CS1_AUDIENCE } from '../../lib/service/cs1/token-authorizer';
-import { startLocalCloud } from '../local-cloud/cloud';
+import { DEFAULT_FUNCTION_CONCURRENCY, startLocalCloud } from '../local-cloud/cloud';
 import type { LocalCloud } from '../local-cloud/cloud';
 import { BenchReporter, parseNumberList, percentile, round } from './report';
 
@@ -51,6 +60,8 @@ interface ApiBenchOptions {
   probes: string;
   clients: string;
   requests: string;
+  warmup: string;
+  concurrency: string;
   sequential: string;
   queries: string;
   trapdoors: string;
@@ -64,6 +75,7 @@ const INDEX = 'bench';
 const USER = 'bench-user';
 /** Waiting for a publish that outlived the gateway's 30 s integration timeout. */
 const PUBLISH_WAIT_MS = 10 * 60 * 1000;
+const CLOCK_TICKS_PER_SECOND = 100;
 
 interface Sample {
   readonly ms: number;
@@ -79,7 +91,8 @@ class ServerTimings {
   constructor(private readonly searchRoute: RegExp) {}
 
   onLine(line: string): void {
-    if (!this.recording || !line.startsWith('{')) return;
+    // Cheap filter first: only two kinds of line are parsed (the client shares the CPUs).
+    if (!this.recording || !line.startsWith('{') || !(line.includes('"request"') || line.includes('"search"'))) return;
     let entry: Record<string, unknown>;
     try {
       entry = JSON.parse(line) as Record<string, unknown>;
@@ -104,6 +117,54 @@ class ServerTimings {
     this.recording = false;
     return { gateway: this.gateway, handler: this.handler };
   }
+}
+
+/**
+ * CPU time (user + system, all threads) a process has used so far, in ms, from
+ * /proc/<pid>/stat; undefined where there is no /proc. Unlike latency, CPU per request does not
+ * depend on what else the machine is running.
+ */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) are space-separated; utime and
+    // stime are fields 14 and 15 of the whole line, in clock ticks (USER_HZ, 100 on Linux).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+function ownCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
+/**
+ * The searching clients' transport: Cs1Client over node:http with a keep-alive agent instead of
+ * fetch. The load generator shares the CPUs with the local cloud, and fetch costs it about
+ * twice the CPU per request; this keeps more of the machine for the service being measured.
+ */
+function keepAliveFetch(agent: Agent): FetchFunction {
+  return (input, init = {}) =>
+    new Promise<Response>((resolve, reject) => {
+      const req = httpRequest(input, { method: init.method, headers: init.headers as Record<string, string> | undefined, agent, signal: init.signal ?? undefined }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const headers = new Headers();
+          for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+          const status = res.statusCode ?? 500;
+          const body = status === 204 || status === 304 || init.method === 'HEAD' ? null : Buffer.concat(chunks);
+          resolve(new Response(body, { status, headers }));
+        });
+      });
+      req.on('error', reject);
+      req.end(init.body as string | Uint8Array | undefined);
+    });
 }
 
 /** One search over HTTP: latency, and the parsed answer when it succeeded. */
@@ -159,6 +220,8 @@ async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: 
   const probes = Number(options.probes);
   const clients = Number(options.clients);
   const requests = Number(options.requests);
+  const warmup = Number(options.warmup);
+  const concurrency = Number(options.concurrency);
   const sequential = Number(options.sequential);
   const perRequest = Number(options.trapdoors);
   const queryCount = Number(options.queries);
@@ -174,8 +237,13 @@ async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: 
   const dataDir = await mkdtemp(join(tmpdir(), 'blindsight-bench-api-'));
   const timings = new ServerTimings(/^POST \/v1\/owners\/\{ownerId\}\/indexes\/\{indexName\}\/search$/);
   let cloud: LocalCloud | undefined;
+  const agents: Agent[] = [];
   try {
-    cloud = await startLocalCloud({ dataDir, onLog: (account, line) => account === 'cs1' && timings.onLine(line) });
+    cloud = await startLocalCloud({
+      dataDir,
+      functionConcurrency: concurrency,
+      onLog: (account, line) => account === 'cs1' && timings.onLine(line),
+    });
     const endpoint = cloud.cs1Url;
 
     // Owner and user, as in the README's flow.
@@ -187,7 +255,9 @@ async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: 
     await new Cs1Client({ endpoint, retry: noRetry }).registerOwner(key.publicJwk);
     const owner = new Cs1Client({ endpoint, token: await sign(), retry: noRetry, transferTimeoutMs: 30 * 60 * 1000 });
     await owner.putUser(ownerId, USER);
-    const user = new Cs1Client({ endpoint, token: await sign(USER), retry: noRetry });
+    const searchAgent = new Agent({ keepAlive: true, maxSockets: Math.max(clients, 1) });
+    agents.push(searchAgent);
+    const user = new Cs1Client({ endpoint, token: await sign(USER), retry: noRetry, fetch: keepAliveFetch(searchAgent) });
 
     // Publish: create, upload the two parts, publish (waiting past a gateway timeout if need be).
     process.stderr.write('api bench: publishing...\n');
@@ -226,20 +296,35 @@ async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: 
     const sequentialServer = timings.stop();
 
     // Concurrent clients sharing one counter of requests.
+    const concurrently = async (count: number): Promise<Sample[]> => {
+      const samples: Sample[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: clients }, async () => {
+          while (next < count) {
+            const i = next++;
+            samples.push((await timedSearch(user, ownerId, requestTrapdoors[i % queryCount], k, probes)).sample);
+          }
+        }),
+      );
+      return samples;
+    };
+    // Concurrent warm-up (not measured): CS1 starts an execution environment per concurrent
+    // request, up to its limit, and each one loads the index and caches leaves on its own, as
+    // Lambda's environments do; and every thread's JIT (gateway, environments, emulators, this
+    // client) needs a few thousand requests to reach its steady state. The cold start is
+    // measured separately below.
+    process.stderr.write(`api bench: warm-up, ${warmup} searches by ${clients} concurrent clients...\n`);
+    const warmupErrors = (await concurrently(warmup)).filter((sample) => !sample.ok).length;
     process.stderr.write(`api bench: ${requests} searches by ${clients} concurrent clients...\n`);
     timings.start();
-    const concurrentSamples: Sample[] = [];
-    let next = 0;
+    const cs1Pid = cloud.pidOf('cs1');
+    const cpuBefore = { cs1: processCpuMs(cs1Pid), client: ownCpuMs() };
     const concurrentStart = performance.now();
-    await Promise.all(
-      Array.from({ length: clients }, async () => {
-        while (next < requests) {
-          const i = next++;
-          concurrentSamples.push((await timedSearch(user, ownerId, requestTrapdoors[i % queryCount], k, probes)).sample);
-        }
-      }),
-    );
+    const concurrentSamples = await concurrently(requests);
     const concurrentSeconds = (performance.now() - concurrentStart) / 1000;
+    const cs1CpuMs = cpuBefore.cs1 === undefined ? undefined : (processCpuMs(cs1Pid) ?? Number.NaN) - cpuBefore.cs1;
+    const clientCpuMs = ownCpuMs() - cpuBefore.client;
     const concurrentServer = timings.stop();
 
     // Cold start: CS1's account process restarted, then the first and second search.
@@ -272,12 +357,20 @@ async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: 
       serverMsP50: round(percentile(sequentialServer.gateway, 50), 1),
       handlerMsP50: round(percentile(sequentialServer.handler, 50), 1),
       clients,
+      concurrency,
+      pointerTtlMs: pointerTtlMsFromEnv(),
+      warmup,
+      warmupErrors,
       requests,
       concurrentMsP50: conc.p50,
       concurrentMsP99: conc.p99,
       concurrentServerMsP50: round(percentile(concurrentServer.gateway, 50), 1),
       concurrentHandlerMsP50: round(percentile(concurrentServer.handler, 50), 1),
       throughputRps: round(requests / concurrentSeconds, 1),
+      // CPU per search in the throughput phase: CS1's account process (gateway, environments,
+      // emulators) and this client.
+      cs1CpuMsPerRequest: cs1CpuMs === undefined ? null : round(cs1CpuMs / requests, 2),
+      clientCpuMsPerRequest: round(clientCpuMs / requests, 2),
       errors: seq.errors + conc.errors,
       mismatches,
       restartMs: round(restartMs, 0),
@@ -289,6 +382,7 @@ async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: 
       loadAvgAfter: round(loadavg()[0], 2),
     });
   } finally {
+    for (const agent of agents) agent.destroy();
     await cloud?.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
@@ -304,6 +398,8 @@ export function register(program: Command): void {
     .option('--probes <probes>', 'leaves ranked per trapdoor', '4')
     .option('--clients <count>', 'concurrent clients in the throughput phase', '32')
     .option('--requests <count>', 'searches in the throughput phase', '2000')
+    .option('--warmup <count>', 'concurrent searches before the throughput phase (not measured)', '5000')
+    .option('--concurrency <count>', 'execution environments per CS1 function', String(DEFAULT_FUNCTION_CONCURRENCY))
     .option('--sequential <count>', 'searches in the sequential latency phase', '500')
     .option('--queries <count>', 'distinct held-out queries (cycled)', '200')
     .option('--trapdoors <count>', 'trapdoors per request (K-anonymity: 1 real + decoys)', '1')

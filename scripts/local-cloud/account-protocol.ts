@@ -21,7 +21,16 @@ export interface Cs1AccountConfig {
   readonly functionsDir: string;
   /** Throwaway AWS config paths, so nothing from ~/.aws (profiles, real keys) reaches the handlers. */
   readonly isolatedAwsConfigDir: string;
+  /** Most execution environments (concurrent requests) per function. */
+  readonly functionConcurrency: number;
+  /** BLINDSIGHT_LOG_LEVEL of the handlers; unset: inherited (default INFO). */
+  readonly logLevel?: LogLevel;
+  /** BLINDSIGHT_POINTER_TTL_MS of the handlers; unset: inherited (default in the service). */
+  readonly pointerTtlMs?: number;
 }
+
+export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface Cs2AccountConfig {
   readonly account: 'cs2';
@@ -33,6 +42,7 @@ export interface Cs2AccountConfig {
   readonly trustedDigestFile: string;
   readonly functionsDir: string;
   readonly isolatedAwsConfigDir: string;
+  readonly logLevel?: LogLevel;
 }
 
 export type AccountConfig = Cs1AccountConfig | Cs2AccountConfig;

@@ -12,9 +12,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { fork } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { AccountConfig, AccountMessage, Cs1Ready, Cs2Ready } from './account-protocol';
+import type { AccountConfig, AccountMessage, Cs1Ready, Cs2Ready, LogLevel } from './account-protocol';
 import { isAccountMessage } from './account-protocol';
 import { credentialDigest, loadOrCreateCredential, writeTrustedDigest } from './cs1-credential';
 import type { DataLayout } from './layout';
@@ -50,7 +51,27 @@ export interface LocalCloudOptions {
   readonly onUnexpectedExit?: (account: AccountName, code: number | null, signal: NodeJS.Signals | null) => void;
   /** How long an account may take to start. Default 60 s. */
   readonly startTimeoutMs?: number;
+  /**
+   * Most execution environments per CS1 function, i.e. requests one function serves at the same
+   * time (each environment handles one at a time, as in Lambda). Default DEFAULT_FUNCTION_CONCURRENCY.
+   */
+  readonly functionConcurrency?: number;
+  /** Log level of the handlers of both accounts. Default: BLINDSIGHT_LOG_LEVEL, else INFO. */
+  readonly logLevel?: LogLevel;
+  /**
+   * How long CS1's search function may reuse a current-version pointer (BLINDSIGHT_POINTER_TTL_MS;
+   * 0: read on every search). Default: BLINDSIGHT_POINTER_TTL_MS, else the service's default.
+   */
+  readonly pointerTtlMs?: number;
 }
+
+/**
+ * Environments per function: half the cores (at least one). A search runs two functions (the
+ * authorizer, then the search), so that keeps every core busy under load; more environments
+ * only compete for the same cores, and each one costs memory and its own JIT warm-up (its
+ * modules are compiled and optimized separately, as in separate Lambda environments).
+ */
+export const DEFAULT_FUNCTION_CONCURRENCY = Math.max(1, Math.floor(availableParallelism() / 2));
 
 /** Written to `<dataDir>/endpoints.json` while the cloud runs. */
 export interface LocalCloudEndpoints {
@@ -76,6 +97,8 @@ export interface LocalCloud {
   readonly endpoints: LocalCloudEndpoints;
   /** Whether an account's process is up. */
   isRunning(account: AccountName): boolean;
+  /** The process id of a running account (benchmarks read its CPU time). */
+  pidOf(account: AccountName): number | undefined;
   /** Stops one account (its port then refuses connections). */
   stopAccount(account: AccountName): Promise<void>;
   /** Starts a stopped account again on the same ports and data. */
@@ -101,6 +124,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const host = options.host ?? '127.0.0.1';
   const functionsDir = options.functionsDir ?? DEFAULT_FUNCTIONS_DIR;
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+  const functionConcurrency = options.functionConcurrency ?? DEFAULT_FUNCTION_CONCURRENCY;
+  if (!Number.isInteger(functionConcurrency) || functionConcurrency < 1) throw new Error('functionConcurrency must be a positive integer');
+  const logLevel = options.logLevel;
+  const pointerTtlMs = options.pointerTtlMs;
+  if (pointerTtlMs !== undefined && (!Number.isInteger(pointerTtlMs) || pointerTtlMs < 0)) throw new Error('pointerTtlMs must be a non-negative integer');
   await refuseIfRunning(layout);
   await Promise.all([layout.cs1Dir, layout.cs2Dir, layout.dynamodbDir, layout.s3Dir].map((dir) => mkdir(dir, { recursive: true })));
   await mkdir(layout.keyDir, { recursive: true, mode: 0o700 });
@@ -140,6 +168,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     trustedDigestFile: layout.trustedDigestFile,
     functionsDir,
     isolatedAwsConfigDir: join(layout.cs2Dir, 'aws'),
+    ...(logLevel ? { logLevel } : {}),
   });
   const cs1Config = (cs2Url: string): AccountConfig => ({
     account: 'cs1',
@@ -157,6 +186,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     cs2Url,
     functionsDir,
     isolatedAwsConfigDir: join(layout.cs1Dir, 'aws'),
+    functionConcurrency,
+    ...(logLevel ? { logLevel } : {}),
+    ...(pointerTtlMs !== undefined ? { pointerTtlMs } : {}),
   });
 
   const cs2 = await launch<Cs2Ready>(cs2Config(ports.cs2));
@@ -197,6 +229,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     dataDir: layout.dataDir,
     endpoints,
     isRunning: (account) => handles[account] !== undefined,
+    pidOf: (account) => handles[account]?.child.pid,
     stopAccount: async (account) => {
       const handle = handles[account];
       if (!handle) return;

@@ -20,6 +20,7 @@ runAccount('cs2', async () => {
     BLINDSIGHT_CS2_KEY_DIR: config.keyDir,
     // Large batches come from CS1's S3 (s3rver on loopback) through presigned URLs.
     BLINDSIGHT_CS2_ALLOW_LOOPBACK_FETCH: 'true',
+    ...(config.logLevel ? { BLINDSIGHT_LOG_LEVEL: config.logLevel } : {}),
   });
   const gateway = createCs2Gateway({
     account: 'cs2',

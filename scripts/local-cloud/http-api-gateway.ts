@@ -13,12 +13,12 @@ import {
   LAMBDA_MAX_SYNC_PAYLOAD_BYTES,
   LOCAL_FUNCTION_MEMORY_MB,
 } from './aws-limits';
-import type { InvocationOutcome } from './function-invoker';
-import { invokeFunction } from './function-invoker';
+import type { FunctionRuntime, InvocationOutcome } from './function-invoker';
+import { inProcessRuntime } from './function-invoker';
 import type { GatewayLog } from './gateway-log';
 import { jsonLineLog } from './gateway-log';
-import type { AuthorizerContext, GatewayIdentity } from './http-api-event';
-import { buildAuthorizerEvent, buildIntegrationEvent, newApiGatewayRequestId } from './http-api-event';
+import type { AuthorizerContext, EventParts, GatewayIdentity } from './http-api-event';
+import { buildAuthorizerEvent, buildIntegrationEvent, eventParts, newApiGatewayRequestId } from './http-api-event';
 import { headerValue, readBody, toGatewayRequest } from './http-request';
 import type { GatewayRequest } from './http-request';
 import { sendResponse } from './http-server';
@@ -51,7 +51,12 @@ export interface HttpApiGatewayOptions {
   readonly routes: readonly RouteDefinition[];
   /** Handler module of the Lambda authorizer used by every route whose auth is not `none`. */
   readonly authorizerHandler: string;
-  readonly loadHandler: HandlerLoader;
+  /**
+   * Runs the invocations: execution environments (the local cloud), or, when only
+   * `loadHandler` is given, the handlers it loads in this thread (tests).
+   */
+  readonly runtime?: FunctionRuntime;
+  readonly loadHandler?: HandlerLoader;
   /** Lambda function name of a handler module (shown in the context and logs). */
   readonly functionName?: (handler: string) => string;
   readonly limits?: Partial<GatewayLimits>;
@@ -70,6 +75,8 @@ export function createHttpApiGateway(options: HttpApiGatewayOptions): RequestLis
   const limits = { ...DEFAULT_GATEWAY_LIMITS, ...options.limits };
   const log = options.log ?? jsonLineLog();
   const functionName = options.functionName ?? defaultFunctionName;
+  const runtime = options.runtime ?? (options.loadHandler ? inProcessRuntime(options.loadHandler) : undefined);
+  if (runtime === undefined) throw new Error('createHttpApiGateway needs a runtime or a loadHandler');
 
   const gatewayError = (kind: GatewayErrorKind, route: string, reason: string, headers: Record<string, string> = {}): Answer => ({
     response: gatewayErrorResponse(kind, headers),
@@ -78,10 +85,9 @@ export function createHttpApiGateway(options: HttpApiGatewayOptions): RequestLis
   });
 
   const invoke = (handler: string, event: unknown): Promise<InvocationOutcome> =>
-    invokeFunction({
+    runtime({
       handler,
       event,
-      loadHandler: options.loadHandler,
       maxPayloadBytes: limits.maxLambdaPayloadBytes,
       callerTimeoutMs: limits.integrationTimeoutMs,
       fn: {
@@ -117,12 +123,13 @@ export function createHttpApiGateway(options: HttpApiGatewayOptions): RequestLis
     request: GatewayRequest,
     match: RouteMatch,
     requestId: string,
+    parts: EventParts,
   ): Promise<{ allowed: true; context: AuthorizerContext } | { allowed: false; answer: Answer }> => {
     const refuse = (answer: Answer) => ({ allowed: false as const, answer });
     const authorization = headerValue(request.rawHeaders, 'authorization');
     // An empty identity source is refused before the authorizer runs, with 401.
     if (authorization === undefined || authorization.trim() === '') return refuse(gatewayError('unauthorized', match.routeKey, 'missing-identity-source'));
-    const event = buildAuthorizerEvent(request, match, options.identity, requestId, [authorization]);
+    const event = buildAuthorizerEvent(request, match, options.identity, requestId, [authorization], parts);
     const outcome = await invoke(options.authorizerHandler, event);
     if (outcome.kind !== 'result') return refuse(invocationFailure(options.authorizerHandler, outcome, match.routeKey));
     const result = outcome.value;
@@ -148,14 +155,15 @@ export function createHttpApiGateway(options: HttpApiGatewayOptions): RequestLis
     if (!read.ok) return gatewayError('payloadTooLarge', match.routeKey, 'http-api-payload-limit', { connection: 'close' });
     const request: GatewayRequest = { ...probe, body: read.body };
 
+    const parts = eventParts(request, match, options.identity, requestId);
     let authorizer: AuthorizerContext | undefined;
     if (match.route.auth !== 'none') {
-      const authorized = await authorize(request, match, requestId);
+      const authorized = await authorize(request, match, requestId, parts);
       if (!authorized.allowed) return authorized.answer;
       authorizer = authorized.context;
     }
 
-    const event = buildIntegrationEvent(request, match, options.identity, requestId, authorizer);
+    const event = buildIntegrationEvent(request, match, options.identity, requestId, authorizer, parts);
     const outcome = await invoke(match.route.handler, event);
     if (outcome.kind !== 'result') return invocationFailure(match.route.handler, outcome, match.routeKey);
     const converted = convertLambdaResult(outcome.value);

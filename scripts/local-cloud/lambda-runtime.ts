@@ -39,7 +39,8 @@ export function moduleHandlerLoader(functionsDir: string): HandlerLoader {
   };
 }
 
-async function importHandler(functionsDir: string, handler: string): Promise<LambdaHandler> {
+/** Imports `<functionsDir>/<handler>.ts` and returns its `handler` export (the function's init). */
+export async function importHandler(functionsDir: string, handler: string): Promise<LambdaHandler> {
   if (!/^[a-z0-9-]+(\/[a-z0-9-]+)*$/.test(handler)) throw new Error(`Invalid handler module name ${handler}`);
   const url = pathToFileURL(join(functionsDir, `${handler}.ts`)).href;
   const module = (await import(url)) as { handler?: unknown };
@@ -47,9 +48,18 @@ async function importHandler(functionsDir: string, handler: string): Promise<Lam
   return module.handler as LambdaHandler;
 }
 
-export function createLambdaContext(fn: FunctionIdentity, startedAt = Date.now()): Context {
+/** A log stream name as Lambda names them: `<yyyy/mm/dd>/[$LATEST]<32 hex>`, one per execution environment. */
+export function newLogStreamName(at = Date.now()): string {
+  const day = new Date(at).toISOString().slice(0, 10).replaceAll('-', '/');
+  return `${day}/[$LATEST]${randomBytes(16).toString('hex')}`;
+}
+
+/**
+ * The context of one invocation. `logStreamName`: the environment's stream (an environment
+ * writes all its invocations to one stream); a new one when omitted.
+ */
+export function createLambdaContext(fn: FunctionIdentity, startedAt = Date.now(), logStreamName = newLogStreamName(startedAt)): Context {
   const deadline = startedAt + fn.timeoutMs;
-  const day = new Date(startedAt).toISOString().slice(0, 10).replaceAll('-', '/');
   const unsupported = (name: string) => () => {
     throw new Error(`context.${name}() is not supported: return a promise from the handler instead`);
   };
@@ -61,7 +71,7 @@ export function createLambdaContext(fn: FunctionIdentity, startedAt = Date.now()
     memoryLimitInMB: String(fn.memoryMb),
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${fn.functionName}`,
-    logStreamName: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
+    logStreamName,
     getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
     done: unsupported('done'),
     fail: unsupported('fail'),

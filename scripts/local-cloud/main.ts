@@ -2,15 +2,30 @@
  * `npm run local-cloud`: starts the local two-account cloud and keeps it running until Ctrl+C
  *
  *   npm run local-cloud -- [--data-dir DIR] [--cs1-port N] [--cs2-port N] [--dynamodb-port N]
- *                [--s3-port N] [--host H] [--json]
+ *                [--s3-port N] [--host H] [--concurrency N] [--log-level LEVEL]
+ *                [--pointer-ttl-ms MS] [--json]
  *
  * Port 0 picks a free port. Prints the endpoints (a human line, or with --json one JSON line)
  * and writes them to <data-dir>/endpoints.json for the CLI and tests.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { LogLevel } from './account-protocol';
+import { LOG_LEVELS } from './account-protocol';
 import type { LocalCloud } from './cloud';
-import { startLocalCloud } from './cloud';
+import { DEFAULT_FUNCTION_CONCURRENCY, startLocalCloud } from './cloud';
 import { DEFAULT_DATA_DIR, DEFAULT_PORTS } from './layout';
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+function nonNegativeInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return n;
+}
 
 function port(value: string): number {
   const n = Number(value);
@@ -26,11 +41,25 @@ const program = new Command('local-cloud')
   .option('--cs2-port <port>', 'CS2 port', port, DEFAULT_PORTS.cs2)
   .option('--dynamodb-port <port>', "CS1's DynamoDB (dynalite) port", port, DEFAULT_PORTS.dynamodb)
   .option('--s3-port <port>', "CS1's S3 (s3rver) port; presigned URLs point here", port, DEFAULT_PORTS.s3)
+  .option('--concurrency <n>', 'execution environments per CS1 function: requests one function serves at a time', positiveInteger, DEFAULT_FUNCTION_CONCURRENCY)
+  .addOption(new Option('--log-level <level>', "the handlers' log level (default: BLINDSIGHT_LOG_LEVEL, else INFO)").choices(LOG_LEVELS))
+  .option('--pointer-ttl-ms <ms>', "how long CS1's search may reuse an index's current-version pointer (0: read it on every search)", nonNegativeInteger)
   .option('--json', 'print the endpoints as one JSON line instead of text')
   .showHelpAfterError();
 
 program.parse(process.argv);
-const opts = program.opts<{ dataDir: string; host: string; cs1Port: number; cs2Port: number; dynamodbPort: number; s3Port: number; json?: boolean }>();
+const opts = program.opts<{
+  dataDir: string;
+  host: string;
+  cs1Port: number;
+  cs2Port: number;
+  dynamodbPort: number;
+  s3Port: number;
+  concurrency: number;
+  logLevel?: LogLevel;
+  pointerTtlMs?: number;
+  json?: boolean;
+}>();
 
 let cloud: LocalCloud | undefined;
 let stopping = false;
@@ -56,6 +85,9 @@ try {
     cs2Port: opts.cs2Port,
     dynamodbPort: opts.dynamodbPort,
     s3Port: opts.s3Port,
+    functionConcurrency: opts.concurrency,
+    logLevel: opts.logLevel,
+    pointerTtlMs: opts.pointerTtlMs,
     onUnexpectedExit: (account, code, signal) => {
       process.stderr.write(`local cloud: ${account} stopped unexpectedly (${signal ?? `exit code ${code}`}); shutting down\n`);
       void shutdown(1);

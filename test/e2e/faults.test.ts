@@ -80,7 +80,9 @@ describe('faults end to end: interrupted publishes, concurrent publish and searc
   }
 
   beforeAll(async () => {
-    const starting = startE2eCloud('faults');
+    // Users' very next search must see each publish, and the authorizer's DEBUG line tells when
+    // a publish request got through to its handler (see E2eCloudOptions).
+    const starting = startE2eCloud('faults', { pointerTtlMs: 0, logLevel: 'DEBUG' });
     treeA = buildSeiCorpus({ n: 400, d: 16, seed: 401, idPrefix: 'a-', build: { maxLeafSize: 32 } });
     treeB = buildSeiCorpus({ n: 400, d: 16, seed: 402, idPrefix: 'b-', owner: treeA.owner, build: { maxLeafSize: 32 } });
     trapdoors = userTrapdoors(treeA.owner);

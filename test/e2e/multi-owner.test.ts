@@ -9,6 +9,7 @@ import type { Cs1Client } from '../../lib/client/cs1-client';
 import { decryptImage } from '../../lib/crypto/image-envelope';
 import type { ImageKey } from '../../lib/crypto/types';
 import type { TrapdoorGenerator } from '../../lib/sei/trapdoor';
+import { DEFAULT_POINTER_TTL_MS } from '../../lib/service/cs1/current-version-cache';
 import { errorMessageOf, indexPath, rawRequest, registerOwner, startE2eCloud } from '../support/e2e-cloud';
 import type { E2eCloud, E2eOwner } from '../support/e2e-cloud';
 import { buildSeiCorpus, encryptImages, expectedResults, syntheticImages, userTrapdoors, vectorAt, wire } from '../support/e2e-sei';
@@ -121,6 +122,29 @@ describe('several owners end to end: isolated in every respect', () => {
     const trapdoor = b.trapdoors.trapdoor(vectorAt(b.corpus.vectors, 3));
     const { results } = await b.sam.search(b.owner.ownerId, INDEX, { trapdoors: [trapdoor], k: K });
     expect(results[0].hits[0].imageId).toBe('img-3');
+  });
+
+  it("shows an owner's update to the owner at once, and to its users within the pointer TTL, never mixed", async () => {
+    // Default settings: a warm search function may reuse an index's pointer for up to
+    // DEFAULT_POINTER_TTL_MS; owners always read it.
+    const trapdoor = a.trapdoors.trapdoor(vectorAt(a.corpus.vectors, 5));
+    const before = await a.sam.search(a.owner.ownerId, INDEX, { trapdoors: [trapdoor], k: K });
+    expect(before.results[0].hits[0].imageId).toBe('img-5');
+    const deleted = await a.owner.client.deleteImage(a.owner.ownerId, INDEX, 'img-5');
+    const own = await a.owner.client.search(a.owner.ownerId, INDEX, { trapdoors: [trapdoor], k: K });
+    expect(own.version).toBe(deleted.version);
+    expect(own.results[0].hits.map((hit) => hit.imageId)).not.toContain('img-5');
+
+    const deadline = Date.now() + DEFAULT_POINTER_TTL_MS + 5000;
+    let seen = before.version;
+    while (seen !== deleted.version && Date.now() < deadline) {
+      const response = await a.sam.search(a.owner.ownerId, INDEX, { trapdoors: [trapdoor], k: K });
+      // Always one whole version: the one before the update, or the one after.
+      expect(response.results).toEqual(response.version === before.version ? before.results : own.results);
+      seen = response.version;
+      if (seen !== deleted.version) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(seen).toBe(deleted.version);
   });
 
   it("keeps each owner's data under its own prefix in storage", async () => {

@@ -35,7 +35,8 @@ describe('SEI end to end: publish, search, download, decrypt, update', () => {
   let published: string;
 
   beforeAll(async () => {
-    e2e = await startE2eCloud('sei');
+    // Users' very next search must see the owner's updates (see E2eCloudOptions).
+    e2e = await startE2eCloud('sei', { pointerTtlMs: 0 });
     corpus = buildSeiCorpus({ n: 300, d: 24, seed: 101, build: { maxLeafSize: 32 } });
     images = syntheticImages(corpus.ids, 102);
     owner = await registerOwner(e2e);

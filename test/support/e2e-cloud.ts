@@ -27,7 +27,7 @@ import { CS1_AUDIENCE } from '../../lib/service/cs1/token-authorizer';
 import { newDocumentClient, newS3Client } from '../../lib/storage/config';
 import { S3RVER_CREDENTIALS } from '../../lib/storage/local/s3rver';
 import { startLocalCloud } from '../../scripts/local-cloud/cloud';
-import type { AccountName, LocalCloud } from '../../scripts/local-cloud/cloud';
+import type { AccountName, LocalCloud, LocalCloudOptions } from '../../scripts/local-cloud/cloud';
 
 /** How long waitForLog waits for a line. */
 const LOG_WAIT_MS = 2000;
@@ -71,12 +71,21 @@ export interface E2eCloud {
   stop(): Promise<void>;
 }
 
-export async function startE2eCloud(name: string): Promise<E2eCloud> {
+/**
+ * Settings of the cloud under test; by default the product's defaults. Tests that check that a
+ * user's very next search sees a change set pointerTtlMs 0 (by default a search function may
+ * reuse the current-version pointer for up to a second); tests that follow a request through
+ * the handlers' DEBUG lines (e.g. the authorizer's "allowed") set logLevel DEBUG.
+ */
+export type E2eCloudOptions = Pick<LocalCloudOptions, 'pointerTtlMs' | 'logLevel'>;
+
+export async function startE2eCloud(name: string, options: E2eCloudOptions = {}): Promise<E2eCloud> {
   const dataDir = await mkdtemp(join(tmpdir(), `blindsight-e2e-${name}-`));
   const logs: string[] = [];
   let cloud: LocalCloud;
   try {
     cloud = await startLocalCloud({
+      ...options,
       dataDir,
       onLog: (account, line) => logs.push(`${account} ${line}`),
     });

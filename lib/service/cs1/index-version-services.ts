@@ -11,7 +11,7 @@ import type { Cs1Stores } from './types';
 let cached: { stores: Cs1Stores; service: IndexVersionService } | undefined;
 
 export function cs1IndexVersions(): IndexVersionService {
-  const { stores } = cs1Services();
-  if (cached?.stores !== stores) cached = { stores, service: new IndexVersionService(stores, createIndexKinds()) };
+  const { stores, pointers } = cs1Services();
+  if (cached?.stores !== stores) cached = { stores, service: new IndexVersionService(stores, createIndexKinds(), undefined, pointers) };
   return cached.service;
 }

@@ -20,7 +20,8 @@ import { BlindsightError, ConflictError, InvalidInputError, isBlindsightError, N
 import { assertIndexName, assertOwnerId, assertVersionName } from '../../storage/identifiers';
 import { indexPartObjectKey } from '../../storage/object-keys';
 import type { IndexCatalog, IndexKind, JsonObject, ObjectStore } from '../../storage/types';
-import { mapLimited } from './concurrency';
+import { mapLimited } from '../../core/concurrency';
+import type { CurrentVersionCache } from './current-version-cache';
 import type { IndexKindRegistry } from './index-kind-registry';
 import { INDEX_PART_UPLOAD_URL_SECONDS, S3_CONCURRENCY } from './limits';
 import type { IndexKindHandler, IndexPartsReader, IndexSummaryAccess, PresignedUrl } from './types';
@@ -99,10 +100,15 @@ function parseManifest(bytes: Uint8Array, version: string): Manifest {
 }
 
 export class IndexVersionService {
+  /**
+   * @param pointers the pointer cache of the process' searches, if any: a publish made here
+   *   drops its entry, so searches in the same process see it at once.
+   */
   constructor(
     private readonly stores: { readonly objects: ObjectStore; readonly indexes: IndexCatalog },
     private readonly kinds: IndexKindRegistry,
     private readonly now: () => Date = () => new Date(),
+    private readonly pointers?: Pick<CurrentVersionCache, 'forget'>,
   ) {}
 
   async createVersion(ownerId: string, indexName: string, request: CreateVersionRequest): Promise<CreateVersionResult> {
@@ -161,6 +167,7 @@ export class IndexVersionService {
     const staged = await indexes.getVersion(ownerId, indexName, version);
     if (staged === undefined) await this.validateAndStage(ownerId, indexName, version);
     const published = await indexes.publish(ownerId, indexName, version, expectedCurrent ?? undefined);
+    this.pointers?.forget(ownerId, indexName);
     return { version, previousVersion: published.previousVersion ?? null, kind: published.kind, publishedAt: published.publishedAt };
   }
 

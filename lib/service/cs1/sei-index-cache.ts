@@ -20,7 +20,7 @@ import type { EncryptedLeaf } from '../../sei/index-tree/types';
 import { indexPartObjectKey } from '../../storage/object-keys';
 import type { IndexCatalog, ObjectStore } from '../../storage/types';
 import { ByteLru } from './byte-lru';
-import { createLimiter } from './concurrency';
+import { createLimiter } from '../../core/concurrency';
 import { S3_CONCURRENCY } from './limits';
 import { decodeDirectoryShard } from './sei-image-directory';
 import type { DirectoryShard } from './sei-image-directory';

@@ -3,8 +3,9 @@
  * request carries 1..16 trapdoors and gets one result list per trapdoor, in request order, all
  * answered the same way so the real one cannot be told apart.
  *
- * Every request reads the current-version pointer (a publish is seen at once), then works on
- * that one loaded version only: it plans the leaves each trapdoor visits from the skeleton
+ * Every request resolves the current-version pointer once (CurrentVersionCache: read from the
+ * table, or kept from a read less than the pointer TTL ago; owners always read it), then works
+ * on that one loaded version only: it plans the leaves each trapdoor visits from the skeleton
  * (greedy descent plus best-first backtracking), fetches the union of missing leaves of THAT
  * version in parallel, and ranks. So a search never mixes versions, even while a publish or
  * update replaces the version it started on.
@@ -13,8 +14,8 @@ import { InvalidInputError, NotFoundError } from '../../core/errors';
 import { planLeafVisits, rankLeaves, validateSearch } from '../../sei/index-tree/search';
 import type { EncryptedLeaf } from '../../sei/index-tree/types';
 import { assertIndexName, assertOwnerId } from '../../storage/identifiers';
-import type { IndexCatalog } from '../../storage/types';
 import { DEFAULT_SEARCH_PROBES, MAX_SEARCH_K, MAX_SEARCH_PROBES, MAX_TRAPDOORS_PER_SEARCH } from './limits';
+import type { CurrentVersionCache } from './current-version-cache';
 import type { SeiIndexCache } from './sei-index-cache';
 
 export interface SeiSearchRequest {
@@ -71,19 +72,24 @@ function toTrapdoor(values: ArrayLike<number>, position: number, index: { m: num
   return trapdoor;
 }
 
+export interface SeiSearchOptions {
+  /** Read the pointer from the table even if a recent read is cached (owners: read-your-writes). */
+  readonly freshPointer?: boolean;
+}
+
 export class SeiSearchService {
   constructor(
-    private readonly catalog: IndexCatalog,
+    private readonly pointers: CurrentVersionCache,
     private readonly cache: SeiIndexCache,
   ) {}
 
-  async search(ownerId: string, indexName: string, request: SeiSearchRequest): Promise<SeiSearchResponse> {
+  async search(ownerId: string, indexName: string, request: SeiSearchRequest, options: SeiSearchOptions = {}): Promise<SeiSearchResponse> {
     assertOwnerId(ownerId);
     assertIndexName(indexName);
     const probes = checkRequestShape(request);
     const { k } = request;
 
-    const current = await this.catalog.getCurrent(ownerId, indexName);
+    const current = await this.pointers.get(ownerId, indexName, { fresh: options.freshPointer });
     if (current === undefined) throw new NotFoundError(`index "${indexName}" does not exist or has no published version`);
     if (current.kind !== 'sei') {
       throw new InvalidInputError(`index "${indexName}" is a "${current.kind}" index: search works on SEI indexes (use identify)`);

@@ -19,6 +19,7 @@ import type { EncryptedIndexTree, EncryptedLeaf } from '../../sei/index-tree/typ
 import { assertImageId, assertIndexName, assertOwnerId } from '../../storage/identifiers';
 import { indexPartObjectKey } from '../../storage/object-keys';
 import type { IndexCatalog, ObjectStore } from '../../storage/types';
+import type { CurrentVersionCache } from './current-version-cache';
 import type { LoadedSeiIndex, SeiIndexCache } from './sei-index-cache';
 import { encodeDirectoryShard, shardOf } from './sei-image-directory';
 import type { DirectoryShard } from './sei-image-directory';
@@ -86,6 +87,8 @@ export class SeiUpdateService {
     private readonly stores: { readonly objects: ObjectStore; readonly indexes: IndexCatalog },
     private readonly cache: SeiIndexCache,
     private readonly now: () => Date = () => new Date(),
+    /** The process' pointer cache: an update published here drops its entry. */
+    private readonly pointers?: Pick<CurrentVersionCache, 'forget'>,
   ) {}
 
   private async currentIndex(ownerId: string, indexName: string): Promise<LoadedSeiIndex> {
@@ -187,6 +190,7 @@ export class SeiUpdateService {
         blobs: { [SKELETON_BLOB]: rewritten.bytes, [LEAF_LOCATIONS_BLOB]: encodeSeiLocations(locations) },
       });
       await this.stores.indexes.publish(ownerId, indexName, version, base.version);
+      this.pointers?.forget(ownerId, indexName);
     } catch (error) {
       await this.discard(ownerId, indexName, version, stageAttempted, written);
       if (error instanceof ConflictError) throw new ConflictError(RACE_MESSAGE);

@@ -7,8 +7,11 @@
  *
  * BLINDSIGHT_INDEX_CACHE_MB: memory for cached index leaves and directory shards per process
  * (default 1024; give the search function enough memory above it).
+ * BLINDSIGHT_POINTER_TTL_MS: how long a search function may reuse a current-version pointer it
+ * read (default 1000; 0 reads it on every request); see current-version-cache.ts.
  */
 import { createCs1Storage } from '../../storage/factory';
+import { CurrentVersionCache, pointerTtlMsFromEnv } from './current-version-cache';
 import { ImageService } from './images';
 import { OwnerService } from './owners';
 import { DEFAULT_INDEX_CACHE_MB, SeiIndexCache } from './sei-index-cache';
@@ -20,6 +23,8 @@ import type { Cs1Stores } from './types';
 export interface Cs1Services {
   readonly stores: Cs1Stores;
   readonly indexCache: SeiIndexCache;
+  /** Current-version pointers read recently (searches); changes made here forget theirs. */
+  readonly pointers: CurrentVersionCache;
   readonly authorizer: TokenAuthorizer;
   readonly owners: OwnerService;
   readonly images: ImageService;
@@ -30,6 +35,8 @@ export interface Cs1Services {
 export interface Cs1ServiceOptions {
   /** Default: BLINDSIGHT_INDEX_CACHE_MB, else 1024 MB. */
   readonly indexCacheBytes?: number;
+  /** Default: BLINDSIGHT_POINTER_TTL_MS, else DEFAULT_POINTER_TTL_MS. */
+  readonly pointerTtlMs?: number;
   /** Clock (tests). */
   readonly now?: () => Date;
 }
@@ -46,14 +53,16 @@ export function indexCacheBytesFromEnv(env: Readonly<Record<string, string | und
 export function createCs1Services(stores: Cs1Stores, options: Cs1ServiceOptions = {}): Cs1Services {
   const now = options.now ?? (() => new Date());
   const indexCache = new SeiIndexCache(stores, { cacheBytes: options.indexCacheBytes ?? indexCacheBytesFromEnv() });
+  const pointers = new CurrentVersionCache(stores.indexes, options.pointerTtlMs ?? pointerTtlMsFromEnv());
   return {
     stores,
     indexCache,
-    authorizer: new TokenAuthorizer(stores.owners, stores.users, now),
+    pointers,
+    authorizer: new TokenAuthorizer(stores.owners, stores.users, { now }),
     owners: new OwnerService(stores.owners, stores.users, now),
     images: new ImageService(stores.objects),
-    search: new SeiSearchService(stores.indexes, indexCache),
-    updates: new SeiUpdateService(stores, indexCache, now),
+    search: new SeiSearchService(pointers, indexCache),
+    updates: new SeiUpdateService(stores, indexCache, now, pointers),
   };
 }
 

@@ -1,39 +1,79 @@
 /**
  * Who is calling CS1: verifies the bearer token of a request against the owner's registered
  * key (lib/auth/tokens.ts) and, for user tokens, the owner's user registry, read on every
- * request so a revocation takes effect on the next one. Owner keys never change (the owner id
- * is the key's fingerprint), so they are kept in memory once read.
+ * request (strongly consistent) so a revocation takes effect on the next one.
+ *
+ * Two things are kept in memory across warm invocations, both safe because they cannot change:
+ * - owner keys, once read (the owner id is the key's fingerprint, so an id never names another
+ *   key), in a bounded LRU;
+ * - tokens already verified (VerifiedTokenCache): the signature and claims of a token are fixed
+ *   by its bytes and that key, so Ed25519 verification runs once per token; expiry is checked
+ *   again on every request, and the user's status is read every time as before.
  */
-import { bearerToken, verifyToken } from '../../auth/tokens';
+import { assertUserActive, bearerToken, verifyToken } from '../../auth/tokens';
 import type { Ed25519PublicJwk, VerifiedToken } from '../../auth/types';
 import type { OwnerRegistry, UserRegistry } from '../../storage/types';
+import { VerifiedTokenCache } from './verified-token-cache';
 
 /** The audience of every token CS1 accepts. */
 export const CS1_AUDIENCE = 'blindsight-cs1';
+/** Allowed clock skew between the owner who signs and CS1 (exp, nbf, iat). */
+export const CS1_CLOCK_TOLERANCE_SECONDS = 30;
 const MAX_CACHED_OWNER_KEYS = 1000;
+
+export interface TokenAuthorizerOptions {
+  /** Clock (tests). */
+  readonly now?: () => Date;
+  /** Verified tokens kept (0 disables the cache). Default 10,000. */
+  readonly verifiedTokenCacheEntries?: number;
+}
 
 export class TokenAuthorizer {
   private readonly ownerKeys = new Map<string, Ed25519PublicJwk>();
+  private readonly verified: VerifiedTokenCache;
+  private readonly now: () => Date;
 
   constructor(
     private readonly owners: OwnerRegistry,
     private readonly users: UserRegistry,
-    private readonly now: () => Date = () => new Date(),
-  ) {}
+    options: TokenAuthorizerOptions = {},
+  ) {
+    this.now = options.now ?? (() => new Date());
+    this.verified = new VerifiedTokenCache(CS1_CLOCK_TOLERANCE_SECONDS, options.verifiedTokenCacheEntries);
+  }
 
   /** The verified caller of an `Authorization` header value; UnauthorizedError saying why not. */
   async authorize(authorizationHeader: string | undefined | null): Promise<VerifiedToken> {
-    return verifyToken(bearerToken(authorizationHeader), {
+    const token = bearerToken(authorizationHeader);
+    const now = this.now();
+    const cached = token === undefined ? undefined : this.verified.get(token, now);
+    if (cached !== undefined) {
+      if (cached.role === 'user') assertUserActive(cached.ownerId, cached.userId as string, await this.userStatus(cached.ownerId, cached.userId as string));
+      return cached;
+    }
+    const verified = await verifyToken(token, {
       audience: CS1_AUDIENCE,
-      currentDate: this.now(),
+      currentDate: now,
+      clockToleranceSeconds: CS1_CLOCK_TOLERANCE_SECONDS,
       resolveOwnerKey: (ownerId) => this.ownerKey(ownerId),
-      resolveUserStatus: async (ownerId, userId) => (await this.users.get(ownerId, userId))?.status,
+      resolveUserStatus: (ownerId, userId) => this.userStatus(ownerId, userId),
     });
+    // Only tokens that passed every check, the registry's included, are remembered.
+    this.verified.remember(token as string, verified);
+    return verified;
+  }
+
+  private async userStatus(ownerId: string, userId: string) {
+    return (await this.users.get(ownerId, userId))?.status;
   }
 
   private async ownerKey(ownerId: string): Promise<Ed25519PublicJwk | undefined> {
     const cached = this.ownerKeys.get(ownerId);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) {
+      this.ownerKeys.delete(ownerId);
+      this.ownerKeys.set(ownerId, cached);
+      return cached;
+    }
     const record = await this.owners.get(ownerId);
     if (record === undefined) return undefined;
     if (this.ownerKeys.size >= MAX_CACHED_OWNER_KEYS) this.ownerKeys.delete(this.ownerKeys.keys().next().value as string);

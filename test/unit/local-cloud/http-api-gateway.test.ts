@@ -103,6 +103,20 @@ describe('local HTTP API gateway: Lambda authorizer', () => {
     expect(gw.calls[0].event).toMatchObject({ type: 'REQUEST', identitySource: ['Bearer revoked'], routeKey: 'GET /v1/owners/{ownerId}/things/{thingId}' });
   });
 
+  it('gives the authorizer and the route handler of one request the same request id and trace id, and each request its own', async () => {
+    const gw = await start({ 'test/echo': echoHandler });
+    for (let i = 0; i < 2; i++) expect((await fetch(`${gw.url}/v1/owners/o/things/t`, { headers: AUTH })).status).toBe(200);
+    const ids = gw.calls.map((c) => {
+      const event = c.event as { headers: Record<string, string>; requestContext: { requestId: string } };
+      return `${event.requestContext.requestId} ${event.headers['x-amzn-trace-id']}`;
+    });
+    expect(gw.calls.map((c) => c.handler)).toEqual(['test/authorizer', 'test/echo', 'test/authorizer', 'test/echo']);
+    expect(ids[0]).toMatch(/^\S+ Root=1-[0-9a-f]{8}-[0-9a-f]{24}$/);
+    expect(ids[1]).toBe(ids[0]);
+    expect(ids[3]).toBe(ids[2]);
+    expect(ids[2]).not.toBe(ids[0]);
+  });
+
   it('runs the authorizer on every request (no result cache), so a revocation applies at once', async () => {
     let allowed = true;
     const gw = await start({

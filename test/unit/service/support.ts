@@ -139,7 +139,7 @@ export function serviceWorld(aws: LocalAws, options: Cs1ServiceOptions & { kinds
   const catalog = new FaultyCatalog(new DynamoIndexCatalog(table));
   const stores: Cs1Stores = { objects, indexes: catalog, owners: new DynamoOwnerRegistry(table), users: new DynamoUserRegistry(table) };
   const services = createCs1Services(stores, { indexCacheBytes: 64 * 1024 * 1024, ...options });
-  return { objects, catalog, stores, services: { ...services, versions: new IndexVersionService(stores, options.kinds ?? createIndexKinds()) } };
+  return { objects, catalog, stores, services: { ...services, versions: new IndexVersionService(stores, options.kinds ?? createIndexKinds(), undefined, services.pointers) } };
 }
 
 /** PUTs bytes to a presigned URL like a client would (no AWS credentials). */
