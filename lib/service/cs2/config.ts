@@ -15,6 +15,7 @@
  * Without a key directory the secrets come from Secrets Manager, read through Powertools with
  * a 300 s cache (lib/storage/secrets-manager-store.ts).
  */
+import { envInteger, type Environment } from '../../core/env';
 import { BlindsightError } from '../../core/errors';
 import { createSecretsManagerClient } from '../../storage/config';
 import { FileSecretStore } from '../../storage/file-secret-store';
@@ -25,7 +26,6 @@ import type { BatchFetchPolicy } from './batch-fetch';
 import { DEFAULT_FETCH_HOST_SUFFIXES } from './batch-fetch';
 import { DEFAULT_MAX_CACHED_KEYS } from './decryptor-cache';
 
-type Environment = Readonly<Record<string, string | undefined>>;
 
 export interface Cs2ServiceConfig {
   readonly fetch: BatchFetchPolicy;
@@ -38,13 +38,8 @@ function misconfigured(message: string): BlindsightError {
   return new BlindsightError('INTERNAL', `CS2 is misconfigured: ${message}`);
 }
 
-function integer(env: Environment, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw misconfigured(`${name} must be an integer from ${min} to ${max}`);
-  return value;
-}
+const integer = (env: Environment, name: string, fallback: number, min: number, max: number): number =>
+  envInteger(env, name, fallback, min, max, misconfigured);
 
 function flag(env: Environment, name: string): boolean {
   const raw = env[name]?.trim().toLowerCase();

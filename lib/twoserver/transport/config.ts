@@ -15,6 +15,7 @@
  * A misconfiguration is a server fault: it is reported as an INTERNAL error naming the
  * variable (logged, never shown to callers).
  */
+import { envInteger, type Environment } from '../../core/env';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { BlindsightError } from '../../core/errors';
 import type { ObjectStore } from '../../storage/types';
@@ -39,7 +40,6 @@ export interface Cs2TransportConfig {
   readonly transferUrlSeconds: number;
 }
 
-type Environment = Readonly<Record<string, string | undefined>>;
 
 function misconfigured(message: string): BlindsightError {
   return new BlindsightError('INTERNAL', `CS1 is not configured to reach CS2: ${message}`);
@@ -51,13 +51,8 @@ function required(env: Environment, name: string, purpose: string): string {
   return value;
 }
 
-function integer(env: Environment, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw misconfigured(`${name} must be an integer from ${min} to ${max}`);
-  return value;
-}
+const integer = (env: Environment, name: string, fallback: number, min: number, max: number): number =>
+  envInteger(env, name, fallback, min, max, misconfigured);
 
 export function readCs2TransportConfig(env: Environment = process.env): Cs2TransportConfig {
   const mode = env.BLINDSIGHT_CS2_MODE?.trim();
