@@ -4,7 +4,13 @@
  * Reads go through Powertools' SecretsProvider, which caches each value in memory for
  * `maxAgeSeconds`, so a warm Lambda does not call Secrets Manager on every request. Values are
  * never logged and never part of an error message.
+ *
+ * Secrets Manager holds at most 65,536 bytes per secret, and a SEAL secret key at N = 8192 is
+ * about 262 KB, so larger material is split: parts `${name}/part-<i>` are written first, then
+ * `${name}` itself with a small manifest (part count, length, SHA-256), so a reader never finds a
+ * manifest whose parts are missing, and a torn or mixed read fails the digest check.
  */
+import { createHash } from 'node:crypto';
 import { CreateSecretCommand, PutSecretValueCommand, ResourceExistsException } from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterError, ParameterNotFoundError } from '@aws-lambda-powertools/parameters/errors';
@@ -15,6 +21,10 @@ import type { SecretStore } from './types';
 
 export const DEFAULT_SECRET_PREFIX = 'blindsight/cs2/';
 export const DEFAULT_SECRET_MAX_AGE_SECONDS = 300;
+/** Largest part stored in one secret (Secrets Manager's limit is 65,536 bytes). */
+export const SECRET_PART_BYTES = 60_000;
+const MANIFEST_MAGIC = 'BSSP';
+const MANIFEST_BYTES = 4 + 4 + 4 + 32;
 
 export interface SecretsManagerStoreOptions {
   readonly client: SecretsManagerClient;
@@ -63,20 +73,61 @@ export class SecretsManagerStore implements SecretStore {
       // The provider's message comes from the SDK (service errors), never from the value.
       throw new UnavailableError(`could not read secret ${name} from Secrets Manager: retry later`, { cause: error });
     }
-    if (value instanceof Uint8Array) return value;
-    if (typeof value === 'string') {
-      // Stored by hand as SecretString: accept base64 of the bytes.
-      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0) {
-        throw new MalformedDataError(`secret ${name}`, 'SecretString is not base64; store the key as SecretBinary');
+    const bytes = toBytes(name, value);
+    return isManifest(bytes) ? this.readParts(name, bytes) : bytes;
+  }
+
+  private async readParts(name: string, manifest: Uint8Array): Promise<Uint8Array> {
+    const view = new DataView(manifest.buffer, manifest.byteOffset, manifest.byteLength);
+    const parts = view.getUint32(4, true);
+    const length = view.getUint32(8, true);
+    if (parts < 1 || length > parts * SECRET_PART_BYTES) throw new MalformedDataError(`secret ${name}`, 'its part manifest is inconsistent');
+    const out = new Uint8Array(length);
+    let at = 0;
+    for (let i = 0; i < parts; i++) {
+      const partName = `${name}/part-${i}`;
+      let value: unknown;
+      try {
+        value = await this.provider.get(partName, { maxAge: this.maxAge, throwOnMissing: true });
+      } catch (error) {
+        throw new UnavailableError(`could not read secret part ${partName} from Secrets Manager: retry later or import the key again`, { cause: error });
       }
-      return new Uint8Array(Buffer.from(value, 'base64'));
+      const part = toBytes(partName, value);
+      if (at + part.length > length) throw new MalformedDataError(`secret ${name}`, 'its parts are longer than the manifest says');
+      out.set(part, at);
+      at += part.length;
     }
-    throw new MalformedDataError(`secret ${name}`, 'it holds neither SecretBinary nor SecretString');
+    const digest = createHash('sha256').update(out).digest();
+    if (at !== length || !digest.equals(Buffer.from(manifest.subarray(12, 44)))) {
+      throw new MalformedDataError(`secret ${name}`, 'its parts do not match the manifest (torn import?): import the key again');
+    }
+    return out;
   }
 
   async put(keyId: string, bytes: Uint8Array): Promise<void> {
     const name = this.secretName(keyId);
     if (!(bytes instanceof Uint8Array) || bytes.length === 0) throw new InvalidInputError('a secret must be a non-empty byte array');
+    if (bytes.length <= SECRET_PART_BYTES && !isManifest(bytes)) {
+      await this.write(name, bytes);
+    } else {
+      const parts = Math.ceil(bytes.length / SECRET_PART_BYTES);
+      for (let i = 0; i < parts; i++) {
+        await this.write(`${name}/part-${i}`, bytes.subarray(i * SECRET_PART_BYTES, (i + 1) * SECRET_PART_BYTES));
+      }
+      const manifest = new Uint8Array(MANIFEST_BYTES);
+      manifest.set(Buffer.from(MANIFEST_MAGIC, 'ascii'));
+      const view = new DataView(manifest.buffer);
+      view.setUint32(4, parts, true);
+      view.setUint32(8, bytes.length, true);
+      manifest.set(createHash('sha256').update(bytes).digest(), 12);
+      await this.write(name, manifest);
+    }
+    // The cache could hold old values for these names.
+    this.provider.clearCache();
+  }
+
+  /** Creates the secret, or adds a new version if it exists. */
+  private async write(name: string, bytes: Uint8Array): Promise<void> {
     try {
       await this.client.send(
         new CreateSecretCommand({
@@ -90,9 +141,23 @@ export class SecretsManagerStore implements SecretStore {
       if (!(error instanceof ResourceExistsException)) throw error;
       await this.client.send(new PutSecretValueCommand({ SecretId: name, SecretBinary: bytes }));
     }
-    // The cache could hold the old value for this name.
-    this.provider.clearCache();
   }
+}
+
+/** The stored value as bytes (SecretBinary, or base64 in SecretString when stored by hand). */
+function toBytes(name: string, value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (typeof value === 'string') {
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0) {
+      throw new MalformedDataError(`secret ${name}`, 'SecretString is not base64; store the key as SecretBinary');
+    }
+    return new Uint8Array(Buffer.from(value, 'base64'));
+  }
+  throw new MalformedDataError(`secret ${name}`, 'it holds neither SecretBinary nor SecretString');
+}
+
+function isManifest(bytes: Uint8Array): boolean {
+  return bytes.length === MANIFEST_BYTES && Buffer.from(bytes.subarray(0, 4)).toString('ascii') === MANIFEST_MAGIC;
 }
 
 function isNotFound(error: unknown): boolean {

@@ -80,6 +80,23 @@ describe('SecretsManagerStore through the real SDK client and Powertools', () =>
     expect(await store.get('key-1')).toEqual(next);
   });
 
+  it('splits material larger than a secret can hold (a SEAL key is ~262 KB) into parts under the same name', async () => {
+    const store = new SecretsManagerStore({ client: client(), prefix: 'big/', maxAgeSeconds: 0 });
+    const material = Uint8Array.from({ length: 262_294 }, (_, i) => (i * 131 + (i >> 7)) & 0xff);
+    await store.put('seal-key', material);
+    const names = [...fake.secrets.keys()].filter((name) => name.startsWith('big/seal-key')).sort();
+    expect(names).toEqual(['big/seal-key', ...Array.from({ length: 5 }, (_, i) => `big/seal-key/part-${i}`)].sort());
+    for (const name of names) expect(Buffer.from(fake.secrets.get(name)!.binary!, 'base64').length).toBeLessThanOrEqual(65_536);
+    expect(Buffer.from(await store.get('seal-key'))).toEqual(Buffer.from(material));
+
+    // A part changed behind the manifest's back (a torn import) is detected, never returned.
+    const part = fake.secrets.get('big/seal-key/part-2')!;
+    const flipped = Buffer.from(part.binary!, 'base64');
+    flipped[0] ^= 1;
+    part.binary = flipped.toString('base64');
+    await expect(store.get('seal-key')).rejects.toThrow(/do not match the manifest/);
+  });
+
   it('caches reads for maxAgeSeconds', async () => {
     const store = new SecretsManagerStore({ client: client(), prefix: 'cache/', maxAgeSeconds: 300 });
     await store.put('k', SECRET);
