@@ -15,11 +15,10 @@ import { seiWorld } from '../../support/sei-fixture';
 import { bruteForce, buildFixture, cs2KeyDir, probeNear, SHE_SMALL, startCs2HttpServer } from '../service/twoserver/support';
 import type { Cs2TestServer, DirectHandler, TwoServerFixture } from '../service/twoserver/support';
 import { serviceLogger } from '../../../functions/lib/logger';
-import { call, callWithToken, expectRefused, newOwner, putPresigned, startHandlerWorld } from './support';
+import { USER_PUT_ROUTE, call, callWithToken, expectRefused, loadCs1Handler, putPresigned, registerTwoOwners, startHandlerWorld } from './support';
 import type { AnyHandler, Owner, Response } from './support';
 
-const REGISTER = 'POST /v1/owners';
-const USER_PUT = 'PUT /v1/owners/{ownerId}/users/{userId}';
+const USER_PUT = USER_PUT_ROUTE;
 const USER_REVOKE = 'DELETE /v1/owners/{ownerId}/users/{userId}';
 const CREATE = 'POST /v1/owners/{ownerId}/indexes/{indexName}/versions';
 const PUBLISH = 'POST /v1/owners/{ownerId}/indexes/{indexName}/versions/{version}/publish';
@@ -72,7 +71,7 @@ describe('identify handler', () => {
     cs2 = await startCs2HttpServer({ credential: CREDENTIAL, handler: decrypt });
     Object.assign(process.env, { BLINDSIGHT_CS2_MODE: 'http', BLINDSIGHT_CS2_URL: cs2.url, BLINDSIGHT_CS2_CREDENTIAL: CREDENTIAL });
     resetTwoServerServices();
-    const load = async (name: string) => (await import(`../../../functions/cs1/${name}.ts`)).handler as AnyHandler;
+    const load = loadCs1Handler;
     h = {
       authorizer: await load('authorizer'),
       register: await load('register-owner'),
@@ -83,10 +82,7 @@ describe('identify handler', () => {
       get: await load('index-get'),
       identify: await load('identify'),
     };
-    alice = await newOwner();
-    bob = await newOwner();
-    for (const owner of [alice, bob]) await call(h.register, REGISTER, { body: { publicKeyJwk: owner.key.publicJwk } });
-    await call(h.userPut, USER_PUT, { pathParameters: { ownerId: alice.ownerId, userId: 'uma' }, caller: alice.caller });
+    ({ alice, bob } = await registerTwoOwners(h));
     version = await publish('faces', 'two-server', fixture.parts);
     await publish('photos', 'sei', seiUploadParts(seiWorld(60, 4, 7, { maxLeafSize: 16 }).tree).parts);
 

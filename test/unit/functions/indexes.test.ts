@@ -7,11 +7,10 @@ import { createIndexKinds } from '../../../lib/service/cs1/index-kinds';
 import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
 import type { LocalAws } from '../../support/local-aws';
 import { row, seiWorld } from '../../support/sei-fixture';
-import { call, callWithToken, expectRefused, newOwner, putPresigned, startHandlerWorld, storageSnapshot } from './support';
+import { USER_PUT_ROUTE, call, callWithToken, expectRefused, loadCs1Handler, putPresigned, registerTwoOwners, startHandlerWorld, storageSnapshot } from './support';
 import type { AnyHandler, Owner, Response } from './support';
 
-const REGISTER = 'POST /v1/owners';
-const USER_PUT = 'PUT /v1/owners/{ownerId}/users/{userId}';
+const USER_PUT = USER_PUT_ROUTE;
 const USER_REVOKE = 'DELETE /v1/owners/{ownerId}/users/{userId}';
 const CREATE = 'POST /v1/owners/{ownerId}/indexes/{indexName}/versions';
 const PUBLISH = 'POST /v1/owners/{ownerId}/indexes/{indexName}/versions/{version}/publish';
@@ -51,7 +50,7 @@ describe('index version, search and update handlers', () => {
 
   beforeAll(async () => {
     aws = await startHandlerWorld();
-    const load = async (name: string) => (await import(`../../../functions/cs1/${name}.ts`)).handler as AnyHandler;
+    const load = loadCs1Handler;
     h = {
       authorizer: await load('authorizer'),
       register: await load('register-owner'),
@@ -64,10 +63,7 @@ describe('index version, search and update handlers', () => {
       add: await load('index-image-add'),
       remove: await load('index-image-delete'),
     };
-    alice = await newOwner();
-    bob = await newOwner();
-    for (const owner of [alice, bob]) await call(h.register, REGISTER, { body: { publicKeyJwk: owner.key.publicJwk } });
-    await call(h.userPut, USER_PUT, { pathParameters: { ownerId: alice.ownerId, userId: 'uma' }, caller: alice.caller });
+    ({ alice, bob } = await registerTwoOwners(h));
     const published = await publish('photos', sei.tree, null);
     expect(published.statusCode).toBe(200);
     serving = published.body.version as string;

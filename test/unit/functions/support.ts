@@ -134,3 +134,23 @@ export async function putPresigned(upload: { url: string; headers: Record<string
   const response = await fetch(upload.url, { method: 'PUT', headers, body: bytes as Uint8Array<ArrayBuffer> });
   return { statusCode: response.status, headers: {}, body: { text: await response.text() } };
 }
+
+export const REGISTER_ROUTE = 'POST /v1/owners';
+export const USER_PUT_ROUTE = 'PUT /v1/owners/{ownerId}/users/{userId}';
+
+/** A CS1 handler module's `handler`, loaded the way Lambda loads it. */
+export async function loadCs1Handler(name: string): Promise<AnyHandler> {
+  return (await import(`../../../functions/cs1/${name}.ts`)).handler as AnyHandler;
+}
+
+/**
+ * Two registered owners, alice and bob, and one user "uma" alice enrolled: the world most
+ * handler tests start from (owners of different accounts to check isolation).
+ */
+export async function registerTwoOwners(handlers: { register: AnyHandler; userPut: AnyHandler }): Promise<{ alice: Owner; bob: Owner }> {
+  const alice = await newOwner();
+  const bob = await newOwner();
+  for (const owner of [alice, bob]) await call(handlers.register, REGISTER_ROUTE, { body: { publicKeyJwk: owner.key.publicJwk } });
+  await call(handlers.userPut, USER_PUT_ROUTE, { pathParameters: { ownerId: alice.ownerId, userId: 'uma' }, caller: alice.caller });
+  return { alice, bob };
+}
