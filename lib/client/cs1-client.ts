@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import { InvalidInputError, MalformedDataError } from '../core/errors';
 import { mapLimited } from '../core/concurrency';
+import { scaledTimeout } from '../core/timeout-scale';
 import { isServiceError } from './errors';
 import { bytesOf, defaultSleep, DEFAULT_RETRY, discard, exchange, jsonOf } from './http';
 import type { HttpEngine, HttpExchange } from './http';
@@ -357,7 +358,7 @@ export class Cs1Client {
       idempotent,
       kind: 'api',
       target: this.endpoint,
-      timeoutMs: this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      timeoutMs: this.options.timeoutMs ?? scaledTimeout(DEFAULT_TIMEOUT_MS),
     };
     return exchange(this.engine, request, jsonOf<T>(this.endpoint, operation));
   }
@@ -396,7 +397,7 @@ export class Cs1Client {
       idempotent: true,
       kind: 'storage',
       target,
-      timeoutMs: this.options.transferTimeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS,
+      timeoutMs: this.options.transferTimeoutMs ?? scaledTimeout(DEFAULT_TRANSFER_TIMEOUT_MS),
     };
   }
 }

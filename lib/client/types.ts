@@ -185,9 +185,12 @@ export interface Cs1ClientOptions {
   /** Bearer token signed by the owner (owner or user role). Registration needs none. */
   readonly token?: string;
   readonly retry?: RetryOptions;
-  /** Per-request timeout of API calls in ms. Default 30,000 (API Gateway's limit is 29 s). */
+  /**
+   * Per-request timeout of API calls in ms. Default 30,000 (API Gateway's limit is 29 s), times
+   * BLINDSIGHT_TIMEOUT_SCALE (lib/core/timeout-scale.ts).
+   */
   readonly timeoutMs?: number;
-  /** Per-object timeout of presigned uploads and downloads in ms. Default 300,000. */
+  /** Per-object timeout of presigned uploads and downloads in ms. Default 300,000, times BLINDSIGHT_TIMEOUT_SCALE. */
   readonly transferTimeoutMs?: number;
   /** Concurrent presigned transfers. Default 8. */
   readonly concurrency?: number;

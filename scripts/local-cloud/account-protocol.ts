@@ -23,6 +23,10 @@ export interface Cs1AccountConfig {
   readonly isolatedAwsConfigDir: string;
   /** Most execution environments (concurrent requests) per function. */
   readonly functionConcurrency: number;
+  /** Multiplies the emulated AWS time limits (LocalCloudOptions.timeoutScale). */
+  readonly timeoutScale: number;
+  /** The handlers' DynamoDB endpoint, if not the emulator's (LocalCloudOptions.handlerDynamodbEndpoint). */
+  readonly handlerDynamodbEndpoint?: string;
   /** BLINDSIGHT_LOG_LEVEL of the handlers; unset: inherited (default INFO). */
   readonly logLevel?: LogLevel;
   /** BLINDSIGHT_POINTER_TTL_MS of the handlers; unset: inherited (default in the service). */
@@ -42,6 +46,8 @@ export interface Cs2AccountConfig {
   readonly trustedDigestFile: string;
   readonly functionsDir: string;
   readonly isolatedAwsConfigDir: string;
+  /** Multiplies the emulated AWS time limits (LocalCloudOptions.timeoutScale). */
+  readonly timeoutScale: number;
   readonly logLevel?: LogLevel;
 }
 

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { AccountConfig, AccountMessage, Cs1Ready, Cs2Ready, LogLevel } from './account-protocol';
 import { isAccountMessage } from './account-protocol';
+import { MAX_TIMEOUT_SCALE, timeoutScale } from '../../lib/core/timeout-scale';
 import { credentialDigest, loadOrCreateCredential, writeTrustedDigest } from './cs1-credential';
 import type { DataLayout } from './layout';
 import {
@@ -49,8 +50,21 @@ export interface LocalCloudOptions {
   readonly onLog?: (account: AccountName, line: string) => void;
   /** An account process ended without being asked to (crash). */
   readonly onUnexpectedExit?: (account: AccountName, code: number | null, signal: NodeJS.Signals | null) => void;
-  /** How long an account may take to start. Default 60 s. */
+  /** How long an account may take to start. Default 60 s times the timeout scale. */
   readonly startTimeoutMs?: number;
+  /**
+   * Multiplies every emulated AWS time limit (API Gateway's integration timeout, the functions'
+   * timeouts, CS2's decrypt and fetch timeouts, CS1's timeout for calls to CS2) and the
+   * account start and stop deadlines, for a machine much slower than Lambda (a loaded CI host).
+   * Default: BLINDSIGHT_TIMEOUT_SCALE, else 1 (AWS's values).
+   */
+  readonly timeoutScale?: number;
+  /**
+   * The DynamoDB endpoint CS1's handlers use instead of the emulator's own: crash tests put a
+   * proxy in between that can hold a chosen request, so a crash lands at an exact point of a
+   * handler's work. Default: the emulator.
+   */
+  readonly handlerDynamodbEndpoint?: string;
   /**
    * Most execution environments per CS1 function, i.e. requests one function serves at the same
    * time (each environment handles one at a time, as in Lambda). Default DEFAULT_FUNCTION_CONCURRENCY.
@@ -117,13 +131,17 @@ interface AccountHandle {
   child: ChildProcess;
   expectedExit: boolean;
   exited: Promise<void>;
+  /** SIGTERM, then SIGKILL after this long. */
+  stopTimeoutMs: number;
 }
 
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const layout = dataLayout(options.dataDir ?? DEFAULT_DATA_DIR);
   const host = options.host ?? '127.0.0.1';
   const functionsDir = options.functionsDir ?? DEFAULT_FUNCTIONS_DIR;
-  const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+  const scale = options.timeoutScale ?? timeoutScale();
+  if (!Number.isFinite(scale) || scale < 1 || scale > MAX_TIMEOUT_SCALE) throw new Error(`timeoutScale must be a number from 1 to ${MAX_TIMEOUT_SCALE}`);
+  const startTimeoutMs = options.startTimeoutMs ?? Math.round(60_000 * scale);
   const functionConcurrency = options.functionConcurrency ?? DEFAULT_FUNCTION_CONCURRENCY;
   if (!Number.isInteger(functionConcurrency) || functionConcurrency < 1) throw new Error('functionConcurrency must be a positive integer');
   const logLevel = options.logLevel;
@@ -142,7 +160,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
   const launch = async <R extends Cs1Ready | Cs2Ready>(config: AccountConfig): Promise<R> => {
     const account = config.account;
-    const { handle, ready } = spawnAccount(config, options, startTimeoutMs);
+    const { handle, ready } = spawnAccount(config, options, startTimeoutMs, Math.round(STOP_TIMEOUT_MS * scale));
     handles[account] = handle;
     // A crashed account is no longer running; startAccount can bring it back.
     void handle.exited.then(() => {
@@ -168,6 +186,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     trustedDigestFile: layout.trustedDigestFile,
     functionsDir,
     isolatedAwsConfigDir: join(layout.cs2Dir, 'aws'),
+    timeoutScale: scale,
     ...(logLevel ? { logLevel } : {}),
   });
   const cs1Config = (cs2Url: string): AccountConfig => ({
@@ -187,6 +206,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     functionsDir,
     isolatedAwsConfigDir: join(layout.cs1Dir, 'aws'),
     functionConcurrency,
+    timeoutScale: scale,
+    ...(options.handlerDynamodbEndpoint !== undefined ? { handlerDynamodbEndpoint: options.handlerDynamodbEndpoint } : {}),
     ...(logLevel ? { logLevel } : {}),
     ...(pointerTtlMs !== undefined ? { pointerTtlMs } : {}),
   });
@@ -287,6 +308,7 @@ function spawnAccount(
   config: AccountConfig,
   options: LocalCloudOptions,
   startTimeoutMs: number,
+  stopTimeoutMs: number,
 ): { handle: AccountHandle; ready: Promise<Cs1Ready | Cs2Ready> } {
   const account = config.account;
   const piped = options.onLog !== undefined;
@@ -312,6 +334,7 @@ function spawnAccount(
     child,
     expectedExit: false,
     exited: new Promise((resolve) => child.once('exit', () => resolve())),
+    stopTimeoutMs,
   };
   child.once('exit', (code, signal) => {
     if (!handle.expectedExit) options.onUnexpectedExit?.(account, code, signal);
@@ -357,7 +380,7 @@ async function stopChild(handle: AccountHandle): Promise<void> {
   const { child } = handle;
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  const timer = setTimeout(() => child.kill('SIGKILL'), handle.stopTimeoutMs);
   await handle.exited;
   clearTimeout(timer);
 }

@@ -9,11 +9,12 @@ import { CS1_AUTHORIZER_HANDLER, CS1_ROUTES } from '../../functions/routes';
 import { newDocumentClient, newS3Client } from '../../lib/storage/config';
 import { ensureBucket, ensureTable } from '../../lib/storage/local/provision';
 import { S3RVER_CREDENTIALS } from '../../lib/storage/local/s3rver';
+import { DEFAULT_CS2_TIMEOUT_MS } from '../../lib/twoserver/transport';
 import type { Cs1AccountConfig } from './account-protocol';
 import { isolateAwsEnvironment, readAccountConfig, runAccount } from './account-process';
 import { loadOrCreateCredential } from './cs1-credential';
 import { ExecutionEnvironments } from './execution-environments';
-import { createHttpApiGateway } from './http-api-gateway';
+import { createHttpApiGateway, DEFAULT_GATEWAY_LIMITS } from './http-api-gateway';
 import { listen } from './http-server';
 import { LOCAL_API_ID } from './layout';
 import { startStorageThread } from './storage-thread';
@@ -43,7 +44,7 @@ runAccount('cs1', async () => {
       BLINDSIGHT_TABLE: config.table,
       BLINDSIGHT_BUCKET: config.bucket,
       AWS_REGION: config.region,
-      AWS_ENDPOINT_URL_DYNAMODB: storage.dynamodbEndpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: config.handlerDynamodbEndpoint ?? storage.dynamodbEndpoint,
       AWS_ENDPOINT_URL_S3: storage.s3Endpoint,
       BLINDSIGHT_S3_FORCE_PATH_STYLE: 'true',
       // s3rver checks these; dynalite accepts any.
@@ -54,6 +55,8 @@ runAccount('cs1', async () => {
       BLINDSIGHT_CS2_CREDENTIAL: await loadOrCreateCredential(config.credentialFile),
       ...(config.logLevel ? { BLINDSIGHT_LOG_LEVEL: config.logLevel } : {}),
       ...(config.pointerTtlMs !== undefined ? { BLINDSIGHT_POINTER_TTL_MS: String(config.pointerTtlMs) } : {}),
+      // CS1's calls to CS2 wait as much longer as CS2 is allowed to take.
+      ...(config.timeoutScale !== 1 ? { BLINDSIGHT_CS2_TIMEOUT_MS: String(Math.round(DEFAULT_CS2_TIMEOUT_MS * config.timeoutScale)) } : {}),
     });
 
     environments = new ExecutionEnvironments({ functionsDir: config.functionsDir, maxPerFunction: config.functionConcurrency, account: 'cs1' });
@@ -63,6 +66,10 @@ runAccount('cs1', async () => {
       routes: CS1_ROUTES,
       authorizerHandler: CS1_AUTHORIZER_HANDLER,
       runtime: environments.invoke,
+      limits: {
+        integrationTimeoutMs: Math.round(DEFAULT_GATEWAY_LIMITS.integrationTimeoutMs * config.timeoutScale),
+        functionTimeoutMs: Math.round(DEFAULT_GATEWAY_LIMITS.functionTimeoutMs * config.timeoutScale),
+      },
     });
     const server = await listen(gateway, config.host, config.port);
     const running = environments;

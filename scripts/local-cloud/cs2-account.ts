@@ -4,6 +4,8 @@
  * to CS1's data or credential, only the digest that identifies CS1.
  */
 import { CS2_DECRYPT_FUNCTION_NAME } from '../../cdk/names';
+import { CS2_DECRYPT_TIMEOUT_MS } from '../../cdk/timeouts';
+import { DEFAULT_BATCH_FETCH_TIMEOUT_MS } from '../../lib/service/cs2/config';
 import { CS2_DECRYPT_HANDLER } from '../../functions/routes';
 import type { Cs2AccountConfig } from './account-protocol';
 import { isolateAwsEnvironment, readAccountConfig, runAccount } from './account-process';
@@ -21,6 +23,7 @@ runAccount('cs2', async () => {
     // Large batches come from CS1's S3 (s3rver on loopback) through presigned URLs.
     BLINDSIGHT_CS2_ALLOW_LOOPBACK_FETCH: 'true',
     ...(config.logLevel ? { BLINDSIGHT_LOG_LEVEL: config.logLevel } : {}),
+    ...(config.timeoutScale !== 1 ? { BLINDSIGHT_CS2_FETCH_TIMEOUT_MS: String(Math.round(DEFAULT_BATCH_FETCH_TIMEOUT_MS * config.timeoutScale)) } : {}),
   });
   const gateway = createCs2Gateway({
     account: 'cs2',
@@ -30,6 +33,7 @@ runAccount('cs2', async () => {
     decryptHandler: CS2_DECRYPT_HANDLER,
     functionName: CS2_DECRYPT_FUNCTION_NAME,
     loadHandler: moduleHandlerLoader(config.functionsDir),
+    timeoutMs: Math.round(CS2_DECRYPT_TIMEOUT_MS * config.timeoutScale),
   });
   const server = await listen(gateway, config.host, config.port);
   return {

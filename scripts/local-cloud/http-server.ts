@@ -4,6 +4,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HttpResponse } from './lambda-response';
 
+/** How long an idle keep-alive connection stays open. */
+export const KEEP_ALIVE_TIMEOUT_MS = 300_000;
+
 export interface RunningServer {
   readonly url: string;
   readonly port: number;
@@ -14,6 +17,13 @@ export async function listen(listener: RequestListener, host: string, port: numb
   const server = createServer(listener);
   // The gateway enforces its own integration timeout; node's default request timeout is longer.
   server.requestTimeout = 0;
+  // Idle keep-alive connections stay open for minutes, as at API Gateway. With node's default
+  // of 5 s, a client whose event loop was busy for a few seconds (a loaded machine, a test
+  // building an index) sends its next request on a connection the server has just closed, and
+  // gets "other side closed" for a request that never arrived. Clients close idle connections
+  // themselves, by the timeout this server announces.
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -28,9 +28,10 @@ import { newDocumentClient, newS3Client } from '../../lib/storage/config';
 import { S3RVER_CREDENTIALS } from '../../lib/storage/local/s3rver';
 import { startLocalCloud } from '../../scripts/local-cloud/cloud';
 import type { AccountName, LocalCloud, LocalCloudOptions } from '../../scripts/local-cloud/cloud';
+import { startDynamoFaultProxy } from './dynamodb-fault-proxy';
+import type { DynamoFaultProxy } from './dynamodb-fault-proxy';
+import { waitFor } from './wait';
 
-/** How long waitForLog waits for a line. */
-const LOG_WAIT_MS = 2000;
 
 export interface StorageSnapshot {
   /** Every table item, serialized (binary attributes as base64), sorted. */
@@ -59,15 +60,18 @@ export interface E2eCloud {
   readonly bucket: string;
   /** Everything CS1 stores (table items and objects). */
   snapshot(): Promise<StorageSnapshot>;
+  /** The proxy between CS1's handlers and DynamoDB, if the options asked for one. */
+  readonly dynamodbFaults?: DynamoFaultProxy;
   /** A typed client on CS1 (no retries: tests see every answer as it is). */
   client(token?: string): Cs1Client;
   /** Parsed JSON log lines of one account from line `since` on (e.g. the gateway's request lines). */
   jsonLogs(account: AccountName, since?: number): Array<Record<string, unknown>>;
   /**
-   * The first JSON line of `account` from line `since` on that `matches`, waiting for it a
-   * little: log lines travel through a pipe and may arrive after the HTTP answer.
+   * The first JSON line of `account` from line `since` on that `matches`, waiting for it as
+   * long as it takes (log lines travel through a pipe and may arrive after the HTTP answer);
+   * rejects only after waitFor's generous deadline.
    */
-  waitForLog(account: AccountName, since: number, matches: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown> | undefined>;
+  waitForLog(account: AccountName, since: number, matches: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
@@ -77,22 +81,30 @@ export interface E2eCloud {
  * reuse the current-version pointer for up to a second); tests that follow a request through
  * the handlers' DEBUG lines (e.g. the authorizer's "allowed") set logLevel DEBUG.
  */
-export type E2eCloudOptions = Pick<LocalCloudOptions, 'pointerTtlMs' | 'logLevel'>;
+export type E2eCloudOptions = Pick<LocalCloudOptions, 'pointerTtlMs' | 'logLevel'> & {
+  /** Route CS1's handlers' DynamoDB requests through a fault proxy (E2eCloud.dynamodbFaults). */
+  readonly dynamodbFaults?: boolean;
+};
 
 export async function startE2eCloud(name: string, options: E2eCloudOptions = {}): Promise<E2eCloud> {
+  const { dynamodbFaults: withProxy, ...cloudOptions } = options;
   const dataDir = await mkdtemp(join(tmpdir(), `blindsight-e2e-${name}-`));
   const logs: string[] = [];
+  const dynamodbFaults = withProxy ? await startDynamoFaultProxy() : undefined;
   let cloud: LocalCloud;
   try {
     cloud = await startLocalCloud({
-      ...options,
+      ...cloudOptions,
       dataDir,
       onLog: (account, line) => logs.push(`${account} ${line}`),
+      ...(dynamodbFaults ? { handlerDynamodbEndpoint: dynamodbFaults.url } : {}),
     });
   } catch (error) {
+    await dynamodbFaults?.close();
     await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
+  if (dynamodbFaults) dynamodbFaults.target = cloud.endpoints.cs1.dynamodbEndpoint;
   const { cs1 } = cloud.endpoints;
   const credentials = { accessKeyId: S3RVER_CREDENTIALS.accessKeyId, secretAccessKey: S3RVER_CREDENTIALS.secretAccessKey };
   const documents = newDocumentClient({ region: cloud.endpoints.region, endpoint: cs1.dynamodbEndpoint, credentials });
@@ -141,25 +153,15 @@ export async function startE2eCloud(name: string, options: E2eCloudOptions = {})
     table: cs1.table,
     bucket: cs1.bucket,
     snapshot,
+    dynamodbFaults,
     client: (token) => new Cs1Client({ endpoint: cloud.cs1Url, token, retry: { attempts: 1 } }),
     killAccount: async (account) => {
       const pid = await accountPid(account, dataDir);
       process.kill(pid, 'SIGKILL');
-      const deadline = Date.now() + 10_000;
-      while (cloud.isRunning(account)) {
-        if (Date.now() > deadline) throw new Error(`${account} (pid ${pid}) is still running after SIGKILL`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await waitFor(() => !cloud.isRunning(account), `${account} (pid ${pid}) to end after SIGKILL`);
     },
     jsonLogs,
-    waitForLog: async (account, since, matches) => {
-      const deadline = Date.now() + LOG_WAIT_MS;
-      for (;;) {
-        const found = jsonLogs(account, since).find(matches);
-        if (found !== undefined || Date.now() > deadline) return found;
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    },
+    waitForLog: (account, since, matches) => waitFor(() => jsonLogs(account, since).find(matches), `a matching log line of ${account}`),
     stop: async () => {
       documents.destroy();
       dynamo.destroy();
@@ -167,6 +169,7 @@ export async function startE2eCloud(name: string, options: E2eCloudOptions = {})
       try {
         await cloud.stop();
       } finally {
+        await dynamodbFaults?.close();
         await rm(dataDir, { recursive: true, force: true });
       }
     },

@@ -58,13 +58,16 @@ function hostList(env: Environment): readonly string[] {
   return hosts;
 }
 
+/** Default timeout of CS2's GET of a staged batch (BLINDSIGHT_CS2_FETCH_TIMEOUT_MS). */
+export const DEFAULT_BATCH_FETCH_TIMEOUT_MS = 10_000;
+
 export function readCs2ServiceConfig(env: Environment = process.env): Cs2ServiceConfig {
   return {
     fetch: {
       hostSuffixes: hostList(env),
       allowLoopback: flag(env, 'BLINDSIGHT_CS2_ALLOW_LOOPBACK_FETCH'),
       maxBytes: integer(env, 'BLINDSIGHT_CS2_MAX_BATCH_MB', 256, 1, 4096) * 1024 * 1024,
-      timeoutMs: integer(env, 'BLINDSIGHT_CS2_FETCH_TIMEOUT_MS', 10_000, 100, 900_000),
+      timeoutMs: integer(env, 'BLINDSIGHT_CS2_FETCH_TIMEOUT_MS', DEFAULT_BATCH_FETCH_TIMEOUT_MS, 100, 900_000),
     },
     maxInlineBytes: Math.floor((LAMBDA_SYNC_PAYLOAD_LIMIT_BYTES * 3) / 4),
     maxCachedKeys: integer(env, 'BLINDSIGHT_CS2_MAX_KEYS', DEFAULT_MAX_CACHED_KEYS, 1, 256),

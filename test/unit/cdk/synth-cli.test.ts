@@ -39,5 +39,5 @@ describe('cdk synth (CLI)', () => {
     const modules = new Set(CS1_ROUTES.map((r) => r.handler));
     expect(functions.length).toBeGreaterThanOrEqual(modules.size + 1);
     expect(files.filter((f) => f.startsWith('asset.')).length).toBeGreaterThanOrEqual(modules.size + 2);
-  }, 240_000);
+  });
 });

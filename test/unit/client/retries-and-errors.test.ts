@@ -9,6 +9,7 @@ import { Cs1Client } from '../../../lib/client/cs1-client';
 import { ServiceError, ServiceUnreachableError } from '../../../lib/client/errors';
 import type { FetchFunction } from '../../../lib/client/types';
 import { MalformedDataError } from '../../../lib/core/errors';
+import { timeoutScale } from '../../../lib/core/timeout-scale';
 
 const ENDPOINT = 'http://127.0.0.1:4510';
 const OWNER = 'a'.repeat(52);
@@ -144,10 +145,10 @@ describe('Cs1Client errors', () => {
     await expect(client.uploadImages(OWNER, [{ imageId: 'img-1', envelope: new Uint8Array(3) }])).rejects.toThrow(/3 bytes, but 5 were declared/);
   });
 
-  it('reports a timeout as no answer, naming the endpoint', async () => {
+  it('reports a timeout as no answer, naming the endpoint and the timeout (30 s times BLINDSIGHT_TIMEOUT_SCALE)', async () => {
     const timeout = Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' });
     const { client } = scripted([timeout, timeout, timeout]);
-    await expect(client.getIndex(OWNER, 'main')).rejects.toThrow(`cannot reach ${ENDPOINT}: no answer within 30 s`);
+    await expect(client.getIndex(OWNER, 'main')).rejects.toThrow(`cannot reach ${ENDPOINT}: no answer within ${30 * timeoutScale()} s`);
   });
 
   it('says which endpoint is wrong for remote endpoints', async () => {

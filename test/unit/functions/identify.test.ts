@@ -92,7 +92,7 @@ describe('identify handler', () => {
     const summary = described.body.summary as { publicMaterial: { sha256: string; download: { url: string } } };
     const bytes = new Uint8Array(await (await fetch(summary.publicMaterial.download.url)).arrayBuffer());
     client = await IdentificationClient.load(bytes);
-  }, 60_000);
+  });
 
   afterAll(async () => {
     process.env = savedEnv;

@@ -102,5 +102,5 @@ describe('bfv dimensions 1..1024', () => {
       expect((provider as BfvProvider).outputLayout.noiseBudget).toBeGreaterThanOrEqual(BFV_MIN_NOISE_BUDGET);
       provider.dispose();
     }
-  }, 60_000);
+  });
 });

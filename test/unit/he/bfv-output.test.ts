@@ -26,7 +26,7 @@ describe('bfv output to CS2 (d = 512, default blinding)', () => {
     client = await loadHeClient(provider.exportPublic());
     evaluator = await loadHeEvaluator(provider.exportEvaluation());
     decryptor = await loadHeDecryptor(provider.exportSecret());
-  }, 60_000);
+  });
 
   afterAll(() => {
     for (const role of [provider, client, evaluator, decryptor]) role.dispose();

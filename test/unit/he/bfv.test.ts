@@ -85,7 +85,7 @@ describe('bfv backend invariants', () => {
     client = await loadHeClient(provider.exportPublic());
     evaluator = await loadHeEvaluator(provider.exportEvaluation());
     decryptor = await loadHeDecryptor(provider.exportSecret());
-  }, 60_000);
+  });
 
   afterAll(() => {
     for (const role of [provider, client, evaluator, decryptor]) role.dispose();
@@ -164,5 +164,5 @@ describe('bfv with the BFV scheme', () => {
     expect(Math.min(...(decryptor as BfvDecryptor).noiseBudgets(batch.bytes))).toBeGreaterThanOrEqual(BFV_MIN_NOISE_BUDGET);
     encrypted.dispose();
     for (const role of [provider, client, evaluator, decryptor]) role.dispose();
-  }, 60_000);
+  });
 });

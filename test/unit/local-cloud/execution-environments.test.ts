@@ -4,23 +4,51 @@
  * environment, new environments up to the limit and queueing beyond it, JSON events and
  * results, and the ways an environment ends (init failure, exit, function timeout, unhandled
  * rejection) without taking the pool down.
+ *
+ * Invocations that must overlap are held until the test creates a release file, and the test
+ * waits for the pool's own state (stats, log events), never for a time: on a loaded machine a
+ * worker thread can take seconds to start.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ExecutionEnvironments } from '../../../scripts/local-cloud/execution-environments';
 import type { FunctionCall, InvocationOutcome } from '../../../scripts/local-cloud/function-invoker';
 import { memoryLog } from '../../../scripts/local-cloud/gateway-log';
+import { waitFor } from '../../support/wait';
 
 const FUNCTIONS_DIR = join(import.meta.dirname, 'fixtures', 'environments');
 const MB = 1024 * 1024;
 
 let pool: ExecutionEnvironments | undefined;
 let log: ReturnType<typeof memoryLog>;
+let scratch: string;
+let releases = 0;
+
+beforeEach(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'environments-'));
+});
 
 afterEach(async () => {
   await pool?.close();
   pool = undefined;
+  await rm(scratch, { recursive: true, force: true });
 });
+
+/** A file path that held invocations wait for, and the function that creates it. */
+function releaseFile(): { holdUntil: string; release: () => Promise<void> } {
+  const holdUntil = join(scratch, `release-${releases++}`);
+  return { holdUntil, release: () => writeFile(holdUntil, '') };
+}
+
+/** Waits until the function's environments reach the given counts. */
+function statsReach(environments: ExecutionEnvironments, handler: string, wanted: Partial<Record<'environments' | 'busy' | 'waiting', number>>) {
+  return waitFor(() => {
+    const stats = environments.stats()[handler];
+    return stats !== undefined && Object.entries(wanted).every(([key, value]) => stats[key as keyof typeof stats] === value) && stats;
+  }, `${handler} to reach ${JSON.stringify(wanted)}`);
+}
 
 function start(maxPerFunction: number): ExecutionEnvironments {
   log = memoryLog();
@@ -63,8 +91,13 @@ describe('ExecutionEnvironments', () => {
     expect(first).not.toHaveProperty('undefinedField');
     expect(first.date).toBe('1970-01-01T00:00:00.000Z');
 
-    // Four at once with a limit of two: two environments, each busy with one at a time.
-    const answers = (await Promise.all(Array.from({ length: 4 }, () => environments.invoke(call('env/state', { waitMs: 300 }))))).map((o) => valueOf<StateAnswer>(o));
+    // Four at once with a limit of two: two environments, each busy with one at a time; the
+    // other two wait. Held until both environments are busy, so the second must start.
+    const { holdUntil, release } = releaseFile();
+    const running = Array.from({ length: 4 }, () => environments.invoke(call('env/state', { holdUntil })));
+    expect(await statsReach(environments, 'env/state', { busy: 2 })).toEqual({ environments: 2, busy: 2, waiting: 2 });
+    await release();
+    const answers = (await Promise.all(running)).map((o) => valueOf<StateAnswer>(o));
     expect(new Set(answers.map((a) => a.environmentId)).size).toBe(2);
     for (const answer of answers) expect(answer.mostInProgress).toBe(1);
     expect(environments.stats()['env/state']).toEqual({ environments: 2, busy: 0, waiting: 0 });
@@ -72,11 +105,10 @@ describe('ExecutionEnvironments', () => {
 
   it('queues invocations beyond the limit and serves them as environments become free', async () => {
     const environments = start(1);
-    const running = Array.from({ length: 3 }, () => environments.invoke(call('env/state', { waitMs: 200 })));
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const stats = environments.stats()['env/state'];
-    expect(stats.environments).toBe(1);
-    expect(stats.waiting + stats.busy).toBeGreaterThanOrEqual(2);
+    const { holdUntil, release } = releaseFile();
+    const running = Array.from({ length: 3 }, () => environments.invoke(call('env/state', { holdUntil })));
+    expect(await statsReach(environments, 'env/state', { busy: 1 })).toEqual({ environments: 1, busy: 1, waiting: 2 });
+    await release();
     const answers = (await Promise.all(running)).map((o) => valueOf<StateAnswer>(o));
     expect(new Set(answers.map((a) => a.environmentId)).size).toBe(1);
     expect(answers.map((a) => a.invocations).sort()).toEqual([1, 2, 3]);
@@ -113,17 +145,21 @@ describe('ExecutionEnvironments', () => {
 
   it("stops an invocation at the function's timeout and resets the environment", async () => {
     const environments = start(1);
-    const before = valueOf<{ environment: string }>(await environments.invoke(call('env/slow', { waitMs: 0 }, { timeoutMs: 500 })));
-    const outcome = await environments.invoke(call('env/slow', { waitMs: 5000 }, { timeoutMs: 500 }));
-    expect(outcome).toEqual({ kind: 'error', error: undefined, errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after 0.50 seconds' });
-    const after = valueOf<{ environment: string }>(await environments.invoke(call('env/slow', { waitMs: 0 }, { timeoutMs: 500 })));
+    // The quick calls need a timeout no loaded machine reaches; the held one never ends by itself.
+    const timeoutMs = 3000;
+    const before = valueOf<{ environment: string }>(await environments.invoke(call('env/slow', {}, { timeoutMs })));
+    const { holdUntil } = releaseFile();
+    const outcome = await environments.invoke(call('env/slow', { holdUntil }, { timeoutMs }));
+    expect(outcome).toEqual({ kind: 'error', error: undefined, errorType: 'Sandbox.Timedout', errorMessage: 'Task timed out after 3.00 seconds' });
+    const after = valueOf<{ environment: string }>(await environments.invoke(call('env/slow', {}, { timeoutMs })));
     expect(after.environment).not.toBe(before.environment);
   });
 
   it('answers timeout when the caller stops waiting: a running invocation runs on, a waiting one is dropped', async () => {
     const environments = start(1);
     expect(valueOf<StateAnswer>(await environments.invoke(call('env/state', {}))).invocations).toBe(1);
-    const outcome = await environments.invoke(call('env/state', { waitMs: 600 }, { callerTimeoutMs: 100 }));
+    const { holdUntil, release } = releaseFile();
+    const outcome = await environments.invoke(call('env/state', { holdUntil }, { callerTimeoutMs: 100 }));
     expect(outcome).toEqual({ kind: 'timeout' });
     expect(environments.stats()['env/state'].busy).toBe(1);
     // This one waits for the busy environment longer than its caller does.
@@ -131,6 +167,7 @@ describe('ExecutionEnvironments', () => {
     expect(environments.stats()['env/state'].waiting).toBe(0);
     // The environment finishes the abandoned invocation, then serves the next one; the dropped
     // one never ran.
+    await release();
     const next = valueOf<StateAnswer>(await environments.invoke(call('env/state', {})));
     expect(next.invocations).toBe(3);
   });
@@ -138,8 +175,8 @@ describe('ExecutionEnvironments', () => {
   it('retires an environment after an unhandled promise rejection', async () => {
     const environments = start(1);
     const leaked = valueOf<{ environment: string }>(await environments.invoke(call('env/rejects', { leak: true })));
-    // The rejection is reported right after the answer; give the report a moment to arrive.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The rejection is reported right after the answer: wait for the report.
+    await waitFor(() => log.events.some((e) => e.msg.startsWith('unhandled promise rejection')), 'the unhandled rejection to be reported');
     const next = valueOf<{ environment: string }>(await environments.invoke(call('env/rejects', {})));
     expect(next.environment).not.toBe(leaked.environment);
     expect(log.events.some((e) => e.msg.startsWith('unhandled promise rejection') && e.errorMessage === 'nobody handles this')).toBe(true);
@@ -156,9 +193,10 @@ describe('ExecutionEnvironments', () => {
 
   it('fails waiting and running invocations when closed', async () => {
     const environments = start(1);
-    const running = environments.invoke(call('env/state', { waitMs: 2000 }));
-    const waiting = environments.invoke(call('env/state', { waitMs: 0 }));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const { holdUntil } = releaseFile();
+    const running = environments.invoke(call('env/state', { holdUntil }));
+    const waiting = environments.invoke(call('env/state', {}));
+    await statsReach(environments, 'env/state', { busy: 1, waiting: 1 });
     await environments.close();
     pool = undefined;
     for (const outcome of await Promise.all([running, waiting])) expect(outcome.kind).toBe('error');

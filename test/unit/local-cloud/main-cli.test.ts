@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
+import { scaledTimeout } from '../../../lib/core/timeout-scale';
 import type { LocalCloudEndpoints } from '../../../scripts/local-cloud/cloud';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -27,7 +28,8 @@ describe('local cloud CLI', () => {
     );
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const ready = await new Promise<LocalCloudEndpoints & { event: string }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no ready line within 60 s')), 60_000);
+      const startMs = scaledTimeout(60_000);
+      const timer = setTimeout(() => reject(new Error(`no ready line within ${startMs / 1000} s`)), startMs);
       createInterface({ input: child.stdout }).on('line', (line) => {
         if (!line.startsWith('{"event":"ready"')) return;
         clearTimeout(timer);

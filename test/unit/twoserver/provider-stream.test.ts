@@ -131,5 +131,5 @@ describe('streamed index encryption', () => {
     expect([...manifest.cs1Index.templateIds].sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
     await expect(encryptIndexTo(he, wide, wideIndex, { write: () => undefined }, { chunkRecords: 0 })).rejects.toThrow(InvalidInputError);
     he.dispose();
-  }, 30_000);
+  });
 });

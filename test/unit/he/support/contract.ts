@@ -86,7 +86,7 @@ export function describeHeBackendContract(name: string, factory: () => Promise<C
       records = setup.provider.encryptRecords(vectors);
       const random = seededRandom(7);
       query = Array.from({ length: d }, (_, j) => (j % 5 === 0 ? -maxAbs : random.int(2 * maxAbs + 1) - maxAbs));
-    }, 120_000);
+    });
 
     afterAll(() => {
       for (const role of [setup.provider, setup.client, setup.evaluator, setup.decryptor, setup.other, setup.otherDecryptor]) role.dispose();

@@ -78,7 +78,7 @@ describe('two-server identification service', () => {
     twoServer = services();
     versions.bfv = await publish(OWNER_A, 'faces-bfv', bfv.parts);
     versions.she = await publish(OWNER_A, 'faces-she', she.parts);
-  }, 60_000);
+  });
 
   afterAll(async () => {
     process.env = savedEnv;
