@@ -1,8 +1,9 @@
 /**
  * One Lambda function per handler module, bundled from TypeScript by the local esbuild (never
  * Docker): ESM for Node.js 22 on arm64, minified with source maps, class names kept (typed
- * errors are told apart by name). Each function gets its own role and log group, and the role
- * may only write to that log group; callers add the data permissions it needs.
+ * errors are told apart by name), traced with X-Ray. Each function gets its own role and log
+ * group, and the role may only write to that log group (and send traces); callers add the data
+ * permissions it needs.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import type { Duration } from 'aws-cdk-lib';
@@ -38,6 +39,8 @@ export interface BlindsightFunctionProps {
   readonly timeout: Duration;
   readonly environment?: Record<string, string>;
   readonly logRetention?: logs.RetentionDays;
+  /** Concurrent executions reserved for (and capped at) this function; unset: none. */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 export class BlindsightFunction extends Construct {
@@ -71,6 +74,9 @@ export class BlindsightFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
+      // X-Ray: a request's path through API Gateway, the function and its AWS calls.
+      tracing: lambda.Tracing.ACTIVE,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,

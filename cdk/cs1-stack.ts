@@ -1,29 +1,26 @@
 /**
  * CS1's account: encrypted images in S3, index versions and the user registry in DynamoDB, the
- * HTTP API (routes from functions/routes.ts) with a Lambda authorizer, one function per handler
- * module, and the identify role that alone may invoke CS2's decrypt function, named by its
- * fixed ARN in CS2's account.
+ * REST API (routes, limits and access from the contract in lib/api/routes.ts) with a Lambda
+ * REQUEST authorizer, one function per handler module, CloudWatch alarms, and the identify role
+ * that alone may invoke CS2's decrypt function, named by its fixed ARN in CS2's account.
  */
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
-import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { CS1_AUTHORIZER_HANDLER, CS1_ROUTES } from '../functions/routes';
-import type { RouteDefinition } from '../functions/routes';
+import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS, CORS_ORIGINS_ENV } from '../lib/api/cors';
+import { CS1_AUTHORIZER, CS1_ROUTES, STAGE_THROTTLE } from '../lib/api/routes';
+import type { ObjectAction, ObjectArea, RouteDefinition, StorageAccess } from '../lib/api/routes';
 import { TABLE_PARTITION_KEY, TABLE_SORT_KEY } from '../lib/storage/dynamo-keys';
+import { StackAlarms } from './alarms';
 import { BlindsightFunction } from './blindsight-function';
 import type { DeploymentConfig } from './config';
-import type { ObjectAction } from './cs1-access';
-import { accessOf } from './cs1-access';
 import { CS1_IDENTIFY_ROLE_NAME, cs2DecryptFunctionArn } from './names';
-import { RUNTIME_REASON, acknowledge } from './nag';
+import { RUNTIME_REASON, XRAY_REASON, acknowledge } from './nag';
 import { API_FUNCTION_TIMEOUT_MS } from './timeouts';
 
 export interface Cs1StackProps extends StackProps {
@@ -35,12 +32,32 @@ export interface Cs1StackProps extends StackProps {
 /** Key prefix of short-lived objects, expired by a lifecycle rule after a day. */
 export const TRANSIENT_PREFIX = 'transfer/';
 
-/** Steady-state request rate and burst of the whole API (HTTP API stage throttling). */
-export const API_THROTTLE = { rateLimit: 200, burstLimit: 400 } as const;
+/** The API's one stage: its name is the first path segment of the API URL. */
+export const API_STAGE_NAME = 'prod';
 
-/** All handler modules behind the API, plus the authorizer, each once. */
-export function cs1HandlerModules(routes: readonly RouteDefinition[] = CS1_ROUTES): string[] {
-  return [...new Set([CS1_AUTHORIZER_HANDLER, ...routes.map((route) => route.handler)])];
+/** Key prefixes of the bucket's areas (lib/storage/object-keys.ts), for narrowed grants. */
+export const OBJECT_AREA_PREFIXES: Readonly<Record<ObjectArea, string>> = {
+  images: 'owners/*/images/*',
+  indexes: 'owners/*/indexes/*',
+  transfer: `${TRANSIENT_PREFIX}*`,
+};
+
+const S3_ACTION: Readonly<Record<ObjectAction, string>> = { get: 's3:GetObject', put: 's3:PutObject', delete: 's3:DeleteObject' };
+const MEMORY_MB: Readonly<Record<StorageAccess['compute'], number>> = {
+  small: 512,
+  // One full vCPU, for the CPU-bound search, publish and update paths.
+  vcpu: 1769,
+};
+
+/** All handler modules behind the API, plus the authorizer, each once, with what each may touch. */
+export function cs1HandlerModules(routes: readonly RouteDefinition[] = CS1_ROUTES): Map<string, { access: StorageAccess; description: string }> {
+  const modules = new Map<string, { access: StorageAccess; description: string }>();
+  modules.set(CS1_AUTHORIZER.handler, { access: CS1_AUTHORIZER.access, description: CS1_AUTHORIZER.summary });
+  for (const route of routes) {
+    if (modules.has(route.handler)) throw new Error(`handler ${route.handler} serves two routes: each route has its own module`);
+    modules.set(route.handler, { access: route.access, description: `${route.method} ${route.path}: ${route.summary}` });
+  }
+  return modules;
 }
 
 /** `cs1/image-uploads` -> `ImageUploads` (construct ids). */
@@ -53,15 +70,16 @@ export class Cs1Stack extends Stack {
   readonly table: dynamodb.Table;
   readonly images: s3.Bucket;
   readonly accessLogs: s3.Bucket;
-  readonly api: apigwv2.HttpApi;
-  readonly stage: apigwv2.HttpStage;
+  readonly api: apigw.RestApi;
+  readonly authorizer: apigw.RequestAuthorizer;
   readonly functions: ReadonlyMap<string, BlindsightFunction>;
+  readonly alarms: StackAlarms;
 
   constructor(scope: Construct, id: string, props: Cs1StackProps) {
     const { config } = props;
     super(scope, id, {
       stackName: 'blindsight-cs1',
-      description: 'Blindsight CS1: encrypted image storage, index versions and search (HTTP API + Lambda)',
+      description: 'Blindsight CS1: encrypted image storage, index versions and search (REST API + Lambda)',
       terminationProtection: true,
       ...props,
       env: { account: config.cs1Account, region: config.region },
@@ -87,16 +105,19 @@ export class Cs1Stack extends Stack {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: 'images/',
-      // Browsers upload and download encrypted images directly with presigned URLs.
-      cors: [
-        {
-          allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.HEAD, s3.HttpMethods.PUT],
-          allowedOrigins: [...config.corsOrigins],
-          allowedHeaders: ['*'],
-          exposedHeaders: ['ETag', 'Content-Length', 'Content-Type'],
-          maxAge: 3000,
-        },
-      ],
+      // Pages of the allowed origins upload and download encrypted images with presigned URLs.
+      cors:
+        config.corsOrigins.length === 0
+          ? undefined
+          : [
+              {
+                allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.HEAD, s3.HttpMethods.PUT],
+                allowedOrigins: [...config.corsOrigins],
+                allowedHeaders: ['*'],
+                exposedHeaders: ['ETag', 'Content-Length', 'Content-Type'],
+                maxAge: 3000,
+              },
+            ],
       lifecycleRules: [
         // Versioning guards against overwrites; old versions need not live forever.
         { id: 'expire-noncurrent-versions', noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(7) },
@@ -119,143 +140,235 @@ export class Cs1Stack extends Stack {
     const decryptArn = cs2DecryptFunctionArn(config.cs2Account, config.region, Aws.PARTITION);
     const functions = new Map<string, BlindsightFunction>();
     const modules = cs1HandlerModules();
-    if (modules.filter((handler) => accessOf(handler).invokeCs2).length !== 1) {
+    if ([...modules.values()].filter(({ access }) => access.invokeCs2).length !== 1) {
       throw new Error('exactly one CS1 handler may invoke CS2: the one that runs as the fixed identify role');
     }
-    for (const handler of modules) {
-      const access = accessOf(handler);
-      const fn = new BlindsightFunction(this, constructIdOf(handler), {
+    this.alarms = new StackAlarms(this, 'Alarms', config.alarmTopicArn);
+    const timeout = Duration.millis(API_FUNCTION_TIMEOUT_MS);
+    for (const [handler, { access, description }] of modules) {
+      const id = constructIdOf(handler);
+      const fn = new BlindsightFunction(this, id, {
         handler,
         functionsDir: props.functionsDir,
-        description: `Blindsight CS1: ${access.description}`,
+        description: `Blindsight CS1: ${description}`.slice(0, 256),
         roleName: access.invokeCs2 ? CS1_IDENTIFY_ROLE_NAME : undefined,
-        memorySize: access.memorySize,
-        timeout: Duration.millis(API_FUNCTION_TIMEOUT_MS),
+        memorySize: MEMORY_MB[access.compute],
+        timeout,
         environment: {
           BLINDSIGHT_TABLE: this.table.tableName,
           BLINDSIGHT_BUCKET: this.images.bucketName,
           BLINDSIGHT_LOG_LEVEL: 'INFO',
+          ...(config.corsOrigins.length > 0 ? { [CORS_ORIGINS_ENV]: config.corsOrigins.join(',') } : {}),
           ...(config.s3ForcePathStyle ? { BLINDSIGHT_S3_FORCE_PATH_STYLE: 'true' } : {}),
           ...(access.invokeCs2 ? { BLINDSIGHT_CS2_MODE: 'lambda', BLINDSIGHT_CS2_FUNCTION_ARN: decryptArn } : {}),
         },
       });
       if (access.table === 'read') this.table.grantReadData(fn.role);
       else this.table.grantReadWriteData(fn.role);
-      this.grantObjects(fn, access.objects);
+      this.grantObjects(fn, access);
       if (access.invokeCs2) {
         fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [decryptArn] }));
       }
       acknowledge(fn, 'L1', RUNTIME_REASON);
+      acknowledge(fn.role, 'IAM5', XRAY_REASON, 'Resource::*');
+      this.alarms.watchFunction(id, fn.function, timeout);
       functions.set(handler, fn);
     }
     this.functions = functions;
+    this.alarms.watchTable(this.table);
 
-    const apiAccessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
-      retention: logs.RetentionDays.THREE_MONTHS,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.api = new apigwv2.HttpApi(this, 'Api', {
-      apiName: 'blindsight-cs1',
-      description: 'Blindsight CS1 API',
-      createDefaultStage: false,
-    });
-    this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
-      httpApi: this.api,
-      stageName: '$default',
-      autoDeploy: true,
-      throttle: { ...API_THROTTLE },
-      accessLogSettings: {
-        destination: new apigwv2.LogGroupLogDestination(apiAccessLogs),
-        // Who, which route, outcome and timing; never bodies or the Authorization header.
-        format: apigw.AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            requestTime: '$context.requestTime',
-            sourceIp: '$context.identity.sourceIp',
-            method: '$context.httpMethod',
-            routeKey: '$context.routeKey',
-            status: '$context.status',
-            responseLength: '$context.responseLength',
-            latencyMs: '$context.responseLatency',
-            integrationStatus: '$context.integrationStatus',
-            integrationError: '$context.integrationErrorMessage',
-            authorizerError: '$context.authorizer.error',
-          }),
-        ),
-      },
-    });
-
-    const authorizer = new HttpLambdaAuthorizer('TokenAuthorizer', functions.get(CS1_AUTHORIZER_HANDLER)!.function, {
+    this.api = this.restApi(config);
+    this.authorizer = new apigw.RequestAuthorizer(this, 'TokenAuthorizer', {
       authorizerName: 'blindsight-token',
-      identitySource: ['$request.header.Authorization'],
-      responseTypes: [HttpLambdaResponseType.SIMPLE],
-      // No caching: a revoked token is refused on its very next request.
-      resultsCacheTtl: Duration.seconds(0),
+      handler: functions.get(CS1_AUTHORIZER.handler)!.function,
+      identitySources: [apigw.IdentitySource.header(CS1_AUTHORIZER.header)],
+      // Default 0: a revoked user's token is refused on its very next request. Caching saves an
+      // authorizer call per request for up to this long, and for as long honours a revoked token.
+      resultsCacheTtl: Duration.seconds(config.authorizerCacheSeconds),
     });
-    const integrations = new Map<string, HttpLambdaIntegration>();
+    const integrations = new Map<string, apigw.LambdaIntegration>();
     for (const route of CS1_ROUTES) {
       let integration = integrations.get(route.handler);
       if (!integration) {
-        integration = new HttpLambdaIntegration(`${constructIdOf(route.handler)}Integration`, functions.get(route.handler)!.function, {
-          payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
-        });
+        // Proxy: the function sees the whole request and shapes the whole response. No test
+        // invocations from the console (they would need a second permission per method).
+        integration = new apigw.LambdaIntegration(functions.get(route.handler)!.function, { proxy: true, allowTestInvoke: false });
         integrations.set(route.handler, integration);
       }
-      const [httpRoute] = this.api.addRoutes({
-        path: route.path,
-        methods: [apigwv2.HttpMethod[route.method]],
-        integration,
-        authorizer: route.auth === 'none' ? new apigwv2.HttpNoneAuthorizer() : authorizer,
+      const method = this.api.root.resourceForPath(route.path).addMethod(route.method, integration, {
+        ...(route.auth === 'none' ? { authorizationType: apigw.AuthorizationType.NONE } : { authorizer: this.authorizer }),
+        operationName: constructIdOf(route.handler),
       });
       if (route.auth === 'none') {
         acknowledge(
-          httpRoute,
+          method,
           'APIG4',
           'Owner registration is open by design: the owner id is the fingerprint of the public key being registered, and the handler checks a signature made with that key.',
         );
       }
+      acknowledge(
+        method,
+        'COG4',
+        'Callers authenticate with Ed25519 tokens that owners sign themselves (no user pool): the Lambda REQUEST authorizer verifies them.',
+      );
     }
+    this.alarms.watchRestApi(this.api);
 
-    new CfnOutput(this, 'ApiUrl', { value: this.stage.url, description: 'Base URL of the CS1 API' });
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the CS1 API (ends with the stage)' });
+    new CfnOutput(this, 'ApiId', { value: this.api.restApiId, description: 'REST API id (LocalStack serves the API under /restapis/<id>/<stage>/_user_request_)' });
+    new CfnOutput(this, 'ApiStage', { value: API_STAGE_NAME });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'BucketName', { value: this.images.bucketName });
     new CfnOutput(this, 'IdentifyRoleArn', { value: functions.get('cs1/identify')?.role.roleArn ?? '-', description: 'Named in CS2\'s resource policy' });
   }
 
-  /** Object-level actions on the image bucket, spelled out (no `s3:*Object*` wildcards). */
-  private grantObjects(fn: BlindsightFunction, objects: readonly ObjectAction[]): void {
-    if (objects.length === 0) return;
-    const actions = objects.flatMap((action) =>
-      ({ get: ['s3:GetObject'], put: ['s3:PutObject'], delete: ['s3:DeleteObject'], stage: [] })[action],
-    );
-    if (actions.length > 0) {
-      fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources: [this.images.arnForObjects('*')] }));
+  /**
+   * The REST API and its stage: throttled as a whole and per route, access logs as JSON lines,
+   * execution logs for errors only (never bodies), X-Ray, CORS for the configured origins, and
+   * API Gateway's own answers in the API's terms.
+   */
+  private restApi(config: DeploymentConfig): apigw.RestApi {
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const methodOptions: Record<string, apigw.MethodDeploymentOptions> = {};
+    for (const route of CS1_ROUTES) {
+      if (route.throttle) {
+        methodOptions[`${route.path}/${route.method}`] = { throttlingRateLimit: route.throttle.rateLimit, throttlingBurstLimit: route.throttle.burstLimit };
+      }
     }
+    const origins = [...config.corsOrigins];
+    const api = new apigw.RestApi(this, 'Api', {
+      restApiName: 'blindsight-cs1',
+      description: 'Blindsight CS1 API',
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      // Access logs need the account's API Gateway logging role (one per account and region).
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
+      deployOptions: {
+        stageName: API_STAGE_NAME,
+        throttlingRateLimit: STAGE_THROTTLE.rateLimit,
+        throttlingBurstLimit: STAGE_THROTTLE.burstLimit,
+        methodOptions,
+        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
+        // Who, which route, outcome and timing; never bodies or the Authorization header.
+        accessLogFormat: apigw.AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            requestTime: '$context.requestTime',
+            sourceIp: '$context.identity.sourceIp',
+            method: '$context.httpMethod',
+            resourcePath: '$context.resourcePath',
+            status: '$context.status',
+            responseLength: '$context.responseLength',
+            latencyMs: '$context.responseLatency',
+            integrationStatus: '$context.integrationStatus',
+            integrationError: '$context.integration.error',
+            authorizerError: '$context.authorizer.error',
+            principalId: '$context.authorizer.principalId',
+            errorType: '$context.error.responseType',
+          }),
+        ),
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        tracingEnabled: true,
+      },
+      defaultCorsPreflightOptions:
+        origins.length === 0
+          ? undefined
+          : {
+              allowOrigins: origins,
+              allowHeaders: [...CORS_ALLOWED_HEADERS],
+              allowMethods: [...CORS_ALLOWED_METHODS],
+              maxAge: Duration.seconds(CORS_MAX_AGE_SECONDS),
+            },
+    });
+    // API Gateway's own answers: CORS headers for the pages that passed the preflight (the
+    // bodies hold no data), an unknown route is a 404 (not REST's "Missing Authentication
+    // Token" 403), and an authorizer that failed (storage unreachable) is a 503 to retry.
+    const corsHeaders: Record<string, string> =
+      origins.length === 0
+        ? {}
+        : {
+            'Access-Control-Allow-Origin': origins.length === 1 ? `'${origins[0]}'` : 'method.request.header.origin',
+            'Access-Control-Expose-Headers': `'${CORS_EXPOSED_HEADERS.join(',')}'`,
+            ...(origins.length === 1 ? {} : { Vary: "'Origin'" }),
+          };
+    const json = (body: object) => ({ 'application/json': JSON.stringify(body) });
+    api.addGatewayResponse('NotFound', {
+      type: apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+      statusCode: '404',
+      responseHeaders: corsHeaders,
+      templates: json({ message: 'Not Found' }),
+    });
+    // One `message` field for all of API Gateway's refusals (REST's defaults vary).
+    api.addGatewayResponse('AccessDenied', { type: apigw.ResponseType.ACCESS_DENIED, statusCode: '403', responseHeaders: corsHeaders, templates: json({ message: 'Forbidden' }) });
+    api.addGatewayResponse('RequestTooLarge', {
+      type: apigw.ResponseType.REQUEST_TOO_LARGE,
+      statusCode: '413',
+      responseHeaders: corsHeaders,
+      templates: json({ message: 'Request Entity Too Large' }),
+    });
+    for (const [id, type] of [
+      ['AuthorizerFailure', apigw.ResponseType.AUTHORIZER_FAILURE],
+      ['AuthorizerConfigurationError', apigw.ResponseType.AUTHORIZER_CONFIGURATION_ERROR],
+    ] as const) {
+      api.addGatewayResponse(id, {
+        type,
+        statusCode: '503',
+        responseHeaders: { ...corsHeaders, 'Retry-After': "'1'" },
+        templates: json({ error: { code: 'UNAVAILABLE', message: 'the token could not be checked just now: try again shortly', requestId: '$context.requestId' } }),
+      });
+    }
+    if (origins.length > 0) {
+      api.addGatewayResponse('Default4xx', { type: apigw.ResponseType.DEFAULT_4XX, responseHeaders: corsHeaders });
+      api.addGatewayResponse('Default5xx', { type: apigw.ResponseType.DEFAULT_5XX, responseHeaders: corsHeaders });
+    }
+    acknowledge(
+      api,
+      'APIG2',
+      'Every request body is validated by its handler against the JSON schema of its route in the contract (lib/api), with messages that name the field; API Gateway models (JSON Schema draft 4) would duplicate that with generic messages. The required Authorization header is enforced by the authorizer identity source (401).',
+    );
+    acknowledge(api, 'APIG3', 'No WAF by default: stage and per-route throttling bound the request rate; attach a web ACL to the stage where the threat model asks for one.');
+    acknowledge(
+      api,
+      'IAM4',
+      "API Gateway's account-level CloudWatch role uses AWS's managed AmazonAPIGatewayPushToCloudWatchLogs policy, the documented policy for API Gateway logging.",
+      'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs',
+    );
+    if (origins.length > 0) {
+      acknowledge(api, 'APIG4', 'CORS preflight (OPTIONS) requests carry no credentials by the Fetch standard; they are answered by API Gateway without invoking any function.');
+      acknowledge(api, 'COG4', 'CORS preflight (OPTIONS) requests carry no credentials by the Fetch standard; they are answered by API Gateway without invoking any function.');
+    }
+    return api;
+  }
+
+  /**
+   * Object actions on the image bucket, spelled out (no `s3:*Object*` wildcards) and narrowed to
+   * the areas the function works in. IAM cannot pin the owner segment (a wildcard stands for it): owner
+   * isolation comes from keys built only from validated ids of a verified token.
+   */
+  private grantObjects(fn: BlindsightFunction, access: StorageAccess): void {
+    const areas = Object.entries(access.objects ?? {}) as Array<[ObjectArea, readonly ObjectAction[]]>;
+    if (areas.length === 0) return;
     const bucketArn = `Resource::<${this.getLogicalId(this.images.node.defaultChild as s3.CfnBucket)}.Arn>`;
-    if (objects.includes('stage')) {
-      fn.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ['s3:PutObject', 's3:DeleteObject'],
-          resources: [this.images.arnForObjects(`${TRANSIENT_PREFIX}*`)],
-        }),
-      );
+    for (const [area, actions] of areas) {
+      const prefix = OBJECT_AREA_PREFIXES[area];
+      fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: actions.map((action) => S3_ACTION[action]), resources: [this.images.arnForObjects(prefix)] }));
       acknowledge(
         fn.role,
         'IAM5',
-        'Staged CS2 batches get random names at run time; write access is limited to the transfer/ prefix, which expires after a day.',
-        `${bucketArn}/${TRANSIENT_PREFIX}*`,
+        area === 'transfer'
+          ? 'Staged CS2 batches get random names at run time under the transfer/ prefix, which expires after a day.'
+          : `Objects are keyed per owner, index and image at run time; access is limited to the ${area} area of this one bucket.`,
+        `${bucketArn}/${prefix}`,
       );
     }
-    if (objects.includes('get')) {
+    if (areas.some(([, actions]) => actions.includes('get'))) {
       // Without ListBucket, a missing key answers 403 instead of 404 and cannot be told apart.
       fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.images.bucketArn] }));
     }
-    if (actions.length === 0) return;
-    acknowledge(
-      fn.role,
-      'IAM5',
-      'Objects are keyed per owner and image at run time; access is limited to the objects of this one bucket.',
-      `${bucketArn}/*`,
-    );
   }
 }

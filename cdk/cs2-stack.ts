@@ -10,11 +10,12 @@ import type { StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
-import { CS2_DECRYPT_HANDLER } from '../functions/routes';
+
+import { StackAlarms } from './alarms';
 import { BlindsightFunction } from './blindsight-function';
 import type { DeploymentConfig } from './config';
-import { CS2_DECRYPT_FUNCTION_NAME, CS2_KMS_KEY_ALIAS, CS2_SECRET_PREFIX, cs1IdentifyRoleArn } from './names';
-import { RUNTIME_REASON, acknowledge } from './nag';
+import { CS2_DECRYPT_FUNCTION_NAME, CS2_DECRYPT_HANDLER, CS2_KMS_KEY_ALIAS, CS2_SECRET_PREFIX, cs1IdentifyRoleArn } from './names';
+import { RUNTIME_REASON, XRAY_REASON, acknowledge } from './nag';
 import { CS2_DECRYPT_TIMEOUT_MS } from './timeouts';
 
 export interface Cs2StackProps extends StackProps {
@@ -25,6 +26,7 @@ export interface Cs2StackProps extends StackProps {
 export class Cs2Stack extends Stack {
   readonly key: kms.Key;
   readonly decrypt: BlindsightFunction;
+  readonly alarms: StackAlarms;
 
   constructor(scope: Construct, id: string, props: Cs2StackProps) {
     const { config } = props;
@@ -51,12 +53,18 @@ export class Cs2Stack extends Stack {
       description: 'Blindsight CS2: decrypts blinded batches for CS1',
       memorySize: 1769,
       timeout: Duration.millis(CS2_DECRYPT_TIMEOUT_MS),
+      // Reserved: CS2's account keeps capacity for CS1's identifications, and a flood of them
+      // is throttled here instead of exhausting the account's concurrency.
+      reservedConcurrentExecutions: config.cs2ReservedConcurrency,
       environment: {
         BLINDSIGHT_CS2_SECRET_PREFIX: CS2_SECRET_PREFIX,
         BLINDSIGHT_LOG_LEVEL: 'INFO',
       },
     });
     acknowledge(this.decrypt, 'L1', RUNTIME_REASON);
+    acknowledge(this.decrypt.role, 'IAM5', XRAY_REASON, 'Resource::*');
+    this.alarms = new StackAlarms(this, 'Alarms', config.alarmTopicArn);
+    this.alarms.watchFunction('Decrypt', this.decrypt.function, Duration.millis(CS2_DECRYPT_TIMEOUT_MS));
 
     const secretsArn = this.formatArn({
       service: 'secretsmanager',

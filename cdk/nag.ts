@@ -22,3 +22,6 @@ export function acknowledge(construct: IConstruct, rule: string, reason: string,
 export const RUNTIME_REASON =
   'Pinned to nodejs22.x, the newest Lambda runtime the project is built and tested for (package.json engines, node-seal 6); ' +
   'move to a newer runtime together with the project Node.js version.';
+
+export const XRAY_REASON =
+  'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) does not support resource-level permissions; the role can only send traces.';

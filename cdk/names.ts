@@ -25,3 +25,10 @@ export function cs1IdentifyRoleArn(cs1Account: string, partition = 'aws'): strin
 export function cs2DecryptFunctionArn(cs2Account: string, region: string, partition = 'aws'): string {
   return `arn:${partition}:lambda:${region}:${cs2Account}:function:${CS2_DECRYPT_FUNCTION_NAME}`;
 }
+
+/**
+ * CS2's decrypt handler module under functions/. CS2 has no public HTTP API in AWS: CS1's
+ * identify role invokes the function directly. The local cloud exposes the same handler over
+ * HTTP behind a credential only the local CS1 holds.
+ */
+export const CS2_DECRYPT_HANDLER = 'cs2/decrypt';

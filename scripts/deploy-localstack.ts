@@ -1,17 +1,22 @@
 /**
- * Deploys both stacks into two LocalStack accounts with cdklocal, the way they go into two AWS
- * accounts: LocalStack takes the account from the access key id, so CS1's commands run with
- * AWS_ACCESS_KEY_ID=<cs1 account> and CS2's with <cs2 account>. LocalStack needs Docker.
+ * Deploys both stacks into two accounts of LocalStack's free edition with cdklocal, the way they
+ * go into two AWS accounts, then runs the demo flow against them: LocalStack takes the account
+ * from the access key id, so CS1's commands run with AWS_ACCESS_KEY_ID=<cs1 account> and CS2's
+ * with <cs2 account>. CS1 is a REST API (API Gateway v1), which the free edition serves.
+ * LocalStack needs Docker.
  *
  *   npm run deploy:localstack -- [--dry-run] [--cs1-account 000000000001] [--cs2-account 000000000002]
  *                                [--region us-east-1] [--endpoint http://localhost.localstack.cloud:4566]
- *                                [--skip-bootstrap]
+ *                                [--skip-bootstrap] [--skip-demo]
  *
  * Order: bootstrap both accounts, deploy Cs1Stack (it creates the identify role), then Cs2Stack
- * (its resource policy names that role, which IAM expects to exist). --dry-run prints the
- * commands without running anything.
+ * (its resource policy names that role, which IAM expects to exist), then the demo flow (owner,
+ * images, both indexes, the HE secret into CS2's Secrets Manager, a user, searches and an
+ * identification) against the deployed API. --dry-run prints the commands without running
+ * anything.
  */
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
@@ -25,6 +30,7 @@ export interface LocalStackOptions {
   /** Must contain `.s3.` (cdklocal's rule); derived from `endpoint` when omitted. */
   readonly s3Endpoint?: string;
   readonly skipBootstrap?: boolean;
+  readonly skipDemo?: boolean;
 }
 
 export interface PlanStep {
@@ -33,6 +39,26 @@ export interface PlanStep {
   readonly command: readonly string[];
   /** Variables set for this command only (on top of the caller's environment). */
   readonly env: Readonly<Record<string, string>>;
+}
+
+/**
+ * Stands for CS1's API URL in a step's command until the deployment's outputs exist:
+ * `<endpoint>/restapis/<ApiId>/<ApiStage>/_user_request_`, LocalStack's path-style URL of a
+ * REST API, which needs no DNS for `*.execute-api.localhost.localstack.cloud`.
+ */
+export const API_URL_PLACEHOLDER = '<cs1-api-url>';
+
+/** The LocalStack URL of CS1's API from the outputs file of its deployment. */
+export function apiUrlFromOutputs(outputs: Record<string, Record<string, string>>, endpoint: string): string {
+  const stack = outputs['blindsight-cs1'] ?? Object.values(outputs)[0];
+  if (!stack?.ApiId || !stack.ApiStage) throw new Error('the Cs1Stack outputs have no ApiId/ApiStage: was Cs1Stack deployed?');
+  return `${endpoint.replace(/\/$/, '')}/restapis/${stack.ApiId}/${stack.ApiStage}/_user_request_`;
+}
+
+export const DEFAULT_LOCALSTACK_ENDPOINT = 'http://localhost:4566';
+
+export function outputsFileOf(account: string): string {
+  return `cdk.out/localstack-${account}-outputs.json`;
 }
 
 export const DEFAULT_LOCALSTACK_OPTIONS: LocalStackOptions = {
@@ -94,15 +120,28 @@ export function localStackPlan(options: LocalStackOptions = DEFAULT_LOCALSTACK_O
   steps.push({
     title: `deploy Cs1Stack into CS1's account ${options.cs1Account}`,
     account: options.cs1Account,
-    command: cdklocal('deploy', 'Cs1Stack', '--require-approval', 'never', '--outputs-file', `cdk.out/localstack-${options.cs1Account}-outputs.json`),
+    command: cdklocal('deploy', 'Cs1Stack', '--require-approval', 'never', '--outputs-file', outputsFileOf(options.cs1Account)),
     env: accountEnv(options.cs1Account, options),
   });
   steps.push({
     title: `deploy Cs2Stack into CS2's account ${options.cs2Account}`,
     account: options.cs2Account,
-    command: cdklocal('deploy', 'Cs2Stack', '--require-approval', 'never', '--outputs-file', `cdk.out/localstack-${options.cs2Account}-outputs.json`),
+    command: cdklocal('deploy', 'Cs2Stack', '--require-approval', 'never', '--outputs-file', outputsFileOf(options.cs2Account)),
     env: accountEnv(options.cs2Account, options),
   });
+  if (!options.skipDemo) {
+    // The demo runs as a client (no AWS settings of CS1's); it imports the HE secret the way
+    // CS2's operator does, with CS2's account.
+    const cs2 = accountEnv(options.cs2Account, options);
+    const cs2Settings = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'].map((name) => `${name}=${cs2[name]}`);
+    cs2Settings.push(`AWS_ENDPOINT_URL=${options.endpoint ?? DEFAULT_LOCALSTACK_ENDPOINT}`);
+    steps.push({
+      title: `run the demo flow against CS1's API (CS2's secret imported into account ${options.cs2Account})`,
+      account: options.cs1Account,
+      command: ['npx', 'tsx', 'scripts/demo/main.ts', '--exit', '--endpoint', API_URL_PLACEHOLDER, '--cs2-env', cs2Settings.join(',')],
+      env: {},
+    });
+  }
   return steps;
 }
 
@@ -126,6 +165,13 @@ async function checkLocalStack(endpoint: string): Promise<void> {
   }
 }
 
+async function resolveApiUrl(step: PlanStep, cwd: string, options: LocalStackOptions): Promise<PlanStep> {
+  if (!step.command.includes(API_URL_PLACEHOLDER)) return step;
+  const outputs = JSON.parse(await readFile(resolve(cwd, outputsFileOf(options.cs1Account)), 'utf8')) as Record<string, Record<string, string>>;
+  const url = apiUrlFromOutputs(outputs, options.endpoint ?? DEFAULT_LOCALSTACK_ENDPOINT);
+  return { ...step, command: step.command.map((part) => (part === API_URL_PLACEHOLDER ? url : part)) };
+}
+
 function runStep(step: PlanStep, cwd: string): Promise<void> {
   return new Promise((resolvePromise, reject) => {
     const [command, ...args] = step.command;
@@ -147,6 +193,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--endpoint <url>', 'LocalStack endpoint (default: cdklocal default, http://localhost:4566)')
     .option('--s3-endpoint <url>', 'LocalStack S3 endpoint, must contain ".s3." (default: derived from --endpoint)')
     .option('--skip-bootstrap', 'the accounts are already bootstrapped')
+    .option('--skip-demo', 'deploy only; do not run the demo flow')
     .option('--dry-run', 'print the commands instead of running them')
     .showHelpAfterError();
   program.parse(argv);
@@ -157,6 +204,7 @@ async function main(argv: string[]): Promise<void> {
     endpoint?: string;
     s3Endpoint?: string;
     skipBootstrap?: boolean;
+    skipDemo?: boolean;
     dryRun?: boolean;
   }>();
   const steps = localStackPlan(opts);
@@ -164,13 +212,13 @@ async function main(argv: string[]): Promise<void> {
     for (const step of steps) process.stdout.write(`# ${step.title}\n${formatStep(step)}\n`);
     return;
   }
-  await checkLocalStack(opts.endpoint ?? 'http://localhost:4566');
+  await checkLocalStack(opts.endpoint ?? DEFAULT_LOCALSTACK_ENDPOINT);
   const root = resolve(import.meta.dirname, '..');
   for (const [i, step] of steps.entries()) {
     process.stdout.write(`\n[${i + 1}/${steps.length}] ${step.title}\n`);
-    await runStep(step, root);
+    await runStep(await resolveApiUrl(step, root, opts), root);
   }
-  process.stdout.write('\nDeployed. Outputs (API URL, function ARN): cdk.out/localstack-*-outputs.json\n');
+  process.stdout.write(`\nDeployed${opts.skipDemo ? '' : ' and the demo flow passed'}. Outputs (API id, function ARN): cdk.out/localstack-*-outputs.json\n`);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

@@ -9,37 +9,21 @@
  * CS2 down, slow or refusing: 503 with a message saying so (the next request tries again).
  * Logs counts and timings only, never the query or distances.
  */
+import { CS1_API } from '../../lib/api/routes';
 import { decodeBase64 } from '../../lib/twoserver/transport/decrypt-event';
-import { DEADLINE_MARGIN_MS, MAX_IDENTIFY_K, MAX_QUERY_BASE64_LENGTH, MAX_QUERY_BYTES } from '../../lib/service/twoserver/limits';
+import { MAX_QUERY_BYTES } from '../../lib/api/limits';
+import { DEADLINE_MARGIN_MS } from '../../lib/service/twoserver/limits';
 import { twoServerServices } from '../../lib/service/twoserver/services';
 import { callerOf } from '../lib/caller';
-import { httpHandler } from '../lib/http-handler';
+import { routeHandler, serviceNameOf } from '../lib/http-handler';
 import { serviceLogger } from '../lib/logger';
 import { json } from '../lib/responses';
 
-const SERVICE = 'blindsight-cs1-identify';
+const SERVICE = serviceNameOf(CS1_API.identify.handler);
 
-interface Body {
-  query: string;
-  tauSquared?: number;
-  k?: number;
-}
-
-const bodySchema = {
-  type: 'object',
-  required: ['query'],
-  additionalProperties: false,
-  properties: {
-    query: { type: 'string', minLength: 4, maxLength: MAX_QUERY_BASE64_LENGTH },
-    tauSquared: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
-    k: { type: 'integer', minimum: 1, maximum: MAX_IDENTIFY_K },
-  },
-  // "Exactly one of tauSquared and k" is checked by the service, whose message says why.
-};
-
-export const handler = httpHandler<Body>({ service: SERVICE, auth: 'owner-or-user', bodySchema }, async (event, context) => {
+export const handler = routeHandler(CS1_API.identify, async (event, context) => {
   const caller = callerOf(event);
-  const indexName = event.pathParameters?.indexName as string;
+  const indexName = event.pathParameters.indexName;
   const started = Date.now();
   const query = decodeBase64(event.body.query, 'query', MAX_QUERY_BYTES);
   const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;

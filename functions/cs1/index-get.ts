@@ -3,14 +3,13 @@
  * summary (dimensions, counts, key id; for two-server indexes where the public material is).
  * 404 if nothing was published.
  */
+import { CS1_API } from '../../lib/api/routes';
 import { cs1IndexVersions } from '../../lib/service/cs1/index-version-services';
 import { callerOf } from '../lib/caller';
-import { httpHandler } from '../lib/http-handler';
+import { routeHandler } from '../lib/http-handler';
 import { json } from '../lib/responses';
 
-const SERVICE = 'blindsight-cs1-index-get';
-
-export const handler = httpHandler({ service: SERVICE, auth: 'owner-or-user' }, async (event) => {
+export const handler = routeHandler(CS1_API.getIndex, async (event) => {
   const { ownerId } = callerOf(event);
-  return json(200, await cs1IndexVersions().describe(ownerId, event.pathParameters?.indexName as string));
+  return json(200, await cs1IndexVersions().describe(ownerId, event.pathParameters.indexName));
 });

@@ -4,18 +4,19 @@
  * leaf, imageCount, rebuildAdvice}; 404 for an id the index does not hold. The encrypted image
  * itself stays in storage (other indexes may list it).
  */
+import { CS1_API } from '../../lib/api/routes';
 import { cs1Services } from '../../lib/service/cs1/services';
 import { callerOf } from '../lib/caller';
-import { httpHandler } from '../lib/http-handler';
+import { routeHandler, serviceNameOf } from '../lib/http-handler';
 import { serviceLogger } from '../lib/logger';
 import { json } from '../lib/responses';
 
-const SERVICE = 'blindsight-cs1-index-image-delete';
+const SERVICE = serviceNameOf(CS1_API.deleteImage.handler);
 
-export const handler = httpHandler({ service: SERVICE, auth: 'owner' }, async (event) => {
+export const handler = routeHandler(CS1_API.deleteImage, async (event) => {
   const { ownerId } = callerOf(event);
-  const indexName = event.pathParameters?.indexName as string;
-  const result = await cs1Services().updates.deleteImage(ownerId, indexName, event.pathParameters?.imageId as string);
+  const indexName = event.pathParameters.indexName;
+  const result = await cs1Services().updates.deleteImage(ownerId, indexName, event.pathParameters.imageId);
   serviceLogger(SERVICE).info('image deleted', {
     ownerId,
     indexName,

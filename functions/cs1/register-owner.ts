@@ -4,32 +4,15 @@
  * before; 409 if the id were registered with another key (impossible with fingerprint ids,
  * but the registry keeps the mapping honest).
  */
+import { CS1_API } from '../../lib/api/routes';
 import { cs1Services } from '../../lib/service/cs1/services';
-import { httpHandler } from '../lib/http-handler';
+import { routeHandler, serviceNameOf } from '../lib/http-handler';
 import { serviceLogger } from '../lib/logger';
 import { json } from '../lib/responses';
 
-const SERVICE = 'blindsight-cs1-register-owner';
+const SERVICE = serviceNameOf(CS1_API.registerOwner.handler);
 
-interface Body {
-  publicKeyJwk: Record<string, unknown>;
-}
-
-const bodySchema = {
-  type: 'object',
-  required: ['publicKeyJwk'],
-  additionalProperties: false,
-  properties: {
-    publicKeyJwk: {
-      type: 'object',
-      required: ['kty', 'crv', 'x'],
-      maxProperties: 16,
-      properties: { kty: { type: 'string', maxLength: 16 }, crv: { type: 'string', maxLength: 16 }, x: { type: 'string', maxLength: 128 } },
-    },
-  },
-};
-
-export const handler = httpHandler<Body>({ service: SERVICE, auth: 'none', bodySchema }, async (event) => {
+export const handler = routeHandler(CS1_API.registerOwner, async (event) => {
   const result = await cs1Services().owners.registerOwner(event.body.publicKeyJwk);
   serviceLogger(SERVICE).info(result.created ? 'owner registered' : 'owner already registered', { ownerId: result.ownerId });
   return json(result.created ? 201 : 200, result);

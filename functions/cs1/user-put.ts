@@ -2,17 +2,18 @@
  * PUT /v1/owners/{ownerId}/users/{userId}: the owner adds a user (or re-activates a revoked
  * one); the owner then signs tokens for it. Idempotent: 200 with the user's record.
  */
+import { CS1_API } from '../../lib/api/routes';
 import { cs1Services } from '../../lib/service/cs1/services';
 import { callerOf } from '../lib/caller';
-import { httpHandler } from '../lib/http-handler';
+import { routeHandler, serviceNameOf } from '../lib/http-handler';
 import { serviceLogger } from '../lib/logger';
 import { json } from '../lib/responses';
 
-const SERVICE = 'blindsight-cs1-user-put';
+const SERVICE = serviceNameOf(CS1_API.putUser.handler);
 
-export const handler = httpHandler({ service: SERVICE, auth: 'owner' }, async (event) => {
+export const handler = routeHandler(CS1_API.putUser, async (event) => {
   const { ownerId } = callerOf(event);
-  const user = await cs1Services().owners.putUser(ownerId, event.pathParameters?.userId as string);
+  const user = await cs1Services().owners.putUser(ownerId, event.pathParameters.userId);
   serviceLogger(SERVICE).info('user active', { ownerId, userId: user.userId, reactivations: user.reactivationCount });
   return json(200, user);
 });

@@ -2,17 +2,18 @@
  * DELETE /v1/owners/{ownerId}/users/{userId}: the owner revokes a user; the user's tokens are
  * refused from its next request on. 200 with the record, 404 for an unknown user.
  */
+import { CS1_API } from '../../lib/api/routes';
 import { cs1Services } from '../../lib/service/cs1/services';
 import { callerOf } from '../lib/caller';
-import { httpHandler } from '../lib/http-handler';
+import { routeHandler, serviceNameOf } from '../lib/http-handler';
 import { serviceLogger } from '../lib/logger';
 import { json } from '../lib/responses';
 
-const SERVICE = 'blindsight-cs1-user-revoke';
+const SERVICE = serviceNameOf(CS1_API.revokeUser.handler);
 
-export const handler = httpHandler({ service: SERVICE, auth: 'owner' }, async (event) => {
+export const handler = routeHandler(CS1_API.revokeUser, async (event) => {
   const { ownerId } = callerOf(event);
-  const user = await cs1Services().owners.revokeUser(ownerId, event.pathParameters?.userId as string);
+  const user = await cs1Services().owners.revokeUser(ownerId, event.pathParameters.userId);
   serviceLogger(SERVICE).info('user revoked', { ownerId, userId: user.userId });
   return json(200, user);
 });

@@ -1,12 +1,12 @@
 /**
  * Who is calling: the authorizer verified the token and put {ownerId, role, userId} into the
  * request context; handlers check it again against the route (defence in depth: a handler
- * behind a misconfigured route still refuses a token for another owner).
+ * behind a misconfigured route, or a cached authorizer verdict, still refuses a token for
+ * another owner or the wrong role).
  */
 import type middy from '@middy/core';
-import type { APIGatewayProxyEventV2WithLambdaAuthorizer } from 'aws-lambda';
 import { ForbiddenError, UnauthorizedError } from '../../lib/core/errors';
-import type { RouteAuth } from '../routes';
+import type { RouteAuth } from '../../lib/api/routes';
 
 export interface CallerContext {
   readonly ownerId: string;
@@ -14,21 +14,26 @@ export interface CallerContext {
   readonly userId?: string;
 }
 
-export type AuthorizedEvent<TBody = unknown> = Omit<APIGatewayProxyEventV2WithLambdaAuthorizer<CallerContext>, 'body'> & {
-  body: TBody;
-};
+/** What every REST proxy event carries for the caller (REST APIs put the context under `authorizer`). */
+export interface WithAuthorizer {
+  readonly requestContext: { readonly authorizer?: Readonly<Record<string, unknown>> | null };
+  readonly pathParameters?: Readonly<Record<string, string | undefined>> | null;
+}
 
 /** The verified caller of an authorized route. */
-export function callerOf(event: { requestContext: { authorizer?: { lambda?: Partial<CallerContext> } } }): CallerContext {
-  const context = event.requestContext.authorizer?.lambda;
-  if (!context?.ownerId || (context.role !== 'owner' && context.role !== 'user')) {
+export function callerOf(event: WithAuthorizer): CallerContext {
+  const context = event.requestContext.authorizer;
+  const ownerId = context?.ownerId;
+  const role = context?.role;
+  if (typeof ownerId !== 'string' || ownerId === '' || (role !== 'owner' && role !== 'user')) {
     throw new UnauthorizedError('this request was not authorized: send "Authorization: Bearer <token>"');
   }
-  return { ownerId: context.ownerId, role: context.role, userId: context.userId || undefined };
+  const userId = typeof context?.userId === 'string' && context.userId !== '' ? context.userId : undefined;
+  return { ownerId, role, userId };
 }
 
 /** Checks the caller may act on the owner named in the path, with the role the route needs. */
-export function requireAccess(auth: RouteAuth): middy.MiddlewareObj<AuthorizedEvent> {
+export function requireAccess(auth: RouteAuth): middy.MiddlewareObj<WithAuthorizer> {
   return {
     before: async ({ event }) => {
       if (auth === 'none') return;

@@ -1,30 +1,17 @@
 /**
- * The one place errors become HTTP responses. Typed errors map to their 4xx/5xx with their
- * message (written to be safe to show); middy's own errors (bad JSON, schema violations) keep
+ * The one place errors become HTTP responses. Typed errors map to their 4xx/5xx (the status map
+ * of lib/api/errors.ts) with their message (written to be safe to show); middy's own errors (bad JSON, schema violations) keep
  * their status with a readable message; anything else is a 500 whose body carries only the
  * request id, and whose details go to the log (without the request body).
  */
 import type middy from '@middy/core';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
+import { STATUS_OF_CODE } from '../../lib/api/errors';
 import { isBlindsightError, type ErrorCode } from '../../lib/core/errors';
 import { NON_FINITE_MARKER } from './json-body';
 import { errorBody, json, type HttpResult } from './responses';
 
-const STATUS_OF: Record<ErrorCode, number> = {
-  INVALID_INPUT: 400,
-  MALFORMED_DATA: 400,
-  DIMENSION_MISMATCH: 400,
-  INVALID_PARAMETERS: 400,
-  DECRYPTION_FAILED: 400,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNAVAILABLE: 503,
-  INTERNAL: 500,
-};
 
 interface AjvError {
   instancePath?: string;
@@ -91,7 +78,7 @@ export function errorResponder(logger: Logger): middy.MiddlewareObj<unknown, Htt
       let code: ErrorCode;
       let message: string;
       if (isBlindsightError(error)) {
-        status = STATUS_OF[error.code];
+        status = STATUS_OF_CODE[error.code];
         code = error.code;
         message = status >= 500 && error.code === 'INTERNAL' ? 'internal error' : error.message;
       } else if (isMiddyHttpError(error)) {

@@ -1,7 +1,7 @@
-/** JSON responses in API Gateway HTTP API (payload v2) shape. */
-import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+/** JSON responses in the shape of a REST API Lambda proxy integration. */
+import type { APIGatewayProxyResult } from 'aws-lambda';
 
-export type HttpResult = APIGatewayProxyStructuredResultV2;
+export type HttpResult = APIGatewayProxyResult;
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
   return {
@@ -11,7 +11,7 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   };
 }
 
-/** The error body every endpoint uses: a stable code and a message a person can act on. */
+/** The error body every endpoint uses (lib/api/errors.ts): a stable code and a message a person can act on. */
 export function errorBody(code: string, message: string, requestId?: string) {
   return { error: { code, message, ...(requestId ? { requestId } : {}) } };
 }

@@ -1,5 +1,5 @@
 /**
- * Typed client of CS1's HTTP API (functions/routes.ts): one method per route, plus the
+ * Typed client of CS1's API (the contract in lib/api/routes.ts): one method per route, plus the
  * presigned transfers around them (image envelopes and index parts go straight to S3, past
  * Lambda's 6 MB limit). Errors are ServiceError (CS1 answered with an error: status, code, the
  * server's message) or ServiceUnreachableError (no answer). Retries only where repeating a
@@ -12,6 +12,9 @@
  *   const { results } = await user.search(ownerId, 'main', { trapdoors: [t], k: 10 });
  */
 import { createHash } from 'node:crypto';
+import { MAX_IMAGES_PER_REQUEST } from '../api/limits';
+import { CS1_API, pathOf } from '../api/routes';
+import type { Cs1RouteName } from '../api/routes';
 import { InvalidInputError, MalformedDataError } from '../core/errors';
 import { mapLimited } from '../core/concurrency';
 import { scaledTimeout } from '../core/timeout-scale';
@@ -41,8 +44,6 @@ import type {
   UserRecord,
 } from './types';
 
-/** CS1 issues presigned URLs for at most this many images per request. */
-export const MAX_IMAGES_PER_REQUEST = 100;
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_TRANSFER_TIMEOUT_MS = 300_000;
 export const DEFAULT_CONCURRENCY = 8;
@@ -70,9 +71,11 @@ function isNotFound(error: unknown): boolean {
   return isServiceError(error) && error.status === 404;
 }
 
-function segment(value: string, what: string): string {
+/** How messages name each path parameter. */
+const PARAMETER_WHAT: Readonly<Record<string, string>> = { ownerId: 'owner id', userId: 'user id', indexName: 'index name', version: 'version', imageId: 'image id' };
+
+function segment(value: string, what: string): void {
   if (typeof value !== 'string' || value.length === 0) throw new InvalidInputError(`${what} must be a non-empty string`);
-  return encodeURIComponent(value);
 }
 
 function plainArray(values: ArrayLike<number>): number[] {
@@ -118,17 +121,17 @@ export class Cs1Client {
 
   /** POST /v1/owners (no token). Idempotent: the same key registers to the same id. */
   async registerOwner(publicKeyJwk: { kty: string; crv: string; x: string }): Promise<RegisterOwnerResponse> {
-    return this.api('POST', '/v1/owners', 'owner registration', true, { publicKeyJwk: { kty: publicKeyJwk.kty, crv: publicKeyJwk.crv, x: publicKeyJwk.x } }, false);
+    return this.api('registerOwner', {}, 'owner registration', true, { publicKeyJwk: { kty: publicKeyJwk.kty, crv: publicKeyJwk.crv, x: publicKeyJwk.x } }, false);
   }
 
   /** PUT a user (adds or re-activates it). Idempotent. */
   async putUser(ownerId: string, userId: string): Promise<UserRecord> {
-    return this.api('PUT', `${this.ownerPath(ownerId)}/users/${segment(userId, 'user id')}`, `adding user "${userId}"`, true);
+    return this.api('putUser', { ownerId, userId }, `adding user "${userId}"`, true);
   }
 
   /** DELETE a user: its tokens are refused from the next request on. Idempotent. */
   async revokeUser(ownerId: string, userId: string): Promise<UserRecord> {
-    return this.api('DELETE', `${this.ownerPath(ownerId)}/users/${segment(userId, 'user id')}`, `revoking user "${userId}"`, true);
+    return this.api('revokeUser', { ownerId, userId }, `revoking user "${userId}"`, true);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -137,7 +140,7 @@ export class Cs1Client {
   /** Presigned PUTs for 1..100 envelopes. Idempotent (issuing URLs changes nothing). */
   async createImageUploads(ownerId: string, images: readonly ImageUploadRequest[]): Promise<ImageUpload[]> {
     const body = { images: images.map(({ imageId, byteLength }) => ({ imageId, byteLength })) };
-    const { uploads } = await this.api<{ uploads: ImageUpload[] }>('POST', `${this.ownerPath(ownerId)}/images/uploads`, 'requesting upload URLs', true, body);
+    const { uploads } = await this.api<{ uploads: ImageUpload[] }>('imageUploads', { ownerId }, 'requesting upload URLs', true, body);
     return uploads;
   }
 
@@ -167,8 +170,8 @@ export class Cs1Client {
   /** Presigned GETs for 1..100 existing images (404 naming unknown ids). Idempotent. */
   async imageDownloads(ownerId: string, imageIds: readonly string[]): Promise<ImageDownload[]> {
     const { downloads } = await this.api<{ downloads: ImageDownload[] }>(
-      'POST',
-      `${this.ownerPath(ownerId)}/images/downloads`,
+      'imageDownloads',
+      { ownerId },
       'requesting download URLs',
       true,
       { imageIds: [...imageIds] },
@@ -206,7 +209,7 @@ export class Cs1Client {
 
   /** Starts a version: presigned PUTs for its parts. Not idempotent (each call makes a new version). */
   async createIndexVersion(ownerId: string, indexName: string, request: CreateVersionRequest): Promise<CreateVersionResponse> {
-    return this.api('POST', `${this.indexPath(ownerId, indexName)}/versions`, `creating a version of index "${indexName}"`, false, {
+    return this.api('createIndexVersion', { ownerId, indexName }, `creating a version of index "${indexName}"`, false, {
       kind: request.kind,
       parts: { ...request.parts },
     });
@@ -237,8 +240,8 @@ export class Cs1Client {
    */
   async publishIndexVersion(ownerId: string, indexName: string, version: string, expectedCurrent: string | null): Promise<PublishResponse> {
     return this.api(
-      'POST',
-      `${this.indexPath(ownerId, indexName)}/versions/${segment(version, 'version')}/publish`,
+      'publishIndexVersion',
+      { ownerId, indexName, version },
       `publishing version "${version}" of index "${indexName}"`,
       true,
       { expectedCurrent },
@@ -263,7 +266,7 @@ export class Cs1Client {
 
   /** The serving version and its public summary (404 ServiceError if nothing was published). */
   async getIndex<S = IndexDescription['summary']>(ownerId: string, indexName: string): Promise<IndexDescription<S>> {
-    return this.api('GET', this.indexPath(ownerId, indexName), `reading index "${indexName}"`, true);
+    return this.api('getIndex', { ownerId, indexName }, `reading index "${indexName}"`, true);
   }
 
   /** Like getIndex, but undefined when the index has no published version. */
@@ -281,7 +284,7 @@ export class Cs1Client {
 
   /** Adds one image to the serving SEI index (a new version). Not idempotent: a repeat is a 409. */
   async addImage(ownerId: string, indexName: string, request: AddImageRequest): Promise<UpdateResponse> {
-    return this.api('POST', `${this.indexPath(ownerId, indexName)}/images`, `adding image "${request.imageId}"`, false, {
+    return this.api('addImage', { ownerId, indexName }, `adding image "${request.imageId}"`, false, {
       imageId: request.imageId,
       vector: plainArray(request.vector),
       placementTrapdoor: plainArray(request.placementTrapdoor),
@@ -290,12 +293,12 @@ export class Cs1Client {
 
   /** Removes one image from the serving SEI index (a new version). Not idempotent: a repeat is a 404. */
   async deleteImage(ownerId: string, indexName: string, imageId: string): Promise<UpdateResponse> {
-    return this.api('DELETE', `${this.indexPath(ownerId, indexName)}/images/${segment(imageId, 'image id')}`, `deleting image "${imageId}"`, false);
+    return this.api('deleteImage', { ownerId, indexName, imageId }, `deleting image "${imageId}"`, false);
   }
 
   /** SEI top-k search; one result list per trapdoor, in request order. Idempotent (a read). */
   async search(ownerId: string, indexName: string, request: SearchRequest): Promise<SearchResponse> {
-    return this.api('POST', `${this.indexPath(ownerId, indexName)}/search`, `search in index "${indexName}"`, true, {
+    return this.api('search', { ownerId, indexName }, `search in index "${indexName}"`, true, {
       trapdoors: request.trapdoors.map(plainArray),
       k: request.k,
       ...(request.probes !== undefined ? { probes: request.probes } : {}),
@@ -312,7 +315,7 @@ export class Cs1Client {
       ...(request.tauSquared !== undefined ? { tauSquared: request.tauSquared } : {}),
       ...(request.k !== undefined ? { k: request.k } : {}),
     };
-    return this.api('POST', `${this.indexPath(ownerId, indexName)}/identify`, `identification in index "${indexName}"`, true, body);
+    return this.api('identify', { ownerId, indexName }, `identification in index "${indexName}"`, true, body);
   }
 
   /** Downloads the HE public material a two-server index names, checked against its SHA-256. */
@@ -334,15 +337,18 @@ export class Cs1Client {
     return this.options.concurrency ?? DEFAULT_CONCURRENCY;
   }
 
-  private ownerPath(ownerId: string): string {
-    return `/v1/owners/${segment(ownerId, 'owner id')}`;
-  }
-
-  private indexPath(ownerId: string, indexName: string): string {
-    return `${this.ownerPath(ownerId)}/indexes/${segment(indexName, 'index name')}`;
-  }
-
-  private async api<T>(method: HttpExchange['method'], path: string, operation: string, idempotent: boolean, body?: unknown, authorized = true): Promise<T> {
+  /** One call of a route of the contract; path parameters must be non-empty. */
+  private async api<T>(
+    route: Cs1RouteName,
+    parameters: Readonly<Record<string, string>>,
+    operation: string,
+    idempotent: boolean,
+    body?: unknown,
+    authorized = true,
+  ): Promise<T> {
+    const { method } = CS1_API[route];
+    for (const [name, value] of Object.entries(parameters)) segment(value, PARAMETER_WHAT[name] ?? name);
+    const path = pathOf(CS1_API[route], parameters);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (authorized) {

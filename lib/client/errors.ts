@@ -8,34 +8,7 @@
  * - ServiceUnreachableError: no HTTP answer at all (connection refused, DNS, reset, timeout).
  */
 import { BlindsightError } from '../core/errors';
-import type { ErrorCode } from '../core/errors';
-
-const KNOWN_CODES: ReadonlySet<string> = new Set<ErrorCode>([
-  'INVALID_INPUT',
-  'MALFORMED_DATA',
-  'DIMENSION_MISMATCH',
-  'INVALID_PARAMETERS',
-  'DECRYPTION_FAILED',
-  'NOT_FOUND',
-  'CONFLICT',
-  'UNAUTHORIZED',
-  'FORBIDDEN',
-  'PAYLOAD_TOO_LARGE',
-  'UNAVAILABLE',
-  'INTERNAL',
-]);
-
-/** The error code that goes with an HTTP status when the body names none. */
-export function codeOfStatus(status: number): ErrorCode {
-  if (status === 401) return 'UNAUTHORIZED';
-  if (status === 403) return 'FORBIDDEN';
-  if (status === 404) return 'NOT_FOUND';
-  if (status === 409) return 'CONFLICT';
-  if (status === 413) return 'PAYLOAD_TOO_LARGE';
-  if (status === 429 || status === 502 || status === 503 || status === 504) return 'UNAVAILABLE';
-  if (status >= 500) return 'INTERNAL';
-  return 'INVALID_INPUT';
-}
+import { codeOfStatus, isErrorCode } from '../api/errors';
 
 /** What a status without a message from CS1 usually means, for people. */
 function gatewayMessage(status: number, fallback: string | undefined): string {
@@ -68,7 +41,7 @@ export class ServiceError extends BlindsightError {
   readonly operation: string;
 
   constructor(options: { status: number; code?: string; message: string; requestId?: string; operation: string }) {
-    const code = options.code !== undefined && KNOWN_CODES.has(options.code) ? (options.code as ErrorCode) : codeOfStatus(options.status);
+    const code = isErrorCode(options.code) ? options.code : codeOfStatus(options.status);
     super(code, options.message);
     this.status = options.status;
     this.serverCode = options.code;

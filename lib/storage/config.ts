@@ -17,6 +17,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConfigurationError } from '../core/errors';
+import { failUnavailable } from './unavailable';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -78,8 +79,14 @@ export function readStorageConfig(env: Environment = process.env): StorageConfig
   };
 }
 
+/**
+ * A host that does not accept the connection is unreachable after this long (the SDK's default
+ * is to wait forever, i.e. until the function times out); transfers themselves are not cut.
+ */
+const CONNECTION_TIMEOUT_MS = 5_000;
+
 export function newS3Client(options: ClientOptions): S3Client {
-  return new S3Client({
+  const client = new S3Client({
     region: options.region,
     endpoint: options.endpoint,
     forcePathStyle: options.forcePathStyle ?? false,
@@ -88,11 +95,20 @@ export function newS3Client(options: ClientOptions): S3Client {
     // and real S3 then rejects the upload; emulators also return no checksums to validate.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS },
   });
+  client.middlewareStack.use(failUnavailable('S3'));
+  return client;
 }
 
 export function newDocumentClient(options: ClientOptions): DynamoDBDocumentClient {
-  const client = new DynamoDBClient({ region: options.region, endpoint: options.endpoint, credentials: options.credentials });
+  const client = new DynamoDBClient({
+    region: options.region,
+    endpoint: options.endpoint,
+    credentials: options.credentials,
+    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS },
+  });
+  client.middlewareStack.use(failUnavailable('DynamoDB'));
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
@@ -105,11 +121,26 @@ export function newDocumentClient(options: ClientOptions): DynamoDBDocumentClien
  * only.
  */
 export function newDynamoReadClient(options: ClientOptions): DynamoDBClient {
-  return new DynamoDBClient({ region: options.region, endpoint: options.endpoint, credentials: options.credentials, cacheMiddleware: true });
+  const client = new DynamoDBClient({
+    region: options.region,
+    endpoint: options.endpoint,
+    credentials: options.credentials,
+    cacheMiddleware: true,
+    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS },
+  });
+  client.middlewareStack.use(failUnavailable('DynamoDB'));
+  return client;
 }
 
 export function newSecretsManagerClient(options: ClientOptions): SecretsManagerClient {
-  return new SecretsManagerClient({ region: options.region, endpoint: options.endpoint, credentials: options.credentials });
+  const client = new SecretsManagerClient({
+    region: options.region,
+    endpoint: options.endpoint,
+    credentials: options.credentials,
+    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS },
+  });
+  client.middlewareStack.use(failUnavailable('Secrets Manager'));
+  return client;
 }
 
 let cachedS3: { key: string; client: S3Client } | undefined;

@@ -42,6 +42,11 @@ export interface DemoOptions {
   readonly he?: 'bfv' | 'she';
   /** Results per search. */
   readonly k?: number;
+  /**
+   * A deployed CS1 and CS2 (LocalStack, AWS) instead of the local cloud: CS1's API URL, and how
+   * the owner's HE secret reaches CS2 (the operator's import into CS2's Secrets Manager).
+   */
+  readonly remote?: { readonly endpoint: string; importCs2Secret(secretFile: string): Promise<string> };
   /** Where the human report goes. */
   readonly out: OutputStream;
   /** Progress bars (on a terminal). */
@@ -166,23 +171,29 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
 
   out.write(`Blindsight demo: search encrypted images (work folder ${workdir})\n`);
 
-  // 1. The cloud.
-  const cloud = await step(
-    'start the local cloud (CS1: API, DynamoDB, S3; CS2: decryption) as two processes',
-    () =>
-      startLocalCloud({
-        dataDir,
-        ...(options.freePorts ? { cs1Port: 0, cs2Port: 0, dynamodbPort: 0, s3Port: 0 } : { cs1Port: DEFAULT_PORTS.cs1, cs2Port: DEFAULT_PORTS.cs2, dynamodbPort: DEFAULT_PORTS.dynamodb, s3Port: DEFAULT_PORTS.s3 }),
-        onLog: (account, line) => {
-          cloudLog.push(`${account} ${line}`);
-          if (cloudLog.length > 2000) cloudLog.splice(0, 1000);
-        },
-      }),
-    (c) => `CS1 ${c.cs1Url}   CS2 ${c.cs2Url}   data ${c.dataDir}`,
-  );
-  if (cloud === undefined) return outcome(false);
-  state.cloud = cloud;
-  const endpoint = cloud.cs1Url;
+  // 1. The cloud: the local one, or a deployed one.
+  let endpoint: string;
+  if (options.remote !== undefined) {
+    endpoint = options.remote.endpoint;
+    out.write(`  CS1 at ${endpoint} (deployed; CS2 behind it)\n`);
+  } else {
+    const cloud = await step(
+      'start the local cloud (CS1: API, DynamoDB, S3; CS2: decryption) as two processes',
+      () =>
+        startLocalCloud({
+          dataDir,
+          ...(options.freePorts ? { cs1Port: 0, cs2Port: 0, dynamodbPort: 0, s3Port: 0 } : { cs1Port: DEFAULT_PORTS.cs1, cs2Port: DEFAULT_PORTS.cs2, dynamodbPort: DEFAULT_PORTS.dynamodb, s3Port: DEFAULT_PORTS.s3 }),
+          onLog: (account, line) => {
+            cloudLog.push(`${account} ${line}`);
+            if (cloudLog.length > 2000) cloudLog.splice(0, 1000);
+          },
+        }),
+      (c) => `CS1 ${c.cs1Url}   CS2 ${c.cs2Url}   data ${c.dataDir}`,
+    );
+    if (cloud === undefined) return outcome(false);
+    state.cloud = cloud;
+    endpoint = cloud.cs1Url;
+  }
 
   const context = (home: string): CommandContext => ({
     home,
@@ -219,7 +230,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
 
   const published = await step(
     'owner publish: encrypted images and index parts to S3, atomic publish, HE secret to CS2',
-    () => ownerPublish(owner, { cs2KeyDir: dataLayout(dataDir).keyDir }),
+    async () => {
+      const result = await ownerPublish(owner, options.remote ? {} : { cs2KeyDir: dataLayout(dataDir).keyDir });
+      const cs2 = result.twoServer?.cs2;
+      if (options.remote && cs2 && !cs2.imported) await options.remote.importCs2Secret(cs2.secretFile);
+      return result;
+    },
     (r) => `index "${r.sei.indexName}" version ${r.sei.version}; identification index "${r.twoServer?.indexName}" version ${r.twoServer?.version}`,
   );
   if (published === undefined) return outcome(false);

@@ -10,8 +10,10 @@
  * Options: --exit, --gallery-size <n>, --he bfv|she, --k <n>, --data-dir <dir> (default: the
  * local cloud's .local-cloud when serving, a temporary folder with --exit), --free-ports
  * (default with --exit), --workdir <dir> (default: a new temporary folder), --keep (keep the
- * work folder after --exit).
+ * work folder after --exit), --endpoint <url> and --cs2-env <list> (a deployed CS1 and CS2, e.g.
+ * LocalStack: npm run deploy:localstack runs the demo this way).
  */
+import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -39,6 +41,8 @@ const program = new Command('demo')
   .option('--free-ports', 'pick free ports instead of the defaults (CS1 on 4510)')
   .option('--workdir <dir>', 'folder for the owner and user homes, the gallery copy and the results')
   .option('--keep', 'with --exit: keep the work folder')
+  .option('--endpoint <url>', 'run against a deployed CS1 (LocalStack, AWS) instead of starting the local cloud; implies --exit')
+  .option('--cs2-env <list>', "with --endpoint: comma-separated NAME=VALUE settings (credentials, region, endpoint) of CS2's account, for importing the HE secret into its Secrets Manager")
   .showHelpAfterError();
 
 program.parse(process.argv);
@@ -51,7 +55,37 @@ const options = program.opts<{
   freePorts?: boolean;
   workdir?: string;
   keep?: boolean;
+  endpoint?: string;
+  cs2Env?: string;
 }>();
+if (options.endpoint !== undefined) options.exit = true;
+
+/** NAME=VALUE,NAME=VALUE -> the settings. */
+function settingsOf(list: string | undefined): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const entry of (list ?? '').split(',').map((e) => e.trim()).filter((e) => e.length > 0)) {
+    const at = entry.indexOf('=');
+    if (at < 1) throw new InvalidArgumentError(`--cs2-env entry "${entry}" is not NAME=VALUE`);
+    settings[entry.slice(0, at)] = entry.slice(at + 1);
+  }
+  return settings;
+}
+
+/** The CS2 operator's step: import the HE secret into CS2's Secrets Manager (scripts/cs2-import-key.ts). */
+function importIntoCs2(settings: Record<string, string>): (secretFile: string) => Promise<string> {
+  return (secretFile) =>
+    new Promise((resolve, reject) => {
+      const script = `${REPO_ROOT}/scripts/cs2-import-key.ts`;
+      const child = spawn(process.execPath, ['--import', 'tsx', script, '--file', secretFile, '--secrets-manager'], {
+        env: { ...process.env, ...settings },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let output = '';
+      child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve(output.trim()) : reject(new Error(`importing the CS2 secret failed (exit code ${code})`))));
+    });
+}
 
 const out = process.stdout;
 let outcome: DemoOutcome | undefined;
@@ -94,6 +128,7 @@ try {
     dataDir: options.dataDir ?? (options.exit ? undefined : DEFAULT_DATA_DIR),
     freePorts: options.freePorts ?? options.exit === true,
     workdir: options.workdir,
+    ...(options.endpoint !== undefined ? { remote: { endpoint: options.endpoint, importCs2Secret: importIntoCs2(settingsOf(options.cs2Env)) } } : {}),
     out,
   });
 } catch (error) {

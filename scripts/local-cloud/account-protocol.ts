@@ -31,6 +31,8 @@ export interface Cs1AccountConfig {
   readonly logLevel?: LogLevel;
   /** BLINDSIGHT_POINTER_TTL_MS of the handlers; unset: inherited (default in the service). */
   readonly pointerTtlMs?: number;
+  /** Origins whose pages may call CS1's API (CORS). */
+  readonly corsOrigins: readonly string[];
 }
 
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;

@@ -1,14 +1,12 @@
 /**
- * Service limits of API Gateway HTTP APIs and Lambda that the local gateways enforce, so that
+ * Service limits of API Gateway REST APIs and Lambda that the local gateways enforce, so that
  * code which works locally does not fail in AWS on a limit nobody saw (values from the AWS
- * quotas pages; none of them can be raised).
+ * quotas pages; none of them can be raised). The integration timeout is in cdk/timeouts.ts,
+ * beside the function timeouts derived from it.
  */
 
-/** HTTP API: maximum request payload. Larger requests are refused before any Lambda runs. */
-export const HTTP_API_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
-
-/** HTTP API: maximum integration timeout; past it the client gets 503 while Lambda runs on. */
-export const HTTP_API_INTEGRATION_TIMEOUT_MS = 30_000;
+/** REST API: maximum request payload. Larger requests are refused before any Lambda runs. */
+export const REST_API_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 
 /**
  * Lambda: synchronous invocation payload (the serialized event) and response limit. A 4.5 MB

@@ -26,6 +26,7 @@ import {
   LOCAL_BUCKET,
   LOCAL_CS1_ACCOUNT_ID,
   LOCAL_CS2_ACCOUNT_ID,
+  LOCAL_PAGE_ORIGINS,
   LOCAL_REGION,
   LOCAL_TABLE,
   REPO_ROOT,
@@ -77,6 +78,8 @@ export interface LocalCloudOptions {
    * 0: read on every search). Default: BLINDSIGHT_POINTER_TTL_MS, else the service's default.
    */
   readonly pointerTtlMs?: number;
+  /** Origins whose pages may call CS1's API (CORS). Default LOCAL_PAGE_ORIGINS. */
+  readonly corsOrigins?: readonly string[];
 }
 
 /**
@@ -208,6 +211,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     functionConcurrency,
     timeoutScale: scale,
     ...(options.handlerDynamodbEndpoint !== undefined ? { handlerDynamodbEndpoint: options.handlerDynamodbEndpoint } : {}),
+    corsOrigins: [...(options.corsOrigins ?? LOCAL_PAGE_ORIGINS)],
     ...(logLevel ? { logLevel } : {}),
     ...(pointerTtlMs !== undefined ? { pointerTtlMs } : {}),
   });

@@ -1,11 +1,12 @@
 /**
  * The CS1 "account" process: DynamoDB (dynalite, LevelDB on disk) and S3 (s3rver, files on
- * disk) on loopback, on their own thread; the table and bucket created if absent; and the HTTP
+ * disk) on loopback, on their own thread; the table and bucket created if absent; and the REST
  * API gateway, which runs the CS1 handlers in Lambda-like execution environments (worker
  * threads, one request at a time each) with the environment the CDK stack gives them in AWS
  * (plus endpoint overrides and the CS2 credential). Started by the local cloud's main process.
  */
-import { CS1_AUTHORIZER_HANDLER, CS1_ROUTES } from '../../functions/routes';
+import { CORS_ORIGINS_ENV } from '../../lib/api/cors';
+import { CS1_AUTHORIZER, CS1_ROUTES } from '../../lib/api/routes';
 import { newDocumentClient, newS3Client } from '../../lib/storage/config';
 import { ensureBucket, ensureTable } from '../../lib/storage/local/provision';
 import { S3RVER_CREDENTIALS } from '../../lib/storage/local/s3rver';
@@ -14,7 +15,7 @@ import type { Cs1AccountConfig } from './account-protocol';
 import { isolateAwsEnvironment, readAccountConfig, runAccount } from './account-process';
 import { loadOrCreateCredential } from './cs1-credential';
 import { ExecutionEnvironments } from './execution-environments';
-import { createHttpApiGateway, DEFAULT_GATEWAY_LIMITS } from './http-api-gateway';
+import { DEFAULT_GATEWAY_LIMITS, createRestApiGateway } from './rest-api-gateway';
 import { listen } from './http-server';
 import { LOCAL_API_ID } from './layout';
 import { startStorageThread } from './storage-thread';
@@ -53,6 +54,7 @@ runAccount('cs1', async () => {
       BLINDSIGHT_CS2_MODE: 'http',
       BLINDSIGHT_CS2_URL: config.cs2Url,
       BLINDSIGHT_CS2_CREDENTIAL: await loadOrCreateCredential(config.credentialFile),
+      ...(config.corsOrigins.length > 0 ? { [CORS_ORIGINS_ENV]: config.corsOrigins.join(',') } : {}),
       ...(config.logLevel ? { BLINDSIGHT_LOG_LEVEL: config.logLevel } : {}),
       ...(config.pointerTtlMs !== undefined ? { BLINDSIGHT_POINTER_TTL_MS: String(config.pointerTtlMs) } : {}),
       // CS1's calls to CS2 wait as much longer as CS2 is allowed to take.
@@ -60,11 +62,13 @@ runAccount('cs1', async () => {
     });
 
     environments = new ExecutionEnvironments({ functionsDir: config.functionsDir, maxPerFunction: config.functionConcurrency, account: 'cs1' });
-    const gateway = createHttpApiGateway({
+    const gateway = createRestApiGateway({
       account: 'cs1',
       identity: { accountId: config.accountId, region: config.region, apiId: LOCAL_API_ID },
       routes: CS1_ROUTES,
-      authorizerHandler: CS1_AUTHORIZER_HANDLER,
+      authorizerHandler: CS1_AUTHORIZER.handler,
+      identityHeader: CS1_AUTHORIZER.header,
+      corsOrigins: config.corsOrigins,
       runtime: environments.invoke,
       limits: {
         integrationTimeoutMs: Math.round(DEFAULT_GATEWAY_LIMITS.integrationTimeoutMs * config.timeoutScale),

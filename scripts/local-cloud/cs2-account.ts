@@ -6,7 +6,7 @@
 import { CS2_DECRYPT_FUNCTION_NAME } from '../../cdk/names';
 import { CS2_DECRYPT_TIMEOUT_MS } from '../../cdk/timeouts';
 import { DEFAULT_BATCH_FETCH_TIMEOUT_MS } from '../../lib/service/cs2/config';
-import { CS2_DECRYPT_HANDLER } from '../../functions/routes';
+import { CS2_DECRYPT_HANDLER } from '../../cdk/names';
 import type { Cs2AccountConfig } from './account-protocol';
 import { isolateAwsEnvironment, readAccountConfig, runAccount } from './account-process';
 import { readTrustedDigest } from './cs1-credential';

@@ -16,19 +16,19 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { CS2_DECRYPT_TIMEOUT_MS } from '../../cdk/timeouts';
-import type { ErrorCode } from '../../lib/core/errors';
 import { isBlindsightError } from '../../lib/core/errors';
 import { LAMBDA_MAX_SYNC_PAYLOAD_BYTES, LOCAL_FUNCTION_MEMORY_MB } from './aws-limits';
 import { presentsTrustedCredential } from './cs1-credential';
 import { invokeFunction } from './function-invoker';
 import type { GatewayLog } from './gateway-log';
 import { jsonLineLog } from './gateway-log';
-import { newApiGatewayRequestId } from './http-api-event';
+import { newApiGatewayRequestId } from './rest-api-event';
 import { headerValue, readBody, splitRequestTarget } from './http-request';
 import { sendResponse } from './http-server';
 import type { HandlerLoader } from './lambda-runtime';
 import type { HttpResponse } from './lambda-response';
 import { jsonResponse } from './lambda-response';
+import { STATUS_OF_CODE } from '../../lib/api/errors';
 
 export const CS2_DECRYPT_PATH = '/v1/decrypt';
 export const CS2_DECRYPT_ROUTE = `POST ${CS2_DECRYPT_PATH}`;
@@ -46,21 +46,6 @@ export interface Cs2GatewayOptions {
   readonly maxPayloadBytes?: number;
   readonly log?: GatewayLog;
 }
-
-const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
-  INVALID_INPUT: 400,
-  MALFORMED_DATA: 400,
-  DIMENSION_MISMATCH: 400,
-  INVALID_PARAMETERS: 400,
-  DECRYPTION_FAILED: 422,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  PAYLOAD_TOO_LARGE: 413,
-  UNAVAILABLE: 503,
-  INTERNAL: 500,
-};
 
 const FUNCTION_ERROR = { 'x-amz-function-error': 'Unhandled' };
 
@@ -128,7 +113,7 @@ export function createCs2Gateway(options: Cs2GatewayOptions): RequestListener {
         return { response: jsonResponse(200, outcome.value ?? null), route: CS2_DECRYPT_ROUTE };
       case 'error': {
         if (isBlindsightError(outcome.error)) {
-          const status = STATUS_BY_CODE[outcome.error.code] ?? 500;
+          const status = STATUS_OF_CODE[outcome.error.code] ?? 500;
           return { response: invokeError(status, outcome.errorType, outcome.errorMessage, outcome.error.code), route: CS2_DECRYPT_ROUTE, reason: 'function-error' };
         }
         // Unexpected errors may carry internal detail: log the type, send a generic message.

@@ -47,7 +47,7 @@ export async function listen(listener: RequestListener, host: string, port: numb
 export function sendResponse(res: ServerResponse, method: string, response: HttpResponse, extraHeaders: Record<string, string>): void {
   if (res.headersSent) return;
   const headers: Record<string, string | string[]> = { ...response.headers, ...extraHeaders };
-  if (response.cookies.length > 0) headers['set-cookie'] = [...response.cookies];
+  for (const [name, values] of Object.entries(response.multiValueHeaders)) headers[name] = [...values];
   headers['content-length'] = String(response.body.length);
   res.writeHead(response.statusCode, headers);
   res.end(method === 'HEAD' ? undefined : response.body);

@@ -1,42 +1,47 @@
 /**
- * How an HTTP API (payload format 2.0) turns a Lambda result into the HTTP response, and the
- * error responses API Gateway itself sends (`{"message": ...}` bodies).
+ * How a REST API's Lambda proxy integration turns a Lambda result into the HTTP response, and
+ * the answers API Gateway itself sends (its gateway responses), as the CDK stack configures them.
  */
+import { CORS_EXPOSED_HEADERS, isAllowedOrigin } from '../../lib/api/cors';
 
 export interface HttpResponse {
   readonly statusCode: number;
   readonly headers: Readonly<Record<string, string>>;
-  /** Each becomes its own Set-Cookie header. */
-  readonly cookies: readonly string[];
+  /** Headers sent once per value (e.g. several Set-Cookie). */
+  readonly multiValueHeaders: Readonly<Record<string, readonly string[]>>;
   readonly body: Buffer;
 }
 
 export type ResultConversion = { readonly ok: true; readonly response: HttpResponse } | { readonly ok: false; readonly problem: string };
 
 /**
- * Payload 2.0 rules: a result with `statusCode` is a structured response (headers, cookies,
- * body, isBase64Encoded); any other JSON value is sent as a 200 application/json body. A
- * malformed structured response is a 500 from API Gateway, reported here as `ok: false`.
+ * Proxy integration rules: the result must be an object with an integer `statusCode`, and may
+ * have `headers` (string values), `multiValueHeaders` (string lists), a string `body` and
+ * `isBase64Encoded`. Anything else is a malformed proxy response: API Gateway answers 502.
  */
-export function convertLambdaResult(result: unknown): ResultConversion {
-  if (!isRecord(result) || !('statusCode' in result)) {
-    const body = typeof result === 'string' ? result : (JSON.stringify(result) ?? 'null');
-    return { ok: true, response: { statusCode: 200, headers: { 'content-type': 'application/json' }, cookies: [], body: Buffer.from(body, 'utf8') } };
-  }
-  const { statusCode, headers, cookies, body, isBase64Encoded } = result;
+export function convertProxyResult(result: unknown): ResultConversion {
+  if (!isRecord(result)) return { ok: false, problem: 'the result is not an object with a statusCode' };
+  const { statusCode, headers, multiValueHeaders, body, isBase64Encoded } = result;
   if (typeof statusCode !== 'number' || !Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599) {
     return { ok: false, problem: 'statusCode must be an integer HTTP status' };
   }
   const outHeaders: Record<string, string> = {};
-  if (headers !== undefined) {
+  if (headers !== undefined && headers !== null) {
     if (!isRecord(headers)) return { ok: false, problem: 'headers must be an object' };
     for (const [name, value] of Object.entries(headers)) {
       if (!['string', 'number', 'boolean'].includes(typeof value)) return { ok: false, problem: `header ${name} must be a string, number or boolean` };
       outHeaders[name.toLowerCase()] = String(value);
     }
   }
-  if (cookies !== undefined && (!Array.isArray(cookies) || cookies.some((c) => typeof c !== 'string'))) {
-    return { ok: false, problem: 'cookies must be an array of strings' };
+  const outMulti: Record<string, string[]> = {};
+  if (multiValueHeaders !== undefined && multiValueHeaders !== null) {
+    if (!isRecord(multiValueHeaders)) return { ok: false, problem: 'multiValueHeaders must be an object' };
+    for (const [name, values] of Object.entries(multiValueHeaders)) {
+      if (!Array.isArray(values) || values.some((v) => !['string', 'number', 'boolean'].includes(typeof v))) {
+        return { ok: false, problem: `multiValueHeaders ${name} must be a list of strings` };
+      }
+      outMulti[name.toLowerCase()] = values.map(String);
+    }
   }
   if (body !== undefined && body !== null && typeof body !== 'string') return { ok: false, problem: 'body must be a string' };
   if (isBase64Encoded !== undefined && typeof isBase64Encoded !== 'boolean') return { ok: false, problem: 'isBase64Encoded must be a boolean' };
@@ -46,35 +51,76 @@ export function convertLambdaResult(result: unknown): ResultConversion {
     response: {
       statusCode,
       headers: outHeaders,
-      cookies: (cookies as string[] | undefined) ?? [],
+      multiValueHeaders: outMulti,
       body: isBase64Encoded ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8'),
     },
   };
 }
 
-/** API Gateway's own error responses. */
-export const GATEWAY_ERRORS = {
-  unauthorized: { statusCode: 401, message: 'Unauthorized' },
-  forbidden: { statusCode: 403, message: 'Forbidden' },
-  notFound: { statusCode: 404, message: 'Not Found' },
-  methodNotAllowed: { statusCode: 405, message: 'Method Not Allowed' },
-  payloadTooLarge: { statusCode: 413, message: 'Request Entity Too Large' },
-  internal: { statusCode: 500, message: 'Internal Server Error' },
-  unavailable: { statusCode: 503, message: 'Service Unavailable' },
+/** API Gateway's own answers, with the statuses and bodies the CDK stack gives them. */
+export const GATEWAY_RESPONSES = {
+  /** UNAUTHORIZED: no Authorization header, or the authorizer threw "Unauthorized". */
+  unauthorized: { statusCode: 401, body: { message: 'Unauthorized' } },
+  /** ACCESS_DENIED, configured with the same `message` field as the others: the authorizer's policy denies the method. */
+  accessDenied: { statusCode: 403, body: { message: 'Forbidden' } },
+  /** MISSING_AUTHENTICATION_TOKEN, configured as 404: no such route. */
+  notFound: { statusCode: 404, body: { message: 'Not Found' } },
+  /** Local only: the path exists for other methods (AWS answers 404). */
+  methodNotAllowed: { statusCode: 405, body: { message: 'Method Not Allowed' } },
+  /** REQUEST_TOO_LARGE, configured with this message. */
+  payloadTooLarge: { statusCode: 413, body: { message: 'Request Entity Too Large' } },
+  /** The Lambda function failed, timed out inside, or returned a malformed proxy response. */
+  badGateway: { statusCode: 502, body: { message: 'Internal server error' } },
+  /** AUTHORIZER_FAILURE / AUTHORIZER_CONFIGURATION_ERROR, configured as 503. */
+  authorizerFailure: {
+    statusCode: 503,
+    body: { error: { code: 'UNAVAILABLE', message: 'the token could not be checked just now: try again shortly' } },
+    headers: { 'retry-after': '1' },
+  },
+  /** INTEGRATION_TIMEOUT. */
+  integrationTimeout: { statusCode: 504, body: { message: 'Endpoint request timed out' } },
 } as const;
 
-export type GatewayErrorKind = keyof typeof GATEWAY_ERRORS;
+export type GatewayResponseKind = keyof typeof GATEWAY_RESPONSES;
 
-export function gatewayErrorResponse(kind: GatewayErrorKind, extraHeaders: Record<string, string> = {}): HttpResponse {
-  const { statusCode, message } = GATEWAY_ERRORS[kind];
-  return jsonResponse(statusCode, { message }, extraHeaders);
+/**
+ * CORS headers of a gateway response: the one configured origin, or the request's origin when
+ * several are configured (the bodies hold no data; a page had to pass the preflight to send a
+ * request that needs one). None when no origin is configured.
+ */
+export function gatewayCorsHeaders(origins: readonly string[], requestOrigin: string | undefined): Record<string, string> {
+  if (origins.length === 0) return {};
+  const expose = { 'access-control-expose-headers': CORS_EXPOSED_HEADERS.join(',') };
+  if (origins.length === 1 && !origins[0].includes('*')) return { 'access-control-allow-origin': origins[0], ...expose };
+  if (!isAllowedOrigin(requestOrigin, origins)) return { vary: 'Origin' };
+  return { 'access-control-allow-origin': requestOrigin as string, vary: 'Origin', ...expose };
+}
+
+export function gatewayResponse(kind: GatewayResponseKind, requestId: string, extraHeaders: Record<string, string> = {}): HttpResponse {
+  const spec = GATEWAY_RESPONSES[kind];
+  const body: unknown =
+    'error' in spec.body ? { error: { ...spec.body.error, requestId } } : spec.body;
+  return jsonResponse(spec.statusCode, body, { 'x-amzn-errortype': errorTypeOf(kind), ...('headers' in spec ? spec.headers : {}), ...extraHeaders });
+}
+
+function errorTypeOf(kind: GatewayResponseKind): string {
+  return {
+    unauthorized: 'UnauthorizedException',
+    accessDenied: 'AccessDeniedException',
+    notFound: 'MissingAuthenticationTokenException',
+    methodNotAllowed: 'MissingAuthenticationTokenException',
+    payloadTooLarge: 'RequestEntityTooLargeException',
+    badGateway: 'InternalServerErrorException',
+    authorizerFailure: 'AuthorizerConfigurationException',
+    integrationTimeout: 'IntegrationTimeoutException',
+  }[kind];
 }
 
 export function jsonResponse(statusCode: number, value: unknown, extraHeaders: Record<string, string> = {}): HttpResponse {
   return {
     statusCode,
     headers: { 'content-type': 'application/json', ...extraHeaders },
-    cookies: [],
+    multiValueHeaders: {},
     body: Buffer.from(JSON.stringify(value), 'utf8'),
   };
 }

@@ -28,6 +28,12 @@ export const LOCAL_API_ID = 'blindsightlocal';
 
 export const DEFAULT_PORTS = { cs1: 4510, dynamodb: 4511, s3: 4512, cs2: 4520 } as const;
 
+/**
+ * Origins whose pages may call the local CS1 API: pages served from this machine on any port
+ * (the local cloud listens on loopback only, so only local pages reach it anyway).
+ */
+export const LOCAL_PAGE_ORIGINS: readonly string[] = ['http://localhost:*', 'http://127.0.0.1:*'];
+
 export interface DataLayout {
   readonly dataDir: string;
   readonly endpointsFile: string;

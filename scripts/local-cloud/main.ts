@@ -3,17 +3,18 @@
  *
  *   npm run local-cloud -- [--data-dir DIR] [--cs1-port N] [--cs2-port N] [--dynamodb-port N]
  *                [--s3-port N] [--host H] [--concurrency N] [--log-level LEVEL]
- *                [--pointer-ttl-ms MS] [--json]
+ *                [--pointer-ttl-ms MS] [--cors-origins LIST] [--json]
  *
  * Port 0 picks a free port. Prints the endpoints (a human line, or with --json one JSON line)
  * and writes them to <data-dir>/endpoints.json for the CLI and tests.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseCorsOrigins } from '../../lib/api/cors';
 import type { LogLevel } from './account-protocol';
 import { LOG_LEVELS } from './account-protocol';
 import type { LocalCloud } from './cloud';
 import { DEFAULT_FUNCTION_CONCURRENCY, startLocalCloud } from './cloud';
-import { DEFAULT_DATA_DIR, DEFAULT_PORTS } from './layout';
+import { DEFAULT_DATA_DIR, DEFAULT_PORTS, LOCAL_PAGE_ORIGINS } from './layout';
 
 function positiveInteger(value: string): number {
   const n = Number(value);
@@ -37,13 +38,14 @@ const program = new Command('local-cloud')
   .description('Run Blindsight locally: CS1 (API, DynamoDB, S3) and CS2 (decryption) as two isolated processes')
   .option('--data-dir <dir>', 'folder for all local data (kept across restarts)', DEFAULT_DATA_DIR)
   .option('--host <host>', 'interface to listen on', '127.0.0.1')
-  .option('--cs1-port <port>', 'CS1 HTTP API port (0 = any free port)', port, DEFAULT_PORTS.cs1)
+  .option('--cs1-port <port>', 'CS1 API port (0 = any free port)', port, DEFAULT_PORTS.cs1)
   .option('--cs2-port <port>', 'CS2 port', port, DEFAULT_PORTS.cs2)
   .option('--dynamodb-port <port>', "CS1's DynamoDB (dynalite) port", port, DEFAULT_PORTS.dynamodb)
   .option('--s3-port <port>', "CS1's S3 (s3rver) port; presigned URLs point here", port, DEFAULT_PORTS.s3)
   .option('--concurrency <n>', 'execution environments per CS1 function: requests one function serves at a time', positiveInteger, DEFAULT_FUNCTION_CONCURRENCY)
   .addOption(new Option('--log-level <level>', "the handlers' log level (default: BLINDSIGHT_LOG_LEVEL, else INFO)").choices(LOG_LEVELS))
   .option('--pointer-ttl-ms <ms>', "how long CS1's search may reuse an index's current-version pointer (0: read it on every search)", nonNegativeInteger)
+  .option('--cors-origins <list>', `comma-separated origins whose pages may call CS1's API ('none' for none; default ${LOCAL_PAGE_ORIGINS.join(',')})`)
   .option('--json', 'print the endpoints as one JSON line instead of text')
   .showHelpAfterError();
 
@@ -58,8 +60,10 @@ const opts = program.opts<{
   concurrency: number;
   logLevel?: LogLevel;
   pointerTtlMs?: number;
+  corsOrigins?: string;
   json?: boolean;
 }>();
+const corsOrigins = opts.corsOrigins === undefined ? undefined : opts.corsOrigins.trim() === 'none' ? [] : parseCorsOrigins(opts.corsOrigins);
 
 let cloud: LocalCloud | undefined;
 let stopping = false;
@@ -88,6 +92,7 @@ try {
     functionConcurrency: opts.concurrency,
     logLevel: opts.logLevel,
     pointerTtlMs: opts.pointerTtlMs,
+    corsOrigins,
     onUnexpectedExit: (account, code, signal) => {
       process.stderr.write(`local cloud: ${account} stopped unexpectedly (${signal ?? `exit code ${code}`}); shutting down\n`);
       void shutdown(1);

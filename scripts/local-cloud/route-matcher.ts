@@ -1,9 +1,10 @@
 /**
- * Matches a request against a route table in API Gateway's `{param}` syntax, as an HTTP API
+ * Matches a request against a route table in API Gateway's `{param}` syntax, as API Gateway
  * does for routes without greedy `{proxy+}` segments: each parameter is exactly one non-empty
  * path segment, literal segments match exactly, and the most specific route wins.
  */
-import type { RouteDefinition } from '../../functions/routes';
+import { routeKeyOf } from '../../lib/api/routes';
+import type { GatewayRoute as RouteDefinition } from './rest-api-gateway';
 
 export interface RouteMatch {
   readonly kind: 'match';
@@ -72,10 +73,6 @@ export class RouteMatcher {
     if (allowed.size > 0) return { kind: 'method-not-allowed', allowedMethods: [...allowed].sort() };
     return { kind: 'not-found', allowedMethods: [] };
   }
-}
-
-export function routeKeyOf(route: RouteDefinition): string {
-  return `${route.method} ${route.path}`;
 }
 
 function compileRoute(route: RouteDefinition): CompiledRoute {

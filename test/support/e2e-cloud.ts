@@ -2,7 +2,7 @@
  * End-to-end fixtures: the real local cloud (two account processes, dynalite, s3rver, the
  * gateways and the real handlers) in a temporary data folder on free ports, one per test file,
  * and clients that reach it only the way a user or an operator would:
- * - owners and users through CS1's HTTP API (the typed client, or raw fetch for requests the
+ * - owners and users through CS1's REST API (the typed client, or raw fetch for requests the
  *   client would never send);
  * - the operator's view of CS1's storage (the DynamoDB table and the S3 bucket, read with the
  *   real AWS SDK at the emulators' endpoints), to check that a refused request changed nothing.

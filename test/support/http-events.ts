@@ -1,20 +1,15 @@
 /**
- * API Gateway HTTP API (payload 2.0) events and Lambda contexts for calling handlers directly,
- * shaped like what API Gateway sends: lower-case headers, the matched route key, path
- * parameters, a string body, and `requestContext.authorizer.lambda` with the context the
- * authorizer returned.
+ * API Gateway REST API proxy events and Lambda contexts for calling handlers directly, shaped
+ * like what API Gateway sends: header names as the client wrote them (single and multi-value),
+ * the route's resource path, path parameters, a string body, and `requestContext.authorizer`
+ * with `principalId` and the context the authorizer returned.
  *
  *   const event = httpEvent('POST /v1/owners/{ownerId}/indexes/{indexName}/search', {
  *     pathParameters: { ownerId, indexName }, body: { trapdoors, k: 5 }, caller: { ownerId, role: 'owner' },
  *   });
  *   const response = await handler(event, lambdaContext());
  */
-import type {
-  APIGatewayProxyEventV2WithLambdaAuthorizer,
-  APIGatewayProxyStructuredResultV2,
-  APIGatewayRequestAuthorizerEventV2,
-  Context,
-} from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent, Context } from 'aws-lambda';
 import { randomBytes } from 'node:crypto';
 
 export interface CallerContextInput {
@@ -40,73 +35,111 @@ function rawPathOf(path: string, parameters: Record<string, string>): string {
   return path.replace(/\{(\w+)\}/g, (_m, name: string) => encodeURIComponent(parameters[name] ?? ''));
 }
 
-export function httpEvent(routeKey: string, options: HttpEventOptions = {}): APIGatewayProxyEventV2WithLambdaAuthorizer<Record<string, string>> {
+export const TEST_STAGE = 'prod';
+export const TEST_API_ID = 'abc123';
+
+export function httpEvent(routeKey: string, options: HttpEventOptions = {}): APIGatewayProxyEvent {
   const [method, path] = routeKey.split(' ');
   const pathParameters = options.pathParameters ?? {};
   const rawPath = rawPathOf(path, pathParameters);
   const headers: Record<string, string> = {
-    host: 'abc123.execute-api.eu-west-1.amazonaws.com',
-    'user-agent': 'vitest',
-    'x-forwarded-for': '127.0.0.1',
-    'x-forwarded-proto': 'https',
-    ...Object.fromEntries(Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+    Host: `${TEST_API_ID}.execute-api.eu-west-1.amazonaws.com`,
+    'User-Agent': 'vitest',
+    'X-Forwarded-For': '127.0.0.1',
+    'X-Forwarded-Proto': 'https',
+    ...(options.headers ?? {}),
   };
-  let body: string | undefined;
+  let body: string | null = null;
   if (options.body !== undefined) {
     body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-    if (options.contentType !== null) headers['content-type'] = options.contentType ?? 'application/json';
+    if (options.contentType !== null) headers['Content-Type'] = options.contentType ?? 'application/json';
     if (options.base64) body = Buffer.from(body).toString('base64');
-    headers['content-length'] = String(Buffer.byteLength(body));
+    headers['Content-Length'] = String(Buffer.byteLength(body));
   }
   const now = new Date();
-  const requestId = randomBytes(10).toString('base64');
-  const lambda: Record<string, string> | undefined = options.caller
-    ? { ownerId: options.caller.ownerId, role: options.caller.role, ...(options.caller.userId ? { userId: options.caller.userId } : {}) }
-    : undefined;
-  const event = {
-    version: '2.0',
-    routeKey,
-    rawPath,
-    rawQueryString: '',
+  const requestId = randomBytes(16).toString('hex');
+  const authorizer = options.caller
+    ? {
+        principalId: options.caller.userId ? `${options.caller.ownerId}/${options.caller.userId}` : options.caller.ownerId,
+        integrationLatency: '1',
+        ownerId: options.caller.ownerId,
+        role: options.caller.role,
+        ...(options.caller.userId ? { userId: options.caller.userId } : {}),
+      }
+    : null;
+  return {
+    resource: path,
+    path: rawPath,
+    httpMethod: method,
     headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: Object.keys(pathParameters).length > 0 ? { ...pathParameters } : null,
+    stageVariables: null,
     requestContext: {
       accountId: '000000000001',
-      apiId: 'abc123',
-      domainName: headers.host,
-      domainPrefix: 'abc123',
-      http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'vitest' },
-      requestId,
-      routeKey,
-      stage: '$default',
-      time: now.toUTCString(),
-      timeEpoch: now.getTime(),
+      apiId: TEST_API_ID,
       // Only routes behind the authorizer carry its context.
-      ...(lambda ? { authorizer: { lambda } } : {}),
+      authorizer,
+      domainName: headers.Host,
+      domainPrefix: TEST_API_ID,
+      extendedRequestId: requestId,
+      httpMethod: method,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: '127.0.0.1',
+        user: null,
+        userAgent: 'vitest',
+        userArn: null,
+      },
+      path: `/${TEST_STAGE}${rawPath}`,
+      protocol: 'HTTP/1.1',
+      requestId,
+      requestTime: now.toUTCString(),
+      requestTimeEpoch: now.getTime(),
+      resourceId: 'res123',
+      resourcePath: path,
+      stage: TEST_STAGE,
     },
-    ...(Object.keys(pathParameters).length > 0 ? { pathParameters: { ...pathParameters } } : {}),
-    ...(body !== undefined ? { body } : {}),
+    body,
     isBase64Encoded: options.base64 ?? false,
   };
-  return event as APIGatewayProxyEventV2WithLambdaAuthorizer<Record<string, string>>;
 }
 
-/** The REQUEST authorizer event (payload 2.0) for a route, with an optional Authorization header. */
-export function authorizerEvent(routeKey: string, authorization?: string, pathParameters: Record<string, string> = {}): APIGatewayRequestAuthorizerEventV2 {
-  const base = httpEvent(routeKey, { pathParameters, headers: authorization === undefined ? {} : { authorization } });
-  const { authorizer: _none, ...requestContext } = base.requestContext as typeof base.requestContext & { authorizer?: unknown };
+/** The REQUEST authorizer event for a route, with an optional Authorization header. */
+export function authorizerEvent(routeKey: string, authorization?: string, pathParameters: Record<string, string> = {}): APIGatewayRequestAuthorizerEvent {
+  const base = httpEvent(routeKey, { pathParameters, headers: authorization === undefined ? {} : { Authorization: authorization } });
   return {
-    version: '2.0',
     type: 'REQUEST',
-    routeArn: `arn:aws:execute-api:eu-west-1:000000000001:abc123/$default/${routeKey.replace(' ', '')}`,
-    identitySource: authorization === undefined ? [] : [authorization],
-    routeKey,
-    rawPath: base.rawPath,
-    rawQueryString: '',
-    cookies: [],
+    methodArn: `arn:aws:execute-api:eu-west-1:000000000001:${TEST_API_ID}/${TEST_STAGE}/${base.httpMethod}${base.path}`,
+    resource: base.resource,
+    path: base.path,
+    httpMethod: base.httpMethod,
     headers: base.headers,
-    requestContext,
-    ...(base.pathParameters ? { pathParameters: base.pathParameters } : {}),
+    multiValueHeaders: base.multiValueHeaders,
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: base.pathParameters,
+    stageVariables: null,
+    requestContext: { ...base.requestContext, authorizer: undefined },
   };
+}
+
+/** Whether an authorizer result allows the method: an Allow statement, no Deny. */
+export function isAllowed(result: { policyDocument?: { Statement?: Array<{ Effect?: string }> } }): boolean {
+  const statements = result.policyDocument?.Statement ?? [];
+  return statements.some((s) => s.Effect === 'Allow') && !statements.some((s) => s.Effect === 'Deny');
 }
 
 export function lambdaContext(functionName = 'blindsight-cs1-test'): Context {
@@ -128,7 +161,7 @@ export function lambdaContext(functionName = 'blindsight-cs1-test'): Context {
 
 /** A handler's structured response with its JSON body parsed. */
 export function parseResponse(result: unknown): { statusCode: number; headers: Record<string, string>; body: Record<string, unknown> } {
-  const response = result as APIGatewayProxyStructuredResultV2;
+  const response = result as APIGatewayProxyResult;
   return {
     statusCode: response.statusCode ?? 200,
     headers: (response.headers ?? {}) as Record<string, string>,

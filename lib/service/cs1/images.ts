@@ -10,7 +10,8 @@ import { assertImageId, assertOwnerId } from '../../storage/identifiers';
 import { imageObjectKey } from '../../storage/object-keys';
 import type { ObjectStore, PresignedRequest } from '../../storage/types';
 import { mapLimited } from '../../core/concurrency';
-import { IMAGE_DOWNLOAD_URL_SECONDS, IMAGE_UPLOAD_URL_SECONDS, MAX_IMAGE_BYTES, MAX_IMAGES_PER_REQUEST, S3_CONCURRENCY } from './limits';
+import { MAX_IMAGE_BYTES, MAX_IMAGES_PER_REQUEST } from '../../api/limits';
+import { IMAGE_DOWNLOAD_URL_SECONDS, IMAGE_UPLOAD_URL_SECONDS, S3_CONCURRENCY } from './limits';
 import type { PresignedUrl } from './types';
 
 export const IMAGE_CONTENT_TYPE = 'application/octet-stream';

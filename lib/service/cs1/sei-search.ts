@@ -14,30 +14,21 @@ import { InvalidInputError, NotFoundError } from '../../core/errors';
 import { planLeafVisits, rankLeaves, validateSearch } from '../../sei/index-tree/search';
 import type { EncryptedLeaf } from '../../sei/index-tree/types';
 import { assertIndexName, assertOwnerId } from '../../storage/identifiers';
-import { DEFAULT_SEARCH_PROBES, MAX_SEARCH_K, MAX_SEARCH_PROBES, MAX_TRAPDOORS_PER_SEARCH } from './limits';
+import { DEFAULT_SEARCH_PROBES, MAX_SEARCH_K, MAX_SEARCH_PROBES, MAX_TRAPDOORS_PER_SEARCH } from '../../api/limits';
+import type { SearchRequest, SearchResponse } from '../../api/schemas';
 import type { CurrentVersionCache } from './current-version-cache';
 import type { SeiIndexCache } from './sei-index-cache';
 
-export interface SeiSearchRequest {
-  /** 1..16 trapdoors of m = 2d + 2 finite numbers each. */
-  readonly trapdoors: ReadonlyArray<ArrayLike<number>>;
-  readonly k: number;
-  /** Leaves ranked at least, 1..64 (default 4): more probes, higher recall, more work. */
-  readonly probes?: number;
-}
+/**
+ * The search request of the contract, with trapdoors as any array-like of numbers (callers in
+ * process pass Float64Arrays); the service checks every limit itself.
+ */
+export type SeiSearchRequest = Omit<SearchRequest, 'trapdoors'> & { readonly trapdoors: ReadonlyArray<ArrayLike<number>> };
 
-export interface SeiSearchHit {
-  readonly imageId: string;
-  /** Encrypted score: smaller is nearer; comparable only within one trapdoor's list. */
-  readonly score: number;
-}
-
-export interface SeiSearchResponse {
-  readonly version: string;
-  readonly results: Array<{ hits: SeiSearchHit[] }>;
+export type SeiSearchResponse = SearchResponse & {
   /** For logs (counts only). */
   readonly stats: { leavesVisited: number; leavesFetched: number; rangeReads: number; vectorsScored: number };
-}
+};
 
 function checkRequestShape(request: SeiSearchRequest): number {
   const { trapdoors, k } = request;

@@ -1,7 +1,7 @@
 /**
  * Types of CS1's application services: the stores they work on, and the contract between the
  * index-version service and each kind of index (SEI, two-server). The services hold the logic
- * of the HTTP API and depend only on the storage interfaces, never on Lambda or the AWS SDK.
+ * of the API and depend only on the storage interfaces, never on Lambda or the AWS SDK.
  */
 import type { IndexCatalog, IndexKind, JsonObject, ObjectStore, OwnerRegistry, UserRegistry } from '../../storage/types';
 

@@ -21,7 +21,7 @@ import type { BlindingMode, QueryStats } from '../../twoserver/protocol/types';
 import type { Cs2TransportFactory } from '../../twoserver/transport/config';
 import { ObjectStoreRecordStore } from '../../twoserver/transport/object-record-store';
 import type { LoadedTwoServerIndex, TwoServerIndexCache } from './index-cache';
-import { MAX_IDENTIFY_K, MAX_QUERY_BYTES, MAX_RANGE_MATCHES } from './limits';
+import { MAX_IDENTIFY_K, MAX_QUERY_BYTES, MAX_RANGE_MATCHES } from '../../api/limits';
 
 export interface IdentifyRequest {
   /** The client's encrypted query (IdentificationClient.encryptRequest). */

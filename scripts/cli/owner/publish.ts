@@ -13,7 +13,7 @@ import { loadHeDecryptor } from '../../../lib/he';
 import { FileSecretStore } from '../../../lib/storage/file-secret-store';
 import { InvalidInputError, isBlindsightError } from '../../../lib/core/errors';
 import type { ImageEnvelope } from '../../../lib/client/cs1-client';
-import { MAX_IMAGES_PER_REQUEST } from '../../../lib/client/cs1-client';
+import { MAX_IMAGES_PER_REQUEST } from '../../../lib/api/limits';
 import type { TransferProgress } from '../../../lib/client/types';
 import type { CommandContext } from '../context';
 import { resolvePath } from '../context';
@@ -41,7 +41,7 @@ export interface PublishResult {
     readonly previousVersion: string | null;
     readonly keyId: string;
     /** Where the HE secret went, or the operator command to run. */
-    readonly cs2: { readonly imported: true; readonly path: string } | { readonly imported: false; readonly command: string };
+    readonly cs2: { readonly imported: true; readonly path: string } | { readonly imported: false; readonly command: string; readonly secretFile: string };
   };
   readonly ms: number;
 }
@@ -131,7 +131,7 @@ export async function ownerPublish(context: CommandContext, options: PublishOpti
       cs2 = { imported: true, path };
       context.reporter.info(`CS2 key ${reference.keyId} imported into the local CS2 key store (${path})`);
     } else {
-      cs2 = { imported: false, command: operatorCommand(context.cwd, build.cs2Secret) };
+      cs2 = { imported: false, command: operatorCommand(context.cwd, build.cs2Secret), secretFile: build.cs2Secret };
       context.reporter.warn(`CS2 is not the local cloud: give ${build.cs2Secret} to CS2's operator (privately), who runs:\n  ${cs2.command}`);
     }
     const parts: Record<string, Uint8Array> = {};

@@ -8,7 +8,7 @@
  */
 import { InvalidInputError } from '../../../lib/core/errors';
 import type { TwoServerIndexSummary } from '../../../lib/client/types';
-import { MAX_IDENTIFY_K } from '../../../lib/service/twoserver/limits';
+import { MAX_IDENTIFY_K } from '../../../lib/api/limits';
 import { IdentificationClient } from '../../../lib/twoserver/protocol/client';
 import type { VectorSet } from '../../../lib/linalg/vectors';
 import { UsageError } from '../errors';

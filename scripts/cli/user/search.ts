@@ -17,7 +17,7 @@ import { sniffImageFormat } from '../../../lib/features/decode';
 import { createKAnonymousRequest } from '../../../lib/sei/k-anonymity';
 import type { VectorSet } from '../../../lib/linalg/vectors';
 import type { SeiIndexSummary } from '../../../lib/client/types';
-import { MAX_SEARCH_K, MAX_SEARCH_PROBES, MAX_TRAPDOORS_PER_SEARCH } from '../../../lib/service/cs1/limits';
+import { MAX_SEARCH_K, MAX_SEARCH_PROBES, MAX_TRAPDOORS_PER_SEARCH } from '../../../lib/api/limits';
 import type { CommandContext } from '../context';
 import { resolvePath } from '../context';
 import { assertSameModel, projectFeatures } from '../features';

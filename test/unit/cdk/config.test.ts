@@ -10,8 +10,17 @@ const config = (context: Record<string, unknown>) => readDeploymentConfig(new Ap
 const valid = { cs1Account: '111111111111', cs2Account: '222222222222', region: 'eu-west-1' };
 
 describe('deployment context', () => {
-  it('reads both accounts, the region and CORS origins', () => {
-    expect(config(valid)).toEqual({ ...valid, corsOrigins: ['*'], s3ForcePathStyle: false });
+  it('reads both accounts, the region, CORS origins and the production settings', () => {
+    expect(config(valid)).toEqual({ ...valid, corsOrigins: [], authorizerCacheSeconds: 0, cs2ReservedConcurrency: 10, s3ForcePathStyle: false });
+    expect(config({ ...valid, authorizerCacheSeconds: '300', cs2ReservedConcurrency: 'none', alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:ops' })).toMatchObject({
+      authorizerCacheSeconds: 300,
+      cs2ReservedConcurrency: undefined,
+      alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:ops',
+    });
+    expect(() => config({ ...valid, authorizerCacheSeconds: '3601' })).toThrow(/authorizerCacheSeconds.*0 to 3600/);
+    expect(() => config({ ...valid, cs2ReservedConcurrency: '0' })).toThrow(/cs2ReservedConcurrency/);
+    expect(() => config({ ...valid, alarmTopicArn: 'ops' })).toThrow(/alarmTopicArn/);
+    expect(() => config({ ...valid, corsOrigins: 'https://a.example/path' })).toThrow(/not an origin/);
     expect(config({ ...valid, s3ForcePathStyle: 'true' }).s3ForcePathStyle).toBe(true);
     expect(config({ ...valid, s3ForcePathStyle: true }).s3ForcePathStyle).toBe(true);
     expect(() => config({ ...valid, s3ForcePathStyle: 'yes' })).toThrow(/s3ForcePathStyle/);

@@ -1,4 +1,7 @@
-/** Synthesizes the Blindsight app for template tests (bundling skipped unless asked for). */
+/**
+ * Synthesizes the Blindsight app for template tests, bundling nothing (the functions' assets are
+ * placeholders; deployed-artefacts.test.ts bundles and runs the real ones).
+ */
 import { App } from 'aws-cdk-lib';
 import { join } from 'node:path';
 import type { BlindsightStacks } from '../../../cdk/blindsight-app';
@@ -10,8 +13,6 @@ export const REGION = 'eu-west-1';
 export const FIXTURE_FUNCTIONS = join(import.meta.dirname, 'fixtures', 'functions');
 
 export interface SynthOptions {
-  /** Stacks whose functions are really bundled (default none: the asset is a placeholder). */
-  readonly bundle?: readonly string[];
   readonly outdir?: string;
   readonly context?: Record<string, unknown>;
   /** CDK's built-in CloudFormation schema validation (a few seconds per app); default on. */
@@ -27,7 +28,7 @@ export function buildTestApp(options: SynthOptions = {}): { app: App } & Blindsi
       cs1Account: CS1_ACCOUNT,
       cs2Account: CS2_ACCOUNT,
       region: REGION,
-      'aws:cdk:bundling-stacks': [...(options.bundle ?? [])],
+      'aws:cdk:bundling-stacks': [],
       ...options.context,
     },
   });

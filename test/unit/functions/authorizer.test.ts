@@ -5,7 +5,7 @@ import { resetCs1Services } from '../../../lib/service/cs1/services';
 import { resetStorageFactories } from '../../../lib/storage/factory';
 import { authorizerEvent, lambdaContext } from '../../support/http-events';
 import type { LocalAws } from '../../support/local-aws';
-import { call, newOwner, startHandlerWorld } from './support';
+import { authorizerVerdict, call, newOwner, startHandlerWorld } from './support';
 import type { AnyHandler, Owner } from './support';
 
 const ROUTE = 'POST /v1/owners/{ownerId}/indexes/{indexName}/search';
@@ -20,10 +20,7 @@ describe('the Lambda authorizer with real owner-signed tokens', () => {
   const logs: string[] = [];
 
   const authorize = async (authorization?: string) =>
-    (await authorizer(authorizerEvent(ROUTE, authorization, { ownerId: owner.ownerId, indexName: 'x' }), lambdaContext())) as {
-      isAuthorized: boolean;
-      context?: Record<string, string>;
-    };
+    authorizerVerdict(await authorizer(authorizerEvent(ROUTE, authorization, { ownerId: owner.ownerId, indexName: 'x' }), lambdaContext()));
 
   beforeAll(async () => {
     aws = await startHandlerWorld({ BLINDSIGHT_LOG_LEVEL: 'INFO' });
@@ -48,6 +45,18 @@ describe('the Lambda authorizer with real owner-signed tokens', () => {
 
   it('allows an owner token and passes the owner as context', async () => {
     expect(await authorize(`Bearer ${await owner.token()}`)).toEqual({ isAuthorized: true, context: { ownerId: owner.ownerId, role: 'owner' } });
+  });
+
+  it('allows with a policy for every route of the stage (cacheable per token), and denies only the method asked for', async () => {
+    const event = authorizerEvent(ROUTE, `Bearer ${await owner.token()}`, { ownerId: owner.ownerId, indexName: 'x' });
+    const allowed = (await authorizer(event, lambdaContext())) as { principalId: string; policyDocument: unknown };
+    expect(allowed.principalId).toBe(owner.ownerId);
+    expect(allowed.policyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: 'arn:aws:execute-api:eu-west-1:000000000001:abc123/prod/*' }],
+    });
+    const denied = (await authorizer({ ...event, headers: { Authorization: 'Bearer nope' } }, lambdaContext())) as { policyDocument: unknown };
+    expect(denied.policyDocument).toEqual({ Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: event.methodArn }] });
   });
 
   it('allows a user only while the owner has it registered: revocation takes effect on the next call', async () => {
@@ -126,7 +135,7 @@ describe('the Lambda authorizer with real owner-signed tokens', () => {
     }
   });
 
-  it('fails (500 at the gateway) instead of denying when the registry cannot be read', async () => {
+  it('fails (503 at the gateway) instead of denying when the registry cannot be read', async () => {
     const table = process.env.BLINDSIGHT_TABLE;
     process.env.BLINDSIGHT_TABLE = 'no-such-table';
     resetStorageFactories();

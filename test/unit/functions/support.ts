@@ -1,12 +1,14 @@
 /**
  * Handler tests: the handlers run as in a Lambda process configured for dynalite + s3rver
  * (environment variables, the storage factory, the service singletons), and are called with
- * API Gateway payload-2.0 events. `call` goes through the real authorizer first when given a
- * token, exactly like the HTTP API: denied -> 403 without calling the route's handler.
+ * API Gateway REST proxy events. `callWithToken` goes through the real authorizer first, exactly
+ * like the REST API: denied -> 403 without calling the route's handler.
  */
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { Value } from '@sinclair/typebox/value';
 import { expect } from 'vitest';
+import { CS1_ROUTES, routeKeyOf } from '../../../lib/api/routes';
 import { ownerIdOf } from '../../../lib/auth/owner-id';
 import { generateOwnerSigningKey } from '../../../lib/auth/signing-key';
 import { issueToken } from '../../../lib/auth/tokens';
@@ -15,7 +17,7 @@ import { resetCs1Services } from '../../../lib/service/cs1/services';
 import { CS1_AUDIENCE } from '../../../lib/service/cs1/token-authorizer';
 import { resetStorageClients } from '../../../lib/storage/config';
 import { resetStorageFactories } from '../../../lib/storage/factory';
-import { authorizerEvent, httpEvent, lambdaContext, parseResponse } from '../../support/http-events';
+import { authorizerEvent, httpEvent, isAllowed, lambdaContext, parseResponse } from '../../support/http-events';
 import type { CallerContextInput, HttpEventOptions } from '../../support/http-events';
 import { startLocalAws } from '../../support/local-aws';
 import type { LocalAws } from '../../support/local-aws';
@@ -65,9 +67,19 @@ export interface Response {
   body: Record<string, unknown>;
 }
 
-/** Calls a handler with an event for `routeKey` (with the authorizer's context if `caller`). */
+/**
+ * Calls a handler with an event for `routeKey` (with the authorizer's context if `caller`). A
+ * success must be one the contract documents for the route, with a body its schema accepts.
+ */
 export async function call(handler: AnyHandler, routeKey: string, options: HttpEventOptions = {}): Promise<Response> {
-  return parseResponse(await handler(httpEvent(routeKey, options), lambdaContext()));
+  const response = parseResponse(await handler(httpEvent(routeKey, options), lambdaContext()));
+  const route = CS1_ROUTES.find((candidate) => routeKeyOf(candidate) === routeKey);
+  if (route !== undefined && response.statusCode < 300) {
+    const schema = route.responses[response.statusCode as 200 | 201];
+    expect(schema, `${routeKey} answered ${response.statusCode}, which the contract does not list`).toBeDefined();
+    expect([...Value.Errors(schema!, response.body)].map((e) => `${e.path} ${e.message}`), `${routeKey} response body`).toEqual([]);
+  }
+  return response;
 }
 
 /**
@@ -81,12 +93,19 @@ export async function callWithToken(
   token: string,
   options: Omit<HttpEventOptions, 'caller'> = {},
 ): Promise<Response> {
-  const verdict = (await authorizer(authorizerEvent(routeKey, `Bearer ${token}`, options.pathParameters ?? {}), lambdaContext())) as {
-    isAuthorized: boolean;
-    context?: CallerContextInput;
-  };
+  const verdict = authorizerVerdict(await authorizer(authorizerEvent(routeKey, `Bearer ${token}`, options.pathParameters ?? {}), lambdaContext()));
   if (!verdict.isAuthorized) return { statusCode: 403, headers: {}, body: { message: 'Forbidden' } };
-  return call(handler, routeKey, { ...options, caller: verdict.context });
+  return call(handler, routeKey, { ...options, caller: verdict.context as unknown as CallerContextInput });
+}
+
+/**
+ * A REST authorizer result read the way API Gateway reads it for one method: allowed when its
+ * policy has an Allow and no Deny; the context it hands to the route.
+ */
+export function authorizerVerdict(result: unknown): { isAuthorized: boolean; context?: Record<string, unknown> } {
+  const { policyDocument, context } = result as { policyDocument?: { Statement?: Array<{ Effect?: string }> }; context?: Record<string, unknown> };
+  const allowed = isAllowed({ policyDocument });
+  return allowed ? { isAuthorized: true, context } : { isAuthorized: false };
 }
 
 /** Everything stored: every table item and every object (key, size, ETag). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CS1_ROUTES } from '../../../functions/routes';
-import type { RouteDefinition } from '../../../functions/routes';
-import { RouteMatcher, routeKeyOf } from '../../../scripts/local-cloud/route-matcher';
+import { CS1_ROUTES, routeKeyOf } from '../../../lib/api/routes';
+import type { GatewayRoute as RouteDefinition } from '../../../scripts/local-cloud/rest-api-gateway';
+import { RouteMatcher } from '../../../scripts/local-cloud/route-matcher';
 
 describe('RouteMatcher on the CS1 route table', () => {
   const matcher = new RouteMatcher(CS1_ROUTES);

@@ -1,15 +1,15 @@
 /** In-process gateways with injected handlers, served on a free loopback port. */
-import type { RouteDefinition } from '../../../functions/routes';
+
 import { createCs2Gateway } from '../../../scripts/local-cloud/cs2-gateway';
 import type { Cs2GatewayOptions } from '../../../scripts/local-cloud/cs2-gateway';
 import { memoryLog } from '../../../scripts/local-cloud/gateway-log';
-import type { GatewayLimits } from '../../../scripts/local-cloud/http-api-gateway';
-import { createHttpApiGateway } from '../../../scripts/local-cloud/http-api-gateway';
+import type { GatewayLimits, GatewayRoute } from '../../../scripts/local-cloud/rest-api-gateway';
+import { createRestApiGateway } from '../../../scripts/local-cloud/rest-api-gateway';
 import type { RunningServer } from '../../../scripts/local-cloud/http-server';
 import { listen } from '../../../scripts/local-cloud/http-server';
 import type { HandlerLoader, LambdaHandler } from '../../../scripts/local-cloud/lambda-runtime';
 
-export const TEST_ROUTES: readonly RouteDefinition[] = [
+export const TEST_ROUTES: readonly GatewayRoute[] = [
   { method: 'POST', path: '/v1/open', handler: 'test/open', auth: 'none' },
   { method: 'POST', path: '/v1/owners/{ownerId}/things/{thingId}', handler: 'test/echo', auth: 'owner' },
   { method: 'GET', path: '/v1/owners/{ownerId}/things/{thingId}', handler: 'test/echo', auth: 'owner-or-user' },
@@ -32,17 +32,18 @@ export function injectedLoader(handlers: Record<string, LambdaHandler>, calls: I
   };
 }
 
-export async function startTestGateway(handlers: Record<string, LambdaHandler>, limits: Partial<GatewayLimits> = {}) {
+export async function startTestGateway(handlers: Record<string, LambdaHandler>, limits: Partial<GatewayLimits> = {}, corsOrigins: readonly string[] = []) {
   const calls: Invocation[] = [];
   const log = memoryLog();
   const server: RunningServer = await listen(
-    createHttpApiGateway({
+    createRestApiGateway({
       account: 'cs1',
       identity: { accountId: '000000000001', region: 'us-east-1', apiId: 'testapi' },
       routes: TEST_ROUTES,
       authorizerHandler: 'test/authorizer',
       loadHandler: injectedLoader(handlers, calls),
       limits,
+      corsOrigins,
       log,
     }),
     '127.0.0.1',
@@ -76,12 +77,20 @@ export async function startTestCs2(
   return { url: server.url, close: server.close, calls, log };
 }
 
-/** Allows `Bearer good`, denies anything else; echoes the token's owner as context. */
+/** A REST authorizer result: `effect` on `resource`, with the caller as context. */
+export function policyResult(effect: 'Allow' | 'Deny', resource: string, context: Record<string, unknown> = { ownerId: 'o-1', role: 'owner' }) {
+  return {
+    principalId: 'o-1',
+    policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: resource }] },
+    context,
+  };
+}
+
+/** Allows `Bearer good` (for every method of the stage), denies anything else. */
 export const testAuthorizer: LambdaHandler = async (event) => {
-  const e = event as { identitySource: string[] };
-  return e.identitySource[0] === 'Bearer good'
-    ? { isAuthorized: true, context: { ownerId: 'o-1', role: 'owner' } }
-    : { isAuthorized: false };
+  const e = event as { headers: Record<string, string>; methodArn: string };
+  const allowed = e.headers.Authorization === 'Bearer good' || e.headers.authorization === 'Bearer good';
+  return allowed ? policyResult('Allow', `${e.methodArn.split('/').slice(0, 2).join('/')}/*`) : policyResult('Deny', e.methodArn);
 };
 
 /** Returns the event it received, so tests can inspect it. */

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seededRandom } from '../../../../lib/core/random';
 import { isBlindsightError } from '../../../../lib/core/errors';
-import type { ErrorCode } from '../../../../lib/core/errors';
+import { STATUS_OF_CODE } from '../../../../lib/api/errors';
 import { createHeBackend } from '../../../../lib/he';
 import type { HeBackendName, HeParametersFor } from '../../../../lib/he/types';
 import type { VectorSet } from '../../../../lib/linalg/vectors';
@@ -125,20 +125,6 @@ export async function cs2KeyDir(...fixtures: TwoServerFixture[]): Promise<{ dir:
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type DirectHandler = (event: any, context: any) => Promise<unknown>;
 
-const STATUS_OF: Record<ErrorCode, number> = {
-  INVALID_INPUT: 400,
-  MALFORMED_DATA: 400,
-  DIMENSION_MISMATCH: 400,
-  INVALID_PARAMETERS: 400,
-  DECRYPTION_FAILED: 422,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  UNAUTHORIZED: 401,
-  FORBIDDEN: 403,
-  PAYLOAD_TOO_LARGE: 413,
-  UNAVAILABLE: 503,
-  INTERNAL: 500,
-};
 
 const MAX_EVENT_BYTES = 6 * 1024 * 1024;
 
@@ -183,7 +169,7 @@ function record(server: { decrypted: bigint[][]; errors: Cs2TestServer['errors']
 function invokeError(error: unknown): { status: number; body: { errorType: string; errorMessage: string; errorCode?: string } } {
   const errorType = error instanceof Error ? error.name : 'Error';
   const errorMessage = error instanceof Error ? error.message : String(error);
-  if (isBlindsightError(error)) return { status: STATUS_OF[error.code], body: { errorType, errorMessage, errorCode: error.code } };
+  if (isBlindsightError(error)) return { status: STATUS_OF_CODE[error.code], body: { errorType, errorMessage, errorCode: error.code } };
   return { status: 500, body: { errorType, errorMessage } };
 }
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LambdaHandler } from '../../../scripts/local-cloud/lambda-runtime';
-import { echoHandler, startTestGateway, testAuthorizer } from './support';
+import { evaluatePolicy } from '../../../scripts/local-cloud/rest-api-gateway';
+import { echoHandler, policyResult, startTestGateway, testAuthorizer } from './support';
 
 type Gateway = Awaited<ReturnType<typeof startTestGateway>>;
 let gateway: Gateway | undefined;
@@ -10,32 +11,32 @@ afterEach(async () => {
   gateway = undefined;
 });
 
-async function start(handlers: Record<string, LambdaHandler>, limits = {}) {
-  gateway = await startTestGateway({ 'test/authorizer': testAuthorizer, ...handlers }, limits);
+async function start(handlers: Record<string, LambdaHandler>, limits = {}, corsOrigins: readonly string[] = []) {
+  gateway = await startTestGateway({ 'test/authorizer': testAuthorizer, ...handlers }, limits, corsOrigins);
   return gateway;
 }
 
 const AUTH = { authorization: 'Bearer good' };
 
-describe('local HTTP API gateway: routing', () => {
-  it('delivers a payload 2.0 event with path parameters, query, cookies and authorizer context', async () => {
+describe('local REST API gateway: routing', () => {
+  it('delivers a REST proxy event with path parameters, query, headers and the authorizer context', async () => {
     const gw = await start({ 'test/echo': echoHandler });
     const res = await fetch(`${gw.url}/v1/owners/o-1/things/t%2042?a=1&a=2`, {
       method: 'POST',
-      headers: { ...AUTH, 'content-type': 'application/json', cookie: 'session=s1; theme=dark', 'x-custom': 'v' },
+      headers: { ...AUTH, 'content-type': 'application/json', 'x-custom': 'v' },
       body: '{"hello":"world"}',
     });
     expect(res.status).toBe(200);
-    expect(res.headers.get('apigw-requestid')).toMatch(/^[A-Za-z0-9+/=]{16}$/);
+    expect(res.headers.get('x-amzn-requestid')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     const event = (await res.json()) as { headers: Record<string, string>; requestContext: unknown };
     expect(event).toMatchObject({
-      version: '2.0',
-      routeKey: 'POST /v1/owners/{ownerId}/things/{thingId}',
-      rawPath: '/v1/owners/o-1/things/t%2042',
-      rawQueryString: 'a=1&a=2',
-      queryStringParameters: { a: '1,2' },
+      resource: '/v1/owners/{ownerId}/things/{thingId}',
+      path: '/v1/owners/o-1/things/t%2042',
+      httpMethod: 'POST',
+      queryStringParameters: { a: '2' },
+      multiValueQueryStringParameters: { a: ['1', '2'] },
       pathParameters: { ownerId: 'o-1', thingId: 't 42' },
-      cookies: ['session=s1', 'theme=dark'],
+      stageVariables: null,
       body: '{"hello":"world"}',
       isBase64Encoded: false,
     });
@@ -43,25 +44,25 @@ describe('local HTTP API gateway: routing', () => {
     expect(event.requestContext).toMatchObject({
       accountId: '000000000001',
       apiId: 'testapi',
-      stage: '$default',
-      routeKey: 'POST /v1/owners/{ownerId}/things/{thingId}',
-      requestId: res.headers.get('apigw-requestid'),
-      http: { method: 'POST', path: '/v1/owners/o-1/things/t%2042', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1' },
-      authorizer: { lambda: { ownerId: 'o-1', role: 'owner' } },
+      stage: 'prod',
+      resourcePath: '/v1/owners/{ownerId}/things/{thingId}',
+      httpMethod: 'POST',
+      path: '/prod/v1/owners/o-1/things/t%2042',
+      requestId: res.headers.get('x-amzn-requestid'),
+      identity: { sourceIp: '127.0.0.1' },
+      authorizer: { principalId: 'o-1', ownerId: 'o-1', role: 'owner' },
     });
   });
 
-  it('passes binary bodies base64-encoded', async () => {
+  it('passes bodies as text (no binary media types)', async () => {
     const gw = await start({ 'test/echo': echoHandler });
-    const bytes = new Uint8Array([0, 1, 2, 250, 251, 252]);
     const res = await fetch(`${gw.url}/v1/owners/o/things/t`, {
       method: 'POST',
-      headers: { ...AUTH, 'content-type': 'application/octet-stream' },
-      body: bytes,
+      headers: { ...AUTH, 'content-type': 'text/plain' },
+      body: 'héllo',
     });
     const event = (await res.json()) as { body: string; isBase64Encoded: boolean };
-    expect(event.isBase64Encoded).toBe(true);
-    expect(new Uint8Array(Buffer.from(event.body, 'base64'))).toEqual(bytes);
+    expect(event).toMatchObject({ body: 'héllo', isBase64Encoded: false });
   });
 
   it('answers 404 for unknown paths and 405 with Allow for a wrong method, without running anything', async () => {
@@ -76,14 +77,14 @@ describe('local HTTP API gateway: routing', () => {
   });
 
   it('runs routes with auth "none" without the authorizer', async () => {
-    const gw = await start({ 'test/open': async () => ({ ok: true }) });
+    const gw = await start({ 'test/open': async () => ({ statusCode: 200, body: '{}' }) });
     const res = await fetch(`${gw.url}/v1/open`, { method: 'POST' });
     expect(res.status).toBe(200);
     expect(gw.calls.map((c) => c.handler)).toEqual(['test/open']);
   });
 });
 
-describe('local HTTP API gateway: Lambda authorizer', () => {
+describe('local REST API gateway: Lambda REQUEST authorizer', () => {
   it('answers 401 without calling the authorizer when Authorization is missing or empty', async () => {
     const gw = await start({ 'test/echo': echoHandler });
     for (const headers of [{}, { authorization: '' }] as Array<Record<string, string>>) {
@@ -100,7 +101,23 @@ describe('local HTTP API gateway: Lambda authorizer', () => {
     expect(res.status).toBe(403);
     expect(await res.json()).toEqual({ message: 'Forbidden' });
     expect(gw.calls.map((c) => c.handler)).toEqual(['test/authorizer']);
-    expect(gw.calls[0].event).toMatchObject({ type: 'REQUEST', identitySource: ['Bearer revoked'], routeKey: 'GET /v1/owners/{ownerId}/things/{thingId}' });
+    expect(gw.calls[0].event).toMatchObject({
+      type: 'REQUEST',
+      methodArn: 'arn:aws:execute-api:us-east-1:000000000001:testapi/prod/GET/v1/owners/o/things/t',
+      resource: '/v1/owners/{ownerId}/things/{thingId}',
+      headers: { authorization: 'Bearer revoked' },
+    });
+  });
+
+  it('evaluates the policy for the method asked for: Deny wins, an Allow is needed, wildcards match', () => {
+    const arn = 'arn:aws:execute-api:us-east-1:1:api/prod/GET/v1/x';
+    const doc = (...statements: Array<[string, string]>) => ({ Statement: statements.map(([Effect, Resource]) => ({ Action: 'execute-api:Invoke', Effect, Resource })) });
+    expect(evaluatePolicy(doc(['Allow', 'arn:aws:execute-api:us-east-1:1:api/prod/*']), arn)).toBe('allow');
+    expect(evaluatePolicy(doc(['Allow', 'arn:aws:execute-api:us-east-1:1:api/prod/POST/*']), arn)).toBe('deny');
+    expect(evaluatePolicy(doc(['Allow', '*'], ['Deny', arn]), arn)).toBe('deny');
+    expect(evaluatePolicy(doc(), arn)).toBe('deny');
+    expect(evaluatePolicy({ Statement: [{ Effect: 'Maybe', Action: 'x', Resource: arn }] }, arn)).toBe('malformed');
+    expect(evaluatePolicy(undefined, arn)).toBe('malformed');
   });
 
   it('gives the authorizer and the route handler of one request the same request id and trace id, and each request its own', async () => {
@@ -108,7 +125,7 @@ describe('local HTTP API gateway: Lambda authorizer', () => {
     for (let i = 0; i < 2; i++) expect((await fetch(`${gw.url}/v1/owners/o/things/t`, { headers: AUTH })).status).toBe(200);
     const ids = gw.calls.map((c) => {
       const event = c.event as { headers: Record<string, string>; requestContext: { requestId: string } };
-      return `${event.requestContext.requestId} ${event.headers['x-amzn-trace-id']}`;
+      return `${event.requestContext.requestId} ${event.headers['X-Amzn-Trace-Id']}`;
     });
     expect(gw.calls.map((c) => c.handler)).toEqual(['test/authorizer', 'test/echo', 'test/authorizer', 'test/echo']);
     expect(ids[0]).toMatch(/^\S+ Root=1-[0-9a-f]{8}-[0-9a-f]{24}$/);
@@ -120,7 +137,7 @@ describe('local HTTP API gateway: Lambda authorizer', () => {
   it('runs the authorizer on every request (no result cache), so a revocation applies at once', async () => {
     let allowed = true;
     const gw = await start({
-      'test/authorizer': async () => ({ isAuthorized: allowed, context: { ownerId: 'o' } }),
+      'test/authorizer': async (event) => policyResult(allowed ? 'Allow' : 'Deny', (event as { methodArn: string }).methodArn),
       'test/echo': echoHandler,
     });
     expect((await fetch(`${gw.url}/v1/owners/o/things/t`, { headers: AUTH })).status).toBe(200);
@@ -128,19 +145,32 @@ describe('local HTTP API gateway: Lambda authorizer', () => {
     expect((await fetch(`${gw.url}/v1/owners/o/things/t`, { headers: AUTH })).status).toBe(403);
   });
 
-  it('answers 500 when the authorizer throws or returns a malformed response', async () => {
+  it('answers 401 when the authorizer throws "Unauthorized"', async () => {
+    const gw = await start({
+      'test/authorizer': async () => {
+        throw new Error('Unauthorized');
+      },
+      'test/echo': echoHandler,
+    });
+    const res = await fetch(`${gw.url}/v1/owners/o/things/t`, { headers: AUTH });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({ message: 'Unauthorized' });
+  });
+
+  it('answers 503 (the stack\'s AUTHORIZER_FAILURE response) when the authorizer fails or returns a malformed result', async () => {
     for (const authorizer of [
       async () => {
         throw new Error('boom');
       },
       async () => ({ allow: true }),
-      async () => ({ isAuthorized: 'yes' }),
-      async () => ({ isAuthorized: true, context: 'x' }),
+      async () => ({ principalId: 'p', policyDocument: 'yes' }),
+      async (event: unknown) => ({ ...policyResult('Allow', (event as { methodArn: string }).methodArn), context: { nested: { x: 1 } } }),
     ] as LambdaHandler[]) {
       const gw = await start({ 'test/authorizer': authorizer, 'test/echo': echoHandler });
       const res = await fetch(`${gw.url}/v1/owners/o/things/t`, { headers: AUTH });
-      expect(res.status).toBe(500);
-      expect(await res.json()).toEqual({ message: 'Internal Server Error' });
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect(await res.json()).toMatchObject({ error: { code: 'UNAVAILABLE', requestId: res.headers.get('x-amzn-requestid') } });
       expect(gw.calls.some((c) => c.handler === 'test/echo')).toBe(false);
       await gw.close();
       gateway = undefined;
@@ -148,8 +178,8 @@ describe('local HTTP API gateway: Lambda authorizer', () => {
   });
 });
 
-describe('local HTTP API gateway: limits', () => {
-  it('answers 413 for a request over the 10 MB HTTP API limit without running anything', async () => {
+describe('local REST API gateway: limits', () => {
+  it('answers 413 for a request over the 10 MB REST API limit without running anything', async () => {
     const gw = await start({ 'test/echo': echoHandler });
     const res = await fetch(`${gw.url}/v1/owners/o/things/t`, {
       method: 'POST',
@@ -163,39 +193,41 @@ describe('local HTTP API gateway: limits', () => {
 
   it('answers 413 when the event would exceed Lambda 6 MB invocation payload', async () => {
     const gw = await start({ 'test/echo': echoHandler });
-    // 5 MB binary -> ~6.7 MB of base64 in the event.
     const res = await fetch(`${gw.url}/v1/owners/o/things/t`, {
       method: 'POST',
-      headers: { ...AUTH, 'content-type': 'application/octet-stream' },
-      body: new Uint8Array(5 * 1024 * 1024),
+      headers: { ...AUTH, 'content-type': 'text/plain' },
+      body: 'x'.repeat(7 * 1024 * 1024),
     });
     expect(res.status).toBe(413);
     expect(gw.calls.map((c) => c.handler)).toEqual(['test/authorizer']);
   });
 
-  it('answers 500 when the function response exceeds 6 MB', async () => {
+  it('answers 502 when the function response exceeds 6 MB', async () => {
     const gw = await start({ 'test/echo': async () => ({ statusCode: 200, body: 'x'.repeat(6 * 1024 * 1024 + 10) }) });
     const res = await fetch(`${gw.url}/v1/owners/o/things/t`, { headers: AUTH });
-    expect(res.status).toBe(500);
+    expect(res.status).toBe(502);
     expect(gw.log.events.some((e) => /payload limit/.test(e.msg))).toBe(true);
   });
 
-  it('answers 503 when the integration times out', async () => {
-    const gw = await start({ 'test/echo': () => new Promise((resolve) => setTimeout(() => resolve({ ok: 1 }), 2_000)) }, { integrationTimeoutMs: 100 });
+  it('answers 504 when the integration times out', async () => {
+    const gw = await start({ 'test/echo': () => new Promise((resolve) => setTimeout(() => resolve({ statusCode: 200 }), 2_000)) }, { integrationTimeoutMs: 100 });
     const res = await fetch(`${gw.url}/v1/owners/o/things/t`, { headers: AUTH });
-    expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ message: 'Service Unavailable' });
-    expect(gw.log.requests.at(-1)).toMatchObject({ status: 503, reason: 'integration-timeout' });
+    expect(res.status).toBe(504);
+    expect(await res.json()).toEqual({ message: 'Endpoint request timed out' });
+    expect(gw.log.requests.at(-1)).toMatchObject({ status: 504, reason: 'integration-timeout' });
   });
 
   it('gives handlers a Lambda context whose remaining time counts down from the function timeout', async () => {
     const gw = await start(
       {
         'test/echo': async (_event, context) => ({
-          name: context.functionName,
-          arn: context.invokedFunctionArn,
-          id: context.awsRequestId,
-          remaining: context.getRemainingTimeInMillis(),
+          statusCode: 200,
+          body: JSON.stringify({
+            name: context.functionName,
+            arn: context.invokedFunctionArn,
+            id: context.awsRequestId,
+            remaining: context.getRemainingTimeInMillis(),
+          }),
         }),
       },
       { functionTimeoutMs: 60_000 },
@@ -209,13 +241,13 @@ describe('local HTTP API gateway: limits', () => {
   });
 });
 
-describe('local HTTP API gateway: responses and errors', () => {
-  it('sends structured responses: status, headers, cookies, base64 bodies', async () => {
+describe('local REST API gateway: responses and errors', () => {
+  it('sends proxy responses: status, headers, multi-value headers, base64 bodies', async () => {
     const gw = await start({
       'test/respond': async () => ({
         statusCode: 201,
         headers: { 'Content-Type': 'image/png', 'X-Count': 3 },
-        cookies: ['a=1; Path=/', 'b=2'],
+        multiValueHeaders: { 'Set-Cookie': ['a=1; Path=/', 'b=2'] },
         body: Buffer.from([137, 80, 78, 71]).toString('base64'),
         isBase64Encoded: true,
       }),
@@ -228,29 +260,27 @@ describe('local HTTP API gateway: responses and errors', () => {
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(new Uint8Array([137, 80, 78, 71]));
   });
 
-  it('sends a result without statusCode as a 200 JSON body', async () => {
-    const gw = await start({ 'test/respond': async () => ({ values: [1, 2] }) });
-    const res = await fetch(`${gw.url}/v1/owners/o/respond`, { method: 'POST', headers: AUTH });
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toBe('application/json');
-    expect(await res.json()).toEqual({ values: [1, 2] });
+  it('answers 502 for a result that is not a proxy response (no statusCode, or a malformed one)', async () => {
+    for (const result of [{ values: [1, 2] }, { statusCode: 'ok' }, 'text']) {
+      const gw = await start({ 'test/respond': async () => result });
+      const res = await fetch(`${gw.url}/v1/owners/o/respond`, { method: 'POST', headers: AUTH });
+      expect(res.status).toBe(502);
+      expect(await res.json()).toEqual({ message: 'Internal server error' });
+      await gw.close();
+      gateway = undefined;
+    }
   });
 
-  it('answers 500 for a malformed structured response', async () => {
-    const gw = await start({ 'test/respond': async () => ({ statusCode: 'ok' }) });
-    expect((await fetch(`${gw.url}/v1/owners/o/respond`, { method: 'POST', headers: AUTH })).status).toBe(500);
-  });
-
-  it('answers 500 with API Gateway body (no stack, no message) when the handler throws', async () => {
+  it('answers 502 with API Gateway body (no stack, no message) when the handler throws', async () => {
     const gw = await start({
       'test/respond': async () => {
         throw new TypeError('secret detail that must not reach the client');
       },
     });
     const res = await fetch(`${gw.url}/v1/owners/o/respond`, { method: 'POST', headers: AUTH });
-    expect(res.status).toBe(500);
+    expect(res.status).toBe(502);
     const text = await res.text();
-    expect(text).toBe('{"message":"Internal Server Error"}');
+    expect(text).toBe('{"message":"Internal server error"}');
     expect(gw.log.events.at(-1)).toMatchObject({ level: 'error', msg: 'function error', errorType: 'TypeError' });
   });
 
@@ -261,7 +291,7 @@ describe('local HTTP API gateway: responses and errors', () => {
 
   it('keeps handler module state across requests (warm invocations)', async () => {
     let count = 0;
-    const gw = await start({ 'test/respond': async () => ({ count: ++count }) });
+    const gw = await start({ 'test/respond': async () => ({ statusCode: 200, body: JSON.stringify({ count: ++count }) }) });
     const first = await (await fetch(`${gw.url}/v1/owners/o/respond`, { method: 'POST', headers: AUTH })).json();
     const second = await (await fetch(`${gw.url}/v1/owners/o/respond`, { method: 'POST', headers: AUTH })).json();
     expect([first, second]).toEqual([{ count: 1 }, { count: 2 }]);
@@ -282,5 +312,36 @@ describe('local HTTP API gateway: responses and errors', () => {
     const logged = JSON.stringify([gw.log.requests, gw.log.events]);
     expect(logged).not.toContain('0.123456789');
     expect(logged).not.toContain('Bearer');
+  });
+});
+
+describe('local REST API gateway: CORS', () => {
+  const ORIGIN = 'http://localhost:5173';
+
+  it('answers preflights for the configured origins only, and adds the origin to its own error answers', async () => {
+    const gw = await start({ 'test/echo': echoHandler }, {}, ['http://localhost:*']);
+    const preflight = await fetch(`${gw.url}/v1/owners/o/things/t`, {
+      method: 'OPTIONS',
+      headers: { origin: ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+    expect(preflight.headers.get('access-control-allow-headers')).toBe('Authorization,Content-Type');
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+    const foreign = await fetch(`${gw.url}/v1/owners/o/things/t`, { method: 'OPTIONS', headers: { origin: 'https://evil.example' } });
+    expect(foreign.status).toBe(204);
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+    const unauthorized = await fetch(`${gw.url}/v1/owners/o/things/t`, { headers: { origin: ORIGIN } });
+    expect(unauthorized.status).toBe(401);
+    expect(unauthorized.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+    expect(gw.calls).toEqual([]);
+  });
+
+  it('has no CORS at all when no origin is configured (as in AWS by default)', async () => {
+    const gw = await start({ 'test/echo': echoHandler });
+    const preflight = await fetch(`${gw.url}/v1/owners/o/things/t`, { method: 'OPTIONS', headers: { origin: ORIGIN } });
+    expect(preflight.status).toBe(405);
+    const unauthorized = await fetch(`${gw.url}/v1/owners/o/things/t`, { headers: { origin: ORIGIN } });
+    expect(unauthorized.headers.get('access-control-allow-origin')).toBeNull();
   });
 });

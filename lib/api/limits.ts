@@ -1,0 +1,48 @@
+/**
+ * Request limits of CS1's API. The route schemas (routes.ts) carry them, so the handlers
+ * enforce them; the services check them again for callers without a schema in front (tests,
+ * scripts), and the client and the CLI read them to stay inside them.
+ */
+import { MAX_FEATURE_DIMENSION } from '../sei/index-tree/format';
+import { encryptedDimension } from '../sei/types';
+
+/** K-anonymity: one request carries the real trapdoor and at most 15 decoys. */
+export const MAX_TRAPDOORS_PER_SEARCH = 16;
+export const MAX_SEARCH_K = 100;
+export const MAX_SEARCH_PROBES = 64;
+export const DEFAULT_SEARCH_PROBES = 4;
+/** Longest encrypted vector or trapdoor any index can need (m = 2d + 2). */
+export const MAX_ENCRYPTED_DIMENSION = encryptedDimension(MAX_FEATURE_DIMENSION);
+
+/** Presigned URLs issued per request (uploads, downloads). */
+export const MAX_IMAGES_PER_REQUEST = 100;
+/** Encrypted image envelopes are uploaded with presigned PUTs of at most this size. */
+export const MAX_IMAGE_BYTES = 50 * 1024 * 1024;
+/** Parts of one index version. */
+export const MAX_INDEX_PARTS = 16;
+
+/** k-nearest identification returns at most this many templates. */
+export const MAX_IDENTIFY_K = 50;
+/**
+ * Largest encrypted query accepted. Queries come inline in the JSON body as base64 (4/3
+ * larger): 4 MiB of query is about 5.6 MB of body, under Lambda's 6 MB event limit. Real
+ * queries are far smaller (she, d = 512: 128 KB; bfv, N = 8192: about 400 KB).
+ */
+export const MAX_QUERY_BYTES = 4 * 1024 * 1024;
+export const MAX_QUERY_BASE64_LENGTH = Math.ceil(MAX_QUERY_BYTES / 3) * 4;
+/**
+ * A range identification returns at most this many matches, nearest first (`truncated` says
+ * when more were within the threshold), so an over-wide threshold cannot produce a response
+ * past the 6 MB Lambda limit.
+ */
+export const MAX_RANGE_MATCHES = 1000;
+
+/**
+ * Request bodies: a JSON number of a trapdoor takes at most about 25 bytes, so a search with 16
+ * trapdoors of the largest dimension stays under 4 MB. Lambda refuses events over 6 MB anyway;
+ * the per-route limits refuse large bodies before they are parsed.
+ */
+export const SMALL_BODY_BYTES = 16 * 1024;
+export const VECTOR_BODY_BYTES = 512 * 1024;
+export const SEARCH_BODY_BYTES = 4 * 1024 * 1024;
+export const IDENTIFY_BODY_BYTES = MAX_QUERY_BASE64_LENGTH + 4 * 1024;

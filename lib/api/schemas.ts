@@ -1,0 +1,262 @@
+/**
+ * JSON schemas of CS1's request and response bodies (TypeBox: plain JSON Schema objects that
+ * ajv validates, with the TypeScript types derived from them by `Static`). Requests are strict
+ * (no unknown properties); responses may grow new properties without breaking clients.
+ */
+import { Type } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
+import { MAX_BLOB_NAME_LENGTH, MAX_IMAGE_ID_LENGTH, MAX_VERSION_LENGTH } from '../storage/identifiers';
+import {
+  DEFAULT_SEARCH_PROBES,
+  MAX_ENCRYPTED_DIMENSION,
+  MAX_IDENTIFY_K,
+  MAX_IMAGE_BYTES,
+  MAX_IMAGES_PER_REQUEST,
+  MAX_INDEX_PARTS,
+  MAX_QUERY_BASE64_LENGTH,
+  MAX_SEARCH_K,
+  MAX_SEARCH_PROBES,
+  MAX_TRAPDOORS_PER_SEARCH,
+} from './limits';
+
+/** Index kinds a version can be created with (each has its own part names and validator). */
+export const INDEX_KINDS = ['sei', 'two-server'] as const;
+export type IndexKind = (typeof INDEX_KINDS)[number];
+
+const strict = { additionalProperties: false } as const;
+const ImageId = Type.String({ minLength: 1, maxLength: MAX_IMAGE_ID_LENGTH });
+/** An encrypted vector or trapdoor: m = 2d + 2 numbers. */
+const EncryptedVector = Type.Array(Type.Number(), { minItems: 1, maxItems: MAX_ENCRYPTED_DIMENSION });
+const Timestamp = Type.String({ description: 'ISO 8601' });
+
+/** A presigned S3 request: send `headers` with it (they are signed). */
+export const PresignedRequestSchema = Type.Object({
+  url: Type.String(),
+  method: Type.Union([Type.Literal('PUT'), Type.Literal('GET')]),
+  headers: Type.Record(Type.String(), Type.String()),
+  expiresAt: Timestamp,
+});
+export type PresignedRequest = Static<typeof PresignedRequestSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Owners and users
+
+export const RegisterOwnerRequestSchema = Type.Object(
+  {
+    publicKeyJwk: Type.Object(
+      { kty: Type.String({ maxLength: 16 }), crv: Type.String({ maxLength: 16 }), x: Type.String({ maxLength: 128 }) },
+      { maxProperties: 16 },
+    ),
+  },
+  strict,
+);
+export type RegisterOwnerRequest = Static<typeof RegisterOwnerRequestSchema>;
+
+export const RegisterOwnerResponseSchema = Type.Object({
+  ownerId: Type.String(),
+  /** False when the same key was registered before. */
+  created: Type.Boolean(),
+  createdAt: Timestamp,
+});
+export type RegisterOwnerResponse = Static<typeof RegisterOwnerResponseSchema>;
+
+export const UserRecordSchema = Type.Object({
+  ownerId: Type.String(),
+  userId: Type.String(),
+  status: Type.Union([Type.Literal('active'), Type.Literal('revoked')]),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  revokedAt: Type.Optional(Timestamp),
+  reactivatedAt: Type.Optional(Timestamp),
+  reactivationCount: Type.Integer({ minimum: 0 }),
+});
+export type UserRecord = Static<typeof UserRecordSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Images
+
+export const ImageUploadRequestSchema = Type.Object(
+  { imageId: ImageId, byteLength: Type.Integer({ minimum: 1, maximum: MAX_IMAGE_BYTES }) },
+  strict,
+);
+export type ImageUploadRequest = Static<typeof ImageUploadRequestSchema>;
+
+export const ImageUploadsRequestSchema = Type.Object(
+  { images: Type.Array(ImageUploadRequestSchema, { minItems: 1, maxItems: MAX_IMAGES_PER_REQUEST }) },
+  strict,
+);
+export const ImageUploadSchema = Type.Composite([PresignedRequestSchema, Type.Object({ imageId: Type.String() })]);
+export type ImageUpload = Static<typeof ImageUploadSchema>;
+export const ImageUploadsResponseSchema = Type.Object({ uploads: Type.Array(ImageUploadSchema) });
+
+export const ImageDownloadsRequestSchema = Type.Object(
+  { imageIds: Type.Array(ImageId, { minItems: 1, maxItems: MAX_IMAGES_PER_REQUEST }) },
+  strict,
+);
+export const ImageDownloadSchema = Type.Composite([PresignedRequestSchema, Type.Object({ imageId: Type.String(), byteLength: Type.Integer() })]);
+export type ImageDownload = Static<typeof ImageDownloadSchema>;
+export const ImageDownloadsResponseSchema = Type.Object({ downloads: Type.Array(ImageDownloadSchema) });
+
+// ---------------------------------------------------------------------------------------------
+// Index versions
+
+export const CreateVersionRequestSchema = Type.Object(
+  {
+    // Unsafe: plain `enum` and `propertyNames` keep ajv's messages short ("must be one of ...").
+    kind: Type.Unsafe<IndexKind>({ type: 'string', enum: [...INDEX_KINDS] }),
+    /** Part name -> byte length. */
+    parts: Type.Unsafe<Record<string, number>>({
+      type: 'object',
+      minProperties: 1,
+      maxProperties: MAX_INDEX_PARTS,
+      propertyNames: { maxLength: MAX_BLOB_NAME_LENGTH },
+      additionalProperties: { type: 'integer', minimum: 1 },
+    }),
+  },
+  strict,
+);
+export type CreateVersionRequest = Static<typeof CreateVersionRequestSchema>;
+
+export const CreateVersionResponseSchema = Type.Object({
+  version: Type.String(),
+  kind: Type.String(),
+  uploads: Type.Record(Type.String(), PresignedRequestSchema),
+});
+export type CreateVersionResponse = Static<typeof CreateVersionResponseSchema>;
+
+export const PublishRequestSchema = Type.Object(
+  {
+    /** The version the index must still serve (null: nothing published yet). */
+    expectedCurrent: Type.Unsafe<string | null>({ type: 'string', nullable: true, minLength: 1, maxLength: MAX_VERSION_LENGTH }),
+  },
+  strict,
+);
+export type PublishRequest = Static<typeof PublishRequestSchema>;
+
+export const PublishResponseSchema = Type.Object({
+  version: Type.String(),
+  previousVersion: Type.Union([Type.String(), Type.Null()]),
+  kind: Type.String(),
+  publishedAt: Timestamp,
+});
+export type PublishResponse = Static<typeof PublishResponseSchema>;
+
+/** GET index: the serving version and its kind's public summary. */
+export const IndexDescriptionSchema = Type.Object({
+  indexName: Type.String(),
+  version: Type.String(),
+  kind: Type.String(),
+  publishedAt: Timestamp,
+  previousVersion: Type.Union([Type.String(), Type.Null()]),
+  summary: Type.Record(Type.String(), Type.Unknown()),
+});
+
+/** Summary of a SEI index. */
+export const SeiIndexSummarySchema = Type.Object({
+  d: Type.Integer(),
+  m: Type.Integer(),
+  ownerKeyId: Type.String(),
+  imageCount: Type.Integer(),
+  leafCount: Type.Integer(),
+  nodeCount: Type.Integer(),
+  updates: Type.Object({ added: Type.Integer(), deleted: Type.Integer(), builtSize: Type.Integer() }),
+});
+export type SeiIndexSummary = Static<typeof SeiIndexSummarySchema>;
+
+/** Summary of a two-server index: what a client needs to encrypt a query. */
+export const TwoServerIndexSummarySchema = Type.Object({
+  backend: Type.Union([Type.Literal('she'), Type.Literal('bfv')]),
+  keyId: Type.String(),
+  d: Type.Integer(),
+  maxAbs: Type.Number(),
+  templateCount: Type.Integer(),
+  partitions: Type.Integer(),
+  queryBytes: Type.Integer(),
+  publicMaterial: Type.Object({ bytes: Type.Integer(), sha256: Type.String(), download: Type.Optional(PresignedRequestSchema) }),
+});
+export type TwoServerIndexSummary = Static<typeof TwoServerIndexSummarySchema>;
+
+export type IndexDescription<S = SeiIndexSummary | TwoServerIndexSummary> = Omit<Static<typeof IndexDescriptionSchema>, 'summary'> & { summary: S };
+
+// ---------------------------------------------------------------------------------------------
+// SEI dynamic updates and search
+
+export const AddImageRequestSchema = Type.Object(
+  {
+    imageId: ImageId,
+    /** The image's encrypted index vector f' (m = 2d + 2 entries). */
+    vector: EncryptedVector,
+    /** A trapdoor of the same feature vector under the owner's own user key (m entries). */
+    placementTrapdoor: EncryptedVector,
+  },
+  strict,
+);
+export type AddImageRequest = Static<typeof AddImageRequestSchema>;
+
+export const RebuildAdviceSchema = Type.Object({ advisable: Type.Boolean(), reasons: Type.Array(Type.String()) });
+export const UpdateResponseSchema = Type.Object({
+  version: Type.String(),
+  previousVersion: Type.String(),
+  imageId: Type.String(),
+  leaf: Type.Integer(),
+  imageCount: Type.Integer(),
+  rebuildAdvice: RebuildAdviceSchema,
+});
+export type UpdateResponse = Static<typeof UpdateResponseSchema>;
+
+export const SearchRequestSchema = Type.Object(
+  {
+    /** 1..16 trapdoors (one real, the others decoys), m entries each. */
+    trapdoors: Type.Array(EncryptedVector, { minItems: 1, maxItems: MAX_TRAPDOORS_PER_SEARCH }),
+    k: Type.Integer({ minimum: 1, maximum: MAX_SEARCH_K }),
+    /** Leaves ranked at least: more probes, higher recall, more work. */
+    probes: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SEARCH_PROBES, default: DEFAULT_SEARCH_PROBES })),
+  },
+  strict,
+);
+export type SearchRequest = Static<typeof SearchRequestSchema>;
+
+export const SearchHitSchema = Type.Object({
+  imageId: Type.String(),
+  /** Encrypted score: smaller is nearer; comparable only within one trapdoor's list. */
+  score: Type.Number(),
+});
+export type SearchHit = Static<typeof SearchHitSchema>;
+export const SearchResponseSchema = Type.Object({
+  version: Type.String(),
+  /** One list per trapdoor, in request order. */
+  results: Type.Array(Type.Object({ hits: Type.Array(SearchHitSchema) })),
+});
+export type SearchResponse = Static<typeof SearchResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Two-server identification
+
+export const IdentifyRequestSchema = Type.Object(
+  {
+    /** The encrypted query, base64. */
+    query: Type.String({ minLength: 4, maxLength: MAX_QUERY_BASE64_LENGTH }),
+    /** Range query: every template within this squared distance. */
+    tauSquared: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+    /** The k nearest templates. */
+    k: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_IDENTIFY_K })),
+    // "Exactly one of tauSquared and k" is checked by the service, whose message says why.
+  },
+  strict,
+);
+export type IdentifyRequest = Static<typeof IdentifyRequestSchema>;
+
+export const IdentifyMatchSchema = Type.Object({
+  templateId: Type.String(),
+  /** Exact squared distance in the quantized space. */
+  dist2: Type.Number(),
+});
+export type IdentifyMatch = Static<typeof IdentifyMatchSchema>;
+export const IdentifyResponseSchema = Type.Object({
+  version: Type.String(),
+  matches: Type.Array(IdentifyMatchSchema),
+  stats: Type.Object({ cs2Calls: Type.Integer(), candidates: Type.Integer() }),
+  truncated: Type.Optional(Type.Boolean()),
+});
+export type IdentifyResponse = Static<typeof IdentifyResponseSchema>;
+

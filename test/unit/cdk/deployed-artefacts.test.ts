@@ -1,0 +1,515 @@
+/**
+ * What is deployed, checked offline. Both stacks are synthesized once with the real CDK CLI and
+ * the real handlers (local esbuild, no Docker), as an operator does before `cdk deploy`; then:
+ * - cfn-lint over both templates: no error;
+ * - both templates deployed into a moto server as two accounts (assets uploaded to moto's S3
+ *   first), and the cross-account trust checked on what moto holds;
+ * - every Lambda asset run the way Lambda runs it, by Node 22 from an empty folder, each in one
+ *   warm execution environment, with REST proxy events against local storage: it loads, answers
+ *   a valid request and a bad one (4xx), and answers 503 once its storage becomes unreachable.
+ * cfn-lint and moto_server are Python tools installed on the machine; a missing one fails the
+ * test with its name. cfn-lint runs while moto deploys (both are independent of each other).
+ */
+import { GetFunctionCommand, GetPolicyCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { APIGatewayClient, GetMethodCommand, GetResourcesCommand, GetRestApisCommand } from '@aws-sdk/client-api-gateway';
+import { GetRoleCommand, GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand, ListRolesCommand } from '@aws-sdk/client-iam';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cs1HandlerModules, constructIdOf } from '../../../cdk/cs1-stack';
+import { CS1_IDENTIFY_ROLE_NAME, CS2_DECRYPT_FUNCTION_NAME } from '../../../cdk/names';
+import { STATUS_OF_CODE } from '../../../lib/api/errors';
+import { CS1_API, CS1_ROUTES, routeKeyOf } from '../../../lib/api/routes';
+import type { Cs1RouteName } from '../../../lib/api/routes';
+import { DecryptionError, DimensionMismatchError, InvalidInputError, MalformedDataError, NotFoundError } from '../../../lib/core/errors';
+import { mapLimited } from '../../../lib/core/concurrency';
+import { encryptIndexVector } from '../../../lib/sei/index-vector';
+import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
+import { DEFAULT_SECRET_PREFIX, SecretsManagerStore } from '../../../lib/storage/secrets-manager-store';
+import { startCuttableProxy } from '../../support/cuttable-proxy';
+import type { CuttableProxy } from '../../support/cuttable-proxy';
+import { authorizerEvent, httpEvent } from '../../support/http-events';
+import { node22Version, startBundle } from '../../support/lambda-bundle';
+import type { BundleOutcome, WarmBundle } from '../../support/lambda-bundle';
+import { startLocalAws } from '../../support/local-aws';
+import type { LocalAws } from '../../support/local-aws';
+import { startMoto } from '../../support/moto';
+import type { Moto } from '../../support/moto';
+import { deployStack, publishAssets } from '../../support/moto-deploy';
+import { row, seiWorld } from '../../support/sei-fixture';
+import { newOwner } from '../functions/support';
+import type { Owner } from '../functions/support';
+import { SHE_SMALL, buildFixture, cs2KeyDir, probeNear, startCs2HttpServer } from '../service/twoserver/support';
+import type { DirectHandler, TwoServerFixture } from '../service/twoserver/support';
+
+const run = promisify(execFile);
+const CS1_ACCOUNT = '111111111111';
+const CS2_ACCOUNT = '222222222222';
+/** The account moto puts requests in when they name none (the bundles' own SDK clients). */
+const MOTO_DEFAULT_ACCOUNT = '123456789012';
+const REGION = 'us-east-1';
+
+let outdir: string;
+let moto: Moto;
+/** cfn-lint's findings, started as soon as the templates exist (it runs while moto deploys). */
+let lint: Promise<Array<{ Level: string; Rule: { Id: string }; Message: string; Filename: string }>>;
+
+interface Template {
+  Resources: Record<string, { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, string> }>;
+}
+
+async function template(stack: string): Promise<Template> {
+  return JSON.parse(await readFile(join(outdir, `${stack}.template.json`), 'utf8')) as Template;
+}
+
+async function cfnLint(): Promise<Array<{ Level: string; Rule: { Id: string }; Message: string; Filename: string }>> {
+  let stdout: string;
+  try {
+    ({ stdout } = await run('cfn-lint', ['--format', 'json', 'Cs1Stack.template.json', 'Cs2Stack.template.json'], { cwd: outdir, maxBuffer: 64 * 1024 * 1024 }));
+  } catch (error) {
+    const failure = error as NodeJS.ErrnoException & { stdout?: string };
+    if (failure.code === 'ENOENT') throw new Error('cfn-lint is not installed (the Python package cfn-lint 1.x): pip install "cfn-lint==1.51.0"');
+    // Non-zero exit codes flag findings (2 errors, 4 warnings, 8 informational): read them.
+    if (typeof failure.stdout !== 'string' || failure.stdout === '') throw error;
+    stdout = failure.stdout;
+  }
+  return JSON.parse(stdout) as Array<{ Level: string; Rule: { Id: string }; Message: string; Filename: string }>;
+}
+
+beforeAll(async () => {
+  outdir = await mkdtemp(join(tmpdir(), 'cdk-synth-'));
+  const context = ['-c', `cs1Account=${CS1_ACCOUNT}`, '-c', `cs2Account=${CS2_ACCOUNT}`, '-c', `region=${REGION}`];
+  const [, started] = await Promise.all([
+    run(process.execPath, ['node_modules/aws-cdk/bin/cdk', 'synth', '--quiet', '--no-notices', '--output', outdir, ...context], {
+      cwd: process.cwd(),
+      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, CDK_DISABLE_VERSION_CHECK: 'true', CDK_DISABLE_CLI_TELEMETRY: 'true', CI: 'true' },
+    }),
+    startMoto(REGION),
+  ]);
+  moto = started;
+  lint = cfnLint();
+  // Awaited by its test; a rejection before then is not an unhandled one.
+  lint.catch(() => {});
+}, 900_000);
+
+afterAll(async () => {
+  await moto?.stop();
+  if (outdir) await rm(outdir, { recursive: true, force: true });
+});
+
+describe('cdk synth (CLI)', () => {
+  it('synthesizes Cs1Stack and Cs2Stack with every real handler bundled', async () => {
+    const files = await readdir(outdir);
+    expect(files.filter((f) => f.endsWith('.template.json')).sort()).toEqual(['Cs1Stack.template.json', 'Cs2Stack.template.json']);
+    const functions = Object.values((await template('Cs1Stack')).Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(functions).toHaveLength(cs1HandlerModules().size);
+    expect(files.filter((f) => f.startsWith('asset.')).length).toBeGreaterThanOrEqual(cs1HandlerModules().size + 1);
+  });
+
+  it('bundles each function as one ESM file with its source map, and nothing else', async () => {
+    for (const stack of ['Cs1Stack', 'Cs2Stack']) {
+      for (const resource of Object.values((await template(stack)).Resources)) {
+        if (resource.Type !== 'AWS::Lambda::Function') continue;
+        const files = await readdir(join(outdir, resource.Metadata!['aws:asset:path']));
+        expect(files.sort(), resource.Metadata!['aws:cdk:path']).toEqual(['index.mjs', 'index.mjs.map']);
+      }
+    }
+  });
+});
+
+describe('cfn-lint', () => {
+  it('finds no error in either template', async () => {
+    const findings = await lint;
+    const levels = findings.reduce<Record<string, number>>((count, f) => ({ ...count, [f.Level]: (count[f.Level] ?? 0) + 1 }), {});
+    console.info(`cfn-lint: ${JSON.stringify(levels)} (${[...new Set(findings.map((f) => f.Rule.Id))].join(', ') || 'no findings'})`);
+    expect(findings.filter((f) => f.Level === 'Error').map((f) => `${f.Filename} ${f.Rule.Id}: ${f.Message}`)).toEqual([]);
+  });
+});
+
+describe('two-account deploy into moto', () => {
+  it('creates both stacks in their own accounts from assets in S3', async () => {
+    for (const [stack, account] of [['Cs1Stack', CS1_ACCOUNT], ['Cs2Stack', CS2_ACCOUNT]] as const) {
+      expect(await publishAssets(moto, outdir, stack, account)).toBeGreaterThan(0);
+      const { stack: created, failures } = await deployStack(moto, outdir, stack, account);
+      expect(failures, stack).toEqual([]);
+      expect(created.StackStatus, `${stack}: ${created.StackStatusReason}`).toBe('CREATE_COMPLETE');
+    }
+  });
+
+  it("lets exactly CS1's identify role invoke exactly CS2's decrypt function", async () => {
+    const cs1Iam = moto.client(IAMClient, CS1_ACCOUNT);
+    const cs2Lambda = moto.client(LambdaClient, CS2_ACCOUNT);
+    try {
+      const role = (await cs1Iam.send(new GetRoleCommand({ RoleName: CS1_IDENTIFY_ROLE_NAME }))).Role!;
+      expect(role.Arn).toBe(`arn:aws:iam::${CS1_ACCOUNT}:role/${CS1_IDENTIFY_ROLE_NAME}`);
+      const decrypt = (await cs2Lambda.send(new GetFunctionCommand({ FunctionName: CS2_DECRYPT_FUNCTION_NAME }))).Configuration!;
+      expect(decrypt.FunctionArn).toBe(`arn:aws:lambda:${REGION}:${CS2_ACCOUNT}:function:${CS2_DECRYPT_FUNCTION_NAME}`);
+
+      // CS2's resource policy names CS1's role, and only it.
+      const policy = JSON.parse((await cs2Lambda.send(new GetPolicyCommand({ FunctionName: CS2_DECRYPT_FUNCTION_NAME }))).Policy!) as {
+        Statement: Array<{ Effect: string; Principal: string | { AWS?: string }; Action: string }>;
+      };
+      // AWS shows {"AWS": <role ARN>}; moto keeps a role ARN principal as the plain string.
+      const principalOf = (principal: string | { AWS?: string }) => (typeof principal === 'string' ? principal : principal.AWS);
+      expect(policy.Statement.map((s) => ({ effect: s.Effect, principal: principalOf(s.Principal), action: s.Action }))).toEqual([
+        { effect: 'Allow', principal: role.Arn, action: 'lambda:InvokeFunction' },
+      ]);
+
+      // In CS1, the identify role and no other may invoke a function, and only that one.
+      const invokers: string[] = [];
+      for (const each of (await cs1Iam.send(new ListRolesCommand({}))).Roles ?? []) {
+        for (const name of (await cs1Iam.send(new ListRolePoliciesCommand({ RoleName: each.RoleName! }))).PolicyNames ?? []) {
+          const document = (await cs1Iam.send(new GetRolePolicyCommand({ RoleName: each.RoleName!, PolicyName: name }))).PolicyDocument!;
+          const parsed = JSON.parse(document.startsWith('%7B') ? decodeURIComponent(document) : document) as { Statement: Array<{ Action: string | string[]; Resource: string | string[] }> };
+          for (const statement of parsed.Statement) {
+            const actions = [statement.Action].flat();
+            if (actions.some((action) => action.startsWith('lambda:'))) invokers.push(`${each.RoleName} ${actions.join(',')} ${[statement.Resource].flat().join(',')}`);
+          }
+        }
+      }
+      expect(invokers).toEqual([`${CS1_IDENTIFY_ROLE_NAME} lambda:InvokeFunction ${decrypt.FunctionArn}`]);
+    } finally {
+      cs1Iam.destroy();
+      cs2Lambda.destroy();
+    }
+  });
+
+  it('puts every route of the contract on the REST API, the authorized ones behind the authorizer', async () => {
+    const api = moto.client(APIGatewayClient, CS1_ACCOUNT);
+    try {
+      const apis = (await api.send(new GetRestApisCommand({}))).items ?? [];
+      expect(apis.map((a) => a.name)).toEqual(['blindsight-cs1']);
+      const resources = (await api.send(new GetResourcesCommand({ restApiId: apis[0].id!, limit: 500 }))).items ?? [];
+      const seen: string[] = [];
+      for (const route of CS1_ROUTES) {
+        const resource = resources.find((r) => r.path === route.path);
+        expect(resource, route.path).toBeDefined();
+        const method = await api.send(new GetMethodCommand({ restApiId: apis[0].id!, resourceId: resource!.id!, httpMethod: route.method }));
+        // moto keeps the authorization type of a method (not its authorizer id, which the
+        // template test checks): CUSTOM is the Lambda authorizer.
+        expect(method.authorizationType, routeKeyOf(route)).toBe(route.auth === 'none' ? 'NONE' : 'CUSTOM');
+        expect(method.methodIntegration?.type, routeKeyOf(route)).toBe('AWS_PROXY');
+        seen.push(routeKeyOf(route));
+      }
+      expect(seen).toHaveLength(CS1_ROUTES.length);
+    } finally {
+      api.destroy();
+    }
+  });
+});
+
+describe('Lambda bundles on Node 22', () => {
+  let nodeVersion: string;
+  let aws: LocalAws;
+  let owner: Owner;
+  let fixture: TwoServerFixture;
+  let keys: { dir: string; remove(): Promise<void> };
+  let cs2: Awaited<ReturnType<typeof startCs2HttpServer>>;
+  /** Between the functions and their storage: cut to make storage unreachable. */
+  let proxies: { dynamodb: CuttableProxy; s3: CuttableProxy; secrets: CuttableProxy };
+  /** Handler module -> its asset folder in cdk.out. */
+  const assets = new Map<string, string>();
+  /** Handler module -> its one warm execution environment. */
+  const bundles = new Map<string, WarmBundle>();
+  const sei = seiWorld(120, 6, 5, { maxLeafSize: 16 });
+  const CREDENTIAL = 'bundle-test-credential';
+  const versions: Record<string, string> = {};
+
+  /** The environment the CDK stack gives a CS1 function, pointed at local storage through the proxies. */
+  const cs1Env = (): Record<string, string> => ({
+    ...aws.env,
+    AWS_ENDPOINT_URL_DYNAMODB: proxies.dynamodb.url,
+    AWS_ENDPOINT_URL_S3: proxies.s3.url,
+    AWS_CONFIG_FILE: join(tmpdir(), 'no-aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(tmpdir(), 'no-aws-credentials'),
+    BLINDSIGHT_LOG_LEVEL: 'SILENT',
+    BLINDSIGHT_CS2_MODE: 'http',
+    BLINDSIGHT_CS2_URL: cs2.url,
+    BLINDSIGHT_CS2_CREDENTIAL: CREDENTIAL,
+  });
+
+  /** CS2's function as in AWS: its keys in Secrets Manager (moto's, through a proxy). */
+  const cs2Env = (): Record<string, string> => ({
+    AWS_REGION: REGION,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_CONFIG_FILE: join(tmpdir(), 'no-aws-config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(tmpdir(), 'no-aws-credentials'),
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: proxies.secrets.url,
+    BLINDSIGHT_CS2_SECRET_PREFIX: DEFAULT_SECRET_PREFIX,
+    BLINDSIGHT_LOG_LEVEL: 'SILENT',
+  });
+
+  beforeAll(async () => {
+    nodeVersion = await node22Version();
+    const ids = new Map([...cs1HandlerModules().keys()].map((handler) => [constructIdOf(handler), handler]));
+    ids.set('Decrypt', 'cs2/decrypt');
+    for (const stack of ['Cs1Stack', 'Cs2Stack']) {
+      for (const resource of Object.values((await template(stack)).Resources)) {
+        if (resource.Type !== 'AWS::Lambda::Function') continue;
+        const id = resource.Metadata?.['aws:cdk:path']?.split('/')[1];
+        const handler = id === undefined ? undefined : ids.get(id);
+        if (handler === undefined) throw new Error(`no handler module for function ${resource.Metadata?.['aws:cdk:path']}`);
+        assets.set(handler, join(outdir, resource.Metadata!['aws:asset:path']));
+      }
+    }
+    aws = await startLocalAws();
+    owner = await newOwner();
+    fixture = await buildFixture({ backend: 'she', params: SHE_SMALL, n: 40, partitions: 3, eps: 2, seed: 71 });
+    // CS1's identify bundle calls a CS2 over HTTP that runs the decrypt handler from source.
+    keys = await cs2KeyDir(fixture);
+    process.env.BLINDSIGHT_CS2_KEY_DIR = keys.dir;
+    const decrypt = (await import('../../../functions/cs2/decrypt')).handler as unknown as DirectHandler;
+    cs2 = await startCs2HttpServer({ credential: CREDENTIAL, handler: decrypt });
+    // CS2's decrypt bundle reads the same key from Secrets Manager.
+    const secretsClient = moto.client(SecretsManagerClient, MOTO_DEFAULT_ACCOUNT);
+    try {
+      await new SecretsManagerStore({ client: secretsClient }).put(fixture.keyId, fixture.output.secretMaterial);
+    } finally {
+      secretsClient.destroy();
+    }
+    proxies = {
+      dynamodb: await startCuttableProxy(aws.env.AWS_ENDPOINT_URL_DYNAMODB),
+      s3: await startCuttableProxy(aws.env.AWS_ENDPOINT_URL_S3),
+      secrets: await startCuttableProxy(moto.endpoint),
+    };
+    // One execution environment per function, started two at a time (the machine has two cores).
+    await mapLimited([...assets], 2, async ([handler, asset]) => {
+      bundles.set(handler, await startBundle(asset, `blindsight-${handler.replace('/', '-')}`, handler.startsWith('cs2/') ? cs2Env() : cs1Env()));
+    });
+  }, 900_000);
+
+  afterAll(async () => {
+    await Promise.all([...bundles.values()].map((bundle) => bundle.stop()));
+    await Promise.all(Object.values(proxies ?? {}).map((proxy) => proxy.close()));
+    await cs2?.stop();
+    await aws?.stop();
+    fixture?.client.dispose();
+    await keys?.remove();
+  });
+
+  const event = (name: Cs1RouteName, pathParameters: Record<string, string>, body?: unknown, caller: Owner = owner) =>
+    httpEvent(routeKeyOf(CS1_API[name]), { pathParameters, body, ...(CS1_API[name].auth === 'none' ? {} : { caller: caller.caller }) });
+
+  const at = (extra: Record<string, string> = {}) => ({ ownerId: owner.ownerId, ...extra });
+
+  /** Runs events through a function's warm environment, one after the other. */
+  async function invoke(handler: string, events: unknown[]): Promise<BundleOutcome[]> {
+    const bundle = bundles.get(handler);
+    if (bundle === undefined) throw new Error(`no bundle for ${handler}`);
+    const outcomes: BundleOutcome[] = [];
+    for (const each of events) outcomes.push(await bundle.invoke(each));
+    return outcomes;
+  }
+
+  function response(outcome: BundleOutcome): { statusCode: number; body: Record<string, unknown> } {
+    if (!outcome.ok) throw new Error(`the handler threw ${outcome.errorType}: ${outcome.errorMessage}`);
+    const result = outcome.result as { statusCode: number; body: string };
+    return { statusCode: result.statusCode, body: JSON.parse(result.body) as Record<string, unknown> };
+  }
+
+  /** The typed errors a refused direct invocation may throw, by class name. */
+  const REFUSALS = new Map(
+    [new InvalidInputError(''), new MalformedDataError('', ''), new DimensionMismatchError('', 0, 0), new DecryptionError(''), new NotFoundError('')].map((e) => [e.name, e.code]),
+  );
+
+  /** The status a typed error thrown by a directly invoked function stands for. */
+  function statusOfThrown(outcome: BundleOutcome): number {
+    if (outcome.ok) throw new Error(`expected a thrown error, got ${JSON.stringify(outcome.result).slice(0, 200)}`);
+    const code = REFUSALS.get(outcome.errorType);
+    if (code === undefined) throw new Error(`${outcome.errorType} is not a typed error (its class name did not survive bundling?): ${outcome.errorMessage}`);
+    return STATUS_OF_CODE[code];
+  }
+
+  async function putAll(uploads: Record<string, { url: string; headers: Record<string, string> }>, parts: Record<string, Uint8Array>): Promise<void> {
+    for (const [name, upload] of Object.entries(uploads)) {
+      const headers = { ...upload.headers };
+      delete headers['content-length'];
+      const put = await fetch(upload.url, { method: 'PUT', headers, body: parts[name] as Uint8Array<ArrayBuffer> });
+      expect(put.status, name).toBe(200);
+    }
+  }
+
+  it('runs every bundle on Node 22, from an empty folder', () => {
+    expect(nodeVersion).toMatch(/^v22\./);
+    expect(new Set(bundles.keys())).toEqual(new Set(assets.keys()));
+    for (const [handler, bundle] of bundles) expect(bundle.nodeVersion, handler).toBe(nodeVersion);
+  });
+
+  it('every bundle answers a valid request and a bad one (4xx)', async () => {
+    const statuses: string[] = [];
+    const check = async (handler: string, events: unknown[], expected: number[]) => {
+      const answers = (await invoke(handler, events)).map(response);
+      expect(answers.map((a) => a.statusCode), `${handler}: ${JSON.stringify(answers.map((a) => a.body)).slice(0, 500)}`).toEqual(expected);
+      statuses.push(`${handler} ${expected.join('/')}`);
+      return answers;
+    };
+
+    await check('cs1/register-owner', [event('registerOwner', {}, { publicKeyJwk: owner.key.publicJwk }), event('registerOwner', {}, {})], [201, 400]);
+    await check('cs1/user-put', [event('putUser', at({ userId: 'uma' })), event('putUser', at({ userId: '..' }))], [200, 400]);
+    await check('cs1/user-revoke', [event('revokeUser', at({ userId: 'uma' })), event('revokeUser', at({ userId: 'nobody' }))], [200, 404]);
+
+    const image = new Uint8Array(64).fill(7);
+    const [uploads] = await check(
+      'cs1/image-uploads',
+      [event('imageUploads', at(), { images: [{ imageId: 'photo-1', byteLength: image.length }] }), event('imageUploads', at(), { images: [] })],
+      [200, 400],
+    );
+    const upload = (uploads.body.uploads as Array<{ url: string; headers: Record<string, string> }>)[0];
+    await putAll({ 'photo-1': upload }, { 'photo-1': image });
+    await check('cs1/image-downloads', [event('imageDownloads', at(), { imageIds: ['photo-1'] }), event('imageDownloads', at(), { imageIds: [3] })], [200, 400]);
+
+    const seiParts = seiUploadParts(sei.tree);
+    const [seiVersion, twoServerVersion] = await check(
+      'cs1/index-version-create',
+      [
+        event('createIndexVersion', at({ indexName: 'photos' }), { kind: 'sei', parts: seiParts.sizes }),
+        event('createIndexVersion', at({ indexName: 'faces' }), { kind: 'two-server', parts: Object.fromEntries(Object.entries(fixture.parts).map(([n, b]) => [n, b.length])) }),
+        event('createIndexVersion', at({ indexName: 'photos' }), { kind: 'faiss', parts: seiParts.sizes }),
+      ],
+      [201, 201, 400],
+    );
+    await putAll(seiVersion.body.uploads as never, seiParts.parts);
+    await putAll(twoServerVersion.body.uploads as never, fixture.parts);
+    versions.photos = seiVersion.body.version as string;
+    versions.faces = twoServerVersion.body.version as string;
+    await check(
+      'cs1/index-version-publish',
+      [
+        event('publishIndexVersion', at({ indexName: 'photos', version: versions.photos }), { expectedCurrent: null }),
+        event('publishIndexVersion', at({ indexName: 'faces', version: versions.faces }), { expectedCurrent: null }),
+        event('publishIndexVersion', at({ indexName: 'photos', version: versions.photos }), { expectedCurrent: 5 }),
+      ],
+      [200, 200, 400],
+    );
+    await check('cs1/index-get', [event('getIndex', at({ indexName: 'photos' })), event('getIndex', at({ indexName: '..' }))], [200, 400]);
+
+    const trapdoor = Array.from(sei.generator.trapdoor(row(sei.vectors, 0)));
+    const [found] = await check(
+      'cs1/search',
+      [event('search', at({ indexName: 'photos' }), { trapdoors: [trapdoor], k: 3 }), event('search', at({ indexName: 'photos' }), { trapdoors: [trapdoor], k: 0 })],
+      [200, 400],
+    );
+    expect((found.body.results as Array<{ hits: Array<{ imageId: string }> }>)[0].hits[0].imageId).toBe(sei.ids[0]);
+
+    const feature = Float64Array.from(row(sei.vectors, 7), (v) => v + 1e-3);
+    const addBody = { imageId: 'added-1', vector: Array.from(encryptIndexVector(sei.owner, feature)), placementTrapdoor: Array.from(sei.generator.trapdoor(feature)) };
+    await check('cs1/index-image-add', [event('addImage', at({ indexName: 'photos' }), addBody), event('addImage', at({ indexName: 'photos' }), { imageId: 'x' })], [201, 400]);
+    await check(
+      'cs1/index-image-delete',
+      [event('deleteImage', at({ indexName: 'photos', imageId: 'added-1' })), event('deleteImage', at({ indexName: 'photos', imageId: 'never-added' }))],
+      [200, 404],
+    );
+
+    const query = Buffer.from(fixture.client.encryptRequest(probeNear(fixture, 3, 9))).toString('base64');
+    const [identified] = await check(
+      'cs1/identify',
+      [event('identify', at({ indexName: 'faces' }), { query, k: 3 }), event('identify', at({ indexName: 'faces' }), { query, k: 0 })],
+      [200, 400],
+    );
+    expect((identified.body.matches as unknown[]).length).toBe(3);
+
+    const allowed = await invoke('cs1/authorizer', [
+      authorizerEvent(routeKeyOf(CS1_API.search), `Bearer ${await owner.token()}`, at({ indexName: 'photos' })),
+      authorizerEvent(routeKeyOf(CS1_API.search), 'Bearer not-a-token', at({ indexName: 'photos' })),
+    ]);
+    const effects = allowed.map((o) => (o.ok ? (o.result as { policyDocument: { Statement: Array<{ Effect: string }> } }).policyDocument.Statement[0].Effect : o.errorType));
+    // Deny: API Gateway answers 403.
+    expect(effects).toEqual(['Allow', 'Deny']);
+    statuses.push('cs1/authorizer Allow/Deny(403)');
+
+    const batch = await cs2BatchFor(fixture);
+    const decrypted = await invoke('cs2/decrypt', [{ keyId: fixture.keyId, batch }, { keyId: 'nope', batch }]);
+    expect(decrypted[0]).toMatchObject({ ok: true, result: { values: expect.any(Array) } });
+    // Direct invocation: a typed error (minified, its class name kept), which CS1 reports as a
+    // refused request.
+    expect(statusOfThrown(decrypted[1])).toBeGreaterThanOrEqual(400);
+    expect(statusOfThrown(decrypted[1])).toBeLessThan(500);
+    statuses.push(`cs2/decrypt values/${(decrypted[1] as { errorType: string }).errorType}`);
+
+    expect(new Set(statuses.map((s) => s.split(' ')[0]))).toEqual(new Set(assets.keys()));
+    console.info(`Lambda bundles run by Node ${nodeVersion}: ${statuses.join('; ')}`);
+  });
+
+  /**
+   * Issuing presigned upload URLs is a signature computed in the function: it reads nothing
+   * from storage, so it answers even while storage is down (the uploads then fail at S3).
+   */
+  const NO_STORAGE_READS = new Set(['cs1/image-uploads']);
+
+  it('every bundle that reads storage answers 503 (UnavailableError from the authorizer and CS2) once its storage is unreachable', async () => {
+    for (const proxy of Object.values(proxies)) proxy.cut();
+    // Names no environment has read yet, so no warm cache can answer for storage.
+    const stranger = await newOwner();
+    const unseen = at({ indexName: 'unseen', userId: 'ulla', version: versions.photos ?? 'v1', imageId: 'photo-9' });
+    const outcomes = await mapLimited([...bundles.keys()], 2, async (handler): Promise<[string, BundleOutcome]> => {
+      if (handler === 'cs2/decrypt') {
+        const [outcome] = await invoke(handler, [{ keyId: 'not-cached-key', batch: 'AAAA' }]);
+        return [handler, outcome];
+      }
+      if (handler === 'cs1/authorizer') {
+        const [outcome] = await invoke(handler, [authorizerEvent(routeKeyOf(CS1_API.search), `Bearer ${await stranger.token()}`, { ownerId: stranger.ownerId, indexName: 'photos' })]);
+        return [handler, outcome];
+      }
+      const name = (Object.keys(CS1_API) as Cs1RouteName[]).find((key) => CS1_API[key].handler === handler)!;
+      const body = 'body' in CS1_API[name] ? validBodyOf(name, stranger) : undefined;
+      const [outcome] = await invoke(handler, [event(name, unseen, body)]);
+      return [handler, outcome];
+    });
+    for (const [handler, outcome] of outcomes) {
+      if (handler === 'cs1/authorizer' || handler === 'cs2/decrypt') {
+        expect(outcome, handler).toMatchObject({ ok: false, errorType: 'UnavailableError' });
+        continue;
+      }
+      const answer = response(outcome);
+      if (NO_STORAGE_READS.has(handler)) {
+        expect(answer.statusCode, handler).toBe(200);
+        continue;
+      }
+      expect(answer.statusCode, `${handler}: ${JSON.stringify(answer.body)}`).toBe(503);
+      expect(answer.body).toMatchObject({ error: { code: 'UNAVAILABLE' } });
+    }
+    expect(outcomes).toHaveLength(assets.size);
+  });
+
+  /** A body each route accepts (storage is down, so what it names need not exist). */
+  function validBodyOf(name: Cs1RouteName, stranger: Owner): unknown {
+    const trapdoor = Array.from(sei.generator.trapdoor(row(sei.vectors, 0)));
+    switch (name) {
+      case 'registerOwner':
+        return { publicKeyJwk: stranger.key.publicJwk };
+      case 'imageUploads':
+        return { images: [{ imageId: 'photo-2', byteLength: 10 }] };
+      case 'imageDownloads':
+        return { imageIds: ['photo-9'] };
+      case 'createIndexVersion':
+        return { kind: 'sei', parts: seiUploadParts(sei.tree).sizes };
+      case 'publishIndexVersion':
+        return { expectedCurrent: null };
+      case 'addImage':
+        return { imageId: 'x', vector: trapdoor, placementTrapdoor: trapdoor };
+      case 'search':
+        return { trapdoors: [trapdoor], k: 3 };
+      case 'identify':
+        return { query: Buffer.from(fixture.client.encryptRequest(probeNear(fixture, 3, 9))).toString('base64'), k: 3 };
+      default:
+        return undefined;
+    }
+  }
+});
+
+/** A blinded batch for CS2, made as CS1 makes it. */
+async function cs2BatchFor(fixture: TwoServerFixture): Promise<string> {
+  const { loadHeEvaluator } = await import('../../../lib/he');
+  const evaluator = await loadHeEvaluator(fixture.output.evaluationMaterial);
+  const query = evaluator.openQuery(fixture.client.encryptRequest(Array.from(fixture.templates.data.slice(0, fixture.templates.d))));
+  const out = evaluator.distanceBatch(query, { records: [fixture.output.records], slots: [0, 1, 2, 3], blinding: { a: 7n, b: 99n } });
+  query.dispose();
+  evaluator.dispose();
+  return Buffer.from(out.bytes).toString('base64');
+}
