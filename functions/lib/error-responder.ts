@@ -44,10 +44,9 @@ function isMiddyHttpError(error: unknown): error is MiddyHttpError {
   return typeof error === 'object' && error !== null && typeof (error as MiddyHttpError).statusCode === 'number';
 }
 
-function describeMiddyError(error: MiddyHttpError, hasBody: boolean): { status: number; code: ErrorCode; message: string } {
+function describeMiddyError(error: MiddyHttpError): { status: number; code: ErrorCode; message: string } {
   const source = error.cause?.package;
   if (source === '@middy/http-json-body-parser') {
-    if (!hasBody) return { status: 400, code: 'INVALID_INPUT', message: 'the request body is missing: send a JSON object (Content-Type: application/json)' };
     const parseMessage = (error.cause as { message?: string } | undefined)?.message ?? '';
     if (parseMessage.startsWith(NON_FINITE_MARKER)) {
       const key = parseMessage.slice(NON_FINITE_MARKER.length + 2);
@@ -82,8 +81,7 @@ export function errorResponder(logger: Logger): middy.MiddlewareObj<unknown, Htt
         code = error.code;
         message = status >= 500 && error.code === 'INTERNAL' ? 'internal error' : error.message;
       } else if (isMiddyHttpError(error)) {
-        const body = (request.event as { body?: unknown } | undefined)?.body;
-        ({ status, code, message } = describeMiddyError(error, body !== undefined && body !== null && body !== ''));
+        ({ status, code, message } = describeMiddyError(error));
       } else {
         status = 500;
         code = 'INTERNAL';

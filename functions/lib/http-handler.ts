@@ -19,7 +19,7 @@ import type { PathParameterName, PathParameters } from '../../lib/api/path-param
 import { isPathParameterName, PATH_PARAMETERS } from '../../lib/api/path-parameters';
 import type { RouteDefinition } from '../../lib/api/routes';
 import { pathParameterNamesOf } from '../../lib/api/routes';
-import { PayloadTooLargeError } from '../../lib/core/errors';
+import { InvalidInputError, PayloadTooLargeError } from '../../lib/core/errors';
 import { requireAccess } from './caller';
 import { errorResponder } from './error-responder';
 import { rejectNonFiniteNumbers } from './json-body';
@@ -62,11 +62,17 @@ function parsePathParameters(route: RouteDefinition): middy.MiddlewareObj<APIGat
   };
 }
 
-/** Refuses a body over the route's limit before it is parsed. */
-function limitBody(route: RouteDefinition): middy.MiddlewareObj<APIGatewayProxyEvent> {
+/**
+ * Refuses a missing body, and a body over the route's limit, before it is parsed. A REST proxy
+ * event carries `body: null` when the request had none, which the JSON parser would read as
+ * the JSON value null.
+ */
+function checkBody(route: RouteDefinition): middy.MiddlewareObj<APIGatewayProxyEvent> {
   return {
     before: async ({ event }) => {
-      if (typeof event.body !== 'string') return;
+      if (typeof event.body !== 'string' || event.body === '') {
+        throw new InvalidInputError('the request body is missing: send a JSON object (Content-Type: application/json)');
+      }
       const bytes = event.isBase64Encoded ? Math.floor((event.body.length * 3) / 4) : Buffer.byteLength(event.body, 'utf8');
       if (bytes > route.maxBodyBytes) {
         throw new PayloadTooLargeError(`the request body is ${bytes} bytes; this route takes at most ${route.maxBodyBytes}`);
@@ -92,7 +98,7 @@ export function routeHandler<R extends RouteDefinition>(route: R, handle: (event
     .use(parsePathParameters(route));
   if (route.body !== undefined) {
     chain
-      .use(limitBody(route))
+      .use(checkBody(route))
       .use(httpJsonBodyParser({ reviver: rejectNonFiniteNumbers }))
       .use(
         validator({

@@ -49,6 +49,8 @@ describe('owner registration, users and image transfer handlers', () => {
       await expectRefused(aws, register({ body: { publicKeyJwk: fresh.key.publicJwk }, contentType: 'text/plain' }), 415, 'send the request body as application/json');
       await expectRefused(aws, register({ body: { publicKeyJwk: fresh.key.publicJwk }, contentType: null }), 415);
       await expectRefused(aws, register({}), 400, 'the request body is missing: send a JSON object (Content-Type: application/json)');
+      // REST proxy events carry body null for a request without one, even one declared as JSON.
+      await expectRefused(aws, register({ headers: { 'Content-Type': 'application/json' } }), 400, 'the request body is missing: send a JSON object (Content-Type: application/json)');
       await expectRefused(aws, register({ body: {} }), 400, "invalid request: body must have required property 'publicKeyJwk'");
       await expectRefused(aws, register({ body: { publicKeyJwk: fresh.key.publicJwk, admin: true } }), 400, 'invalid request: body must not have property "admin"');
       await expectRefused(aws, register({ body: { publicKeyJwk: fresh.key.privateJwk } }), 400, 'publicKeyJwk contains a private key (member "d"): send only the public key');
