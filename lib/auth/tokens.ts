@@ -8,6 +8,13 @@
  * `jwk`/`jku` header), and users are looked up in the registry on every call, so revocation
  * takes effect on the next request. Each failure has its own message so callers know what to
  * fix; no message contains the token, a key or a claim other than ids and times.
+ *
+ * Re-activating a revoked user must not revive the tokens it held before: a user token is
+ * accepted only if it was issued after the user's latest revocation. `iat` therefore carries
+ * milliseconds (RFC 7519 NumericDate may be fractional): whole seconds would make a token
+ * issued in the same second as the revocation ambiguous, and a rule that refuses it would fail
+ * an owner who revokes, re-adds and issues a new token within one second. The comparison is
+ * between the owner's clock (iat) and CS1's (the revocation time); see the threat model.
  */
 import { decodeJwt, decodeProtectedHeader, errors, importJWK, jwtVerify, SignJWT } from 'jose';
 import type { CryptoKey, JWTPayload } from 'jose';
@@ -17,7 +24,7 @@ import { assertUserId } from '../storage/identifiers';
 import { assertOwnerId, isOwnerId, ownerIdOf } from './owner-id';
 import { assertEd25519PrivateJwk, assertEd25519PublicJwk, publicJwkOf } from './signing-key';
 import { MAX_TOKEN_LIFETIME_SECONDS } from './types';
-import type { Ed25519PrivateJwk, Ed25519PublicJwk, IssueTokenOptions, TokenRole, UserStatus, VerifiedToken, VerifyTokenOptions } from './types';
+import type { Ed25519PrivateJwk, Ed25519PublicJwk, IssueTokenOptions, TokenRole, UserStanding, VerifiedToken, VerifyTokenOptions } from './types';
 
 export const TOKEN_ALGORITHM = 'EdDSA';
 /** Tokens longer than this are refused unparsed (ours are ~400 characters). */
@@ -58,13 +65,14 @@ export async function issueToken(privateJwk: Ed25519PrivateJwk, options: IssueTo
     // No cause: the underlying error could describe the key.
     throw new InvalidInputError('the signing key could not be imported as an Ed25519 private key');
   }
-  const issuedAt = Math.floor((options.now ?? new Date()).getTime() / 1000);
+  const issuedAtMs = (options.now ?? new Date()).getTime();
+  const issuedAt = Math.floor(issuedAtMs / 1000);
   return new SignJWT({ role })
     .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: 'JWT', kid: ownerId })
     .setIssuer(ownerId)
     .setSubject(role === 'user' ? (userId as string) : ownerId)
     .setAudience(audience)
-    .setIssuedAt(issuedAt)
+    .setIssuedAt(issuedAtMs / 1000)
     .setNotBefore(issuedAt)
     .setExpirationTime(issuedAt + expiresInSeconds)
     .setJti(randomBytes(16).toString('base64url'))
@@ -202,6 +210,7 @@ export async function verifyToken(token: string | undefined | null, options: Ver
 
   const exp = payload.exp as number;
   const iat = payload.iat as number;
+  const issuedAt = new Date(Math.round(iat * 1000));
   if (exp - iat > maxLifetime) {
     throw new UnauthorizedError(
       `token lifetime ${exp - iat} s exceeds the maximum of ${maxLifetime} s for ${role} tokens: ask the owner for a shorter-lived token`,
@@ -212,7 +221,7 @@ export async function verifyToken(token: string | undefined | null, options: Ver
 
   if (role === 'owner') {
     if (payload.sub !== ownerId) throw malformed('an owner token\'s "sub" must equal its "iss"');
-    return { ownerId, role, expiresAt, tokenId };
+    return { ownerId, role, expiresAt, issuedAt, tokenId };
   }
   const userId = payload.sub as string;
   try {
@@ -220,20 +229,27 @@ export async function verifyToken(token: string | undefined | null, options: Ver
   } catch {
     throw malformed('claim "sub" is not a valid user id');
   }
-  assertUserActive(ownerId, userId, await options.resolveUserStatus(ownerId, userId));
-  return { ownerId, role, userId, expiresAt, tokenId };
+  assertUserMayUseToken(ownerId, userId, issuedAt, await options.resolveUser(ownerId, userId));
+  return { ownerId, role, userId, expiresAt, issuedAt, tokenId };
 }
 
 /**
  * The registry's verdict on a user whose token verified: UnauthorizedError unless the owner has
- * the user registered and active. Exported for verifiers that cache signature checks but must
- * still ask the registry on every request.
+ * the user registered and active, and the token was issued after the user's latest revocation.
+ * Exported for verifiers that cache signature checks but must still ask the registry on every
+ * request.
  */
-export function assertUserActive(ownerId: string, userId: string, status: UserStatus | undefined): void {
-  if (status === undefined) {
+export function assertUserMayUseToken(ownerId: string, userId: string, issuedAt: Date, user: UserStanding | undefined): void {
+  if (user === undefined) {
     throw new UnauthorizedError(`user "${userId}" is not registered with owner ${ownerId}: the owner must add the user first`);
   }
-  if (status !== 'active') {
+  if (user.status !== 'active') {
     throw new UnauthorizedError(`user "${userId}" has been revoked by owner ${ownerId}`);
+  }
+  if (user.revokedAt !== undefined && issuedAt.getTime() <= user.revokedAt.getTime()) {
+    throw new UnauthorizedError(
+      `token was issued at ${issuedAt.toISOString()}, before user "${userId}" was last revoked (${user.revokedAt.toISOString()}); ` +
+        're-activation admits only tokens issued after it: ask the owner for a new token',
+    );
   }
 }

@@ -27,8 +27,18 @@ export interface OwnerSigningKey {
 
 export type TokenRole = 'owner' | 'user';
 
-/** Status of a user in the owner's registry, as the verifier needs it. */
+/** Status of a user in the owner's registry. */
 export type UserStatus = 'active' | 'revoked';
+
+/** What the verifier needs to know about a user from the owner's registry. */
+export interface UserStanding {
+  readonly status: UserStatus;
+  /**
+   * The user's latest revocation, if it was ever revoked. Tokens issued at or before it stay
+   * refused after a re-activation: re-activating a user lets in only tokens issued afterwards.
+   */
+  readonly revokedAt?: Date;
+}
 
 export interface IssueTokenOptions {
   /** Must be the fingerprint of the signing key (checked, so a token can never name another owner). */
@@ -40,15 +50,15 @@ export interface IssueTokenOptions {
   readonly expiresInSeconds: number;
   /** The service the token is for (e.g. "blindsight-cs1"); the verifier requires the same. */
   readonly audience: string;
-  /** Issue time; default now. */
+  /** Issue time; default now. Kept to the millisecond in iat (see tokens.ts). */
   readonly now?: Date;
 }
 
 export interface VerifyTokenOptions {
   /** The registered public key of an owner, or undefined for an unknown owner. */
   readonly resolveOwnerKey: (ownerId: string) => Promise<Ed25519PublicJwk | undefined>;
-  /** The user's status in the owner's registry, or undefined if the owner never registered it. */
-  readonly resolveUserStatus: (ownerId: string, userId: string) => Promise<UserStatus | undefined>;
+  /** The user's standing in the owner's registry, or undefined if the owner never registered it. */
+  readonly resolveUser: (ownerId: string, userId: string) => Promise<UserStanding | undefined>;
   /** This service's audience; tokens for any other audience are refused. */
   readonly audience: string;
   /** Allowed clock skew for exp / nbf / iat. Default 30 s. */
@@ -64,6 +74,8 @@ export interface VerifiedToken {
   /** Set for role "user". */
   readonly userId?: string;
   readonly expiresAt: Date;
+  /** The token's iat (millisecond precision for tokens issued by issueToken). */
+  readonly issuedAt: Date;
   /** The token's jti, for audit logs (not secret). */
   readonly tokenId?: string;
 }

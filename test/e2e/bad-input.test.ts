@@ -262,9 +262,14 @@ describe('bad input end to end: 4xx, a clear message, nothing stored changed', (
       await refused(searchPath(), search(carol.token), 403, /Forbidden/);
       expect(await denialReason(since)).toMatch(/user "carol" has been revoked/);
       await refused(`/v1/owners/${ownerA.ownerId}/images/downloads`, { token: carol.token, body: { imageIds: ['img-1'] } }, 403, /Forbidden/);
-      // Re-activation lets the same token in again (revocation is a registry state, read every time).
+      // Re-activation admits only tokens issued after the revocation: the old one stays
+      // refused, saying why, and a new one works.
       await ownerA.client.putUser(ownerA.ownerId, 'carol');
-      expect((await rawRequest(e2e.url, searchPath(), search(carol.token))).status).toBe(200);
+      const again = e2e.logs.length;
+      await refused(searchPath(), search(carol.token), 403, /Forbidden/);
+      expect(await denialReason(again)).toMatch(/^token was issued at .+, before user "carol" was last revoked/);
+      const fresh = await ownerA.token({ userId: 'carol' });
+      expect((await rawRequest(e2e.url, searchPath(), search(fresh))).status).toBe(200);
     });
 
     it("answers 403 for owner B's tokens on owner A's index", async () => {

@@ -110,8 +110,12 @@ describe('several owners end to end: isolated in every respect', () => {
       const revoke = await rawRequest(e2e.url, `/v1/owners/${a.owner.ownerId}/users/sam`, { token: b.owner.ownerToken, method: 'PUT' });
       expect(revoke.status).toBe(403);
     } finally {
-      await a.owner.client.putUser(a.owner.ownerId, 'sam');
+      // Re-activated, sam needs a new token: the one from before the revocation stays refused.
+      const again = await a.owner.addUser('sam');
+      a = { ...a, sam: again.client, samToken: again.token };
     }
+    const trapdoor = wire(a.trapdoors.trapdoor(vectorAt(a.corpus.queries, 2)));
+    expect((await rawRequest(e2e.url, `${indexPath(a.owner.ownerId, INDEX)}/search`, { token: a.samToken, body: { trapdoors: [trapdoor], k: K } })).status).toBe(200);
   });
 
   it("changes only the owner's own index when it deletes an image", async () => {

@@ -1,17 +1,18 @@
 /**
  * Who is calling CS1: verifies the bearer token of a request against the owner's registered
  * key (lib/auth/tokens.ts) and, for user tokens, the owner's user registry, read on every
- * request (strongly consistent) so a revocation takes effect on the next one.
+ * request (strongly consistent) so a revocation takes effect on the next one, and a token
+ * issued before the user's latest revocation stays refused after a re-activation.
  *
  * Two things are kept in memory across warm invocations, both safe because they cannot change:
  * - owner keys, once read (the owner id is the key's fingerprint, so an id never names another
  *   key), in a bounded LRU;
  * - tokens already verified (VerifiedTokenCache): the signature and claims of a token are fixed
  *   by its bytes and that key, so Ed25519 verification runs once per token; expiry is checked
- *   again on every request, and the user's status is read every time as before.
+ *   again on every request, and the user's status and latest revocation are read every time.
  */
-import { assertUserActive, bearerToken, verifyToken } from '../../auth/tokens';
-import type { Ed25519PublicJwk, VerifiedToken } from '../../auth/types';
+import { assertUserMayUseToken, bearerToken, verifyToken } from '../../auth/tokens';
+import type { Ed25519PublicJwk, UserStanding, VerifiedToken } from '../../auth/types';
 import type { OwnerRegistry, UserRegistry } from '../../storage/types';
 import { VerifiedTokenCache } from './verified-token-cache';
 
@@ -48,7 +49,10 @@ export class TokenAuthorizer {
     const now = this.now();
     const cached = token === undefined ? undefined : this.verified.get(token, now);
     if (cached !== undefined) {
-      if (cached.role === 'user') assertUserActive(cached.ownerId, cached.userId as string, await this.userStatus(cached.ownerId, cached.userId as string));
+      if (cached.role === 'user') {
+        const userId = cached.userId as string;
+        assertUserMayUseToken(cached.ownerId, userId, cached.issuedAt, await this.userStanding(cached.ownerId, userId));
+      }
       return cached;
     }
     const verified = await verifyToken(token, {
@@ -56,15 +60,17 @@ export class TokenAuthorizer {
       currentDate: now,
       clockToleranceSeconds: CS1_CLOCK_TOLERANCE_SECONDS,
       resolveOwnerKey: (ownerId) => this.ownerKey(ownerId),
-      resolveUserStatus: (ownerId, userId) => this.userStatus(ownerId, userId),
+      resolveUser: (ownerId, userId) => this.userStanding(ownerId, userId),
     });
     // Only tokens that passed every check, the registry's included, are remembered.
     this.verified.remember(token as string, verified);
     return verified;
   }
 
-  private async userStatus(ownerId: string, userId: string) {
-    return (await this.users.get(ownerId, userId))?.status;
+  private async userStanding(ownerId: string, userId: string): Promise<UserStanding | undefined> {
+    const record = await this.users.get(ownerId, userId);
+    if (record === undefined) return undefined;
+    return { status: record.status, revokedAt: record.revokedAt === undefined ? undefined : new Date(record.revokedAt) };
   }
 
   private async ownerKey(ownerId: string): Promise<Ed25519PublicJwk | undefined> {

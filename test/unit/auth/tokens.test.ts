@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ownerIdOf } from '../../../lib/auth/owner-id';
 import { generateOwnerSigningKey } from '../../../lib/auth/signing-key';
 import { bearerToken, issueToken, verifyToken } from '../../../lib/auth/tokens';
-import type { Ed25519PublicJwk, OwnerSigningKey, UserStatus, VerifyTokenOptions } from '../../../lib/auth/types';
+import type { Ed25519PublicJwk, OwnerSigningKey, UserStanding, VerifyTokenOptions } from '../../../lib/auth/types';
 import { MAX_TOKEN_LIFETIME_SECONDS } from '../../../lib/auth/types';
 import { InvalidInputError, UnauthorizedError } from '../../../lib/core/errors';
 
@@ -17,9 +17,9 @@ describe('owner-issued tokens', () => {
   let ownerId: string;
   let attacker: OwnerSigningKey;
   let options: VerifyTokenOptions;
-  const users = new Map<string, UserStatus>([
-    ['alice', 'active'],
-    ['mallory', 'revoked'],
+  const users = new Map<string, UserStanding>([
+    ['alice', { status: 'active' }],
+    ['mallory', { status: 'revoked', revokedAt: new Date(NOW.getTime() - DAY * 1000) }],
   ]);
 
   beforeAll(async () => {
@@ -31,7 +31,7 @@ describe('owner-issued tokens', () => {
       audience: AUDIENCE,
       currentDate: NOW,
       resolveOwnerKey: async (id) => registered.get(id),
-      resolveUserStatus: async (id, userId) => (id === ownerId ? users.get(userId) : undefined),
+      resolveUser: async (id, userId) => (id === ownerId ? users.get(userId) : undefined),
     };
   });
 
@@ -168,12 +168,40 @@ describe('owner-issued tokens', () => {
       expect(record('user revoked', await failure(await userToken('mallory')))).toBe(`user "mallory" has been revoked by owner ${ownerId}`);
       const token = await userToken('alice');
       await expect(verifyToken(token, options)).resolves.toMatchObject({ userId: 'alice' });
-      users.set('alice', 'revoked');
+      users.set('alice', { status: 'revoked', revokedAt: new Date(NOW.getTime() + 1) });
       try {
         expect(await failure(token)).toMatch(/has been revoked/);
       } finally {
-        users.set('alice', 'active');
+        users.set('alice', { status: 'active' });
       }
+    });
+
+    it('user re-activated: tokens issued up to the latest revocation stay refused, later ones work', async () => {
+      const revokedAt = new Date(NOW.getTime() + 400);
+      const before = await userToken('alice', { now: new Date(NOW.getTime() + 399) });
+      const atRevocation = await userToken('alice', { now: revokedAt });
+      // The same second as the revocation, a millisecond later: a fresh token for the re-activated user.
+      const after = await userToken('alice', { now: new Date(NOW.getTime() + 401) });
+      const at = { currentDate: new Date(NOW.getTime() + 1000) };
+      users.set('alice', { status: 'active', revokedAt });
+      try {
+        expect(record('issued before revocation', await failure(before, at))).toBe(
+          `token was issued at ${new Date(NOW.getTime() + 399).toISOString()}, before user "alice" was last revoked (${revokedAt.toISOString()}); ` +
+            're-activation admits only tokens issued after it: ask the owner for a new token',
+        );
+        expect(await failure(atRevocation, at)).toMatch(/before user "alice" was last revoked/);
+        await expect(verifyToken(after, { ...options, ...at })).resolves.toMatchObject({ userId: 'alice', issuedAt: new Date(NOW.getTime() + 401) });
+      } finally {
+        users.set('alice', { status: 'active' });
+      }
+    });
+
+    it('puts milliseconds into iat (RFC 7519 allows fractional NumericDates) and keeps nbf and exp whole', async () => {
+      const token = await userToken('alice', { now: new Date(NOW.getTime() + 123) });
+      const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as Record<string, number>;
+      expect(claims.iat).toBe(NOW.getTime() / 1000 + 0.123);
+      expect(claims.nbf).toBe(NOW.getTime() / 1000);
+      expect(claims.exp).toBe(NOW.getTime() / 1000 + 7 * DAY);
     });
 
     it('wrong audience', async () => {
@@ -198,6 +226,7 @@ describe('owner-issued tokens', () => {
         [
           'bad signature',
           'expired',
+          'issued before revocation',
           'lifetime',
           'malformed',
           'missing',

@@ -78,9 +78,13 @@ describe('the Lambda authorizer with real owner-signed tokens', () => {
     expect(logs.join('')).not.toContain(token);
     expect(logs.join('')).not.toContain(token.split('.')[2]);
 
-    // Re-activation works again at once.
+    // Re-activation admits a new token at once, never the one from before the revocation.
     await call(userPut, 'PUT /v1/owners/{ownerId}/users/{userId}', { pathParameters: path, caller: owner.caller });
-    expect((await authorize(`Bearer ${token}`)).isAuthorized).toBe(true);
+    logs.length = 0;
+    expect(await authorize(`Bearer ${token}`)).toEqual({ isAuthorized: false });
+    const again = logs.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.message === 'denied');
+    expect(again?.reason).toMatch(/^token was issued at .+, before user "carol@example.com" was last revoked/);
+    expect((await authorize(`Bearer ${await owner.token({ userId: 'carol@example.com' })}`)).isAuthorized).toBe(true);
   });
 
   it('denies expired, forged, tampered, foreign-audience, unknown-owner and malformed tokens, logging why', async () => {

@@ -20,6 +20,7 @@ async function world() {
   const ownerId = await ownerIdOf(key.publicJwk);
   const counts = { ownerReads: 0, userReads: 0 };
   const statuses = new Map<string, 'active' | 'revoked'>([['alice', 'active']]);
+  const revocations = new Map<string, Date>();
   const owners = {
     get: async (id: string): Promise<OwnerRecord | undefined> => {
       counts.ownerReads++;
@@ -30,14 +31,15 @@ async function world() {
     get: async (id: string, userId: string): Promise<UserRecord | undefined> => {
       counts.userReads++;
       const status = id === ownerId ? statuses.get(userId) : undefined;
-      return status === undefined ? undefined : ({ ownerId: id, userId, status } as UserRecord);
+      const revokedAt = revocations.get(userId)?.toISOString();
+      return status === undefined ? undefined : ({ ownerId: id, userId, status, revokedAt } as UserRecord);
     },
   } as unknown as UserRegistry;
   let now = T0;
   const authorizer = new TokenAuthorizer(owners, users, { now: () => now });
-  const token = (userId?: string, expiresInSeconds = 600) =>
-    issueToken(key.privateJwk, { ownerId, role: userId ? 'user' : 'owner', userId, expiresInSeconds, audience: CS1_AUDIENCE, now: T0 });
-  return { ownerId, counts, statuses, authorizer, token, setNow: (date: Date) => (now = date) };
+  const token = (userId?: string, expiresInSeconds = 600, issuedAt = T0) =>
+    issueToken(key.privateJwk, { ownerId, role: userId ? 'user' : 'owner', userId, expiresInSeconds, audience: CS1_AUDIENCE, now: issuedAt });
+  return { ownerId, counts, statuses, revocations, authorizer, token, setNow: (date: Date) => (now = date) };
 }
 
 describe('TokenAuthorizer caches', () => {
@@ -50,8 +52,23 @@ describe('TokenAuthorizer caches', () => {
     await expect(w.authorizer.authorize(bearer)).rejects.toThrow(`user "alice" has been revoked by owner ${w.ownerId}`);
     w.statuses.delete('alice');
     await expect(w.authorizer.authorize(bearer)).rejects.toThrow(/is not registered with owner/);
+  });
+
+  it('keeps refusing a cached token issued before the latest revocation after the user is re-activated', async () => {
+    const w = await world();
+    const old = `Bearer ${await w.token('alice')}`;
+    expect((await w.authorizer.authorize(old)).userId).toBe('alice');
+    // Revoked 5 s later, re-activated, and the owner signs a new token.
+    w.setNow(new Date(T0.getTime() + 10_000));
+    w.statuses.set('alice', 'revoked');
+    w.revocations.set('alice', new Date(T0.getTime() + 5000));
+    await expect(w.authorizer.authorize(old)).rejects.toThrow(/has been revoked/);
     w.statuses.set('alice', 'active');
-    expect((await w.authorizer.authorize(bearer)).userId).toBe('alice');
+    await expect(w.authorizer.authorize(old)).rejects.toThrow(/before user "alice" was last revoked/);
+    const fresh = `Bearer ${await w.token('alice', 600, new Date(T0.getTime() + 5001))}`;
+    expect((await w.authorizer.authorize(fresh)).userId).toBe('alice');
+    // The old one stays refused, from the cache or not.
+    await expect(w.authorizer.authorize(old)).rejects.toThrow(/before user "alice" was last revoked/);
   });
 
   it('reads an owner key once, and serves a verified owner token without any read', async () => {
@@ -90,7 +107,7 @@ describe('TokenAuthorizer caches', () => {
 });
 
 describe('VerifiedTokenCache', () => {
-  const verified = (expiresAt: Date) => ({ ownerId: 'o', role: 'owner' as const, expiresAt });
+  const verified = (expiresAt: Date) => ({ ownerId: 'o', role: 'owner' as const, expiresAt, issuedAt: T0 });
 
   it('holds tokens by digest until exp + tolerance, evicting the least recently used beyond its bound', () => {
     const cache = new VerifiedTokenCache(30, 2);
