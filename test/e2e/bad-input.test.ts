@@ -137,6 +137,23 @@ describe('bad input end to end: 4xx, a clear message, nothing stored changed', (
       await refused(addPath(), { token: ownerA.ownerToken, headers: json, body: add }, 400, /not a finite number/);
     });
 
+    it('refuses extreme but finite entries (1e308 would make scores infinite or NaN) with 400, naming the entry', async () => {
+      for (const extreme of [1e308, -1e308, 1.7976931348623157e308, 1e101]) {
+        const trapdoors = [trapdoor, trapdoor.map((value, j) => (j === 3 ? extreme : value))];
+        await refused(searchPath(), { token: userToken, body: { trapdoors, k: 10 } }, 400, /trapdoors\[1\].*trapdoor\[3\] is too large: entries must be at most 1e100 in magnitude/);
+      }
+      // Every entry extreme: the whole score is out of range, not just one term.
+      await refused(searchPath(), { token: userToken, body: { trapdoors: [trapdoor.map((_, j) => (j % 2 === 0 ? 1e308 : -1e308))], k: 10 } }, 400, /trapdoors\[0\]: trapdoor\[0\] is too large/);
+      const vector = wire(encryptIndexVector(corpus.owner, vectorAt(corpus.queries, 1)));
+      await refused(addPath(), { token: ownerA.ownerToken, body: { imageId: 'x-3', vector: vector.map((v) => v * 1e300), placementTrapdoor: trapdoor } }, 400, /vector\[0\] is too large: entries must be at most 1e100/);
+      await refused(addPath(), { token: ownerA.ownerToken, body: { imageId: 'x-3', vector, placementTrapdoor: trapdoor.map(() => -1e200) } }, 400, /placementTrapdoor\[0\] is too large/);
+      // The largest accepted entries still give finite scores and an answer.
+      const largest = trapdoor.map((value) => Math.sign(value || 1) * 1e100);
+      const answer = await rawRequest(e2e.url, searchPath(), { token: userToken, body: { trapdoors: [largest], k: 10 } });
+      expect(answer.status, answer.text).toBe(200);
+      for (const hit of (answer.json as { results: Array<{ hits: Array<{ score: number }> }> }).results[0].hits) expect(Number.isFinite(hit.score)).toBe(true);
+    });
+
     it('refuses null, which is what JSON.stringify makes of NaN', async () => {
       const nanTrapdoor = [Number.NaN, ...trapdoor.slice(1)];
       await refused(searchPath(), { token: userToken, body: { trapdoors: [nanTrapdoor], k: 10 } }, 400, /trapdoors\/0\/0 must be number/);

@@ -13,6 +13,7 @@
 import { InvalidInputError } from '../../core/errors';
 import { MinScoreHeap, SmallestK } from '../../core/heaps';
 import { dotAt } from '../../linalg/vectors';
+import { assertScoreOperands } from '../score';
 import type { Trapdoor } from '../types';
 import type { EncryptedIndexTree, SearchHit, SearchOptions, SearchResult } from './types';
 
@@ -26,9 +27,8 @@ export function validateSearch(tree: Pick<EncryptedIndexTree, 'm' | 'd'>, trapdo
       `trapdoor has ${trapdoor.length} entries, this index needs ${tree.m} (feature dimension ${tree.d})`,
     );
   }
-  for (let j = 0; j < trapdoor.length; j++) {
-    if (!Number.isFinite(trapdoor[j])) throw new InvalidInputError(`trapdoor[${j}] is not a finite number`);
-  }
+  // Bounded entries keep every score finite (see MAX_SCORE_OPERAND).
+  assertScoreOperands(trapdoor, 'trapdoor');
   if (!Number.isInteger(options.k) || options.k < 1 || options.k > MAX_K) {
     throw new InvalidInputError(`k must be an integer from 1 to ${MAX_K}`);
   }

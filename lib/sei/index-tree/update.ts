@@ -9,6 +9,7 @@ import { dotAt } from '../../linalg/vectors';
 import type { EncryptedVector, Trapdoor } from '../types';
 import { SLOT_RANGE } from './search';
 import type { EncryptedIndexTree } from './types';
+import { assertScoreOperands } from '../score';
 
 /** Image ids: printable, no control characters, bounded (they become S3 keys and log fields). */
 const IMAGE_ID_PATTERN = /^[A-Za-z0-9._:@/+=-]{1,200}$/;
@@ -25,9 +26,8 @@ function validateVector(tree: EncryptedIndexTree, vector: Float64Array, what: st
   if (vector.length !== tree.m) {
     throw new InvalidInputError(`${what} has ${vector.length} entries, this index needs ${tree.m}`);
   }
-  for (let j = 0; j < vector.length; j++) {
-    if (!Number.isFinite(vector[j])) throw new InvalidInputError(`${what}[${j}] is not a finite number`);
-  }
+  // Bounded entries keep every score finite (see MAX_SCORE_OPERAND).
+  assertScoreOperands(vector, what);
 }
 
 /** Leaf reached by the paper's greedy descent for this trapdoor. */

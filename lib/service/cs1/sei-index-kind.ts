@@ -18,6 +18,7 @@ import { encodeSeiLocations, LEAF_LOCATIONS_BLOB } from './sei-locations';
 import type { BlockLocation, SeiLocations } from './sei-locations';
 import { parseSeiMetadata, seiMetadataToJson, SKELETON_BLOB } from './sei-metadata';
 import type { IndexKindHandler, IndexPartsReader, ValidatedIndexVersion } from './types';
+import { assertScoreOperands } from '../../sei/score';
 
 export const SEI_SKELETON_PART = 'skeleton';
 export const SEI_LEAVES_PART = 'leaves';
@@ -75,6 +76,7 @@ async function validateLeaves(parts: IndexPartsReader, skeleton: IndexSkeleton):
       const block = bytes.subarray(at, at + byteLength);
       at += byteLength;
       const leaf = await inPart(where, () => decodeLeafBlock(block, skeleton.m, count));
+      await inPart(where, () => assertScoreOperands(leaf.vectors, 'encrypted vectors'));
       if (leaf.count >= SLOT_RANGE) throw new MalformedDataError(where, `holds ${leaf.count} images; a leaf holds fewer than ${SLOT_RANGE}`);
       for (const id of leaf.ids) {
         await inPart(where, () => assertImageId(id));
@@ -109,6 +111,8 @@ async function writeImageDirectory(parts: IndexPartsReader, locations: Map<strin
 async function validateSei(parts: IndexPartsReader): Promise<ValidatedIndexVersion> {
   const skeletonBytes = await parts.read(SEI_SKELETON_PART);
   const skeleton = await inPart(`part "${SEI_SKELETON_PART}"`, () => decodeIndexSkeleton(skeletonBytes));
+  // Stored vectors are score operands: bounded, so that no accepted trapdoor makes a score overflow.
+  await inPart(`part "${SEI_SKELETON_PART}"`, () => assertScoreOperands(skeleton.nodeVectors, 'node vectors'));
   const expected = skeleton.leafDirectory.reduce((sum, entry) => sum + entry.byteLength, 0);
   const actual = parts.size(SEI_LEAVES_PART);
   if (actual !== expected) {

@@ -28,6 +28,7 @@ import { seiMetadataToJson, SKELETON_BLOB } from './sei-metadata';
 import type { SeiMetadata } from './sei-metadata';
 import { rewriteSkeletonTrailer } from './sei-skeleton';
 import { newVersionName } from './version-names';
+import { assertScoreOperands } from '../../sei/score';
 
 export interface AddImageRequest {
   readonly imageId: string;
@@ -58,9 +59,10 @@ function toVector(values: ArrayLike<number>, field: string, m: number): Float64A
   const vector = new Float64Array(m);
   for (let j = 0; j < m; j++) {
     const value = values[j];
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new InvalidInputError(`${field}[${j}] is not a finite number`);
-    vector[j] = value;
+    // Non-numbers become NaN, which the check below names.
+    vector[j] = typeof value === 'number' ? value : Number.NaN;
   }
+  assertScoreOperands(vector, field);
   return vector;
 }
 

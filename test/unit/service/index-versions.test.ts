@@ -124,6 +124,14 @@ describe('index versions: create, validate, publish atomically', () => {
     new DataView(nan.buffer).setFloat64(nan.length - 8, Number.NaN, true);
     await attempt({ ...good, leaves: nan }, /leaf \d+ .*encrypted vectors\[\d+\] is not a finite number/);
 
+    // Finite but too large to score safely: a node vector entry, an image vector entry.
+    const bigNode = { ...cloneTree(sei.tree), nodeVectors: sei.tree.nodeVectors.slice() };
+    bigNode.nodeVectors[5] = 1e200;
+    await attempt(seiUploadParts(bigNode).parts, /^part "skeleton": node vectors\[5\] is too large: entries must be at most 1e100/);
+    const bigLeaf = cloneTree(sei.tree);
+    bigLeaf.leaves[1].vectors[0] = -1e150;
+    await attempt(seiUploadParts(bigLeaf).parts, /^part "leaves", leaf 1 .*encrypted vectors\[0\] is too large/);
+
     // The same image id in two leaves.
     const twice = cloneTree(sei.tree);
     twice.leaves[1].ids[0] = twice.leaves[0].ids[0];

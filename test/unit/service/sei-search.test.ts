@@ -159,6 +159,19 @@ describe('SEI search service on dynalite + s3rver', () => {
     withInfinity[0] = Number.POSITIVE_INFINITY;
     await expect(search({ trapdoors: [withInfinity] })).rejects.toThrow('trapdoor[0] is not a finite number');
     await expect(search({ trapdoors: [[...good.slice(0, 5), 'x', ...good.slice(6)]] })).rejects.toThrow('trapdoor[5] is not a finite number');
+    // Finite but extreme: 1e308 would make scores infinite (and their comparisons NaN).
+    for (const extreme of [1e308, -1e308, Number.MAX_VALUE, 1.0000000000000002e100]) {
+      const huge = [...good];
+      huge[2] = extreme;
+      await expect(search({ trapdoors: [good, huge] })).rejects.toThrow(
+        new InvalidInputError('trapdoors[1]: trapdoor[2] is too large: entries must be at most 1e100 in magnitude, or scores could overflow (real ones are far smaller: check how it was made)'),
+      );
+    }
+    // The bound itself is accepted, and every score stays finite.
+    const largest = good.map((value) => (value < 0 ? -1e100 : 1e100));
+    const answer = await search({ trapdoors: [largest] });
+    expect(answer.results[0].hits).toHaveLength(3);
+    for (const hit of answer.results[0].hits) expect(Number.isFinite(hit.score)).toBe(true);
     await expect(search({ trapdoors: [] })).rejects.toThrow('trapdoors must be a list of 1 to 16');
     await expect(search({ trapdoors: Array.from({ length: 17 }, () => good) })).rejects.toThrow('trapdoors must be a list of 1 to 16');
     await expect(search({ k: 0 })).rejects.toThrow('k must be an integer from 1 to 100');
