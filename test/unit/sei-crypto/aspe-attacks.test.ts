@@ -9,6 +9,10 @@
  *     the CLI draws them) sit exactly on an image, so the cloud tells the real query apart.
  * (b) One user's key plus the cloud's ciphertexts decrypt every index vector and every trapdoor
  *     (of any user, decoys included) exactly, with no known plaintext.
+ * (c) d + 2 known (feature vector, encrypted vector) pairs decrypt every other index vector, and
+ *     then every query, exactly (the known-plaintext attack on ASPE).
+ * (d) Trapdoors are linkable: two trapdoors of the same query are parallel whoever made them
+ *     (the owner's placement trapdoor of an added image included), whatever gamma.
  *
  * The tests print the numbers the threat model quotes.
  */
@@ -24,7 +28,7 @@ import { scoreAll } from '../../../lib/sei/score';
 import { TrapdoorGenerator } from '../../../lib/sei/trapdoor';
 import { encryptedDimension } from '../../../lib/sei/types';
 import { generateUserSecret, issueUserKey } from '../../../lib/sei/user-key';
-import { affineFrame, configurationOf, decryptWithUserKey, fitQuadric, locateQuery, quadricCoefficients, queryOfTrapdoor } from './support/aspe-attacks';
+import { affineFrame, configurationOf, decryptWithUserKey, fitQuadric, knownPlaintextDecryptor, locateQuery, quadricCoefficients, queryOfTrapdoor } from './support/aspe-attacks';
 
 function gaussianVectors(n: number, d: number, seed: number): VectorSet {
   const random = seededRandom(seed);
@@ -216,4 +220,88 @@ describe('(b) one user colluding with the cloud: no known plaintext needed', () 
       );
     });
   }
+});
+
+describe('(c) known plaintext: d + 2 pairs decrypt everything', () => {
+  for (const [d, n] of [
+    [32, 200],
+    [128, 300],
+  ] as const) {
+    it(`d = ${d}: ${d + 2} known (feature vector, encrypted vector) pairs decrypt the other ${n - d - 2} index vectors and every query`, () => {
+      const owner = generateOwnerSecret(d);
+      const features = gaussianVectors(n, d, 700 + d);
+      const ciphertexts = encryptIndexVectors(owner, features);
+      // The attacker knows the first d + 2 images (public photos the owner indexed, say).
+      const known = Array.from({ length: d + 2 }, (_, i) => i);
+      const decrypt = knownPlaintextDecryptor(selectRows(features, known), selectRows(ciphertexts, known));
+      let norm = 0;
+      for (const x of features.data) norm = Math.max(norm, Math.abs(x));
+      const recovered = vectorSet(n, d);
+      let worst = 0;
+      for (let i = 0; i < n; i++) {
+        const f = decrypt(ciphertexts.data.subarray(i * ciphertexts.d, (i + 1) * ciphertexts.d));
+        recovered.data.set(f, i * d);
+        if (i < d + 2) continue;
+        for (let k = 0; k < d; k++) worst = Math.max(worst, Math.abs(f[k] - features.data[i * d + k]) / norm);
+      }
+      expect(worst).toBeLessThan(1e-9);
+
+      // With every index vector in the clear, a trapdoor's scores place its query exactly (not up to scale).
+      const alice = user(owner);
+      const random = seededRandom(d + 7);
+      let queryWorst = 0;
+      for (let trial = 0; trial < 10; trial++) {
+        const q = Float64Array.from({ length: d }, () => random.gaussian());
+        const found = locateQuery(recovered, scoreAll(ciphertexts, alice.generator.trapdoor(q)));
+        for (let k = 0; k < d; k++) queryWorst = Math.max(queryWorst, Math.abs(found[k] - q[k]) / norm);
+      }
+      expect(queryWorst).toBeLessThan(1e-6);
+
+      // d + 1 pairs are not enough: the system is underdetermined.
+      expect(() => knownPlaintextDecryptor(selectRows(features, known.slice(1)), selectRows(ciphertexts, known.slice(1)))).toThrow(/d \+ 2/);
+      console.info(
+        `SEI known plaintext, d = ${d}: ${d + 2} pairs decrypt the other ${n - d - 2} index vectors, worst error ${worst.toExponential(1)} of the largest entry; ` +
+          `10 queries located from their scores, worst error ${queryWorst.toExponential(1)}`,
+      );
+    });
+  }
+});
+
+describe('(d) linkability: trapdoors of one query are parallel, whoever made them', () => {
+  /** Largest entry of t1/|t1| - t2/|t2|: 0 for parallel trapdoors. */
+  function directionGap(t1: ArrayLike<number>, t2: ArrayLike<number>): number {
+    const norm = (t: ArrayLike<number>) => Math.sqrt(Array.from(t).reduce((s, x) => s + x * x, 0));
+    const n1 = norm(t1);
+    const n2 = norm(t2);
+    let gap = 0;
+    for (let j = 0; j < t1.length; j++) gap = Math.max(gap, Math.abs(t1[j] / n1 - t2[j] / n2));
+    return gap;
+  }
+
+  it('d = 64: the same query from two users (and an owner placement trapdoor) gives parallel trapdoors; different queries do not', () => {
+    const d = 64;
+    const owner = generateOwnerSecret(d);
+    const alice = user(owner);
+    const bob = user(owner);
+    // The owner's placement trapdoors (adding an image) come from a key of the same kind.
+    const placement = user(owner);
+    const random = seededRandom(641);
+    let sameWorst = 0;
+    let differentBest = Infinity;
+    const trials = 20;
+    for (let trial = 0; trial < trials; trial++) {
+      const q = Float64Array.from({ length: d }, () => random.gaussian());
+      const other = Float64Array.from(q, (x) => x + 1e-3 * random.gaussian());
+      const fromAlice = alice.generator.trapdoor(q);
+      sameWorst = Math.max(sameWorst, directionGap(fromAlice, alice.generator.trapdoor(q)), directionGap(fromAlice, bob.generator.trapdoor(q)), directionGap(fromAlice, placement.generator.trapdoor(q)));
+      differentBest = Math.min(differentBest, directionGap(fromAlice, bob.generator.trapdoor(other)));
+    }
+    expect(sameWorst).toBeLessThan(1e-12);
+    // A query moved by 1e-3 per coordinate is told apart by orders of magnitude.
+    expect(differentBest).toBeGreaterThan(1e3 * Math.max(sameWorst, 1e-15));
+    console.info(
+      `SEI linkability, d = ${d}: ${trials} queries, trapdoors of the same query (same user, another user, the owner's placement key) differ in direction by at most ${sameWorst.toExponential(1)}; ` +
+        `a query moved by 1e-3 per coordinate by at least ${differentBest.toExponential(1)}`,
+    );
+  });
 });

@@ -16,8 +16,11 @@
  *     Eliminating f gives u_i = ||a_i||^2 / (4 theta) - (r'/2) . a_i + C, linear in d + 2
  *     unknowns: least squares over the ciphertexts yields theta and r', then every f_i exactly.
  *     A trapdoor is t = gamma (A q + U): least squares in (gamma q, gamma) yields q.
+ * (c) Known plaintext. The same affine form fixes the whole encryption map from d + 2 pairs
+ *     (f_i, f'_i) in general position: the rows (1, f_i, ||f_i||^2) give a square linear system
+ *     for (c0, G, h). Every other ciphertext is then decrypted by least squares.
  */
-import { EigenvalueDecomposition, Matrix, solve } from 'ml-matrix';
+import { EigenvalueDecomposition, Matrix, pseudoInverse, solve } from 'ml-matrix';
 import type { VectorSet } from '../../../../lib/linalg/vectors';
 import { vectorSet } from '../../../../lib/linalg/vectors';
 
@@ -256,4 +259,30 @@ export function queryOfTrapdoor(trapdoor: ArrayLike<number>, A: Float64Array, U:
   const solution = solve(new Matrix(rows), Matrix.columnVector(Array.from(trapdoor))).to1DArray();
   const gamma = solution[d];
   return Float64Array.from(solution.slice(0, d), (value) => value / gamma);
+}
+
+/**
+ * Attack (c): the encryption map f -> f' = c0 + f G + ||f||^2 h from d + 2 known pairs
+ * (`plaintexts` n x d, `ciphertexts` n x m, n = d + 2), and a decryptor for any other
+ * ciphertext of the same key: least squares for (f, ||f||^2) in c - c0 = (f, s) [G; h].
+ */
+export function knownPlaintextDecryptor(plaintexts: VectorSet, ciphertexts: VectorSet): (ciphertext: ArrayLike<number>) => Float64Array {
+  const { n, d } = plaintexts;
+  const m = ciphertexts.d;
+  if (n !== d + 2 || ciphertexts.n !== n) throw new Error(`the known-plaintext attack takes exactly d + 2 = ${d + 2} pairs`);
+  const rows: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const f = plaintexts.data.subarray(i * d, (i + 1) * d);
+    rows.push([1, ...f, f.reduce((s, x) => s + x * x, 0)]);
+  }
+  const targets = new Matrix(Array.from({ length: n }, (_, i) => Array.from(ciphertexts.data.subarray(i * m, (i + 1) * m))));
+  // X: (d + 2) x m, row 0 = c0, rows 1..d = G, row d + 1 = h.
+  const map = solve(new Matrix(rows), targets);
+  const c0 = map.getRow(0);
+  // Least squares for every ciphertext at once: the pseudo-inverse of the m x (d + 1) map.
+  const inverse = pseudoInverse(map.subMatrix(1, d + 1, 0, m - 1).transpose());
+  return (ciphertext) => {
+    const rhs = Matrix.columnVector(Array.from(ciphertext, (value, j) => value - c0[j]));
+    return Float64Array.from(inverse.mmul(rhs).to1DArray().slice(0, d));
+  };
 }
