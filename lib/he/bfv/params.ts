@@ -10,7 +10,7 @@
  */
 import { InvalidParametersError } from '../../core/errors';
 import { DEFAULT_A_BITS } from '../blinding';
-import { blindedMaxOf, log2Text, validateVectorBounds } from '../common';
+import { blindedMaxOf, log2Text, validateVectorBounds } from '../bounds';
 import type { BfvParameters, HeResolvedBounds } from '../types';
 import { MAX_PLAIN_MODULUS_BITS } from './mask';
 

@@ -8,7 +8,7 @@
  */
 import { InvalidParametersError } from '../../core/errors';
 import { DEFAULT_A_BITS } from '../blinding';
-import { blindedMaxOf, dist2MaxOf, log2Text, validateDimensionBounds, validateVectorBounds } from '../common';
+import { blindedMaxOf, dist2MaxOf, log2Text, validateDimensionBounds, validateVectorBounds } from '../bounds';
 import type { HeResolvedBounds, SheParameters } from '../types';
 
 export const SHE_DEFAULT_PUBLIC_ZEROS = 2;

@@ -7,7 +7,7 @@
  * it at that moment).
  */
 import { BlindsightError } from '../../core/errors';
-import { loadHeDecryptor } from '../../he';
+import { loadHeDecryptor } from '../../he/decryptor';
 import type { HeDecryptor } from '../../he/types';
 import type { SecretStore } from '../../storage/types';
 

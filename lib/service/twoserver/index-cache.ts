@@ -9,7 +9,7 @@
  * and is disposed once evicted AND released by every holder). A failed load is not cached.
  */
 import { BlindsightError, isBlindsightError } from '../../core/errors';
-import { loadHeEvaluator } from '../../he';
+import { loadHeEvaluator } from '../../he/evaluator';
 import type { HeEvaluator } from '../../he/types';
 import type { IndexCatalog } from '../../storage/types';
 import { decodeCs1Index } from '../../twoserver/protocol/cs1-index-codec';

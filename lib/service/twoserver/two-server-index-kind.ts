@@ -12,7 +12,8 @@
  * CS2 could check); each is checked against the key when a query reads it.
  */
 import { isBlindsightError, MalformedDataError } from '../../core/errors';
-import { loadHeClient, loadHeEvaluator } from '../../he';
+import { loadHeClient } from '../../he/client';
+import { loadHeEvaluator } from '../../he/evaluator';
 import type { HeDescriptor } from '../../he/types';
 import type { JsonObject } from '../../storage/types';
 import { Cs1Server } from '../../twoserver/protocol/cs1';

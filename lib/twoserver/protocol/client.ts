@@ -3,7 +3,7 @@
  * public HE material. The client never talks to CS2 and holds no secret.
  */
 import { InvalidInputError } from '../../core/errors';
-import { loadHeClient } from '../../he';
+import { loadHeClient } from '../../he/client';
 import type { HeClient } from '../../he/types';
 import { assertDimension } from '../../linalg/vectors';
 import { DEFAULT_DECIMALS, quantizeVector } from '../quantize';

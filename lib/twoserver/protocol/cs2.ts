@@ -3,7 +3,7 @@
  * blinded by CS1 (a * dist2 + b with secret a, b) and the batch is shuffled, so it learns
  * neither which template a value belongs to nor (with per-value offsets) the distance itself.
  */
-import { loadHeDecryptor } from '../../he';
+import { loadHeDecryptor } from '../../he/decryptor';
 import type { HeDecryptor } from '../../he/types';
 
 export class Cs2Server {

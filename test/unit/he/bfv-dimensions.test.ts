@@ -10,7 +10,7 @@ import { InvalidParametersError } from '../../../lib/core/errors';
 import { createHeBackend } from '../../../lib/he/index';
 import type { BfvParameters } from '../../../lib/he/index';
 import { MAX_PLAIN_MODULUS_BITS } from '../../../lib/he/bfv/mask';
-import type { BfvProvider } from '../../../lib/he/bfv/backend';
+import type { BfvProvider } from '../../../lib/he/bfv/provider';
 import { BFV_MIN_NOISE_BUDGET, MIN_PLAIN_MODULUS_BITS, resolveBfvParameters } from '../../../lib/he/bfv/params';
 import { acquireSealContext, plainModulusPrime, sealLibrary } from '../../../lib/he/bfv/seal';
 

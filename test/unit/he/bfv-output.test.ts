@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MalformedDataError } from '../../../lib/core/errors';
 import { createHeBackend, loadHeClient, loadHeDecryptor, loadHeEvaluator, offsetBound, unblind } from '../../../lib/he/index';
 import type { HeClient, HeDecryptor, HeEvaluator, HeProvider } from '../../../lib/he/index';
-import type { BfvDecryptor, BfvProvider } from '../../../lib/he/bfv/backend';
+import type { BfvDecryptor } from '../../../lib/he/bfv/decryptor';
+import type { BfvProvider } from '../../../lib/he/bfv/provider';
 import { BFV_MIN_NOISE_BUDGET } from '../../../lib/he/bfv/params';
 import { vectorSet } from '../../../lib/linalg/vectors';
 

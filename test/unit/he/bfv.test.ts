@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidParametersError, MalformedDataError } from '../../../lib/core/errors';
 import { createHeBackend, loadHeClient, loadHeDecryptor, loadHeEvaluator, unblind } from '../../../lib/he/index';
 import type { BfvParameters, HeClient, HeDecryptor, HeEvaluator, HeProvider } from '../../../lib/he/index';
-import type { BfvDecryptor } from '../../../lib/he/bfv/backend';
+import type { BfvDecryptor } from '../../../lib/he/bfv/decryptor';
 import { blockMask, blockSums, ResidueSampler } from '../../../lib/he/bfv/mask';
 import { BFV_MIN_NOISE_BUDGET, requiredPlainModulusBits, resolveBfvParameters } from '../../../lib/he/bfv/params';
 import { vectorSet } from '../../../lib/linalg/vectors';

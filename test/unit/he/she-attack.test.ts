@@ -6,7 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../../lib/core/random';
 import { vectorSet } from '../../../lib/linalg/vectors';
-import { createSheProvider, loadSheClient, sheCiphertextBytes } from '../../../lib/he/she/backend';
+import { loadSheClient } from '../../../lib/he/she/client';
+import { sheCiphertextBytes } from '../../../lib/he/she/formats';
+import { createSheProvider } from '../../../lib/he/she/provider';
 import { sheDecrypt } from '../../../lib/he/she/scheme';
 import type { SheParameters } from '../../../lib/he/types';
 import { gcd, isqrt, lllReduce } from './support/lll';

@@ -14,7 +14,11 @@ import {
 } from '../../../lib/he/she/scheme';
 import { sheNoiseBounds, validateSheParameters } from '../../../lib/he/she/params';
 import { blindingLeakage } from '../../../lib/he/blinding';
-import { createSheProvider, loadSheClient, loadSheDecryptor, loadSheEvaluator, sheCiphertextBytes, sheRecordBytes } from '../../../lib/he/she/backend';
+import { loadSheClient } from '../../../lib/he/she/client';
+import { loadSheDecryptor } from '../../../lib/he/she/decryptor';
+import { loadSheEvaluator } from '../../../lib/he/she/evaluator';
+import { sheCiphertextBytes, sheRecordBytes } from '../../../lib/he/she/formats';
+import { createSheProvider } from '../../../lib/he/she/provider';
 import type { SheParameters } from '../../../lib/he/types';
 
 const key = sheKeyGen(256, 40);
