@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { InvalidInputError, MalformedDataError } from '../../core/errors';
 
-/** HE key ids: 8 random bytes as 16 lowercase hex characters (lib/he/common.ts). */
+/** HE key ids: 8 random bytes as 16 lowercase hex characters (lib/he/formats.ts). */
 export const HE_KEY_ID_PATTERN = /^[0-9a-f]{16}$/;
 
 /**
