@@ -4,6 +4,7 @@
  * 404 if nothing was published.
  */
 import { CS1_API } from '../../lib/api/routes';
+import { INDEX_KIND_SUMMARIZERS } from '../../lib/service/cs1/index-kind-summarizers';
 import { cs1IndexVersions } from '../../lib/service/cs1/index-version-services';
 import { callerOf } from '../lib/caller';
 import { routeHandler } from '../lib/http-handler';
@@ -11,5 +12,5 @@ import { json } from '../lib/responses';
 
 export const handler = routeHandler(CS1_API.getIndex, async (event) => {
   const { ownerId } = callerOf(event);
-  return json(200, await cs1IndexVersions().describe(ownerId, event.pathParameters.indexName));
+  return json(200, await cs1IndexVersions({ summarizers: INDEX_KIND_SUMMARIZERS }).describe(ownerId, event.pathParameters.indexName));
 });

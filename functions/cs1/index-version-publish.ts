@@ -6,6 +6,7 @@
  * publish came first. A refused publish leaves the current version serving.
  */
 import { CS1_API } from '../../lib/api/routes';
+import { INDEX_KIND_VALIDATORS } from '../../lib/service/cs1/index-kind-validators';
 import { cs1IndexVersions } from '../../lib/service/cs1/index-version-services';
 import { callerOf } from '../lib/caller';
 import { routeHandler, serviceNameOf } from '../lib/http-handler';
@@ -19,7 +20,7 @@ export const handler = routeHandler(CS1_API.publishIndexVersion, async (event) =
   const indexName = event.pathParameters.indexName;
   const version = event.pathParameters.version;
   const started = Date.now();
-  const published = await cs1IndexVersions().publishVersion(ownerId, indexName, version, event.body.expectedCurrent);
+  const published = await cs1IndexVersions({ validators: INDEX_KIND_VALIDATORS }).publishVersion(ownerId, indexName, version, event.body.expectedCurrent);
   serviceLogger(SERVICE).info('version published', {
     ownerId,
     indexName,

@@ -23,6 +23,7 @@ import type { Cs1Client } from '../../lib/client/cs1-client';
 import type { SearchResponse } from '../../lib/client/types';
 import type { TrapdoorGenerator } from '../../lib/sei/trapdoor';
 import type { Trapdoor } from '../../lib/sei/types';
+import { INDEX_KIND_VALIDATORS } from '../../lib/service/cs1/index-kind-validators';
 import { createIndexKinds } from '../../lib/service/cs1/index-kinds';
 import { IndexVersionService } from '../../lib/service/cs1/index-versions';
 import { DynamoIndexCatalog } from '../../lib/storage/dynamo-index-catalog';
@@ -164,7 +165,7 @@ describe('faults end to end: interrupted publishes, concurrent publish and searc
           objects: new S3ObjectStore({ client: e2e.s3, bucket: e2e.bucket }),
           indexes: new DynamoIndexCatalog({ client: dying.client, tableName: e2e.table }),
         },
-        createIndexKinds(),
+        createIndexKinds({ validators: INDEX_KIND_VALIDATORS }),
       );
       return { service, died: dying.died };
     }

@@ -1,17 +1,28 @@
 /**
- * The index-version service of the process (create, publish, describe), with every index kind
- * of index-kinds.ts, on the stores of cs1Services(). Kept apart from services.ts so only the
- * functions that validate or describe versions load the kinds' validators.
+ * The index-version service of the process (create, publish, describe) on the stores of
+ * cs1Services(), with the roles of the index kinds the calling function plays: the publish
+ * function passes INDEX_KIND_VALIDATORS, the describe function INDEX_KIND_SUMMARIZERS, the
+ * create function neither. Each function then bundles only its own kinds' code
+ * (index-kinds.ts), and services.ts stays free of all of it.
  */
 import { createIndexKinds } from './index-kinds';
+import type { IndexKindRoles } from './index-kind-registry';
 import { IndexVersionService } from './index-versions';
 import { cs1Services } from './services';
 import type { Cs1Stores } from './types';
 
-let cached: { stores: Cs1Stores; service: IndexVersionService } | undefined;
+const NO_ROLES: IndexKindRoles = {};
 
-export function cs1IndexVersions(): IndexVersionService {
+let cached: { stores: Cs1Stores; services: Map<IndexKindRoles, IndexVersionService> } | undefined;
+
+/** One service per roles object (module constants), rebuilt when the process's stores change. */
+export function cs1IndexVersions(roles: IndexKindRoles = NO_ROLES): IndexVersionService {
   const { stores, pointers } = cs1Services();
-  if (cached?.stores !== stores) cached = { stores, service: new IndexVersionService(stores, createIndexKinds(), undefined, pointers) };
-  return cached.service;
+  if (cached?.stores !== stores) cached = { stores, services: new Map() };
+  let service = cached.services.get(roles);
+  if (service === undefined) {
+    service = new IndexVersionService(stores, createIndexKinds(roles), undefined, pointers);
+    cached.services.set(roles, service);
+  }
+  return service;
 }

@@ -24,7 +24,7 @@ import { mapLimited } from '../../core/concurrency';
 import type { CurrentVersionCache } from './current-version-cache';
 import type { IndexKindRegistry } from './index-kind-registry';
 import { INDEX_PART_UPLOAD_URL_SECONDS, S3_CONCURRENCY } from './limits';
-import type { IndexKindHandler, IndexPartsReader, IndexSummaryAccess, PresignedUrl } from './types';
+import type { IndexKindSpec, IndexPartsReader, IndexSummaryAccess, PresignedUrl } from './types';
 import { newVersionName } from './version-names';
 
 /** The declaration of a version's parts, kept next to them until publish. */
@@ -66,7 +66,7 @@ interface Manifest {
   readonly createdAt: string;
 }
 
-function checkDeclaredParts(handler: IndexKindHandler, parts: Readonly<Record<string, number>>): Record<string, number> {
+function checkDeclaredParts(handler: IndexKindSpec, parts: Readonly<Record<string, number>>): Record<string, number> {
   if (typeof parts !== 'object' || parts === null || Array.isArray(parts)) {
     throw new InvalidInputError('parts must be an object of part name -> byte length');
   }
@@ -183,7 +183,7 @@ export class IndexVersionService {
     const manifest = parseManifest(manifestBytes, version);
     const handler = this.kinds.get(manifest.kind);
     const reader = await this.partsReader(ownerId, indexName, version, manifest);
-    const validated = await handler.validate(reader);
+    const validated = await (await this.kinds.validator(handler.kind)).validate(reader);
     try {
       await indexes.stageVersion(ownerId, indexName, version, { kind: handler.kind, metadata: validated.metadata, blobs: validated.blobs });
     } catch (error) {
@@ -253,7 +253,7 @@ export class IndexVersionService {
     };
     let summary: JsonObject;
     try {
-      summary = await this.kinds.get(current.kind).summarize(version.metadata, access);
+      summary = await (await this.kinds.summarizer(current.kind)).summarize(version.metadata, access);
     } catch (error) {
       // Stored metadata that does not parse is the server's fault, not the caller's.
       if (isBlindsightError(error) && error.code === 'MALFORMED_DATA') {

@@ -72,17 +72,31 @@ export interface IndexSummaryAccess {
 }
 
 /**
- * One kind of index. `validate` must check the parts COMPLETELY (decode every byte a search
- * will ever read) and throw MalformedDataError / InvalidInputError with a message that names
- * the problem: a version that passes is published as is.
+ * A kind of index as every function that names kinds sees it: its name and the parts an owner
+ * uploads. Cheap to load: the checking and describing code of a kind is in its validator and
+ * summarizer, loaded only by the functions that run them (index-kinds.ts).
  */
-export interface IndexKindHandler {
+export interface IndexKindSpec {
   readonly kind: IndexKind;
   readonly parts: readonly IndexPartSpec[];
+}
+
+/**
+ * Checks a version's parts at publish. `validate` must check them COMPLETELY (decode every byte
+ * a search will ever read) and throw MalformedDataError / InvalidInputError with a message that
+ * names the problem: a version that passes is published as is.
+ */
+export interface IndexKindValidator {
   validate(parts: IndexPartsReader): Promise<ValidatedIndexVersion>;
-  /** The public description of a version (GET index): dimensions, counts, public material. */
+}
+
+/** Describes a published version (GET index): dimensions, counts, public material. */
+export interface IndexKindSummarizer {
   summarize(metadata: JsonObject, access: IndexSummaryAccess): JsonObject | Promise<JsonObject>;
 }
+
+/** A whole kind in one object: its spec and both roles (small kinds, tests). */
+export interface IndexKindHandler extends IndexKindSpec, IndexKindValidator, IndexKindSummarizer {}
 
 // ---------------------------------------------------------------------------------------------
 // Results shared by services and handlers

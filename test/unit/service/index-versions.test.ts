@@ -10,7 +10,7 @@ import { indexPartObjectKey } from '../../../lib/storage/object-keys';
 import { startLocalAws } from '../../support/local-aws';
 import type { LocalAws } from '../../support/local-aws';
 import { row, seiWorld } from '../../support/sei-fixture';
-import { cloneTree, OWNER_A, OWNER_B, publishTree, serviceWorld, uploadVersion } from './support';
+import { ALL_ROLES, cloneTree, OWNER_A, OWNER_B, publishTree, serviceWorld, uploadVersion } from './support';
 import type { ServiceWorld } from './support';
 
 /** A second kind, standing in for the lead's two-server handler: one part, checked for a magic. */
@@ -37,7 +37,7 @@ describe('index versions: create, validate, publish atomically', () => {
 
   beforeAll(async () => {
     aws = await startLocalAws();
-    world = serviceWorld(aws, { kinds: new IndexKindRegistry([seiIndexKind, fakeTwoServer]) });
+    world = serviceWorld(aws, { kinds: new IndexKindRegistry([seiIndexKind, fakeTwoServer], ALL_ROLES) });
   });
   afterAll(() => aws?.stop());
 

@@ -20,6 +20,8 @@ import type {
   StageVersionInput,
 } from '../../../lib/storage/types';
 import type { EncryptedIndexTree } from '../../../lib/sei/index-tree/types';
+import { INDEX_KIND_SUMMARIZERS } from '../../../lib/service/cs1/index-kind-summarizers';
+import { INDEX_KIND_VALIDATORS } from '../../../lib/service/cs1/index-kind-validators';
 import { createIndexKinds } from '../../../lib/service/cs1/index-kinds';
 import type { IndexKindRegistry } from '../../../lib/service/cs1/index-kind-registry';
 import { IndexVersionService } from '../../../lib/service/cs1/index-versions';
@@ -132,6 +134,9 @@ export interface ServiceWorld {
   readonly services: TestServices;
 }
 
+/** Every role of every index kind (one process that creates, publishes and describes). */
+export const ALL_ROLES = { validators: INDEX_KIND_VALIDATORS, summarizers: INDEX_KIND_SUMMARIZERS };
+
 /** Fresh services (and so a fresh cache) on the emulators, with recording wrappers. */
 export function serviceWorld(aws: LocalAws, options: Cs1ServiceOptions & { kinds?: IndexKindRegistry } = {}): ServiceWorld {
   const table = { client: aws.documentClient, tableName: aws.tableName };
@@ -139,7 +144,7 @@ export function serviceWorld(aws: LocalAws, options: Cs1ServiceOptions & { kinds
   const catalog = new FaultyCatalog(new DynamoIndexCatalog(table));
   const stores: Cs1Stores = { objects, indexes: catalog, owners: new DynamoOwnerRegistry(table), users: new DynamoUserRegistry(table) };
   const services = createCs1Services(stores, { indexCacheBytes: 64 * 1024 * 1024, ...options });
-  return { objects, catalog, stores, services: { ...services, versions: new IndexVersionService(stores, options.kinds ?? createIndexKinds(), undefined, services.pointers) } };
+  return { objects, catalog, stores, services: { ...services, versions: new IndexVersionService(stores, options.kinds ?? createIndexKinds(ALL_ROLES), undefined, services.pointers) } };
 }
 
 /** PUTs bytes to a presigned URL like a client would (no AWS credentials). */

@@ -1,0 +1,8 @@
+/** Each kind's publish-time validator, imported when a version of that kind is first published. */
+import type { IndexKindLoaders } from './index-kind-registry';
+import type { IndexKindValidator } from './types';
+
+export const INDEX_KIND_VALIDATORS: IndexKindLoaders<IndexKindValidator> = {
+  sei: async () => (await import('./sei-index-validator')).seiIndexValidator,
+  'two-server': async () => (await import('../twoserver/two-server-index-validator')).twoServerIndexValidator,
+};

@@ -1,0 +1,19 @@
+/** GET index for an SEI index: its public description, from the catalog metadata only. */
+import type { JsonObject } from '../../storage/types';
+import { parseSeiMetadata } from './sei-metadata';
+import type { IndexKindSummarizer } from './types';
+
+function summarizeSei(json: JsonObject): JsonObject {
+  const metadata = parseSeiMetadata(json);
+  return {
+    d: metadata.d,
+    m: metadata.m,
+    ownerKeyId: metadata.ownerKeyId,
+    imageCount: metadata.imageCount,
+    leafCount: metadata.leafCount,
+    nodeCount: metadata.nodeCount,
+    updates: { added: metadata.updates.added, deleted: metadata.updates.deleted, builtSize: metadata.updates.builtSize },
+  };
+}
+
+export const seiIndexSummarizer: IndexKindSummarizer = { summarize: summarizeSei };
