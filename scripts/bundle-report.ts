@@ -4,7 +4,7 @@
  * estimate of the deployed zip) and the project modules in it (from the bundle's source map).
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 export interface FunctionBundle {
@@ -12,7 +12,7 @@ export interface FunctionBundle {
   readonly handler: string;
   /** Bytes of index.mjs. */
   readonly bytes: number;
-  /** Bytes of index.mjs compressed by gzip -9. */
+  /** Bytes of index.mjs compressed by gzip -9 (0 when not asked for). */
   readonly gzipBytes: number;
   /** Project files in the bundle (repository-relative, e.g. lib/he/bfv/seal.ts). */
   readonly projectFiles: readonly string[];
@@ -26,6 +26,9 @@ interface TemplateResource {
   readonly Metadata?: Record<string, unknown>;
 }
 
+/** The repository root: project files are named relative to it. */
+const PROJECT_ROOT = resolve(import.meta.dirname, '..');
+
 /** The module that adapts node-seal: a bundle that holds it holds node-seal's WebAssembly build. */
 export const SEAL_ADAPTER = 'lib/he/bfv/seal.ts';
 
@@ -38,8 +41,8 @@ function packageOf(source: string): string | undefined {
   return scope.startsWith('@') ? `${scope}/${name}` : scope;
 }
 
-/** Every function bundle of every stack in a cdk.out directory. */
-export async function readFunctionBundles(outdir: string): Promise<FunctionBundle[]> {
+/** Every function bundle of every stack in a cdk.out directory (gzip sizes unless `gzip` is false). */
+export async function readFunctionBundles(outdir: string, options: { gzip?: boolean } = {}): Promise<FunctionBundle[]> {
   const templates = (await readdir(outdir)).filter((file) => file.endsWith('.template.json')).sort();
   const bundles: FunctionBundle[] = [];
   for (const file of templates) {
@@ -57,15 +60,16 @@ export async function readFunctionBundles(outdir: string): Promise<FunctionBundl
       const projectFiles = new Set<string>();
       const packages = new Set<string>();
       for (const source of map.sources) {
-        const pkg = packageOf(source);
+        const path = resolve(dirname(bundle), source);
+        const pkg = packageOf(path);
         if (pkg !== undefined) packages.add(pkg);
-        else projectFiles.add(source.replace(/^(\.\.\/)+/, ''));
+        else projectFiles.add(relative(PROJECT_ROOT, path));
       }
       bundles.push({
         stack,
         handler: roleDescription.slice('Runs '.length),
         bytes: (await stat(bundle)).size,
-        gzipBytes: gzipSync(code, { level: 9 }).length,
+        gzipBytes: options.gzip === false ? 0 : gzipSync(code, { level: 9 }).length,
         projectFiles: [...projectFiles].sort(),
         packages: [...packages].sort(),
       });

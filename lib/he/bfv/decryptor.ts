@@ -10,12 +10,11 @@ import { BinaryReader } from '../../codec/binary';
 import { openBatch } from '../formats';
 import { Lifecycle } from '../lifecycle';
 import type { HeDecryptor, HeDescriptor } from '../types';
-import { isAtLevel } from './distance';
 import { descriptorOf, MAGIC, readMaterialHeader, VERSION } from './formats';
 import type { BfvLayout } from './formats';
 import { loadKey, withContext } from './keys';
 import { blockSums } from './mask';
-import { assertUncompressedSeal, loadCiphertext } from './seal';
+import { assertUncompressedSeal, isAtLevel, loadCiphertext } from './seal';
 import type { CipherText, ParmsIdType, SealContext } from './seal';
 
 export class BfvDecryptor extends Lifecycle implements HeDecryptor {

@@ -7,7 +7,7 @@
 import type { Evaluator } from 'node-seal/implementation/evaluator';
 import type { PlainText } from 'node-seal/implementation/plain-text';
 import type { RelinKeys } from 'node-seal/implementation/relin-keys';
-import { sameParmsId } from './seal';
+import { isAtLevel } from './seal';
 import type { CipherText, ParmsIdType, SealContext } from './seal';
 
 /** Where CS1's computation ends: the output level and, when relinearising, the keys and level. */
@@ -22,16 +22,6 @@ export interface OutputPlan {
 /** The level one above `outputPrimes` (the key-switching noise is then divided away by the last switch). */
 export function relinPrimesFor(ctx: SealContext, outputPrimes: number): number {
   return Math.min(ctx.dataPrimes, outputPrimes + 1);
-}
-
-/** Whether a ciphertext is at the level `parmsId`. */
-export function isAtLevel(ct: CipherText, parmsId: ParmsIdType): boolean {
-  const id = ct.parmsId;
-  try {
-    return sameParmsId(id, parmsId);
-  } finally {
-    id.delete();
-  }
 }
 
 /**

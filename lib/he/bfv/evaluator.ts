@@ -13,13 +13,13 @@ import { batchWriter } from '../formats';
 import { Lifecycle } from '../lifecycle';
 import { splitRequest } from '../records';
 import type { DistanceBatch, DistanceRequest, EncryptedQuery, HeDescriptor, HeEvaluator } from '../types';
-import { constantPlain, distanceCiphertext, isAtLevel, relinPrimesFor } from './distance';
+import { constantPlain, distanceCiphertext, relinPrimesFor } from './distance';
 import type { OutputPlan } from './distance';
 import { descriptorOf, MAGIC, readKeyedCiphertext, readMaterialHeader, VERSION } from './formats';
 import type { BfvLayout } from './formats';
 import { loadKey, withContext } from './keys';
 import { blockMask, ResidueSampler } from './mask';
-import { loadCiphertext } from './seal';
+import { isAtLevel, loadCiphertext } from './seal';
 import type { CipherText, ParmsIdType, SealContext } from './seal';
 
 class BfvEncryptedQuery extends Lifecycle implements EncryptedQuery {

@@ -189,6 +189,16 @@ export function sameParmsId(a: ParmsIdType, b: ParmsIdType): boolean {
   return x.length === y.length && x.every((v, i) => v === y[i]);
 }
 
+/** Whether a ciphertext is at the level `parmsId`. */
+export function isAtLevel(ct: CipherText, parmsId: ParmsIdType): boolean {
+  const id = ct.parmsId;
+  try {
+    return sameParmsId(id, parmsId);
+  } finally {
+    id.delete();
+  }
+}
+
 /**
  * SEAL serializations we accept start with SEAL's 16-byte header (magic 0xA15E, header size 16)
  * and are NOT compressed: this rules out decompression bombs and keeps sizes fixed.

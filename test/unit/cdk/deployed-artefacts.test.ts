@@ -43,12 +43,30 @@ import { startMoto } from '../../support/moto';
 import type { Moto } from '../../support/moto';
 import { deployStack, publishAssets } from '../../support/moto-deploy';
 import { row, seiWorld } from '../../support/sei-fixture';
+import { readFunctionBundles, SEAL_ADAPTER } from '../../../scripts/bundle-report';
 import { newOwner } from '../functions/support';
 import type { Owner } from '../functions/support';
 import { SHE_SMALL, buildFixture, cs2KeyDir, probeNear, startCs2HttpServer } from '../service/twoserver/support';
 import type { DirectHandler, TwoServerFixture } from '../service/twoserver/support';
 
 const run = promisify(execFile);
+
+/** The HE roles a bundle holds: lib/he/{,bfv/,she/}<role>.ts. */
+function heRoles(projectFiles: readonly string[]): string[] {
+  const roles = new Set<string>();
+  for (const file of projectFiles) {
+    const match = /^lib\/he\/(?:bfv\/|she\/)?(provider|keygen|client|evaluator|decryptor)\.ts$/.exec(file);
+    if (match !== null) roles.add(match[1]);
+  }
+  return [...roles].sort();
+}
+
+/** Functions that use HE, and the roles they play; every other function bundles none. */
+const HE_ROLES_OF: Record<string, string[]> = {
+  'cs1/identify': ['evaluator'],
+  'cs1/index-version-publish': ['client', 'evaluator'],
+  'cs2/decrypt': ['decryptor'],
+};
 const CS1_ACCOUNT = '111111111111';
 const CS2_ACCOUNT = '222222222222';
 /** The account moto puts requests in when they name none (the bundles' own SDK clients). */
@@ -120,6 +138,17 @@ describe('cdk synth (CLI)', () => {
         const files = await readdir(join(outdir, resource.Metadata!['aws:asset:path']));
         expect(files.sort(), resource.Metadata!['aws:cdk:path']).toEqual(['index.mjs', 'index.mjs.map']);
       }
+    }
+  });
+
+  it('bundles in each function only the HE roles it plays (read from the source maps): node-seal only where a bfv key is used', async () => {
+    const bundles = await readFunctionBundles(outdir, { gzip: false });
+    expect(bundles.map((b) => b.handler).sort()).toEqual([...cs1HandlerModules().keys(), 'cs2/decrypt'].sort());
+    for (const bundle of bundles) {
+      const roles = HE_ROLES_OF[bundle.handler] ?? [];
+      expect({ handler: bundle.handler, roles: heRoles(bundle.projectFiles) }).toEqual({ handler: bundle.handler, roles });
+      expect({ handler: bundle.handler, nodeSeal: bundle.projectFiles.includes(SEAL_ADAPTER) }).toEqual({ handler: bundle.handler, nodeSeal: roles.length > 0 });
+      expect({ handler: bundle.handler, nodeSeal: bundle.packages.includes('node-seal') }).toEqual({ handler: bundle.handler, nodeSeal: roles.length > 0 });
     }
   });
 });
