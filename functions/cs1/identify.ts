@@ -10,6 +10,7 @@
  * Logs counts and timings only, never the query or distances.
  */
 import { CS1_API } from '../../lib/api/routes';
+import { SHE_WARNING } from '../../lib/he/backends';
 import { decodeBase64 } from '../../lib/twoserver/transport/decrypt-event';
 import { MAX_QUERY_BYTES } from '../../lib/api/limits';
 import { DEADLINE_MARGIN_MS } from '../../lib/service/twoserver/limits';
@@ -43,5 +44,6 @@ export const handler = routeHandler(CS1_API.identify, async (event, context) => 
     ...log,
     ms: Date.now() - started,
   });
+  if (log.backend === 'she') serviceLogger(SERVICE).warn('identified on an insecure index', { ownerId: caller.ownerId, indexName, warning: SHE_WARNING });
   return json(200, response);
 });

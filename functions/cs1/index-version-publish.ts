@@ -2,8 +2,10 @@
  * POST /v1/owners/{ownerId}/indexes/{indexName}/versions/{version}/publish {expectedCurrent}:
  * validates the uploaded parts completely, stages the version and makes it current with one
  * conditional write, only if the index still serves `expectedCurrent` (null: nothing yet).
- * 200 {version, previousVersion}; 400 naming what is wrong with the parts; 409 if another
- * publish came first. A refused publish leaves the current version serving.
+ * 200 {version, previousVersion, kind, publishedAt[, warnings]}; 400 naming what is wrong with
+ * the parts or what this CS1 does not accept (a she index, unless
+ * BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME is on); 409 if another publish came first. A refused
+ * publish leaves the current version serving.
  */
 import { CS1_API } from '../../lib/api/routes';
 import { INDEX_KIND_VALIDATORS } from '../../lib/service/cs1/index-kind-validators';
@@ -21,6 +23,7 @@ export const handler = routeHandler(CS1_API.publishIndexVersion, async (event) =
   const version = event.pathParameters.version;
   const started = Date.now();
   const published = await cs1IndexVersions({ validators: INDEX_KIND_VALIDATORS }).publishVersion(ownerId, indexName, version, event.body.expectedCurrent);
+  for (const warning of published.warnings ?? []) serviceLogger(SERVICE).warn('published with a warning', { ownerId, indexName, version, warning });
   serviceLogger(SERVICE).info('version published', {
     ownerId,
     indexName,

@@ -16,6 +16,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
 import { BlindsightError, isBlindsightError } from '../../lib/core/errors';
+import { SHE_WARNING } from '../../lib/he/backends';
 import { cs2DecryptService } from '../../lib/service/cs2/services';
 import type { Cs2DecryptResult } from '../../lib/twoserver/transport/decrypt-event';
 import { HE_KEY_ID_PATTERN } from '../../lib/twoserver/transport/decrypt-event';
@@ -62,6 +63,7 @@ async function decrypt(event: unknown): Promise<Cs2DecryptResult> {
   const outcome = await cs2DecryptService().decrypt(event);
   logger.info('batch decrypted', {
     keyId: outcome.keyId,
+    backend: outcome.backend,
     count: outcome.count,
     batchBytes: outcome.batchBytes,
     transfer: outcome.transfer,
@@ -70,6 +72,7 @@ async function decrypt(event: unknown): Promise<Cs2DecryptResult> {
     decryptMs: outcome.decryptMs,
     ms: Math.round(performance.now() - started),
   });
+  if (outcome.backend === 'she') logger.warn('decrypted with an insecure key', { keyId: outcome.keyId, warning: SHE_WARNING });
   return outcome.result;
 }
 

@@ -20,3 +20,12 @@ export function envInteger(
   if (!Number.isInteger(value) || value < min || value > max) throw misconfigured(`${name} must be an integer from ${min} to ${max}`);
   return value;
 }
+
+/** A boolean setting ("true"/"1" or "false"/"0", any case), or `fallback` when unset or empty. */
+export function envBoolean(env: Environment, name: string, fallback: boolean, misconfigured: (message: string) => Error): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw misconfigured(`${name} must be "true" or "false"`);
+}

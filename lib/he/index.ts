@@ -10,7 +10,7 @@
  * play several roles (the CLI, tests); services import the role they play.
  */
 export type * from './types';
-export { backendOfMaterial, HE_BACKENDS, isHeBackendName } from './backends';
+export { backendOfMaterial, HE_BACKENDS, isHeBackendName, SHE_IS_INSECURE, SHE_WARNING } from './backends';
 export { createHeBackend, loadHeProvider } from './provider';
 export { loadHeClient } from './client';
 export { loadHeEvaluator } from './evaluator';

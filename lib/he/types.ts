@@ -101,6 +101,15 @@ export interface BfvParameters extends HeVectorBounds {
 
 export type HeParametersFor<N extends HeBackendName> = N extends 'she' ? SheParameters : BfvParameters;
 
+/** How a key is made (createHeBackend). */
+export interface HeBackendOptions {
+  /**
+   * Required to make a `she` key: the paper's scheme is broken (SHE_IS_INSECURE, ./backends).
+   * Without it createHeBackend('she', ...) throws InvalidParametersError.
+   */
+  readonly allowInsecurePaperScheme?: boolean;
+}
+
 /** Public description of a key: the same on every role, carried in every material. */
 export interface HeDescriptor {
   readonly backend: HeBackendName;

@@ -33,6 +33,8 @@ export interface Cs1AccountConfig {
   readonly pointerTtlMs?: number;
   /** Origins whose pages may call CS1's API (CORS). */
   readonly corsOrigins: readonly string[];
+  /** BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME of the handlers (publish she indexes); unset: inherited (default off). */
+  readonly allowInsecurePaperScheme?: boolean;
 }
 
 export const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;

@@ -80,6 +80,11 @@ export interface LocalCloudOptions {
   readonly pointerTtlMs?: number;
   /** Origins whose pages may call CS1's API (CORS). Default LOCAL_PAGE_ORIGINS. */
   readonly corsOrigins?: readonly string[];
+  /**
+   * Let CS1 publish two-server indexes of the `she` backend, the paper's scheme, which is broken
+   * (BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME). Default: BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME, else off.
+   */
+  readonly allowInsecurePaperScheme?: boolean;
 }
 
 /**
@@ -214,6 +219,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     corsOrigins: [...(options.corsOrigins ?? LOCAL_PAGE_ORIGINS)],
     ...(logLevel ? { logLevel } : {}),
     ...(pointerTtlMs !== undefined ? { pointerTtlMs } : {}),
+    ...(options.allowInsecurePaperScheme !== undefined ? { allowInsecurePaperScheme: options.allowInsecurePaperScheme } : {}),
   });
 
   const cs2 = await launch<Cs2Ready>(cs2Config(ports.cs2));

@@ -59,6 +59,7 @@ runAccount('cs1', async () => {
       ...(config.pointerTtlMs !== undefined ? { BLINDSIGHT_POINTER_TTL_MS: String(config.pointerTtlMs) } : {}),
       // CS1's calls to CS2 wait as much longer as CS2 is allowed to take.
       ...(config.timeoutScale !== 1 ? { BLINDSIGHT_CS2_TIMEOUT_MS: String(Math.round(DEFAULT_CS2_TIMEOUT_MS * config.timeoutScale)) } : {}),
+      ...(config.allowInsecurePaperScheme !== undefined ? { BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME: String(config.allowInsecurePaperScheme) } : {}),
     });
 
     environments = new ExecutionEnvironments({ functionsDir: config.functionsDir, maxPerFunction: config.functionConcurrency, account: 'cs1' });

@@ -3,13 +3,15 @@
  *
  *   npm run local-cloud -- [--data-dir DIR] [--cs1-port N] [--cs2-port N] [--dynamodb-port N]
  *                [--s3-port N] [--host H] [--concurrency N] [--log-level LEVEL]
- *                [--pointer-ttl-ms MS] [--cors-origins LIST] [--json]
+ *                [--pointer-ttl-ms MS] [--cors-origins LIST]
+ *                [--allow-insecure-paper-scheme] [--json]
  *
  * Port 0 picks a free port. Prints the endpoints (a human line, or with --json one JSON line)
  * and writes them to <data-dir>/endpoints.json for the CLI and tests.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseCorsOrigins } from '../../lib/api/cors';
+import { SHE_WARNING } from '../../lib/he/backends';
 import type { LogLevel } from './account-protocol';
 import { LOG_LEVELS } from './account-protocol';
 import type { LocalCloud } from './cloud';
@@ -46,6 +48,7 @@ const program = new Command('local-cloud')
   .addOption(new Option('--log-level <level>', "the handlers' log level (default: BLINDSIGHT_LOG_LEVEL, else INFO)").choices(LOG_LEVELS))
   .option('--pointer-ttl-ms <ms>', "how long CS1's search may reuse an index's current-version pointer (0: read it on every search)", nonNegativeInteger)
   .option('--cors-origins <list>', `comma-separated origins whose pages may call CS1's API ('none' for none; default ${LOCAL_PAGE_ORIGINS.join(',')})`)
+  .option('--allow-insecure-paper-scheme', "let CS1 publish two-server indexes of the 'she' backend, the paper's scheme, which is broken (experiments only)")
   .option('--json', 'print the endpoints as one JSON line instead of text')
   .showHelpAfterError();
 
@@ -61,6 +64,7 @@ const opts = program.opts<{
   logLevel?: LogLevel;
   pointerTtlMs?: number;
   corsOrigins?: string;
+  allowInsecurePaperScheme?: boolean;
   json?: boolean;
 }>();
 const corsOrigins = opts.corsOrigins === undefined ? undefined : opts.corsOrigins.trim() === 'none' ? [] : parseCorsOrigins(opts.corsOrigins);
@@ -93,6 +97,7 @@ try {
     logLevel: opts.logLevel,
     pointerTtlMs: opts.pointerTtlMs,
     corsOrigins,
+    ...(opts.allowInsecurePaperScheme === true ? { allowInsecurePaperScheme: true } : {}),
     onUnexpectedExit: (account, code, signal) => {
       process.stderr.write(`local cloud: ${account} stopped unexpectedly (${signal ?? `exit code ${code}`}); shutting down\n`);
       void shutdown(1);
@@ -104,6 +109,9 @@ try {
 }
 
 const { endpoints } = cloud;
+if (opts.allowInsecurePaperScheme === true) {
+  process.stderr.write(`warning: --allow-insecure-paper-scheme: CS1 publishes she indexes; ${SHE_WARNING}\n`);
+}
 if (opts.json) {
   process.stdout.write(`${JSON.stringify({ event: 'ready', ...endpoints })}\n`);
 } else {

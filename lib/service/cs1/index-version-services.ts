@@ -3,11 +3,12 @@
  * cs1Services(), with the roles of the index kinds the calling function plays: the publish
  * function passes INDEX_KIND_VALIDATORS, the describe function INDEX_KIND_SUMMARIZERS, the
  * create function neither. Each function then bundles only its own kinds' code
- * (index-kinds.ts), and services.ts stays free of all of it.
+ * (index-kinds.ts), and services.ts stays free of all of it. What publish accepts comes from CS1's settings (publish-policy.ts).
  */
 import { createIndexKinds } from './index-kinds';
 import type { IndexKindRoles } from './index-kind-registry';
 import { IndexVersionService } from './index-versions';
+import { readPublishPolicy } from './publish-policy';
 import { cs1Services } from './services';
 import type { Cs1Stores } from './types';
 
@@ -21,7 +22,7 @@ export function cs1IndexVersions(roles: IndexKindRoles = NO_ROLES): IndexVersion
   if (cached?.stores !== stores) cached = { stores, services: new Map() };
   let service = cached.services.get(roles);
   if (service === undefined) {
-    service = new IndexVersionService(stores, createIndexKinds(roles), undefined, pointers);
+    service = new IndexVersionService(stores, createIndexKinds(roles), undefined, pointers, readPublishPolicy());
     cached.services.set(roles, service);
   }
   return service;

@@ -24,7 +24,8 @@ import { mapLimited } from '../../core/concurrency';
 import type { CurrentVersionCache } from './current-version-cache';
 import type { IndexKindRegistry } from './index-kind-registry';
 import { INDEX_PART_UPLOAD_URL_SECONDS, S3_CONCURRENCY } from './limits';
-import type { IndexKindSpec, IndexPartsReader, IndexSummaryAccess, PresignedUrl } from './types';
+import { DEFAULT_PUBLISH_POLICY } from './publish-policy';
+import type { IndexKindSpec, IndexPartsReader, IndexPublishPolicy, IndexSummaryAccess, PresignedUrl } from './types';
 import { newVersionName } from './version-names';
 
 /** The declaration of a version's parts, kept next to them until publish. */
@@ -48,6 +49,8 @@ export interface PublishResult {
   readonly previousVersion: string | null;
   readonly kind: IndexKind;
   readonly publishedAt: string;
+  /** What validation found worth knowing (e.g. an insecure scheme); only when there is any. */
+  readonly warnings?: readonly string[];
 }
 
 export interface IndexDescription {
@@ -103,12 +106,14 @@ export class IndexVersionService {
   /**
    * @param pointers the pointer cache of the process' searches, if any: a publish made here
    *   drops its entry, so searches in the same process see it at once.
+   * @param policy what this deployment accepts at publish (default: nothing insecure).
    */
   constructor(
     private readonly stores: { readonly objects: ObjectStore; readonly indexes: IndexCatalog },
     private readonly kinds: IndexKindRegistry,
     private readonly now: () => Date = () => new Date(),
     private readonly pointers?: Pick<CurrentVersionCache, 'forget'>,
+    private readonly policy: IndexPublishPolicy = DEFAULT_PUBLISH_POLICY,
   ) {}
 
   async createVersion(ownerId: string, indexName: string, request: CreateVersionRequest): Promise<CreateVersionResult> {
@@ -165,13 +170,20 @@ export class IndexVersionService {
     }
 
     const staged = await indexes.getVersion(ownerId, indexName, version);
-    if (staged === undefined) await this.validateAndStage(ownerId, indexName, version);
+    const warnings = staged === undefined ? await this.validateAndStage(ownerId, indexName, version) : [];
     const published = await indexes.publish(ownerId, indexName, version, expectedCurrent ?? undefined);
     this.pointers?.forget(ownerId, indexName);
-    return { version, previousVersion: published.previousVersion ?? null, kind: published.kind, publishedAt: published.publishedAt };
+    return {
+      version,
+      previousVersion: published.previousVersion ?? null,
+      kind: published.kind,
+      publishedAt: published.publishedAt,
+      ...(warnings.length > 0 ? { warnings } : {}),
+    };
   }
 
-  private async validateAndStage(ownerId: string, indexName: string, version: string): Promise<void> {
+  /** Validates the version's parts with its kind's validator and stages it; returns the validator's warnings. */
+  private async validateAndStage(ownerId: string, indexName: string, version: string): Promise<readonly string[]> {
     const { objects, indexes } = this.stores;
     let manifestBytes: Uint8Array;
     try {
@@ -183,13 +195,14 @@ export class IndexVersionService {
     const manifest = parseManifest(manifestBytes, version);
     const handler = this.kinds.get(manifest.kind);
     const reader = await this.partsReader(ownerId, indexName, version, manifest);
-    const validated = await (await this.kinds.validator(handler.kind)).validate(reader);
+    const validated = await (await this.kinds.validator(handler.kind)).validate(reader, this.policy);
     try {
       await indexes.stageVersion(ownerId, indexName, version, { kind: handler.kind, metadata: validated.metadata, blobs: validated.blobs });
     } catch (error) {
       // A concurrent publish of the same version staged it first: publish what it staged.
       if (!(error instanceof ConflictError) || (await indexes.getVersion(ownerId, indexName, version))?.status !== 'complete') throw error;
     }
+    return validated.warnings ?? [];
   }
 
   /** Checks every declared part was uploaded with its declared size, and reads them on demand. */

@@ -63,6 +63,8 @@ export interface ValidatedIndexVersion {
   readonly metadata: JsonObject;
   /** Named binary blobs kept in the catalog (DynamoDB, chunked; 32 MB each at most). */
   readonly blobs: Readonly<Record<string, Uint8Array>>;
+  /** What the owner and the operator should know about the version (logged, and returned by publish). */
+  readonly warnings?: readonly string[];
 }
 
 /** What a kind's summary may do besides reading the metadata (scoped to the index's owner). */
@@ -84,11 +86,22 @@ export interface IndexKindSpec {
 /**
  * Checks a version's parts at publish. `validate` must check them COMPLETELY (decode every byte
  * a search will ever read) and throw MalformedDataError / InvalidInputError with a message that
- * names the problem: a version that passes is published as is.
+ * names the problem: a version that passes is published as is. `policy` is what this
+ * deployment accepts.
  */
 export interface IndexKindValidator {
-  validate(parts: IndexPartsReader): Promise<ValidatedIndexVersion>;
+  validate(parts: IndexPartsReader, policy: IndexPublishPolicy): Promise<ValidatedIndexVersion>;
 }
+
+/** What a deployment accepts at publish (CS1 settings: publish-policy.ts). */
+export interface IndexPublishPolicy {
+  /**
+   * Accept two-server indexes of the `she` backend, the paper's scheme, which is broken
+   * (lib/he/backends.ts, SHE_IS_INSECURE). BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME; off by default.
+   */
+  readonly allowInsecurePaperScheme: boolean;
+}
+
 
 /** Describes a published version (GET index): dimensions, counts, public material. */
 export interface IndexKindSummarizer {

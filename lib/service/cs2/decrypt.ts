@@ -9,6 +9,7 @@
  * carries only counts for the caller to log.
  */
 import { PayloadTooLargeError } from '../../core/errors';
+import type { HeBackendName } from '../../he/types';
 import type { SecretStore } from '../../storage/types';
 import { encodeValues, LAMBDA_SYNC_PAYLOAD_LIMIT_BYTES, parseDecryptEvent } from '../../twoserver/transport/decrypt-event';
 import type { Cs2DecryptResult } from '../../twoserver/transport/decrypt-event';
@@ -21,8 +22,9 @@ const RESPONSE_MARGIN_BYTES = 64 * 1024;
 
 export interface Cs2DecryptOutcome {
   readonly result: Cs2DecryptResult;
-  /** For logs: key id, value count, batch bytes, how the batch came, milliseconds. */
+  /** For logs: key id and backend, value count, batch bytes, how the batch came, milliseconds. */
   readonly keyId: string;
+  readonly backend: HeBackendName;
   readonly count: number;
   readonly batchBytes: number;
   readonly transfer: 'inline' | 'url';
@@ -76,6 +78,7 @@ export class Cs2DecryptService {
     return {
       result,
       keyId: parsed.keyId,
+      backend: decryptor.descriptor.backend,
       count: result.values.length,
       batchBytes: batch.length,
       transfer: parsed.kind,

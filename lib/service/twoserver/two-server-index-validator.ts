@@ -11,7 +11,8 @@
  * The records themselves are not read at publish (they are up to 5 GB of ciphertext that only
  * CS2 could check); each is checked against the key when a query reads it.
  */
-import { isBlindsightError, MalformedDataError } from '../../core/errors';
+import { InvalidParametersError, isBlindsightError, MalformedDataError } from '../../core/errors';
+import { SHE_IS_INSECURE, SHE_WARNING } from '../../he/backends';
 import { loadHeClient } from '../../he/client';
 import { loadHeEvaluator } from '../../he/evaluator';
 import type { HeDescriptor } from '../../he/types';
@@ -19,7 +20,8 @@ import { Cs1Server } from '../../twoserver/protocol/cs1';
 import { decodeCs1Index } from '../../twoserver/protocol/cs1-index-codec';
 import type { Cs1Index } from '../../twoserver/protocol/types';
 import { sha256Hex } from '../../twoserver/transport/decrypt-event';
-import type { IndexKindValidator, IndexPartsReader, ValidatedIndexVersion } from '../cs1/types';
+import { ALLOW_INSECURE_PAPER_SCHEME_SETTING } from '../cs1/publish-policy';
+import type { IndexKindValidator, IndexPartsReader, IndexPublishPolicy, ValidatedIndexVersion } from '../cs1/types';
 import {
   CS1_INDEX_BLOB,
   EVALUATION_BLOB,
@@ -70,9 +72,23 @@ function checkSameDescriptor(evaluation: HeDescriptor, publicKey: HeDescriptor):
   }
 }
 
-async function validateTwoServer(parts: IndexPartsReader): Promise<ValidatedIndexVersion> {
+/** she indexes only when the deployment allows them; returns the warnings to give back. */
+function checkBackendAllowed(index: Cs1Index, policy: IndexPublishPolicy): string[] {
+  if (index.backend !== 'she') return [];
+  if (!policy.allowInsecurePaperScheme) {
+    throw new InvalidParametersError(
+      `this CS1 does not accept two-server indexes of the 'she' backend: ${SHE_IS_INSECURE}. ` +
+        `Rebuild the index with the bfv backend; CS1's operator can allow she for experiments with ${ALLOW_INSECURE_PAPER_SCHEME_SETTING}=true`,
+    );
+  }
+  return [`the index uses the 'she' backend (${ALLOW_INSECURE_PAPER_SCHEME_SETTING} is on): ${SHE_WARNING}`];
+}
+
+async function validateTwoServer(parts: IndexPartsReader, policy: IndexPublishPolicy): Promise<ValidatedIndexVersion> {
   const indexBytes = await parts.read(TWO_SERVER_INDEX_PART);
   const index = await inPart(TWO_SERVER_INDEX_PART, () => decodeCs1Index(indexBytes));
+  // Before any HE material is loaded; checkSameKey below makes the evaluation material's backend the same.
+  const warnings = checkBackendAllowed(index, policy);
 
   const evaluationBytes = await parts.read(TWO_SERVER_EVALUATION_PART);
   const evaluator = await inPart(TWO_SERVER_EVALUATION_PART, () => loadHeEvaluator(evaluationBytes));
@@ -118,7 +134,7 @@ async function validateTwoServer(parts: IndexPartsReader): Promise<ValidatedInde
       publicMaterial: { ref: parts.ref(TWO_SERVER_PUBLIC_PART), bytes: publicBytes.length, sha256: sha256Hex(publicBytes) },
       publishedFrom: parts.version,
     });
-    return { metadata, blobs: { [CS1_INDEX_BLOB]: indexBytes, [EVALUATION_BLOB]: evaluationBytes } };
+    return { metadata, blobs: { [CS1_INDEX_BLOB]: indexBytes, [EVALUATION_BLOB]: evaluationBytes }, ...(warnings.length > 0 ? { warnings } : {}) };
   } finally {
     evaluator.dispose();
   }

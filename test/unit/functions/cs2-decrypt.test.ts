@@ -6,7 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadHeDecryptor, loadHeEvaluator } from '../../../lib/he';
+import { loadHeDecryptor, loadHeEvaluator, SHE_WARNING } from '../../../lib/he';
 import { cs2DecryptService, resetCs2DecryptService } from '../../../lib/service/cs2/services';
 import { decodeValues } from '../../../lib/twoserver/transport';
 import { lambdaContext } from '../../support/http-events';
@@ -120,9 +120,11 @@ describe('CS2 decrypt handler', () => {
     } finally {
       for (const spy of spies) spy.mockRestore();
     }
-    expect(entries).toHaveLength(2);
-    const [done, refused] = entries.map((e) => JSON.parse(e) as [string, Record<string, unknown>]);
-    expect(done).toEqual(['batch decrypted', expect.objectContaining({ keyId: fixture.keyId, count: expected.length, transfer: 'inline', warmKey: true })]);
+    // The fixture's key is a she key: every use of it is logged as insecure.
+    expect(entries).toHaveLength(3);
+    const [done, insecure, refused] = entries.map((e) => JSON.parse(e) as [string, Record<string, unknown>]);
+    expect(done).toEqual(['batch decrypted', expect.objectContaining({ keyId: fixture.keyId, backend: 'she', count: expected.length, transfer: 'inline', warmKey: true })]);
+    expect(insecure).toEqual(['decrypted with an insecure key', { keyId: fixture.keyId, warning: SHE_WARNING }]);
     expect(refused).toEqual(['decrypt refused', { keyId: undefined, code: 'INVALID_INPUT', errorType: 'InvalidInputError' }]);
     const all = entries.join('');
     expect(all).not.toContain(batch.slice(0, 32));

@@ -6,6 +6,8 @@
  * downloads the public material from GET index and identifies.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { SHE_WARNING } from '../../../lib/he';
+import { resetCs1Services } from '../../../lib/service/cs1/services';
 import { resetCs2DecryptService } from '../../../lib/service/cs2/services';
 import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
 import { resetTwoServerServices } from '../../../lib/service/twoserver/services';
@@ -43,7 +45,8 @@ describe('identify handler', () => {
   const at = (indexName: string, extra: Record<string, string> = {}, owner: Owner = alice) => ({ ownerId: owner.ownerId, indexName, ...extra });
   const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
-  async function publish(indexName: string, kind: string, parts: Record<string, Uint8Array>): Promise<string> {
+  /** Creates a version of `parts`, uploads them and asks to publish it: the publish response. */
+  async function tryPublish(indexName: string, kind: string, parts: Record<string, Uint8Array>): Promise<{ version: string; published: Response }> {
     const sizes = Object.fromEntries(Object.entries(parts).map(([name, bytes]) => [name, bytes.length]));
     const created = await call(h.create, CREATE, { pathParameters: at(indexName), caller: alice.caller, body: { kind, parts: sizes } });
     expect(created.statusCode, JSON.stringify(created.body)).toBe(201);
@@ -54,8 +57,13 @@ describe('identify handler', () => {
       caller: alice.caller,
       body: { expectedCurrent: null },
     });
+    return { version: created.body.version as string, published };
+  }
+
+  async function publish(indexName: string, kind: string, parts: Record<string, Uint8Array>): Promise<string> {
+    const { version, published } = await tryPublish(indexName, kind, parts);
     expect(published.statusCode, JSON.stringify(published.body)).toBe(200);
-    return created.body.version as string;
+    return version;
   }
 
   function identify(body: unknown, caller = alice.caller, indexName = 'faces'): Promise<Response> {
@@ -65,7 +73,8 @@ describe('identify handler', () => {
   beforeAll(async () => {
     fixture = await buildFixture({ backend: 'she', params: SHE_SMALL, n: 200, partitions: 5, eps: 2, seed: 51 });
     keys = await cs2KeyDir(fixture);
-    aws = await startHandlerWorld({ BLINDSIGHT_CS2_KEY_DIR: keys.dir, BLINDSIGHT_CS2_ALLOW_LOOPBACK_FETCH: 'true' });
+    // The fixture is a she index: this CS1 allows it (the refusal by default is tested below).
+    aws = await startHandlerWorld({ BLINDSIGHT_CS2_KEY_DIR: keys.dir, BLINDSIGHT_CS2_ALLOW_LOOPBACK_FETCH: 'true', BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME: 'true' });
     resetCs2DecryptService();
     const decrypt = (await import('../../../functions/cs2/decrypt')).handler as unknown as DirectHandler;
     cs2 = await startCs2HttpServer({ credential: CREDENTIAL, handler: decrypt });
@@ -145,13 +154,17 @@ describe('identify handler', () => {
       for (const spy of spies) spy.mockRestore();
     }
     expect(response.statusCode).toBe(200);
-    expect(entries).toHaveLength(1);
+    // The summary, and (the fixture is a she index) a warning that the index is insecure.
+    expect(entries).toHaveLength(2);
     const entry = JSON.parse(entries[0]) as [string, Record<string, unknown>];
     expect(entry[0]).toBe('identify');
     expect(entry[1]).toMatchObject({ ownerId: alice.ownerId, indexName: 'faces', mode: 'nearest', k: 3, cs2Calls: expect.any(Number), matches: 3 });
-    expect(entries[0]).not.toContain(query.slice(0, 64));
-    expect(entries[0]).not.toContain('dist2');
-    for (const match of response.body.matches as Array<{ templateId: string }>) expect(entries[0]).not.toContain(match.templateId);
+    expect(JSON.parse(entries[1])).toEqual(['identified on an insecure index', { ownerId: alice.ownerId, indexName: 'faces', warning: SHE_WARNING }]);
+    for (const line of entries) {
+      expect(line).not.toContain(query.slice(0, 64));
+      expect(line).not.toContain('dist2');
+      for (const match of response.body.matches as Array<{ templateId: string }>) expect(line).not.toContain(match.templateId);
+    }
   });
 
   it('refuses bad requests with a 4xx and a clear message, and changes nothing', async () => {
@@ -180,6 +193,30 @@ describe('identify handler', () => {
     const rex = await alice.token({ userId: 'rex' });
     await call(h.userRevoke, USER_REVOKE, { pathParameters: { ownerId: alice.ownerId, userId: 'rex' }, caller: alice.caller });
     await expectRefused(aws, () => callWithToken(h.authorizer, h.identify, IDENTIFY, rex, { pathParameters: at('faces'), body: { query: b64(good), k: 1 } }), 403);
+  });
+
+  it('publish refuses a she index with 400 unless CS1 allows it, and says so in the response and the log when it does', async () => {
+    const warn = vi.spyOn(serviceLogger('blindsight-cs1-index-version-publish'), 'warn');
+    try {
+      process.env.BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME = 'false';
+      resetCs1Services();
+      const refused = await tryPublish('faces-off', 'two-server', fixture.parts);
+      expect(refused.published.statusCode).toBe(400);
+      expect(JSON.stringify(refused.published.body)).toMatch(/this CS1 does not accept two-server indexes of the 'she' backend: .*BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME=true/);
+      expect((await call(h.get, GET, { pathParameters: at('faces-off'), caller: alice.caller })).statusCode).toBe(404);
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      process.env.BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME = 'true';
+      resetCs1Services();
+    }
+    try {
+      const allowed = await tryPublish('faces-on', 'two-server', fixture.parts);
+      expect(allowed.published.statusCode).toBe(200);
+      expect(allowed.published.body.warnings).toEqual([expect.stringContaining(SHE_WARNING)]);
+      expect(warn).toHaveBeenCalledWith('published with a warning', expect.objectContaining({ indexName: 'faces-on', warning: expect.stringContaining(SHE_WARNING) }));
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('CS2 down -> 503 with a clear message; CS2 back -> 200', async () => {

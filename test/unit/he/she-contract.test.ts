@@ -6,8 +6,8 @@ import { describeHeBackendContract } from './support/contract';
 const params: SheParameters = { k0: 512, k1: 24, k2: 60, d: 16, maxAbs: 1000, aBits: 16, bBits: 32 };
 
 describeHeBackendContract('she', async () => {
-  const provider = await createHeBackend('she', params);
-  const other = await createHeBackend('she', params);
+  const provider = await createHeBackend('she', params, { allowInsecurePaperScheme: true });
+  const other = await createHeBackend('she', params, { allowInsecurePaperScheme: true });
   return {
     provider,
     client: await loadHeClient(provider.exportPublic()),

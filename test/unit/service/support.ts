@@ -28,7 +28,7 @@ import { IndexVersionService } from '../../../lib/service/cs1/index-versions';
 import { createCs1Services } from '../../../lib/service/cs1/services';
 import type { Cs1ServiceOptions, Cs1Services } from '../../../lib/service/cs1/services';
 import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
-import type { Cs1Stores } from '../../../lib/service/cs1/types';
+import type { Cs1Stores, IndexPublishPolicy } from '../../../lib/service/cs1/types';
 import type { LocalAws } from '../../support/local-aws';
 
 export type ObjectCall =
@@ -138,13 +138,13 @@ export interface ServiceWorld {
 export const ALL_ROLES = { validators: INDEX_KIND_VALIDATORS, summarizers: INDEX_KIND_SUMMARIZERS };
 
 /** Fresh services (and so a fresh cache) on the emulators, with recording wrappers. */
-export function serviceWorld(aws: LocalAws, options: Cs1ServiceOptions & { kinds?: IndexKindRegistry } = {}): ServiceWorld {
+export function serviceWorld(aws: LocalAws, options: Cs1ServiceOptions & { kinds?: IndexKindRegistry; publishPolicy?: IndexPublishPolicy } = {}): ServiceWorld {
   const table = { client: aws.documentClient, tableName: aws.tableName };
   const objects = new RecordingObjectStore(new S3ObjectStore({ client: aws.s3, bucket: aws.bucketName }));
   const catalog = new FaultyCatalog(new DynamoIndexCatalog(table));
   const stores: Cs1Stores = { objects, indexes: catalog, owners: new DynamoOwnerRegistry(table), users: new DynamoUserRegistry(table) };
   const services = createCs1Services(stores, { indexCacheBytes: 64 * 1024 * 1024, ...options });
-  return { objects, catalog, stores, services: { ...services, versions: new IndexVersionService(stores, options.kinds ?? createIndexKinds(ALL_ROLES), undefined, services.pointers) } };
+  return { objects, catalog, stores, services: { ...services, versions: new IndexVersionService(stores, options.kinds ?? createIndexKinds(ALL_ROLES), undefined, services.pointers, options.publishPolicy) } };
 }
 
 /** PUTs bytes to a presigned URL like a client would (no AWS credentials). */

@@ -68,7 +68,7 @@ describe('streamed index encryption', () => {
   const params = { d, maxAbs: 999, k0: 384, k1: 12, k2: 56 } as const;
 
   it('pulls one chunk of whole records at a time, and the chunks form a working records blob (she)', async () => {
-    const he = await createHeBackend('she', params);
+    const he = await createHeBackend('she', params, { allowInsecurePaperScheme: true });
     const counting = countingProvider(he);
     const { manifest, chunks } = prepareIndexEncryption(counting, templates, plain, { chunkRecords: 40 });
     const recordBytes = he.descriptor.recordBytes;

@@ -62,7 +62,8 @@ describe('two-server identification service', () => {
 
   beforeAll(async () => {
     aws = await startLocalAws();
-    world = serviceWorld(aws);
+    // The she fixtures need CS1's opt-in (off by default; the refusal is tested in she-publish.test.ts).
+    world = serviceWorld(aws, { publishPolicy: { allowInsecurePaperScheme: true } });
     const [bfv, she, other] = await Promise.all([
       buildFixture({ backend: 'bfv', params: BFV_PARAMS, n: 300, partitions: 6, eps: 2, seed: 41 }),
       buildFixture({ backend: 'she', params: SHE_SMALL, n: 300, partitions: 6, eps: 2, seed: 42 }),

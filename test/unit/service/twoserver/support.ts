@@ -53,7 +53,7 @@ export async function buildFixture<N extends HeBackendName>(options: FixtureOpti
   const { n, seed } = options;
   const templates = syntheticTemplates(n, options.params.d, { kind: 'clustered', seed, clusters: 6, spread: 0.2 });
   const ids = Array.from({ length: n }, (_, i) => `t-${String(i).padStart(4, '0')}`);
-  const he = await createHeBackend(options.backend, options.params);
+  const he = await createHeBackend(options.backend, options.params, { allowInsecurePaperScheme: true });
   try {
     const plain = buildPlainIndex(templates, { partitions: options.partitions, eps: options.eps, random: seededRandom(seed + 1) });
     const output = encryptIndex(he, templates, plain, ids);

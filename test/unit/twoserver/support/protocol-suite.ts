@@ -126,7 +126,7 @@ export function protocolSuite<N extends HeBackendName>(options: ProtocolSuiteOpt
     let probes: VectorSet;
 
     beforeAll(async () => {
-      const he = await createHeBackend(backend, params);
+      const he = await createHeBackend(backend, params, { allowInsecurePaperScheme: true });
       plain = buildPlainIndex(templates, { partitions: options.partitions, eps: options.eps, random: seededRandom(5) });
       output = encryptIndex(he, templates, plain);
       he.dispose();
