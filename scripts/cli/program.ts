@@ -207,12 +207,22 @@ export function buildProgram(io: CliIo, options: RunOptions, state: { features?:
     .option('--two-server', 'also build the two-server identification index')
     .option('--identify-index <name>', 'name of the identification index (default <index>-identify)')
     .addOption(new Option('--he <backend>', 'homomorphic encryption for --two-server').choices(['bfv', 'she']).default('bfv'))
+    .option('--insecure-paper-scheme', "allow --he she, the paper's scheme, which is broken (experiments on synthetic data only)")
     .option('--face', 'identification embeddings from the face model (one face per image) instead of CNN features');
   index.action(
     run(
       index,
       (c) => {
-        const o = index.opts<{ index: string; recursive?: boolean; model: string; twoServer?: boolean; identifyIndex?: string; he: string; face?: boolean }>();
+        const o = index.opts<{
+          index: string;
+          recursive?: boolean;
+          model: string;
+          twoServer?: boolean;
+          identifyIndex?: string;
+          he: string;
+          insecurePaperScheme?: boolean;
+          face?: boolean;
+        }>();
         return ownerIndex(c, {
           folder: index.args[0],
           indexName: o.index,
@@ -221,6 +231,7 @@ export function buildProgram(io: CliIo, options: RunOptions, state: { features?:
           twoServer: o.twoServer === true || o.face === true,
           twoServerIndexName: o.identifyIndex,
           he: o.he as HeBackendName,
+          insecurePaperScheme: o.insecurePaperScheme,
           face: o.face,
         });
       },

@@ -11,6 +11,7 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { SHE_IS_INSECURE, SHE_WARNING } from '../../lib/he/backends';
 import type { LocalCloud } from '../local-cloud/cloud';
 import { startLocalCloud } from '../local-cloud/cloud';
 import { dataLayout, DEFAULT_PORTS } from '../local-cloud/layout';
@@ -40,6 +41,8 @@ export interface DemoOptions {
   /** Work folder for homes, gallery copy and results; default: a new temporary folder. */
   readonly workdir?: string;
   readonly he?: 'bfv' | 'she';
+  /** Required with he 'she' (the paper's scheme, which is broken): also lets the demo's CS1 publish it. */
+  readonly insecurePaperScheme?: boolean;
   /** Results per search. */
   readonly k?: number;
   /**
@@ -170,6 +173,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
   };
 
   out.write(`Blindsight demo: search encrypted images (work folder ${workdir})\n`);
+  const she = options.he === 'she';
+  if (she && options.insecurePaperScheme !== true) throw new Error(`he 'she' needs insecurePaperScheme: ${SHE_IS_INSECURE}`);
+  if (she) out.write(`warning: --insecure-paper-scheme: ${SHE_WARNING}\n`);
 
   // 1. The cloud: the local one, or a deployed one.
   let endpoint: string;
@@ -183,6 +189,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
         startLocalCloud({
           dataDir,
           ...(options.freePorts ? { cs1Port: 0, cs2Port: 0, dynamodbPort: 0, s3Port: 0 } : { cs1Port: DEFAULT_PORTS.cs1, cs2Port: DEFAULT_PORTS.cs2, dynamodbPort: DEFAULT_PORTS.dynamodb, s3Port: DEFAULT_PORTS.s3 }),
+          ...(she ? { allowInsecurePaperScheme: true } : {}),
           onLog: (account, line) => {
             cloudLog.push(`${account} ${line}`);
             if (cloudLog.length > 2000) cloudLog.splice(0, 1000);
@@ -221,7 +228,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
 
   const indexed_ = await step(
     `owner index: ${indexed.length} Fashion-MNIST images -> CNN features, PCA, encrypted index tree, AES-GCM images, ${options.he ?? 'bfv'} identification index`,
-    () => ownerIndex(owner, { folder: galleryDir, twoServer: true, he: options.he ?? 'bfv' }),
+    () => ownerIndex(owner, { folder: galleryDir, twoServer: true, he: options.he ?? 'bfv', insecurePaperScheme: she }),
     (r) =>
       `${r.images} images, ${r.skipped.length} skipped; PCA to ${r.pcaComponents} components (d = ${r.d}); ${r.leafCount} leaves, depth ${r.depth}\n` +
       `features ${formatSeconds(r.ms.features)}, tree ${formatSeconds(r.ms.tree)}, images ${formatSeconds(r.ms.images)}, two-server ${formatSeconds(r.ms.twoServer ?? 0)}`,

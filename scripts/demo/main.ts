@@ -7,7 +7,7 @@
  *   npm start -- --exit                # CI: same flow, exit 0 only if every step succeeded
  *   npm start -- --gallery-size 60     # a smaller gallery (faster)
  *
- * Options: --exit, --gallery-size <n>, --he bfv|she, --k <n>, --data-dir <dir> (default: the
+ * Options: --exit, --gallery-size <n>, --he bfv|she (she needs --insecure-paper-scheme), --k <n>, --data-dir <dir> (default: the
  * local cloud's .local-cloud when serving, a temporary folder with --exit), --free-ports
  * (default with --exit), --workdir <dir> (default: a new temporary folder), --keep (keep the
  * work folder after --exit), --endpoint <url> and --cs2-env <list> (a deployed CS1 and CS2, e.g.
@@ -17,6 +17,7 @@ import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { SHE_IS_INSECURE } from '../../lib/he/backends';
 import { REPO_ROOT, DEFAULT_DATA_DIR } from '../local-cloud/layout';
 import { formatSeconds } from '../cli/io';
 import { runDemo } from './demo';
@@ -36,6 +37,7 @@ const program = new Command('demo')
   .option('--exit', 'run the flow once and exit: 0 if every step succeeded, 1 otherwise')
   .option('--gallery-size <n>', 'images of the bundled gallery to use (balanced over the 10 classes)', integer('--gallery-size', 20, 300))
   .addOption(new Option('--he <backend>', 'homomorphic encryption of the identification index').choices(['bfv', 'she']).default('bfv'))
+  .option('--insecure-paper-scheme', "allow --he she, the paper's scheme, which is broken (experiments only)")
   .option('--k <n>', 'results per search', integer('--k', 1, 50), 8)
   .option('--data-dir <dir>', 'local cloud data folder')
   .option('--free-ports', 'pick free ports instead of the defaults (CS1 on 4510)')
@@ -50,6 +52,7 @@ const options = program.opts<{
   exit?: boolean;
   gallerySize?: number;
   he: 'bfv' | 'she';
+  insecurePaperScheme?: boolean;
   k: number;
   dataDir?: string;
   freePorts?: boolean;
@@ -85,6 +88,10 @@ function importIntoCs2(settings: Record<string, string>): (secretFile: string) =
       child.on('error', reject);
       child.on('exit', (code) => (code === 0 ? resolve(output.trim()) : reject(new Error(`importing the CS2 secret failed (exit code ${code})`))));
     });
+}
+
+if (options.he === 'she' && options.insecurePaperScheme !== true) {
+  program.error(`--he she needs --insecure-paper-scheme: ${SHE_IS_INSECURE}`, { exitCode: 2 });
 }
 
 const out = process.stdout;
@@ -123,6 +130,7 @@ try {
   outcome = await runDemo({
     gallerySize: options.gallerySize,
     he: options.he,
+    insecurePaperScheme: options.insecurePaperScheme === true,
     k: options.k,
     // --exit must not collide with a cloud a developer runs: temporary data, free ports.
     dataDir: options.dataDir ?? (options.exit ? undefined : DEFAULT_DATA_DIR),

@@ -14,7 +14,7 @@ import { InvalidInputError } from '../../../lib/core/errors';
 import { secureRandom } from '../../../lib/core/random';
 import { encryptImage } from '../../../lib/crypto/image-envelope';
 import { ImageInputError } from '../../../lib/features/errors';
-import { createHeBackend } from '../../../lib/he';
+import { createHeBackend, SHE_IS_INSECURE, SHE_WARNING } from '../../../lib/he';
 import type { HeBackendName, HeParametersFor } from '../../../lib/he/types';
 import { selectRows } from '../../../lib/linalg/vectors';
 import type { VectorSet } from '../../../lib/linalg/vectors';
@@ -26,7 +26,7 @@ import { buildPlainIndex, encryptIndex } from '../../../lib/twoserver/protocol';
 import { seiIndexParts, twoServerIndexParts } from '../../../lib/client/index-parts';
 import type { CommandContext } from '../context';
 import { resolvePath } from '../context';
-import { fileError } from '../errors';
+import { fileError, UsageError } from '../errors';
 import { DEFAULT_MODEL_CHOICE, featureSpecOf, identificationEmbeddings, projectFeatures, quantizeEmbeddings } from '../features';
 import type { ModelChoice } from '../features';
 import type { EmbeddingKind, TwoServerReference } from '../formats';
@@ -61,6 +61,8 @@ export interface IndexOptions {
   readonly twoServer?: boolean;
   readonly twoServerIndexName?: string;
   readonly he?: HeBackendName;
+  /** Required with he 'she' (--insecure-paper-scheme): the paper's scheme is broken. */
+  readonly insecurePaperScheme?: boolean;
   /** Identification embeddings from the face model instead of the PCA'd CNN features. */
   readonly face?: boolean;
 }
@@ -149,7 +151,7 @@ async function buildTwoServer(
   }
   const templates = quantizeEmbeddings(embeddings, EMBEDDING_DECIMALS, EMBEDDING_MAX_ABS);
   context.reporter.info(`two-server index: ${templates.n} templates of ${templates.d} integers, HE backend ${backend}`);
-  const he = await createHeBackend(backend, heParameters(backend, templates.d));
+  const he = await createHeBackend(backend, heParameters(backend, templates.d), { allowInsecurePaperScheme: options.insecurePaperScheme === true });
   try {
     const plain = buildPlainIndex(templates, { partitions: partitionsFor(templates.n), eps: 16 });
     const output = encryptIndex(he, templates, plain, ids);
@@ -194,7 +196,17 @@ async function swapIn(staging: string, target: string): Promise<void> {
   if (moved) await rm(old, { recursive: true, force: true });
 }
 
+/** --he she only with --insecure-paper-scheme (checked before anything runs), and then loudly. */
+function checkHeBackend(context: CommandContext, options: IndexOptions): void {
+  if (options.twoServer !== true || options.he !== 'she') return;
+  if (options.insecurePaperScheme !== true) {
+    throw new UsageError(`--he she: ${SHE_IS_INSECURE}. Use --he bfv (the default), or add --insecure-paper-scheme to build it anyway for an experiment`);
+  }
+  context.reporter.warn(`--insecure-paper-scheme: ${SHE_WARNING}`);
+}
+
 export async function ownerIndex(context: CommandContext, options: IndexOptions): Promise<IndexResult> {
+  checkHeBackend(context, options);
   const owner: OwnerState = await loadOwner(context);
   const folder = resolvePath(context, options.folder);
   const indexName = options.indexName ?? DEFAULT_INDEX_NAME;

@@ -9,7 +9,7 @@
  * prints the operator's command, because only CS2's account may write its Secrets Manager.
  */
 import { relative } from 'node:path';
-import { loadHeDecryptor } from '../../../lib/he';
+import { loadHeDecryptor, SHE_WARNING } from '../../../lib/he';
 import { FileSecretStore } from '../../../lib/storage/file-secret-store';
 import { InvalidInputError, isBlindsightError } from '../../../lib/core/errors';
 import type { ImageEnvelope } from '../../../lib/client/cs1-client';
@@ -124,6 +124,7 @@ export async function ownerPublish(context: CommandContext, options: PublishOpti
   let twoServer: PublishResult['twoServer'];
   if (manifest.twoServer !== undefined) {
     const reference = manifest.twoServer;
+    if (reference.backend === 'she') context.reporter.warn(`the identification index "${reference.indexName}" uses --he she: ${SHE_WARNING}`);
     const keyDir = options.cs2KeyDir !== undefined ? resolvePath(context, options.cs2KeyDir) : await localCs2KeyDir(endpoint, context.env);
     let cs2: NonNullable<PublishResult['twoServer']>['cs2'];
     if (keyDir !== undefined) {
