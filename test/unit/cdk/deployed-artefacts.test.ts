@@ -264,6 +264,8 @@ describe('Lambda bundles on Node 22', () => {
     BLINDSIGHT_CS2_CREDENTIAL: CREDENTIAL,
     // CS1's call to CS2 waits as much longer as this loaded machine makes CS2 (as the local cloud does).
     BLINDSIGHT_CS2_TIMEOUT_MS: String(scaledTimeout(DEFAULT_CS2_TIMEOUT_MS)),
+    // The two-server fixture is a (small, fast) she index: publishing it needs the operator's opt-in.
+    BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME: 'true',
   });
 
   /** CS2's function as in AWS: its keys in Secrets Manager (moto's, through a proxy). */
