@@ -91,6 +91,13 @@ export class BinaryWriter {
     return this;
   }
 
+  /** Single-precision floats without a length prefix (rounded to the nearest float32). */
+  f32Array(values: ArrayLike<number>): this {
+    const at = this.reserve(values.length * 4);
+    for (let i = 0; i < values.length; i++) this.view.setFloat32(at + i * 4, values[i], true);
+    return this;
+  }
+
   u32Array(values: ArrayLike<number>): this {
     const at = this.reserve(values.length * 4);
     for (let i = 0; i < values.length; i++) this.view.setUint32(at + i * 4, values[i], true);
@@ -204,6 +211,18 @@ export class BinaryReader {
     const out = new Float64Array(count);
     for (let i = 0; i < count; i++) {
       const v = this.view.getFloat64(at + i * 8, true);
+      if (!Number.isFinite(v)) this.fail(`${field}[${i}] is not a finite number`);
+      out[i] = v;
+    }
+    return out;
+  }
+
+  /** `count` single-precision floats; all must be finite. */
+  f32Array(count: number, field = 'vector'): Float32Array {
+    const at = this.take(count * 4, field);
+    const out = new Float32Array(count);
+    for (let i = 0; i < count; i++) {
+      const v = this.view.getFloat32(at + i * 4, true);
       if (!Number.isFinite(v)) this.fail(`${field}[${i}] is not a finite number`);
       out[i] = v;
     }

@@ -21,18 +21,27 @@
  */
 import { DecryptionError, InvalidInputError } from '../core/errors';
 import { BinaryReader, BinaryWriter } from '../codec/binary';
+import {
+  AES_KEY_BYTES,
+  NONCE_BYTES,
+  TAG_BYTES,
+  concatBytes,
+  decodeSymmetricKey,
+  encodeSymmetricKey,
+  gcmDecrypt,
+  gcmEncrypt,
+  generateSymmetricKey,
+  isKeyId,
+  symmetricKeyFromRaw,
+} from './aes-gcm';
+import { randomBytes } from './web-random';
 import type { ImageEnvelopeHeader, ImageKey } from './types';
 
+export { NONCE_BYTES, TAG_BYTES };
 export const IMAGE_ENVELOPE_MAGIC = 'BSIE';
 export const IMAGE_ENVELOPE_VERSION = 1;
 export const IMAGE_KEY_MAGIC = 'BSIK';
-export const IMAGE_KEY_VERSION = 1;
-export const IMAGE_KEY_BYTES = 32;
-export const NONCE_BYTES = 12;
-export const TAG_BYTES = 16;
-
-const KEY_ID_PATTERN = /^[0-9a-f]{16,64}$/;
-const KEY_ID_RANDOM_BYTES = 16;
+export const IMAGE_KEY_BYTES = AES_KEY_BYTES;
 /** Image ids are short identifiers (S3-key-like); a bound keeps the AAD small and sane. */
 const MAX_IMAGE_ID_BYTES = 1024;
 const ENVELOPE = 'image envelope';
@@ -40,34 +49,24 @@ const textEncoder = new TextEncoder();
 
 /** A fresh random AES-256 image key with a random 128-bit key id. */
 export async function generateImageKey(): Promise<ImageKey> {
-  const raw = webCrypto().getRandomValues(new Uint8Array(IMAGE_KEY_BYTES));
-  const idBytes = webCrypto().getRandomValues(new Uint8Array(KEY_ID_RANDOM_BYTES));
-  return imageKeyFromRaw(raw, toHex(idBytes));
+  return generateSymmetricKey();
 }
 
 /** Wraps 32 raw key bytes and a key id (16-64 lowercase hex) as an ImageKey (copies the bytes). */
 export function imageKeyFromRaw(raw: Uint8Array, keyId: string): ImageKey {
-  if (raw.length !== IMAGE_KEY_BYTES) throw new InvalidInputError(`an image key must be ${IMAGE_KEY_BYTES} bytes`);
-  if (!KEY_ID_PATTERN.test(keyId)) throw new InvalidInputError('image key id must be 16-64 lowercase hex characters');
-  return { keyId, raw: raw.slice() };
+  return symmetricKeyFromRaw(raw, keyId, 'image key');
 }
 
 /** Encrypts image bytes for `imageId` under `key`; a fresh random nonce every call. */
 export async function encryptImage(key: ImageKey, imageId: string, bytes: Uint8Array): Promise<Uint8Array> {
   const aadTail = imageIdAad(imageId);
-  const nonce = webCrypto().getRandomValues(new Uint8Array(NONCE_BYTES));
+  const nonce = randomBytes(NONCE_BYTES);
   const header = new BinaryWriter(32 + key.keyId.length)
     .header(IMAGE_ENVELOPE_MAGIC, IMAGE_ENVELOPE_VERSION)
     .string(key.keyId)
     .finish();
-  const ciphertext = new Uint8Array(
-    await webCrypto().subtle.encrypt(
-      { name: 'AES-GCM', iv: nonce, additionalData: concat(header, aadTail), tagLength: TAG_BYTES * 8 },
-      await cryptoKey(key),
-      bytes as Uint8Array<ArrayBuffer>,
-    ),
-  );
-  return concat(header, nonce, ciphertext);
+  const ciphertext = await gcmEncrypt(key, nonce, concatBytes(header, aadTail), bytes);
+  return concatBytes(header, nonce, ciphertext);
 }
 
 /**
@@ -83,23 +82,13 @@ export async function decryptImage(key: ImageKey, imageId: string, envelope: Uin
       `image envelope was encrypted under key ${header.keyId}, not under the supplied key ${key.keyId}`,
     );
   }
-  try {
-    const plaintext = await webCrypto().subtle.decrypt(
-      {
-        name: 'AES-GCM',
-        iv: header.nonce as Uint8Array<ArrayBuffer>,
-        additionalData: concat(headerBytes, aadTail),
-        tagLength: TAG_BYTES * 8,
-      },
-      await cryptoKey(key),
-      envelope.subarray(ciphertextOffset) as Uint8Array<ArrayBuffer>,
-    );
-    return new Uint8Array(plaintext);
-  } catch {
+  const plaintext = await gcmDecrypt(key, header.nonce, concatBytes(headerBytes, aadTail), envelope.subarray(ciphertextOffset));
+  if (plaintext === undefined) {
     throw new DecryptionError(
       'image envelope failed authentication: wrong image key, wrong image id, or the envelope was modified',
     );
   }
+  return plaintext;
 }
 
 /** Reads version, key id and nonce without decrypting (e.g. to pick the right key). */
@@ -108,22 +97,11 @@ export function parseImageEnvelopeHeader(envelope: Uint8Array): ImageEnvelopeHea
 }
 
 export function encodeImageKey(key: ImageKey): Uint8Array {
-  if (key.raw.length !== IMAGE_KEY_BYTES) throw new InvalidInputError(`an image key must be ${IMAGE_KEY_BYTES} bytes`);
-  return new BinaryWriter(48 + key.keyId.length)
-    .header(IMAGE_KEY_MAGIC, IMAGE_KEY_VERSION)
-    .string(key.keyId)
-    .bytes(key.raw)
-    .finish();
+  return encodeSymmetricKey(IMAGE_KEY_MAGIC, key, 'image key');
 }
 
 export function decodeImageKey(bytes: Uint8Array): ImageKey {
-  const reader = new BinaryReader(bytes, 'image key');
-  reader.header(IMAGE_KEY_MAGIC, [IMAGE_KEY_VERSION]);
-  const keyId = reader.string('keyId');
-  if (!KEY_ID_PATTERN.test(keyId)) reader.fail('keyId is not 16-64 lowercase hex characters');
-  const raw = reader.bytes(IMAGE_KEY_BYTES, 'key bytes');
-  reader.end();
-  return { keyId, raw };
+  return decodeSymmetricKey(IMAGE_KEY_MAGIC, bytes, 'image key');
 }
 
 function readEnvelopeHeader(envelope: Uint8Array): {
@@ -134,7 +112,7 @@ function readEnvelopeHeader(envelope: Uint8Array): {
   const reader = new BinaryReader(envelope, ENVELOPE);
   const version = reader.header(IMAGE_ENVELOPE_MAGIC, [IMAGE_ENVELOPE_VERSION]);
   const keyId = reader.string('keyId');
-  if (!KEY_ID_PATTERN.test(keyId)) reader.fail('keyId is not 16-64 lowercase hex characters');
+  if (!isKeyId(keyId)) reader.fail('keyId is not 16-64 lowercase hex characters');
   const headerEnd = reader.position;
   const nonce = reader.bytes(NONCE_BYTES, 'nonce');
   if (reader.remaining < TAG_BYTES) reader.fail(`truncated: shorter than the ${TAG_BYTES}-byte authentication tag`);
@@ -154,41 +132,4 @@ function imageIdAad(imageId: string): Uint8Array {
     throw new InvalidInputError(`image id must be at most ${MAX_IMAGE_ID_BYTES} bytes of UTF-8`);
   }
   return new BinaryWriter(4 + encoded.length).blob(encoded).finish();
-}
-
-// Importing a raw key costs a WebCrypto round trip: cache the CryptoKey per ImageKey object.
-const cryptoKeys = new WeakMap<ImageKey, Promise<CryptoKey>>();
-
-function cryptoKey(key: ImageKey): Promise<CryptoKey> {
-  let pending = cryptoKeys.get(key);
-  if (pending === undefined) {
-    if (key.raw.length !== IMAGE_KEY_BYTES) throw new InvalidInputError(`an image key must be ${IMAGE_KEY_BYTES} bytes`);
-    pending = webCrypto().subtle.importKey('raw', key.raw.slice(), { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
-    cryptoKeys.set(key, pending);
-  }
-  return pending;
-}
-
-function webCrypto(): Crypto {
-  const c = globalThis.crypto;
-  if (c?.subtle === undefined) throw new Error('WebCrypto (globalThis.crypto.subtle) is not available');
-  return c;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-function toHex(bytes: Uint8Array): string {
-  let out = '';
-  for (const b of bytes) out += b.toString(16).padStart(2, '0');
-  return out;
 }

@@ -1,12 +1,15 @@
-/** Types of the symmetric image encryption (the paper's k_ie, sections 5.3.2 and 5.3.6). */
+/** Types of the symmetric encryption: image envelopes (the paper's k_ie) and sealed indexes. */
 
-/** An AES-256-GCM image key and its public identifier. */
-export interface ImageKey {
-  /** Identifies the key in envelope headers (random lowercase hex, not secret). */
+/** An AES-256-GCM key and its public identifier. */
+export interface SymmetricKey {
+  /** Identifies the key in headers (random lowercase hex, not secret). */
   readonly keyId: string;
   /** The 32 raw key bytes (secret). */
   readonly raw: Uint8Array;
 }
+
+/** The image key k_ie (sections 5.3.2 and 5.3.6): encrypts every image envelope. */
+export type ImageKey = SymmetricKey;
 
 /** What can be read from an image envelope without decrypting it. */
 export interface ImageEnvelopeHeader {

@@ -10,6 +10,7 @@ const engines: Record<string, () => Promise<{ register(program: Command): void }
   sei: () => import('./sei'),
   fit: () => import('./fit'),
   api: () => import('./api'),
+  sealed: () => import('./sealed'),
 };
 
 for (const load of Object.values(engines)) (await load()).register(program);

@@ -7,16 +7,15 @@
 import type { Command } from 'commander';
 import { performance } from 'node:perf_hooks';
 import { seededRandom } from '../../lib/core/random';
-import { clusteredVectors } from '../../lib/data/synthetic';
-import { loadFashionMnist, pixelVectors } from '../../lib/data/fashion-mnist';
-import { row, selectRows, type VectorSet } from '../../lib/linalg/vectors';
-import { fitPca, transformPca } from '../../lib/ml/pca';
+import { row } from '../../lib/linalg/vectors';
 import { encryptKnnCbirIndex, generateKnnCbirKey, knnCbirSearch, knnCbirTrapdoor } from '../../lib/sei/knn-cbir';
 import { generateOwnerSecret } from '../../lib/sei/owner-key';
 import { generateUserSecret, issueUserKey } from '../../lib/sei/user-key';
 import { TrapdoorGenerator } from '../../lib/sei/trapdoor';
 import { buildPlainTree, encryptPlainTree } from '../../lib/sei/index-tree/build';
 import { searchIndexTree, searchIndexTreeExhaustive } from '../../lib/sei/index-tree/search';
+import { loadDataset } from './datasets';
+import type { DatasetName } from './datasets';
 import { BenchReporter, parseNumberList, peakRssMb, percentile, round } from './report';
 
 interface SeiBenchOptions {
@@ -25,34 +24,11 @@ interface SeiBenchOptions {
   k: string;
   probes: string;
   queries: string;
-  data: 'clustered' | 'fashion-mnist';
+  data: DatasetName;
   maxLeafSize: string;
   seed: string;
   baseline: boolean;
   json: boolean;
-}
-
-interface Dataset {
-  gallery: VectorSet;
-  queries: VectorSet;
-}
-
-function syntheticDataset(n: number, d: number, queries: number, seed: number): Dataset {
-  const { vectors } = clusteredVectors({ n: n + queries, d, seed });
-  const galleryIdx = Uint32Array.from({ length: n }, (_, i) => i);
-  const queryIdx = Uint32Array.from({ length: queries }, (_, i) => n + i);
-  return { gallery: selectRows(vectors, galleryIdx), queries: selectRows(vectors, queryIdx) };
-}
-
-/** Fashion-MNIST pixels, PCA to d (fitted on the gallery), queries from the held-out end. */
-function fashionDataset(n: number, d: number, queries: number): Dataset {
-  const set = loadFashionMnist();
-  if (n + queries > set.n) throw new Error(`Fashion-MNIST has ${set.n} images; n + queries = ${n + queries}`);
-  const pixels = pixelVectors(set);
-  const gallery = selectRows(pixels, Uint32Array.from({ length: n }, (_, i) => i));
-  const held = selectRows(pixels, Uint32Array.from({ length: queries }, (_, i) => set.n - queries + i));
-  const pca = fitPca(gallery, d, { sampleSize: 20_000 });
-  return { gallery: transformPca(pca, gallery), queries: transformPca(pca, held) };
 }
 
 function nowUs(start: number): number {
@@ -68,8 +44,7 @@ async function runOne(
   const k = Number(options.k);
   const queryCount = Number(options.queries);
   const seed = Number(options.seed);
-  const dataset =
-    options.data === 'fashion-mnist' ? fashionDataset(n, d, queryCount) : syntheticDataset(n, d, queryCount, seed);
+  const dataset = loadDataset(options.data, n, d, queryCount, seed);
   const ids = Array.from({ length: n }, (_, i) => `img-${i}`);
 
   const owner = generateOwnerSecret(d);
