@@ -40,7 +40,8 @@ interface SealedBenchOptions {
   realLeaves?: string;
   targetRecall: string;
   bytesPerQuery: string;
-  calibrationQueries: string;
+  calibrationQueries?: string;
+  balance: boolean;
   seed: string;
   json: boolean;
 }
@@ -78,7 +79,7 @@ async function runOne(n: number, d: number, options: SealedBenchOptions, reporte
 
   for (const leafSize of parseNumberList(options.leafSize)) {
     let started = performance.now();
-    const partition = partitionVectors(dataset.gallery, { leafSize, random: seededRandom(seed + 1) });
+    const partition = partitionVectors(dataset.gallery, { leafSize, random: seededRandom(seed + 1), balance: options.balance });
     const partitionMs = performance.now() - started;
     for (const quantisation of parseQuantisations(options.quantisation)) {
       const realLeavesList = options.realLeaves === undefined ? [undefined] : parseNumberList(options.realLeaves);
@@ -90,7 +91,7 @@ async function runOne(n: number, d: number, options: SealedBenchOptions, reporte
           realLeaves,
           targetRecall: Number(options.targetRecall),
           bytesPerQuery: Number(options.bytesPerQuery),
-          calibrationQueries: Number(options.calibrationQueries),
+          calibrationQueries: options.calibrationQueries === undefined ? undefined : Number(options.calibrationQueries),
           random: seededRandom(seed + 2),
         });
         const buildMs = partitionMs + performance.now() - started;
@@ -156,7 +157,8 @@ export function register(program: Command): void {
     .option('--real-leaves <list>', 'real leaves per query (comma list; default: measured by the build for --target-recall)')
     .option('--target-recall <r>', 'recall@10 the build calibrates the real leaves for', String(DEFAULT_TARGET_RECALL))
     .option('--bytes-per-query <bytes>', 'stored bytes a query may download (sets L, the leaves per query)', String(DEFAULT_BYTES_PER_QUERY))
-    .option('--calibration-queries <count>', "owner's sample of its own vectors used to calibrate", '200')
+    .option('--calibration-queries <count>', "owner's sample of its own vectors used to calibrate (default: the build's)")
+    .option('--no-balance', 'keep the CAK-means leaves as they are (no balancing to one capacity)')
     .option('--seed <seed>', 'seed of the synthetic data and of clustering', '1')
     .option('--json', 'one JSON object per setting per line', false)
     .action(async (options: SealedBenchOptions) => {

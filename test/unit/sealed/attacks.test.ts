@@ -169,7 +169,7 @@ describe('sealed index against a curious cloud', async () => {
 
   it('weakness: a cloud that logs many queries learns which leaves are asked together, and picks real leaves above chance', async () => {
     // A collection with many leaves and L = 4 R, so chance is 1/4.
-    const big = await sealedWorld(2000, 8, 43, { leafSize: 16, realLeaves: 3, leavesPerQuery: 12, calibrationQueries: 5 });
+    const big = await sealedWorld(1200, 8, 43, { leafSize: 10, realLeaves: 3, leavesPerQuery: 12, calibrationQueries: 5 });
     const { routing } = big.searcher;
     const { vectors } = big;
     const random = seededRandom(7);
