@@ -20,7 +20,7 @@ import {
 } from './limits';
 
 /** Index kinds a version can be created with (each has its own part names and validator). */
-export const INDEX_KINDS = ['sei', 'two-server'] as const;
+export const INDEX_KINDS = ['sei', 'two-server', 'sealed'] as const;
 export type IndexKind = (typeof INDEX_KINDS)[number];
 
 const strict = { additionalProperties: false } as const;

@@ -56,7 +56,7 @@ export interface DynamoIndexCatalogOptions extends DynamoTableOptions {
   readonly chunkBytes?: number;
 }
 
-const KINDS: readonly IndexKind[] = ['sei', 'two-server'];
+const KINDS: readonly IndexKind[] = ['sei', 'two-server', 'sealed'];
 const STATUSES: readonly IndexVersionStatus[] = ['staging', 'complete', 'deleting'];
 
 interface VersionItem extends IndexVersionSummary {

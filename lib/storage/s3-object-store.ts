@@ -149,10 +149,20 @@ export class S3ObjectStore implements ObjectStore {
   async presignGet(key: string, options: PresignGetOptions): Promise<PresignedRequest> {
     assertObjectKey(key);
     assertExpiry(options.expiresInSeconds);
+    let range: string | undefined;
+    if (options.range !== undefined) {
+      const { start, endExclusive } = options.range;
+      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(endExclusive) || start < 0 || endExclusive <= start) {
+        throw new InvalidInputError('a presigned range must have 0 <= start < endExclusive');
+      }
+      range = `bytes=${start}-${endExclusive - 1}`;
+    }
     const expiresAt = new Date(Date.now() + options.expiresInSeconds * 1000);
-    const url = await getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
+    const url = await getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: range }), {
       expiresIn: options.expiresInSeconds,
+      // A ranged URL reads exactly that range: the header is signed, the client must send it.
+      ...(range !== undefined ? { signableHeaders: new Set(['range']) } : {}),
     });
-    return { url, method: 'GET', headers: {}, expiresAt };
+    return { url, method: 'GET', headers: range !== undefined ? { range } : {}, expiresAt };
   }
 }

@@ -29,6 +29,8 @@ export interface PresignPutOptions {
 
 export interface PresignGetOptions {
   readonly expiresInSeconds: number;
+  /** Bytes [start, endExclusive) only: the Range header is signed and returned with the URL. */
+  readonly range?: { readonly start: number; readonly endExclusive: number };
 }
 
 /** A URL a client can use without AWS credentials, and the headers it must send with it. */
@@ -108,7 +110,7 @@ export interface UserRegistry {
 // ---------------------------------------------------------------------------------------------
 // Index versions (DynamoDB)
 
-export type IndexKind = 'sei' | 'two-server';
+export type IndexKind = 'sei' | 'two-server' | 'sealed';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
 export interface JsonObject {

@@ -5,4 +5,5 @@ import type { IndexKindSummarizer } from './types';
 export const INDEX_KIND_SUMMARIZERS: IndexKindLoaders<IndexKindSummarizer> = {
   sei: async () => (await import('./sei-index-summary')).seiIndexSummarizer,
   'two-server': async () => (await import('../twoserver/two-server-index-summary')).twoServerIndexSummarizer,
+  sealed: async () => (await import('./sealed-index-summary')).sealedIndexSummarizer,
 };

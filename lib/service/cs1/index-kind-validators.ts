@@ -5,4 +5,5 @@ import type { IndexKindValidator } from './types';
 export const INDEX_KIND_VALIDATORS: IndexKindLoaders<IndexKindValidator> = {
   sei: async () => (await import('./sei-index-validator')).seiIndexValidator,
   'two-server': async () => (await import('../twoserver/two-server-index-validator')).twoServerIndexValidator,
+  sealed: async () => (await import('./sealed-index-validator')).sealedIndexValidator,
 };

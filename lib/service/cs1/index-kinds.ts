@@ -7,11 +7,12 @@
  */
 import { IndexKindRegistry } from './index-kind-registry';
 import type { IndexKindRoles } from './index-kind-registry';
+import { sealedIndexKind } from './sealed-index-kind';
 import { seiIndexKind } from './sei-index-kind';
 import { twoServerIndexKind } from '../twoserver/two-server-index-kind';
 import type { IndexKindSpec } from './types';
 
-export const INDEX_KINDS: readonly IndexKindSpec[] = [seiIndexKind, twoServerIndexKind];
+export const INDEX_KINDS: readonly IndexKindSpec[] = [seiIndexKind, twoServerIndexKind, sealedIndexKind];
 
 /** The kinds, with the roles this process plays (none: names and parts only). */
 export function createIndexKinds(roles: IndexKindRoles = {}): IndexKindRegistry {

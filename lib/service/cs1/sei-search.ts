@@ -83,7 +83,8 @@ export class SeiSearchService {
     const current = await this.pointers.get(ownerId, indexName, { fresh: options.freshPointer });
     if (current === undefined) throw new NotFoundError(`index "${indexName}" does not exist or has no published version`);
     if (current.kind !== 'sei') {
-      throw new InvalidInputError(`index "${indexName}" is a "${current.kind}" index: search works on SEI indexes (use identify)`);
+      const instead = current.kind === 'sealed' ? 'a sealed index is searched by the client, with the leaves it asks for' : 'use identify';
+      throw new InvalidInputError(`index "${indexName}" is a "${current.kind}" index: search works on SEI indexes (${instead})`);
     }
     const index = await this.cache.load(ownerId, indexName, current.version);
     const { skeleton } = index;

@@ -17,6 +17,7 @@ import { OwnerService } from './owners';
 import { DEFAULT_INDEX_CACHE_MB, SeiIndexCache } from './sei-index-cache';
 import { SeiSearchService } from './sei-search';
 import { SeiUpdateService } from './sei-updates';
+import { SealedLeafService } from './sealed-leaves';
 import { TokenAuthorizer } from './token-authorizer';
 import type { Cs1Stores } from './types';
 
@@ -30,6 +31,8 @@ export interface Cs1Services {
   readonly images: ImageService;
   readonly search: SeiSearchService;
   readonly updates: SeiUpdateService;
+  /** Sealed indexes: hands out leaves (its own cache of leaf bytes). */
+  readonly sealedLeaves: SealedLeafService;
 }
 
 export interface Cs1ServiceOptions {
@@ -52,7 +55,8 @@ export function indexCacheBytesFromEnv(env: Readonly<Record<string, string | und
 
 export function createCs1Services(stores: Cs1Stores, options: Cs1ServiceOptions = {}): Cs1Services {
   const now = options.now ?? (() => new Date());
-  const indexCache = new SeiIndexCache(stores, { cacheBytes: options.indexCacheBytes ?? indexCacheBytesFromEnv() });
+  const cacheBytes = options.indexCacheBytes ?? indexCacheBytesFromEnv();
+  const indexCache = new SeiIndexCache(stores, { cacheBytes });
   const pointers = new CurrentVersionCache(stores.indexes, options.pointerTtlMs ?? pointerTtlMsFromEnv());
   return {
     stores,
@@ -63,6 +67,8 @@ export function createCs1Services(stores: Cs1Stores, options: Cs1ServiceOptions 
     images: new ImageService(stores.objects),
     search: new SeiSearchService(pointers, indexCache),
     updates: new SeiUpdateService(stores, indexCache, now, pointers),
+    // A function serves one route, so only one of the two caches ever fills in a process.
+    sealedLeaves: new SealedLeafService(stores, pointers, { cacheBytes }),
   };
 }
 

@@ -73,6 +73,19 @@ describe('S3ObjectStore against s3rver', () => {
     expect(sameBytes(new Uint8Array(await downloaded.arrayBuffer()), body)).toBe(true);
   });
 
+  it('a presigned ranged GET signs its Range header and reads exactly that range', async () => {
+    const key = uploadObjectKey(OWNER, 'upload-ranged');
+    const body = seededBytes(10_000, 5);
+    await store.put(key, body);
+    const get = await store.presignGet(key, { expiresInSeconds: 60, range: { start: 1000, endExclusive: 1600 } });
+    expect(get.headers).toEqual({ range: 'bytes=1000-1599' });
+    expect(new URL(get.url).searchParams.get('X-Amz-SignedHeaders')).toContain('range');
+    const downloaded = await fetch(get.url, { headers: get.headers });
+    expect(downloaded.status).toBe(206);
+    expect(sameBytes(new Uint8Array(await downloaded.arrayBuffer()), body.subarray(1000, 1600))).toBe(true);
+    await expect(store.presignGet(key, { expiresInSeconds: 60, range: { start: 5, endExclusive: 5 } })).rejects.toBeInstanceOf(InvalidInputError);
+  });
+
   it('refuses bad presign parameters', async () => {
     const key = uploadObjectKey(OWNER, 'upload-2');
     await expect(store.presignPut(key, { expiresInSeconds: 0, contentType: 'application/octet-stream' })).rejects.toBeInstanceOf(
