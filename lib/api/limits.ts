@@ -21,6 +21,9 @@ export const MAX_IMAGE_BYTES = 50 * 1024 * 1024;
 /** Parts of one index version. */
 export const MAX_INDEX_PARTS = 16;
 
+/** Leaves one sealed-leaves request may name (the sealed format's bound on L). */
+export const MAX_SEALED_LEAVES_PER_REQUEST = 1024;
+
 /** k-nearest identification returns at most this many templates. */
 export const MAX_IDENTIFY_K = 50;
 /**

@@ -26,6 +26,8 @@ import {
   PublishResponseSchema,
   RegisterOwnerRequestSchema,
   RegisterOwnerResponseSchema,
+  SealedLeavesRequestSchema,
+  SealedLeavesResponseSchema,
   SearchRequestSchema,
   SearchResponseSchema,
   UpdateResponseSchema,
@@ -213,6 +215,18 @@ export const CS1_API = {
     maxBodyBytes: SEARCH_BODY_BYTES,
     responses: { 200: SearchResponseSchema },
     access: { table: 'read', objects: { indexes: ['get'] }, compute: 'vcpu' },
+  },
+  sealedLeaves: {
+    method: 'POST',
+    path: '/v1/owners/{ownerId}/indexes/{indexName}/leaves',
+    handler: 'cs1/sealed-leaves',
+    auth: 'owner-or-user',
+    summary: 'exactly L leaves of a sealed index, as stored (the client ranks)',
+    body: SealedLeavesRequestSchema,
+    maxBodyBytes: SMALL_BODY_BYTES,
+    responses: { 200: SealedLeavesResponseSchema },
+    // Reads by byte range and signs ranged GETs; no scoring, so a small function does.
+    access: { table: 'read', objects: { indexes: ['get'] }, compute: 'small' },
   },
   identify: {
     method: 'POST',

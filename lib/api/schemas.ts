@@ -15,6 +15,7 @@ import {
   MAX_INDEX_PARTS,
   MAX_QUERY_BASE64_LENGTH,
   MAX_SEARCH_K,
+  MAX_SEALED_LEAVES_PER_REQUEST,
   MAX_SEARCH_PROBES,
   MAX_TRAPDOORS_PER_SEARCH,
 } from './limits';
@@ -176,7 +177,17 @@ export const TwoServerIndexSummarySchema = Type.Object({
 });
 export type TwoServerIndexSummary = Static<typeof TwoServerIndexSummarySchema>;
 
-export type IndexDescription<S = SeiIndexSummary | TwoServerIndexSummary> = Omit<Static<typeof IndexDescriptionSchema>, 'summary'> & { summary: S };
+/** Summary of a sealed index: its public layout and where the sealed routing part is. */
+export const SealedIndexSummarySchema = Type.Object({
+  keyId: Type.String(),
+  leafCount: Type.Integer(),
+  leafBytes: Type.Integer(),
+  leavesPerQuery: Type.Integer(),
+  routing: Type.Object({ bytes: Type.Integer(), sha256: Type.String(), download: Type.Optional(PresignedRequestSchema) }),
+});
+export type SealedIndexSummary = Static<typeof SealedIndexSummarySchema>;
+
+export type IndexDescription<S = SeiIndexSummary | TwoServerIndexSummary | SealedIndexSummary> = Omit<Static<typeof IndexDescriptionSchema>, 'summary'> & { summary: S };
 
 // ---------------------------------------------------------------------------------------------
 // SEI dynamic updates and search
@@ -228,6 +239,34 @@ export const SearchResponseSchema = Type.Object({
   results: Type.Array(Type.Object({ hits: Type.Array(SearchHitSchema) })),
 });
 export type SearchResponse = Static<typeof SearchResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Sealed indexes: CS1 hands out leaves; the client ranks
+
+export const SealedLeavesRequestSchema = Type.Object(
+  {
+    /** The version being searched: the serving one or the one it replaced. */
+    version: Type.String({ minLength: 1, maxLength: MAX_VERSION_LENGTH }),
+    /** Exactly the index's L leaf numbers, distinct (real and decoys; CS1 cannot tell which). */
+    leaves: Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1, maxItems: MAX_SEALED_LEAVES_PER_REQUEST }),
+    /** 'bytes' (default): the leaves in the answer; 'urls': one presigned byte-range GET per leaf. */
+    delivery: Type.Optional(Type.Union([Type.Literal('bytes'), Type.Literal('urls')])),
+  },
+  strict,
+);
+export type SealedLeavesRequest = Static<typeof SealedLeavesRequestSchema>;
+
+export const SealedLeavesResponseSchema = Type.Object({
+  version: Type.String(),
+  leafBytes: Type.Integer(),
+  /** The leaves answered, in request order. */
+  leaves: Type.Array(Type.Integer()),
+  /** 'bytes': base64 of the leaves back to back, in `leaves` order. */
+  data: Type.Optional(Type.String()),
+  /** 'urls': one GET per leaf, in `leaves` order (send its headers: the range is signed). */
+  downloads: Type.Optional(Type.Array(PresignedRequestSchema)),
+});
+export type SealedLeavesResponse = Static<typeof SealedLeavesResponseSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // Two-server identification

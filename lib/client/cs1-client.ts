@@ -36,6 +36,9 @@ import type {
   PresignedRequest,
   PublishResponse,
   RegisterOwnerResponse,
+  SealedLeavesRequest,
+  SealedLeavesResponse,
+  SealedIndexSummary,
   SearchRequest,
   SearchResponse,
   TransferProgress,
@@ -303,6 +306,53 @@ export class Cs1Client {
       k: request.k,
       ...(request.probes !== undefined ? { probes: request.probes } : {}),
     });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Sealed indexes
+
+  /**
+   * Exactly the requested leaves of a sealed index version, as stored: leaf number -> bytes.
+   * 'bytes' delivery gets them in the answer; 'urls' gets presigned ranged GETs and reads them
+   * (in parallel). Idempotent (a read).
+   */
+  async sealedLeaves(ownerId: string, indexName: string, request: SealedLeavesRequest): Promise<Map<number, Uint8Array>> {
+    const operation = `reading leaves of index "${indexName}"`;
+    const answer = await this.api<SealedLeavesResponse>('sealedLeaves', { ownerId, indexName }, operation, true, {
+      version: request.version,
+      leaves: [...request.leaves],
+      ...(request.delivery !== undefined ? { delivery: request.delivery } : {}),
+    });
+    const { leafBytes, leaves } = answer;
+    const out = new Map<number, Uint8Array>();
+    if (!Array.isArray(leaves) || leaves.length !== request.leaves.length || !Number.isSafeInteger(leafBytes) || leafBytes < 1) {
+      throw new MalformedDataError(`the answer to ${operation}`, 'does not list the requested leaves');
+    }
+    if (answer.downloads !== undefined) {
+      if (answer.downloads.length !== leaves.length) throw new MalformedDataError(`the answer to ${operation}`, 'has one URL per leaf missing');
+      await mapLimited(leaves, this.concurrency, async (leaf, i) => {
+        out.set(leaf, await this.getPresigned(answer.downloads![i], `download of leaf ${leaf} of index "${indexName}"`));
+      });
+      return out;
+    }
+    if (typeof answer.data !== 'string') throw new MalformedDataError(`the answer to ${operation}`, 'holds no leaf bytes');
+    const data = new Uint8Array(Buffer.from(answer.data, 'base64'));
+    if (data.length !== leaves.length * leafBytes) throw new MalformedDataError(`the answer to ${operation}`, `holds ${data.length} bytes, not ${leaves.length} leaves of ${leafBytes}`);
+    leaves.forEach((leaf, i) => out.set(leaf, data.subarray(i * leafBytes, (i + 1) * leafBytes)));
+    return out;
+  }
+
+  /** Downloads the routing part a sealed index names, checked against its size and SHA-256. */
+  async downloadSealedRouting(description: IndexDescription<SealedIndexSummary>): Promise<Uint8Array> {
+    const { routing } = description.summary;
+    if (routing?.download === undefined) {
+      throw new MalformedDataError(`index "${description.indexName}"`, 'its description has no download URL for the routing data');
+    }
+    const bytes = await this.getPresigned(routing.download, `download of the routing data of index "${description.indexName}"`);
+    if (bytes.length !== routing.bytes || sha256Hex(bytes) !== routing.sha256) {
+      throw new MalformedDataError(`the routing data of index "${description.indexName}"`, 'does not match the size and SHA-256 CS1 announced');
+    }
+    return bytes;
   }
 
   // -------------------------------------------------------------------------------------------

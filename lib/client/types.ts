@@ -6,6 +6,7 @@
 import type {
   AddImageRequest as AddImageBody,
   IdentifyRequest as IdentifyBody,
+  SealedLeavesRequest as SealedLeavesBody,
   SearchRequest as SearchBody,
   UpdateResponse,
 } from '../api/schemas';
@@ -25,6 +26,8 @@ export type {
   PresignedRequest,
   PublishResponse,
   RegisterOwnerResponse,
+  SealedIndexSummary,
+  SealedLeavesResponse,
   SearchHit,
   SearchResponse,
   SeiIndexSummary,
@@ -40,6 +43,9 @@ export type AddImageRequest = Omit<AddImageBody, 'vector' | 'placementTrapdoor'>
   readonly vector: ArrayLike<number>;
   readonly placementTrapdoor: ArrayLike<number>;
 };
+
+/** The sealed-leaves body, with the leaf numbers as any read-only array. */
+export type SealedLeavesRequest = Omit<SealedLeavesBody, 'leaves'> & { readonly leaves: readonly number[] };
 
 /** The search body, with trapdoors as any array-like of numbers. */
 export type SearchRequest = Omit<SearchBody, 'trapdoors'> & { readonly trapdoors: ReadonlyArray<ArrayLike<number>> };

@@ -12,6 +12,7 @@
  * Bytes are read from S3 by range (adjacent leaves coalesced, a bounded number in parallel) and
  * kept in a byte-bounded LRU: sealed leaves are immutable, and identical for every caller.
  */
+import { MAX_SEALED_LEAVES_PER_REQUEST } from '../../api/limits';
 import { BlindsightError, ConflictError, InvalidInputError, isBlindsightError, NotFoundError } from '../../core/errors';
 import { createLimiter } from '../../core/concurrency';
 import { assertIndexName, assertOwnerId, assertVersionName } from '../../storage/identifiers';
@@ -24,8 +25,6 @@ import { parseSealedMetadata } from './sealed-metadata';
 import type { SealedMetadata } from './sealed-metadata';
 import type { PresignedUrl } from './types';
 
-/** The most leaves one request may name (the format's bound on L). */
-export const MAX_SEALED_LEAVES_PER_REQUEST = 1024;
 /** Bytes answered inline at most: base64 in JSON must stay below Lambda's 6 MB response limit. */
 export const MAX_SEALED_INLINE_BYTES = 4 * 1024 * 1024;
 export const SEALED_LEAF_URL_SECONDS = 5 * 60;

@@ -1,0 +1,39 @@
+/**
+ * POST /v1/owners/{ownerId}/indexes/{indexName}/leaves {version, leaves, delivery}: exactly the
+ * L leaves a client names of a sealed index version, as stored (AES-GCM sealed, one size), in
+ * the answer as base64 or as presigned byte-range GETs. CS1 never sees a query, a vector or a
+ * score, and cannot tell the real leaves from the decoys: it logs counts, never leaf numbers.
+ */
+import { CS1_API } from '../../lib/api/routes';
+import { cs1Services } from '../../lib/service/cs1/services';
+import { callerOf } from '../lib/caller';
+import { routeHandler, serviceNameOf } from '../lib/http-handler';
+import { serviceLogger } from '../lib/logger';
+import { json } from '../lib/responses';
+
+const SERVICE = serviceNameOf(CS1_API.sealedLeaves.handler);
+
+export const handler = routeHandler(CS1_API.sealedLeaves, async (event) => {
+  const caller = callerOf(event);
+  const indexName = event.pathParameters.indexName;
+  const started = Date.now();
+  const answer = await cs1Services().sealedLeaves.leaves(caller.ownerId, indexName, event.body);
+  serviceLogger(SERVICE).info('sealed leaves', {
+    ownerId: caller.ownerId,
+    role: caller.role,
+    userId: caller.userId,
+    indexName,
+    version: answer.version,
+    leaves: answer.leaves.length,
+    delivery: answer.downloads === undefined ? 'bytes' : 'urls',
+    ...answer.stats,
+    ms: Date.now() - started,
+  });
+  return json(200, {
+    version: answer.version,
+    leafBytes: answer.leafBytes,
+    leaves: answer.leaves,
+    ...(answer.data === undefined ? {} : { data: Buffer.from(answer.data.buffer, answer.data.byteOffset, answer.data.byteLength).toString('base64') }),
+    ...(answer.downloads === undefined ? {} : { downloads: answer.downloads }),
+  });
+});
