@@ -10,6 +10,7 @@ import type { RandomSource } from '../core/random';
 import { randomPermutation, secureRandom } from '../core/random';
 import type { VectorSet } from '../linalg/vectors';
 import { recallCurve, leavesForRecall } from './calibrate';
+import type { RecallCurve } from './calibrate';
 import {
   encodeLayout,
   encodeLeafPlaintext,
@@ -79,8 +80,8 @@ export interface SealedIndexBuild {
   readonly leavesPerQuery: number;
   readonly realLeaves: number;
   readonly recallEstimate: number;
-  /** recall@10 for R = 1, 2, ... on the owner's sample, as measured. */
-  readonly recallCurve: readonly number[];
+  /** recall@10 (and its standard error) for R = 1, 2, ... on the owner's sample, as measured. */
+  readonly recallCurve: RecallCurve;
   readonly routing: RoutingContent;
   readonly leafPlaintexts: readonly Uint8Array[];
   readonly stats: { readonly partition: string; readonly meanFill: number };
@@ -181,10 +182,9 @@ export function buildSealedIndex(vectors: VectorSet, ids: readonly string[], opt
     { vectors, stored: storedVectors(vectors, quantisation, params), leafOf, centroids, leafCount, k: CALIBRATION_K, queries: calibrationQueries, random },
     Math.min(maxQueryLeaves, Math.max(fixedRealLeaves ?? 0, MAX_CALIBRATED_LEAVES)),
   );
-  const curve = measured.recall;
   options.onProgress?.('calibrate', 1, 1);
   const realLeaves = fixedRealLeaves ?? leavesForRecall(measured, targetRecall);
-  const recallEstimate = measured.queries === 0 ? 1 : curve[realLeaves - 1];
+  const recallEstimate = measured.queries === 0 ? 1 : measured.recall[realLeaves - 1];
 
   // 4. L: the byte budget spent on decoys, never fewer decoys than real leaves (when there are enough leaves).
   let leavesPerQuery: number;
@@ -217,7 +217,7 @@ export function buildSealedIndex(vectors: VectorSet, ids: readonly string[], opt
     leavesPerQuery,
     realLeaves,
     recallEstimate,
-    recallCurve: curve,
+    recallCurve: measured,
     routing,
     leafPlaintexts,
     stats: { partition: partition.source, meanFill: n / (leafCount * leafCapacity) },

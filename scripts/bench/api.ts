@@ -1,8 +1,10 @@
 /**
- * API benchmark: `npm run bench -- api --n 4000 --d 128 [--clients 32] [--requests 2000] [--json]`.
+ * API benchmark: `npm run bench -- api [--kind sei|sealed] --n 4000 --d 128 [--clients 32] [--requests 2000] [--json]`.
  *
- * End-to-end SEI search through the local cloud, as a user sees it: starts the local cloud in
- * a temporary folder, builds an encrypted index tree of n seeded clustered vectors, publishes it
+ * End-to-end search through the local cloud, as a user sees it: starts the local cloud in a
+ * temporary folder, builds an index of n seeded clustered vectors (`--kind sei`: the encrypted
+ * index tree, searched by CS1 with trapdoors; `--kind sealed`: the sealed index, searched by the
+ * client with the L leaves it asks CS1 for, `--delivery bytes|urls`), publishes it
  * through CS1's API (presigned uploads, publish), registers a user, and then measures with real
  * HTTP through the local gateway (authorizer, handler, DynamoDB and S3 emulators included):
  *
@@ -15,9 +17,12 @@
  *   handler modules, the skeleton and the leaves are loaded again), and the second one.
  *
  * Besides the client-side numbers, CS1's own log lines give the server-side split: the
- * gateway's time per request (authorizer + handler + event plumbing) and the search handler's
- * time (pointer read, cache, scoring). The benchmark checks that a sample of answers equals the
- * in-memory search of the same tree (`mismatches` must be 0). Both processes share the
+ * gateway's time per request (authorizer + handler + event plumbing) and the handler's time
+ * (SEI: pointer read, cache, scoring; sealed: pointer read, leaf cache or S3 reads). Sealed rows
+ * also split the client's time (leaf choice, decryption and ranking) from the fetch, and count
+ * the bytes on the wire per search (the HTTP bodies the client received, base64 included).
+ * The benchmark checks that a sample of answers equals the in-memory search of the same index
+ * (`mismatches` must be 0). Both processes share the
  * machine: the load average is reported with the numbers, and the CPU time per search of CS1's
  * account process and of this client (which searches through Cs1Client over keep-alive
  * node:http). The pointer TTL of the search
@@ -42,7 +47,6 @@ import { row } from '../../lib/linalg/vectors';
 import type { VectorSet } from '../../lib/linalg/vectors';
 import { buildPlainTree, encryptPlainTree } from '../../lib/sei/index-tree/build';
 import { searchIndexTree } from '../../lib/sei/index-tree/search';
-import type { EncryptedIndexTree } from '../../lib/sei/index-tree/types';
 import { generateOwnerSecret } from '../../lib/sei/owner-key';
 import { TrapdoorGenerator } from '../../lib/sei/trapdoor';
 import type { Trapdoor } from '../../lib/sei/types';
@@ -51,7 +55,13 @@ import { pointerTtlMsFromEnv } from '../../lib/service/cs1/current-version-cache
 import { CS1_AUDIENCE } from '../../lib/service/cs1/token-authorizer';
 import { DEFAULT_FUNCTION_CONCURRENCY, startLocalCloud } from '../local-cloud/cloud';
 import type { LocalCloud } from '../local-cloud/cloud';
+import { publishSealedIndex, SealedIndexReader } from '../../lib/client/sealed';
+import { buildSealedIndex, sealIndex, sealedPartSizes } from '../../lib/sealed/build';
+import { generateIndexKey } from '../../lib/sealed/index-key';
+import { rankSealedLeaves } from '../../lib/sealed/rank';
+import { SealedSearcher } from '../../lib/sealed/search';
 import { BenchReporter, parseNumberList, percentile, round } from './report';
+import type { BenchRow } from './report';
 
 interface ApiBenchOptions {
   n: string;
@@ -65,6 +75,8 @@ interface ApiBenchOptions {
   sequential: string;
   queries: string;
   trapdoors: string;
+  kind: 'sei' | 'sealed';
+  delivery: 'bytes' | 'urls';
   maxLeafSize: string;
   seed: string;
   check: string;
@@ -88,11 +100,14 @@ class ServerTimings {
   private handler: number[] = [];
   private recording = false;
 
-  constructor(private readonly searchRoute: RegExp) {}
+  constructor(
+    private readonly searchRoute: RegExp,
+    private readonly handlerMessage: string,
+  ) {}
 
   onLine(line: string): void {
     // Cheap filter first: only two kinds of line are parsed (the client shares the CPUs).
-    if (!this.recording || !line.startsWith('{') || !(line.includes('"request"') || line.includes('"search"'))) return;
+    if (!this.recording || !line.startsWith('{') || !(line.includes('"request"') || line.includes(`"${this.handlerMessage}"`))) return;
     let entry: Record<string, unknown>;
     try {
       entry = JSON.parse(line) as Record<string, unknown>;
@@ -101,7 +116,7 @@ class ServerTimings {
     }
     if (entry.msg === 'request' && typeof entry.route === 'string' && this.searchRoute.test(entry.route) && typeof entry.ms === 'number') {
       this.gateway.push(entry.ms);
-    } else if (entry.message === 'search' && typeof entry.ms === 'number') {
+    } else if (entry.message === this.handlerMessage && typeof entry.ms === 'number') {
       this.handler.push(entry.ms);
     }
   }
@@ -147,12 +162,15 @@ function ownCpuMs(): number {
  * fetch. The load generator shares the CPUs with the local cloud, and fetch costs it about
  * twice the CPU per request; this keeps more of the machine for the service being measured.
  */
-function keepAliveFetch(agent: Agent): FetchFunction {
+function keepAliveFetch(agent: Agent, wire: { bytes: number }): FetchFunction {
   return (input, init = {}) =>
     new Promise<Response>((resolve, reject) => {
       const req = httpRequest(input, { method: init.method, headers: init.headers as Record<string, string> | undefined, agent, signal: init.signal ?? undefined }, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          wire.bytes += chunk.length;
+        });
         res.on('error', reject);
         res.on('end', () => {
           const headers = new Headers();
@@ -165,17 +183,6 @@ function keepAliveFetch(agent: Agent): FetchFunction {
       req.on('error', reject);
       req.end(init.body as string | Uint8Array | undefined);
     });
-}
-
-/** One search over HTTP: latency, and the parsed answer when it succeeded. */
-async function timedSearch(client: Cs1Client, ownerId: string, trapdoors: readonly Trapdoor[], k: number, probes: number) {
-  const start = performance.now();
-  try {
-    const response = await client.search(ownerId, INDEX, { trapdoors, k, probes });
-    return { sample: { ms: performance.now() - start, ok: true }, response };
-  } catch {
-    return { sample: { ms: performance.now() - start, ok: false }, response: undefined };
-  }
 }
 
 function latencyStats(samples: readonly Sample[]): { p50: number; p99: number; errors: number } {
@@ -193,49 +200,236 @@ async function waitForVersion(client: Cs1Client, ownerId: string, version: strin
   throw new Error(`version ${version} was not serving ${PUBLISH_WAIT_MS / 1000} s after its publish`);
 }
 
-interface BuiltIndex {
-  readonly tree: EncryptedIndexTree;
-  readonly queries: VectorSet;
-  readonly generator: TrapdoorGenerator;
-  readonly buildMs: number;
+/** Publishes through `publish` (which returns the version), waiting past a gateway timeout if need be. */
+async function timedPublish(owner: Cs1Client, ownerId: string, publish: () => Promise<{ version: string; uploadMs: number }>) {
+  const start = performance.now();
+  let publishTimedOut = false;
+  let uploadMs = 0;
+  try {
+    uploadMs = (await publish()).uploadMs;
+  } catch (error) {
+    if (!(error instanceof PublishTimeout)) throw error;
+    publishTimedOut = true;
+    uploadMs = error.uploadMs;
+    await waitForVersion(owner, ownerId, error.version);
+  }
+  return { uploadMs, publishMs: performance.now() - start, publishTimedOut };
 }
 
-function buildIndex(n: number, d: number, queryCount: number, options: ApiBenchOptions): BuiltIndex {
-  const seed = Number(options.seed);
+/** A publish request that outlived the gateway's timeout (the publish itself goes on). */
+class PublishTimeout extends Error {
+  constructor(
+    readonly version: string,
+    readonly uploadMs: number,
+  ) {
+    super(`publish of ${version} timed out at the gateway`);
+  }
+}
+
+async function publishVersion(owner: Cs1Client, ownerId: string, version: string, uploadMs: number): Promise<{ version: string; uploadMs: number }> {
+  try {
+    await owner.publishIndexVersion(ownerId, INDEX, version, null);
+  } catch (error) {
+    if ((error as { status?: number }).status === 503) throw new PublishTimeout(version, uploadMs);
+    throw error;
+  }
+  return { version, uploadMs };
+}
+
+/** What differs between the kinds of index: build, publish, one timed search, one checked search. */
+interface Driver {
+  readonly kind: 'sei' | 'sealed';
+  /** Server log lines of the route searched (gateway) and the handler's message. */
+  readonly route: RegExp;
+  readonly handlerMessage: string;
+  readonly buildMs: number;
+  readonly indexBytes: number;
+  /** Columns only this kind has. */
+  readonly columns: BenchRow;
+  publish(owner: Cs1Client, ownerId: string): Promise<{ version: string; uploadMs: number }>;
+  /** Prepares the searching user's side (after publish). */
+  connect(user: Cs1Client, ownerId: string): Promise<void>;
+  search(query: number): Promise<Sample>;
+  /** Whether the answer to `query` equals the in-memory search of the same index. */
+  check(query: number): Promise<boolean>;
+  /** Columns measured over the searches since the last call (sealed: client time, bytes). */
+  measured(): BenchRow;
+}
+
+function clusteredSplit(n: number, d: number, queryCount: number, seed: number): { gallery: VectorSet; queries: VectorSet; ids: string[] } {
   const { vectors } = clusteredVectors({ n: n + queryCount, d, seed });
-  const gallery: VectorSet = { n, d, data: vectors.data.subarray(0, n * d) };
-  const queries: VectorSet = { n: queryCount, d, data: vectors.data.subarray(n * d) };
-  const ids = Array.from({ length: n }, (_, i) => `img-${i}`);
+  return {
+    gallery: { n, d, data: vectors.data.subarray(0, n * d) },
+    queries: { n: queryCount, d, data: vectors.data.subarray(n * d) },
+    ids: Array.from({ length: n }, (_, i) => `img-${i}`),
+  };
+}
+
+function seiDriver(n: number, d: number, options: ApiBenchOptions): Driver {
+  const k = Number(options.k);
+  const probes = Number(options.probes);
+  const queryCount = Number(options.queries);
+  const perRequest = Number(options.trapdoors);
+  const seed = Number(options.seed);
+  const { gallery, queries, ids } = clusteredSplit(n, d, queryCount, seed);
   const owner = generateOwnerSecret(d);
   const start = performance.now();
   const plain = buildPlainTree(gallery, { maxLeafSize: Number(options.maxLeafSize), random: seededRandom(seed + 1) });
   const tree = encryptPlainTree(owner, plain, gallery, ids);
   const buildMs = performance.now() - start;
   const secret = generateUserSecret(d);
-  return { tree, queries, generator: new TrapdoorGenerator(issueUserKey(owner, secret.W), secret), buildMs };
+  const generator = new TrapdoorGenerator(issueUserKey(owner, secret.W), secret);
+  const requestTrapdoors: Trapdoor[][] = Array.from({ length: queryCount }, (_, q) =>
+    Array.from({ length: perRequest }, (_, j) => generator.trapdoor(row(queries, (q + j) % queryCount))),
+  );
+  const parts = seiIndexParts(tree);
+  let user: Cs1Client | undefined;
+  let userOwnerId = '';
+  const timedSearch = async (q: number) => {
+    const started = performance.now();
+    try {
+      const response = await user!.search(userOwnerId, INDEX, { trapdoors: requestTrapdoors[q % queryCount], k, probes });
+      return { sample: { ms: performance.now() - started, ok: true }, response };
+    } catch {
+      return { sample: { ms: performance.now() - started, ok: false }, response: undefined };
+    }
+  };
+  return {
+    kind: 'sei',
+    route: /^POST \/v1\/owners\/\{ownerId\}\/indexes\/\{indexName\}\/search$/,
+    handlerMessage: 'search',
+    buildMs,
+    indexBytes: parts.skeleton.length + parts.leaves.length,
+    columns: { probes, trapdoorsPerRequest: perRequest, leaves: tree.leaves.length },
+    async publish(ownerClient, ownerId) {
+      const publishStart = performance.now();
+      const created = await ownerClient.createIndexVersion(ownerId, INDEX, { kind: 'sei', parts: { skeleton: parts.skeleton.length, leaves: parts.leaves.length } });
+      await ownerClient.uploadIndexParts(created, parts);
+      return publishVersion(ownerClient, ownerId, created.version, performance.now() - publishStart);
+    },
+    async connect(client, ownerId) {
+      user = client;
+      userOwnerId = ownerId;
+    },
+    search: async (q) => (await timedSearch(q)).sample,
+    async check(q) {
+      const { response } = await timedSearch(q);
+      const expected = requestTrapdoors[q].map((t) => searchIndexTree(tree, t, { k, probes }).hits.map((h) => `${h.id}:${h.score}`));
+      const actual = response?.results.map((r) => r.hits.map((h) => `${h.imageId}:${h.score}`));
+      return JSON.stringify(actual) === JSON.stringify(expected);
+    },
+    measured: () => ({}),
+  };
+}
+
+function sealedDriver(n: number, d: number, options: ApiBenchOptions, wire: { bytes: number }): Driver {
+  const k = Number(options.k);
+  const queryCount = Number(options.queries);
+  const seed = Number(options.seed);
+  const delivery = options.delivery;
+  if (delivery !== 'bytes' && delivery !== 'urls') throw new Error('--delivery must be bytes or urls');
+  const { gallery, queries, ids } = clusteredSplit(n, d, queryCount, seed);
+  const start = performance.now();
+  const build = buildSealedIndex(gallery, ids, { random: seededRandom(seed + 1) });
+  const buildMs = performance.now() - start;
+  const key = generateIndexKey();
+  const sizes = sealedPartSizes(build, key.keyId);
+  let reader: SealedIndexReader | undefined;
+  let local: SealedSearcher | undefined;
+  let localParts: { routing: Uint8Array; leaves: Uint8Array } | undefined;
+  let clientMs: number[] = [];
+  let fetchMs: number[] = [];
+  let wireAtStart = 0;
+  let searches = 0;
+  const query = (q: number) => row(queries, q % queryCount);
+  return {
+    kind: 'sealed',
+    route: /^POST \/v1\/owners\/\{ownerId\}\/indexes\/\{indexName\}\/leaves$/,
+    handlerMessage: 'leaves',
+    buildMs,
+    indexBytes: sizes.routing + sizes.leaves,
+    columns: {
+      delivery,
+      quantisation: build.quantisation,
+      leaves: build.leafCount,
+      leavesPerQuery: build.leavesPerQuery,
+      realLeaves: build.realLeaves,
+      bytesPerQuery: build.leavesPerQuery * (sizes.leaves / build.leafCount),
+      routingBytes: sizes.routing,
+    },
+    async publish(ownerClient, ownerId) {
+      const publishStart = performance.now();
+      // Upload time is inside publishSealedIndex (create, seal, upload, publish).
+      try {
+        const published = await publishSealedIndex(ownerClient, ownerId, INDEX, build, key, { expectedCurrent: null });
+        return { version: published.version, uploadMs: Number.NaN };
+      } catch (error) {
+        if ((error as { status?: number }).status !== 503) throw error;
+        const version = (await ownerClient.findIndex(ownerId, INDEX))?.version;
+        throw new PublishTimeout(version ?? 'unknown', performance.now() - publishStart);
+      }
+    },
+    async connect(client, ownerId) {
+      reader = new SealedIndexReader(client, ownerId, INDEX, key);
+      const searcher = await reader.searcher();
+      // The reference: the same build sealed for the same version, searched in memory.
+      const parts = await sealIndex(build, key, searcher.binding);
+      localParts = parts;
+      local = await SealedSearcher.open(key, searcher.binding, parts.routing);
+    },
+    async search(q) {
+      const started = performance.now();
+      try {
+        const result = await reader!.search(query(q), { k, delivery });
+        clientMs.push(result.stats.clientMs);
+        fetchMs.push(result.stats.fetchMs);
+        searches++;
+        return { ms: performance.now() - started, ok: true };
+      } catch {
+        return { ms: performance.now() - started, ok: false };
+      }
+    },
+    async check(q) {
+      const remote = await reader!.search(query(q), { k, delivery }).catch(() => undefined);
+      if (remote === undefined) return false;
+      const leafBytes = local!.routing.layout.leafBytes;
+      const fetched = new Map(remote.request.leaves.map((leaf) => [leaf, localParts!.leaves.subarray(leaf * leafBytes, (leaf + 1) * leafBytes)]));
+      const expected = await local!.open(remote.request, fetched);
+      const hits = rankSealedLeaves(local!.routing, expected, query(q), k).hits;
+      return JSON.stringify(hits) === JSON.stringify(remote.hits);
+    },
+    measured() {
+      const row: BenchRow = {
+        clientMsP50: round(percentile(clientMs, 50), 2),
+        fetchMsP50: round(percentile(fetchMs, 50), 2),
+        wireBytesPerSearch: searches === 0 ? null : Math.round((wire.bytes - wireAtStart) / searches),
+      };
+      clientMs = [];
+      fetchMs = [];
+      searches = 0;
+      wireAtStart = wire.bytes;
+      return row;
+    },
+  };
 }
 
 async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: BenchReporter): Promise<void> {
   const k = Number(options.k);
-  const probes = Number(options.probes);
   const clients = Number(options.clients);
   const requests = Number(options.requests);
   const warmup = Number(options.warmup);
   const concurrency = Number(options.concurrency);
   const sequential = Number(options.sequential);
-  const perRequest = Number(options.trapdoors);
   const queryCount = Number(options.queries);
   const checks = Number(options.check);
   const loadBefore = loadavg()[0];
 
-  process.stderr.write(`api bench n=${n} d=${d}: building the index...\n`);
-  const built = buildIndex(n, d, queryCount, options);
-  const requestTrapdoors: Trapdoor[][] = Array.from({ length: queryCount }, (_, q) =>
-    Array.from({ length: perRequest }, (_, j) => built.generator.trapdoor(row(built.queries, (q + j) % queryCount))),
-  );
+  process.stderr.write(`api bench ${options.kind} n=${n} d=${d}: building the index...\n`);
+  const wire = { bytes: 0 };
+  const driver = options.kind === 'sealed' ? sealedDriver(n, d, options, wire) : seiDriver(n, d, options);
 
   const dataDir = await mkdtemp(join(tmpdir(), 'blindsight-bench-api-'));
-  const timings = new ServerTimings(/^POST \/v1\/owners\/\{ownerId\}\/indexes\/\{indexName\}\/search$/);
+  const timings = new ServerTimings(driver.route, driver.handlerMessage);
   let cloud: LocalCloud | undefined;
   const agents: Agent[] = [];
   try {
@@ -257,43 +451,26 @@ async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: 
     await owner.putUser(ownerId, USER);
     const searchAgent = new Agent({ keepAlive: true, maxSockets: Math.max(clients, 1) });
     agents.push(searchAgent);
-    const user = new Cs1Client({ endpoint, token: await sign(USER), retry: noRetry, fetch: keepAliveFetch(searchAgent) });
+    const user = new Cs1Client({ endpoint, token: await sign(USER), retry: noRetry, fetch: keepAliveFetch(searchAgent, wire) });
 
-    // Publish: create, upload the two parts, publish (waiting past a gateway timeout if need be).
     process.stderr.write('api bench: publishing...\n');
-    const parts = seiIndexParts(built.tree);
-    const indexBytes = parts.skeleton.length + parts.leaves.length;
-    const publishStart = performance.now();
-    const created = await owner.createIndexVersion(ownerId, INDEX, { kind: 'sei', parts: { skeleton: parts.skeleton.length, leaves: parts.leaves.length } });
-    await owner.uploadIndexParts(created, parts);
-    const uploadMs = performance.now() - publishStart;
-    let publishTimedOut = false;
-    try {
-      await owner.publishIndexVersion(ownerId, INDEX, created.version, null);
-    } catch (error) {
-      if ((error as { status?: number }).status !== 503) throw error;
-      publishTimedOut = true;
-      await waitForVersion(owner, ownerId, created.version);
-    }
-    const publishMs = performance.now() - publishStart;
+    const { uploadMs, publishMs, publishTimedOut } = await timedPublish(owner, ownerId, () => driver.publish(owner, ownerId));
+    await driver.connect(user, ownerId);
 
-    // Correctness sample: answers equal the in-memory search of the same tree.
+    // Correctness sample: answers equal the in-memory search of the same index.
     let mismatches = 0;
-    for (let q = 0; q < Math.min(checks, queryCount); q++) {
-      const { response } = await timedSearch(user, ownerId, requestTrapdoors[q], k, probes);
-      const expected = requestTrapdoors[q].map((t) => searchIndexTree(built.tree, t, { k, probes }).hits.map((h) => `${h.id}:${h.score}`));
-      const actual = response?.results.map((r) => r.hits.map((h) => `${h.imageId}:${h.score}`));
-      if (JSON.stringify(actual) !== JSON.stringify(expected)) mismatches++;
-    }
+    for (let q = 0; q < Math.min(checks, queryCount); q++) if (!(await driver.check(q))) mismatches++;
     // Warm-up: every query once, so the timed phases see a warm function and cached leaves.
-    for (let q = 0; q < queryCount; q++) await timedSearch(user, ownerId, requestTrapdoors[q], k, probes);
+    for (let q = 0; q < queryCount; q++) await driver.search(q);
+    driver.measured();
 
     // Sequential latency.
     process.stderr.write('api bench: sequential searches...\n');
     timings.start();
     const sequentialSamples: Sample[] = [];
-    for (let i = 0; i < sequential; i++) sequentialSamples.push((await timedSearch(user, ownerId, requestTrapdoors[i % queryCount], k, probes)).sample);
+    for (let i = 0; i < sequential; i++) sequentialSamples.push(await driver.search(i));
     const sequentialServer = timings.stop();
+    const sequentialMeasured = driver.measured();
 
     // Concurrent clients sharing one counter of requests.
     const concurrently = async (count: number): Promise<Sample[]> => {
@@ -301,10 +478,7 @@ async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: 
       let next = 0;
       await Promise.all(
         Array.from({ length: clients }, async () => {
-          while (next < count) {
-            const i = next++;
-            samples.push((await timedSearch(user, ownerId, requestTrapdoors[i % queryCount], k, probes)).sample);
-          }
+          while (next < count) samples.push(await driver.search(next++));
         }),
       );
       return samples;
@@ -316,6 +490,7 @@ async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: 
     // measured separately below.
     process.stderr.write(`api bench: warm-up, ${warmup} searches by ${clients} concurrent clients...\n`);
     const warmupErrors = (await concurrently(warmup)).filter((sample) => !sample.ok).length;
+    driver.measured();
     process.stderr.write(`api bench: ${requests} searches by ${clients} concurrent clients...\n`);
     timings.start();
     const cs1Pid = cloud.pidOf('cs1');
@@ -326,6 +501,7 @@ async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: 
     const cs1CpuMs = cpuBefore.cs1 === undefined ? undefined : (processCpuMs(cs1Pid) ?? Number.NaN) - cpuBefore.cs1;
     const clientCpuMs = ownCpuMs() - cpuBefore.client;
     const concurrentServer = timings.stop();
+    const concurrentMeasured = driver.measured();
 
     // Cold start: CS1's account process restarted, then the first and second search.
     process.stderr.write('api bench: cold start...\n');
@@ -333,21 +509,22 @@ async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: 
     await cloud.stopAccount('cs1');
     await cloud.startAccount('cs1');
     const restartMs = performance.now() - restartStart;
-    const cold = await timedSearch(user, ownerId, requestTrapdoors[0], k, probes);
-    const warm = await timedSearch(user, ownerId, requestTrapdoors[1], k, probes);
+    const cold = await driver.search(0);
+    const warm = await driver.search(1);
 
     const seq = latencyStats(sequentialSamples);
     const conc = latencyStats(concurrentSamples);
+    const prefixed = (prefix: string, row: BenchRow): BenchRow =>
+      Object.fromEntries(Object.entries(row).map(([name, value]) => [`${prefix}${name[0].toUpperCase()}${name.slice(1)}`, value]));
     reporter.add({
       engine: 'api',
+      kind: driver.kind,
       n,
       d,
       k,
-      probes,
-      trapdoorsPerRequest: perRequest,
-      leaves: built.tree.leaves.length,
-      indexMb: round(indexBytes / 1e6, 1),
-      buildMs: round(built.buildMs, 0),
+      ...driver.columns,
+      indexMb: round(driver.indexBytes / 1e6, 1),
+      buildMs: round(driver.buildMs, 0),
       uploadMs: round(uploadMs, 0),
       publishMs: round(publishMs, 0),
       publishTimedOut,
@@ -356,6 +533,7 @@ async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: 
       searchMsP99: seq.p99,
       serverMsP50: round(percentile(sequentialServer.gateway, 50), 1),
       handlerMsP50: round(percentile(sequentialServer.handler, 50), 1),
+      ...sequentialMeasured,
       clients,
       concurrency,
       pointerTtlMs: pointerTtlMsFromEnv(),
@@ -366,6 +544,7 @@ async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: 
       concurrentMsP99: conc.p99,
       concurrentServerMsP50: round(percentile(concurrentServer.gateway, 50), 1),
       concurrentHandlerMsP50: round(percentile(concurrentServer.handler, 50), 1),
+      ...prefixed('concurrent', concurrentMeasured),
       throughputRps: round(requests / concurrentSeconds, 1),
       // CPU per search in the throughput phase: CS1's account process (gateway, environments,
       // emulators) and this client.
@@ -374,9 +553,9 @@ async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: 
       errors: seq.errors + conc.errors,
       mismatches,
       restartMs: round(restartMs, 0),
-      coldStartMs: round(cold.sample.ms, 1),
-      coldStartOk: cold.sample.ok,
-      warmAfterColdMs: round(warm.sample.ms, 1),
+      coldStartMs: round(cold.ms, 1),
+      coldStartOk: cold.ok,
+      warmAfterColdMs: round(warm.ms, 1),
       cpus: availableParallelism(),
       loadAvgBefore: round(loadBefore, 2),
       loadAvgAfter: round(loadavg()[0], 2),
@@ -391,7 +570,7 @@ async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: 
 export function register(program: Command): void {
   program
     .command('api')
-    .description('End-to-end SEI search through the local cloud: latency, throughput with concurrent clients, cold start')
+    .description('End-to-end search (SEI or sealed) through the local cloud: latency, throughput with concurrent clients, cold start')
     .option('--n <list>', 'images in the index (comma list)', '4000')
     .option('--d <list>', 'feature dimensions (comma list)', '128')
     .option('--k <k>', 'results per trapdoor', '10')
@@ -403,6 +582,8 @@ export function register(program: Command): void {
     .option('--sequential <count>', 'searches in the sequential latency phase', '500')
     .option('--queries <count>', 'distinct held-out queries (cycled)', '200')
     .option('--trapdoors <count>', 'trapdoors per request (K-anonymity: 1 real + decoys)', '1')
+    .option('--kind <kind>', 'sei (CS1 ranks trapdoors) or sealed (the client ranks the leaves it asks for)', 'sei')
+    .option('--delivery <how>', 'sealed: leaves in the answer (bytes) or presigned ranged GETs (urls)', 'bytes')
     .option('--max-leaf-size <size>', 'largest leaf before K-means splits it', '128')
     .option('--check <count>', 'answers compared with the in-memory search', '20')
     .option('--seed <seed>', 'seed of the synthetic data and of clustering', '1')

@@ -19,9 +19,12 @@ describe('sealed build', async () => {
   });
 
   it('chooses the real leaves for the target recall and spends the byte budget on decoys', () => {
-    expect(build.recallEstimate).toBeGreaterThanOrEqual(0.95);
-    // R is the smallest number of leaves that reaches the target on the owner's sample.
-    if (build.realLeaves > 1) expect(build.recallCurve[build.realLeaves - 2]).toBeLessThan(0.95);
+    // R is the smallest number of leaves that reaches the target with 95% confidence on the owner's sample.
+    const { recall, standardError } = build.recallCurve;
+    const R = build.realLeaves;
+    expect(recall[R - 1] - 1.645 * standardError[R - 1]).toBeGreaterThanOrEqual(0.95);
+    expect(build.recallEstimate).toBe(recall[R - 1]);
+    if (R > 1) expect(recall[R - 2] - 1.645 * standardError[R - 2]).toBeLessThan(0.95);
     const leafBytes = searcher.routing.layout.leafBytes;
     expect(build.leavesPerQuery).toBe(Math.min(build.leafCount, Math.max(2 * build.realLeaves, Math.floor((1 << 20) / leafBytes))));
     const small = buildSealedIndex(world.vectors, world.ids, { leafSize: 24, bytesPerQuery: leafBytes * 3, realLeaves: 2, calibrationQueries: 10, random: seededRandom(1) });
