@@ -4,7 +4,11 @@
  * serving version (or the one it replaced), refuses anything else with a 4xx, and a client that
  * searches through it gets the same answer as with the parts in memory.
  */
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encryptImage, generateImageKey } from '../../../lib/crypto/image-envelope';
+import { encodeRows, fitInt8, toFloat16Bits } from '../../../lib/sealed/quantise';
 import { ConflictError, InvalidInputError, MalformedDataError, NotFoundError } from '../../../lib/core/errors';
 import { sealIndex, sealedPartSizes } from '../../../lib/sealed/build';
 import { SealedSearcher } from '../../../lib/sealed/search';
@@ -119,6 +123,62 @@ describe('sealed leaves at CS1', async () => {
     // A sealed index is not searched with trapdoors.
     const version = await publishSealed(services, OWNER_A, 'kinds', world);
     await expect(services.search.search(OWNER_A, 'kinds', { trapdoors: [[1]], k: 1 })).rejects.toThrow(/sealed/);
+    expect(version).toBeTruthy();
+  });
+
+  it('stores nothing readable: no vector encoding, no image id, no image bytes in any object or catalog item', async () => {
+    const { services } = serviceWorld(aws);
+    const owner = 'c'.repeat(52);
+    const version = await publishSealed(services, owner, 'scanned', world);
+    // The images, encrypted as owners upload them.
+    const imageKey = await generateImageKey();
+    const images = world.ids.slice(0, 50).map((id, i) => ({ id, bytes: Uint8Array.from({ length: 300 }, (_, j) => (i * 31 + j * 7) % 251) }));
+    const uploads = await services.images.createUploads(owner, await Promise.all(images.map(async ({ id, bytes }) => ({ imageId: id, byteLength: (await encryptImage(imageKey, id, bytes)).length }))));
+    for (const [i, upload] of uploads.entries()) await putPresigned(upload, await encryptImage(imageKey, images[i].id, images[i].bytes));
+
+    // Everything stored: every object under the owner's prefix, every item of the table.
+    const stored: Array<{ where: string; bytes: Buffer }> = [];
+    const listed = await aws.s3.send(new ListObjectsV2Command({ Bucket: aws.bucketName, Prefix: `owners/${owner}/` }));
+    for (const object of listed.Contents ?? []) {
+      const body = await aws.s3.send(new GetObjectCommand({ Bucket: aws.bucketName, Key: object.Key! }));
+      stored.push({ where: object.Key!, bytes: Buffer.from(await body.Body!.transformToByteArray()) });
+    }
+    const items = await aws.documentClient.send(new ScanCommand({ TableName: aws.tableName }));
+    for (const item of items.Items ?? []) {
+      if (!JSON.stringify(item).includes(owner)) continue;
+      for (const [name, value] of Object.entries(item)) {
+        stored.push({ where: `item ${String(item.pk)}/${String(item.sk)}.${name}`, bytes: value instanceof Uint8Array ? Buffer.from(value) : Buffer.from(JSON.stringify(value)) });
+      }
+    }
+    expect(stored.filter((s) => s.where.includes('/indexes/scanned/')).map((s) => s.where.split('/').pop()).sort()).toEqual(['leaves', 'manifest.json', 'routing']);
+    expect(stored.length).toBeGreaterThan(50);
+
+    // What must not occur anywhere: every image id inside index data, every vector in every
+    // encoding the index could use, and the images' bytes.
+    const { d, data, n } = world.vectors;
+    const needles: Array<{ what: string; bytes: Buffer; skip?: (where: string) => boolean }> = [];
+    const params = fitInt8(data, n, d);
+    for (let i = 0; i < n; i++) {
+      // Ids are the names of the image objects, by design: they must not appear in index data.
+      needles.push({ what: `id ${world.ids[i]}`, bytes: Buffer.from(`"${world.ids[i]}"`) });
+      needles.push({ what: `id ${world.ids[i]} (length-prefixed)`, bytes: Buffer.from([world.ids[i].length, ...Buffer.from(world.ids[i])]) });
+      const vector = data.subarray(i * d, (i + 1) * d);
+      needles.push({ what: `vector ${i} (float64)`, bytes: Buffer.from(Float64Array.from(vector).buffer) });
+      needles.push({ what: `vector ${i} (float32)`, bytes: Buffer.from(Float32Array.from(vector).buffer) });
+      needles.push({ what: `vector ${i} (float16)`, bytes: Buffer.from(Uint16Array.from(vector, toFloat16Bits).buffer) });
+      const codes = new Uint8Array(d);
+      encodeRows(data, d, [i], 'int8', params, codes, 0);
+      needles.push({ what: `vector ${i} (int8)`, bytes: Buffer.from(codes) });
+    }
+    for (const image of images) needles.push({ what: `bytes of image ${image.id}`, bytes: Buffer.from(image.bytes.subarray(0, 32)) });
+    // Control: the needles do occur in the owner's plaintext leaves (ids and int8 rows).
+    const plaintext = Buffer.concat(world.build.leafPlaintexts);
+    const inPlaintext = needles.filter((needle) => plaintext.includes(needle.bytes)).map((needle) => needle.what);
+    expect(inPlaintext.filter((what) => what.endsWith('(length-prefixed)')).length).toBe(n);
+    expect(inPlaintext.filter((what) => what.endsWith('(int8)')).length).toBe(n);
+    const found: string[] = [];
+    for (const { where, bytes } of stored) for (const needle of needles) if (bytes.includes(needle.bytes)) found.push(`${needle.what} in ${where}`);
+    expect(found).toEqual([]);
     expect(version).toBeTruthy();
   });
 });
