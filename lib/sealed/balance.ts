@@ -7,8 +7,10 @@
  * strongest preference (largest gap between their nearest and second-nearest candidate) first;
  * centroids are then recomputed as the means of their members, and the assignment repeated.
  * Candidates are the centroids nearest the vector's current leaf (a neighbour list per leaf),
- * so the cost is n x neighbours x d per round, not n x leaves x d; a vector whose candidates
- * are all full takes the nearest leaf with room among all leaves (rare).
+ * so the cost is n x neighbours x d per round, not n x leaves x d. A vector whose candidates
+ * are all full looks further along its leaf's full order of leaves (built once per leaf that
+ * needs it) and takes the nearest, by its own distance, of the next `neighbours` leaves with
+ * room: never a scan of every leaf per vector, which at a million images would cost hours.
  */
 import { squaredDistanceAt } from '../linalg/vectors';
 import type { VectorSet } from '../linalg/vectors';
@@ -23,16 +25,19 @@ export interface BalanceOptions {
   readonly neighbours?: number;
 }
 
+const MAX_KEPT_ORDERS = 1024;
+
+/** Every leaf ordered by the distance of its centroid to leaf a's (a first). */
+function leafOrder(centroids: Float64Array, leafCount: number, d: number, a: number): Uint32Array {
+  const distance = new Float64Array(leafCount);
+  for (let b = 0; b < leafCount; b++) distance[b] = a === b ? -1 : squaredDistanceAt(centroids, a * d, centroids, b * d, d);
+  return Uint32Array.from({ length: leafCount }, (_, i) => i).sort((x, y) => distance[x] - distance[y]);
+}
+
 /** The `count` leaves whose centroids lie nearest each leaf's centroid (itself first). */
 function neighbourLists(centroids: Float64Array, leafCount: number, d: number, count: number): Uint32Array {
   const lists = new Uint32Array(leafCount * count);
-  const order = new Float64Array(leafCount);
-  const index = Array.from({ length: leafCount }, (_, i) => i);
-  for (let a = 0; a < leafCount; a++) {
-    for (let b = 0; b < leafCount; b++) order[b] = a === b ? -1 : squaredDistanceAt(centroids, a * d, centroids, b * d, d);
-    index.sort((x, y) => order[x] - order[y]);
-    for (let i = 0; i < count; i++) lists[a * count + i] = index[i];
-  }
+  for (let a = 0; a < leafCount; a++) lists.set(leafOrder(centroids, leafCount, d, a).subarray(0, count), a * count);
   return lists;
 }
 
@@ -68,6 +73,7 @@ function assignWithCapacity(vectors: VectorSet, centroids: Float64Array, current
   const byPreference = Array.from({ length: n }, (_, i) => i).sort((a, b) => gaps[b] - gaps[a] || a - b);
   const sizes = new Uint32Array(leafCount);
   const assignment = new Uint32Array(n);
+  const orders = new Map<number, Uint32Array>();
   for (const i of byPreference) {
     let chosen = -1;
     for (let c = 0; c < neighbours; c++) {
@@ -78,9 +84,20 @@ function assignWithCapacity(vectors: VectorSet, centroids: Float64Array, current
       }
     }
     if (chosen < 0) {
+      // Further along the current leaf's order: the nearest of the next leaves with room.
+      let order = orders.get(current[i]);
+      if (order === undefined) {
+        order = leafOrder(centroids, leafCount, d, current[i]);
+        // Bounded memory: at most MAX_KEPT_ORDERS full orders at a time.
+        if (orders.size >= MAX_KEPT_ORDERS) orders.delete(orders.keys().next().value as number);
+        orders.set(current[i], order);
+      }
       let best = Infinity;
-      for (let leaf = 0; leaf < leafCount; leaf++) {
+      let seen = 0;
+      for (let at = 0; at < leafCount && seen < neighbours; at++) {
+        const leaf = order[at];
         if (sizes[leaf] >= capacity) continue;
+        seen++;
         const distance = squaredDistanceAt(data, i * d, centroids, leaf * d, d);
         if (distance < best) {
           best = distance;
