@@ -95,7 +95,15 @@ export function encodeRoutingPlaintext(routing: RoutingContent, leafCount: numbe
   return w.finish();
 }
 
-export function decodeRoutingPlaintext(bytes: Uint8Array, layout: SealedLayout, binding: SealedBinding): SealedRouting {
+/** What the routing content must agree with: the layout's counts and the leaf plaintext size. */
+export interface RoutingShape {
+  readonly leafCount: number;
+  readonly leavesPerQuery: number;
+  readonly leafPlaintextBytes: number;
+}
+
+/** Reads routing content (the plaintext the routing part seals, or the owner's build file). */
+export function decodeRoutingContent(bytes: Uint8Array, shape: RoutingShape): RoutingContent {
   const r = new BinaryReader(bytes, ROUTING_WHAT);
   r.header(ROUTING_MAGIC, [SEALED_FORMAT_VERSION]);
   const d = r.u16('d');
@@ -104,10 +112,10 @@ export function decodeRoutingPlaintext(bytes: Uint8Array, layout: SealedLayout, 
   const imageCount = r.u32('imageCount');
   const leafCapacity = r.u32InRange('leafCapacity', 1, 0xffffffff);
   const realLeaves = r.u16('realLeaves');
-  if (realLeaves < 1 || realLeaves > layout.leavesPerQuery) r.fail(`realLeaves = ${realLeaves} is outside [1, ${layout.leavesPerQuery}]`);
+  if (realLeaves < 1 || realLeaves > shape.leavesPerQuery) r.fail(`realLeaves = ${realLeaves} is outside [1, ${shape.leavesPerQuery}]`);
   const recallEstimate = r.finite('recallEstimate');
-  const centroids = r.f32Array(layout.leafCount * d, 'centroids');
-  const leafSizes = r.u32Array(layout.leafCount, 'leafSizes');
+  const centroids = r.f32Array(shape.leafCount * d, 'centroids');
+  const leafSizes = r.u32Array(shape.leafCount, 'leafSizes');
   let total = 0;
   for (const size of leafSizes) {
     if (size > leafCapacity) r.fail(`a leaf size exceeds the leaf capacity ${leafCapacity}`);
@@ -117,10 +125,13 @@ export function decodeRoutingPlaintext(bytes: Uint8Array, layout: SealedLayout, 
   let params: QuantisationParams | undefined;
   if (quantisation === 'int8') params = { offset: r.f32Array(d, 'offset'), scale: r.f32Array(d, 'scale') };
   r.end();
-  if (leafPlaintextCapacity(d, quantisation, leafCapacity) > layout.leafBytes - SEAL_OVERHEAD) {
-    r.fail('the leaf capacity does not fit the stored leaf size');
-  }
-  return { layout, binding, d, quantisation, imageCount, leafCapacity, realLeaves, recallEstimate, centroids, leafSizes, params };
+  if (leafPlaintextCapacity(d, quantisation, leafCapacity) > shape.leafPlaintextBytes) r.fail('the leaf capacity does not fit the stored leaf size');
+  return { d, quantisation, imageCount, leafCapacity, realLeaves, recallEstimate, centroids, leafSizes, ...(params ? { params } : {}) };
+}
+
+export function decodeRoutingPlaintext(bytes: Uint8Array, layout: SealedLayout, binding: SealedBinding): SealedRouting {
+  const content = decodeRoutingContent(bytes, { leafCount: layout.leafCount, leavesPerQuery: layout.leavesPerQuery, leafPlaintextBytes: layout.leafBytes - SEAL_OVERHEAD });
+  return { ...content, layout, binding };
 }
 
 /** Bytes of a leaf's count and vectors when it holds `count` images (ids come on top). */

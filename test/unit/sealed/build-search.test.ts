@@ -5,6 +5,7 @@ import { seededRandom } from '../../../lib/core/random';
 import { clusteredVectors } from '../../../lib/data/synthetic';
 import { buildSealedIndex, sealIndex } from '../../../lib/sealed/build';
 import { SealedSearcher } from '../../../lib/sealed/search';
+import { decodeSealedBuild, encodeSealedBuild } from '../../../lib/sealed/build-file';
 import { BINDING, sealedWorld } from '../../support/sealed-fixture';
 
 describe('sealed build', async () => {
@@ -71,6 +72,18 @@ describe('sealed build', async () => {
       recall += hits.filter((h) => exact.includes(h.imageId)).length / 10;
     }
     expect(recall / 40).toBeGreaterThan(0.85);
+  });
+
+  it('keeps the unsealed build in a file that seals to the same index', async () => {
+    const bytes = encodeSealedBuild(build);
+    const back = decodeSealedBuild(bytes);
+    expect(back.leafPlaintexts.map((p) => Buffer.from(p).toString('hex'))).toEqual(build.leafPlaintexts.map((p) => Buffer.from(p).toString('hex')));
+    expect({ ...back, leafPlaintexts: [], routing: null }).toEqual({ ...build, leafPlaintexts: [], routing: null });
+    const parts = await sealIndex(back, world.key, BINDING);
+    const reopened = await SealedSearcher.open(world.key, BINDING, parts.routing);
+    expect(Array.from(reopened.routing.centroids)).toEqual(Array.from(searcher.routing.centroids));
+    expect(() => decodeSealedBuild(bytes.subarray(0, bytes.length - 1))).toThrow(/truncated/);
+    expect(() => decodeSealedBuild(new Uint8Array([...bytes, 0]))).toThrow(/trailing/);
   });
 
   it('refuses input it cannot seal, with messages naming the problem', () => {
