@@ -27,6 +27,7 @@ import { CS1_API, CS1_ROUTES, routeKeyOf } from '../../../lib/api/routes';
 import type { Cs1RouteName } from '../../../lib/api/routes';
 import { DecryptionError, DimensionMismatchError, InvalidInputError, MalformedDataError, NotFoundError } from '../../../lib/core/errors';
 import { mapLimited } from '../../../lib/core/concurrency';
+import { sealIndex, sealedPartSizes } from '../../../lib/sealed/build';
 import { encryptIndexVector } from '../../../lib/sei/index-vector';
 import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
 import { DEFAULT_SECRET_PREFIX, SecretsManagerStore } from '../../../lib/storage/secrets-manager-store';
@@ -42,6 +43,8 @@ import type { LocalAws } from '../../support/local-aws';
 import { startMoto } from '../../support/moto';
 import type { Moto } from '../../support/moto';
 import { deployStack, publishAssets } from '../../support/moto-deploy';
+import { sealedWorld } from '../../support/sealed-fixture';
+import type { SealedWorld } from '../../support/sealed-fixture';
 import { row, seiWorld } from '../../support/sei-fixture';
 import { readFunctionBundles, SEAL_ADAPTER } from '../../../scripts/bundle-report';
 import { newOwner } from '../functions/support';
@@ -248,6 +251,7 @@ describe('Lambda bundles on Node 22', () => {
   /** Handler module -> its one warm execution environment. */
   const bundles = new Map<string, WarmBundle>();
   const sei = seiWorld(120, 6, 5, { maxLeafSize: 16 });
+  let sealed: SealedWorld;
   const CREDENTIAL = 'bundle-test-credential';
   const versions: Record<string, string> = {};
 
@@ -400,27 +404,32 @@ describe('Lambda bundles on Node 22', () => {
     await check('cs1/image-downloads', [event('imageDownloads', at(), { imageIds: ['photo-1'] }), event('imageDownloads', at(), { imageIds: [3] })], [200, 400]);
 
     const seiParts = seiUploadParts(sei.tree);
-    const [seiVersion, twoServerVersion] = await check(
+    sealed = await sealedWorld(200, 6, 7, { leafSize: 16, realLeaves: 1, leavesPerQuery: 3 });
+    const [seiVersion, twoServerVersion, sealedVersion] = await check(
       'cs1/index-version-create',
       [
         event('createIndexVersion', at({ indexName: 'photos' }), { kind: 'sei', parts: seiParts.sizes }),
         event('createIndexVersion', at({ indexName: 'faces' }), { kind: 'two-server', parts: Object.fromEntries(Object.entries(fixture.parts).map(([n, b]) => [n, b.length])) }),
+        event('createIndexVersion', at({ indexName: 'vault' }), { kind: 'sealed', parts: sealedPartSizes(sealed.build, sealed.key.keyId) }),
         event('createIndexVersion', at({ indexName: 'photos' }), { kind: 'faiss', parts: seiParts.sizes }),
       ],
-      [201, 201, 400],
+      [201, 201, 201, 400],
     );
     await putAll(seiVersion.body.uploads as never, seiParts.parts);
     await putAll(twoServerVersion.body.uploads as never, fixture.parts);
     versions.photos = seiVersion.body.version as string;
     versions.faces = twoServerVersion.body.version as string;
+    versions.vault = sealedVersion.body.version as string;
+    await putAll(sealedVersion.body.uploads as never, await sealIndex(sealed.build, sealed.key, { ownerId: owner.ownerId, indexName: 'vault', version: versions.vault }));
     await check(
       'cs1/index-version-publish',
       [
         event('publishIndexVersion', at({ indexName: 'photos', version: versions.photos }), { expectedCurrent: null }),
         event('publishIndexVersion', at({ indexName: 'faces', version: versions.faces }), { expectedCurrent: null }),
+        event('publishIndexVersion', at({ indexName: 'vault', version: versions.vault }), { expectedCurrent: null }),
         event('publishIndexVersion', at({ indexName: 'photos', version: versions.photos }), { expectedCurrent: 5 }),
       ],
-      [200, 200, 400],
+      [200, 200, 200, 400],
     );
     await check('cs1/index-get', [event('getIndex', at({ indexName: 'photos' })), event('getIndex', at({ indexName: '..' }))], [200, 400]);
 
@@ -431,6 +440,16 @@ describe('Lambda bundles on Node 22', () => {
       [200, 400],
     );
     expect((found.body.results as Array<{ hits: Array<{ imageId: string }> }>)[0].hits[0].imageId).toBe(sei.ids[0]);
+
+    const [leaves] = await check(
+      'cs1/sealed-leaves',
+      [
+        event('sealedLeaves', at({ indexName: 'vault' }), { version: versions.vault, leaves: [0, 1, 2] }),
+        event('sealedLeaves', at({ indexName: 'vault' }), { version: versions.vault, leaves: [0, 1] }),
+      ],
+      [200, 400],
+    );
+    expect(Buffer.from(leaves.body.data as string, 'base64').length).toBe(3 * (leaves.body.leafBytes as number));
 
     const feature = Float64Array.from(row(sei.vectors, 7), (v) => v + 1e-3);
     const addBody = { imageId: 'added-1', vector: Array.from(encryptIndexVector(sei.owner, feature)), placementTrapdoor: Array.from(sei.generator.trapdoor(feature)) };
@@ -530,6 +549,8 @@ describe('Lambda bundles on Node 22', () => {
         return { imageId: 'x', vector: trapdoor, placementTrapdoor: trapdoor };
       case 'search':
         return { trapdoors: [trapdoor], k: 3 };
+      case 'sealedLeaves':
+        return { version: versions.vault ?? versions.photos, leaves: [0, 1, 2] };
       case 'identify':
         return { query: Buffer.from(fixture.client.encryptRequest(probeNear(fixture, 3, 9))).toString('base64'), k: 3 };
       default:
