@@ -222,6 +222,7 @@ export function wellFormedBody(route: HostileRoute, t: HostileTargets, random: R
   if (path.endsWith('/publish')) return { expectedCurrent: t.version };
   if (path.endsWith('/images')) return { imageId: 'hostile-new', vector: numbers(random, t.m), placementTrapdoor: numbers(random, t.m) };
   if (path.endsWith('/search')) return { trapdoors: [numbers(random, t.m)], k: 1 + random.int(10), probes: 1 + random.int(8) };
+  if (path.endsWith('/leaves')) return { version: t.version, leaves: Array.from({ length: 1 + random.int(4) }, (_, i) => i), ...(random.next() < 0.3 ? { delivery: 'urls' } : {}) };
   if (path.endsWith('/identify')) return random.next() < 0.5 ? { query: t.query, k: 1 + random.int(5) } : { query: t.query, tauSquared: random.int(1_000_000) };
   return { value: randomJson(random) };
 }
