@@ -28,7 +28,6 @@ export const handler = routeHandler(CS1_API.search, async (event) => {
     version,
     trapdoors: results.length,
     k: event.body.k,
-    probes: event.body.probes,
     ...stats,
     cache: services.indexCache.usage,
     ms: Date.now() - started,

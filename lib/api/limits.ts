@@ -10,7 +10,6 @@ import { encryptedDimension } from '../sei/types';
 export const MAX_TRAPDOORS_PER_SEARCH = 16;
 export const MAX_SEARCH_K = 100;
 export const MAX_SEARCH_PROBES = 64;
-export const DEFAULT_SEARCH_PROBES = 4;
 /** Longest encrypted vector or trapdoor any index can need (m = 2d + 2). */
 export const MAX_ENCRYPTED_DIMENSION = encryptedDimension(MAX_FEATURE_DIMENSION);
 

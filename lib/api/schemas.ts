@@ -7,7 +7,6 @@ import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import { MAX_BLOB_NAME_LENGTH, MAX_IMAGE_ID_LENGTH, MAX_VERSION_LENGTH } from '../storage/identifiers';
 import {
-  DEFAULT_SEARCH_PROBES,
   MAX_ENCRYPTED_DIMENSION,
   MAX_IDENTIFY_K,
   MAX_IMAGE_BYTES,
@@ -220,8 +219,11 @@ export const SearchRequestSchema = Type.Object(
     /** 1..16 trapdoors (one real, the others decoys), m entries each. */
     trapdoors: Type.Array(EncryptedVector, { minItems: 1, maxItems: MAX_TRAPDOORS_PER_SEARCH }),
     k: Type.Integer({ minimum: 1, maximum: MAX_SEARCH_K }),
-    /** Leaves ranked at least: more probes, higher recall, more work. */
-    probes: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SEARCH_PROBES, default: DEFAULT_SEARCH_PROBES })),
+    /**
+     * Leaves ranked at least: more probes, higher recall, more work. No default here: without
+     * it the index's calibrated probes (chosen by the owner's build for a target recall) apply.
+     */
+    probes: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SEARCH_PROBES })),
   },
   strict,
 );

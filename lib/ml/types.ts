@@ -229,3 +229,95 @@ export interface CakMeansResult {
   readonly kMeansIterations: number;
   readonly kMeansConverged: boolean;
 }
+
+/* ----------------------------------------------------------------------------------------- */
+/* Partitions and leaf routing (index trees, sealed leaves)                                   */
+/* ----------------------------------------------------------------------------------------- */
+
+/**
+ * The shape of a tree of centroids: nodes are numbered, leaves carry a leaf index. Both the SEI
+ * index tree (encrypted node vectors) and a plaintext partition (node centres) have this shape,
+ * so one routing algorithm serves both with different node scores.
+ */
+export interface CentroidTree {
+  /** Children of node i: childIds[childStart[i] .. childStart[i+1]). */
+  readonly childStart: Uint32Array;
+  readonly childIds: Uint32Array;
+  /** Leaf index of node i, or -1 for an internal node. */
+  readonly leafOf: Int32Array;
+  readonly root: number;
+}
+
+export interface PartitionOptions {
+  /**
+   * Mean number of vectors per leaf: the partition has about n / leafSize leaves. Default
+   * DEFAULT_LEAF_SIZE of partition.ts (chosen by measured search cost), or half of
+   * `maxLeafSize` when only that is given.
+   */
+  readonly leafSize?: number;
+  /** Leaves larger than this are split by K-means (bounds the work of ranking one leaf). Default 2 x leafSize. */
+  readonly maxLeafSize?: number;
+  /**
+   * Groups of leaves (the middle level of root -> groups -> leaves). Default: about
+   * sqrt(leaves) when there are more than 64 leaves, else 1 (root -> leaves).
+   */
+  readonly groups?: number;
+  /** Each K-means fits on at most this many vectors, then assigns all. Default 50,000. */
+  readonly kMeansSampleSize?: number;
+  /** Lloyd iterations per K-means. Default 25. */
+  readonly maxIterations?: number;
+  /** Randomness for sampling and seeding (not secret). Default: secure. */
+  readonly random?: RandomSource;
+  /** Progress: groups clustered into leaves so far. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * A balanced two-level K-means partition: nodes 0..leafCount-1 are the leaves, then the groups,
+ * then the root (a root over the leaves directly when there is one group).
+ */
+export interface Partition {
+  readonly d: number;
+  readonly leafCount: number;
+  /** Centre of every node (the mean of the vectors below it), in node order. */
+  readonly centres: VectorSet;
+  readonly tree: CentroidTree;
+  /** Indices (into the partitioned vectors) of each leaf's members. */
+  readonly members: Uint32Array[];
+}
+
+/** How a search chooses leaves: the paper's greedy descent with backtracking, or a beam per level. */
+export type RoutingStrategy = 'descent' | 'beam';
+
+export interface RoutingSettings {
+  readonly strategy: RoutingStrategy;
+  /** Leaves ranked (at least, when they hold fewer than the wanted results). */
+  readonly probes: number;
+  /** Beam: internal nodes kept per level (ignored by descent). */
+  readonly beam: number;
+}
+
+/** Leaves to rank for one query, best first, and the routing work done to choose them. */
+export interface LeafPlan {
+  readonly leaves: number[];
+  /** Node scores computed in total. */
+  readonly nodesScored: number;
+  /** For each planned leaf: node scores computed by the time it was chosen (for prefix costs). */
+  readonly nodesScoredAt: number[];
+}
+
+/** What calibration chose for a target recall, and what it measured. */
+export interface ProbeCalibration {
+  readonly settings: RoutingSettings;
+  readonly targetRecall: number;
+  /** Mean recall@k over the held-out queries with these settings. */
+  readonly recall: number;
+  /** Standard error of that mean. */
+  readonly standardError: number;
+  /** Mean vectors plus node vectors scored per query. */
+  readonly scoredPerQuery: number;
+  readonly queries: number;
+  readonly k: number;
+  /** False when no allowed setting reached the target: the most thorough one is returned. */
+  readonly reached: boolean;
+}

@@ -11,6 +11,7 @@ import { randomPermutation, secureRandom } from '../core/random';
 import type { OwnerSecret } from './types';
 import { encryptedDimension } from './types';
 import { inverseProblem, invertMatrix, randomWellConditionedMatrix } from '../linalg/matrix';
+import { arrangeForScoreReduction } from './score-reduction';
 
 /** Largest feature dimension the key code and the binary formats accept (M is then 8194^2). */
 export const MAX_SEI_DIMENSION = 4096;
@@ -61,7 +62,9 @@ export function generateOwnerSecret(d: number, options: GenerateOwnerSecretOptio
   const random = secureRandom;
   const { matrix: M, inverse: Minv } = randomWellConditionedMatrix(m, random);
 
-  return {
+  // The coordinate order of the encrypted space is free; choose one that lets searches score
+  // with half the coordinates (score-reduction.ts).
+  return arrangeForScoreReduction({
     d,
     keyId: options.keyId === undefined ? randomKeyId() : checkedKeyId(options.keyId, 'keyId'),
     M,
@@ -71,7 +74,7 @@ export function generateOwnerSecret(d: number, options: GenerateOwnerSecretOptio
     pi: randomNonIdentityPermutation(d + 1, random),
     theta: 1 + random.next(),
     X: uniformVector(d + 1, random),
-  };
+  });
 }
 
 /**

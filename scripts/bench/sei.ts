@@ -1,22 +1,46 @@
 /**
- * SEI benchmark: `npm run bench -- sei --n 4000 --d 128 [--probes 1,2,4] [--data clustered|fashion-mnist] [--json]`.
- * For each (n, d): build the index tree (CAK-means + hierarchy), encrypt it, time trapdoors and
- * tree searches for held-out queries, and compare with exact ranking on the same encrypted
- * data (recall@k) and with the paper's kNN-CBIR linear-scan baseline.
+ * SEI benchmark:
+ *   npm run bench -- sei [--data clustered|fashion-mnist|fashion-cnn] [--n 60000] [--d 128]
+ *                        [--layouts balanced,paper] [--probes 1,2,4,8] [--peer hnsw] [--json]
+ *
+ * For each (n, d): build the encrypted index tree of each layout (clustering, probe calibration
+ * for --target-recall on held-out vectors, encryption), then time the cloud's search for
+ * held-out queries with the index's calibrated defaults ("auto") and with each --probes override,
+ * and, with --peer hnsw, plaintext HNSW (hnswlib-node, M = 16, efConstruction = 200) at each --ef
+ * on the same vectors and queries. Every row has engine, setting, n, d, k, searchUsP50,
+ * searchUsP99, recallAt10 (against exact plaintext kNN) and buildMs, plus the machine's load.
+ *
+ * Settings are timed interleaved, query by query (every setting answers query q before any
+ * answers q + 1), so a change of load on the shared machine hits every setting alike and the
+ * ratios between rows hold even when absolute times do not. A final "summary" row names the
+ * fastest setting of each engine with recall@10 >= --summary-recall and their ratio.
+ *
+ * Data: clustered (seeded synthetic mixture, queries from the same distribution), fashion-mnist
+ * (pixels, PCA to d fitted on the gallery, queries from the held-out end of the 70,000 images),
+ * fashion-cnn (the evaluation's CNN features of the same images, from its cache, PCA to d).
  */
 import type { Command } from 'commander';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { seededRandom } from '../../lib/core/random';
-import { row } from '../../lib/linalg/vectors';
+import { clusteredVectors } from '../../lib/data/synthetic';
+import { loadFashionMnist, pixelVectors } from '../../lib/data/fashion-mnist';
+import { createFeatureExtractor } from '../../lib/features/extractor';
+import { fashionMnistFeatures } from '../../lib/features/fashion-mnist-features';
+import { row, selectRows, type VectorSet } from '../../lib/linalg/vectors';
+import { exactNearest } from '../../lib/ml/exact-knn';
+import { fitPca, transformPca } from '../../lib/ml/pca';
 import { encryptKnnCbirIndex, generateKnnCbirKey, knnCbirSearch, knnCbirTrapdoor } from '../../lib/sei/knn-cbir';
 import { generateOwnerSecret } from '../../lib/sei/owner-key';
 import { generateUserSecret, issueUserKey } from '../../lib/sei/user-key';
 import { TrapdoorGenerator } from '../../lib/sei/trapdoor';
 import { buildPlainTree, encryptPlainTree } from '../../lib/sei/index-tree/build';
 import { searchIndexTree, searchIndexTreeExhaustive } from '../../lib/sei/index-tree/search';
-import { loadDataset } from './datasets';
-import type { DatasetName } from './datasets';
-import { BenchReporter, parseNumberList, peakRssMb, percentile, round } from './report';
+import type { EncryptedIndexTree, IndexTreeLayout, SearchOptions } from '../../lib/sei/index-tree/types';
+import type { Trapdoor } from '../../lib/sei/types';
+import { BenchReporter, parseNumberList, peakRssMb, percentile, round, type BenchRow } from './report';
+
+type DataKind = 'clustered' | 'fashion-mnist' | 'fashion-cnn';
 
 interface SeiBenchOptions {
   n: string;
@@ -24,129 +48,321 @@ interface SeiBenchOptions {
   k: string;
   probes: string;
   queries: string;
-  data: DatasetName;
-  maxLeafSize: string;
+  data: DataKind;
+  layouts: string;
+  leafSize?: string;
+  compareKernels: boolean;
+  maxLeafSize?: string;
+  targetRecall: string;
+  peer?: string;
+  ef: string;
+  summaryRecall: string;
   seed: string;
   baseline: boolean;
   json: boolean;
 }
 
-function nowUs(start: number): number {
-  return (performance.now() - start) * 1000;
+interface Dataset {
+  gallery: VectorSet;
+  queries: VectorSet;
 }
 
-async function runOne(
-  n: number,
-  d: number,
+function syntheticDataset(n: number, d: number, queries: number, seed: number): Dataset {
+  const { vectors } = clusteredVectors({ n: n + queries, d, seed });
+  const galleryIdx = Uint32Array.from({ length: n }, (_, i) => i);
+  const queryIdx = Uint32Array.from({ length: queries }, (_, i) => n + i);
+  return { gallery: selectRows(vectors, galleryIdx), queries: selectRows(vectors, queryIdx) };
+}
+
+/** The first n vectors as gallery, the last `queries` of the 70,000 as queries; PCA to d fitted on the gallery. */
+function heldOutSplit(all: VectorSet, n: number, d: number, queries: number): Dataset {
+  if (n + queries > all.n) throw new Error(`Fashion-MNIST has ${all.n} images; n + queries = ${n + queries}`);
+  const gallery = selectRows(all, Uint32Array.from({ length: n }, (_, i) => i));
+  const held = selectRows(all, Uint32Array.from({ length: queries }, (_, i) => all.n - queries + i));
+  const pca = fitPca(gallery, Math.min(d, all.d), { sampleSize: 20_000, random: seededRandom(5) });
+  return { gallery: transformPca(pca, gallery), queries: transformPca(pca, held) };
+}
+
+async function loadDataset(kind: DataKind, n: number, d: number, queries: number, seed: number): Promise<Dataset> {
+  if (kind === 'clustered') return syntheticDataset(n, d, queries, seed);
+  const set = loadFashionMnist();
+  if (kind === 'fashion-mnist') return heldOutSplit(pixelVectors(set), n, d, queries);
+  const extractor = await createFeatureExtractor();
+  try {
+    const features = await fashionMnistFeatures({
+      extractor,
+      n: set.n,
+      data: set,
+      onProgress: ({ done, total }) => process.stderr.write(`extracting CNN features (not cached yet) ${done}/${total}\r`),
+    });
+    return heldOutSplit(features.vectors, n, d, queries);
+  } finally {
+    extractor.dispose();
+  }
+}
+
+/** One timed setting: answers query q (ids of the k results, best first). */
+interface Setting {
+  readonly row: BenchRow;
+  readonly search: (q: number) => number[];
+  /** Counters gathered while searching (added to the row). */
+  readonly counters?: () => BenchRow;
+}
+
+function uptimeLoad(): number {
+  return round(loadavg()[0], 2);
+}
+
+/** Times every setting on every query, interleaved query by query; returns per-setting samples. */
+function timeInterleaved(settings: Setting[], queryCount: number, warmup: number): { us: number[][]; results: number[][][] } {
+  for (let q = 0; q < Math.min(warmup, queryCount); q++) for (const s of settings) s.search(q);
+  const us = settings.map(() => [] as number[]);
+  const results = settings.map(() => [] as number[][]);
+  for (let q = 0; q < queryCount; q++) {
+    settings.forEach((s, i) => {
+      const start = performance.now();
+      const ids = s.search(q);
+      us[i].push((performance.now() - start) * 1000);
+      results[i].push(ids);
+    });
+  }
+  return { us, results };
+}
+
+function recallOf(results: number[][], truth: Uint32Array[]): number {
+  let sum = 0;
+  results.forEach((ids, q) => {
+    const wanted = new Set(truth[q]);
+    sum += ids.filter((id) => wanted.has(id)).length / truth[q].length;
+  });
+  return sum / results.length;
+}
+
+interface BuiltIndex {
+  /** Layout, and the leaf size when several are built. */
+  readonly name: string;
+  readonly layout: IndexTreeLayout;
+  readonly tree: EncryptedIndexTree;
+  readonly buildMs: number;
+  readonly encryptMs: number;
+  readonly stats: Record<string, string | number | boolean | null>;
+}
+
+function buildIndex(
+  layout: IndexTreeLayout,
+  leafSize: number | undefined,
+  dataset: Dataset,
   options: SeiBenchOptions,
-  reporter: BenchReporter,
-): Promise<void> {
+  owner: ReturnType<typeof generateOwnerSecret>,
+): BuiltIndex {
+  const seed = Number(options.seed);
+  const ids = Array.from({ length: dataset.gallery.n }, (_, i) => String(i));
+  const started = performance.now();
+  const plain = buildPlainTree(dataset.gallery, {
+    layout,
+    ...(leafSize === undefined ? {} : { leafSize }),
+    ...(options.maxLeafSize === undefined ? {} : { maxLeafSize: Number(options.maxLeafSize) }),
+    targetRecall: Number(options.targetRecall),
+    random: seededRandom(seed + 1),
+    onProgress: options.json ? undefined : (stage, done, total) => process.stderr.write(`${layout} ${stage} ${done}/${total}   \r`),
+  });
+  const planMs = performance.now() - started;
+  const encryptStarted = performance.now();
+  const tree = encryptPlainTree(owner, plain, dataset.gallery, ids);
+  const encryptMs = performance.now() - encryptStarted;
+  const calibration = plain.stats.calibration;
+  return {
+    name: leafSize === undefined ? layout : `${layout}/${leafSize}`,
+    layout,
+    tree,
+    buildMs: planMs + encryptMs,
+    encryptMs,
+    stats: {
+      leaves: plain.stats.leafCount,
+      topClusters: plain.stats.topLevelClusters,
+      maxLeaf: plain.stats.maxLeafSize,
+      depth: plain.stats.depth,
+      clustering: plain.stats.clusteringSource,
+      targetRecall: plain.search.targetRecall,
+      calibratedRecall: calibration === undefined ? null : round(calibration.recall, 4),
+      calibrationQueries: plain.search.calibrationQueries,
+      reduced: tree.reduction !== undefined,
+      buildPeakRssMb: peakRssMb(),
+    },
+  };
+}
+
+function seiSettings(built: BuiltIndex, trapdoors: Trapdoor[], k: number, probes: number[], compareKernels: boolean): Setting[] {
+  const { tree, name, layout } = built;
+  const defaults = tree.search;
+  const route = (p: number) => `${defaults.strategy}${defaults.strategy === 'beam' ? ` ${defaults.beam}` : ''} probes ${p}`;
+  const variants: Array<{ label: string; options: SearchOptions; index: EncryptedIndexTree }> = [
+    { label: `${name} auto (${route(defaults.probes)})`, options: { k }, index: tree },
+  ];
+  if (compareKernels && tree.reduction !== undefined) {
+    variants.push({ label: `${name} auto, full-width scores`, options: { k }, index: { ...tree, reduction: undefined } });
+  }
+  for (const p of probes) {
+    if (p !== defaults.probes) variants.push({ label: `${name} ${route(p)}`, options: { k, probes: p }, index: tree });
+  }
+  return variants.map(({ label, options, index }) => {
+    let scored = 0;
+    let searches = 0;
+    const settings = { strategy: options.strategy ?? defaults.strategy, probes: options.probes ?? defaults.probes, beam: options.beam ?? defaults.beam };
+    return {
+      row: { engine: 'sei', setting: label, index: name, layout, ...settings, auto: options.probes === undefined, reducedScores: index.reduction !== undefined },
+      search: (q: number) => {
+        const result = searchIndexTree(index, trapdoors[q], options);
+        scored += result.stats.vectorsScored + result.stats.nodesScored;
+        searches++;
+        return result.hits.map((h) => Number(h.id));
+      },
+      counters: () => ({ scoredPerQuery: round(searches === 0 ? 0 : scored / searches, 0) }),
+    };
+  });
+}
+
+async function hnswSettings(dataset: Dataset, k: number, efs: number[]): Promise<{ settings: Setting[]; buildMs: number }> {
+  // Loaded only when asked for: a native dev dependency used by this benchmark alone.
+  const { default: hnswlib } = await import('hnswlib-node');
+  const { gallery, queries } = dataset;
+  const started = performance.now();
+  const index = new hnswlib.HierarchicalNSW('l2', gallery.d);
+  index.initIndex(gallery.n, 16, 200, 100);
+  for (let i = 0; i < gallery.n; i++) index.addPoint(Array.from(row(gallery, i)), i);
+  const buildMs = performance.now() - started;
+  const points = Array.from({ length: queries.n }, (_, q) => Array.from(row(queries, q)));
+  const settings = efs.map((ef) => ({
+    row: { engine: 'hnsw', setting: `hnsw ef ${ef}`, ef, M: 16, efConstruction: 200 },
+    search: (q: number) => {
+      index.setEf(ef);
+      const result = index.searchKnn(points[q], k);
+      // hnswlib returns nearest first.
+      return result.neighbors;
+    },
+  }));
+  return { settings, buildMs };
+}
+
+async function runOne(n: number, d: number, options: SeiBenchOptions, reporter: BenchReporter): Promise<void> {
   const k = Number(options.k);
   const queryCount = Number(options.queries);
   const seed = Number(options.seed);
-  const dataset = loadDataset(options.data, n, d, queryCount, seed);
-  const ids = Array.from({ length: n }, (_, i) => `img-${i}`);
+  const dataset = await loadDataset(options.data, n, d, queryCount, seed);
+  const dims = dataset.gallery.d;
+  const truth = exactNearest(dataset.gallery, dataset.queries, k);
 
-  const owner = generateOwnerSecret(d);
-  const userSecret = generateUserSecret(d);
+  const owner = generateOwnerSecret(dims);
+  const userSecret = generateUserSecret(dims);
   const generator = new TrapdoorGenerator(issueUserKey(owner, userSecret.W), userSecret);
-
-  const buildStart = performance.now();
-  const plain = buildPlainTree(dataset.gallery, {
-    maxLeafSize: Number(options.maxLeafSize),
-    random: seededRandom(seed + 1),
-  });
-  const buildMs = performance.now() - buildStart;
-  const encryptStart = performance.now();
-  const tree = encryptPlainTree(owner, plain, dataset.gallery, ids);
-  const encryptMs = performance.now() - encryptStart;
-  const buildPeakRssMb = peakRssMb();
-
-  // Trapdoors (warm up the JIT first).
-  for (let i = 0; i < Math.min(50, queryCount); i++) generator.trapdoor(row(dataset.queries, i));
   const trapdoorUs: number[] = [];
-  const trapdoors = [];
-  for (let i = 0; i < queryCount; i++) {
+  const trapdoors = Array.from({ length: queryCount }, (_, q) => {
     const start = performance.now();
-    trapdoors.push(generator.trapdoor(row(dataset.queries, i)));
-    trapdoorUs.push(nowUs(start));
+    const t = generator.trapdoor(row(dataset.queries, q));
+    trapdoorUs.push((performance.now() - start) * 1000);
+    return t;
+  });
+
+  const layouts = options.layouts.split(',').map((s) => s.trim()) as IndexTreeLayout[];
+  const leafSizes = options.leafSize === undefined ? [undefined] : parseNumberList(options.leafSize);
+  const built = layouts.flatMap((layout) =>
+    (layout === 'balanced' ? leafSizes : [undefined]).map((leafSize) => buildIndex(layout, leafSize, dataset, options, owner)),
+  );
+  const settings: Setting[] = built.flatMap((b) => seiSettings(b, trapdoors, k, parseNumberList(options.probes), options.compareKernels));
+  let hnswBuildMs = 0;
+  if (options.peer !== undefined) {
+    if (options.peer !== 'hnsw') throw new Error(`unknown peer "${options.peer}" (known: hnsw)`);
+    const peer = await hnswSettings(dataset, k, parseNumberList(options.ef));
+    settings.push(...peer.settings);
+    hnswBuildMs = peer.buildMs;
   }
 
-  // Exact reference on the same encrypted data, and its cost (a linear scan of SEI vectors).
-  const exactUs: number[] = [];
-  const exact = trapdoors.map((t) => {
+  // Reference costs: the encrypted linear scan, and the paper's kNN-CBIR baseline.
+  const linearUs: number[] = [];
+  for (let q = 0; q < Math.min(queryCount, 50); q++) {
     const start = performance.now();
-    const result = searchIndexTreeExhaustive(tree, t, k);
-    exactUs.push(nowUs(start));
-    return new Set(result.hits.map((h) => h.id));
-  });
-
-  // The paper's kNN-CBIR baseline: ASPE encryption and a linear scan.
-  let linearSearchUsP50: number | null = null;
+    searchIndexTreeExhaustive(built[0].tree, trapdoors[q], k);
+    linearUs.push((performance.now() - start) * 1000);
+  }
+  let baselineUsP50: number | null = null;
   if (options.baseline) {
-    const key = generateKnnCbirKey(d);
+    const key = generateKnnCbirKey(dims);
     const encrypted = encryptKnnCbirIndex(key, dataset.gallery);
-    const baselineTrapdoors = Array.from({ length: queryCount }, (_, i) => knnCbirTrapdoor(key, row(dataset.queries, i)));
-    for (let i = 0; i < Math.min(5, queryCount); i++) knnCbirSearch(encrypted, baselineTrapdoors[i], k);
-    const linearUs = baselineTrapdoors.map((t) => {
+    const baseline = Array.from({ length: Math.min(queryCount, 50) }, (_, q) => knnCbirTrapdoor(key, row(dataset.queries, q)));
+    baselineUsP50 = round(percentile(baseline.map((t) => {
       const start = performance.now();
       knnCbirSearch(encrypted, t, k);
-      return nowUs(start);
-    });
-    linearSearchUsP50 = round(percentile(linearUs, 50), 1);
+      return (performance.now() - start) * 1000;
+    }), 50), 1);
   }
 
-  for (const probes of parseNumberList(options.probes)) {
-    for (let i = 0; i < Math.min(50, queryCount); i++) searchIndexTree(tree, trapdoors[i], { k, probes });
-    const searchUs: number[] = [];
-    let recallSum = 0;
-    let scored = 0;
-    trapdoors.forEach((t, i) => {
-      const start = performance.now();
-      const result = searchIndexTree(tree, t, { k, probes });
-      searchUs.push(nowUs(start));
-      scored += result.stats.vectorsScored;
-      recallSum += result.hits.filter((h) => exact[i].has(h.id)).length / exact[i].size;
-    });
-    const searchUsP50 = percentile(searchUs, 50);
-    reporter.add({
-      engine: 'sei',
+  const loadBefore = uptimeLoad();
+  const { us, results } = timeInterleaved(settings, queryCount, 50);
+  const load = `${loadBefore}-${uptimeLoad()}`;
+  const rows = settings.map((s, i) => {
+    const b = s.row.engine === 'sei' ? built.find((x) => x.name === s.row.index)! : undefined;
+    return {
+      engine: s.row.engine,
+      setting: s.row.setting,
       data: options.data,
       n,
-      d,
+      d: dims,
       k,
-      probes,
-      leaves: plain.stats.leafCount,
-      depth: plain.stats.depth,
-      clustering: plain.stats.clusteringSource,
-      topClusters: plain.stats.topLevelClusters,
-      buildMs: round(buildMs, 0),
-      encryptMs: round(encryptMs, 0),
-      trapdoorUsP50: round(percentile(trapdoorUs, 50), 2),
-      searchUsP50: round(searchUsP50, 1),
-      searchUsP99: round(percentile(searchUs, 99), 1),
-      linearSearchUsP50,
-      seiLinearUsP50: round(percentile(exactUs, 50), 1),
-      speedupVsLinear: linearSearchUsP50 === null ? null : round(linearSearchUsP50 / searchUsP50, 1),
-      scoredFraction: round(scored / trapdoors.length / n, 4),
-      [`recallAt${k}`]: round(recallSum / trapdoors.length, 4),
-      buildPeakRssMb,
+      searchUsP50: round(percentile(us[i], 50), 1),
+      searchUsP99: round(percentile(us[i], 99), 1),
+      recallAt10: round(recallOf(results[i], truth), 4),
+      buildMs: round(b === undefined ? hnswBuildMs : b.buildMs, 0),
+      ...s.row,
+      ...(s.counters?.() ?? {}),
+      ...(b === undefined ? {} : { encryptMs: round(b.encryptMs, 0), ...b.stats }),
+      ...(s.row.engine === 'sei' ? { trapdoorUsP50: round(percentile(trapdoorUs, 50), 1), seiLinearUsP50: round(percentile(linearUs, 50), 1), linearSearchUsP50: baselineUsP50 } : {}),
+      queries: queryCount,
+      loadAvg: load,
       peakRssMb: peakRssMb(),
-    });
-  }
+    } satisfies BenchRow;
+  });
+  for (const r of rows) reporter.add(r);
+
+  const threshold = Number(options.summaryRecall);
+  const fastest = (engine: string) =>
+    rows.filter((r) => r.engine === engine && r.recallAt10 >= threshold).sort((a, b) => a.searchUsP50 - b.searchUsP50)[0];
+  const sei = fastest('sei');
+  const peer = fastest('hnsw');
+  reporter.add({
+    engine: 'summary',
+    data: options.data,
+    n,
+    d: dims,
+    recallAtLeast: threshold,
+    seiSetting: sei?.setting ?? null,
+    seiUsP50: sei?.searchUsP50 ?? null,
+    seiRecallAt10: sei?.recallAt10 ?? null,
+    hnswSetting: peer?.setting ?? null,
+    hnswUsP50: peer?.searchUsP50 ?? null,
+    hnswRecallAt10: peer?.recallAt10 ?? null,
+    ratio: sei !== undefined && peer !== undefined ? round(sei.searchUsP50 / peer.searchUsP50, 2) : null,
+    loadAvg: load,
+  });
 }
 
 export function register(program: Command): void {
   program
     .command('sei')
-    .description('SEI index tree: build, trapdoor and search cost, recall against exact encrypted ranking')
+    .description('SEI index tree: build, calibrated and overridden search cost and recall, optionally against plaintext HNSW')
     .option('--n <list>', 'gallery sizes (comma list)', '4000')
     .option('--d <list>', 'feature dimensions (comma list)', '128')
     .option('--k <k>', 'results per query', '10')
-    .option('--probes <list>', 'leaves ranked per search (comma list)', '1,2,4,8')
+    .option('--data <kind>', 'clustered (synthetic, seeded), fashion-mnist (pixels + PCA) or fashion-cnn (cached CNN features + PCA)', 'clustered')
+    .option('--layouts <list>', 'index layouts to build: balanced, paper (comma list)', 'balanced')
+    .option('--probes <list>', 'probe counts to time besides the calibrated default (comma list)', '1,2,4,8,16')
+    .option('--target-recall <r>', 'recall@10 the build calibrates its default probes for', '0.95')
+    .option('--leaf-size <list>', 'balanced layout: mean images per leaf, one index per value (default: the library default)')
+    .option('--compare-kernels', 'also time the calibrated setting with full-width (unreduced) scores', false)
+    .option('--max-leaf-size <size>', 'largest leaf before K-means splits it (default: the layout default)')
+    .option('--peer <engine>', 'also time a plaintext peer on the same data: hnsw')
+    .option('--ef <list>', 'HNSW ef values (comma list)', '10,12,14,16,20,24,32,48,64,96,128')
+    .option('--summary-recall <r>', 'the summary row compares the fastest settings with at least this recall@10', '0.95')
     .option('--queries <count>', 'held-out queries per configuration', '500')
-    .option('--data <kind>', 'clustered (synthetic, seeded) or fashion-mnist (pixels + PCA)', 'clustered')
-    .option('--max-leaf-size <size>', 'largest leaf before K-means splits it', '128')
     .option('--seed <seed>', 'seed of the synthetic data and of clustering', '1')
     .option('--no-baseline', 'skip the kNN-CBIR linear-scan baseline')
     .option('--json', 'one JSON object per configuration per line', false)

@@ -29,6 +29,8 @@ import type * as KeysModule from './user/keys';
 import type * as SearchModule from './user/search';
 import type * as IdentifyModule from './user/identify';
 import type { IndexResult } from './owner/index-folder';
+import { describeSearchDefaults } from './owner/search-defaults';
+import type { IndexTreeLayout } from '../../lib/sei/index-tree/types';
 import type { InitResult } from './owner/init';
 import type { PublishResult } from './owner/publish';
 import type { StatusResult } from './owner/status';
@@ -65,6 +67,15 @@ interface GlobalOptions {
   json?: boolean;
 }
 
+/** A number in (0, 1]. */
+function fraction(name: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !(n > 0 && n <= 1)) throw new InvalidArgumentError(`${name} must be a number in (0, 1]`);
+    return n;
+  };
+}
+
 function integer(name: string, min: number, max: number): (value: string) => number {
   return (value) => {
     const n = Number(value);
@@ -85,6 +96,7 @@ function renderInit(r: InitResult): string {
 function renderIndex(r: IndexResult): string {
   const lines = [
     `indexed ${r.images} images from ${r.folder} into "${r.indexName}" (${r.skipped.length} skipped; PCA ${r.pcaComponents} of d = ${r.d}; ${r.leafCount} leaves, depth ${r.depth})`,
+    `search defaults: ${describeSearchDefaults(r.search)}`,
   ];
   if (r.twoServer) lines.push(`identification index "${r.twoServer.indexName}": ${r.twoServer.templates} templates (${r.twoServer.embedding}, ${r.twoServer.backend})`);
   return lines.join('\n');
@@ -208,7 +220,9 @@ export function buildProgram(io: CliIo, options: RunOptions, state: { features?:
     .option('--identify-index <name>', 'name of the identification index (default <index>-identify)')
     .addOption(new Option('--he <backend>', 'homomorphic encryption for --two-server').choices(['bfv', 'she']).default('bfv'))
     .option('--insecure-paper-scheme', "allow --he she, the paper's scheme, which is broken (experiments on synthetic data only)")
-    .option('--face', 'identification embeddings from the face model (one face per image) instead of CNN features');
+    .option('--face', 'identification embeddings from the face model (one face per image) instead of CNN features')
+    .option('--target-recall <r>', 'recall@10 the stored search defaults must reach (measured on held-out images)', fraction('--target-recall'), 0.95)
+    .addOption(new Option('--layout <layout>', "index tree layout (paper: the SEI paper's tree and search)").choices(['balanced', 'paper']).default('balanced'));
   index.action(
     run(
       index,
@@ -222,6 +236,8 @@ export function buildProgram(io: CliIo, options: RunOptions, state: { features?:
           he: string;
           insecurePaperScheme?: boolean;
           face?: boolean;
+          targetRecall: number;
+          layout: IndexTreeLayout;
         }>();
         return ownerIndex(c, {
           folder: index.args[0],
@@ -233,6 +249,8 @@ export function buildProgram(io: CliIo, options: RunOptions, state: { features?:
           he: o.he as HeBackendName,
           insecurePaperScheme: o.insecurePaperScheme,
           face: o.face,
+          targetRecall: o.targetRecall,
+          layout: o.layout,
         });
       },
       renderIndex,
@@ -311,7 +329,7 @@ export function buildProgram(io: CliIo, options: RunOptions, state: { features?:
     .requiredOption('--out <dir>', 'folder for the decrypted result images')
     .option('--k <n>', 'number of results', integer('--k', 1, 100), 10)
     .option('--anonymity <K>', 'K-anonymity: hide the query among K-1 decoy queries', integer('--anonymity', 1, 16), 1)
-    .option('--probes <n>', 'leaves ranked at least (more: better recall, slower)', integer('--probes', 1, 64))
+    .option('--probes <n>', "leaves ranked at least (default: the index's calibrated value; more: better recall, slower)", integer('--probes', 1, 64))
     .option('--decoys <folder>', 'draw decoys from features of your own images instead of the grant\'s pool');
   search.action(
     run(

@@ -1,13 +1,15 @@
 /**
  * Accuracy evaluation in the manner of the SEI paper's Tables 5 and 6:
- *   npm run eval -- [--n 4000] [--d 32,64,128,256,512] [--k 5,10,20,30,40] [--queries 500] [--probes 16] [--json]
+ *   npm run eval -- [--n 4000] [--d 32,64,128,256,512] [--k 5,10,20,30,40] [--queries 500] [--probes auto,16]
+ *                   [--layout balanced|paper] [--target-recall 0.95] [--json]
  *
  * Fashion-MNIST (Debian's dataset-fashion-mnist), CNN features (lib/features, the default model),
  * PCA to d fitted on the gallery, leave-one-out queries drawn from the gallery (the same number
  * from each class). P@k = share of
  * the k results with the query's class. Methods, all on the same features and d:
  *   plaintext   exact Euclidean kNN in the clear
- *   tree        SEI encrypted index tree (trapdoor from an enrolled user's key)
+ *   tree        SEI encrypted index tree (trapdoor from an enrolled user's key); probes "auto"
+ *               are the defaults the build calibrated for --target-recall, numbers override them
  *   linear      SEI encrypted linear scan (exact ranking on encrypted data)
  *   knn-cbir    the paper's baseline, classic ASPE linear scan
  *   wrong-key   a user whose key another owner issued (should be at chance, 0.10)
@@ -23,6 +25,7 @@ import { fitPca, transformPca } from '../../lib/ml/pca';
 import { SmallestK } from '../../lib/core/heaps';
 import { squaredDistanceAt } from '../../lib/linalg/vectors';
 import { buildEncryptedIndexTree } from '../../lib/sei/index-tree/build';
+import type { IndexTreeLayout } from '../../lib/sei/index-tree/types';
 import { searchIndexTree, searchIndexTreeExhaustive } from '../../lib/sei/index-tree/search';
 import { encryptKnnCbirIndex, generateKnnCbirKey, knnCbirSearch, knnCbirTrapdoor } from '../../lib/sei/knn-cbir';
 import { generateOwnerSecret } from '../../lib/sei/owner-key';
@@ -36,8 +39,15 @@ interface EvalOptions {
   k: string;
   queries: string;
   probes: string;
+  layout: IndexTreeLayout;
+  targetRecall: string;
   seed: string;
   json: boolean;
+}
+
+/** "auto,16,32" -> [undefined (the index's calibrated default), 16, 32]. */
+function parseProbes(value: string): Array<number | undefined> {
+  return value.split(',').map((part) => (part.trim() === 'auto' ? undefined : parseNumberList(part)[0]));
 }
 
 type Method = 'plaintext' | 'tree' | 'linear' | 'knn-cbir' | 'wrong-key';
@@ -100,7 +110,7 @@ async function run(options: EvalOptions): Promise<void> {
   const ns = parseNumberList(options.n);
   const ds = parseNumberList(options.d);
   const ks = parseNumberList(options.k);
-  const probeList = parseNumberList(options.probes);
+  const probeList = parseProbes(options.probes);
   const seed = Number(options.seed);
   const data = loadFashionMnist();
   const extractor = await createFeatureExtractor();
@@ -138,7 +148,13 @@ async function run(options: EvalOptions): Promise<void> {
       const user = new TrapdoorGenerator(issueUserKey(owner, userSecret.W), userSecret);
       const strangerSecret = generateUserSecret(features.d);
       const stranger = new TrapdoorGenerator(issueUserKey(generateOwnerSecret(features.d), strangerSecret.W), strangerSecret);
-      const { tree } = buildEncryptedIndexTree(owner, features, ids, { random: seededRandom(seed + 1) });
+      const { tree } = buildEncryptedIndexTree(owner, features, ids, {
+        layout: options.layout,
+        targetRecall: Number(options.targetRecall),
+        random: seededRandom(seed + 1),
+      });
+      const { search } = tree;
+      const auto = `auto (${search.strategy}${search.strategy === 'beam' ? ` ${search.beam}` : ''}, ${search.probes}; recall@10 ${round(search.measuredRecall, 3)})`;
       const cbirKey = generateKnnCbirKey(features.d);
       const cbir = encryptKnnCbirIndex(cbirKey, features);
 
@@ -147,7 +163,7 @@ async function run(options: EvalOptions): Promise<void> {
         linear: (q, kk) => searchIndexTreeExhaustive(tree, user.trapdoor(row(features, q)), kk).hits.map((h) => Number(h.id)),
         'knn-cbir': (q, kk) => knnCbirSearch(cbir, knnCbirTrapdoor(cbirKey, row(features, q)), kk),
       };
-      const report = (method: Method, probes: number | null, precision: number[]) =>
+      const report = (method: Method, probes: number | string | null, precision: number[]) =>
         reporter.add({
           engine: 'eval',
           data: 'fashion-mnist',
@@ -155,6 +171,7 @@ async function run(options: EvalOptions): Promise<void> {
           n,
           d: features.d,
           method,
+          layout: options.layout,
           probes,
           queries: queries.length,
           ...Object.fromEntries(ks.map((k, i) => [`p@${k}`, round(precision[i], 4)])),
@@ -163,19 +180,21 @@ async function run(options: EvalOptions): Promise<void> {
       report('plaintext', null, plaintext);
       for (const method of ['linear', 'knn-cbir'] as const) report(method, null, precisionAtK(exact[method], queries, labels, ks));
       for (const probes of probeList) {
+        const override = probes === undefined ? {} : { probes };
+        const label = probes ?? auto;
         const treeRank: Ranker = (q, kk) =>
-          searchIndexTree(tree, user.trapdoor(row(features, q)), { k: kk, probes }).hits.map((h) => Number(h.id));
+          searchIndexTree(tree, user.trapdoor(row(features, q)), { k: kk, ...override }).hits.map((h) => Number(h.id));
         const wrongRank: Ranker = (q, kk) =>
-          searchIndexTree(tree, stranger.trapdoor(row(features, q)), { k: kk, probes }).hits.map((h) => Number(h.id));
+          searchIndexTree(tree, stranger.trapdoor(row(features, q)), { k: kk, ...override }).hits.map((h) => Number(h.id));
         const treePrecision = precisionAtK(treeRank, queries, labels, ks);
         const wrongPrecision = precisionAtK(wrongRank, queries, labels, ks);
-        report('tree', probes, treePrecision);
-        report('wrong-key', probes, wrongPrecision);
+        report('tree', label, treePrecision);
+        report('wrong-key', label, wrongPrecision);
         reporter.add({
           engine: 'eval-summary',
           n,
           d: features.d,
-          probes,
+          probes: label,
           treeOverPlaintextMin: round(Math.min(...ks.map((_, i) => treePrecision[i] / plaintext[i])), 4),
           wrongKeyMaxDeviationFromChance: round(Math.max(...wrongPrecision.map((p) => Math.abs(p - 0.1))), 4),
         });
@@ -191,7 +210,9 @@ const program = new Command('eval')
   .option('--d <list>', 'PCA dimensions (comma list)', '128')
   .option('--k <list>', 'k values of P@k', '5,10,20,30,40')
   .option('--queries <count>', 'leave-one-out queries per configuration', '500')
-  .option('--probes <list>', 'leaves ranked per tree search (comma list)', '16')
+  .option('--probes <list>', 'leaves ranked per tree search: auto (the calibrated default) or numbers (comma list)', 'auto')
+  .option('--layout <layout>', 'index tree layout: balanced or paper', 'balanced')
+  .option('--target-recall <r>', 'recall@10 the build calibrates the default probes for', '0.95')
   .option('--seed <seed>', 'query sample and clustering seed', '1')
   .option('--json', 'one JSON object per configuration per line', false)
   .action(run);

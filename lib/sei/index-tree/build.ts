@@ -1,26 +1,63 @@
 /**
- * GenIndex step 2 (paper 5.3.3): the owner clusters the feature vectors, builds the hierarchy
- * over the leaf clusters, then encrypts every node vector and every image vector exactly like
- * an image vector (EncIndex), producing the tree the cloud stores.
+ * GenIndex step 2 (paper 5.3.3): the owner clusters the feature vectors into leaves, builds the
+ * tree above them, chooses the search defaults, then encrypts every node vector and every image
+ * vector exactly like an image vector (EncIndex), producing the tree the cloud stores.
+ *
+ * Search defaults (beyond the paper): before building, a sample of the vectors is held out; the
+ * tree is built on the rest, recall@10 of the held-out queries is measured for every probe count
+ * (and beam), and the cheapest settings that reach the owner's target are stored with the index
+ * (lib/ml/probe-calibration.ts). The held-out vectors then join their nearest leaves, so every
+ * image is indexed; users get the recall they were promised without tuning.
  */
 import { InvalidInputError } from '../../core/errors';
-import { secureRandom } from '../../core/random';
-import { selectRows, type VectorSet } from '../../linalg/vectors';
+import { secureRandom, type RandomSource } from '../../core/random';
+import { selectRows, squaredDistanceAt, type VectorSet } from '../../linalg/vectors';
+import { exactNearest } from '../../ml/exact-knn';
+import { buildPartition, DEFAULT_LEAF_SIZE, treeFromChildren } from '../../ml/partition';
+import { calibrateProbes, candidateBeams } from '../../ml/probe-calibration';
+import { sampleIndices } from '../../ml/sampling';
+import type { CentroidTree, ProbeCalibration, RoutingStrategy } from '../../ml/types';
 import { encryptIndexVector, encryptIndexVectors } from '../index-vector';
+import { scoreReduction } from '../score-reduction';
 import { encryptedDimension, type OwnerSecret } from '../types';
 import { buildHierarchy } from './hierarchy';
 import { clusterLeaves } from './leaf-clustering';
-import type { EncryptedIndexTree, EncryptedLeaf, IndexTreeBuildOptions, PlainTree } from './types';
+import type {
+  EncryptedIndexTree,
+  EncryptedLeaf,
+  IndexTreeBuildOptions,
+  IndexTreeLayout,
+  PlainTree,
+  PlainTreeNode,
+  SearchDefaults,
+} from './types';
 
 export const DEFAULT_BUILD_OPTIONS = {
+  layout: 'balanced',
   maxLeafSize: 128,
   splitFactor: 8,
   dmThreshold: 0.5,
   apSampleSize: 2000,
   kMeansSampleSize: 50_000,
+  targetRecall: 0.95,
+  maxProbes: 64,
 } as const;
 
-function treeDepth(nodes: PlainTree['nodes'], root: number): number {
+/** Recall is measured at k = 10 (recall@10), the figure benchmarks and users compare. */
+export const CALIBRATION_K = 10;
+/** Below this many images nothing is held out: the defaults rank every leaf (exact, and cheap at that size). */
+export const MIN_CALIBRATION_IMAGES = 200;
+/** Default held-out queries, and the budget (distance coordinates) of their exact neighbours. */
+const DEFAULT_CALIBRATION_QUERIES = 500;
+const MIN_CALIBRATION_QUERIES = 100;
+const CALIBRATION_BUDGET = 5e9;
+
+/** The routing each layout is searched with by default. */
+export function layoutStrategy(layout: IndexTreeLayout): RoutingStrategy {
+  return layout === 'paper' ? 'descent' : 'beam';
+}
+
+function treeDepth(nodes: readonly PlainTreeNode[], root: number): number {
   let depth = 0;
   const stack: [number, number][] = [[root, 0]];
   while (stack.length > 0) {
@@ -31,46 +68,257 @@ function treeDepth(nodes: PlainTree['nodes'], root: number): number {
   return depth;
 }
 
-/** Plaintext tree over the owner's feature vectors (kept by the owner, never uploaded). */
-export function buildPlainTree(features: VectorSet, options: IndexTreeBuildOptions = {}): PlainTree {
-  const o = { ...DEFAULT_BUILD_OPTIONS, ...options };
-  if (!Number.isInteger(o.maxLeafSize) || o.maxLeafSize < 1) {
+/** The nodes of a tree built on some vectors, and how its leaves were formed. */
+interface BuiltShape {
+  readonly nodes: PlainTreeNode[];
+  readonly root: number;
+  readonly source: string;
+  readonly topLevelClusters: number;
+}
+
+/** Build options with defaults filled in (maxLeafSize stays open for the balanced layout: 2 x leafSize). */
+interface ResolvedOptions {
+  readonly layout: IndexTreeLayout;
+  readonly leafSize?: number;
+  readonly groups?: number;
+  readonly maxLeafSize?: number;
+  readonly splitFactor: number;
+  readonly dmThreshold: number;
+  readonly apSampleSize: number;
+  readonly kMeansSampleSize: number;
+  readonly targetRecall: number;
+  readonly calibrationQueries?: number;
+  readonly maxProbes: number;
+  readonly random: RandomSource;
+  readonly onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+function resolveOptions(options: IndexTreeBuildOptions): ResolvedOptions {
+  const o = { ...DEFAULT_BUILD_OPTIONS, ...options, random: options.random ?? secureRandom };
+  const maxLeafSize = options.maxLeafSize ?? (o.layout === 'paper' ? DEFAULT_BUILD_OPTIONS.maxLeafSize : undefined);
+  if (o.layout !== 'balanced' && o.layout !== 'paper') throw new InvalidInputError('layout must be "balanced" or "paper"');
+  if (maxLeafSize !== undefined && (!Number.isInteger(maxLeafSize) || maxLeafSize < 1)) {
     throw new InvalidInputError('maxLeafSize must be a positive integer');
   }
-  if (!Number.isInteger(o.splitFactor) || o.splitFactor < 2) {
-    throw new InvalidInputError('splitFactor must be an integer >= 2');
+  if (o.leafSize !== undefined && (!Number.isInteger(o.leafSize) || o.leafSize < 1)) throw new InvalidInputError('leafSize must be a positive integer');
+  if (!Number.isInteger(o.splitFactor) || o.splitFactor < 2) throw new InvalidInputError('splitFactor must be an integer >= 2');
+  if (!(o.dmThreshold >= 0) || !Number.isFinite(o.dmThreshold)) throw new InvalidInputError('dmThreshold must be a finite number >= 0');
+  if (!(o.targetRecall >= 0 && o.targetRecall <= 1)) throw new InvalidInputError('targetRecall must be a number in [0, 1]');
+  if (!Number.isInteger(o.maxProbes) || o.maxProbes < 1) throw new InvalidInputError('maxProbes must be a positive integer');
+  if (o.calibrationQueries !== undefined && (!Number.isInteger(o.calibrationQueries) || o.calibrationQueries < 1)) {
+    throw new InvalidInputError('calibrationQueries must be a positive integer');
   }
-  if (!(o.dmThreshold >= 0) || !Number.isFinite(o.dmThreshold)) {
-    throw new InvalidInputError('dmThreshold must be a finite number >= 0');
-  }
-  const clustering = clusterLeaves(features, {
-    maxLeafSize: o.maxLeafSize,
+  return { ...o, maxLeafSize };
+}
+
+/** The paper's tree: CAK-means leaves (split when oversized) under the DM hierarchy. */
+function paperShape(vectors: VectorSet, o: ResolvedOptions): BuiltShape {
+  const clustering = clusterLeaves(vectors, {
+    maxLeafSize: o.maxLeafSize ?? DEFAULT_BUILD_OPTIONS.maxLeafSize,
     splitFactor: o.splitFactor,
     apSampleSize: o.apSampleSize,
     kMeansSampleSize: o.kMeansSampleSize,
-    random: o.random ?? secureRandom,
+    random: o.random,
     onProgress: o.onProgress && ((done, total) => o.onProgress!('leaves', done, total)),
   });
   const { nodes, root } = buildHierarchy(
     clustering.leaves,
-    features.d,
+    vectors.d,
     o.dmThreshold,
     o.onProgress && ((done, total) => o.onProgress!('hierarchy', done, total)),
   );
+  return { nodes, root, source: clustering.source, topLevelClusters: clustering.topLevelClusters };
+}
+
+/** Largest distance between two of the given centres (IND of the paper). */
+function largestDistance(centres: Float64Array, ids: readonly number[], d: number): number {
+  let max = 0;
+  for (let a = 0; a < ids.length; a++) {
+    for (let b = a + 1; b < ids.length; b++) max = Math.max(max, squaredDistanceAt(centres, ids[a] * d, centres, ids[b] * d, d));
+  }
+  return Math.sqrt(max);
+}
+
+/** The balanced layout: root -> groups -> leaves of a two-level K-means partition. */
+function balancedShape(vectors: VectorSet, o: ResolvedOptions): BuiltShape {
+  const partition = buildPartition(vectors, {
+    leafSize: o.leafSize,
+    maxLeafSize: o.maxLeafSize,
+    groups: o.groups,
+    kMeansSampleSize: o.kMeansSampleSize,
+    random: o.random,
+    onProgress: o.onProgress && ((done, total) => o.onProgress!('leaves', done, total)),
+  });
+  const { tree, centres, members, leafCount } = partition;
+  const { d } = centres;
+  const nodeCount = centres.n;
+  const levels = new Uint32Array(nodeCount);
+  const sizes = new Uint32Array(nodeCount);
+  const nodes: PlainTreeNode[] = [];
+  for (let i = 0; i < nodeCount; i++) {
+    const children = Array.from(tree.childIds.subarray(tree.childStart[i], tree.childStart[i + 1]));
+    // Children have lower ids than their parents, so levels and sizes are known here.
+    for (const c of children) {
+      levels[i] = Math.max(levels[i], levels[c] + 1);
+      sizes[i] += sizes[c];
+    }
+    if (i < leafCount) sizes[i] = members[i].length;
+    nodes.push({
+      centre: centres.data.slice(i * d, (i + 1) * d),
+      children,
+      level: levels[i],
+      ind: largestDistance(centres.data, children, d),
+      size: sizes[i],
+      members: i < leafCount ? members[i] : new Uint32Array(0),
+    });
+  }
+  const groups = nodeCount - leafCount - 1;
+  return { nodes, root: tree.root, source: 'two-level-kmeans', topLevelClusters: Math.max(1, groups) };
+}
+
+/** The tree shape as a CentroidTree (leaves numbered in node order, as encryption numbers them). */
+export function centroidTreeOf(plain: Pick<PlainTree, 'nodes' | 'root'>): CentroidTree {
+  return treeFromChildren(
+    plain.nodes.map((node) => node.children),
+    plain.root,
+  );
+}
+
+/** How many vectors to hold out for calibration, or 0 when the index is too small. */
+function heldOutCount(n: number, d: number, requested: number | undefined): number {
+  if (n < MIN_CALIBRATION_IMAGES) return 0;
+  const wanted = requested ?? Math.min(DEFAULT_CALIBRATION_QUERIES, Math.max(MIN_CALIBRATION_QUERIES, Math.floor(CALIBRATION_BUDGET / (n * d))));
+  return Math.min(wanted, Math.floor(n / 10));
+}
+
+/** Defaults without calibration: probes 1, or every leaf for indexes too small to hold out. */
+function uncalibratedDefaults(layout: IndexTreeLayout, tree: CentroidTree, leafCount: number, everyLeaf: boolean, targetRecall: number): SearchDefaults {
+  const strategy = layoutStrategy(layout);
+  const beams = candidateBeams(tree, strategy);
   return {
-    d: features.d,
+    strategy,
+    probes: everyLeaf ? leafCount : 1,
+    beam: everyLeaf ? beams[beams.length - 1] : 1,
+    targetRecall,
+    measuredRecall: Number.NaN,
+    calibrationQueries: 0,
+  };
+}
+
+/** Plaintext tree over the owner's feature vectors (kept by the owner, never uploaded). */
+export function buildPlainTree(features: VectorSet, buildOptions: IndexTreeBuildOptions = {}): PlainTree {
+  const o = resolveOptions(buildOptions);
+  if (features.n === 0) throw new InvalidInputError('cannot build an index over zero images');
+  const { random } = o;
+  const { n, d } = features;
+
+  const calibrate = o.targetRecall > 0;
+  const held = calibrate ? heldOutCount(n, d, o.calibrationQueries) : 0;
+  let kept: Uint32Array | undefined;
+  let heldOut: Uint32Array = new Uint32Array(0);
+  if (held > 0) {
+    heldOut = sampleIndices(n, held, random);
+    const isHeld = new Uint8Array(n);
+    for (const i of heldOut) isHeld[i] = 1;
+    kept = new Uint32Array(n - held);
+    let at = 0;
+    for (let i = 0; i < n; i++) if (isHeld[i] === 0) kept[at++] = i;
+  }
+  const base = kept === undefined ? features : selectRows(features, kept);
+  const shape = o.layout === 'paper' ? paperShape(base, o) : balancedShape(base, o);
+  const tree = centroidTreeOf(shape);
+  const leafNodes = shape.nodes.flatMap((node, id) => (node.children.length === 0 ? [id] : []));
+
+  let search: SearchDefaults;
+  let calibration: ProbeCalibration | undefined;
+  if (held > 0) {
+    o.onProgress?.('calibration', 0, 1);
+    const queries = selectRows(features, heldOut);
+    const leafOfVector = new Uint32Array(base.n);
+    leafNodes.forEach((node, leaf) => {
+      for (const member of shape.nodes[node].members) leafOfVector[member] = leaf;
+    });
+    const centres = new Float64Array(shape.nodes.length * d);
+    shape.nodes.forEach((node, i) => centres.set(node.centre, i * d));
+    calibration = calibrateProbes(
+      {
+        tree,
+        centres: { n: shape.nodes.length, d, data: centres },
+        leafOfVector,
+        leafSizes: leafNodes.map((node) => shape.nodes[node].members.length),
+        queries,
+        truth: exactNearest(base, queries, CALIBRATION_K),
+      },
+      { targetRecall: o.targetRecall, maxProbes: Math.min(o.maxProbes, leafNodes.length), strategy: layoutStrategy(o.layout) },
+    );
+    search = {
+      ...calibration.settings,
+      targetRecall: o.targetRecall,
+      measuredRecall: calibration.recall,
+      calibrationQueries: calibration.queries,
+    };
+    o.onProgress?.('calibration', 1, 1);
+  } else {
+    search = uncalibratedDefaults(o.layout, tree, leafNodes.length, calibrate, o.targetRecall);
+  }
+
+  const capacity = o.maxLeafSize ?? 2 * (o.leafSize ?? DEFAULT_LEAF_SIZE);
+  const nodes = kept === undefined ? shape.nodes : withHeldOut(shape, leafNodes, features, kept, heldOut, capacity);
+  return {
+    d,
     nodes,
-    root,
-    leafCount: clustering.leaves.length,
+    root: shape.root,
+    leafCount: leafNodes.length,
+    search,
     stats: {
-      clusteringSource: clustering.source,
-      topLevelClusters: clustering.topLevelClusters,
-      leafCount: clustering.leaves.length,
-      maxLeafSize: Math.max(...clustering.leaves.map((l) => l.members.length)),
-      depth: treeDepth(nodes, root),
+      layout: o.layout,
+      clusteringSource: shape.source,
+      topLevelClusters: shape.topLevelClusters,
+      leafCount: leafNodes.length,
+      maxLeafSize: Math.max(...leafNodes.map((node) => nodes[node].members.length)),
+      depth: treeDepth(nodes, shape.root),
       nodeCount: nodes.length,
+      calibration,
     },
   };
+}
+
+/**
+ * The shape's nodes with leaf members mapped back to indices of all features, and every held-out
+ * vector added to the nearest leaf (by centre) that has room below `capacity` (sizes updated up
+ * the tree; centres kept as calibrated).
+ */
+function withHeldOut(shape: BuiltShape, leafNodes: number[], features: VectorSet, kept: Uint32Array, heldOut: Uint32Array, capacity: number): PlainTreeNode[] {
+  const { d } = features;
+  const leafCount = leafNodes.length;
+  const extra: number[][] = leafNodes.map(() => []);
+  const distances = new Float64Array(leafCount);
+  const order = new Uint32Array(leafCount);
+  for (const i of heldOut) {
+    for (let leaf = 0; leaf < leafCount; leaf++) {
+      distances[leaf] = squaredDistanceAt(features.data, i * d, shape.nodes[leafNodes[leaf]].centre, 0, d);
+      order[leaf] = leaf;
+    }
+    order.sort((a, b) => distances[a] - distances[b]);
+    const roomy = order.find((leaf) => shape.nodes[leafNodes[leaf]].members.length + extra[leaf].length < capacity);
+    extra[roomy ?? order[0]].push(i);
+  }
+  const added = new Uint32Array(shape.nodes.length);
+  const nodes = shape.nodes.map((node) => ({ ...node }));
+  leafNodes.forEach((node, leaf) => {
+    const members = new Uint32Array(nodes[node].members.length + extra[leaf].length);
+    nodes[node].members.forEach((m, j) => (members[j] = kept[m]));
+    members.set(extra[leaf], nodes[node].members.length);
+    nodes[node] = { ...nodes[node], members };
+    added[node] = extra[leaf].length;
+  });
+  // Propagate the added counts to every ancestor.
+  const parent = new Int32Array(nodes.length).fill(-1);
+  nodes.forEach((node, id) => node.children.forEach((c) => (parent[c] = id)));
+  for (const leafNode of leafNodes) {
+    for (let p = parent[leafNode]; p >= 0; p = parent[p]) added[p] += added[leafNode];
+  }
+  return nodes.map((node, id) => ({ ...node, size: node.size + added[id] }));
 }
 
 /** Encrypts a plaintext tree: node vectors, then each leaf's image vectors with their ids. */
@@ -118,6 +366,7 @@ export function encryptPlainTree(
   });
   childStart[nodeCount] = childList.length;
 
+  const reduction = scoreReduction(owner);
   return {
     d: owner.d,
     m,
@@ -130,6 +379,8 @@ export function encryptPlainTree(
     leaves,
     locations,
     updates: { added: 0, deleted: 0, builtSize: features.n, builtMaxLeaf },
+    search: plain.search,
+    ...(reduction === undefined ? {} : { reduction }),
   };
 }
 

@@ -5,11 +5,12 @@
  * AP's K does not grow with n, so at n = 10^6 its clusters would hold thousands of images each
  * and ranking one leaf would cost as much as a linear scan of a small database.
  */
-import { secureRandom, type RandomSource } from '../../core/random';
+import { secureRandom } from '../../core/random';
 import { InvalidInputError } from '../../core/errors';
-import { selectRows, type VectorSet } from '../../linalg/vectors';
+import type { RandomSource } from '../../core/random';
+import type { VectorSet } from '../../linalg/vectors';
 import { cakMeans } from '../../ml/cak-means';
-import { kMeans } from '../../ml/kmeans';
+import { centroidOf, groupByAssignment, splitOversized } from '../../ml/partition';
 import type { LeafCluster } from './hierarchy';
 
 export interface LeafClusteringOptions {
@@ -26,62 +27,6 @@ export interface LeafClustering {
   /** How CAK-means chose K (AP, or its documented fallback). */
   readonly source: string;
   readonly topLevelClusters: number;
-}
-
-/** Mean of the given rows of `vectors`. */
-export function centroidOf(vectors: VectorSet, members: ArrayLike<number>): Float64Array {
-  const { d, data } = vectors;
-  const centre = new Float64Array(d);
-  for (let k = 0; k < members.length; k++) {
-    const off = members[k] * d;
-    for (let j = 0; j < d; j++) centre[j] += data[off + j];
-  }
-  for (let j = 0; j < d; j++) centre[j] /= Math.max(1, members.length);
-  return centre;
-}
-
-/** Groups member indices by cluster assignment, dropping empty clusters. */
-function groupByAssignment(members: Uint32Array, assignments: Uint32Array, k: number): Uint32Array[] {
-  const counts = new Uint32Array(k);
-  for (let i = 0; i < assignments.length; i++) counts[assignments[i]]++;
-  const groups = Array.from(counts, (c) => new Uint32Array(c));
-  const fill = new Uint32Array(k);
-  for (let i = 0; i < assignments.length; i++) {
-    const c = assignments[i];
-    groups[c][fill[c]++] = members[i];
-  }
-  return groups.filter((g) => g.length > 0);
-}
-
-/** Splits `members` into pieces of at most maxLeafSize, recursively, by K-means. */
-function splitOversized(
-  vectors: VectorSet,
-  members: Uint32Array,
-  options: LeafClusteringOptions,
-  random: RandomSource,
-  out: Uint32Array[],
-): void {
-  if (members.length <= options.maxLeafSize) {
-    out.push(members);
-    return;
-  }
-  const k = Math.min(options.splitFactor, Math.ceil(members.length / options.maxLeafSize));
-  const subset = selectRows(vectors, members);
-  const result = kMeans(subset, {
-    k,
-    maxIterations: 25,
-    random,
-    sampleSize: options.kMeansSampleSize,
-  });
-  const groups = groupByAssignment(members, result.assignments, k);
-  if (groups.length < 2) {
-    // K-means cannot separate identical vectors: cut the run into equal chunks instead.
-    for (let start = 0; start < members.length; start += options.maxLeafSize) {
-      out.push(members.subarray(start, start + options.maxLeafSize));
-    }
-    return;
-  }
-  for (const group of groups) splitOversized(vectors, group, options, random, out);
 }
 
 export function clusterLeaves(vectors: VectorSet, options: LeafClusteringOptions): LeafClustering {
@@ -108,7 +53,7 @@ export function clusterLeaves(vectors: VectorSet, options: LeafClusteringOptions
 
   const pieces: Uint32Array[] = [];
   groups.forEach((group, i) => {
-    splitOversized(vectors, group, options, random, pieces);
+    splitOversized(vectors, group, options.maxLeafSize, options.splitFactor, { sampleSize: options.kMeansSampleSize, maxIterations: 25, random }, pieces);
     options.onProgress?.(i + 1, groups.length);
   });
   const leaves = pieces.map((members) => ({ centre: centroidOf(vectors, members), members }));

@@ -1,27 +1,38 @@
 /**
- * Search (paper 5.3.5): descend from the root to the child whose vector scores best against the
- * trapdoor, rank the leaf's images exactly, and backtrack to the next-best unexplored branch
- * until k results exist. Backtracking is best-first: every child not taken on the way down goes
- * into one priority queue keyed by its score, and the next leaf is reached by a greedy descent
- * from the best queued node (the priority search of hierarchical k-means trees). With
- * `probes: 1` this is the paper's procedure; more probes rank more leaves for higher recall.
+ * Search (paper 5.3.5 and beyond): choose leaves with the index's routing (lib/ml/leaf-routing.ts:
+ * the paper's greedy descent with best-first backtracking, or a beam per level), then rank the
+ * images of those leaves exactly and return the k best. With strategy 'descent' and probes 1 this
+ * is the paper's procedure; the index stores calibrated defaults (build.ts) that a request may
+ * override.
  *
  * Scores are f'.t: smaller means nearer (score = gamma*theta*||f - q||^2 + a per-query
  * constant), so for node vectors the score orders children by the distance between the query
- * and the child's centre.
+ * and the child's centre. They are computed by the kernel of scoring.ts (with the index's score
+ * reduction when it has one: the same scores with half the work).
  */
 import { InvalidInputError } from '../../core/errors';
-import { MinScoreHeap, SmallestK } from '../../core/heaps';
-import { dotAt } from '../../linalg/vectors';
+import { SmallestK } from '../../core/heaps';
+import { planLeaves, validateRoutingSettings } from '../../ml/leaf-routing';
+import type { LeafPlan, RoutingSettings } from '../../ml/types';
 import { assertScoreOperands } from '../score';
 import type { Trapdoor } from '../types';
+import { TrapdoorScorer } from './scoring';
 import type { EncryptedIndexTree, SearchHit, SearchOptions, SearchResult } from './types';
 
 /** Results are addressed as leafIndex * SLOT_RANGE + slot inside the leaf. */
 export const SLOT_RANGE = 2 ** 24;
 export const MAX_K = 10_000;
 
-export function validateSearch(tree: Pick<EncryptedIndexTree, 'm' | 'd'>, trapdoor: Trapdoor, options: SearchOptions): void {
+/** The routing settings of one search: the request's overrides over the index's defaults. */
+export function searchSettings(tree: Pick<EncryptedIndexTree, 'search'>, options: SearchOptions): RoutingSettings {
+  return {
+    strategy: options.strategy ?? tree.search.strategy,
+    probes: options.probes ?? tree.search.probes,
+    beam: options.beam ?? tree.search.beam,
+  };
+}
+
+export function validateSearch(tree: Pick<EncryptedIndexTree, 'm' | 'd' | 'search'>, trapdoor: Trapdoor, options: SearchOptions): void {
   if (trapdoor.length !== tree.m) {
     throw new InvalidInputError(
       `trapdoor has ${trapdoor.length} entries, this index needs ${tree.m} (feature dimension ${tree.d})`,
@@ -32,20 +43,13 @@ export function validateSearch(tree: Pick<EncryptedIndexTree, 'm' | 'd'>, trapdo
   if (!Number.isInteger(options.k) || options.k < 1 || options.k > MAX_K) {
     throw new InvalidInputError(`k must be an integer from 1 to ${MAX_K}`);
   }
-  const probes = options.probes ?? 1;
-  if (!Number.isInteger(probes) || probes < 1) throw new InvalidInputError('probes must be an integer >= 1');
+  validateRoutingSettings(searchSettings(tree, options));
 }
 
-/** Ranks every image of one leaf against the trapdoor into `best`. Returns how many were scored. */
-function rankLeaf(tree: Pick<EncryptedIndexTree, 'm' | 'leaves'>, leafIndex: number, trapdoor: Trapdoor, best: SmallestK): number {
+/** Ranks every image of one leaf into `best`. Returns how many were scored. */
+function rankLeaf(tree: Pick<EncryptedIndexTree, 'leaves'>, leafIndex: number, scorer: TrapdoorScorer, best: SmallestK): number {
   const leaf = tree.leaves[leafIndex];
-  const { m } = tree;
-  const vectors = leaf.vectors;
-  const base = leafIndex * SLOT_RANGE;
-  for (let slot = 0; slot < leaf.count; slot++) {
-    const score = dotAt(vectors, slot * m, trapdoor, 0, m);
-    if (score < best.threshold) best.offer(score, base + slot);
-  }
+  scorer.rankRows(leaf.vectors, leaf.count, best, leafIndex * SLOT_RANGE);
   return leaf.count;
 }
 
@@ -57,72 +61,38 @@ function resolveHits(tree: Pick<EncryptedIndexTree, 'leaves'>, best: SmallestK):
   });
 }
 
-/** The part of a tree the descent needs: node vectors and structure, no leaf contents. */
+/** The part of a tree routing needs: node vectors, structure and scoring data, no leaf contents. */
 export type TreeStructure = Pick<
   EncryptedIndexTree,
-  'm' | 'nodeVectors' | 'childStart' | 'childIds' | 'leafOf' | 'root'
+  'm' | 'nodeVectors' | 'childStart' | 'childIds' | 'leafOf' | 'root' | 'reduction'
 >;
 
 /**
- * The leaves a search ranks, in visit order: greedy descent, then best-first backtracking,
- * until at least `probes` non-empty leaves are planned and they hold at least k images. Needs
- * only the structure and the leaf sizes, so storage can fetch exactly these leaves.
+ * The leaves a search ranks, best first, until at least `settings.probes` non-empty leaves are
+ * planned and they hold at least k images. Needs only the structure and the leaf sizes, so
+ * storage can fetch exactly these leaves.
  */
 export function planLeafVisits(
   tree: TreeStructure,
-  trapdoor: Trapdoor,
-  options: SearchOptions,
+  scorer: TrapdoorScorer,
+  settings: RoutingSettings,
+  k: number,
   leafSize: (leaf: number) => number,
-): { leaves: number[]; nodesScored: number } {
-  const probes = options.probes ?? 1;
-  const { m, nodeVectors, childStart, childIds, leafOf } = tree;
-  const frontier = new MinScoreHeap(64);
-  const leaves: number[] = [];
-  let images = 0;
-  let nodesScored = 0;
-
-  let node: number | undefined = tree.root;
-  while (node !== undefined) {
-    // Greedy descent, queueing the children not taken.
-    while (leafOf[node] < 0) {
-      let bestChild = -1;
-      let bestScore = Number.POSITIVE_INFINITY;
-      for (let c = childStart[node]; c < childStart[node + 1]; c++) {
-        const child = childIds[c];
-        const score = dotAt(nodeVectors, child * m, trapdoor, 0, m);
-        nodesScored++;
-        if (score < bestScore) {
-          if (bestChild >= 0) frontier.push(bestScore, bestChild);
-          bestScore = score;
-          bestChild = child;
-        } else {
-          frontier.push(score, child);
-        }
-      }
-      node = bestChild;
-    }
-    const leaf = leafOf[node];
-    const size = leafSize(leaf);
-    if (size > 0) {
-      leaves.push(leaf);
-      images += size;
-    }
-    if (leaves.length >= probes && images >= options.k) break;
-    node = frontier.pop();
-  }
-  return { leaves, nodesScored };
+): LeafPlan {
+  const { m, nodeVectors } = tree;
+  return planLeaves(tree, (node) => scorer.at(nodeVectors, node * m), settings, { minImages: k, leafSize });
 }
 
 /** Ranks the images of the given leaves and returns the k best, best first. */
 export function rankLeaves(
-  tree: Pick<EncryptedIndexTree, 'm' | 'leaves'>,
+  tree: Pick<EncryptedIndexTree, 'leaves'>,
   leafIndices: readonly number[],
-  trapdoor: Trapdoor,
+  scorer: TrapdoorScorer,
   k: number,
 ): { hits: SearchHit[]; vectorsScored: number } {
   const best = new SmallestK(k);
   let vectorsScored = 0;
-  for (const leaf of leafIndices) vectorsScored += rankLeaf(tree, leaf, trapdoor, best);
+  for (const leaf of leafIndices) vectorsScored += rankLeaf(tree, leaf, scorer, best);
   return { hits: resolveHits(tree, best), vectorsScored };
 }
 
@@ -135,8 +105,9 @@ export function searchIndexTree(
   options: SearchOptions,
 ): SearchResult {
   validateSearch(tree, trapdoor, options);
-  const plan = planLeafVisits(tree, trapdoor, options, (leaf) => tree.leaves[leaf].count);
-  const { hits, vectorsScored } = rankLeaves(tree, plan.leaves, trapdoor, options.k);
+  const scorer = TrapdoorScorer.of(tree, trapdoor);
+  const plan = planLeafVisits(tree, scorer, searchSettings(tree, options), options.k, (leaf) => tree.leaves[leaf].count);
+  const { hits, vectorsScored } = rankLeaves(tree, plan.leaves, scorer, options.k);
   return { hits, stats: { leavesVisited: plan.leaves.length, vectorsScored, nodesScored: plan.nodesScored } };
 }
 
@@ -159,8 +130,9 @@ export function searchIndexTreeBatch(
  */
 export function searchIndexTreeExhaustive(tree: EncryptedIndexTree, trapdoor: Trapdoor, k: number): SearchResult {
   validateSearch(tree, trapdoor, { k });
+  const scorer = TrapdoorScorer.of(tree, trapdoor);
   const best = new SmallestK(k);
   let vectorsScored = 0;
-  for (let leaf = 0; leaf < tree.leaves.length; leaf++) vectorsScored += rankLeaf(tree, leaf, trapdoor, best);
+  for (let leaf = 0; leaf < tree.leaves.length; leaf++) vectorsScored += rankLeaf(tree, leaf, scorer, best);
   return { hits: resolveHits(tree, best), stats: { leavesVisited: tree.leaves.length, vectorsScored, nodesScored: 0 } };
 }

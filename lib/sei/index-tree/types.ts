@@ -4,13 +4,33 @@
  * the cloud only ever holds the encrypted tree.
  */
 import type { RandomSource } from '../../core/random';
+import type { ProbeCalibration, RoutingSettings, RoutingStrategy } from '../../ml/types';
+import type { ScoreReduction } from '../score-reduction';
 import type { EncryptedVector } from '../types';
+
+/**
+ * How the owner forms the tree:
+ * - 'balanced' (default): a two-level K-means partition (lib/ml/partition.ts), root -> groups
+ *   -> leaves of about `leafSize` images, searched with beam routing. Reaches high recall on
+ *   real features with few leaves.
+ * - 'paper': the SEI paper's tree, CAK-means leaves (split above `maxLeafSize`) under the
+ *   bottom-up DM hierarchy of section 3.2, searched by greedy descent (probes 1 is the paper's
+ *   search). Kept for fidelity.
+ */
+export type IndexTreeLayout = 'balanced' | 'paper';
 
 /** How the owner builds the tree. */
 export interface IndexTreeBuildOptions {
+  /** Default 'balanced'. */
+  readonly layout?: IndexTreeLayout;
+  /** Balanced layout: mean images per leaf. Default DEFAULT_LEAF_SIZE of lib/ml/partition.ts. */
+  readonly leafSize?: number;
+  /** Balanced layout: groups of leaves. Default about sqrt(leaves) (1 for 64 leaves or fewer). */
+  readonly groups?: number;
   /**
    * Leaves larger than this are split by K-means (beyond the paper: it bounds the work of
-   * ranking one leaf, which keeps search time flat as n grows). Default 128.
+   * ranking one leaf, which keeps search time flat as n grows). Default 128 for the paper
+   * layout, 2 x leafSize for the balanced one.
    */
   readonly maxLeafSize?: number;
   /** Branching factor of those splits. Default 8. */
@@ -21,6 +41,17 @@ export interface IndexTreeBuildOptions {
   readonly apSampleSize?: number;
   /** K-means fits on at most this many points, then assigns all. Default 50,000. */
   readonly kMeansSampleSize?: number;
+  /**
+   * Recall@10 the search defaults must reach: the build holds out vectors, measures recall on
+   * them and stores the cheapest probes (and beam) that reach it. Default 0.95. 0 skips the
+   * calibration: the defaults are then probes 1 (with the paper layout, the paper's search).
+   * Indexes too small to hold vectors out (under 200 images) rank every leaf by default.
+   */
+  readonly targetRecall?: number;
+  /** Held-out queries for the calibration. Default: 500, fewer for very large n (bounded cost). */
+  readonly calibrationQueries?: number;
+  /** Largest probe count the calibration may choose. Default 64 (CS1's request limit). */
+  readonly maxProbes?: number;
   /** Randomness for sampling and seeding (not secret). Default: secure. */
   readonly random?: RandomSource;
   /** Progress callback for long builds. */
@@ -50,15 +81,30 @@ export interface PlainTree {
   readonly leafCount: number;
   /** How the leaves were formed (CAK-means path, K, splits), for logs and benchmarks. */
   readonly stats: PlainTreeStats;
+  /** The search defaults the build chose (and what it measured for them). */
+  readonly search: SearchDefaults;
+}
+
+/** Search settings stored with an index, used when a request does not override them. */
+export interface SearchDefaults extends RoutingSettings {
+  /** Recall@10 the owner asked for (0 when the build did not calibrate). */
+  readonly targetRecall: number;
+  /** Recall@10 measured on held-out vectors with these settings (NaN when not calibrated). */
+  readonly measuredRecall: number;
+  /** Held-out queries it was measured on (0 when not calibrated). */
+  readonly calibrationQueries: number;
 }
 
 export interface PlainTreeStats {
+  readonly layout: IndexTreeLayout;
   readonly clusteringSource: string;
   readonly topLevelClusters: number;
   readonly leafCount: number;
   readonly maxLeafSize: number;
   readonly depth: number;
   readonly nodeCount: number;
+  /** The calibration behind the search defaults, when the build calibrated. */
+  readonly calibration?: ProbeCalibration;
 }
 
 /**
@@ -90,6 +136,10 @@ export interface EncryptedIndexTree {
   readonly leaves: EncryptedLeaf[];
   /** Where each image id lives (leaf index), for deletes and duplicate checks. */
   readonly locations: Map<string, number>;
+  /** Settings a search uses unless it overrides them. */
+  readonly search: SearchDefaults;
+  /** Halves the scoring work (score-reduction.ts); absent for old indexes and rare keys. */
+  readonly reduction?: ScoreReduction;
   /** Counters since the build, for rebuild advice. */
   readonly updates: { added: number; deleted: number; builtSize: number; builtMaxLeaf: number };
 }
@@ -98,10 +148,15 @@ export interface SearchOptions {
   /** Number of results wanted. */
   readonly k: number;
   /**
-   * Minimum number of leaves to rank (beyond the paper; 1 is the paper's behaviour: one leaf,
-   * then backtracking only while fewer than k results exist). More probes, higher recall.
+   * Minimum number of leaves to rank (beyond the paper; 1 with descent is the paper's
+   * behaviour: one leaf, then backtracking only while fewer than k results exist). More probes,
+   * higher recall. Default: the index's calibrated value.
    */
   readonly probes?: number;
+  /** Routing; default the index's (beam for balanced trees, descent for the paper's). */
+  readonly strategy?: RoutingStrategy;
+  /** Beam routing: internal nodes kept per level. Default the index's. */
+  readonly beam?: number;
 }
 
 export interface SearchHit {

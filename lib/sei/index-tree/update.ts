@@ -1,15 +1,17 @@
 /**
- * Dynamic update (the paper's future work): add an image to the leaf a greedy descent reaches,
- * delete by id, both without a rebuild. Node vectors are not moved (they are encrypted, and
+ * Dynamic update (the paper's future work): add an image to the leaf a search for it ranks first
+ * (the index's routing with one probe: the paper's greedy descent on a descent index), delete by
+ * id, both without a rebuild. Node vectors are not moved (they are encrypted, and
  * only the owner could re-encrypt them), so after many updates the tree describes the data less
  * well; {@link rebuildAdvice} says when a rebuild is worth it.
  */
 import { ConflictError, InvalidInputError, NotFoundError } from '../../core/errors';
-import { dotAt } from '../../linalg/vectors';
+import { SUBSPACE_TOLERANCE, subspaceDeviation } from '../score-reduction';
 import type { EncryptedVector, Trapdoor } from '../types';
-import { SLOT_RANGE } from './search';
-import type { EncryptedIndexTree } from './types';
 import { assertScoreOperands } from '../score';
+import { TrapdoorScorer } from './scoring';
+import { planLeafVisits, SLOT_RANGE, type TreeStructure } from './search';
+import type { EncryptedIndexTree, SearchDefaults } from './types';
 
 /** Image ids: printable, no control characters, bounded (they become S3 keys and log fields). */
 const IMAGE_ID_PATTERN = /^[A-Za-z0-9._:@/+=-]{1,200}$/;
@@ -30,23 +32,23 @@ function validateVector(tree: EncryptedIndexTree, vector: Float64Array, what: st
   assertScoreOperands(vector, what);
 }
 
-/** Leaf reached by the paper's greedy descent for this trapdoor. */
-export function nearestLeaf(tree: EncryptedIndexTree, trapdoor: Trapdoor): number {
-  const { m, nodeVectors, childStart, childIds, leafOf } = tree;
-  let node = tree.root;
-  while (leafOf[node] < 0) {
-    let bestChild = childIds[childStart[node]];
-    let bestScore = Number.POSITIVE_INFINITY;
-    for (let c = childStart[node]; c < childStart[node + 1]; c++) {
-      const score = dotAt(nodeVectors, childIds[c] * m, trapdoor, 0, m);
-      if (score < bestScore) {
-        bestScore = score;
-        bestChild = childIds[c];
-      }
-    }
-    node = bestChild;
+/**
+ * The leaf a search with this trapdoor ranks first: the index's routing with one probe (the
+ * paper's greedy descent on a descent index). Empty leaves count, so a new image can refill one.
+ */
+export function nearestLeaf(tree: TreeStructure & { readonly search: SearchDefaults }, trapdoor: Trapdoor): number {
+  const settings = { strategy: tree.search.strategy, probes: 1, beam: tree.search.beam };
+  return planLeafVisits(tree, TrapdoorScorer.of(tree, trapdoor), settings, 1, () => 1).leaves[0];
+}
+
+/**
+ * Throws InvalidInputError when an encrypted vector cannot come from the index's owner key: with
+ * a score reduction, every such vector lies on its subspace (score-reduction.ts).
+ */
+export function assertOnIndexSubspace(tree: Pick<EncryptedIndexTree, 'reduction'>, vector: Float64Array, what: string): void {
+  if (tree.reduction !== undefined && !(subspaceDeviation(tree.reduction, vector) <= SUBSPACE_TOLERANCE)) {
+    throw new InvalidInputError(`${what} was not encrypted with the owner key of this index`);
   }
-  return leafOf[node];
 }
 
 /**
@@ -63,6 +65,7 @@ export function addImage(
   validateImageId(id);
   validateVector(tree, vector, 'encrypted vector');
   validateVector(tree, placement, 'placement trapdoor');
+  assertOnIndexSubspace(tree, vector, 'the encrypted vector');
   if (tree.locations.has(id)) throw new ConflictError(`image "${id}" is already in the index; delete it first`);
 
   const leafIndex = nearestLeaf(tree, placement);

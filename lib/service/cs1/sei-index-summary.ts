@@ -1,6 +1,6 @@
 /** GET index for an SEI index: its public description, from the catalog metadata only. */
 import type { JsonObject } from '../../storage/types';
-import { parseSeiMetadata } from './sei-metadata';
+import { parseSeiMetadata, searchDefaultsToJson } from './sei-metadata';
 import type { IndexKindSummarizer } from './types';
 
 function summarizeSei(json: JsonObject): JsonObject {
@@ -13,6 +13,7 @@ function summarizeSei(json: JsonObject): JsonObject {
     leafCount: metadata.leafCount,
     nodeCount: metadata.nodeCount,
     updates: { added: metadata.updates.added, deleted: metadata.updates.deleted, builtSize: metadata.updates.builtSize },
+    ...(metadata.search === undefined ? {} : { search: searchDefaultsToJson(metadata.search) }),
   };
 }
 

@@ -8,6 +8,7 @@ import { isBlindsightError, MalformedDataError } from '../../core/errors';
 import { decodeIndexSkeleton, decodeLeafBlock } from '../../sei/index-tree/format';
 import type { IndexSkeleton } from '../../sei/index-tree/format';
 import { SLOT_RANGE } from '../../sei/index-tree/search';
+import { SUBSPACE_TOLERANCE, subspaceDeviation } from '../../sei/score-reduction';
 import { mapLimited } from '../../core/concurrency';
 import { assertImageId } from '../../storage/identifiers';
 import { directoryShardCount, encodeDirectoryShard, shardOf } from './sei-image-directory';
@@ -54,6 +55,17 @@ function validationBatches(skeleton: IndexSkeleton): Array<{ first: number; end:
   return batches;
 }
 
+/** Every node vector must lie on the skeleton's score reduction, or searches would score wrongly. */
+function checkNodesOnReduction(skeleton: IndexSkeleton): void {
+  const { reduction, m } = skeleton;
+  if (reduction === undefined) return;
+  for (let node = 0; node < skeleton.leafOf.length; node++) {
+    if (!(subspaceDeviation(reduction, skeleton.nodeVectors, node * m) <= SUBSPACE_TOLERANCE)) {
+      throw new MalformedDataError(`part "${SEI_SKELETON_PART}"`, `node ${node} does not lie on the score reduction (the reduction belongs to another key)`);
+    }
+  }
+}
+
 /** Decodes every leaf block of the `leaves` part; returns id -> leaf. */
 async function validateLeaves(parts: IndexPartsReader, skeleton: IndexSkeleton): Promise<Map<string, number>> {
   const directory = skeleton.leafDirectory;
@@ -69,6 +81,10 @@ async function validateLeaves(parts: IndexPartsReader, skeleton: IndexSkeleton):
       const leaf = await inPart(where, () => decodeLeafBlock(block, skeleton.m, count));
       await inPart(where, () => assertScoreOperands(leaf.vectors, 'encrypted vectors'));
       if (leaf.count >= SLOT_RANGE) throw new MalformedDataError(where, `holds ${leaf.count} images; a leaf holds fewer than ${SLOT_RANGE}`);
+      // A sample per leaf (checking every vector would cost (d+1)^2 each): enough to catch a wrong key or reduction.
+      if (skeleton.reduction !== undefined && leaf.count > 0 && !(subspaceDeviation(skeleton.reduction, leaf.vectors, 0) <= SUBSPACE_TOLERANCE)) {
+        throw new MalformedDataError(where, 'its first vector does not lie on the score reduction of the skeleton (a different owner key?)');
+      }
       for (const id of leaf.ids) {
         await inPart(where, () => assertImageId(id));
         const other = locations.get(id);
@@ -104,6 +120,7 @@ async function validateSei(parts: IndexPartsReader): Promise<ValidatedIndexVersi
   const skeleton = await inPart(`part "${SEI_SKELETON_PART}"`, () => decodeIndexSkeleton(skeletonBytes));
   // Stored vectors are score operands: bounded, so that no accepted trapdoor makes a score overflow.
   await inPart(`part "${SEI_SKELETON_PART}"`, () => assertScoreOperands(skeleton.nodeVectors, 'node vectors'));
+  checkNodesOnReduction(skeleton);
   const expected = skeleton.leafDirectory.reduce((sum, entry) => sum + entry.byteLength, 0);
   const actual = parts.size(SEI_LEAVES_PART);
   if (actual !== expected) {
@@ -131,6 +148,7 @@ async function validateSei(parts: IndexPartsReader): Promise<ValidatedIndexVersi
     nodeCount: skeleton.leafOf.length,
     shardCount: shards.length,
     updates: { ...skeleton.updates },
+    search: skeleton.search,
     publishedFrom: parts.version,
   });
   return { metadata, blobs: { [SKELETON_BLOB]: skeletonBytes, [LEAF_LOCATIONS_BLOB]: encodeSeiLocations(table) } };

@@ -3,6 +3,7 @@
  * leaf-locations blobs), and its checked reading.
  */
 import { MalformedDataError } from '../../core/errors';
+import type { SearchDefaults } from '../../sei/index-tree/types';
 import type { JsonObject, JsonValue } from '../../storage/types';
 
 export const SEI_METADATA_FORMAT = 'sei-v1';
@@ -18,10 +19,40 @@ export interface SeiMetadata {
   readonly nodeCount: number;
   readonly shardCount: number;
   readonly updates: { readonly added: number; readonly deleted: number; readonly builtSize: number; readonly builtMaxLeaf: number };
+  /** Search defaults the owner's build stored (absent for versions published before they existed). */
+  readonly search?: SearchDefaults;
   /** The version whose uploaded parts this version was validated from (or derived from). */
   readonly publishedFrom: string;
   /** For versions made by an update: the version it changed, and how. */
   readonly derivedFrom?: { readonly version: string; readonly operation: 'add' | 'delete'; readonly imageId: string; readonly leaf: number };
+}
+
+/** Search defaults as JSON (an unmeasured recall, NaN, becomes null). */
+export function searchDefaultsToJson(search: SearchDefaults): JsonObject {
+  return {
+    strategy: search.strategy,
+    probes: search.probes,
+    beam: search.beam,
+    targetRecall: search.targetRecall,
+    measuredRecall: Number.isNaN(search.measuredRecall) ? null : search.measuredRecall,
+    calibrationQueries: search.calibrationQueries,
+  };
+}
+
+function parseSearchDefaults(json: JsonObject, what: string): SearchDefaults {
+  const { strategy, measuredRecall, targetRecall } = json;
+  if (strategy !== 'descent' && strategy !== 'beam') throw new MalformedDataError(what, 'search.strategy is not "descent" or "beam"');
+  if (typeof targetRecall !== 'number' || (measuredRecall !== null && typeof measuredRecall !== 'number')) {
+    throw new MalformedDataError(what, 'search recall values are missing');
+  }
+  return {
+    strategy,
+    probes: count(json.probes, 'search.probes', what),
+    beam: count(json.beam, 'search.beam', what),
+    targetRecall,
+    measuredRecall: measuredRecall ?? Number.NaN,
+    calibrationQueries: count(json.calibrationQueries, 'search.calibrationQueries', what),
+  };
 }
 
 export function seiMetadataToJson(metadata: SeiMetadata): JsonObject {
@@ -37,6 +68,7 @@ export function seiMetadataToJson(metadata: SeiMetadata): JsonObject {
     updates: { ...metadata.updates },
     publishedFrom: metadata.publishedFrom,
   };
+  if (metadata.search !== undefined) json.search = searchDefaultsToJson(metadata.search);
   if (metadata.derivedFrom !== undefined) json.derivedFrom = { ...metadata.derivedFrom };
   return json;
 }
@@ -58,6 +90,7 @@ export function parseSeiMetadata(json: JsonObject, what = 'SEI index metadata'):
   const updates = object(json.updates);
   if (updates === undefined) throw new MalformedDataError(what, 'updates is missing');
   const derived = object(json.derivedFrom);
+  const search = object(json.search);
   let derivedFrom: SeiMetadata['derivedFrom'];
   if (derived !== undefined) {
     if (typeof derived.version !== 'string' || typeof derived.imageId !== 'string' || (derived.operation !== 'add' && derived.operation !== 'delete')) {
@@ -79,6 +112,7 @@ export function parseSeiMetadata(json: JsonObject, what = 'SEI index metadata'):
       builtSize: count(updates.builtSize, 'updates.builtSize', what),
       builtMaxLeaf: count(updates.builtMaxLeaf, 'updates.builtMaxLeaf', what),
     },
+    ...(search === undefined ? {} : { search: parseSearchDefaults(search, what) }),
     publishedFrom: json.publishedFrom,
     derivedFrom,
   };

@@ -6,45 +6,55 @@
  * Every request resolves the current-version pointer once (CurrentVersionCache: read from the
  * table, or kept from a read less than the pointer TTL ago; owners always read it), then works
  * on that one loaded version only: it plans the leaves each trapdoor visits from the skeleton
- * (greedy descent plus best-first backtracking), fetches the union of missing leaves of THAT
+ * (the index's routing and calibrated probes unless the request overrides the probes),
+ * fetches the union of missing leaves of THAT
  * version in parallel, and ranks. So a search never mixes versions, even while a publish or
  * update replaces the version it started on.
  */
 import { InvalidInputError, NotFoundError } from '../../core/errors';
-import { planLeafVisits, rankLeaves, validateSearch } from '../../sei/index-tree/search';
-import type { EncryptedLeaf } from '../../sei/index-tree/types';
+import { planLeafVisits, rankLeaves, searchSettings, validateSearch } from '../../sei/index-tree/search';
+import { TrapdoorScorer } from '../../sei/index-tree/scoring';
+import type { EncryptedLeaf, SearchDefaults } from '../../sei/index-tree/types';
 import { assertIndexName, assertOwnerId } from '../../storage/identifiers';
-import { DEFAULT_SEARCH_PROBES, MAX_SEARCH_K, MAX_SEARCH_PROBES, MAX_TRAPDOORS_PER_SEARCH } from '../../api/limits';
+import { MAX_SEARCH_K, MAX_SEARCH_PROBES, MAX_TRAPDOORS_PER_SEARCH } from '../../api/limits';
 import type { SearchRequest, SearchResponse } from '../../api/schemas';
 import type { CurrentVersionCache } from './current-version-cache';
 import type { SeiIndexCache } from './sei-index-cache';
 
 /**
  * The search request of the contract, with trapdoors as any array-like of numbers (callers in
- * process pass Float64Arrays); the service checks every limit itself.
+ * process pass Float64Arrays); the service checks every limit itself. Without probes, the number
+ * the owner's build calibrated for the index's target recall applies.
  */
 export type SeiSearchRequest = Omit<SearchRequest, 'trapdoors'> & { readonly trapdoors: ReadonlyArray<ArrayLike<number>> };
 
 export type SeiSearchResponse = SearchResponse & {
-  /** For logs (counts only). */
-  readonly stats: { leavesVisited: number; leavesFetched: number; rangeReads: number; vectorsScored: number };
+  /** For logs (counts only; probes: what was used, the request's or the index's). */
+  readonly stats: { probes: number; leavesVisited: number; leavesFetched: number; rangeReads: number; vectorsScored: number };
 };
 
-function checkRequestShape(request: SeiSearchRequest): number {
+/** Checks the request's shape; returns its probes override (undefined: the index's default). */
+function checkRequestShape(request: SeiSearchRequest): number | undefined {
   const { trapdoors, k } = request;
   if (!Array.isArray(trapdoors) || trapdoors.length < 1 || trapdoors.length > MAX_TRAPDOORS_PER_SEARCH) {
     throw new InvalidInputError(`trapdoors must be a list of 1 to ${MAX_TRAPDOORS_PER_SEARCH} trapdoors (one real, the others decoys)`);
   }
   if (!Number.isInteger(k) || k < 1 || k > MAX_SEARCH_K) throw new InvalidInputError(`k must be an integer from 1 to ${MAX_SEARCH_K}`);
-  const probes = request.probes ?? DEFAULT_SEARCH_PROBES;
-  if (!Number.isInteger(probes) || probes < 1 || probes > MAX_SEARCH_PROBES) {
+  const { probes } = request;
+  if (probes !== undefined && (!Number.isInteger(probes) || probes < 1 || probes > MAX_SEARCH_PROBES)) {
     throw new InvalidInputError(`probes must be an integer from 1 to ${MAX_SEARCH_PROBES}`);
   }
   return probes;
 }
 
 /** Checks one trapdoor against the index and copies it into a Float64Array. */
-function toTrapdoor(values: ArrayLike<number>, position: number, index: { m: number; d: number }, k: number, probes: number): Float64Array {
+function toTrapdoor(
+  values: ArrayLike<number>,
+  position: number,
+  index: { m: number; d: number; search: SearchDefaults },
+  k: number,
+  probes: number | undefined,
+): Float64Array {
   if (values === null || typeof values !== 'object' || typeof values.length !== 'number') {
     throw new InvalidInputError(`trapdoors[${position}] must be a list of numbers`);
   }
@@ -89,9 +99,11 @@ export class SeiSearchService {
     const index = await this.cache.load(ownerId, indexName, current.version);
     const { skeleton } = index;
     const trapdoors = request.trapdoors.map((values, i) => toTrapdoor(values, i, skeleton, k, probes));
+    const settings = searchSettings(skeleton, { k, probes });
 
     const leafSize = (leaf: number) => skeleton.leafDirectory[leaf].count;
-    const plans = trapdoors.map((trapdoor) => planLeafVisits(skeleton, trapdoor, { k, probes }, leafSize));
+    const scorers = trapdoors.map((trapdoor) => TrapdoorScorer.of(skeleton, trapdoor));
+    const plans = scorers.map((scorer) => planLeafVisits(skeleton, scorer, settings, k, leafSize));
     const wanted = new Set<number>();
     for (const plan of plans) for (const leaf of plan.leaves) wanted.add(leaf);
     const fetched = await this.cache.leaves(index, wanted);
@@ -102,8 +114,8 @@ export class SeiSearchService {
     const view = { m: skeleton.m, leaves };
     let vectorsScored = 0;
     let leavesVisited = 0;
-    const results = trapdoors.map((trapdoor, i) => {
-      const ranked = rankLeaves(view, plans[i].leaves, trapdoor, k);
+    const results = scorers.map((scorer, i) => {
+      const ranked = rankLeaves(view, plans[i].leaves, scorer, k);
       vectorsScored += ranked.vectorsScored;
       leavesVisited += plans[i].leaves.length;
       return { hits: ranked.hits.map((hit) => ({ imageId: hit.id, score: hit.score })) };
@@ -111,7 +123,7 @@ export class SeiSearchService {
     return {
       version: index.version,
       results,
-      stats: { leavesVisited, leavesFetched: fetched.stats.fetched, rangeReads: fetched.stats.rangeReads, vectorsScored },
+      stats: { probes: settings.probes, leavesVisited, leavesFetched: fetched.stats.fetched, rangeReads: fetched.stats.rangeReads, vectorsScored },
     };
   }
 }

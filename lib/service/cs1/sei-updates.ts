@@ -13,7 +13,7 @@
  */
 import { BlindsightError, ConflictError, InvalidInputError, NotFoundError } from '../../core/errors';
 import { encodeLeafBlock } from '../../sei/index-tree/format';
-import { addImage, deleteImage, nearestLeaf, rebuildAdvice } from '../../sei/index-tree/update';
+import { addImage, assertOnIndexSubspace, deleteImage, nearestLeaf, rebuildAdvice } from '../../sei/index-tree/update';
 import type { RebuildAdvice } from '../../sei/index-tree/update';
 import type { EncryptedIndexTree, EncryptedLeaf } from '../../sei/index-tree/types';
 import { assertImageId, assertIndexName, assertOwnerId } from '../../storage/identifiers';
@@ -111,9 +111,10 @@ export class SeiUpdateService {
     const vector = toVector(request.vector, 'vector', m);
     const placement = toVector(request.placementTrapdoor, 'placementTrapdoor', m);
     const { imageId } = request;
+    assertOnIndexSubspace(base.skeleton, vector, 'vector');
 
-    // The paper's placement: the leaf a greedy descent with the placement trapdoor reaches.
-    const leafIndex = nearestLeaf({ ...base.skeleton, leaves: [], locations: new Map() }, placement);
+    // The leaf a search with the placement trapdoor ranks first (the paper's greedy descent on a descent index).
+    const leafIndex = nearestLeaf(base.skeleton, placement);
     const shardIndex = shardOf(imageId, base.locations.shards.length);
     const [shard, fetched] = await Promise.all([this.cache.shard(base, shardIndex), this.cache.leaves(base, [leafIndex])]);
     const tree = workingTree(base, leafIndex, fetched.leaves.get(leafIndex)!, shard);

@@ -21,6 +21,8 @@ import type { VectorSet } from '../../../lib/linalg/vectors';
 import { fitPca } from '../../../lib/ml/pca';
 import { encodePcaModel } from '../../../lib/ml/pca-format';
 import { buildEncryptedIndexTree } from '../../../lib/sei/index-tree/build';
+import type { IndexTreeLayout, SearchDefaults } from '../../../lib/sei/index-tree/types';
+import { describeSearchDefaults } from './search-defaults';
 import { mapLimited } from '../../../lib/core/concurrency';
 import { buildPlainIndex, encryptIndex } from '../../../lib/twoserver/protocol';
 import { seiIndexParts, twoServerIndexParts } from '../../../lib/client/index-parts';
@@ -65,6 +67,10 @@ export interface IndexOptions {
   readonly insecurePaperScheme?: boolean;
   /** Identification embeddings from the face model instead of the PCA'd CNN features. */
   readonly face?: boolean;
+  /** Index tree layout (default balanced; paper: the SEI paper's tree and search). */
+  readonly layout?: IndexTreeLayout;
+  /** Recall@10 the stored search defaults must reach (default 0.95). */
+  readonly targetRecall?: number;
 }
 
 export interface IndexResult {
@@ -76,6 +82,8 @@ export interface IndexResult {
   readonly pcaComponents: number;
   readonly leafCount: number;
   readonly depth: number;
+  /** The search defaults stored with the index, and the recall measured for them at build time. */
+  readonly search: SearchDefaults;
   readonly twoServer?: { indexName: string; backend: HeBackendName; embedding: EmbeddingKind; templates: number; keyId: string; skipped: number };
   readonly ms: { features: number; tree: number; images: number; twoServer?: number };
 }
@@ -256,7 +264,11 @@ export async function ownerIndex(context: CommandContext, options: IndexOptions)
   const treeBar = context.reporter.progress('index tree');
   let built;
   try {
-    built = buildEncryptedIndexTree(owner.seiSecret, projected, ids, { onProgress: (_stage, done, total) => treeBar.update(done, total) });
+    built = buildEncryptedIndexTree(owner.seiSecret, projected, ids, {
+      ...(options.layout === undefined ? {} : { layout: options.layout }),
+      ...(options.targetRecall === undefined ? {} : { targetRecall: options.targetRecall }),
+      onProgress: (_stage, done, total) => treeBar.update(done, total),
+    });
   } finally {
     treeBar.stop();
   }
@@ -264,6 +276,7 @@ export async function ownerIndex(context: CommandContext, options: IndexOptions)
   context.reporter.info(
     `index tree: ${built.plain.stats.leafCount} leaves, depth ${built.plain.stats.depth}, PCA ${pca.components} components (d = ${d}), in ${formatSeconds(treeMs)}`,
   );
+  context.reporter.info(`search defaults: ${describeSearchDefaults(built.tree.search)}`);
 
   // 3. Staging folder: parts, PCA, decoys, encrypted images, two-server index, manifest.
   const stagingDir = join(dirname(owner.paths.indexDir), `.index-staging-${randomBytes(4).toString('hex')}`);
@@ -335,6 +348,7 @@ export async function ownerIndex(context: CommandContext, options: IndexOptions)
       pcaComponents: pca.components,
       leafCount: built.plain.stats.leafCount,
       depth: built.plain.stats.depth,
+      search: built.tree.search,
       ...(twoServer ? { twoServer: twoServer.result } : {}),
       ms: { features: Math.round(featureMs), tree: Math.round(treeMs), images: Math.round(imageMs), ...(twoServerMs !== undefined ? { twoServer: Math.round(twoServerMs) } : {}) },
     };

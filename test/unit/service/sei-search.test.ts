@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, NotFoundError } from '../../../lib/core/errors';
 import { encodeIndexTreeParts } from '../../../lib/sei/index-tree/format';
-import { planLeafVisits, searchIndexTree } from '../../../lib/sei/index-tree/search';
+import { planLeafVisits, searchIndexTree, searchSettings } from '../../../lib/sei/index-tree/search';
+import { TrapdoorScorer } from '../../../lib/sei/index-tree/scoring';
 import type { EncryptedIndexTree } from '../../../lib/sei/index-tree/types';
 import { indexPartObjectKey } from '../../../lib/storage/object-keys';
 import { startLocalAws } from '../../support/local-aws';
 import type { LocalAws } from '../../support/local-aws';
 import { row, seiWorld } from '../../support/sei-fixture';
-import { OWNER_A, OWNER_B, publishTree, serviceWorld } from './support';
+import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
+import { OWNER_A, OWNER_B, publishTree, serviceWorld, uploadVersion } from './support';
 
 /** The in-memory reference: the same search on the same tree, never stored. */
 function reference(tree: EncryptedIndexTree, trapdoor: Float64Array, k: number, probes: number) {
@@ -62,7 +64,7 @@ describe('SEI search service on dynalite + s3rver', () => {
     const offsets = leafOffsets(world.tree);
     const sizes = (leaf: number) => world.tree.leaves[leaf].count;
     const planned = new Set<number>();
-    for (const t of trapdoors.slice(0, 2)) for (const leaf of planLeafVisits(world.tree, t, { k: 10, probes: 3 }, sizes).leaves) planned.add(leaf);
+    for (const t of trapdoors.slice(0, 2)) for (const leaf of planLeafVisits(world.tree, TrapdoorScorer.of(world.tree, t), searchSettings(world.tree, { k: 10, probes: 3 }), 10, sizes).leaves) planned.add(leaf);
 
     objects.reset();
     const first = await services.search.search(OWNER_A, 'lazy', { trapdoors: trapdoors.slice(0, 2).map((t) => Array.from(t)), k: 10, probes: 3 });
@@ -131,6 +133,28 @@ describe('SEI search service on dynalite + s3rver', () => {
     expect(b.results).toEqual(a.results);
     expect(objects.of('getRange').length).toBeGreaterThan(0);
     expect(a.results[0].hits).toEqual(reference(world.tree, trapdoors[2], 5, 2));
+  });
+
+  it('searches with the index\'s calibrated defaults unless the request overrides the probes', async () => {
+    const { services } = serviceWorld(aws);
+    await publishTree(services, OWNER_A, 'defaults', world.tree);
+    const { search } = world.tree;
+    expect(search.calibrationQueries).toBeGreaterThan(0);
+    const byDefault = await services.search.search(OWNER_A, 'defaults', { trapdoors: [Array.from(trapdoors[3])], k: 10 });
+    expect(byDefault.stats.probes).toBe(search.probes);
+    expect(byDefault.results[0].hits).toEqual(reference(world.tree, trapdoors[3], 10, search.probes));
+    const overridden = await services.search.search(OWNER_A, 'defaults', { trapdoors: [Array.from(trapdoors[3])], k: 10, probes: 1 });
+    expect(overridden.stats.probes).toBe(1);
+    expect(overridden.stats.leavesVisited).toBeLessThanOrEqual(byDefault.stats.leavesVisited);
+    expect(overridden.results[0].hits).toEqual(reference(world.tree, trapdoors[3], 10, 1));
+  });
+
+  it('refuses to publish a skeleton whose score reduction does not fit its encrypted vectors', async () => {
+    const { services } = serviceWorld(aws);
+    const foreign = { ...world.tree, reduction: other.tree.reduction };
+    const version = await uploadVersion(services, OWNER_A, 'foreign', seiUploadParts(foreign).parts);
+    await expect(services.versions.publishVersion(OWNER_A, 'foreign', version, null)).rejects.toThrow(/does not lie on the score reduction/);
+    expect(await services.stores.indexes.getCurrent(OWNER_A, 'foreign')).toBeUndefined();
   });
 
   it('reports stored data that went missing as a server fault, not as the caller\'s', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../../lib/core/errors';
 import { encryptIndexVector } from '../../../lib/sei/index-vector';
+import { generateOwnerSecret } from '../../../lib/sei/owner-key';
 import { searchIndexTree } from '../../../lib/sei/index-tree/search';
 import type { EncryptedIndexTree } from '../../../lib/sei/index-tree/types';
 import { addImage, deleteImage, rebuildAdvice } from '../../../lib/sei/index-tree/update';
@@ -108,6 +109,11 @@ describe('copy-on-write image updates of a published SEI index', () => {
     nan[4] = Number.NaN;
     await expect(updates.addImage(OWNER_A, 'strict', { ...good, placementTrapdoor: nan })).rejects.toThrow('placementTrapdoor[4] is not a finite number');
     await expect(updates.addImage(OWNER_A, 'strict', { ...good, imageId: 'has space' })).rejects.toThrow(/image id "has space" is invalid/);
+    // A vector encrypted under another owner key cannot lie on this index's subspace.
+    const foreign = Array.from(encryptIndexVector(generateOwnerSecret(6), near(1)));
+    await expect(updates.addImage(OWNER_A, 'strict', { ...good, vector: foreign })).rejects.toThrow(
+      new InvalidInputError('vector was not encrypted with the owner key of this index'),
+    );
     await expect(updates.addImage(OWNER_A, 'missing', good)).rejects.toThrow(NotFoundError);
     expect(world.objects.of('put')).toHaveLength(0);
     expect((await world.stores.indexes.getCurrent(OWNER_A, 'strict'))?.version).toBe(v1);
