@@ -10,10 +10,10 @@
  * on the same vectors and queries. Every row has engine, setting, n, d, k, searchUsP50,
  * searchUsP99, recallAt10 (against exact plaintext kNN) and buildMs, plus the machine's load.
  *
- * Settings are timed interleaved, query by query (every setting answers query q before any
- * answers q + 1), so a change of load on the shared machine hits every setting alike and the
- * ratios between rows hold even when absolute times do not. A final "summary" row names the
- * fastest setting of each engine with recall@10 >= --summary-recall and their ratio.
+ * Settings are timed interleaved in blocks of queries (--block), round after round, so a change
+ * of load on the shared machine hits every setting alike and the ratios between rows hold even
+ * when absolute times do not. A final "summary" row names the fastest setting of each engine
+ * with recall@10 >= --summary-recall and their ratio.
  *
  * Data: clustered (seeded synthetic mixture, queries from the same distribution), fashion-mnist
  * (pixels, PCA to d fitted on the gallery, queries from the held-out end of the 70,000 images),
@@ -57,6 +57,7 @@ interface SeiBenchOptions {
   peer?: string;
   ef: string;
   summaryRecall: string;
+  block: string;
   seed: string;
   baseline: boolean;
   json: boolean;
@@ -113,17 +114,25 @@ function uptimeLoad(): number {
   return round(loadavg()[0], 2);
 }
 
-/** Times every setting on every query, interleaved query by query; returns per-setting samples. */
-function timeInterleaved(settings: Setting[], queryCount: number, warmup: number): { us: number[][]; results: number[][][] } {
-  for (let q = 0; q < Math.min(warmup, queryCount); q++) for (const s of settings) s.search(q);
+/**
+ * Times every setting on every query. Queries go in blocks of `block`: each setting answers a
+ * block in a row (a search service answers many queries of one index in a row, with its caches
+ * warm), then the next setting answers the same block, round after round. A change of load on
+ * the shared machine therefore hits every setting alike.
+ */
+function timeInterleaved(settings: Setting[], queryCount: number, warmup: number, block: number): { us: number[][]; results: number[][][] } {
+  for (const s of settings) for (let q = 0; q < Math.min(warmup, queryCount); q++) s.search(q);
   const us = settings.map(() => [] as number[]);
   const results = settings.map(() => [] as number[][]);
-  for (let q = 0; q < queryCount; q++) {
+  for (let first = 0; first < queryCount; first += block) {
+    const end = Math.min(queryCount, first + block);
     settings.forEach((s, i) => {
-      const start = performance.now();
-      const ids = s.search(q);
-      us[i].push((performance.now() - start) * 1000);
-      results[i].push(ids);
+      for (let q = first; q < end; q++) {
+        const start = performance.now();
+        const ids = s.search(q);
+        us[i].push((performance.now() - start) * 1000);
+        results[i].push(ids);
+      }
     });
   }
   return { us, results };
@@ -297,7 +306,7 @@ async function runOne(n: number, d: number, options: SeiBenchOptions, reporter: 
   }
 
   const loadBefore = uptimeLoad();
-  const { us, results } = timeInterleaved(settings, queryCount, 50);
+  const { us, results } = timeInterleaved(settings, queryCount, 50, Number(options.block));
   const load = `${loadBefore}-${uptimeLoad()}`;
   const rows = settings.map((s, i) => {
     const b = s.row.engine === 'sei' ? built.find((x) => x.name === s.row.index)! : undefined;
@@ -363,6 +372,7 @@ export function register(program: Command): void {
     .option('--ef <list>', 'HNSW ef values (comma list)', '10,12,14,16,20,24,32,48,64,96,128')
     .option('--summary-recall <r>', 'the summary row compares the fastest settings with at least this recall@10', '0.95')
     .option('--queries <count>', 'held-out queries per configuration', '500')
+    .option('--block <count>', 'queries each setting answers in a row before the next setting takes over', '25')
     .option('--seed <seed>', 'seed of the synthetic data and of clustering', '1')
     .option('--no-baseline', 'skip the kNN-CBIR linear-scan baseline')
     .option('--json', 'one JSON object per configuration per line', false)
