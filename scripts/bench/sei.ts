@@ -17,7 +17,8 @@
  *
  * Data: clustered (seeded synthetic mixture, queries from the same distribution), fashion-mnist
  * (pixels, PCA to d fitted on the gallery, queries from the held-out end of the 70,000 images),
- * fashion-cnn (the evaluation's CNN features of the same images, from its cache, PCA to d).
+ * fashion-cnn (the evaluation's CNN features of the first n + queries images, from its cache, PCA to d;
+ * the queries are the images right after the gallery).
  */
 import type { Command } from 'commander';
 import { loadavg } from 'node:os';
@@ -75,9 +76,9 @@ function syntheticDataset(n: number, d: number, queries: number, seed: number): 
   return { gallery: selectRows(vectors, galleryIdx), queries: selectRows(vectors, queryIdx) };
 }
 
-/** The first n vectors as gallery, the last `queries` of the 70,000 as queries; PCA to d fitted on the gallery. */
+/** The first n vectors as gallery, the last `queries` of the set as queries; PCA to d fitted on the gallery. */
 function heldOutSplit(all: VectorSet, n: number, d: number, queries: number): Dataset {
-  if (n + queries > all.n) throw new Error(`Fashion-MNIST has ${all.n} images; n + queries = ${n + queries}`);
+  if (n + queries > all.n) throw new Error(`the data set has ${all.n} vectors; n + queries = ${n + queries}`);
   const gallery = selectRows(all, Uint32Array.from({ length: n }, (_, i) => i));
   const held = selectRows(all, Uint32Array.from({ length: queries }, (_, i) => all.n - queries + i));
   const pca = fitPca(gallery, Math.min(d, all.d), { sampleSize: 20_000, random: seededRandom(5) });
@@ -90,9 +91,11 @@ async function loadDataset(kind: DataKind, n: number, d: number, queries: number
   if (kind === 'fashion-mnist') return heldOutSplit(pixelVectors(set), n, d, queries);
   const extractor = await createFeatureExtractor();
   try {
+    // Only the first n + queries images: extraction is costly, and any cache at least that
+    // large serves (the queries are the images right after the gallery, never in it).
     const features = await fashionMnistFeatures({
       extractor,
-      n: set.n,
+      n: Math.min(set.n, n + queries),
       data: set,
       onProgress: ({ done, total }) => process.stderr.write(`extracting CNN features (not cached yet) ${done}/${total}\r`),
     });
