@@ -71,7 +71,7 @@ function parseQuantisations(value: string): SealedQuantisation[] {
 async function runOne(n: number, d: number, options: SealedBenchOptions, reporter: BenchReporter): Promise<void> {
   const k = Number(options.k);
   const seed = Number(options.seed);
-  const dataset = loadDataset(options.data, n, d, Number(options.queries), seed);
+  const dataset = await loadDataset(options.data, n, d, Number(options.queries), seed);
   const ids = Array.from({ length: n }, (_, i) => `img-${i}`);
   const idIndex = new Map(ids.map((id, i) => [id, i]));
   const truth = exactNeighbours(dataset.gallery, dataset.queries, k);
@@ -151,7 +151,7 @@ export function register(program: Command): void {
     .option('--d <list>', 'feature dimensions (comma list)', '128')
     .option('--k <k>', 'results per query', '10')
     .option('--queries <count>', 'held-out queries per configuration', '300')
-    .option('--data <kind>', 'clustered (synthetic, seeded) or fashion-mnist (pixels + PCA)', 'clustered')
+    .option('--data <kind>', 'clustered (synthetic, seeded), fashion-mnist (pixels + PCA) or fashion-cnn (cached CNN features + PCA)', 'clustered')
     .option('--quantisation <list>', `how leaves store vectors (comma list of ${QUANTISATIONS.join(', ')})`, QUANTISATIONS.join(','))
     .option('--leaf-size <list>', 'most images per leaf (comma list)', String(DEFAULT_LEAF_SIZE))
     .option('--real-leaves <list>', 'real leaves per query (comma list; default: measured by the build for --target-recall)')

@@ -24,13 +24,8 @@ import type { Command } from 'commander';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { seededRandom } from '../../lib/core/random';
-import { clusteredVectors } from '../../lib/data/synthetic';
-import { loadFashionMnist, pixelVectors } from '../../lib/data/fashion-mnist';
-import { createFeatureExtractor } from '../../lib/features/extractor';
-import { fashionMnistFeatures } from '../../lib/features/fashion-mnist-features';
-import { row, selectRows, type VectorSet } from '../../lib/linalg/vectors';
+import { row } from '../../lib/linalg/vectors';
 import { exactNearest } from '../../lib/ml/exact-knn';
-import { fitPca, transformPca } from '../../lib/ml/pca';
 import { encryptKnnCbirIndex, generateKnnCbirKey, knnCbirSearch, knnCbirTrapdoor } from '../../lib/sei/knn-cbir';
 import { generateOwnerSecret } from '../../lib/sei/owner-key';
 import { generateUserSecret, issueUserKey } from '../../lib/sei/user-key';
@@ -39,9 +34,9 @@ import { buildPlainTree, encryptPlainTree } from '../../lib/sei/index-tree/build
 import { searchIndexTree, searchIndexTreeExhaustive } from '../../lib/sei/index-tree/search';
 import type { EncryptedIndexTree, IndexTreeLayout, SearchOptions } from '../../lib/sei/index-tree/types';
 import type { Trapdoor } from '../../lib/sei/types';
+import { loadDataset } from './datasets';
+import type { Dataset, DatasetName } from './datasets';
 import { BenchReporter, parseNumberList, peakRssMb, percentile, round, type BenchRow } from './report';
-
-type DataKind = 'clustered' | 'fashion-mnist' | 'fashion-cnn';
 
 interface SeiBenchOptions {
   n: string;
@@ -49,7 +44,7 @@ interface SeiBenchOptions {
   k: string;
   probes: string;
   queries: string;
-  data: DataKind;
+  data: DatasetName;
   layouts: string;
   leafSize?: string;
   compareKernels: boolean;
@@ -62,47 +57,6 @@ interface SeiBenchOptions {
   seed: string;
   baseline: boolean;
   json: boolean;
-}
-
-interface Dataset {
-  gallery: VectorSet;
-  queries: VectorSet;
-}
-
-function syntheticDataset(n: number, d: number, queries: number, seed: number): Dataset {
-  const { vectors } = clusteredVectors({ n: n + queries, d, seed });
-  const galleryIdx = Uint32Array.from({ length: n }, (_, i) => i);
-  const queryIdx = Uint32Array.from({ length: queries }, (_, i) => n + i);
-  return { gallery: selectRows(vectors, galleryIdx), queries: selectRows(vectors, queryIdx) };
-}
-
-/** The first n vectors as gallery, the last `queries` of the set as queries; PCA to d fitted on the gallery. */
-function heldOutSplit(all: VectorSet, n: number, d: number, queries: number): Dataset {
-  if (n + queries > all.n) throw new Error(`the data set has ${all.n} vectors; n + queries = ${n + queries}`);
-  const gallery = selectRows(all, Uint32Array.from({ length: n }, (_, i) => i));
-  const held = selectRows(all, Uint32Array.from({ length: queries }, (_, i) => all.n - queries + i));
-  const pca = fitPca(gallery, Math.min(d, all.d), { sampleSize: 20_000, random: seededRandom(5) });
-  return { gallery: transformPca(pca, gallery), queries: transformPca(pca, held) };
-}
-
-async function loadDataset(kind: DataKind, n: number, d: number, queries: number, seed: number): Promise<Dataset> {
-  if (kind === 'clustered') return syntheticDataset(n, d, queries, seed);
-  const set = loadFashionMnist();
-  if (kind === 'fashion-mnist') return heldOutSplit(pixelVectors(set), n, d, queries);
-  const extractor = await createFeatureExtractor();
-  try {
-    // Only the first n + queries images: extraction is costly, and any cache at least that
-    // large serves (the queries are the images right after the gallery, never in it).
-    const features = await fashionMnistFeatures({
-      extractor,
-      n: Math.min(set.n, n + queries),
-      data: set,
-      onProgress: ({ done, total }) => process.stderr.write(`extracting CNN features (not cached yet) ${done}/${total}\r`),
-    });
-    return heldOutSplit(features.vectors, n, d, queries);
-  } finally {
-    extractor.dispose();
-  }
 }
 
 /** One timed setting: answers query q (ids of the k results, best first). */
