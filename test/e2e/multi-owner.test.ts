@@ -71,7 +71,7 @@ describe('several owners end to end: isolated in every respect', () => {
       const trapdoor = t.trapdoors.trapdoor(vectorAt(t.corpus.queries, 0));
       const response = await t.sam.search(t.owner.ownerId, INDEX, { trapdoors: [trapdoor], k: K });
       expect(response.version).toBe(t.version);
-      expect(response.results).toEqual(expectedResults(t.corpus.tree, [trapdoor], K, 4));
+      expect(response.results).toEqual(expectedResults(t.corpus.tree, [trapdoor], K));
     }
   });
 

@@ -70,11 +70,11 @@ describe('SEI end to end: publish, search, download, decrypt, update', () => {
     }
   });
 
-  it('finds an indexed image first when it is the query, and uses the server default of 4 probes', async () => {
+  it("finds an indexed image first when it is the query, and uses the index's calibrated probes without probes in the request", async () => {
     const trapdoor = trapdoors.trapdoor(vectorAt(corpus.vectors, 17));
     const response = await user.search(owner.ownerId, INDEX, { trapdoors: [trapdoor], k: 5 });
     expect(response.results[0].hits[0].imageId).toBe('img-17');
-    expect(response.results).toEqual(expectedResults(corpus.tree, [trapdoor], 5, 4));
+    expect(response.results).toEqual(expectedResults(corpus.tree, [trapdoor], 5));
   });
 
   it('lets the user download the result envelopes and decrypt them to the original images', async () => {

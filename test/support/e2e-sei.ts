@@ -86,10 +86,13 @@ export interface WireHit {
   readonly score: number;
 }
 
-/** What CS1 must answer for these trapdoors: the in-memory search of the same tree. */
-export function expectedResults(tree: EncryptedIndexTree, trapdoors: readonly Trapdoor[], k: number, probes: number): Array<{ hits: WireHit[] }> {
+/**
+ * What CS1 must answer for these trapdoors: the in-memory search of the same tree (without
+ * probes, with the index's calibrated ones, as CS1 searches a request without probes).
+ */
+export function expectedResults(tree: EncryptedIndexTree, trapdoors: readonly Trapdoor[], k: number, probes?: number): Array<{ hits: WireHit[] }> {
   return trapdoors.map((trapdoor) => ({
-    hits: searchIndexTree(tree, trapdoor, { k, probes }).hits.map((hit) => ({ imageId: hit.id, score: hit.score })),
+    hits: searchIndexTree(tree, trapdoor, probes === undefined ? { k } : { k, probes }).hits.map((hit) => ({ imageId: hit.id, score: hit.score })),
   }));
 }
 
