@@ -18,6 +18,9 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   PAYLOAD_TOO_LARGE: 413,
   // The request was well formed, but what it carries cannot be decrypted (wrong key, tampered).
   DECRYPTION_FAILED: 422,
+  // What serves no longer matches what the owner published (digests, signature): the owner
+  // must publish again; retrying the same request cannot help.
+  INTEGRITY_FAILED: 409,
   INTERNAL: 500,
   // A dependency (storage, CS2) did not answer: the same request may succeed later.
   UNAVAILABLE: 503,

@@ -170,8 +170,9 @@ export const CS1_API = {
     body: PublishRequestSchema,
     maxBodyBytes: SMALL_BODY_BYTES,
     responses: { 200: PublishResponseSchema },
-    // put: publish derives the image directory object from the uploaded leaves.
-    access: { table: 'readwrite', objects: { indexes: ['get', 'put'] }, compute: 'vcpu' },
+    // put: publish copies the uploads into the version's prefix and derives the image directory
+    // object from the leaves; delete: it then removes the uploads.
+    access: { table: 'readwrite', objects: { indexes: ['get', 'put', 'delete'] }, compute: 'vcpu' },
   },
   getIndex: {
     method: 'GET',

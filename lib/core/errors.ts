@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'DIMENSION_MISMATCH'
   | 'INVALID_PARAMETERS'
   | 'DECRYPTION_FAILED'
+  | 'INTEGRITY_FAILED'
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'UNAUTHORIZED'
@@ -107,6 +108,16 @@ export class ConfigurationError extends BlindsightError {
 export class UnavailableError extends BlindsightError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('UNAVAILABLE', message, options);
+  }
+}
+
+/**
+ * Stored or downloaded bytes do not match the digest (or signature) fixed when they were
+ * published: they were changed afterwards. Never a result computed from them.
+ */
+export class IntegrityError extends BlindsightError {
+  constructor(message: string) {
+    super('INTEGRITY_FAILED', message);
   }
 }
 

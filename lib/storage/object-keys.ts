@@ -6,6 +6,10 @@
  *   owners/<ownerId>/images/<imageId>                              encrypted image envelopes
  *   owners/<ownerId>/indexes/<indexName>/<version>/<part>          bulky index parts (e.g. SEI
  *                                                                  leaf blocks, read by range)
+ *   owners/<ownerId>/indexes/<indexName>/uploads/<version>/<part>  where the owner PUTs a part
+ *                                                                  before publish (copied into the
+ *                                                                  version's prefix at publish, so
+ *                                                                  upload URLs never reach what serves)
  *   owners/<ownerId>/uploads/<uploadId>                            large request bodies uploaded
  *                                                                  through presigned PUTs
  */
@@ -32,6 +36,18 @@ export function indexPartObjectKey(ownerId: string, indexName: string, version: 
   assertVersionName(version);
   assertBlobName(part);
   return `${ownerPrefix(ownerId)}indexes/${indexName}/${version}/${part}`;
+}
+
+/**
+ * Where the owner uploads a part of an unpublished version. Never read by searches: publish
+ * copies it to indexPartObjectKey, which no presigned URL ever names.
+ */
+export function indexPartUploadKey(ownerId: string, indexName: string, version: string, part: string): string {
+  assertIndexName(indexName);
+  assertVersionName(version);
+  assertBlobName(part);
+  // "uploads" is never a version name, so this never lies inside a version's prefix.
+  return `${ownerPrefix(ownerId)}indexes/${indexName}/uploads/${version}/${part}`;
 }
 
 /** The prefix of all S3 parts of one index version (for cleanup). */

@@ -3,7 +3,7 @@
  * search handler fetch single SEI leaf blocks; presigned URLs let clients move large bodies
  * past Lambda's 6 MB payload limit without AWS credentials.
  */
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { InvalidInputError, MalformedDataError, NotFoundError } from '../core/errors';
@@ -112,6 +112,17 @@ export class S3ObjectStore implements ObjectStore {
       return { size: response.ContentLength ?? 0, contentType: response.ContentType, etag: response.ETag };
     } catch (error) {
       if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async copy(fromKey: string, toKey: string): Promise<void> {
+    assertObjectKey(fromKey);
+    assertObjectKey(toKey);
+    try {
+      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: toKey, CopySource: `${this.bucket}/${encodeURI(fromKey)}` }));
+    } catch (error) {
+      if (isNotFound(error)) throw new NotFoundError(`object ${fromKey} does not exist`);
       throw error;
     }
   }

@@ -50,6 +50,11 @@ export interface ObjectStore {
   getRange(key: string, start: number, endExclusive: number): Promise<Uint8Array>;
   /** Size and type, or undefined if absent. */
   head(key: string): Promise<ObjectHead | undefined>;
+  /**
+   * Copies an object inside the store (server side where the store can); NotFoundError if the
+   * source is absent. Optional: without it, callers copy with get and put.
+   */
+  copy?(fromKey: string, toKey: string): Promise<void>;
   /** Deletes the object; deleting an absent object is not an error. */
   delete(key: string): Promise<void>;
   presignPut(key: string, options: PresignPutOptions): Promise<PresignedRequest>;

@@ -5,9 +5,12 @@
  *    version name, records the declaration (manifest.json under the version's S3 prefix) and
  *    returns one presigned PUT per part (type and length signed), so parts of any size bypass
  *    Lambda's 6 MB payload limit.
- * 2. The owner PUTs the parts to S3.
- * 3. publish: CS1 checks every part is there with its declared size, has the kind's handler
- *    validate the parts COMPLETELY, stages the catalog entry, and flips the current-version
+ * 2. The owner PUTs the parts to S3, under the version's UPLOAD keys (indexPartUploadKey).
+ * 3. publish: CS1 checks every part is there with its declared size, copies it into the
+ *    version's own prefix (indexPartObjectKey, which no URL ever names: a PUT through an old
+ *    upload URL can no longer reach what serves), records the SHA-256 of every part and of
+ *    every 16 KiB chunk of it (part-digests.ts; checked on every read), has the kind's handler
+ *    validate the copied parts COMPLETELY, stages the catalog entry, and flips the current-version
  *    pointer with one conditional write, only if it still names `expectedCurrent`. A refused
  *    publish (bad parts, stale expectedCurrent, a crash half way) leaves the current version
  *    serving.
@@ -18,7 +21,7 @@
  */
 import { BlindsightError, ConflictError, InvalidInputError, isBlindsightError, NotFoundError, PayloadTooLargeError } from '../../core/errors';
 import { assertIndexName, assertOwnerId, assertVersionName } from '../../storage/identifiers';
-import { indexPartObjectKey } from '../../storage/object-keys';
+import { indexPartObjectKey, indexPartUploadKey } from '../../storage/object-keys';
 import type { IndexCatalog, IndexKind, JsonObject, ObjectStore } from '../../storage/types';
 import { mapLimited } from '../../core/concurrency';
 import type { CurrentVersionCache } from './current-version-cache';
@@ -27,6 +30,8 @@ import { INDEX_PART_UPLOAD_URL_SECONDS, S3_CONCURRENCY } from './limits';
 import { DEFAULT_PUBLISH_POLICY } from './publish-policy';
 import type { IndexKindSpec, IndexPartsReader, IndexPublishPolicy, IndexSummaryAccess, PresignedUrl } from './types';
 import { newVersionName } from './version-names';
+import { digestBytes, digestObject, encodePartDigests, PART_DIGESTS_BLOB } from './part-digests';
+import type { PartDigest } from './part-digests';
 
 /** The declaration of a version's parts, kept next to them until publish. */
 export const MANIFEST_PART = 'manifest.json';
@@ -137,7 +142,7 @@ export class IndexVersionService {
     );
     const uploads: Record<string, PresignedUrl> = {};
     for (const [name, size] of Object.entries(parts)) {
-      const presigned = await this.stores.objects.presignPut(indexPartObjectKey(ownerId, indexName, version, name), {
+      const presigned = await this.stores.objects.presignPut(indexPartUploadKey(ownerId, indexName, version, name), {
         expiresInSeconds: INDEX_PART_UPLOAD_URL_SECONDS,
         contentType: PART_CONTENT_TYPE,
         contentLength: size,
@@ -194,23 +199,57 @@ export class IndexVersionService {
     }
     const manifest = parseManifest(manifestBytes, version);
     const handler = this.kinds.get(manifest.kind);
-    const reader = await this.partsReader(ownerId, indexName, version, manifest);
-    const validated = await (await this.kinds.validator(handler.kind)).validate(reader, this.policy);
+    const digests = new Map<string, PartDigest>();
+    const names = Object.keys(manifest.parts);
+    let warnings: readonly string[];
     try {
-      await indexes.stageVersion(ownerId, indexName, version, { kind: handler.kind, metadata: validated.metadata, blobs: validated.blobs });
+      const reader = await this.partsReader(ownerId, indexName, version, manifest, digests);
+      const validated = await (await this.kinds.validator(handler.kind)).validate(reader, this.policy);
+      warnings = validated.warnings ?? [];
+      if (Object.hasOwn(validated.blobs, PART_DIGESTS_BLOB)) throw new Error(`index kind "${handler.kind}" uses the reserved blob name "${PART_DIGESTS_BLOB}"`);
+      const blobs = { ...validated.blobs, [PART_DIGESTS_BLOB]: encodePartDigests(digests) };
+      try {
+        await indexes.stageVersion(ownerId, indexName, version, { kind: handler.kind, metadata: validated.metadata, blobs });
+      } catch (error) {
+        // A concurrent publish of the same version staged it first: publish what it staged.
+        if (!(error instanceof ConflictError) || (await indexes.getVersion(ownerId, indexName, version))?.status !== 'complete') throw error;
+      }
     } catch (error) {
-      // A concurrent publish of the same version staged it first: publish what it staged.
-      if (!(error instanceof ConflictError) || (await indexes.getVersion(ownerId, indexName, version))?.status !== 'complete') throw error;
+      // A refused publish leaves storage as it found it: the uploads stay, the copies go.
+      if ((await indexes.getVersion(ownerId, indexName, version).catch(() => undefined)) === undefined) {
+        const written = new Set([...names, ...digests.keys()]);
+        await mapLimited([...written], S3_CONCURRENCY, (name) => objects.delete(indexPartObjectKey(ownerId, indexName, version, name)).catch(() => undefined));
+      }
+      throw error;
     }
-    return validated.warnings ?? [];
+    // The uploads are never read again; a failed delete leaves only unreachable bytes behind.
+    await mapLimited(names, S3_CONCURRENCY, (name) => objects.delete(indexPartUploadKey(ownerId, indexName, version, name)).catch(() => undefined));
+    return warnings;
   }
 
-  /** Checks every declared part was uploaded with its declared size, and reads them on demand. */
-  private async partsReader(ownerId: string, indexName: string, version: string, manifest: Manifest): Promise<IndexPartsReader> {
+  /** Server-side copy where the store can, else get and put. */
+  private async copy(fromKey: string, toKey: string): Promise<void> {
+    const { objects } = this.stores;
+    if (objects.copy !== undefined) await objects.copy(fromKey, toKey);
+    else await objects.put(toKey, await objects.get(fromKey));
+  }
+
+  /**
+   * Checks every declared part was uploaded with its declared size, copies it into the
+   * version's prefix, records its digest in `digests` (and those of derived objects as they are
+   * written), and reads the copies on demand.
+   */
+  private async partsReader(
+    ownerId: string,
+    indexName: string,
+    version: string,
+    manifest: Manifest,
+    digests: Map<string, PartDigest>,
+  ): Promise<IndexPartsReader> {
     const { objects } = this.stores;
     const names = Object.keys(manifest.parts);
     const keyOf = (name: string) => indexPartObjectKey(ownerId, indexName, version, name);
-    const heads = await mapLimited(names, S3_CONCURRENCY, (name) => objects.head(keyOf(name)));
+    const heads = await mapLimited(names, S3_CONCURRENCY, (name) => objects.head(indexPartUploadKey(ownerId, indexName, version, name)));
     const sizes = new Map<string, number>();
     names.forEach((name, i) => {
       const head = heads[i];
@@ -221,6 +260,11 @@ export class IndexVersionService {
         throw new InvalidInputError(`part "${name}" of version "${version}" is ${head.size} bytes, but ${manifest.parts[name]} were declared`);
       }
       sizes.set(name, head.size);
+    });
+    // Digests are taken of the copies, which only CS1 writes: what they fix is what serves.
+    await mapLimited(names, S3_CONCURRENCY, async (name) => {
+      await this.copy(indexPartUploadKey(ownerId, indexName, version, name), keyOf(name));
+      digests.set(name, await digestObject(sizes.get(name)!, (start, end) => objects.getRange(keyOf(name), start, end)));
     });
     const declared = (name: string) => {
       if (!sizes.has(name)) throw new InvalidInputError(`version "${version}" has no part "${name}"`);
@@ -240,6 +284,7 @@ export class IndexVersionService {
       writeDerived: async (name, bytes) => {
         if (sizes.has(name) || name === MANIFEST_PART) throw new Error(`derived object "${name}" would overwrite an uploaded part`);
         await objects.put(keyOf(name), bytes);
+        digests.set(name, digestBytes(bytes));
         return { version, part: name };
       },
       ref: (name) => {

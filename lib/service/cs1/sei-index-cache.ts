@@ -28,6 +28,8 @@ import { checkLocationsMatchSkeleton, decodeSeiLocations, LEAF_LOCATIONS_BLOB } 
 import type { BlockLocation, SeiLocations } from './sei-locations';
 import { parseSeiMetadata, SKELETON_BLOB } from './sei-metadata';
 import type { SeiMetadata } from './sei-metadata';
+import { VerifiedParts } from './verified-parts';
+import type { PartRef } from './types';
 
 export const DEFAULT_INDEX_CACHE_MB = 1024;
 const DEFAULT_MAX_VERSIONS = 8;
@@ -72,6 +74,7 @@ interface BlockRequest<V extends Block> {
 
 interface MissingBlock {
   readonly id: number;
+  readonly ref: PartRef;
   readonly objectKey: string;
   readonly cacheKey: string;
   readonly location: BlockLocation;
@@ -99,9 +102,9 @@ function blockBytes(block: Block): number {
 }
 
 /** Adjacent missing blocks of one object merged into range reads. */
-function coalesce(missing: MissingBlock[]): Array<{ objectKey: string; start: number; end: number; blocks: MissingBlock[] }> {
+function coalesce(missing: MissingBlock[]): Array<{ objectKey: string; ref: PartRef; start: number; end: number; blocks: MissingBlock[] }> {
   const sorted = [...missing].sort((a, b) => (a.objectKey < b.objectKey ? -1 : a.objectKey > b.objectKey ? 1 : a.location.offset - b.location.offset));
-  const reads: Array<{ objectKey: string; start: number; end: number; blocks: MissingBlock[] }> = [];
+  const reads: Array<{ objectKey: string; ref: PartRef; start: number; end: number; blocks: MissingBlock[] }> = [];
   for (const block of sorted) {
     const last = reads.at(-1);
     const { offset, length } = block.location;
@@ -109,7 +112,7 @@ function coalesce(missing: MissingBlock[]): Array<{ objectKey: string; start: nu
       last.end += length;
       last.blocks.push(block);
     } else {
-      reads.push({ objectKey: block.objectKey, start: offset, end: offset + length, blocks: [block] });
+      reads.push({ objectKey: block.objectKey, ref: block.ref, start: offset, end: offset + length, blocks: [block] });
     }
   }
   return reads;
@@ -120,6 +123,8 @@ export class SeiIndexCache {
   private readonly blocks: ByteLru<Block>;
   private readonly pending = new Map<string, Promise<Block>>();
   private readonly maxVersions: number;
+  /** Every block read is checked against the digests fixed at publish. */
+  private readonly verified: VerifiedParts;
 
   constructor(
     private readonly stores: { readonly objects: ObjectStore; readonly indexes: IndexCatalog },
@@ -127,6 +132,7 @@ export class SeiIndexCache {
   ) {
     this.blocks = new ByteLru(options.cacheBytes);
     this.maxVersions = options.maxVersions ?? DEFAULT_MAX_VERSIONS;
+    this.verified = new VerifiedParts(stores.indexes);
   }
 
   /** Cached bytes and entries, for logs. */
@@ -247,13 +253,13 @@ export class SeiIndexCache {
         cached++;
         continue;
       }
-      missing.push({ id: request.id, objectKey, cacheKey, location: request.location, decode: request.decode });
+      missing.push({ id: request.id, ref: index.locations.objects[request.location.object], objectKey, cacheKey, location: request.location, decode: request.decode });
     }
 
     const reads = coalesce(missing);
     const limit = createLimiter(S3_CONCURRENCY);
     for (const read of reads) {
-      const bytes = limit(() => this.stores.objects.getRange(read.objectKey, read.start, read.end)).catch((error: unknown) => {
+      const bytes = limit(() => this.verified.readRange(this.stores.objects, index.ownerId, index.indexName, read.ref, read.start, read.end)).catch((error: unknown) => {
         // A missing object or a short read means the stored index is damaged; anything else
         // (throttling, network) stays what it is.
         throw isBlindsightError(error) && ['NOT_FOUND', 'MALFORMED_DATA', 'INVALID_INPUT'].includes(error.code) ? corrupt(index, error) : error;

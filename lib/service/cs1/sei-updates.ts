@@ -11,6 +11,7 @@
  * it read. A concurrent change makes it fail with 409 and changes nothing; on any failure the
  * half-made version is removed again (best effort: what remains is never served).
  */
+import { digestBytes, encodePartDigests, PART_DIGESTS_BLOB } from './part-digests';
 import { BlindsightError, ConflictError, InvalidInputError, NotFoundError } from '../../core/errors';
 import { encodeLeafBlock } from '../../sei/index-tree/format';
 import { addImage, assertOnIndexSubspace, deleteImage, nearestLeaf, rebuildAdvice } from '../../sei/index-tree/update';
@@ -190,7 +191,12 @@ export class SeiUpdateService {
       await this.stores.indexes.stageVersion(ownerId, indexName, version, {
         kind: 'sei',
         metadata: seiMetadataToJson(metadata),
-        blobs: { [SKELETON_BLOB]: rewritten.bytes, [LEAF_LOCATIONS_BLOB]: encodeSeiLocations(locations) },
+        blobs: {
+          [SKELETON_BLOB]: rewritten.bytes,
+          [LEAF_LOCATIONS_BLOB]: encodeSeiLocations(locations),
+          // The blocks this version wrote; the rest keep the digests of the versions that wrote them.
+          [PART_DIGESTS_BLOB]: encodePartDigests(new Map([[leafRef.part, digestBytes(leafBytes)], [shardRef.part, digestBytes(shardBytes)]])),
+        },
       });
       await this.stores.indexes.publish(ownerId, indexName, version, base.version);
       this.pointers?.forget(ownerId, indexName);

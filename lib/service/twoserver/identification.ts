@@ -15,6 +15,7 @@
 import { BlindsightError, InvalidInputError, isBlindsightError, NotFoundError, UnavailableError } from '../../core/errors';
 import { assertIndexName, assertOwnerId } from '../../storage/identifiers';
 import { indexPartObjectKey } from '../../storage/object-keys';
+import { VerifiedParts } from '../cs1/verified-parts';
 import type { IndexCatalog, ObjectStore } from '../../storage/types';
 import { Cs1Server } from '../../twoserver/protocol/cs1';
 import type { BlindingMode, QueryStats } from '../../twoserver/protocol/types';
@@ -114,7 +115,7 @@ function checkQuery(loaded: LoadedTwoServerIndex, query: Uint8Array, indexName: 
 /** Errors of the protocol run (the query itself was checked): CS2's fault, or stored data's. */
 function runError(error: unknown, indexName: string, version: string): unknown {
   if (!isBlindsightError(error)) return error;
-  if (error.code === 'UNAVAILABLE' || error.code === 'INTERNAL') return error;
+  if (error.code === 'UNAVAILABLE' || error.code === 'INTERNAL' || error.code === 'INTEGRITY_FAILED') return error;
   if (error.code === 'DECRYPTION_FAILED') {
     return new UnavailableError(`CS2's answer does not match the batch CS1 sent (${error.message}): does CS2 hold the right key?`);
   }
@@ -125,6 +126,8 @@ function runError(error: unknown, indexName: string, version: string): unknown {
 export class TwoServerIdentificationService {
   private readonly blinding: BlindingMode;
   private readonly recordReadConcurrency?: number;
+  /** Record reads are checked against the digests fixed at publish. */
+  private readonly verified: VerifiedParts;
 
   constructor(
     private readonly stores: { readonly objects: ObjectStore; readonly indexes: IndexCatalog },
@@ -134,6 +137,7 @@ export class TwoServerIdentificationService {
   ) {
     this.blinding = options.blinding ?? 'per-value';
     this.recordReadConcurrency = options.recordReadConcurrency;
+    this.verified = new VerifiedParts(stores.indexes);
   }
 
   async identify(
@@ -159,7 +163,7 @@ export class TwoServerIdentificationService {
       const { metadata } = loaded;
       const transport = this.transports()({ keyId: metadata.keyId, ownerId, objects: this.stores.objects, deadline: options.deadline });
       const store = new ObjectStoreRecordStore({
-        objects: this.stores.objects,
+        objects: await this.verified.checkedStore(this.stores.objects, ownerId, indexName, metadata.records.ref),
         key: indexPartObjectKey(ownerId, indexName, metadata.records.ref.version, metadata.records.ref.part),
         size: metadata.records.bytes,
         concurrency: this.recordReadConcurrency,

@@ -6,7 +6,7 @@ import { IndexKindRegistry } from '../../../lib/service/cs1/index-kind-registry'
 import { MAX_SEI_SKELETON_BYTES, seiIndexKind } from '../../../lib/service/cs1/sei-index-kind';
 import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
 import type { IndexKindHandler } from '../../../lib/service/cs1/types';
-import { indexPartObjectKey } from '../../../lib/storage/object-keys';
+import { indexPartObjectKey, indexPartUploadKey } from '../../../lib/storage/object-keys';
 import { startLocalAws } from '../../support/local-aws';
 import type { LocalAws } from '../../support/local-aws';
 import { row, seiWorld } from '../../support/sei-fixture';
@@ -94,7 +94,7 @@ describe('index versions: create, validate, publish atomically', () => {
     const created = await versions.createVersion(OWNER_A, 'c', { kind: 'sei', parts: sizes });
     expect(Object.keys(created.uploads).sort()).toEqual(['leaves', 'skeleton']);
     expect(created.uploads.leaves).toMatchObject({ method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'content-length': String(sizes.leaves) } });
-    expect(created.uploads.leaves.url).toContain(indexPartObjectKey(OWNER_A, 'c', created.version, 'leaves'));
+    expect(created.uploads.leaves.url).toContain(indexPartUploadKey(OWNER_A, 'c', created.version, 'leaves'));
     // A kind other than the serving one cannot take over an index.
     await expect(versions.createVersion(OWNER_A, 'main', { kind: 'two-server', parts: { segments: 8 } })).rejects.toThrow(ConflictError);
   });
@@ -161,12 +161,12 @@ describe('index versions: create, validate, publish atomically', () => {
     const v1 = await publishTree(world.services, OWNER_A, 'partial', sei.tree);
     const { parts, sizes } = seiUploadParts(sei.tree);
     const created = await versions.createVersion(OWNER_A, 'partial', { kind: 'sei', parts: sizes });
-    await stores.objects.put(indexPartObjectKey(OWNER_A, 'partial', created.version, 'skeleton'), parts.skeleton);
+    await stores.objects.put(indexPartUploadKey(OWNER_A, 'partial', created.version, 'skeleton'), parts.skeleton);
     await expect(versions.publishVersion(OWNER_A, 'partial', created.version, v1)).rejects.toThrow(
       `part "leaves" of version "${created.version}" was not uploaded: PUT it to the URL from create-version, then publish`,
     );
     // Written without the presigned URL (which signs the length), so the size can differ.
-    await stores.objects.put(indexPartObjectKey(OWNER_A, 'partial', created.version, 'leaves'), parts.leaves.subarray(1));
+    await stores.objects.put(indexPartUploadKey(OWNER_A, 'partial', created.version, 'leaves'), parts.leaves.subarray(1));
     await expect(versions.publishVersion(OWNER_A, 'partial', created.version, v1)).rejects.toThrow(/is \d+ bytes, but \d+ were declared/);
     await expect(versions.publishVersion(OWNER_A, 'partial', '20990101T000000000Z-000000000000', v1)).rejects.toThrow(NotFoundError);
     expect((await current('partial'))?.version).toBe(v1);
