@@ -160,6 +160,8 @@ export const SeiIndexSummarySchema = Type.Object({
   leafCount: Type.Integer(),
   nodeCount: Type.Integer(),
   updates: Type.Object({ added: Type.Integer(), deleted: Type.Integer(), builtSize: Type.Integer() }),
+  /** The version published from the owner's build; versions made by updates keep it. */
+  publishedFrom: Type.String(),
 });
 export type SeiIndexSummary = Static<typeof SeiIndexSummarySchema>;
 

@@ -5,31 +5,14 @@
  * be squatted, and the id is safe inside URLs, S3 keys and DynamoDB keys.
  */
 import { base64url, calculateJwkThumbprint } from 'jose';
+import { base32 } from '../codec/base32';
 import { InvalidInputError } from '../core/errors';
 import { assertEd25519PublicJwk } from './signing-key';
 import type { Ed25519PublicJwk } from './types';
 
-const BASE32_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 /** 256 bits in 5-bit base32 digits. */
 export const OWNER_ID_LENGTH = 52;
 const OWNER_ID_PATTERN = /^[a-z2-7]{52}$/;
-
-function base32(bytes: Uint8Array): string {
-  let out = '';
-  let buffer = 0;
-  let bits = 0;
-  for (const byte of bytes) {
-    buffer = (buffer << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32_ALPHABET[(buffer >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-    buffer &= (1 << bits) - 1;
-  }
-  if (bits > 0) out += BASE32_ALPHABET[(buffer << (5 - bits)) & 31];
-  return out;
-}
 
 /** The owner id of a public signing key (stable: only kty, crv and x enter the thumbprint). */
 export async function ownerIdOf(publicJwk: Ed25519PublicJwk): Promise<string> {

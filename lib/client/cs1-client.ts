@@ -11,13 +11,13 @@
  *   const user = new Cs1Client({ endpoint, token: userToken });
  *   const { results } = await user.search(ownerId, 'main', { trapdoors: [t], k: 10 });
  */
-import { createHash } from 'node:crypto';
 import { MAX_IMAGES_PER_REQUEST } from '../api/limits';
 import { CS1_API, pathOf } from '../api/routes';
 import type { Cs1RouteName } from '../api/routes';
 import { InvalidInputError, MalformedDataError } from '../core/errors';
 import { mapLimited } from '../core/concurrency';
 import { scaledTimeout } from '../core/timeout-scale';
+import { sha256Hex } from '../crypto/digest';
 import { isServiceError } from './errors';
 import { bytesOf, defaultSleep, DEFAULT_RETRY, discard, exchange, jsonOf } from './http';
 import type { HttpEngine, HttpExchange } from './http';
@@ -89,10 +89,6 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
-}
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 export class Cs1Client {
@@ -349,7 +345,7 @@ export class Cs1Client {
       throw new MalformedDataError(`index "${description.indexName}"`, 'its description has no download URL for the routing data');
     }
     const bytes = await this.getPresigned(routing.download, `download of the routing data of index "${description.indexName}"`);
-    if (bytes.length !== routing.bytes || sha256Hex(bytes) !== routing.sha256) {
+    if (bytes.length !== routing.bytes || (await sha256Hex(bytes)) !== routing.sha256) {
       throw new MalformedDataError(`the routing data of index "${description.indexName}"`, 'does not match the size and SHA-256 CS1 announced');
     }
     return bytes;
@@ -375,7 +371,7 @@ export class Cs1Client {
       throw new MalformedDataError(`index "${description.indexName}"`, 'its description has no download URL for the public material');
     }
     const bytes = await this.getPresigned(material.download, `download of the public material of index "${description.indexName}"`);
-    if (bytes.length !== material.bytes || sha256Hex(bytes) !== material.sha256) {
+    if (bytes.length !== material.bytes || (await sha256Hex(bytes)) !== material.sha256) {
       throw new MalformedDataError(`the public material of index "${description.indexName}"`, 'does not match the size and SHA-256 CS1 announced');
     }
     return bytes;

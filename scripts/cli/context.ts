@@ -1,11 +1,14 @@
 /**
  * What every command runs with: the home folder (keys and state), the endpoint override, the
- * environment, the reporter for human messages and the shared feature models.
+ * environment, the listener for the workflows' progress and messages, the shared feature models,
+ * and the endpoint the command ends up using (named when it cannot be reached).
  */
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { FeatureProvider } from './features';
-import type { Reporter } from './io';
+import type { WorkflowListener } from '../../lib/client/events';
+import type { FeatureModels } from '../../lib/client/features';
+import type { EndpointChoice, SavedEndpoint } from './endpoint';
+import { resolveEndpoint } from './endpoint';
 
 export const HOME_ENV = 'BLINDSIGHT_HOME';
 
@@ -15,12 +18,14 @@ export interface CommandContext {
   /** --endpoint, if given. */
   readonly endpointFlag?: string;
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Base of relative paths on the command line. */
+  /** Base of relative paths on the command line (the folder the user ran the command in). */
   readonly cwd: string;
-  readonly reporter: Reporter;
-  readonly features: FeatureProvider;
+  readonly listener: WorkflowListener;
+  readonly models: FeatureModels;
   /** Clock (tests). */
   readonly now: () => Date;
+  /** The endpoint chosen by {@link chooseEndpoint}. */
+  endpoint?: EndpointChoice;
 }
 
 export function defaultHome(env: Readonly<Record<string, string | undefined>>): string {
@@ -28,7 +33,14 @@ export function defaultHome(env: Readonly<Record<string, string | undefined>>): 
   return configured ? resolve(configured) : join(homedir(), '.blindsight');
 }
 
-/** A command-line path, relative to the context's working folder. */
+/** A command-line path, relative to the folder the user ran the command in. */
 export function resolvePath(context: Pick<CommandContext, 'cwd'>, path: string): string {
   return isAbsolute(path) ? path : resolve(context.cwd, path);
+}
+
+/** The command's endpoint (see endpoint.ts), remembered in the context for error messages. */
+export async function chooseEndpoint(context: CommandContext, saved?: SavedEndpoint): Promise<EndpointChoice> {
+  const choice = await resolveEndpoint({ flag: context.endpointFlag, saved, env: context.env, listener: context.listener });
+  context.endpoint = choice;
+  return choice;
 }

@@ -3,7 +3,7 @@
  *
  *   blindsight owner init | index <folder> | publish | enroll <user> --request <file> |
  *                    add <image> | delete <image> | revoke <user> | status
- *   blindsight user  request-key | import <grant> | search <image> --out <dir> | identify <image>
+ *   blindsight user  request-key | import <grant> | search <image|folder>... | identify <image|folder>...
  *
  * Global options (anywhere on the line): --home <dir> (default ~/.blindsight or
  * BLINDSIGHT_HOME), --endpoint <url>, --json. runCli runs one command line in-process and
@@ -14,11 +14,15 @@ import { resolve } from 'node:path';
 import type { HeBackendName } from '../../lib/he/types';
 import type { CommandContext } from './context';
 import { defaultHome } from './context';
-import { describeError, EXIT_OK, EXIT_USAGE } from './errors';
-import { createFeatureProvider, parseModelChoice } from './features';
-import type { FeatureProvider } from './features';
-import { formatBytes, formatSeconds, formatTable, streamReporter } from './io';
-import type { CliIo } from './io';
+import { isServiceUnreachable } from '../../lib/client/errors';
+import type { WorkflowListener } from '../../lib/client/events';
+import { createFeatureModels, parseModelChoice } from '../../lib/client/node/feature-models';
+import type { NodeFeatureModels } from '../../lib/client/node/feature-models';
+import { formatBytes, formatSeconds } from '../../lib/client/units';
+import { withOrigin } from './endpoint';
+import { describeError, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
+import { formatTable, streamReporter } from './io';
+import type { CliIo, ReporterOptions } from './io';
 import type * as InitModule from './owner/init';
 import type * as IndexModule from './owner/index-folder';
 import type * as PublishModule from './owner/publish';
@@ -29,7 +33,7 @@ import type * as KeysModule from './user/keys';
 import type * as SearchModule from './user/search';
 import type * as IdentifyModule from './user/identify';
 import type { IndexResult } from './owner/index-folder';
-import { describeSearchDefaults } from './owner/search-defaults';
+import { describeSearchDefaults } from '../../lib/client/search-defaults';
 import type { IndexTreeLayout } from '../../lib/sei/index-tree/types';
 import type { InitResult } from './owner/init';
 import type { PublishResult } from './owner/publish';
@@ -56,9 +60,19 @@ const userSearch: typeof SearchModule.userSearch = async (...a) => (await import
 const userIdentify: typeof IdentifyModule.userIdentify = async (...a) => (await import('./user/identify')).userIdentify(...a);
 
 export interface RunOptions {
-  /** Shared models (the demo and tests run many commands in one process). Default: loaded per run. */
-  readonly features?: FeatureProvider;
+  /** Shared models (tests run many commands in one process). Default: loaded per run. */
+  readonly models?: NodeFeatureModels;
   readonly now?: () => Date;
+  /** Progress line pacing off a terminal (tests). */
+  readonly progress?: Pick<ReporterOptions, 'lineIntervalMs' | 'clock'>;
+}
+
+/** Per-run state: the listener of the command that runs (shared models report to it). */
+interface RunState {
+  json: boolean;
+  models?: NodeFeatureModels;
+  listener: WorkflowListener;
+  context?: CommandContext;
 }
 
 interface GlobalOptions {
@@ -114,23 +128,37 @@ function renderPublish(r: PublishResult): string {
 }
 
 function renderUpdate(r: UpdateResult): string {
-  return `image ${r.imageId}: index version ${r.version} holds ${r.imageCount} images${r.rebuildAdvice.advisable ? ' (a rebuild is advisable)' : ''}`;
+  const lines = [`image ${r.imageId}: index version ${r.version} holds ${r.imageCount} images${r.rebuildAdvice.advisable ? ' (a rebuild is advisable)' : ''}`];
+  const stale = r.staleIdentification;
+  if (stale) lines.push(`identification index "${stale.indexName}" misses ${stale.added.length} added and still returns ${stale.deleted.length} deleted images until you re-index`);
+  return lines.join('\n');
 }
 
 function renderSearch(r: SearchResult): string {
-  if (r.results.length === 0) return 'no results';
-  return formatTable(
-    ['rank', 'image id', 'score', 'decrypted file'],
-    r.results.map((row) => [row.rank, row.imageId, row.score.toFixed(5), row.file]),
-  );
+  const blocks = r.queries.map((q) => {
+    const table =
+      q.results.length === 0
+        ? 'no results'
+        : r.idsOnly
+          ? formatTable(['rank', 'image id', 'score'], q.results.map((row) => [row.rank, row.imageId, row.score.toFixed(5)]))
+          : formatTable(['rank', 'image id', 'score', 'decrypted file'], q.results.map((row) => [row.rank, row.imageId, row.score.toFixed(5), row.file ?? '']));
+    return r.queries.length === 1 ? table : `query ${q.query}\n${table}`;
+  });
+  if (r.skipped.length > 0) blocks.push(`skipped: ${r.skipped.map((s) => `${s.file} (${s.reason})`).join(', ')}`);
+  if (r.queries.length > 1) blocks.push(`${r.queries.length} queries in ${formatSeconds(r.ms.total)} (${formatSeconds(r.ms.perQuery)} per query)`);
+  return blocks.join('\n\n');
 }
 
 function renderIdentify(r: IdentifyResult): string {
-  if (r.matches.length === 0) return 'no match';
-  return formatTable(
-    ['template id', 'dist^2 (x10^6)', 'distance'],
-    r.matches.map((m) => [m.templateId, m.dist2, m.distance.toFixed(4)]),
-  );
+  const blocks = r.queries.map((q) => {
+    const table =
+      q.matches.length === 0
+        ? 'no match'
+        : formatTable(['template id', 'dist^2 (x10^6)', 'distance'], q.matches.map((m) => [m.templateId, m.dist2, m.distance.toFixed(4)]));
+    return r.queries.length === 1 ? table : `query ${q.query}\n${table}`;
+  });
+  if (r.skipped.length > 0) blocks.push(`skipped: ${r.skipped.map((s) => `${s.file} (${s.reason})`).join(', ')}`);
+  return blocks.join('\n\n');
 }
 
 /** The status for people (stdout). */
@@ -138,7 +166,12 @@ function renderStatusLines(status: StatusResult): string {
   const lines = [`owner ${status.ownerId}`, `  home      ${status.home}`, `  CS1       ${status.endpoint}`, `  dimension ${status.d}`];
   if (status.build) {
     const b = status.build;
-    lines.push(`last build ${b.builtAt}: ${b.images} images from ${b.folder} (${b.skipped} skipped), model ${b.model}, PCA ${b.pcaComponents}`);
+    lines.push(`last build ${b.builtAt}: ${b.images} images from ${b.folder} (${b.skipped} skipped), model ${b.model}, PCA ${b.pcaComponents}${b.published ? '' : '; not published yet ("owner publish")'}`);
+    if (b.staleIdentification) {
+      lines.push(
+        `identification index "${b.twoServerIndex}" is out of step: misses added ${b.staleIdentification.added.join(', ') || '-'}; still returns deleted ${b.staleIdentification.deleted.join(', ') || '-'} (re-index with --two-server and publish)`,
+      );
+    }
   } else {
     lines.push('nothing indexed yet');
   }
@@ -153,7 +186,7 @@ function renderStatusLines(status: StatusResult): string {
 
 // ---------------------------------------------------------------------------------------------
 
-export function buildProgram(io: CliIo, options: RunOptions, state: { features?: FeatureProvider; json: boolean }): Command {
+export function buildProgram(io: CliIo, options: RunOptions, state: RunState): Command {
   const program = new Command('blindsight')
     .description('Search encrypted images: the owner indexes and publishes, enrolled users search and identify.')
     .option('--home <dir>', 'folder for keys and state (default ~/.blindsight, or BLINDSIGHT_HOME)')
@@ -167,9 +200,10 @@ export function buildProgram(io: CliIo, options: RunOptions, state: { features?:
         '  owner:  blindsight owner init',
         '  owner:  blindsight owner index ~/photos --two-server && blindsight owner publish',
         '  user:   blindsight user request-key                  # send key-request.json to the owner',
-        '  owner:  blindsight owner enroll alice --request key-request.json',
+        '  owner:  blindsight owner enroll alice --request key-request.json   # writes alice.grant.json',
         '  user:   blindsight user import alice.grant.json',
-        '  user:   blindsight user search query.jpg --k 10 --out results [--anonymity 4]',
+        '  user:   blindsight user search query.jpg --k 10 [--out results] [--anonymity 4]',
+        '  user:   blindsight user search queries/ --ids-only --json       # many queries, one model load',
         '  user:   blindsight user identify query.jpg --k 3',
       ].join('\n'),
     )
@@ -185,17 +219,18 @@ export function buildProgram(io: CliIo, options: RunOptions, state: { features?:
   const run = <R>(command: Command, action: (context: CommandContext) => Promise<R>, render: (result: R) => string) => async () => {
     const globals = command.optsWithGlobals<GlobalOptions>();
     state.json = globals.json === true;
-    const reporter = streamReporter(io.stderr, { progressBars: !state.json });
-    state.features ??= options.features ?? createFeatureProvider(reporter);
+    state.listener = streamReporter(io.stderr, { progressBars: !state.json, ...options.progress });
+    state.models ??= options.models ?? createFeatureModels(() => state.listener);
     const context: CommandContext = {
       home: globals.home !== undefined ? resolve(io.cwd, globals.home) : defaultHome(io.env),
       endpointFlag: globals.endpoint,
       env: io.env,
       cwd: io.cwd,
-      reporter,
-      features: state.features,
+      listener: (event) => state.listener(event),
+      models: state.models,
       now: options.now ?? (() => new Date()),
     };
+    state.context = context;
     const result = await action(context);
     io.stdout.write(state.json ? `${JSON.stringify({ ok: true, ...result })}\n` : `${render(result)}\n`);
   };
@@ -281,14 +316,20 @@ export function buildProgram(io: CliIo, options: RunOptions, state: { features?:
     ),
   );
 
-  const add = owner.command('add').description('add one image to the published index (no rebuild)').argument('<image>', 'image file');
-  add.action(run(add, (c) => ownerAdd(c, add.args[0]), renderUpdate));
+  const seiOnlyHelp = 'with an identification index: update the SEI index only and record what identification misses (until the next re-index)';
+  const add = owner
+    .command('add')
+    .description('add one image to the published index (no rebuild)')
+    .argument('<image>', 'image file')
+    .option('--sei-only', seiOnlyHelp);
+  add.action(run(add, (c) => ownerAdd(c, add.args[0], { seiOnly: add.opts().seiOnly === true }), renderUpdate));
 
   const del = owner
     .command('delete')
     .description('delete one image from the published index')
-    .argument('<image>', 'image id, or the file as indexed (see "owner status --images")');
-  del.action(run(del, (c) => ownerDelete(c, del.args[0]), renderUpdate));
+    .argument('<image>', 'image id, or the file as indexed (see "owner status --images")')
+    .option('--sei-only', seiOnlyHelp);
+  del.action(run(del, (c) => ownerDelete(c, del.args[0], { seiOnly: del.opts().seiOnly === true }), renderUpdate));
 
   const revoke = owner.command('revoke').description("revoke a user: CS1 refuses its token from the next request on").argument('<userId>');
   revoke.action(run(revoke, (c) => ownerRevoke(c, revoke.args[0]), (r: RevokeResult) => `user "${r.userId}" revoked at ${r.revokedAt}`));
@@ -324,19 +365,23 @@ export function buildProgram(io: CliIo, options: RunOptions, state: { features?:
 
   const search = user
     .command('search')
-    .description('search the encrypted index with an image; the results are decrypted into --out')
-    .argument('<image>', 'query image')
-    .requiredOption('--out <dir>', 'folder for the decrypted result images')
-    .option('--k <n>', 'number of results', integer('--k', 1, 100), 10)
-    .option('--anonymity <K>', 'K-anonymity: hide the query among K-1 decoy queries', integer('--anonymity', 1, 16), 1)
+    .description('search the encrypted index with one image or many (files or folders; the model loads once); results are decrypted into --out')
+    .argument('<images...>', 'query images, or folders of them')
+    .option('--out <dir>', 'folder for the decrypted results (default ./blindsight-results; one sub-folder per query)')
+    .option('--ids-only', 'print the result ids only: nothing is downloaded or decrypted')
+    .option('--k <n>', 'number of results per query', integer('--k', 1, 100), 10)
+    .option('--anonymity <K>', 'K-anonymity: hide each query among K-1 decoy queries', integer('--anonymity', 1, 16), 1)
     .option('--probes <n>', "leaves ranked at least (default: the index's calibrated value; more: better recall, slower)", integer('--probes', 1, 64))
-    .option('--decoys <folder>', 'draw decoys from features of your own images instead of the grant\'s pool');
+    .option('--decoys <folder>', "draw decoys from features of your own images instead of the grant's pool")
+    .option('--recursive', 'include the sub-folders of query folders')
+    .addHelpText('after', '\nExamples:\n  blindsight user search photo.jpg --out results\n  blindsight user search queries/ --k 5 --ids-only --json');
   search.action(
     run(
       search,
       (c) => {
-        const o = search.opts<{ out: string; k: number; anonymity: number; probes?: number; decoys?: string }>();
-        return userSearch(c, { image: search.args[0], out: o.out, k: o.k, anonymity: o.anonymity, probes: o.probes, decoys: o.decoys });
+        const o = search.opts<{ out?: string; idsOnly?: boolean; k: number; anonymity: number; probes?: number; decoys?: string; recursive?: boolean }>();
+        if (o.idsOnly && o.out !== undefined) throw new UsageError('give either --ids-only or --out, not both');
+        return userSearch(c, { images: search.args, out: o.out, idsOnly: o.idsOnly, k: o.k, anonymity: o.anonymity, probes: o.probes, decoys: o.decoys, recursive: o.recursive });
       },
       renderSearch,
     ),
@@ -344,17 +389,18 @@ export function buildProgram(io: CliIo, options: RunOptions, state: { features?:
 
   const identify = user
     .command('identify')
-    .description('two-server identification: the encrypted embedding goes to CS1, which asks CS2; prints matching template ids')
-    .argument('<image>', 'query image')
+    .description('two-server identification of one image or many: the encrypted embedding goes to CS1, which asks CS2; prints matching template ids')
+    .argument('<images...>', 'query images, or folders of them')
     .addOption(new Option('--tau-squared <n>', 'range query: every template within this squared distance (x10^6 units)').argParser(integer('--tau-squared', 0, Number.MAX_SAFE_INTEGER)).conflicts('k'))
     .addOption(new Option('--k <n>', 'the n nearest templates').argParser(integer('--k', 1, 50)).conflicts('tauSquared'))
-    .option('--face', 'the query is a face (required for face indexes, which use it anyway)');
+    .option('--face', 'the query is a face (required for face indexes, which use it anyway)')
+    .option('--recursive', 'include the sub-folders of query folders');
   identify.action(
     run(
       identify,
       (c) => {
-        const o = identify.opts<{ tauSquared?: number; k?: number; face?: boolean }>();
-        return userIdentify(c, { image: identify.args[0], tauSquared: o.tauSquared, k: o.k, face: o.face });
+        const o = identify.opts<{ tauSquared?: number; k?: number; face?: boolean; recursive?: boolean }>();
+        return userIdentify(c, { images: identify.args, tauSquared: o.tauSquared, k: o.k, face: o.face, recursive: o.recursive });
       },
       renderIdentify,
     ),
@@ -369,7 +415,7 @@ const COMMANDER_SUCCESS = new Set(['commander.helpDisplayed', 'commander.version
 
 /** Runs one command line (argv without "node script") and returns its exit code. */
 export async function runCli(argv: readonly string[], io: CliIo, options: RunOptions = {}): Promise<number> {
-  const state: { features?: FeatureProvider; json: boolean } = { json: argv.includes('--json') };
+  const state: RunState = { json: argv.includes('--json'), listener: () => {} };
   const program = buildProgram(io, options, state);
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -382,10 +428,13 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunOpt
       return EXIT_USAGE;
     }
     const described = describeError(error);
-    io.stderr.write(`blindsight: error: ${described.message}\n`);
-    if (state.json) io.stdout.write(`${JSON.stringify({ ok: false, error: { code: described.code, message: described.message } })}\n`);
+    // "cannot reach <url>" says where the URL came from.
+    const endpoint = state.context?.endpoint;
+    const message = isServiceUnreachable(error) && endpoint !== undefined ? withOrigin(described.message, endpoint) : described.message;
+    io.stderr.write(`blindsight: error: ${message}\n`);
+    if (state.json) io.stdout.write(`${JSON.stringify({ ok: false, error: { code: described.code, message } })}\n`);
     return described.exitCode;
   } finally {
-    if (options.features === undefined) state.features?.dispose();
+    if (options.models === undefined) state.models?.dispose();
   }
 }

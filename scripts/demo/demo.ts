@@ -1,9 +1,9 @@
 /**
- * The one-command demo's flow, step by step with the CLI's own commands (called in-process,
- * sharing one set of loaded models): start the local two-account cloud, create an owner and a
- * user in a fresh work folder, index the bundled Fashion-MNIST gallery (SEI index and two-server
- * identification index), publish, enroll the user, search with held-out images (one request
- * K-anonymous), identify a gallery image, and report what happened.
+ * The one-command demo's flow, step by step with the client workflows (lib/client, the same the
+ * CLI runs; one set of loaded models): start the local two-account cloud, create an owner and a
+ * user in a fresh work folder, index the bundled Fashion-MNIST gallery (SEI index and
+ * two-server identification index), publish, enroll the user, search with held-out images (one
+ * request K-anonymous), identify a gallery image, and report what happened.
  *
  * Every step is checked, not just run: searches must return k decrypted images, the
  * identification must find the query's own template at distance 0. A failed step ends the flow.
@@ -15,21 +15,35 @@ import { SHE_IS_INSECURE, SHE_WARNING } from '../../lib/he/backends';
 import type { LocalCloud } from '../local-cloud/cloud';
 import { startLocalCloud } from '../local-cloud/cloud';
 import { dataLayout, DEFAULT_PORTS } from '../local-cloud/layout';
-import type { CommandContext } from '../cli/context';
-import { createFeatureProvider } from '../cli/features';
-import type { FeatureProvider } from '../cli/features';
-import type { OutputStream, Progress, Reporter } from '../cli/io';
-import { formatSeconds, silentProgress } from '../cli/io';
-import { loadManifest, ownerPaths } from '../cli/owner/home';
-import { ownerIndex } from '../cli/owner/index-folder';
-import { ownerInit } from '../cli/owner/init';
-import { ownerPublish } from '../cli/owner/publish';
-import { ownerEnroll } from '../cli/owner/users';
-import { userIdentify } from '../cli/user/identify';
-import { userImport, userRequestKey } from '../cli/user/keys';
-import { userSearch } from '../cli/user/search';
+import { BUILD_FILES } from '../../lib/client/build-files';
+import type { WorkflowEvent } from '../../lib/client/events';
+import { decodeKeyRequest } from '../../lib/client/formats';
+import { createFeatureModels, DEFAULT_MODEL_CHOICE } from '../../lib/client/node/feature-models';
+import type { NodeFeatureModels } from '../../lib/client/node/feature-models';
+import { fileEntry, listImageFolder } from '../../lib/client/node/folder-images';
+import { buildPath, buildSource, ownerPaths, saveNewOwner, savePublished, saveUsers, stageBuild } from '../../lib/client/node/owner-home';
+import { ensurePrivateDir, writePrivateFile, writePrivateJson } from '../../lib/client/node/private-files';
+import { userPaths } from '../../lib/client/node/user-home';
+import { enrollUser } from '../../lib/client/owner-enroll';
+import { indexImages } from '../../lib/client/owner-index';
+import { createOwner, ownerClient } from '../../lib/client/owner-keys';
+import { publishBuild } from '../../lib/client/owner-publish';
+import { formatSeconds } from '../../lib/client/units';
+import { identifyImages } from '../../lib/client/user-identify';
+import { searchImages } from '../../lib/client/user-search';
+import type { ResultSink } from '../../lib/client/user-search';
+import { keyRequestOf, openGrant, userClient } from '../../lib/client/user-session';
+import { FileSecretStore } from '../../lib/storage/file-secret-store';
+import { encodeUserSecret } from '../../lib/sei/key-formats';
+import { generateUserSecret } from '../../lib/sei/user-key';
 import type { GalleryImage } from './gallery';
 import { balancedSubset, copySubset, GALLERY_DIR, galleryImages, labelOf } from './gallery';
+
+/** Where the demo writes (a terminal gets a live progress line per step). */
+export interface OutputStream {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+}
 
 export interface DemoOptions {
   /** Images of the bundled gallery to use (balanced over the classes); default all. */
@@ -52,7 +66,7 @@ export interface DemoOptions {
   readonly remote?: { readonly endpoint: string; importCs2Secret(secretFile: string): Promise<string> };
   /** Where the human report goes. */
   readonly out: OutputStream;
-  /** Progress bars (on a terminal). */
+  /** Progress on the step line (on a terminal). */
   readonly progressBars?: boolean;
 }
 
@@ -72,7 +86,7 @@ export interface DemoOutcome {
   readonly ownerHome: string;
   readonly userHome: string;
   readonly resultsDir: string;
-  readonly features: FeatureProvider;
+  readonly models: NodeFeatureModels;
   readonly totalMs: number;
 }
 
@@ -82,25 +96,6 @@ const ANONYMITY = 4;
 const DEMO_USER = 'demo-user';
 
 const CLEAR_LINE = '\x1b[2K\r';
-
-/**
- * Messages of the CLI steps go to a log (shown for a failing step); on a terminal, progress
- * replaces the step's pending line ("... owner index [features 120/296]").
- */
-function stepReporter(log: string[], out: OutputStream, progressBars: boolean, current: () => string): Reporter {
-  const bars = progressBars && out.isTTY === true;
-  return {
-    info: (message) => log.push(message),
-    warn: (message) => log.push(`warning: ${message}`),
-    progress: (label): Progress => {
-      if (!bars) return silentProgress;
-      return {
-        update: (done, total) => out.write(`${CLEAR_LINE}  ... ${current()} [${label} ${done}/${total}]`),
-        stop: () => out.write(`${CLEAR_LINE}  ... ${current()}`),
-      };
-    },
-  };
-}
 
 /** Held-out queries (one per query class, not indexed) and the images to index. */
 function splitGallery(images: readonly GalleryImage[]): { queries: GalleryImage[]; indexed: GalleryImage[] } {
@@ -112,6 +107,17 @@ function splitGallery(images: readonly GalleryImage[]): { queries: GalleryImage[
   }
   const held = new Set(queries.map((q) => q.file));
   return { queries, indexed: images.filter((image) => !held.has(image.file)) };
+}
+
+/** Decrypted results as files, one folder per query. */
+function resultFolder(dir: string): ResultSink {
+  return {
+    save: async (_query, rank, imageId, bytes, format) => {
+      const file = join(dir, `${String(rank).padStart(2, '0')}-${imageId}.${format === 'jpeg' ? 'jpg' : (format ?? 'bin')}`);
+      await writePrivateFile(file, bytes);
+      return file;
+    },
+  };
 }
 
 export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
@@ -126,9 +132,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
   const resultsDir = join(workdir, 'results');
   const dataDir = options.dataDir ?? join(workdir, 'cloud');
   let currentStep = '';
-  const reporter = stepReporter(log, out, options.progressBars ?? true, () => currentStep);
-  const features = createFeatureProvider(reporter);
+  const bars = (options.progressBars ?? true) && out.isTTY === true;
+  // Workflow messages go to a log (shown for a failing step); on a terminal, progress replaces the step's pending line.
+  const listener = (event: WorkflowEvent) => {
+    if (event.type === 'info') log.push(event.message);
+    else if (event.type === 'warning') log.push(`warning: ${event.message}`);
+    else if (event.type === 'progress' && bars) out.write(`${CLEAR_LINE}  ... ${currentStep} [${event.step} ${event.done}/${event.total}]`);
+  };
+  const models = createFeatureModels(() => listener);
   const k = options.k ?? 8;
+  const he = options.he ?? 'bfv';
   const state: { cloud?: LocalCloud } = {};
   const cloudLog: string[] = [];
 
@@ -140,11 +153,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     ownerHome,
     userHome,
     resultsDir,
-    features,
+    models,
     totalMs: performance.now() - started,
   });
 
-  /** Runs one step: a tick and its time, or a cross with the reason (and the CLI's last messages). */
+  /** Runs one step: a tick and its time, or a cross with the reason (and the last messages). */
   const step = async <T>(name: string, work: () => Promise<T>, describe: (value: T) => string | undefined): Promise<T | undefined> => {
     log.length = 0;
     // On a terminal the pending line is overwritten by the result; elsewhere only results print.
@@ -202,18 +215,6 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     endpoint = cloud.cs1Url;
   }
 
-  const context = (home: string): CommandContext => ({
-    home,
-    endpointFlag: undefined,
-    env: { BLINDSIGHT_ENDPOINT: endpoint, BLINDSIGHT_DATA_DIR: dataDir },
-    cwd: workdir,
-    reporter,
-    features,
-    now: () => new Date(),
-  });
-  const owner = context(ownerHome);
-  const user = context(userHome);
-
   // 2. The gallery: a balanced subset, minus the held-out queries.
   const all = await galleryImages();
   const chosen = options.gallerySize !== undefined ? balancedSubset(all, options.gallerySize) : all;
@@ -223,43 +224,104 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
   await copySubset(indexed, galleryDir, GALLERY_DIR);
   await copySubset(queries, queryDir, GALLERY_DIR);
 
-  const init = await step('owner init: signing key, SEI owner secret (d = 128), image key; register with CS1', () => ownerInit(owner), (r) => `owner id ${r.ownerId}`);
-  if (init === undefined) return outcome(false);
+  // The owner and the user keep their state in homes the CLI reads, so the printed commands work after the demo.
+  const owner = await step(
+    'owner init: signing key, SEI owner secret (d = 128), image key; register with CS1',
+    async () => {
+      const created = await createOwner(endpoint, 128);
+      await saveNewOwner(ownerHome, created.owner);
+      return created.owner;
+    },
+    (o) => `owner id ${o.config.ownerId}`,
+  );
+  if (owner === undefined) return outcome(false);
+  const paths = ownerPaths(ownerHome);
 
-  const indexed_ = await step(
-    `owner index: ${indexed.length} Fashion-MNIST images -> CNN features, PCA, encrypted index tree, AES-GCM images, ${options.he ?? 'bfv'} identification index`,
-    () => ownerIndex(owner, { folder: galleryDir, twoServer: true, he: options.he ?? 'bfv', insecurePaperScheme: she }),
-    (r) =>
+  const build = await step(
+    `owner index: ${indexed.length} Fashion-MNIST images -> CNN features, PCA, encrypted index tree, AES-GCM images, ${he} identification index`,
+    async () => {
+      const staged = await stageBuild(paths);
+      try {
+        const built = await indexImages(
+          { owner, images: await listImageFolder(galleryDir), label: galleryDir, models, sink: staged, model: DEFAULT_MODEL_CHOICE, twoServer: { he, allowInsecurePaperScheme: she } },
+          listener,
+        );
+        await staged.commit(built.manifest);
+        return built;
+      } catch (error) {
+        await staged.abort();
+        throw error;
+      }
+    },
+    ({ summary: r }) =>
       `${r.images} images, ${r.skipped.length} skipped; PCA to ${r.pcaComponents} components (d = ${r.d}); ${r.leafCount} leaves, depth ${r.depth}\n` +
       `features ${formatSeconds(r.ms.features)}, tree ${formatSeconds(r.ms.tree)}, images ${formatSeconds(r.ms.images)}, two-server ${formatSeconds(r.ms.twoServer ?? 0)}`,
   );
-  if (indexed_ === undefined) return outcome(false);
+  if (build === undefined) return outcome(false);
+  const { manifest } = build;
 
   const published = await step(
     'owner publish: encrypted images and index parts to S3, atomic publish, HE secret to CS2',
     async () => {
-      const result = await ownerPublish(owner, options.remote ? {} : { cs2KeyDir: dataLayout(dataDir).keyDir });
-      const cs2 = result.twoServer?.cs2;
-      if (options.remote && cs2 && !cs2.imported) await options.remote.importCs2Secret(cs2.secretFile);
+      const store = new FileSecretStore(dataLayout(dataDir).keyDir);
+      const result = await publishBuild(
+        {
+          owner,
+          client: await ownerClient(endpoint, owner),
+          manifest,
+          build: buildSource(paths),
+          handOverCs2Secret: async (keyId, material) => {
+            if (options.remote !== undefined) {
+              // A deployed CS2: its operator imports the secret file into CS2's Secrets Manager.
+              const imported = await options.remote.importCs2Secret(buildPath(paths.indexDir, BUILD_FILES.cs2Secret));
+              return { imported: true, path: imported || `CS2's Secrets Manager (key ${keyId})` };
+            }
+            await store.put(keyId, material);
+            return { imported: true, path: store.pathOf(keyId) };
+          },
+        },
+        listener,
+      );
+      await savePublished(paths, result.published);
       return result;
     },
     (r) => `index "${r.sei.indexName}" version ${r.sei.version}; identification index "${r.twoServer?.indexName}" version ${r.twoServer?.version}`,
   );
   if (published === undefined) return outcome(false);
 
-  const enrolled = await step(
+  const session = await step(
     `enroll "${DEMO_USER}": user request-key (W) -> owner enroll (Abar, U, token) -> user import`,
     async () => {
-      const request = await userRequestKey(user, {});
-      const grant = await ownerEnroll(owner, { userId: DEMO_USER, request: request.request });
-      return userImport(user, grant.grant);
+      const user = userPaths(userHome);
+      const secret = generateUserSecret(owner.config.d);
+      const secretBytes = encodeUserSecret(secret);
+      await ensurePrivateDir(userHome);
+      await writePrivateFile(user.secret, secretBytes);
+      const request = keyRequestOf(secretBytes, owner.config.d);
+      await writePrivateJson(user.request, request);
+      const build = buildSource(paths);
+      const enrolled = await enrollUser({
+        owner,
+        client: await ownerClient(endpoint, owner),
+        userId: DEMO_USER,
+        ...decodeKeyRequest(request),
+        manifest,
+        pca: await build.get(BUILD_FILES.pca, 'the PCA model'),
+        decoys: await build.get(BUILD_FILES.decoys, 'the decoy pool'),
+        endpoint,
+        publishedVersion: published.sei.version,
+      });
+      await saveUsers(paths, { users: { [DEMO_USER]: { enrolledAt: enrolled.grant.issuedAt, status: 'active', tokenExpiresAt: enrolled.tokenExpiresAt } } });
+      await writePrivateJson(join(paths.grantsDir, `${DEMO_USER}.grant.json`), enrolled.grant);
+      await writePrivateJson(user.grant, enrolled.grant);
+      return openGrant(JSON.parse(JSON.stringify(enrolled.grant)), secretBytes, secret, 'the grant');
     },
-    (r) => `user "${r.userId}" of owner ${r.ownerId.slice(0, 12)}..., token valid until ${r.tokenExpiresAt}`,
+    (s) => `user "${s.grant.userId}" of owner ${s.grant.ownerId.slice(0, 12)}..., token valid until ${s.grant.tokenExpiresAt}`,
   );
-  if (enrolled === undefined) return outcome(false);
+  if (session === undefined) return outcome(false);
+  const client = userClient(session, endpoint);
 
   // Image id -> gallery file, to show classes (the owner's manifest; the user sees only ids).
-  const manifest = await loadManifest(ownerPaths(ownerHome));
   const fileOf = new Map(manifest.images.map((image) => [image.imageId, basename(image.file)]));
   const labels = (ids: readonly string[]) => ids.map((id) => labelOf(fileOf.get(id) ?? '') ?? '?');
 
@@ -267,24 +329,24 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
   for (const [i, query] of queries.entries()) {
     const anonymous = i === queries.length - 1;
     const name = `user search ${query.file}${anonymous ? ` with K-anonymity (K = ${ANONYMITY})` : ''}: top ${k}, decrypted locally`;
+    const folder = join(resultsDir, query.file.replace(/\.png$/, ''));
     const result = await step(
       name,
       async () => {
-        const r = await userSearch(user, {
-          image: join(queryDir, query.file),
-          out: join(resultsDir, query.file.replace(/\.png$/, '')),
-          k,
-          anonymity: anonymous ? ANONYMITY : 1,
-        });
-        if (r.results.length !== Math.min(k, indexed.length)) throw new Error(`expected ${Math.min(k, indexed.length)} results, got ${r.results.length}`);
+        const r = await searchImages(
+          { session, client, models, queries: [fileEntry(join(queryDir, query.file), query.file)], k, anonymity: anonymous ? ANONYMITY : 1, results: resultFolder(folder), skipUnusable: false },
+          listener,
+        );
+        const rows = r.queries[0].results;
+        if (rows.length !== Math.min(k, indexed.length)) throw new Error(`expected ${Math.min(k, indexed.length)} results, got ${rows.length}`);
         return r;
       },
       (r) => {
-        const classes = labels(r.results.map((row) => row.imageId));
+        const classes = labels(r.queries[0].results.map((row) => row.imageId));
         const hits = classes.filter((label) => label === query.label).length;
         return (
           `results: ${classes.join(', ')}\n` +
-          `${hits}/${classes.length} of class "${query.label}"; search ${formatSeconds(r.ms.search)}${anonymous ? ` (${ANONYMITY - 1} decoy queries, ${r.downloaded} envelopes downloaded)` : ''}; decrypted into ${r.out}`
+          `${hits}/${classes.length} of class "${query.label}"; search ${formatSeconds(r.ms.search)}${anonymous ? ` (${ANONYMITY - 1} decoy queries, ${r.downloaded} envelopes downloaded)` : ''}; decrypted into ${folder}`
         );
       },
     );
@@ -293,18 +355,18 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
 
   const target = indexed[Math.floor(indexed.length / 2)];
   const identified = await step(
-    `user identify ${target.file}: encrypted embedding -> CS1 <-> CS2 (${options.he ?? 'bfv'}), nearest 3`,
+    `user identify ${target.file}: encrypted embedding -> CS1 <-> CS2 (${he}), nearest 3`,
     async () => {
-      const r = await userIdentify(user, { image: join(galleryDir, target.file), k: 3 });
-      const top = r.matches[0];
+      const r = await identifyImages({ session, client, models, queries: [fileEntry(join(galleryDir, target.file), target.file)], mode: { k: 3 }, skipUnusable: false }, listener);
+      const top = r.queries[0].matches[0];
       if (top === undefined || fileOf.get(top.templateId) !== target.file || top.dist2 !== 0) {
         throw new Error(`the nearest template should be the image itself at distance 0, got ${top ? `${fileOf.get(top.templateId) ?? top.templateId} at ${top.dist2}` : 'no match'}`);
       }
       return r;
     },
     (r) =>
-      r.matches.map((m) => `${m.templateId} = ${fileOf.get(m.templateId) ?? '?'}  distance ${m.distance.toFixed(3)}`).join('\n') +
-      `\n${r.stats.cs2Calls} CS2 calls, ${r.stats.candidates} candidates; identification ${formatSeconds(r.ms.identify)}`,
+      r.queries[0].matches.map((m) => `${m.templateId} = ${fileOf.get(m.templateId) ?? '?'}  distance ${m.distance.toFixed(3)}`).join('\n') +
+      `\n${r.queries[0].stats.cs2Calls} CS2 calls, ${r.queries[0].stats.candidates} candidates; identification ${formatSeconds(r.ms.identify)}`,
   );
   allOk &&= identified !== undefined;
 

@@ -7,19 +7,23 @@
  *   npm start -- --exit                # CI: same flow, exit 0 only if every step succeeded
  *   npm start -- --gallery-size 60     # a smaller gallery (faster)
  *
- * Options: --exit, --gallery-size <n>, --he bfv|she (she needs --insecure-paper-scheme), --k <n>, --data-dir <dir> (default: the
- * local cloud's .local-cloud when serving, a temporary folder with --exit), --free-ports
- * (default with --exit), --workdir <dir> (default: a new temporary folder), --keep (keep the
- * work folder after --exit), --endpoint <url> and --cs2-env <list> (a deployed CS1 and CS2, e.g.
- * LocalStack: npm run deploy:localstack runs the demo this way).
+ * Options: --exit, --gallery-size <n>, --he bfv|she (she needs
+ * --insecure-paper-scheme), --k <n>, --data-dir <dir> (default: the
+ * local cloud's .local-cloud when serving, a folder in the work folder with --exit),
+ * --free-ports (default with --exit), --workdir <dir> (default: a new temporary folder),
+ * --clean (with --exit: remove the work folder; by default it is kept, with the results it
+ * names), --endpoint <url> and --cs2-env <list> (a deployed CS1 and CS2, e.g. LocalStack:
+ * npm run deploy:localstack runs the demo this way). Relative paths are taken from the folder
+ * npm was started in.
  */
 import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SHE_IS_INSECURE } from '../../lib/he/backends';
 import { REPO_ROOT, DEFAULT_DATA_DIR } from '../local-cloud/layout';
-import { formatSeconds } from '../cli/io';
+import { formatSeconds } from '../../lib/client/units';
+import { commandCwd } from '../cli/io';
 import { runDemo } from './demo';
 import { GALLERY_DIR, galleryImages } from './gallery';
 import type { DemoOutcome } from './demo';
@@ -42,7 +46,7 @@ const program = new Command('demo')
   .option('--data-dir <dir>', 'local cloud data folder')
   .option('--free-ports', 'pick free ports instead of the defaults (CS1 on 4510)')
   .option('--workdir <dir>', 'folder for the owner and user homes, the gallery copy and the results')
-  .option('--keep', 'with --exit: keep the work folder')
+  .option('--clean', 'with --exit: remove the work folder (homes, results, cloud data) at the end')
   .option('--endpoint <url>', 'run against a deployed CS1 (LocalStack, AWS) instead of starting the local cloud; implies --exit')
   .option('--cs2-env <list>', "with --endpoint: comma-separated NAME=VALUE settings (credentials, region, endpoint) of CS2's account, for importing the HE secret into its Secrets Manager")
   .showHelpAfterError();
@@ -57,7 +61,7 @@ const options = program.opts<{
   dataDir?: string;
   freePorts?: boolean;
   workdir?: string;
-  keep?: boolean;
+  clean?: boolean;
   endpoint?: string;
   cs2Env?: string;
 }>();
@@ -77,7 +81,7 @@ function settingsOf(list: string | undefined): Record<string, string> {
 /** The CS2 operator's step: import the HE secret into CS2's Secrets Manager (scripts/cs2-import-key.ts). */
 function importIntoCs2(settings: Record<string, string>): (secretFile: string) => Promise<string> {
   return (secretFile) =>
-    new Promise((resolve, reject) => {
+    new Promise((settle, fail) => {
       const script = `${REPO_ROOT}/scripts/cs2-import-key.ts`;
       const child = spawn(process.execPath, ['--import', 'tsx', script, '--file', secretFile, '--secrets-manager'], {
         env: { ...process.env, ...settings },
@@ -85,10 +89,13 @@ function importIntoCs2(settings: Record<string, string>): (secretFile: string) =
       });
       let output = '';
       child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.on('error', reject);
-      child.on('exit', (code) => (code === 0 ? resolve(output.trim()) : reject(new Error(`importing the CS2 secret failed (exit code ${code})`))));
+      child.on('error', fail);
+      child.on('exit', (code) => (code === 0 ? settle(output.trim()) : fail(new Error(`importing the CS2 secret failed (exit code ${code})`))));
     });
 }
+/** Where the user ran `npm start` (npm itself runs in the repository). */
+const userCwd = commandCwd(process.env, process.cwd());
+const fromUser = (path: string | undefined) => (path === undefined ? undefined : resolve(userCwd, path));
 
 if (options.he === 'she' && options.insecurePaperScheme !== true) {
   program.error(`--he she needs --insecure-paper-scheme: ${SHE_IS_INSECURE}`, { exitCode: 2 });
@@ -102,7 +109,7 @@ async function shutdown(code: number, removeWorkdir: boolean): Promise<never> {
   if (!stopping) {
     stopping = true;
     try {
-      outcome?.features.dispose();
+      outcome?.models.dispose();
       await outcome?.cloud?.stop();
       if (removeWorkdir && outcome) await rm(outcome.workdir, { recursive: true, force: true });
     } catch (error) {
@@ -122,7 +129,7 @@ process.on('SIGINT', stopOnSignal);
 process.on('SIGTERM', stopOnSignal);
 
 function cliCommand(args: string): string {
-  const cli = relative(process.cwd(), `${REPO_ROOT}/scripts/cli/main.ts`) || 'scripts/cli/main.ts';
+  const cli = relative(userCwd, `${REPO_ROOT}/scripts/cli/main.ts`) || 'scripts/cli/main.ts';
   return `npx tsx ${cli} ${args}`;
 }
 
@@ -133,9 +140,9 @@ try {
     insecurePaperScheme: options.insecurePaperScheme === true,
     k: options.k,
     // --exit must not collide with a cloud a developer runs: temporary data, free ports.
-    dataDir: options.dataDir ?? (options.exit ? undefined : DEFAULT_DATA_DIR),
+    dataDir: fromUser(options.dataDir) ?? (options.exit ? undefined : DEFAULT_DATA_DIR),
     freePorts: options.freePorts ?? options.exit === true,
-    workdir: options.workdir,
+    workdir: fromUser(options.workdir),
     ...(options.endpoint !== undefined ? { remote: { endpoint: options.endpoint, importCs2Secret: importIntoCs2(settingsOf(options.cs2Env)) } } : {}),
     out,
   });
@@ -155,20 +162,23 @@ out.write(
   [
     '',
     `All ${result.steps.length} steps succeeded in ${formatSeconds(result.totalMs)}.`,
-    `  decrypted search results: ${result.resultsDir}/<query>/`,
-    `  owner home ${result.ownerHome}   user home ${result.userHome}`,
+    ...(options.exit && options.clean
+      ? [`  (work folder ${result.workdir} removed: --clean)`]
+      : [`  decrypted search results: ${result.resultsDir}/<query>/`, `  owner home ${result.ownerHome}   user home ${result.userHome}`]),
+    ...(options.exit && !options.clean ? [`  the work folder stays; remove it with: rm -rf ${result.workdir}`] : []),
     '',
   ].join('\n'),
 );
 
-if (options.exit) await shutdown(0, options.keep !== true);
+if (options.exit) await shutdown(0, options.clean === true);
 
 const sneaker = (await galleryImages()).find((image) => image.label === 'sneaker')!;
-const example = relative(process.cwd(), `${GALLERY_DIR}/${sneaker.file}`);
+const example = relative(userCwd, `${GALLERY_DIR}/${sneaker.file}`);
 out.write(
   [
     `The local cloud keeps serving (CS1 ${result.cloud!.cs1Url}). Try your own commands, e.g.:`,
     `  ${cliCommand(`user search ${example} --k 10 --out ${result.workdir}/my-results --home ${result.userHome}`)}`,
+    `  ${cliCommand(`user search ${relative(userCwd, GALLERY_DIR)} --ids-only --k 3 --home ${result.userHome}`)}`,
     `  ${cliCommand(`user identify ${example} --k 3 --home ${result.userHome}`)}`,
     `  ${cliCommand(`owner status --home ${result.ownerHome}`)}`,
     'Press Ctrl+C to stop (the work folder stays).',

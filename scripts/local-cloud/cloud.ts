@@ -20,6 +20,7 @@ import { isAccountMessage } from './account-protocol';
 import { MAX_TIMEOUT_SCALE, timeoutScale } from '../../lib/core/timeout-scale';
 import { credentialDigest, loadOrCreateCredential, writeTrustedDigest } from './cs1-credential';
 import type { DataLayout } from './layout';
+import { isProcessAlive, registerLocalCloud, registryDir } from './registry';
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_FUNCTIONS_DIR,
@@ -85,6 +86,11 @@ export interface LocalCloudOptions {
    * (BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME). Default: BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME, else off.
    */
   readonly allowInsecurePaperScheme?: boolean;
+  /**
+   * Registry the running cloud is listed in, so the CLI finds it without being told its data
+   * folder (default: BLINDSIGHT_LOCAL_CLOUD_REGISTRY, else <repo>/.local-cloud/running).
+   */
+  readonly registryDir?: string;
 }
 
 /**
@@ -252,6 +258,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     cs2: { url: cs2.url, accountId: LOCAL_CS2_ACCOUNT_ID },
   };
   await writeFile(layout.endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
+  const unregister = await registerLocalCloud(options.registryDir ?? registryDir(), endpoints);
 
   let stopped = false;
   return {
@@ -281,6 +288,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       });
       await Promise.all(running);
       await rm(layout.endpointsFile, { force: true });
+      await unregister();
     },
   };
 }
@@ -293,20 +301,11 @@ async function refuseIfRunning(layout: DataLayout): Promise<void> {
   } catch {
     return;
   }
-  if (typeof existing.pid === 'number' && isAlive(existing.pid)) {
+  if (typeof existing.pid === 'number' && isProcessAlive(existing.pid)) {
     throw new Error(
       `a local cloud is already running on ${layout.dataDir} (pid ${existing.pid}, CS1 at ${String(existing.cs1?.url)}): ` +
         'stop it first, or pass another --data-dir',
     );
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

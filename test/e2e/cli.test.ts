@@ -7,15 +7,15 @@
  * K-anonymous search, add/delete seen by the next search, identify, revoke; file permissions;
  * hostile inputs; exit codes; --json output.
  */
-import { copyFile, mkdtemp, readFile, rm, stat, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '../../scripts/local-cloud/cloud';
 import { startLocalCloud } from '../../scripts/local-cloud/cloud';
-import { createFeatureProvider } from '../../scripts/cli/features';
-import type { FeatureProvider } from '../../scripts/cli/features';
-import { captureStream, silentReporter } from '../../scripts/cli/io';
+import { createFeatureModels } from '../../lib/client/node/feature-models';
+import type { NodeFeatureModels } from '../../lib/client/node/feature-models';
+import { captureStream, silentListener } from '../../scripts/cli/io';
 import { runCli } from '../../scripts/cli/program';
 import { balancedSubset, copySubset, GALLERY_DIR, galleryImages } from '../../scripts/demo/gallery';
 
@@ -33,25 +33,32 @@ async function mode(path: string): Promise<number> {
   return (await stat(path)).mode & 0o777;
 }
 
-describe('blindsight CLI against the local cloud', () => {
+// Steps load models and run SEAL on a shared, often busy machine: timeouts leave ample room.
+describe('blindsight CLI against the local cloud', { timeout: 600_000 }, () => {
   let dataDir: string;
   let work: string;
   let cloud: LocalCloud;
-  let features: FeatureProvider;
+  let models: NodeFeatureModels;
+  let registry: string;
   let gallery: string;
   let extra: string;
   const ownerHome = () => join(work, 'owner-home');
   const userHome = () => join(work, 'user-home');
 
-  const cli = async (...argv: string[]): Promise<Run> => {
+  /** Runs a command line; progress lines are off unless an interval is given (they depend on timing). */
+  const cliWith = async (env: Record<string, string>, progressLineMs: number, argv: string[]): Promise<Run> => {
     const stdout = captureStream();
     const stderr = captureStream();
-    const code = await runCli(argv, { stdout, stderr, env: { BLINDSIGHT_DATA_DIR: dataDir }, cwd: work }, { features });
+    const code = await runCli(argv, { stdout, stderr, env, cwd: work }, { models, progress: { lineIntervalMs: progressLineMs } });
     let json: Record<string, unknown> = {};
     if (argv.includes('--json')) json = JSON.parse(stdout.text()) as Record<string, unknown>;
     return { code, stdout: stdout.text(), stderr: stderr.text(), json };
   };
+  // The cloud is found the way a user's CLI finds it: through the registry of running clouds, not told its data folder.
+  const cli = (...argv: string[]) => cliWith({ BLINDSIGHT_LOCAL_CLOUD_REGISTRY: registry }, Number.POSITIVE_INFINITY, argv);
   const owner = (...argv: string[]) => cli('owner', ...argv, '--home', ownerHome());
+  /** The result ids of the first query of a --json search. */
+  const idsOf = (run: Run, query = 0) => (run.json.queries as Array<{ results: Array<{ imageId: string }> }>)[query].results.map((r) => r.imageId);
   const user = (...argv: string[]) => cli('user', ...argv, '--home', userHome());
 
   /** Gallery file -> image id, from the owner's manifest. */
@@ -76,12 +83,13 @@ describe('blindsight CLI against the local cloud', () => {
     const chosen = new Set(subset.map((image) => image.file));
     extra = join(work, all.find((image) => !chosen.has(image.file) && image.label === 'bag')!.file);
     await copyFile(join(GALLERY_DIR, extra.split('/').pop()!), extra);
-    features = createFeatureProvider(silentReporter);
-    cloud = await startLocalCloud({ dataDir, onLog: () => {} });
+    models = createFeatureModels(() => silentListener);
+    registry = join(work, 'registry');
+    cloud = await startLocalCloud({ dataDir, onLog: () => {}, registryDir: registry });
   });
 
   afterAll(async () => {
-    features?.dispose();
+    models?.dispose();
     await cloud?.stop();
     await rm(dataDir, { recursive: true, force: true });
     await rm(work, { recursive: true, force: true });
@@ -109,8 +117,16 @@ describe('blindsight CLI against the local cloud', () => {
     expect(run.stderr).toBe('blindsight: error: nothing indexed yet: run "blindsight owner index <folder>" first\n');
   });
 
-  it('owner index skips and lists unusable files, and builds both indexes', async () => {
-    const run = await owner('index', 'gallery', '--two-server', '--json');
+  it('owner index of a folder of sub-folders hints at --recursive before loading any model', async () => {
+    const nested = join(work, 'nested');
+    await copySubset((await galleryImages()).slice(0, 3), join(nested, 'summer'));
+    const run = await owner('index', 'nested');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`blindsight: error: ${nested} has 0 files; its sub-folder holds 3 images: add --recursive; an index needs at least 2 images\n`);
+  });
+
+  it('owner index skips and lists unusable files, builds both indexes, and shows progress when piped', async () => {
+    const run = await cliWith({ BLINDSIGHT_LOCAL_CLOUD_REGISTRY: registry }, 0, ['owner', 'index', 'gallery', '--two-server', '--json', '--home', ownerHome()]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.json).toMatchObject({ ok: true, images: 40, d: 128, pcaComponents: 39, twoServer: { templates: 40, backend: 'bfv', embedding: 'cnn-pca' } });
     const skipped = (run.json.skipped as Array<{ file: string; reason: string }>).map((s) => s.file).sort();
@@ -118,6 +134,10 @@ describe('blindsight CLI against the local cloud', () => {
     expect(run.stderr).toMatch(/warning: 3 files were skipped/);
     expect(run.stderr).toMatch(/text-named\.jpg: /);
     expect(await mode(join(ownerHome(), 'owner', 'index', 'two-server', 'cs2-secret.bin'))).toBe(0o600);
+    // Not a terminal: progress comes as lines on stderr (stdout stays one JSON object).
+    expect(run.stderr).toMatch(/^features: \d+\/43 \(\d+%\)/m);
+    expect(run.stderr).toMatch(/^encrypt images: 40\/40 \(100%\), done in /m);
+    expect(run.stdout.trim().split('\n')).toHaveLength(1);
   });
 
   it('owner publish uploads everything and hands CS2 its key', async () => {
@@ -154,7 +174,7 @@ describe('blindsight CLI against the local cloud', () => {
     const query = '0001-pullover.png';
     const run = await user('search', join('gallery', query), '--k', '5', '--out', 'results/plain', '--json');
     expect(run.code, run.stderr).toBe(0);
-    const results = run.json.results as Array<{ rank: number; imageId: string; file: string }>;
+    const results = (run.json.queries as Array<{ results: Array<{ rank: number; imageId: string; file: string }> }>)[0].results;
     expect(results.map((r) => r.rank)).toEqual([1, 2, 3, 4, 5]);
     const ids = await idsByFile();
     const fileOf = new Map([...ids].map(([file, id]) => [id, file]));
@@ -172,7 +192,7 @@ describe('blindsight CLI against the local cloud', () => {
   it('a K-anonymous search returns the same results and downloads every list', async () => {
     const run = await user('search', join('gallery', '0001-pullover.png'), '--k', '5', '--anonymity', '3', '--out', 'results/anonymous', '--json');
     expect(run.code, run.stderr).toBe(0);
-    expect((run.json.results as Array<{ imageId: string }>).map((r) => r.imageId)).toEqual(plainIds);
+    expect(idsOf(run)).toEqual(plainIds);
     expect(run.json.anonymity).toBe(3);
     expect(run.json.downloaded as number).toBeGreaterThanOrEqual(5);
 
@@ -181,36 +201,90 @@ describe('blindsight CLI against the local cloud', () => {
     await copySubset((await galleryImages()).filter((image) => image.label === 'coat').slice(20, 24), own);
     const mine = await user('search', join('gallery', '0001-pullover.png'), '--k', '5', '--anonymity', '4', '--decoys', own, '--out', 'results/own-decoys', '--json');
     expect(mine.code, mine.stderr).toBe(0);
-    expect((mine.json.results as Array<{ imageId: string }>).map((r) => r.imageId)).toEqual(plainIds);
+    expect(idsOf(mine)).toEqual(plainIds);
     const tooFew = await user('search', join('gallery', '0001-pullover.png'), '--anonymity', '8', '--decoys', own, '--out', 'results/x');
     expect(tooFew.code).toBe(1);
     expect(tooFew.stderr).toMatch(/--anonymity 8 needs 7 decoy images, the pool has 4: pass --decoys <folder> with more images, or a smaller --anonymity/);
   });
 
-  it('owner add and delete are seen by the next search', async () => {
-    const added = await owner('add', extra, '--json');
-    expect(added.code).toBe(0);
-    expect(added.json).toMatchObject({ ok: true, imageCount: 41 });
+  it('searches many images in one run: a folder, ids only, one result list per query', async () => {
+    const queries = join(work, 'queries');
+    const chosen = ['0001-pullover.png', '0002-trouser.png', '0004-shirt.png'];
+    await mkdir(queries, { recursive: true });
+    for (const file of chosen) await copyFile(join(gallery, file), join(queries, file));
+    await copyFile(join(HOSTILE, 'text-named.jpg'), join(queries, 'zz-not-an-image.jpg'));
+    const run = await user('search', 'queries', '--k', '3', '--ids-only', '--json');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.json).toMatchObject({ ok: true, k: 3, idsOnly: true, downloaded: 0 });
+    const lists = run.json.queries as Array<{ query: string; results: Array<{ imageId: string; file?: string }> }>;
+    expect(lists.map((q) => q.query)).toEqual(chosen.map((file) => `queries/${file}`));
+    const ids = await idsByFile();
+    // Every query is in the index: each finds itself first; nothing was downloaded or written.
+    lists.forEach((q, i) => {
+      expect(q.results).toHaveLength(3);
+      expect(q.results[0].imageId).toBe(ids.get(chosen[i]));
+      expect(q.results[0].file).toBeUndefined();
+    });
+    expect(run.json.skipped).toEqual([{ file: 'queries/zz-not-an-image.jpg', reason: expect.any(String) }]);
+    expect(run.stderr).toMatch(/warning: 1 query image could not be used and was skipped/);
+    // The first query alone gives the same list as in the batch.
+    expect(idsOf(await user('search', join('queries', chosen[0]), '--k', '3', '--ids-only', '--json'))).toEqual(lists[0].results.map((r) => r.imageId));
+
+    // Without --out, results are decrypted into ./blindsight-results/<query>/.
+    const files = await user('search', join('queries', chosen[1]), join('queries', chosen[2]), '--k', '2');
+    expect(files.code, files.stderr).toBe(0);
+    expect(files.stdout).toMatch(/^query queries\/0002-trouser\.png\n/);
+    expect((await readdir(join(work, 'blindsight-results', '0002-trouser'))).sort()).toEqual([`01-${ids.get(chosen[1])}.png`, expect.stringMatching(/^02-[a-z2-7]{18}\.png$/)]);
+    expect(await readdir(join(work, 'blindsight-results'))).toEqual(expect.arrayContaining(['0002-trouser', '0004-shirt']));
+    expect((await user('search', 'queries', '--ids-only', '--out', 'x')).code).toBe(2);
+  });
+
+  it('owner add and delete with an identification index: refused, or --sei-only with the gap recorded', async () => {
+    const refused = await owner('add', extra);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/the identification index "main-identify" cannot take added templates yet: identification would never return it\. Re-index instead/);
+    expect(refused.stderr).toMatch(/or pass --sei-only/);
+    const unchanged = await owner('status', '--json');
+    expect(unchanged.json).toMatchObject({ build: { images: 40 }, served: { main: { summary: { imageCount: 40 } } } });
+
+    const added = await owner('add', extra, '--sei-only', '--json');
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.json).toMatchObject({ ok: true, imageCount: 41, staleIdentification: { indexName: 'main-identify', added: [added.json.imageId], deleted: [] } });
     const imageId = added.json.imageId as string;
     const found = await user('search', extra, '--k', '3', '--out', 'results/added', '--json');
-    const results = found.json.results as Array<{ imageId: string; file: string }>;
+    const results = (found.json.queries as Array<{ results: Array<{ imageId: string; file: string }> }>)[0].results;
     expect(results[0].imageId).toBe(imageId);
     expect(Buffer.compare(await readFile(results[0].file), await readFile(extra))).toBe(0);
 
+    // Deleting an image only the SEI index held needs no care: identification never had it.
     const deleted = await owner('delete', imageId, '--json');
+    expect(deleted.code, deleted.stderr).toBe(0);
     expect(deleted.json).toMatchObject({ ok: true, imageCount: 40 });
-    const after = await user('search', extra, '--k', '3', '--out', 'results/deleted', '--json');
-    expect((after.json.results as Array<{ imageId: string }>).map((r) => r.imageId)).not.toContain(imageId);
+    expect(deleted.json.staleIdentification).toBeUndefined();
+    expect(idsOf(await user('search', extra, '--k', '3', '--ids-only', '--json'))).not.toContain(imageId);
+
+    // Deleting an indexed image: refused, then recorded as still identified.
+    const victim = (await idsByFile()).get('0003-trouser.png')!;
+    expect((await owner('delete', '0003-trouser.png')).stderr).toMatch(/cannot take deleted templates yet: identification would still return its id/);
+    const gone = await owner('delete', '0003-trouser.png', '--sei-only', '--json');
+    expect(gone.json).toMatchObject({ ok: true, imageCount: 39, staleIdentification: { deleted: [victim] } });
+    expect(idsOf(await user('search', join('gallery', '0003-trouser.png'), '--k', '10', '--ids-only', '--json'))).not.toContain(victim);
+    const status = await owner('status');
+    expect(status.stdout).toMatch(new RegExp(`identification index "main-identify" is out of step: misses added -; still returns deleted ${victim}`));
   });
 
-  it('user identify finds the query image itself through CS1 and CS2', async () => {
-    const query = '0002-trouser.png';
-    const run = await user('identify', join('gallery', query), '--k', '2', '--json');
+  it('user identify finds each query image itself through CS1 and CS2, several in one run', async () => {
+    const run = await user('identify', join('gallery', '0002-trouser.png'), join('gallery', '0003-trouser.png'), '--k', '2', '--json');
     expect(run.code, run.stderr).toBe(0);
-    const matches = run.json.matches as Array<{ templateId: string; dist2: number }>;
-    expect(matches).toHaveLength(2);
-    expect(matches[0]).toMatchObject({ templateId: (await idsByFile()).get(query), dist2: 0 });
-    expect(run.json.stats).toMatchObject({ cs2Calls: expect.any(Number) });
+    const queries = run.json.queries as Array<{ query: string; matches: Array<{ templateId: string; dist2: number }>; stats: object }>;
+    expect(queries.map((q) => q.query)).toEqual(['gallery/0002-trouser.png', 'gallery/0003-trouser.png']);
+    const ids = await idsByFile();
+    expect(queries[0].matches).toHaveLength(2);
+    expect(queries[0].matches[0]).toMatchObject({ templateId: ids.get('0002-trouser.png'), dist2: 0 });
+    expect(queries[0].stats).toMatchObject({ cs2Calls: expect.any(Number) });
+    // 0003-trouser.png was deleted with --sei-only: exactly the gap "owner status" reports.
+    const manifest = JSON.parse(await readFile(join(ownerHome(), 'owner', 'index', 'manifest.json'), 'utf8')) as { twoServer: { stale: { deleted: string[] } } };
+    expect(queries[1].matches[0]).toMatchObject({ templateId: manifest.twoServer.stale.deleted[0], dist2: 0 });
   });
 
   it('hostile and missing inputs give one clear line and exit 1', async () => {
@@ -218,10 +292,12 @@ describe('blindsight CLI against the local cloud', () => {
       [['search', 'nope.png', '--out', 'r'], /^blindsight: error: cannot read query image .*nope\.png: no such file or folder\n$/],
       [['search', join(HOSTILE, 'text-named.jpg'), '--out', 'r'], /^blindsight: error: .*text-named\.jpg: .*\n$/],
       [['search', join(HOSTILE, 'truncated.jpg'), '--out', 'r'], /^blindsight: error: .*truncated\.jpg: .*\n$/],
-      [['search', gallery, '--out', 'r'], /^blindsight: error: query image .*gallery is a folder, not a file\n$/],
+      [['search', join(work, 'empty-folder')], /^blindsight: error: .*empty-folder holds no files\n$/],
+      [['import', join(userHome(), 'user', 'key-request.json')], /^blindsight: error: .*key-request\.json is your key request, not a grant: send it to the owner/],
       [['import', 'missing.grant.json'], /^blindsight: error: cannot read grant .*missing\.grant\.json: no such file or folder\n$/],
       [['import', join(HOSTILE, 'text-named.jpg')], /^blindsight: error: grant .* is not a JSON file\n$/],
     ];
+    await mkdir(join(work, 'empty-folder'), { recursive: true });
     for (const [argv, message] of cases) {
       const run = await user(...argv);
       expect(run.code, argv.join(' ')).toBe(1);
@@ -236,7 +312,7 @@ describe('blindsight CLI against the local cloud', () => {
   });
 
   it('usage errors exit 2; help exits 0', async () => {
-    expect((await user('search', 'x.png')).code).toBe(2);
+    expect((await user('search')).code).toBe(2);
     const badK = await user('search', 'x.png', '--out', 'r', '--k', '0');
     expect(badK.code).toBe(2);
     expect(badK.stderr).toMatch(/--k must be an integer from 1 to 100/);
@@ -245,9 +321,34 @@ describe('blindsight CLI against the local cloud', () => {
     expect((await cli()).code).toBe(2);
     const help = await cli('user', 'search', '--help');
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/Usage: blindsight user search \[options\] <image>/);
-    const json = await user('search', 'x.png', '--json');
+    expect(help.stdout).toMatch(/Usage: blindsight user search \[options\] <images\.\.\.>/);
+    expect(help.stdout).toMatch(/--ids-only/);
+    const json = await user('search', '--json');
     expect(json.json).toMatchObject({ ok: false, error: { code: 'USAGE' } });
+  });
+
+  it('a home whose saved endpoint has stopped answering uses the running local cloud, and says so', async () => {
+    const { createServer } = await import('node:net');
+    const probe = createServer();
+    await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
+    const dead = `http://127.0.0.1:${(probe.address() as { port: number }).port}`;
+    await new Promise<void>((done) => probe.close(() => done()));
+    const home = join(work, 'moved-user');
+    const { cp } = await import('node:fs/promises');
+    await cp(userHome(), home, { recursive: true });
+    const grantFile = join(home, 'user', 'grant.json');
+    await writeFile(grantFile, JSON.stringify({ ...JSON.parse(await readFile(grantFile, 'utf8')), endpoint: dead }), { mode: 0o600 });
+    const run = await cli('user', 'identify', join('gallery', '0002-trouser.png'), '--k', '1', '--home', home, '--json');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain(`warning: the endpoint ${dead} saved in your grant (${grantFile}) does not answer (the local cloud that ran there has stopped); using the running local cloud at ${cloud.cs1Url}`);
+    expect((run.json.queries as Array<{ matches: Array<{ dist2: number }> }>)[0].matches[0].dist2).toBe(0);
+    // An explicit endpoint that does not answer: the error says where it came from.
+    const explicit = await cli('user', 'search', join('gallery', '0002-trouser.png'), '--ids-only', '--home', home, '--endpoint', dead);
+    expect(explicit.code).toBe(1);
+    expect(explicit.stderr).toMatch(new RegExp(`^blindsight: error: cannot reach ${dead}: ECONNREFUSED; is the local cloud running\\? \\(npm start\\) \\(endpoint ${dead} from --endpoint\\)\n$`));
+    // BLINDSIGHT_DATA_DIR names the cloud explicitly.
+    const named = await cliWith({ BLINDSIGHT_DATA_DIR: dataDir }, Number.POSITIVE_INFINITY, ['user', 'search', join('gallery', '0002-trouser.png'), '--ids-only', '--k', '1', '--home', home]);
+    expect(named.code, named.stderr).toBe(0);
   });
 
   it('owner status reports the build, the served versions and the users', async () => {
@@ -256,7 +357,7 @@ describe('blindsight CLI against the local cloud', () => {
     expect(run.json).toMatchObject({
       ok: true,
       d: 128,
-      build: { images: 40, skipped: 3, seiIndex: 'main', twoServerIndex: 'main-identify' },
+      build: { images: 39, skipped: 3, seiIndex: 'main', twoServerIndex: 'main-identify', published: true },
       served: { main: { kind: 'sei' }, 'main-identify': { kind: 'two-server' } },
       users: { alice: { status: 'active' } },
     });
@@ -283,5 +384,20 @@ describe('blindsight CLI against the local cloud', () => {
     expect(run.code, run.stderr).toBe(1);
     expect(run.stderr).toMatch(/is accessible by other users \(mode 644\): run "chmod 600 /);
     await chmod(key, 0o600);
+  });
+
+  it('warns a user whose grant belongs to an older build than the one served, not after mere updates', async () => {
+    const before = await user('search', join('gallery', '0001-pullover.png'), '--k', '1', '--ids-only');
+    expect(before.stderr).not.toMatch(/rebuilt/);
+    expect((await owner('index', 'gallery')).code).toBe(0);
+    expect((await owner('publish')).code).toBe(0);
+    const stale = await user('search', join('gallery', '0001-pullover.png'), '--k', '1', '--ids-only', '--json');
+    expect(stale.code, stale.stderr).toBe(0);
+    expect(stale.stderr).toMatch(/warning: index "main" was rebuilt after your grant was issued .*ask the owner to enroll you again/);
+    expect(stale.json.staleGrant).toMatch(/rebuilt/);
+    const grant = join(work, 'alice-rebuilt.grant.json');
+    expect((await owner('enroll', 'alice', '--request', join(userHome(), 'user', 'key-request.json'), '--out', grant)).code).toBe(0);
+    expect((await user('import', grant)).code).toBe(0);
+    expect((await user('search', join('gallery', '0001-pullover.png'), '--k', '1', '--ids-only')).stderr).not.toMatch(/rebuilt/);
   });
 });

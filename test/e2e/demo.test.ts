@@ -36,16 +36,18 @@ describe('the one-command demo', () => {
     await rm(scratch, { recursive: true, force: true });
   });
 
-  it('runs the whole flow with --exit and exits 0', async () => {
+  it('runs the whole flow with --exit, exits 0 and keeps the results it names', { timeout: 600_000 }, async () => {
     const workdir = join(scratch, 'work');
-    const { code, stdout, stderr } = await runDemo(['--exit', '--keep', '--gallery-size', '40', '--workdir', workdir, '--data-dir', join(scratch, 'cloud')]);
+    const { code, stdout, stderr } = await runDemo(['--exit', '--gallery-size', '40', '--workdir', workdir, '--data-dir', join(scratch, 'cloud')]);
     expect(code, `${stdout}\n${stderr}`).toBe(0);
     for (const step of ['start the local cloud', 'owner init', 'owner index', 'owner publish', 'enroll "demo-user"', 'with K-anonymity (K = 4)', 'user identify']) {
       expect(stdout).toMatch(new RegExp(`\u2713 [^\n]*${step.replace(/[()]/g, '\\$&')}`));
     }
     expect(stdout).not.toContain('\u2717');
     expect(stdout).toMatch(/All 10 steps succeeded in [\d.]+ s\./);
-    // Four searches decrypted their results into the work folder (--keep).
+    expect(stdout).toContain(`decrypted search results: ${join(workdir, 'results')}/<query>/`);
+    expect(stdout).toContain(`the work folder stays; remove it with: rm -rf ${workdir}`);
+    // Four searches decrypted their results into the work folder, which --exit keeps.
     const results = await readdir(join(workdir, 'results'));
     expect(results).toHaveLength(4);
     for (const query of results) expect((await readdir(join(workdir, 'results', query))).length).toBe(8);

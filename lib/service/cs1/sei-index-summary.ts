@@ -14,6 +14,8 @@ function summarizeSei(json: JsonObject): JsonObject {
     nodeCount: metadata.nodeCount,
     updates: { added: metadata.updates.added, deleted: metadata.updates.deleted, builtSize: metadata.updates.builtSize },
     ...(metadata.search === undefined ? {} : { search: searchDefaultsToJson(metadata.search) }),
+    // The version the owner published from a build; updates keep it. Clients tell a rebuild from an update by it.
+    publishedFrom: metadata.publishedFrom,
   };
 }
 

@@ -1,13 +1,15 @@
 /**
- * `blindsight owner status`: the owner's local state (keys, last build, users) and what CS1
- * serves now (versions and counts of the published indexes). CS1 being unreachable is
- * reported, not fatal: the local part is still useful.
+ * `blindsight owner status`: the owner's local state (keys, last build, users, what the
+ * identification index misses after --sei-only updates) and what CS1 serves now (versions and
+ * counts of the published indexes). CS1 being unreachable is reported, not fatal: the local
+ * part is still useful.
  */
 import { isBlindsightError } from '../../../lib/core/errors';
+import { loadManifest, loadPublished, loadUsers } from '../../../lib/client/node/owner-home';
+import type { IndexManifest, ManifestImage, StaleIdentification, UsersState } from '../../../lib/client/owner-state';
 import type { IndexDescription } from '../../../lib/client/types';
 import type { CommandContext } from '../context';
-import { loadManifest, loadOwner, loadPublished, loadUsers, ownerClient, ownerEndpoint } from './home';
-import type { IndexManifest, ManifestImage, UsersState } from './home';
+import { openOwner } from './owner-command';
 
 export interface StatusResult {
   readonly ownerId: string;
@@ -23,6 +25,9 @@ export interface StatusResult {
     readonly pcaComponents: number;
     readonly seiIndex: string;
     readonly twoServerIndex?: string;
+    /** The build's indexes as published: false when "owner publish" has not run since "owner index". */
+    readonly published: boolean;
+    readonly staleIdentification?: StaleIdentification;
   };
   readonly served: Record<string, { readonly version: string; readonly kind: string; readonly publishedAt: string; readonly summary: unknown } | { readonly error: string }>;
   readonly users: UsersState['users'];
@@ -30,15 +35,16 @@ export interface StatusResult {
 }
 
 export async function ownerStatus(context: CommandContext, options: { images?: boolean } = {}): Promise<StatusResult> {
-  const owner = await loadOwner(context);
-  const endpoint = await ownerEndpoint(context, owner);
+  const command = await openOwner(context);
+  const { owner, paths } = command;
+  const endpoint = await command.endpoint();
   let manifest: IndexManifest | undefined;
   try {
-    manifest = await loadManifest(owner.paths);
+    manifest = await loadManifest(paths);
   } catch (error) {
     if (!isBlindsightError(error) || error.code !== 'NOT_FOUND') throw error;
   }
-  const published = await loadPublished(owner.paths);
+  const published = await loadPublished(paths);
   const names = new Set<string>();
   if (manifest) {
     names.add(manifest.sei.indexName);
@@ -48,7 +54,7 @@ export async function ownerStatus(context: CommandContext, options: { images?: b
   if (published?.twoServer) names.add(published.twoServer.indexName);
 
   const served: StatusResult['served'] = {};
-  const client = await ownerClient(context, owner);
+  const client = await command.client();
   for (const name of names) {
     try {
       const description: IndexDescription | undefined = await client.findIndex(owner.config.ownerId, name);
@@ -59,12 +65,12 @@ export async function ownerStatus(context: CommandContext, options: { images?: b
       served[name] = { error: isBlindsightError(error) ? error.message : String(error) };
     }
   }
-  const users = (await loadUsers(owner.paths)).users;
+  const users = (await loadUsers(paths)).users;
 
   return {
     ownerId: owner.config.ownerId,
     home: context.home,
-    endpoint,
+    endpoint: endpoint.url,
     d: owner.config.d,
     ...(manifest
       ? {
@@ -77,6 +83,8 @@ export async function ownerStatus(context: CommandContext, options: { images?: b
             pcaComponents: manifest.pcaComponents,
             seiIndex: manifest.sei.indexName,
             ...(manifest.twoServer ? { twoServerIndex: manifest.twoServer.indexName } : {}),
+            published: published?.builtAt === manifest.builtAt,
+            ...(manifest.twoServer?.stale ? { staleIdentification: manifest.twoServer.stale } : {}),
           },
         }
       : {}),

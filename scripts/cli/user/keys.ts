@@ -3,18 +3,17 @@
  * the home, 0600) and writes the request the owner's `enroll` reads; `user import <grant>`
  * checks the owner's grant against that W and keeps it in the home.
  */
+import { info, warn } from '../../../lib/client/events';
+import { loadUserSecret, userPaths } from '../../../lib/client/node/user-home';
+import { ensurePrivateDir, exists, isExposed, parseJson, readUserFile, writePrivateFile, writePrivateJson } from '../../../lib/client/node/private-files';
+import { DEFAULT_USER_DIMENSION, keyRequestOf, openGrant } from '../../../lib/client/user-session';
 import { InvalidInputError } from '../../../lib/core/errors';
-import { MAX_SEI_DIMENSION } from '../../../lib/sei/owner-key';
 import { encodeUserSecret } from '../../../lib/sei/key-formats';
+import { MAX_SEI_DIMENSION } from '../../../lib/sei/owner-key';
 import { generateUserSecret } from '../../../lib/sei/user-key';
 import type { CommandContext } from '../context';
 import { resolvePath } from '../context';
-import { FORMAT_VERSION, KEY_REQUEST_FORMAT, toBase64 } from '../formats';
-import type { KeyRequest } from '../formats';
-import { ensurePrivateDir, exists, isExposed, parseJson, readUserFile, writePrivateFile, writePrivateJson } from '../secure-files';
-import { loadUserSecret, openGrant, userPaths } from './home';
-
-export const DEFAULT_USER_DIMENSION = 128;
+import { hintForWrongFile } from '../hints';
 
 export interface RequestKeyOptions {
   /** The owner's index dimension d (default 128). */
@@ -39,31 +38,24 @@ export async function userRequestKey(context: CommandContext, options: RequestKe
   let secretBytes: Uint8Array;
   let created = false;
   if ((await exists(paths.secret)) && !options.renew) {
-    const existing = await loadUserSecret(context);
+    const existing = await loadUserSecret(context.home);
     if (existing.secret.d !== d) {
       throw new InvalidInputError(
         `this home already has a user key of dimension ${existing.secret.d}; pass --renew to draw a new one for d = ${d} (grants for the old key stop working)`,
       );
     }
     secretBytes = existing.bytes;
-    context.reporter.info(`reusing the user key in ${paths.secret}`);
+    info(context.listener, `reusing the user key in ${paths.secret}`);
   } else {
     await ensurePrivateDir(context.home);
     secretBytes = encodeUserSecret(generateUserSecret(d));
     await writePrivateFile(paths.secret, secretBytes);
     created = true;
-    context.reporter.info(`created a user key (random invertible W, d = ${d}) in ${paths.secret}`);
+    info(context.listener, `created a user key (random invertible W, d = ${d}) in ${paths.secret}`);
   }
-  const request: KeyRequest = {
-    format: KEY_REQUEST_FORMAT,
-    version: FORMAT_VERSION,
-    createdAt: context.now().toISOString(),
-    d,
-    userSecret: toBase64(secretBytes),
-  };
   const out = options.out !== undefined ? resolvePath(context, options.out) : paths.request;
-  await writePrivateJson(out, request);
-  context.reporter.info(`key request written to ${out}: give it to the owner privately (it holds your W)`);
+  await writePrivateJson(out, keyRequestOf(secretBytes, d, context.now()));
+  info(context.listener, `key request written to ${out}: give it to the owner privately (it holds your W)`);
   return { request: out, d, created };
 }
 
@@ -80,15 +72,18 @@ export interface ImportResult {
 export async function userImport(context: CommandContext, grantPath: string): Promise<ImportResult> {
   const path = resolvePath(context, grantPath);
   const bytes = await readUserFile(path, 'grant');
-  const { secret, bytes: secretBytes } = await loadUserSecret(context);
-  const { grant } = openGrant(parseJson(bytes, path, 'grant'), secretBytes, secret, `grant ${path}`);
+  const parsed = parseJson(bytes, path, 'grant');
+  hintForWrongFile(parsed, 'grant', path);
+  const { secret, bytes: secretBytes } = await loadUserSecret(context.home);
+  const { grant } = await openGrant(parsed, secretBytes, secret, `grant ${path}`);
   const paths = userPaths(context.home);
   await writePrivateFile(paths.grant, bytes);
-  context.reporter.info(
+  info(
+    context.listener,
     `imported the grant of owner ${grant.ownerId} for user "${grant.userId}": index "${grant.sei.indexName}"` +
       `${grant.twoServer ? ` and identification index "${grant.twoServer.indexName}"` : ''} at ${grant.endpoint}; token valid until ${grant.tokenExpiresAt}`,
   );
-  if (await isExposed(path)) context.reporter.warn(`${path} holds your keys and token and other users can read it: delete it`);
+  if (await isExposed(path)) warn(context.listener, `${path} holds your keys and token and other users can read it: delete it`);
   return {
     ownerId: grant.ownerId,
     userId: grant.userId,

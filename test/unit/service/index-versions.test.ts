@@ -64,6 +64,7 @@ describe('index versions: create, validate, publish atomically', () => {
         measuredRecall: sei.tree.search.measuredRecall,
         calibrationQueries: sei.tree.search.calibrationQueries,
       },
+      publishedFrom: v1,
     });
 
     const v2 = await uploadVersion(world.services, OWNER_A, 'main', seiUploadParts(sei2.tree).parts);

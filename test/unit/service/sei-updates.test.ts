@@ -69,6 +69,8 @@ describe('copy-on-write image updates of a published SEI index', () => {
       expect(ref).toEqual(leaf === placed.leaf ? { version: added.version, part: `leaf-${leaf}` } : { version: v1, part: 'leaves' });
     });
     expect(stored!.metadata).toMatchObject({ imageCount: 401, derivedFrom: { version: v1, operation: 'add', imageId: 'fresh-1', leaf: placed.leaf } });
+    // The version published from the build stays what clients see: an update is no rebuild.
+    expect((await world.services.versions.describe(OWNER_A, 'live')).summary).toMatchObject({ imageCount: 401, publishedFrom: v1 });
 
     const answer = await expectSameAnswers('live', mirror, [f, near(200), near(399)]);
     expect(answer.version).toBe(added.version);

@@ -12,9 +12,10 @@
  *
  * Decoders check every field and name the first one that is wrong.
  */
-import { createHash } from 'node:crypto';
-import { MalformedDataError } from '../../lib/core/errors';
-import type { BundledModelId, FeatureLayer } from '../../lib/features/models/types';
+import { base64ToBytes, isBase64 } from '../codec/base64';
+import { MalformedDataError } from '../core/errors';
+import type { BundledModelId, FeatureLayer } from '../features/models/types';
+import type { FeatureSpec } from './features';
 
 export const KEY_REQUEST_FORMAT = 'blindsight-key-request';
 export const GRANT_FORMAT = 'blindsight-grant';
@@ -28,17 +29,6 @@ export interface KeyRequest {
   readonly d: number;
   /** base64 of encodeUserSecret(W). */
   readonly userSecret: string;
-}
-
-/** Which feature network (and how) turns an image into the vector the index was built from. */
-export interface FeatureSpec {
-  readonly model: BundledModelId;
-  readonly layer: FeatureLayer;
-  readonly inputSize: number;
-  /** The extractor's own ids, checked when the user loads the model. */
-  readonly modelId: string;
-  readonly modelVersion: string;
-  readonly dimension: number;
 }
 
 /** How identification embeddings are made: PCA'd CNN features, or face descriptors. */
@@ -78,6 +68,11 @@ export interface Grant {
     readonly d: number;
     /** base64 of encodeUserKey({Abar, U}). */
     readonly userKey: string;
+    /**
+     * The index version published from the build this grant's PCA belongs to (updates keep
+     * it as their publishedFrom): another one serving means the owner re-indexed.
+     */
+    readonly publishedVersion?: string;
   };
   /** base64 of encodeImageKey. */
   readonly imageKey: string;
@@ -85,16 +80,6 @@ export interface Grant {
   readonly decoys: { readonly n: number; readonly d: number; readonly data: string };
   readonly twoServer?: TwoServerReference;
 }
-
-export function toBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-}
-
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 type Json = Record<string, unknown>;
 
@@ -121,8 +106,8 @@ class Checker {
   }
 
   bytes(value: unknown, field: string): Uint8Array {
-    if (typeof value !== 'string' || !BASE64.test(value) || value.length % 4 !== 0) this.fail(`${field} must be base64`);
-    return new Uint8Array(Buffer.from(value, 'base64'));
+    if (typeof value !== 'string' || !isBase64(value)) this.fail(`${field} must be base64`);
+    return base64ToBytes(value, field);
   }
 
   header(value: Json, format: string): void {
@@ -212,7 +197,12 @@ export function decodeGrant(value: unknown, what = 'grant'): DecodedGrant {
     requestSha256: check.string(json.requestSha256, 'requestSha256', 64),
     features: decodeFeatures(check, json.features),
     pca: json.pca as string,
-    sei: { indexName: check.string(sei.indexName, 'sei.indexName', 64), d: seiD, userKey: sei.userKey as string },
+    sei: {
+      indexName: check.string(sei.indexName, 'sei.indexName', 64),
+      d: seiD,
+      userKey: sei.userKey as string,
+      ...(sei.publishedVersion !== undefined ? { publishedVersion: check.string(sei.publishedVersion, 'sei.publishedVersion', 128) } : {}),
+    },
     imageKey: json.imageKey as string,
     decoys: { n: decoyN, d: decoyD, data: decoysJson.data as string },
     twoServer: decodeTwoServer(check, json.twoServer),

@@ -1,5 +1,5 @@
-/** How the CLI describes an index's stored search defaults (no heavy imports: --help stays fast). */
-import type { SearchDefaults } from '../../../lib/sei/index-tree/types';
+/** How an index's stored search defaults are described to people (type imports only: the CLI's --help stays fast). */
+import type { SearchDefaults } from '../sei/index-tree/types';
 
 /** "beam 3, probes 8: recall@10 0.962 on 500 held-out images (target 0.95)", or why it was not measured. */
 export function describeSearchDefaults(search: SearchDefaults): string {
@@ -8,4 +8,3 @@ export function describeSearchDefaults(search: SearchDefaults): string {
   const missed = search.measuredRecall < search.targetRecall ? ', below the target even with the most probes allowed' : '';
   return `${route}: recall@10 ${search.measuredRecall.toFixed(3)} on ${search.calibrationQueries} held-out images (target ${search.targetRecall}${missed})`;
 }
-

@@ -1,0 +1,328 @@
+/**
+ * The owner's "index these images" workflow: everything that needs the plaintext, on the
+ * owner's machine. CNN features of every image (unusable ones skipped and named), PCA fitted on
+ * them (d components at most, and at most n - 1), the CAK-means index tree encrypted with the
+ * SEI owner secret, every image encrypted with the image key, and optionally the two-server
+ * identification index: embeddings x 10^3 as integers, encrypted by the HE provider, whose
+ * secret is kept for CS2's operator. Files go to a BuildSink; nothing leaves the machine.
+ */
+import { InvalidInputError } from '../core/errors';
+import { mapLimited } from '../core/concurrency';
+import { secureRandom } from '../core/random';
+import { encryptImage } from '../crypto/image-envelope';
+import { ImageInputError } from '../features/errors';
+import type { SkippedFile } from '../features/types';
+import { createHeBackend } from '../he';
+import type { HeBackendName, HeParametersFor } from '../he/types';
+import { selectRows } from '../linalg/vectors';
+import type { VectorSet } from '../linalg/vectors';
+import { fitPca } from '../ml/pca';
+import { encodePcaModel } from '../ml/pca-format';
+import { buildEncryptedIndexTree } from '../sei/index-tree/build';
+import type { IndexTreeLayout, SearchDefaults } from '../sei/index-tree/types';
+import { buildPlainIndex, encryptIndex } from '../twoserver/protocol';
+import { BUILD_FILES, envelopeFile, twoServerFile } from './build-files';
+import type { BuildSink } from './build-files';
+import { info, inStep, warn } from './events';
+import type { WorkflowListener } from './events';
+import { featureSpecOf, identificationEmbeddings, projectFeatures, quantizeEmbeddings } from './features';
+import type { FeatureModels, ModelChoice } from './features';
+import { float64Bytes } from './formats';
+import type { EmbeddingKind, TwoServerReference } from './formats';
+import { sha256Hex } from '../crypto/digest';
+import { imageIdOf } from './image-ids';
+import type { ImageEntry, ImageListing } from './images';
+import { extractImages } from './images';
+import { seiIndexParts, twoServerIndexParts } from './index-parts';
+import { INDEX_MANIFEST_FORMAT } from './owner-state';
+import { describeSearchDefaults } from './search-defaults';
+import type { IndexManifest, ManifestImage, Owner } from './owner-state';
+import { formatSeconds, plural } from './units';
+
+export const DEFAULT_INDEX_NAME = 'main';
+/** Embeddings in [-1, 1] times 10^3: the paper keeps 3 decimals. */
+export const EMBEDDING_DECIMALS = 3;
+export const EMBEDDING_MAX_ABS = 1000;
+/** dlib's same-person threshold 0.6, squared, in the x10^3 space. */
+export const FACE_TAU_SQUARED = 600 * 600;
+export const DEFAULT_IDENTIFY_K = 5;
+/** Decoy pool handed to users in grants (projected features of a random sample). */
+export const DECOY_POOL_SIZE = 64;
+/** The paper's SHE parameters (k0, k1, k2). */
+const SHE_PARAMETERS = { k0: 1024, k1: 30, k2: 80 };
+const ENCRYPT_CONCURRENCY = 8;
+/** PCA is fitted on at most this many images (the covariance costs n d^2; the leading axes settle long before). */
+const PCA_SAMPLE_SIZE = 20_000;
+const MAX_LISTED_SKIPS = 10;
+
+export interface TwoServerBuildOptions {
+  /** Default <indexName>-identify. */
+  readonly indexName?: string;
+  readonly he?: HeBackendName;
+  /** Required with he 'she', the paper's scheme, which is broken (the caller warns about it). */
+  readonly allowInsecurePaperScheme?: boolean;
+  /** Identification embeddings from the face model instead of the PCA'd CNN features. */
+  readonly face?: boolean;
+}
+
+export interface IndexImagesInput {
+  readonly owner: Owner;
+  readonly images: ImageListing;
+  /** What the images are, for the manifest and messages (a folder path). */
+  readonly label: string;
+  readonly models: FeatureModels;
+  readonly sink: BuildSink;
+  readonly model: ModelChoice;
+  readonly indexName?: string;
+  /** Index tree layout (default balanced; paper: the SEI paper's tree and search). */
+  readonly layout?: IndexTreeLayout;
+  /** Recall@10 the stored search defaults must reach (default 0.95, measured on held-out images). */
+  readonly targetRecall?: number;
+  readonly twoServer?: TwoServerBuildOptions;
+  /** Said when fewer than 2 images are listed (e.g. "add --recursive"). */
+  readonly emptyHint?: () => Promise<string | undefined>;
+  readonly now?: () => Date;
+}
+
+export interface IndexSummary {
+  readonly folder: string;
+  readonly indexName: string;
+  readonly images: number;
+  readonly skipped: readonly SkippedFile[];
+  readonly d: number;
+  readonly pcaComponents: number;
+  readonly leafCount: number;
+  readonly depth: number;
+  /** The search defaults stored with the index, and the recall measured for them at build time. */
+  readonly search: SearchDefaults;
+  readonly twoServer?: { indexName: string; backend: HeBackendName; embedding: EmbeddingKind; templates: number; keyId: string; skipped: number };
+  readonly ms: { features: number; tree: number; images: number; twoServer?: number; total: number };
+}
+
+export interface IndexBuild {
+  readonly manifest: IndexManifest;
+  readonly summary: IndexSummary;
+}
+
+function listSkipped(listener: WorkflowListener, skipped: readonly SkippedFile[], what: string): void {
+  if (skipped.length === 0) return;
+  warn(listener, `${skipped.length} ${skipped.length === 1 ? 'file was' : 'files were'} skipped${what}:`);
+  for (const { file, reason } of skipped.slice(0, MAX_LISTED_SKIPS)) info(listener, `  ${file}: ${reason}`);
+  if (skipped.length > MAX_LISTED_SKIPS) info(listener, `  ... and ${skipped.length - MAX_LISTED_SKIPS} more (see --json)`);
+}
+
+function sampleRows(set: VectorSet, count: number): VectorSet {
+  const indices = Array.from({ length: set.n }, (_, i) => i);
+  for (let i = 0; i < Math.min(count, set.n); i++) {
+    const j = i + secureRandom.int(set.n - i);
+    [indices[i], indices[j]] = [indices[j], indices[i]];
+  }
+  return selectRows(set, indices.slice(0, Math.min(count, set.n)));
+}
+
+function partitionsFor(n: number): number {
+  return Math.max(1, Math.min(64, n, Math.round(Math.sqrt(n / 2))));
+}
+
+function heParameters(backend: HeBackendName, d: number): HeParametersFor<HeBackendName> {
+  return backend === 'bfv' ? { d, maxAbs: EMBEDDING_MAX_ABS } : { d, maxAbs: EMBEDDING_MAX_ABS, ...SHE_PARAMETERS };
+}
+
+async function faceEmbeddings(
+  models: FeatureModels,
+  images: readonly (ManifestImage & { entry: ImageEntry })[],
+  listener: WorkflowListener,
+): Promise<{ embeddings: VectorSet; ids: string[]; skipped: SkippedFile[] }> {
+  const embedder = await models.faceEmbedder();
+  const rows: Float64Array[] = [];
+  const ids: string[] = [];
+  const skipped: SkippedFile[] = [];
+  await inStep(listener, 'face descriptors', async (progress) => {
+    let done = 0;
+    for (const image of images) {
+      try {
+        rows.push((await embedder.describe(image.entry.source)).descriptor);
+        ids.push(image.imageId);
+      } catch (error) {
+        if (!(error instanceof ImageInputError)) throw error;
+        skipped.push({ file: image.relative, reason: error.problem });
+      }
+      progress.update(++done, images.length, `${skipped.length} without a face`);
+    }
+  });
+  listSkipped(listener, skipped, ' from the identification index (no usable face)');
+  if (rows.length === 0) throw new InvalidInputError('no image has a usable face: the identification index would be empty');
+  const d = rows[0].length;
+  const data = new Float64Array(rows.length * d);
+  rows.forEach((row, i) => data.set(row, i * d));
+  return { embeddings: { n: rows.length, d, data }, ids, skipped };
+}
+
+async function buildTwoServer(
+  input: IndexImagesInput,
+  indexName: string,
+  images: readonly (ManifestImage & { entry: ImageEntry })[],
+  cnnEmbeddings: () => VectorSet,
+  listener: WorkflowListener,
+): Promise<{ reference: NonNullable<IndexManifest['twoServer']>; summary: NonNullable<IndexSummary['twoServer']> }> {
+  const options = input.twoServer ?? {};
+  const backend = options.he ?? 'bfv';
+  const embedding: EmbeddingKind = options.face ? 'face' : 'cnn-pca';
+  const name = options.indexName ?? `${indexName}-identify`;
+  let embeddings: VectorSet;
+  let ids: string[];
+  let skipped: SkippedFile[] = [];
+  if (embedding === 'face') {
+    ({ embeddings, ids, skipped } = await faceEmbeddings(input.models, images, listener));
+  } else {
+    embeddings = cnnEmbeddings();
+    ids = images.map((image) => image.imageId);
+  }
+  const templates = quantizeEmbeddings(embeddings, EMBEDDING_DECIMALS, EMBEDDING_MAX_ABS);
+  info(listener, `two-server index: ${templates.n} templates of ${templates.d} integers, HE backend ${backend}`);
+  const he = await createHeBackend(backend, heParameters(backend, templates.d), { allowInsecurePaperScheme: options.allowInsecurePaperScheme === true });
+  try {
+    const plain = buildPlainIndex(templates, { partitions: partitionsFor(templates.n), eps: 16 });
+    const output = encryptIndex(he, templates, plain, ids);
+    for (const [part, bytes] of Object.entries(twoServerIndexParts(output))) await input.sink.put(twoServerFile(part), bytes);
+    await input.sink.put(BUILD_FILES.cs2Secret, output.secretMaterial);
+    const keyId = he.descriptor.keyId;
+    const reference: TwoServerReference = {
+      indexName: name,
+      embedding,
+      decimals: EMBEDDING_DECIMALS,
+      maxAbs: EMBEDDING_MAX_ABS,
+      backend,
+      keyId,
+      publicMaterialSha256: await sha256Hex(output.publicMaterial),
+      defaultQuery: embedding === 'face' ? { tauSquared: FACE_TAU_SQUARED } : { k: DEFAULT_IDENTIFY_K },
+    };
+    return {
+      reference: { ...reference, templateCount: templates.n, skipped },
+      summary: { indexName: name, backend, embedding, templates: templates.n, keyId, skipped: skipped.length },
+    };
+  } finally {
+    he.dispose();
+  }
+}
+
+/** Builds the indexes of a set of images into `sink`; returns the manifest to keep and a summary. */
+export async function indexImages(input: IndexImagesInput, listener: WorkflowListener): Promise<IndexBuild> {
+  const started = performance.now();
+  const { owner, label } = input;
+  const indexName = input.indexName ?? DEFAULT_INDEX_NAME;
+  const d = owner.config.d;
+  const now = input.now ?? (() => new Date());
+
+  // 1. Features. Too few files is said before the model loads (it takes seconds).
+  const listed = input.images.entries.length;
+  if (listed < 2) {
+    const hint = await input.emptyHint?.();
+    throw new InvalidInputError(`${label} has ${plural(listed, 'file')}${hint ? `; ${hint}` : ''}; an index needs at least 2 images`);
+  }
+  let stepStarted = performance.now();
+  const extractor = await input.models.extractor(input.model);
+  const extracted = await inStep(listener, 'features', (progress) => extractImages(extractor, input.images.entries, progress));
+  const skipped = [...input.images.unreadable, ...extracted.skipped];
+  const featureMs = performance.now() - stepStarted;
+  listSkipped(listener, skipped, ' (not a usable image)');
+  const n = extracted.entries.length;
+  if (n < 2) {
+    const hint = await input.emptyHint?.();
+    throw new InvalidInputError(`${label} has ${plural(n, 'usable image')} (${skipped.length} skipped)${hint ? `; ${hint}` : ''}; an index needs at least 2`);
+  }
+  info(listener, `features: ${n} images in ${formatSeconds(featureMs)} (${extractor.dimension}-d, ${extractor.backend})`);
+
+  // 2. PCA (at most d and n - 1 components; zeros pad to d) and the encrypted tree.
+  stepStarted = performance.now();
+  const components = Math.min(d, n - 1, extractor.dimension);
+  const pca = fitPca(extracted.vectors, components, n > PCA_SAMPLE_SIZE ? { sampleSize: PCA_SAMPLE_SIZE } : {});
+  const projected = projectFeatures(pca, extracted.vectors, d);
+  const images = await Promise.all(
+    extracted.entries.map(async (entry) => ({
+      imageId: await imageIdOf(owner.imageKey, entry.name),
+      file: typeof entry.source === 'string' ? entry.source : entry.name,
+      relative: entry.name,
+      bytes: 0,
+      entry,
+    })),
+  );
+  const ids = images.map((image) => image.imageId);
+  if (new Set(ids).size !== ids.length) throw new InvalidInputError('two files map to the same image id; rename one of them');
+  const built = await inStep(listener, 'index tree', async (progress) =>
+    buildEncryptedIndexTree(owner.seiSecret, projected, ids, {
+      ...(input.layout === undefined ? {} : { layout: input.layout }),
+      ...(input.targetRecall === undefined ? {} : { targetRecall: input.targetRecall }),
+      onProgress: (_stage, done, total) => progress.update(done, total),
+    }),
+  );
+  const treeMs = performance.now() - stepStarted;
+  info(listener, `index tree: ${built.plain.stats.leafCount} leaves, depth ${built.plain.stats.depth}, PCA ${pca.components} components (d = ${d}), in ${formatSeconds(treeMs)}`);
+  info(listener, `search defaults: ${describeSearchDefaults(built.tree.search)}`);
+
+  // 3. Parts, PCA, decoys, encrypted images, two-server index.
+  const parts = seiIndexParts(built.tree);
+  await input.sink.put(BUILD_FILES.seiSkeleton, parts.skeleton);
+  await input.sink.put(BUILD_FILES.seiLeaves, parts.leaves);
+  await input.sink.put(BUILD_FILES.pca, encodePcaModel(pca));
+  await input.sink.put(BUILD_FILES.decoys, float64Bytes(sampleRows(projected, DECOY_POOL_SIZE).data));
+
+  stepStarted = performance.now();
+  await inStep(listener, 'encrypt images', async (progress) => {
+    let done = 0;
+    await mapLimited(images, ENCRYPT_CONCURRENCY, async (image, i) => {
+      const bytes = await image.entry.read();
+      await input.sink.put(envelopeFile(image.imageId), await encryptImage(owner.imageKey, image.imageId, bytes));
+      images[i] = { ...image, bytes: bytes.length };
+      progress.update(++done, images.length);
+    });
+  });
+  const imageMs = performance.now() - stepStarted;
+  info(listener, `images: ${images.length} encrypted (AES-256-GCM) in ${formatSeconds(imageMs)}`);
+
+  let twoServer: Awaited<ReturnType<typeof buildTwoServer>> | undefined;
+  let twoServerMs: number | undefined;
+  if (input.twoServer !== undefined) {
+    stepStarted = performance.now();
+    twoServer = await buildTwoServer(input, indexName, images, () => identificationEmbeddings(pca, extracted.vectors), listener);
+    twoServerMs = performance.now() - stepStarted;
+    info(listener, `two-server index "${twoServer.summary.indexName}": ${twoServer.summary.templates} templates encrypted in ${formatSeconds(twoServerMs)}`);
+  }
+
+  const manifestImages: ManifestImage[] = images.map(({ imageId, file, relative, bytes }) => ({ imageId, file, relative, bytes }));
+  const manifest: IndexManifest = {
+    format: INDEX_MANIFEST_FORMAT,
+    version: 1,
+    builtAt: now().toISOString(),
+    folder: label,
+    features: featureSpecOf(input.model, extractor),
+    d,
+    pcaComponents: pca.components,
+    sei: { indexName, leafCount: built.plain.stats.leafCount, depth: built.plain.stats.depth },
+    images: manifestImages,
+    skipped,
+    ...(twoServer ? { twoServer: twoServer.reference } : {}),
+  };
+  return {
+    manifest,
+    summary: {
+      folder: label,
+      indexName,
+      images: images.length,
+      skipped,
+      d,
+      pcaComponents: pca.components,
+      leafCount: built.plain.stats.leafCount,
+      depth: built.plain.stats.depth,
+      search: built.tree.search,
+      ...(twoServer ? { twoServer: twoServer.summary } : {}),
+      ms: {
+        features: Math.round(featureMs),
+        tree: Math.round(treeMs),
+        images: Math.round(imageMs),
+        ...(twoServerMs !== undefined ? { twoServer: Math.round(twoServerMs) } : {}),
+        total: Math.round(performance.now() - started),
+      },
+    },
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * Dynamic updates, one image at a time, through CS1 (copy-on-write versions, no rebuild), kept
+ * consistent across the owner's index kinds.
+ *
+ * SEI: `addImage` projects the image's features with the build's PCA, encrypts the vector with
+ * the owner secret, makes the placement trapdoor with the owner's own user key (so CS1 puts the
+ * image in the leaf a search for it reaches), uploads the encrypted image and adds it;
+ * `deleteImage` removes one.
+ *
+ * Two-server identification indexes cannot take templates one by one yet. An update that would
+ * leave identification out of step (an added image never identified, a deleted one still
+ * identified) is refused, naming what to re-index, unless the owner explicitly accepts it for
+ * now (`seiOnly`): then the manifest records exactly which images identification misses or
+ * still returns, and `owner status` shows it until the next build.
+ */
+import { ConflictError, InvalidInputError, NotFoundError } from '../core/errors';
+import { encryptImage } from '../crypto/image-envelope';
+import type { PcaModel } from '../ml/types';
+import { encryptIndexVector } from '../sei/index-vector';
+import { TrapdoorGenerator } from '../sei/trapdoor';
+import { issueUserKey } from '../sei/user-key';
+import type { Cs1Client } from './cs1-client';
+import { info, warn } from './events';
+import type { WorkflowListener } from './events';
+import { extractorFor, projectFeatures } from './features';
+import type { FeatureModels } from './features';
+import { imageIdOf } from './image-ids';
+import type { ImageEntry } from './images';
+import type { IndexManifest, ManifestImage, Owner, StaleIdentification } from './owner-state';
+import type { RebuildAdvice, UpdateResponse } from './types';
+
+export interface UpdateOutcome extends UpdateResponse {
+  readonly file?: string;
+  /** The identification index is now out of step with the SEI index (seiOnly). */
+  readonly staleIdentification?: StaleIdentification & { readonly indexName: string };
+}
+
+export interface UpdateInput {
+  readonly owner: Owner;
+  /** A client with an owner token. */
+  readonly client: Cs1Client;
+  readonly manifest: IndexManifest;
+  /** Update the SEI index even though the identification index cannot follow (recorded as stale). */
+  readonly seiOnly?: boolean;
+}
+
+export interface UpdateResult {
+  readonly outcome: UpdateOutcome;
+  /** The manifest after the update: keep it. */
+  readonly manifest: IndexManifest;
+}
+
+function adviseRebuild(listener: WorkflowListener, advice: RebuildAdvice): void {
+  if (advice.advisable) warn(listener, `the index has drifted from its build (${advice.reasons.join('; ')}): run "owner index" and "owner publish" again`);
+}
+
+/** Refuses an update the identification index cannot follow, unless seiOnly. */
+function checkIdentification(input: UpdateInput, what: 'add' | 'delete', image: string): void {
+  const twoServer = input.manifest.twoServer;
+  if (twoServer === undefined || input.seiOnly === true) return;
+  const consequence = what === 'add' ? 'identification would never return it' : 'identification would still return its id';
+  throw new ConflictError(
+    `the identification index "${twoServer.indexName}" cannot take ${what === 'add' ? 'added' : 'deleted'} templates yet: ${consequence}. ` +
+      `Re-index instead ("blindsight owner index ${input.manifest.folder} --two-server" with ${image} ${what === 'add' ? 'in' : 'out of'} the folder, ` +
+      `then "owner publish" and enroll your users again), or pass --sei-only to ${what} it in the SEI index "${input.manifest.sei.indexName}" only ` +
+      '(recorded: "owner status" lists what identification misses until the next re-index)',
+  );
+}
+
+function markStale(manifest: IndexManifest, change: { added?: string; deleted?: string }): IndexManifest {
+  const twoServer = manifest.twoServer;
+  if (twoServer === undefined) return manifest;
+  const added = [...(twoServer.stale?.added ?? [])];
+  const deleted = [...(twoServer.stale?.deleted ?? [])];
+  if (change.added !== undefined) added.push(change.added);
+  if (change.deleted !== undefined) {
+    // An image added to the SEI index only was never in identification: nothing is stale about it.
+    const at = added.indexOf(change.deleted);
+    if (at >= 0) added.splice(at, 1);
+    else deleted.push(change.deleted);
+  }
+  const stale = added.length + deleted.length > 0 ? { added, deleted } : undefined;
+  const { stale: _previous, ...rest } = twoServer;
+  return { ...manifest, twoServer: { ...rest, ...(stale ? { stale } : {}) } };
+}
+
+function staleOf(manifest: IndexManifest): UpdateOutcome['staleIdentification'] {
+  const twoServer = manifest.twoServer;
+  return twoServer?.stale ? { indexName: twoServer.indexName, ...twoServer.stale } : undefined;
+}
+
+function warnStale(listener: WorkflowListener, manifest: IndexManifest): void {
+  const stale = staleOf(manifest);
+  if (stale === undefined) return;
+  warn(
+    listener,
+    `identification index "${stale.indexName}" is out of step with the SEI index: it misses ${stale.added.length} added and still returns ${stale.deleted.length} deleted ` +
+      `image${stale.deleted.length === 1 ? '' : 's'}; re-index with --two-server and publish to bring it back`,
+  );
+}
+
+export interface AddInput extends UpdateInput {
+  readonly models: FeatureModels;
+  readonly pca: PcaModel;
+  readonly image: ImageEntry;
+  /** The name its id derives from (default 'added/<name>'). */
+  readonly relative?: string;
+}
+
+export async function addImage(input: AddInput, listener: WorkflowListener): Promise<UpdateResult> {
+  const { owner, manifest, image } = input;
+  const relative = input.relative ?? `added/${image.name.split('/').pop()}`;
+  const imageId = await imageIdOf(owner.imageKey, relative);
+  if (manifest.images.some((entry) => entry.imageId === imageId)) {
+    throw new InvalidInputError(`an image named ${relative.split('/').pop()} was added before (id ${imageId}): delete it first or rename the file`);
+  }
+  checkIdentification(input, 'add', image.name);
+  const bytes = await image.read();
+
+  const extractor = await extractorFor(input.models, manifest.features);
+  const features = await extractor.extract([image.source]);
+  const d = owner.config.d;
+  const f = projectFeatures(input.pca, features, d).data.subarray(0, d);
+  const vector = encryptIndexVector(owner.seiSecret, f);
+  const placement = new TrapdoorGenerator(issueUserKey(owner.seiSecret, owner.placement.W), owner.placement).trapdoor(f);
+
+  const envelope = await encryptImage(owner.imageKey, imageId, bytes);
+  await input.client.uploadImages(owner.config.ownerId, [{ imageId, envelope }]);
+  const response = await input.client.addImage(owner.config.ownerId, manifest.sei.indexName, { imageId, vector, placementTrapdoor: placement });
+  const entry: ManifestImage = { imageId, file: typeof image.source === 'string' ? image.source : image.name, relative, bytes: bytes.length, added: true };
+  const next = markStale({ ...manifest, images: [...manifest.images, entry] }, { ...(manifest.twoServer ? { added: imageId } : {}) });
+  info(listener, `added ${image.name} as image ${imageId} (leaf ${response.leaf}); index "${manifest.sei.indexName}" now holds ${response.imageCount} images (version ${response.version})`);
+  adviseRebuild(listener, response.rebuildAdvice);
+  warnStale(listener, next);
+  const stale = staleOf(next);
+  return { outcome: { ...response, file: entry.file, ...(stale ? { staleIdentification: stale } : {}) }, manifest: next };
+}
+
+/** An image of the manifest by id, by path relative to the indexed folder, or by file path. */
+export function findImage(manifest: IndexManifest, reference: string, absolute?: string): ManifestImage | undefined {
+  return manifest.images.find((image) => image.imageId === reference || image.relative === reference || (absolute !== undefined && image.file === absolute));
+}
+
+export interface DeleteInput extends UpdateInput {
+  readonly image: ManifestImage;
+}
+
+export async function deleteImage(input: DeleteInput, listener: WorkflowListener): Promise<UpdateResult> {
+  const { owner, manifest, image } = input;
+  if (!manifest.images.some((entry) => entry.imageId === image.imageId)) throw new NotFoundError(`image ${image.imageId} is not in the index`);
+  // Images the identification index never held (no face found, or added with --sei-only) need no care.
+  const inIdentification =
+    manifest.twoServer !== undefined &&
+    !manifest.twoServer.skipped.some((skipped) => skipped.file === image.relative) &&
+    !(manifest.twoServer.stale?.added ?? []).includes(image.imageId);
+  if (inIdentification) checkIdentification(input, 'delete', image.relative);
+  const response = await input.client.deleteImage(owner.config.ownerId, manifest.sei.indexName, image.imageId);
+  const remaining = { ...manifest, images: manifest.images.filter((entry) => entry.imageId !== image.imageId) };
+  const next = manifest.twoServer !== undefined && (inIdentification || (manifest.twoServer.stale?.added ?? []).includes(image.imageId)) ? markStale(remaining, { deleted: image.imageId }) : remaining;
+  info(listener, `deleted image ${image.imageId} (${image.relative}); index "${manifest.sei.indexName}" now holds ${response.imageCount} images`);
+  adviseRebuild(listener, response.rebuildAdvice);
+  warnStale(listener, next);
+  const stale = staleOf(next);
+  return { outcome: { ...response, file: image.file, ...(stale ? { staleIdentification: stale } : {}) }, manifest: next };
+}

@@ -1,0 +1,287 @@
+/**
+ * The user's search workflow, for one image or many in one run (the feature model is loaded
+ * once and runs in batches; CS1 searches run in parallel): features, PCA and trapdoors here,
+ * the ranking at CS1, and the result envelopes downloaded and decrypted here, unless only the
+ * ids are wanted (then nothing is downloaded).
+ *
+ * K-anonymity (K > 1): each query goes in its own request among K - 1 decoy trapdoors, and the
+ * envelopes of all K result lists are downloaded: downloading just the real list's would tell
+ * CS1 which trapdoor was real. Only the real list is decrypted. Without K-anonymity, up to 16
+ * queries share one request (one list per trapdoor, in order).
+ */
+import { InvalidInputError } from '../core/errors';
+import { mapLimited } from '../core/concurrency';
+import { decryptImage } from '../crypto/image-envelope';
+import { sniffImageFormat } from '../features/decode';
+import type { ImageFormat, SkippedFile } from '../features/types';
+import type { VectorSet } from '../linalg/vectors';
+import { createKAnonymousRequest } from '../sei/k-anonymity';
+import { MAX_SEARCH_K, MAX_SEARCH_PROBES, MAX_TRAPDOORS_PER_SEARCH } from '../api/limits';
+import type { Cs1Client } from './cs1-client';
+import { isServiceError } from './errors';
+import { info, inStep, warn } from './events';
+import type { WorkflowListener } from './events';
+import { extractorFor, projectFeatures } from './features';
+import type { FeatureModels } from './features';
+import { extractImages, reportSkippedQueries } from './images';
+import type { ImageEntry } from './images';
+import type { SearchResponse, SeiIndexSummary } from './types';
+import type { UserSession } from './user-session';
+import { explainRefusal } from './user-session';
+import { formatSeconds, plural } from './units';
+
+export const DEFAULT_K = 10;
+/** CS1 search requests in flight at once. */
+const DEFAULT_SEARCH_CONCURRENCY = 4;
+
+/** Where decrypted result images go (files for the CLI, object URLs for a page). */
+export interface ResultSink {
+  /** Keeps the decrypted image of rank `rank` for query `query`; returns where it went. */
+  save(query: { readonly index: number; readonly name: string }, rank: number, imageId: string, bytes: Uint8Array, format: ImageFormat | undefined): Promise<string>;
+}
+
+export interface SearchInput {
+  readonly session: UserSession;
+  /** A client with the user's token. */
+  readonly client: Cs1Client;
+  readonly models: FeatureModels;
+  readonly queries: readonly ImageEntry[];
+  readonly k?: number;
+  /** K of K-anonymity: trapdoors per query (1 = no decoys). */
+  readonly anonymity?: number;
+  readonly probes?: number;
+  /** Decoy feature vectors (projected); default the grant's pool. */
+  readonly decoys?: VectorSet;
+  /** Where decrypted results go; without one only ids are returned and nothing is downloaded. */
+  readonly results?: ResultSink;
+  /** Unusable query images are skipped and listed (default), or end the search with an error. */
+  readonly skipUnusable?: boolean;
+  readonly concurrency?: number;
+}
+
+export interface SearchHitRow {
+  readonly rank: number;
+  readonly imageId: string;
+  readonly score: number;
+  /** Where the decrypted image went (absent with ids only). */
+  readonly file?: string;
+}
+
+export interface QueryResults {
+  readonly query: string;
+  readonly results: SearchHitRow[];
+}
+
+export interface SearchOutcome {
+  readonly index: string;
+  readonly version: string;
+  readonly k: number;
+  readonly probes?: number;
+  readonly anonymity: number;
+  readonly idsOnly: boolean;
+  readonly queries: QueryResults[];
+  /** Query images that could not be used. */
+  readonly skipped: SkippedFile[];
+  /** Envelopes fetched: the real lists', plus the decoy lists' under K-anonymity. */
+  readonly downloaded: number;
+  /** Set when the index serving was built after the grant's PCA. */
+  readonly staleGrant?: string;
+  readonly ms: { readonly features: number; readonly search: number; readonly download: number; readonly total: number; readonly perQuery: number };
+}
+
+function checkRange(value: number | undefined, name: string, min: number, max: number): void {
+  if (value !== undefined && (!Number.isInteger(value) || value < min || value > max)) {
+    throw new InvalidInputError(`${name} must be an integer from ${min} to ${max}`);
+  }
+}
+
+/** One CS1 request: trapdoors, and which of them are real queries (by query position). */
+interface PlannedRequest {
+  readonly trapdoors: Float64Array[];
+  /** trapdoor position -> query position, for the real ones. */
+  readonly real: ReadonlyMap<number, number>;
+}
+
+function planRequests(session: UserSession, projected: VectorSet, anonymity: number, pool: VectorSet): PlannedRequest[] {
+  const d = projected.d;
+  const query = (i: number) => projected.data.slice(i * d, (i + 1) * d);
+  const requests: PlannedRequest[] = [];
+  if (anonymity > 1) {
+    for (let i = 0; i < projected.n; i++) {
+      const request = createKAnonymousRequest((v) => session.trapdoors.trapdoor(v), query(i), pool, anonymity);
+      requests.push({ trapdoors: request.trapdoors, real: new Map([[request.realIndex, i]]) });
+    }
+    return requests;
+  }
+  for (let from = 0; from < projected.n; from += MAX_TRAPDOORS_PER_SEARCH) {
+    const to = Math.min(projected.n, from + MAX_TRAPDOORS_PER_SEARCH);
+    const trapdoors: Float64Array[] = [];
+    const real = new Map<number, number>();
+    for (let i = from; i < to; i++) {
+      real.set(trapdoors.length, i);
+      trapdoors.push(session.trapdoors.trapdoor(query(i)));
+    }
+    requests.push({ trapdoors, real });
+  }
+  return requests;
+}
+
+/** The grant's PCA belongs to one build; warn when another build serves. */
+function staleGrantWarning(session: UserSession, indexName: string, summary: SeiIndexSummary, publishedAt: string): string | undefined {
+  const expected = session.grant.sei.publishedVersion;
+  if (expected === undefined || summary.publishedFrom === expected) return undefined;
+  return (
+    `index "${indexName}" was rebuilt after your grant was issued (${session.grant.issuedAt}; the build serving now was published ${publishedAt}): ` +
+    'your grant projects queries for the old build, so results may be poor; ask the owner to enroll you again'
+  );
+}
+
+/** Envelopes by id; ids CS1 no longer has (deleted meanwhile) are left out. */
+async function downloadExisting(client: Cs1Client, ownerId: string, ids: readonly string[]): Promise<Map<string, Uint8Array>> {
+  try {
+    return new Map((await client.downloadImages(ownerId, ids)).map((e) => [e.imageId, e.envelope]));
+  } catch (error) {
+    if (!isServiceError(error) || error.status !== 404) throw error;
+    if (ids.length === 1) return new Map();
+  }
+  // Some id is gone: fetch one by one and keep what still exists.
+  const found = new Map<string, Uint8Array>();
+  await mapLimited(ids, 4, async (id) => {
+    for (const [imageId, envelope] of await downloadExisting(client, ownerId, [id])) found.set(imageId, envelope);
+  });
+  return found;
+}
+
+export async function searchImages(input: SearchInput, listener: WorkflowListener): Promise<SearchOutcome> {
+  const started = performance.now();
+  const { session, client } = input;
+  const { grant } = session;
+  const k = input.k ?? DEFAULT_K;
+  const anonymity = input.anonymity ?? 1;
+  checkRange(k, '--k', 1, MAX_SEARCH_K);
+  checkRange(anonymity, '--anonymity', 1, MAX_TRAPDOORS_PER_SEARCH);
+  checkRange(input.probes, '--probes', 1, MAX_SEARCH_PROBES);
+  if (input.queries.length === 0) throw new InvalidInputError('no query image given');
+  const indexName = grant.sei.indexName;
+
+  // One cheap read first: a revoked token or a rebuilt index fails before any model loads.
+  let description;
+  try {
+    description = await client.getIndex<SeiIndexSummary>(grant.ownerId, indexName);
+  } catch (error) {
+    throw explainRefusal(error, grant);
+  }
+  if (description.kind !== 'sei' || description.summary.d !== grant.sei.d || description.summary.ownerKeyId !== session.userKey.ownerKeyId) {
+    throw new InvalidInputError(`index "${indexName}" was rebuilt under another key or dimension than your grant's: ask the owner for a new grant`);
+  }
+  const staleGrant = staleGrantWarning(session, indexName, description.summary, description.publishedAt);
+  if (staleGrant !== undefined) warn(listener, staleGrant);
+
+  // Features of every query in batches, then the projection.
+  let stepStarted = performance.now();
+  const extractor = await extractorFor(input.models, grant.features);
+  const extracted = await inStep(listener, 'query features', (progress) => extractImages(extractor, input.queries, progress));
+  reportSkippedQueries(listener, extracted.skipped, extracted.entries.length, input.skipUnusable);
+  const projected = projectFeatures(session.pca, extracted.vectors, grant.sei.d);
+  const pool = input.decoys ?? session.decoys;
+  if (anonymity > 1 && pool.n < anonymity - 1) {
+    throw new InvalidInputError(
+      `--anonymity ${anonymity} needs ${anonymity - 1} decoy images, the pool has ${pool.n}: pass --decoys <folder> with more images, or a smaller --anonymity`,
+    );
+  }
+  const requests = planRequests(session, projected, anonymity, pool);
+  const featureMs = performance.now() - stepStarted;
+
+  // Searches (and downloads) in parallel, request by request.
+  stepStarted = performance.now();
+  const rows: SearchHitRow[][] = extracted.entries.map(() => []);
+  let version = description.version;
+  let downloaded = 0;
+  let searchMs = 0;
+  let downloadMs = 0;
+  let queriesDone = 0;
+  const vanished = new Set<string>();
+  await inStep(listener, input.results ? 'search and download' : 'search', async (progress) => {
+    progress.update(0, extracted.entries.length);
+    await mapLimited(requests, input.concurrency ?? DEFAULT_SEARCH_CONCURRENCY, async (request) => {
+      let requestStarted = performance.now();
+      let response: SearchResponse;
+      try {
+        response = await client.search(grant.ownerId, indexName, { trapdoors: request.trapdoors, k, ...(input.probes !== undefined ? { probes: input.probes } : {}) });
+      } catch (error) {
+        throw explainRefusal(error, grant);
+      }
+      searchMs += performance.now() - requestStarted;
+      version = response.version;
+      let envelopes = new Map<string, Uint8Array>();
+      if (input.results !== undefined) {
+        requestStarted = performance.now();
+        // Under K-anonymity every list is fetched; otherwise every list is a real one anyway.
+        const wanted = [...new Set(response.results.flatMap((list) => list.hits.map((hit) => hit.imageId)))];
+        try {
+          envelopes = wanted.length === 0 ? envelopes : await downloadExisting(client, grant.ownerId, wanted);
+        } catch (error) {
+          throw explainRefusal(error, grant);
+        }
+        downloaded += envelopes.size;
+        for (const id of wanted) if (!envelopes.has(id)) vanished.add(id);
+        downloadMs += performance.now() - requestStarted;
+      }
+      for (const [position, queryIndex] of request.real) {
+        const hits = response.results[position]?.hits ?? [];
+        const out: SearchHitRow[] = [];
+        for (const hit of hits) {
+          if (input.results === undefined) {
+            out.push({ rank: out.length + 1, imageId: hit.imageId, score: hit.score });
+            continue;
+          }
+          const envelope = envelopes.get(hit.imageId);
+          if (envelope === undefined) continue; // deleted since the search ran
+          const plaintext = await decryptImage(session.imageKey, hit.imageId, envelope);
+          const rank = out.length + 1;
+          const file = await input.results.save({ index: queryIndex, name: extracted.entries[queryIndex].name }, rank, hit.imageId, plaintext, sniffImageFormat(plaintext));
+          out.push({ rank, imageId: hit.imageId, score: hit.score, file });
+        }
+        rows[queryIndex] = out;
+        progress.update(++queriesDone, extracted.entries.length);
+      }
+    });
+  });
+  if (vanished.size > 0) warn(listener, `${plural(vanished.size, 'result image')} had been deleted by the owner since the search ran and ${vanished.size === 1 ? 'was' : 'were'} left out`);
+
+  const totalMs = performance.now() - started;
+  const queries = extracted.entries.map((entry, i) => ({ query: entry.name, results: rows[i] }));
+  info(
+    listener,
+    `${plural(queries.length, 'query', 'queries')} searched in index "${indexName}" (version ${version})` +
+      `${anonymity > 1 ? ` with ${anonymity - 1} decoy queries each` : ''}${input.results ? '' : ', ids only'} in ${formatSeconds(totalMs)} ` +
+      `(features ${formatSeconds(featureMs)}, ${plural(requests.length, 'search request')}${input.results ? `, ${downloaded} images downloaded` : ''})`,
+  );
+  return {
+    index: indexName,
+    version,
+    k,
+    ...(input.probes !== undefined ? { probes: input.probes } : {}),
+    anonymity,
+    idsOnly: input.results === undefined,
+    queries,
+    skipped: extracted.skipped,
+    downloaded,
+    ...(staleGrant !== undefined ? { staleGrant } : {}),
+    ms: {
+      features: Math.round(featureMs),
+      search: Math.round(searchMs),
+      download: Math.round(downloadMs),
+      total: Math.round(totalMs),
+      perQuery: Math.round(totalMs / Math.max(1, queries.length)),
+    },
+  };
+}
+
+/** Decoy vectors from the user's own images (projected like queries): a K-anonymity pool that is not the grant's. */
+export async function decoyPoolOf(session: UserSession, models: FeatureModels, images: readonly ImageEntry[], listener: WorkflowListener): Promise<VectorSet> {
+  const extractor = await extractorFor(models, session.grant.features);
+  const extracted = await inStep(listener, 'decoy features', (progress) => extractImages(extractor, images, progress));
+  if (extracted.skipped.length > 0) warn(listener, `${plural(extracted.skipped.length, 'decoy file')} ${extracted.skipped.length === 1 ? 'is not a usable image' : 'are not usable images'} and give no decoys`);
+  return projectFeatures(session.pca, extracted.vectors, session.grant.sei.d);
+}
