@@ -7,6 +7,7 @@ import { Command } from 'commander';
 const program = new Command('bench').description('Blindsight benchmarks').showHelpAfterError();
 
 const engines: Record<string, () => Promise<{ register(program: Command): void }>> = {
+  cli: () => import('./cli'),
   sei: () => import('./sei'),
   fit: () => import('./fit'),
   api: () => import('./api'),

@@ -351,6 +351,27 @@ describe('blindsight CLI against the local cloud', { timeout: 600_000 }, () => {
     expect(named.code, named.stderr).toBe(0);
   });
 
+  it('run by npm (from the package root), takes relative paths from the folder the user typed the command in', async () => {
+    const { spawn } = await import('node:child_process');
+    const { REPO_ROOT } = await import('../../scripts/local-cloud/layout');
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts', 'cli', 'main.ts'), 'user', 'search', join('gallery', '0001-pullover.png'), '--k', '1', '--ids-only', '--json', '--home', 'user-home'], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, INIT_CWD: work, BLINDSIGHT_LOCAL_CLOUD_REGISTRY: registry, BLINDSIGHT_HOME: '', BLINDSIGHT_ENDPOINT: '', BLINDSIGHT_DATA_DIR: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('error', fail);
+      child.on('close', (code) => done({ code, stdout, stderr }));
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const json = JSON.parse(result.stdout) as { queries: Array<{ query: string; results: Array<{ imageId: string }> }> };
+    expect(json.queries[0].results[0].imageId).toBe((await idsByFile()).get('0001-pullover.png'));
+  });
+
   it('owner status reports the build, the served versions and the users', async () => {
     const run = await owner('status', '--json');
     expect(run.code, run.stderr).toBe(0);
