@@ -28,6 +28,7 @@ import { enrollUser } from '../../lib/client/owner-enroll';
 import { indexImages } from '../../lib/client/owner-index';
 import { createOwner, ownerClient } from '../../lib/client/owner-keys';
 import { publishBuild } from '../../lib/client/owner-publish';
+import { progressLines } from '../../lib/client/progress-lines';
 import { formatSeconds } from '../../lib/client/units';
 import { identifyImages } from '../../lib/client/user-identify';
 import { searchImages } from '../../lib/client/user-search';
@@ -133,11 +134,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
   const dataDir = options.dataDir ?? join(workdir, 'cloud');
   let currentStep = '';
   const bars = (options.progressBars ?? true) && out.isTTY === true;
+  // Off a terminal, a long step still says every few seconds how far it is (indented under the step).
+  const lines = progressLines((line) => out.write(`      ${line}`));
   // Workflow messages go to a log (shown for a failing step); on a terminal, progress replaces the step's pending line.
   const listener = (event: WorkflowEvent) => {
     if (event.type === 'info') log.push(event.message);
     else if (event.type === 'warning') log.push(`warning: ${event.message}`);
-    else if (event.type === 'progress' && bars) out.write(`${CLEAR_LINE}  ... ${currentStep} [${event.step} ${event.done}/${event.total}]`);
+    else if (bars) {
+      if (event.type === 'progress') out.write(`${CLEAR_LINE}  ... ${currentStep} [${event.step} ${event.done}/${event.total}]`);
+    } else {
+      lines(event);
+    }
   };
   const models = createFeatureModels(() => listener);
   const k = options.k ?? 8;

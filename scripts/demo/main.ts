@@ -23,7 +23,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { SHE_IS_INSECURE } from '../../lib/he/backends';
 import { REPO_ROOT, DEFAULT_DATA_DIR } from '../local-cloud/layout';
 import { formatSeconds } from '../../lib/client/units';
-import { commandCwd } from '../cli/io';
+import { commandCwd } from '../user-cwd';
 import { runDemo } from './demo';
 import { GALLERY_DIR, galleryImages } from './gallery';
 import type { DemoOutcome } from './demo';

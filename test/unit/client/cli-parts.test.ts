@@ -31,7 +31,8 @@ import { parseJson, readPrivateFile, writePrivateFile } from '../../../lib/clien
 import { localCs2KeyDir, resolveEndpoint } from '../../../scripts/cli/endpoint';
 import { describeError, EXIT_FAILURE, EXIT_USAGE, UsageError } from '../../../scripts/cli/errors';
 import { hintForWrongFile } from '../../../scripts/cli/hints';
-import { captureStream, commandCwd, formatTable, streamReporter } from '../../../scripts/cli/io';
+import { captureStream, formatTable, streamReporter } from '../../../scripts/cli/io';
+import { commandCwd } from '../../../scripts/user-cwd';
 import { REPO_ROOT } from '../../../scripts/local-cloud/layout';
 import { registerLocalCloud, runningLocalClouds } from '../../../scripts/local-cloud/registry';
 import type { LocalCloudEndpoints } from '../../../scripts/local-cloud/cloud';
