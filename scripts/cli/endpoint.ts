@@ -13,6 +13,7 @@
  * can hand CS2 its key the way an operator would, whatever data folder the cloud runs on.
  */
 import { InvalidInputError } from '../../lib/core/errors';
+import { scaledTimeout } from '../../lib/core/timeout-scale';
 import type { WorkflowListener } from '../../lib/client/events';
 
 import type { LocalCloudEndpoints } from '../local-cloud/cloud';
@@ -21,7 +22,7 @@ import { localCloudOn, runningLocalClouds } from '../local-cloud/registry';
 
 const ENDPOINT_ENV = 'BLINDSIGHT_ENDPOINT';
 const DATA_DIR_ENV = 'BLINDSIGHT_DATA_DIR';
-/** How long a saved local endpoint may take to answer before it counts as gone. */
+/** How long a saved local endpoint may take to answer before it counts as gone (BLINDSIGHT_TIMEOUT_SCALE stretches it). */
 const PROBE_TIMEOUT_MS = 3000;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -62,7 +63,7 @@ function isLoopbackUrl(value: string): boolean {
 }
 
 /** Whether anything answers HTTP at the URL (any status counts: only silence means gone). */
-export async function answers(url: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<boolean> {
+async function answers(url: string, timeoutMs: number): Promise<boolean> {
   try {
     const response = await fetch(`${url}/v1`, { method: 'GET', signal: AbortSignal.timeout(timeoutMs) });
     await response.arrayBuffer().catch(() => {});
@@ -123,7 +124,7 @@ export async function resolveEndpoint(options: ResolveOptions): Promise<Endpoint
     const running = all.find((c) => normaliseEndpoint(c.cs1.url, 'the local cloud endpoint') === url);
     if (running !== undefined) return fromCloud(running, saved.origin);
     // Only a local address can be replaced: a remote one is the owner's real deployment.
-    if (!isLoopbackUrl(url) || (await answers(url))) return { url, origin: saved.origin };
+    if (!isLoopbackUrl(url) || (await answers(url, scaledTimeout(PROBE_TIMEOUT_MS, env)))) return { url, origin: saved.origin };
     if (cloud !== undefined) {
       options.listener?.({
         type: 'warning',

@@ -33,8 +33,7 @@ async function mode(path: string): Promise<number> {
   return (await stat(path)).mode & 0o777;
 }
 
-// Steps load models and run SEAL on a shared, often busy machine: timeouts leave ample room.
-describe('blindsight CLI against the local cloud', { timeout: 600_000 }, () => {
+describe('blindsight CLI against the local cloud', () => {
   let dataDir: string;
   let work: string;
   let cloud: LocalCloud;

@@ -36,7 +36,7 @@ describe('the one-command demo', () => {
     await rm(scratch, { recursive: true, force: true });
   });
 
-  it('runs the whole flow with --exit, exits 0 and keeps the results it names', { timeout: 600_000 }, async () => {
+  it('runs the whole flow with --exit, exits 0 and keeps the results it names', async () => {
     const workdir = join(scratch, 'work');
     const { code, stdout, stderr } = await runDemo(['--exit', '--gallery-size', '40', '--workdir', workdir, '--data-dir', join(scratch, 'cloud')]);
     expect(code, `${stdout}\n${stderr}`).toBe(0);
