@@ -13,7 +13,7 @@ import { SHE_WARNING } from '../he/backends';
 import { BUILD_FILES, envelopeFile, twoServerFile } from './build-files';
 import type { BuildSource } from './build-files';
 import type { Cs1Client, ImageEnvelope } from './cs1-client';
-import { MAX_IMAGES_PER_REQUEST } from './cs1-client';
+import { MAX_IMAGES_PER_REQUEST } from '../api/limits';
 import { info, inStep, warn } from './events';
 import type { StepProgress, WorkflowListener } from './events';
 import type { IndexManifest, Owner, PublishedState } from './owner-state';
