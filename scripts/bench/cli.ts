@@ -64,10 +64,20 @@ function cliProcess(args: readonly string[], env: Record<string, string>, cwd: s
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = performance.now() - started;
-      if (code !== 0) reject(new Error(`blindsight ${args.join(' ')} exited ${code}: ${stderr.trim().split('\n').pop()}`));
+      if (code !== 0) reject(new Error(`blindsight ${args.join(' ')} exited ${code}:\n${stderrTail(stderr)}`));
       else resolve({ ms, stdout, stderr });
     });
   });
+}
+
+/** The end of a failed run's stderr, without the minified source lines a crash in WASM glue prints. */
+function stderrTail(stderr: string): string {
+  return stderr
+    .split('\n')
+    .filter((line) => line.length <= 500)
+    .slice(-15)
+    .join('\n')
+    .trim();
 }
 
 async function writePngs(folder: string, data: ReturnType<typeof loadFashionMnist>, indices: readonly number[]): Promise<Map<string, number>> {
