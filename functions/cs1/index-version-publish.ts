@@ -1,5 +1,5 @@
 /**
- * POST /v1/owners/{ownerId}/indexes/{indexName}/versions/{version}/publish {expectedCurrent}:
+ * POST /v1/owners/{ownerId}/indexes/{indexName}/versions/{version}/publish {expectedCurrent, signedManifest?}:
  * validates the uploaded parts completely, stages the version and makes it current with one
  * conditional write, only if the index still serves `expectedCurrent` (null: nothing yet).
  * 200 {version, previousVersion, kind, publishedAt[, warnings]}; 400 naming what is wrong with
@@ -22,7 +22,13 @@ export const handler = routeHandler(CS1_API.publishIndexVersion, async (event) =
   const indexName = event.pathParameters.indexName;
   const version = event.pathParameters.version;
   const started = Date.now();
-  const published = await cs1IndexVersions({ validators: INDEX_KIND_VALIDATORS }).publishVersion(ownerId, indexName, version, event.body.expectedCurrent);
+  const published = await cs1IndexVersions({ validators: INDEX_KIND_VALIDATORS }).publishVersion(
+    ownerId,
+    indexName,
+    version,
+    event.body.expectedCurrent,
+    event.body.signedManifest,
+  );
   for (const warning of published.warnings ?? []) serviceLogger(SERVICE).warn('published with a warning', { ownerId, indexName, version, warning });
   serviceLogger(SERVICE).info('version published', {
     ownerId,

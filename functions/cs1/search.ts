@@ -19,7 +19,7 @@ export const handler = routeHandler(CS1_API.search, async (event) => {
   const started = Date.now();
   const services = cs1Services();
   // The owner, who publishes and updates, reads the pointer every time (read-your-writes).
-  const { version, results, stats } = await services.search.search(caller.ownerId, indexName, event.body, { freshPointer: caller.role === 'owner' });
+  const { version, results, stats, provenance } = await services.search.search(caller.ownerId, indexName, event.body, { freshPointer: caller.role === 'owner' });
   serviceLogger(SERVICE).info('search', {
     ownerId: caller.ownerId,
     role: caller.role,
@@ -32,5 +32,5 @@ export const handler = routeHandler(CS1_API.search, async (event) => {
     cache: services.indexCache.usage,
     ms: Date.now() - started,
   });
-  return json(200, { version, results });
+  return json(200, { version, results, ...(provenance !== undefined ? { provenance } : {}) });
 });

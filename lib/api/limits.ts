@@ -48,3 +48,9 @@ export const SMALL_BODY_BYTES = 16 * 1024;
 export const VECTOR_BODY_BYTES = 512 * 1024;
 export const SEARCH_BODY_BYTES = 4 * 1024 * 1024;
 export const IDENTIFY_BODY_BYTES = MAX_QUERY_BASE64_LENGTH + 4 * 1024;
+
+/**
+ * Longest signed index manifest (a compact JWS) a publish accepts: one of MAX_INDEX_PARTS parts
+ * is a few KB, and it must fit a SMALL_BODY_BYTES publish body.
+ */
+export const MAX_SIGNED_MANIFEST_LENGTH = 12_000;

@@ -16,6 +16,7 @@ import {
   MAX_SEARCH_K,
   MAX_SEALED_LEAVES_PER_REQUEST,
   MAX_SEARCH_PROBES,
+  MAX_SIGNED_MANIFEST_LENGTH,
   MAX_TRAPDOORS_PER_SEARCH,
 } from './limits';
 
@@ -128,6 +129,11 @@ export const PublishRequestSchema = Type.Object(
   {
     /** The version the index must still serve (null: nothing published yet). */
     expectedCurrent: Type.Unsafe<string | null>({ type: 'string', nullable: true, minLength: 1, maxLength: MAX_VERSION_LENGTH }),
+    /**
+     * The owner's Ed25519-signed manifest of this version (compact JWS, lib/client/index-manifest.ts):
+     * CS1 checks it against the uploaded parts and hands it to every client that reads the version.
+     */
+    signedManifest: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_SIGNED_MANIFEST_LENGTH })),
   },
   strict,
 );
@@ -141,6 +147,25 @@ export const PublishResponseSchema = Type.Object({
 });
 export type PublishResponse = Static<typeof PublishResponseSchema>;
 
+/**
+ * Where a version comes from, for clients to verify (lib/client/index-verifier.ts): the owner's
+ * signed manifest of the version it was published as, and the single-image updates CS1 applied
+ * since (SEI; not signed by the owner). Absent for versions published without a signature.
+ */
+export const IndexProvenanceSchema = Type.Object({
+  manifest: Type.String(),
+  updates: Type.Optional(
+    Type.Array(
+      Type.Object({
+        version: Type.String(),
+        previousVersion: Type.String(),
+        operation: Type.Union([Type.Literal('add'), Type.Literal('delete')]),
+        imageId: Type.String(),
+      }),
+    ),
+  ),
+});
+
 /** GET index: the serving version and its kind's public summary. */
 export const IndexDescriptionSchema = Type.Object({
   indexName: Type.String(),
@@ -149,6 +174,7 @@ export const IndexDescriptionSchema = Type.Object({
   publishedAt: Timestamp,
   previousVersion: Type.Union([Type.String(), Type.Null()]),
   summary: Type.Record(Type.String(), Type.Unknown()),
+  provenance: Type.Optional(IndexProvenanceSchema),
 });
 
 /** Summary of a SEI index. */
@@ -241,6 +267,8 @@ export const SearchResponseSchema = Type.Object({
   version: Type.String(),
   /** One list per trapdoor, in request order. */
   results: Type.Array(Type.Object({ hits: Type.Array(SearchHitSchema) })),
+  /** Of the version searched. */
+  provenance: Type.Optional(IndexProvenanceSchema),
 });
 export type SearchResponse = Static<typeof SearchResponseSchema>;
 
@@ -300,6 +328,8 @@ export const IdentifyResponseSchema = Type.Object({
   matches: Type.Array(IdentifyMatchSchema),
   stats: Type.Object({ cs2Calls: Type.Integer(), candidates: Type.Integer() }),
   truncated: Type.Optional(Type.Boolean()),
+  /** Of the version searched. */
+  provenance: Type.Optional(IndexProvenanceSchema),
 });
 export type IdentifyResponse = Static<typeof IdentifyResponseSchema>;
 

@@ -14,7 +14,12 @@
 import { MAX_IMAGES_PER_REQUEST } from '../api/limits';
 import { CS1_API, pathOf } from '../api/routes';
 import type { Cs1RouteName } from '../api/routes';
-import { InvalidInputError, MalformedDataError } from '../core/errors';
+import { IntegrityError, InvalidInputError, MalformedDataError } from '../core/errors';
+import { SEALED_ROUTING_PART } from '../service/cs1/sealed-index-kind';
+import { TWO_SERVER_PUBLIC_PART } from '../service/twoserver/metadata';
+import { indexManifestOf, signIndexManifest } from './index-manifest';
+import { IndexVerifier } from './index-verifier';
+import type { VerifiedVersion } from './index-verifier';
 import { mapLimited } from '../core/concurrency';
 import { scaledTimeout } from '../core/timeout-scale';
 import { sha256Hex } from '../crypto/digest';
@@ -50,6 +55,7 @@ import type {
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_TRANSFER_TIMEOUT_MS = 300_000;
 export const DEFAULT_CONCURRENCY = 8;
+
 
 export interface ImageEnvelope {
   readonly imageId: string;
@@ -95,6 +101,8 @@ export class Cs1Client {
   readonly endpoint: string;
   private readonly options: Cs1ClientOptions;
   private readonly engine: HttpEngine;
+  /** Descriptions getIndex verified, for the parts downloaded from them. */
+  private readonly verifiedDescriptions = new WeakMap<object, VerifiedVersion>();
 
   constructor(options: Cs1ClientOptions) {
     let url: URL;
@@ -237,14 +245,30 @@ export class Cs1Client {
    * nothing yet). Idempotent: CS1 answers a repeated publish of the serving version as if it
    * had just been published.
    */
-  async publishIndexVersion(ownerId: string, indexName: string, version: string, expectedCurrent: string | null): Promise<PublishResponse> {
+  async publishIndexVersion(ownerId: string, indexName: string, version: string, expectedCurrent: string | null, signedManifest?: string): Promise<PublishResponse> {
     return this.api(
       'publishIndexVersion',
       { ownerId, indexName, version },
       `publishing version "${version}" of index "${indexName}"`,
       true,
-      { expectedCurrent },
+      { expectedCurrent, ...(signedManifest !== undefined ? { signedManifest } : {}) },
     );
+  }
+
+  /**
+   * The owner's signed manifest of a created version's parts, when this client holds the
+   * owner's signing key (undefined otherwise: the version is published unsigned).
+   */
+  async signManifest(
+    ownerId: string,
+    indexName: string,
+    created: Pick<CreateVersionResponse, 'version' | 'kind'>,
+    expectedCurrent: string | null,
+    parts: Readonly<Record<string, Uint8Array>>,
+  ): Promise<string | undefined> {
+    if (this.options.signingKey === undefined) return undefined;
+    const manifest = await indexManifestOf({ ownerId, indexName, version: created.version, kind: created.kind, previousVersion: expectedCurrent }, parts);
+    return signIndexManifest(manifest, this.options.signingKey);
   }
 
   /** create -> upload parts -> publish, atomically replacing what serves (see PublishIndexOptions). */
@@ -259,13 +283,17 @@ export class Cs1Client {
     const sizes: Record<string, number> = {};
     for (const [name, bytes] of Object.entries(parts)) sizes[name] = bytes.length;
     const created = await this.createIndexVersion(ownerId, indexName, { kind, parts: sizes });
+    const signedManifest = await this.signManifest(ownerId, indexName, created, expectedCurrent, parts);
     await this.uploadIndexParts(created, parts, options);
-    return this.publishIndexVersion(ownerId, indexName, created.version, expectedCurrent);
+    return this.publishIndexVersion(ownerId, indexName, created.version, expectedCurrent, signedManifest);
   }
 
   /** The serving version and its public summary (404 ServiceError if nothing was published). */
   async getIndex<S = IndexDescription['summary']>(ownerId: string, indexName: string): Promise<IndexDescription<S>> {
-    return this.api('getIndex', { ownerId, indexName }, `reading index "${indexName}"`, true);
+    const description = await this.api<IndexDescription<S>>('getIndex', { ownerId, indexName }, `reading index "${indexName}"`, true);
+    const verified = await this.verified(ownerId, indexName, description.version, description.provenance, description.kind);
+    if (verified !== undefined) this.verifiedDescriptions.set(description, verified);
+    return description;
   }
 
   /** Like getIndex, but undefined when the index has no published version. */
@@ -297,11 +325,13 @@ export class Cs1Client {
 
   /** SEI top-k search; one result list per trapdoor, in request order. Idempotent (a read). */
   async search(ownerId: string, indexName: string, request: SearchRequest): Promise<SearchResponse> {
-    return this.api('search', { ownerId, indexName }, `search in index "${indexName}"`, true, {
+    const response = await this.api<SearchResponse>('search', { ownerId, indexName }, `search in index "${indexName}"`, true, {
       trapdoors: request.trapdoors.map(plainArray),
       k: request.k,
       ...(request.probes !== undefined ? { probes: request.probes } : {}),
     });
+    await this.verified(ownerId, indexName, response.version, response.provenance, 'sei');
+    return response;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -345,9 +375,11 @@ export class Cs1Client {
       throw new MalformedDataError(`index "${description.indexName}"`, 'its description has no download URL for the routing data');
     }
     const bytes = await this.getPresigned(routing.download, `download of the routing data of index "${description.indexName}"`);
-    if (bytes.length !== routing.bytes || (await sha256Hex(bytes)) !== routing.sha256) {
+    const sha256 = await sha256Hex(bytes);
+    if (bytes.length !== routing.bytes || sha256 !== routing.sha256) {
       throw new MalformedDataError(`the routing data of index "${description.indexName}"`, 'does not match the size and SHA-256 CS1 announced');
     }
+    this.checkDownloadedPart(description, SEALED_ROUTING_PART, bytes.length, sha256);
     return bytes;
   }
 
@@ -361,7 +393,9 @@ export class Cs1Client {
       ...(request.tauSquared !== undefined ? { tauSquared: request.tauSquared } : {}),
       ...(request.k !== undefined ? { k: request.k } : {}),
     };
-    return this.api('identify', { ownerId, indexName }, `identification in index "${indexName}"`, true, body);
+    const response = await this.api<IdentifyResponse>('identify', { ownerId, indexName }, `identification in index "${indexName}"`, true, body);
+    await this.verified(ownerId, indexName, response.version, response.provenance, 'two-server');
+    return response;
   }
 
   /** Downloads the HE public material a two-server index names, checked against its SHA-256. */
@@ -371,13 +405,31 @@ export class Cs1Client {
       throw new MalformedDataError(`index "${description.indexName}"`, 'its description has no download URL for the public material');
     }
     const bytes = await this.getPresigned(material.download, `download of the public material of index "${description.indexName}"`);
-    if (bytes.length !== material.bytes || (await sha256Hex(bytes)) !== material.sha256) {
+    const sha256 = await sha256Hex(bytes);
+    if (bytes.length !== material.bytes || sha256 !== material.sha256) {
       throw new MalformedDataError(`the public material of index "${description.indexName}"`, 'does not match the size and SHA-256 CS1 announced');
     }
+    this.checkDownloadedPart(description, TWO_SERVER_PUBLIC_PART, bytes.length, sha256);
     return bytes;
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /** The verifier's check of a version this client read (nothing without a verifier). */
+  private async verified(ownerId: string, indexName: string, version: string, provenance: unknown, kind: string): Promise<VerifiedVersion | undefined> {
+    return this.options.verifier?.verify(ownerId, indexName, version, provenance, kind);
+  }
+
+  /** A part downloaded whole must be the one the owner signed (when this client verifies). */
+  private checkDownloadedPart(description: object & { indexName: string; version: string }, part: string, bytes: number, sha256: string): void {
+    if (this.options.verifier === undefined) return;
+    // getIndex verified the description and remembered it.
+    const verified = this.verifiedDescriptions.get(description);
+    if (verified === undefined) {
+      throw new IntegrityError(`the description of index "${description.indexName}" version "${description.version}" was not read (and verified) by this client: read it with getIndex`);
+    }
+    IndexVerifier.checkPart(verified, part, bytes, sha256);
+  }
 
   private get concurrency(): number {
     return this.options.concurrency ?? DEFAULT_CONCURRENCY;

@@ -71,5 +71,6 @@ export async function ownerClient(endpoint: string, owner: Owner, now: Date = ne
     audience: CS1_AUDIENCE,
     now,
   });
-  return new Cs1Client({ endpoint, token });
+  // The signing key signs the manifest of every version published (users verify it).
+  return new Cs1Client({ endpoint, token, signingKey: owner.signingKey });
 }

@@ -40,8 +40,10 @@ export async function publishSealedIndex(
     parts: { [SEALED_PARTS.routing]: sizes.routing, [SEALED_PARTS.leaves]: sizes.leaves },
   });
   const parts = await sealIndex(build, key, { ownerId, indexName, version: created.version });
-  await client.uploadIndexParts(created, { [SEALED_PARTS.routing]: parts.routing, [SEALED_PARTS.leaves]: parts.leaves }, options);
-  return client.publishIndexVersion(ownerId, indexName, created.version, expectedCurrent);
+  const uploads = { [SEALED_PARTS.routing]: parts.routing, [SEALED_PARTS.leaves]: parts.leaves };
+  const signedManifest = await client.signManifest(ownerId, indexName, created, expectedCurrent, uploads);
+  await client.uploadIndexParts(created, uploads, options);
+  return client.publishIndexVersion(ownerId, indexName, created.version, expectedCurrent, signedManifest);
 }
 
 export interface SealedReaderSearchOptions {

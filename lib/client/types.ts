@@ -11,6 +11,9 @@ import type {
   UpdateResponse,
 } from '../api/schemas';
 
+import type { Ed25519PrivateJwk } from '../auth/types';
+import type { IndexVerifier } from './index-verifier';
+
 export type { ErrorBody } from '../api/errors';
 
 export type {
@@ -92,4 +95,15 @@ export interface Cs1ClientOptions {
   readonly fetch?: FetchFunction;
   /** Sleep between retries (tests); default setTimeout. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * The owner's private signing key (owner clients): every publish then carries the owner's
+   * signed manifest of the version (lib/client/index-manifest.ts), which users verify.
+   */
+  readonly signingKey?: Ed25519PrivateJwk;
+  /**
+   * Verifies every index version this client reads (description, search, identify, the sealed
+   * routing data and HE public material it downloads) against the owner's signed manifest;
+   * IntegrityError instead of any answer that fails. Without it nothing is checked.
+   */
+  readonly verifier?: IndexVerifier;
 }

@@ -15,6 +15,7 @@ import { decodeUserKey } from '../sei/key-formats';
 import { TrapdoorGenerator } from '../sei/trapdoor';
 import type { UserKey, UserSecret } from '../sei/types';
 import { Cs1Client } from './cs1-client';
+import { IndexVerifier } from './index-verifier';
 import { isServiceError } from './errors';
 import { decodeGrant, FORMAT_VERSION, KEY_REQUEST_FORMAT } from './formats';
 import type { Grant, KeyRequest } from './formats';
@@ -73,7 +74,9 @@ export function userClient(session: UserSession, endpoint: string, now: Date = n
   if (Number.isFinite(expires) && expires <= now.getTime()) {
     throw new UnauthorizedError(`your token expired at ${session.grant.tokenExpiresAt}: ask the owner to enroll you again and import the new grant`);
   }
-  return new Cs1Client({ endpoint, token: session.grant.token });
+  // Every version searched is checked against the owner's signature (the grant names the owner,
+  // whose id is its key's thumbprint). Single-image updates, made on the owner's token, pass.
+  return new Cs1Client({ endpoint, token: session.grant.token, verifier: new IndexVerifier({ unsignedUpdates: 'accept' }) });
 }
 
 /** A refused token, said the way a user can act on. */

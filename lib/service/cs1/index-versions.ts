@@ -32,6 +32,8 @@ import type { IndexKindSpec, IndexPartsReader, IndexPublishPolicy, IndexSummaryA
 import { newVersionName } from './version-names';
 import { digestBytes, digestObject, encodePartDigests, PART_DIGESTS_BLOB } from './part-digests';
 import type { PartDigest } from './part-digests';
+import { checkSignedManifest, encodeProvenance, PROVENANCE_BLOB, readProvenance } from './signed-manifests';
+import type { IndexProvenance } from '../../client/index-manifest';
 
 /** The declaration of a version's parts, kept next to them until publish. */
 export const MANIFEST_PART = 'manifest.json';
@@ -66,6 +68,8 @@ export interface IndexDescription {
   readonly previousVersion: string | null;
   /** The kind's public summary: dimensions, counts, key ids, public material. */
   readonly summary: JsonObject;
+  /** The owner's signed manifest (and updates since), absent for versions published unsigned. */
+  readonly provenance?: IndexProvenance;
 }
 
 interface Manifest {
@@ -152,7 +156,12 @@ export class IndexVersionService {
     return { version, kind: handler.kind, uploads };
   }
 
-  async publishVersion(ownerId: string, indexName: string, version: string, expectedCurrent: string | null): Promise<PublishResult> {
+  /**
+   * @param signedManifest the owner's signed manifest of the version (lib/client/index-manifest.ts):
+   *   checked against the parts and kept as the version's provenance, which clients verify.
+   *   Without it the version serves unsigned, and verifying clients refuse it.
+   */
+  async publishVersion(ownerId: string, indexName: string, version: string, expectedCurrent: string | null, signedManifest?: string): Promise<PublishResult> {
     assertOwnerId(ownerId);
     assertIndexName(indexName);
     assertVersionName(version);
@@ -175,7 +184,7 @@ export class IndexVersionService {
     }
 
     const staged = await indexes.getVersion(ownerId, indexName, version);
-    const warnings = staged === undefined ? await this.validateAndStage(ownerId, indexName, version) : [];
+    const warnings = staged === undefined ? await this.validateAndStage(ownerId, indexName, version, expectedCurrent, signedManifest) : [];
     const published = await indexes.publish(ownerId, indexName, version, expectedCurrent ?? undefined);
     this.pointers?.forget(ownerId, indexName);
     return {
@@ -188,7 +197,7 @@ export class IndexVersionService {
   }
 
   /** Validates the version's parts with its kind's validator and stages it; returns the validator's warnings. */
-  private async validateAndStage(ownerId: string, indexName: string, version: string): Promise<readonly string[]> {
+  private async validateAndStage(ownerId: string, indexName: string, version: string, expectedCurrent: string | null, signedManifest: string | undefined): Promise<readonly string[]> {
     const { objects, indexes } = this.stores;
     let manifestBytes: Uint8Array;
     try {
@@ -204,10 +213,19 @@ export class IndexVersionService {
     let warnings: readonly string[];
     try {
       const reader = await this.partsReader(ownerId, indexName, version, manifest, digests);
+      // Checked before validation, against the digests of CS1's own copies of the uploads.
+      const provenance =
+        signedManifest === undefined ? undefined : await checkSignedManifest(signedManifest, { ownerId, indexName, version, kind: handler.kind, expectedCurrent }, names, digests);
       const validated = await (await this.kinds.validator(handler.kind)).validate(reader, this.policy);
       warnings = validated.warnings ?? [];
-      if (Object.hasOwn(validated.blobs, PART_DIGESTS_BLOB)) throw new Error(`index kind "${handler.kind}" uses the reserved blob name "${PART_DIGESTS_BLOB}"`);
-      const blobs = { ...validated.blobs, [PART_DIGESTS_BLOB]: encodePartDigests(digests) };
+      for (const reserved of [PART_DIGESTS_BLOB, PROVENANCE_BLOB]) {
+        if (Object.hasOwn(validated.blobs, reserved)) throw new Error(`index kind "${handler.kind}" uses the reserved blob name "${reserved}"`);
+      }
+      const blobs = {
+        ...validated.blobs,
+        [PART_DIGESTS_BLOB]: encodePartDigests(digests),
+        ...(provenance !== undefined ? { [PROVENANCE_BLOB]: encodeProvenance(provenance) } : {}),
+      };
       try {
         await indexes.stageVersion(ownerId, indexName, version, { kind: handler.kind, metadata: validated.metadata, blobs });
       } catch (error) {
@@ -319,6 +337,7 @@ export class IndexVersionService {
       }
       throw error;
     }
+    const provenance = await readProvenance(version);
     return {
       indexName,
       version: current.version,
@@ -326,6 +345,7 @@ export class IndexVersionService {
       publishedAt: current.publishedAt,
       previousVersion: current.previousVersion ?? null,
       summary,
+      ...(provenance !== undefined ? { provenance } : {}),
     };
   }
 }

@@ -13,6 +13,8 @@
  * leaf is cached once however many versions point at it. The object key contains the owner id,
  * so owners never share entries.
  */
+import type { IndexProvenance } from '../../client/index-manifest';
+import { readProvenance } from './signed-manifests';
 import { BlindsightError, ConflictError, InvalidInputError, isBlindsightError, NotFoundError } from '../../core/errors';
 import { decodeIndexSkeleton, decodeLeafBlock } from '../../sei/index-tree/format';
 import type { IndexSkeleton } from '../../sei/index-tree/format';
@@ -53,6 +55,8 @@ export interface LoadedSeiIndex {
   /** The encoded skeleton, for updates (which re-encode only its trailer). */
   readonly skeletonBytes: Uint8Array;
   readonly locations: SeiLocations;
+  /** The owner's signed manifest and the updates since (absent: published unsigned). */
+  readonly provenance?: IndexProvenance;
 }
 
 export interface BlockFetchStats {
@@ -185,14 +189,14 @@ export class SeiIndexCache {
     if (item.status !== 'complete') throw new ConflictError(`index "${indexName}" version "${version}" is not completely staged`);
     try {
       const metadata = parseSeiMetadata(item.metadata);
-      const [skeletonBytes, locationBytes] = await Promise.all([item.readBlob(SKELETON_BLOB), item.readBlob(LEAF_LOCATIONS_BLOB)]);
+      const [skeletonBytes, locationBytes, provenance] = await Promise.all([item.readBlob(SKELETON_BLOB), item.readBlob(LEAF_LOCATIONS_BLOB), readProvenance(item)]);
       const skeleton = decodeIndexSkeleton(skeletonBytes);
       const locations = decodeSeiLocations(locationBytes);
       checkLocationsMatchSkeleton(locations, skeleton);
       if (metadata.m !== skeleton.m || metadata.shardCount !== locations.shards.length) {
         throw new Error('the metadata does not match the skeleton or the locations table');
       }
-      return { ownerId, indexName, version, metadata, skeleton, skeletonBytes, locations };
+      return { ownerId, indexName, version, metadata, skeleton, skeletonBytes, locations, ...(provenance !== undefined ? { provenance } : {}) };
     } catch (error) {
       throw corrupt(where, error);
     }

@@ -123,6 +123,7 @@ export class SeiSearchService {
     return {
       version: index.version,
       results,
+      ...(index.provenance !== undefined ? { provenance: index.provenance } : {}),
       stats: { probes: settings.probes, leavesVisited, leavesFetched: fetched.stats.fetched, rangeReads: fetched.stats.rangeReads, vectorsScored },
     };
   }

@@ -12,6 +12,7 @@
  * half-made version is removed again (best effort: what remains is never served).
  */
 import { digestBytes, encodePartDigests, PART_DIGESTS_BLOB } from './part-digests';
+import { encodeProvenance, PROVENANCE_BLOB, withUpdate } from './signed-manifests';
 import { BlindsightError, ConflictError, InvalidInputError, NotFoundError } from '../../core/errors';
 import { encodeLeafBlock } from '../../sei/index-tree/format';
 import { addImage, assertOnIndexSubspace, deleteImage, nearestLeaf, rebuildAdvice } from '../../sei/index-tree/update';
@@ -174,6 +175,8 @@ export class SeiUpdateService {
       derivedFrom: { version: base.version, operation: change.operation, imageId: change.imageId, leaf: change.leafIndex },
     };
 
+    // Clients see that this version is the owner's signed one plus updates CS1 made on the owner's token.
+    const provenance = withUpdate(base.provenance, { version, previousVersion: base.version, operation: change.operation, imageId: change.imageId });
     const written: string[] = [];
     let stageAttempted = false;
     try {
@@ -196,6 +199,7 @@ export class SeiUpdateService {
           [LEAF_LOCATIONS_BLOB]: encodeSeiLocations(locations),
           // The blocks this version wrote; the rest keep the digests of the versions that wrote them.
           [PART_DIGESTS_BLOB]: encodePartDigests(new Map([[leafRef.part, digestBytes(leafBytes)], [shardRef.part, digestBytes(shardBytes)]])),
+          ...(provenance !== undefined ? { [PROVENANCE_BLOB]: encodeProvenance(provenance) } : {}),
         },
       });
       await this.stores.indexes.publish(ownerId, indexName, version, base.version);
@@ -206,7 +210,16 @@ export class SeiUpdateService {
       throw error;
     }
 
-    const next: LoadedSeiIndex = { ownerId, indexName, version, metadata, skeleton: rewritten.skeleton, skeletonBytes: rewritten.bytes, locations };
+    const next: LoadedSeiIndex = {
+      ownerId,
+      indexName,
+      version,
+      metadata,
+      skeleton: rewritten.skeleton,
+      skeletonBytes: rewritten.bytes,
+      locations,
+      ...(provenance !== undefined ? { provenance } : {}),
+    };
     this.cache.remember(next);
     this.cache.rememberBlock(next, locations.leaves[change.leafIndex], { vectors: leaf.vectors.slice(0, leaf.count * m), ids: [...leaf.ids], count: leaf.count });
     this.cache.rememberBlock(next, locations.shards[change.shardIndex], change.shard);

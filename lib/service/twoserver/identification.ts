@@ -12,6 +12,7 @@
  * UnavailableError (503; nothing cached, so the next request tries CS2 again); stored data that
  * cannot be read is INTERNAL. Nothing here logs; the result carries counts for the handler.
  */
+import type { IndexProvenance } from '../../client/index-manifest';
 import { BlindsightError, InvalidInputError, isBlindsightError, NotFoundError, UnavailableError } from '../../core/errors';
 import { assertIndexName, assertOwnerId } from '../../storage/identifiers';
 import { indexPartObjectKey } from '../../storage/object-keys';
@@ -45,6 +46,8 @@ export interface IdentifyResponse {
   readonly stats: { readonly cs2Calls: number; readonly candidates: number };
   /** Range queries: true when more than MAX_RANGE_MATCHES templates were within the threshold. */
   readonly truncated?: boolean;
+  /** The owner's signed manifest of the version (absent: published unsigned). */
+  readonly provenance?: IndexProvenance;
 }
 
 /** Counts for the handler's log (never the query or distances). */
@@ -182,6 +185,7 @@ export class TwoServerIdentificationService {
         matches,
         stats: { cs2Calls: result.stats.cs2Calls, candidates: result.stats.candidates },
         ...(query.mode === 'range' ? { truncated } : {}),
+        ...(loaded.provenance !== undefined ? { provenance: loaded.provenance } : {}),
       };
       return {
         response,

@@ -8,6 +8,8 @@
  * newer publish can dispose the evaluator under them (the evaluator holds WASM memory for bfv
  * and is disposed once evicted AND released by every holder). A failed load is not cached.
  */
+import type { IndexProvenance } from '../../client/index-manifest';
+import { readProvenance } from '../cs1/signed-manifests';
 import { BlindsightError, isBlindsightError } from '../../core/errors';
 import { loadHeEvaluator } from '../../he/evaluator';
 import type { HeEvaluator } from '../../he/types';
@@ -26,6 +28,8 @@ export interface LoadedTwoServerIndex {
   readonly metadata: TwoServerMetadata;
   readonly index: Cs1Index;
   readonly evaluator: HeEvaluator;
+  /** The owner's signed manifest (absent: published unsigned). */
+  readonly provenance?: IndexProvenance;
 }
 
 export interface TwoServerIndexLease {
@@ -105,10 +109,12 @@ export class TwoServerIndexCache {
     let metadata: TwoServerMetadata;
     let index: Cs1Index;
     let evaluationBytes: Uint8Array;
+    let provenance: IndexProvenance | undefined;
     try {
       metadata = parseTwoServerMetadata(stored.metadata);
       index = decodeCs1Index(await stored.readBlob(CS1_INDEX_BLOB));
       evaluationBytes = await stored.readBlob(EVALUATION_BLOB);
+      provenance = await readProvenance(stored);
     } catch (error) {
       throw corrupt(indexName, version, error);
     }
@@ -122,7 +128,7 @@ export class TwoServerIndexCache {
       evaluator.dispose();
       throw corrupt(indexName, version, new Error('the evaluation material does not match the metadata'));
     }
-    return { ownerId, indexName, version, metadata, index, evaluator };
+    return { ownerId, indexName, version, metadata, index, evaluator, ...(provenance !== undefined ? { provenance } : {}) };
   }
 
   /** Drops the least recently used versions beyond the limit; each is disposed once released. */

@@ -15,6 +15,10 @@ import { issueToken } from '../../../lib/auth/tokens';
 import type { OwnerSigningKey } from '../../../lib/auth/types';
 import { Cs1Client } from '../../../lib/client/cs1-client';
 import { ServiceError, ServiceUnreachableError } from '../../../lib/client/errors';
+import { IndexVerifier } from '../../../lib/client/index-verifier';
+import { publishSealedIndex, SealedIndexReader } from '../../../lib/client/sealed';
+import { IntegrityError } from '../../../lib/core/errors';
+import { sealedWorld } from '../../support/sealed-fixture';
 import { seiIndexParts, twoServerIndexParts } from '../../../lib/client/index-parts';
 import type { TwoServerIndexSummary } from '../../../lib/client/types';
 import { seededRandom } from '../../../lib/core/random';
@@ -36,6 +40,10 @@ describe('Cs1Client against the local cloud', () => {
   let signing: OwnerSigningKey;
   let ownerId: string;
   let owner: Cs1Client;
+  let ownerToken: string;
+  // The two-server index of the identify test, published again signed by the next test.
+  let faceParts: Record<string, Uint8Array> | undefined;
+  let faceTemplates: Parameters<typeof row>[0] | undefined;
   const world = seiWorld(150, 8, 41, { maxLeafSize: 24 });
 
   const userToken = (userId: string) =>
@@ -46,8 +54,8 @@ describe('Cs1Client against the local cloud', () => {
     cloud = await startLocalCloud({ dataDir, onLog: () => {} });
     signing = await generateOwnerSigningKey();
     ownerId = await ownerIdOf(signing.publicJwk);
-    const token = await issueToken(signing.privateJwk, { ownerId, role: 'owner', expiresInSeconds: 3600, audience: CS1_AUDIENCE });
-    owner = new Cs1Client({ endpoint: cloud.cs1Url, token });
+    ownerToken = await issueToken(signing.privateJwk, { ownerId, role: 'owner', expiresInSeconds: 3600, audience: CS1_AUDIENCE });
+    owner = new Cs1Client({ endpoint: cloud.cs1Url, token: ownerToken });
   });
 
   afterAll(async () => {
@@ -156,7 +164,9 @@ describe('Cs1Client against the local cloud', () => {
       he.dispose();
     }
     await new FileSecretStore(dataLayout(dataDir).keyDir).put(output.cs1Index.keyId, output.secretMaterial);
-    await owner.publishIndex(ownerId, 'faces', 'two-server', twoServerIndexParts(output));
+    faceParts = twoServerIndexParts(output);
+    faceTemplates = templates;
+    await owner.publishIndex(ownerId, 'faces', 'two-server', faceParts);
 
     const description = await owner.getIndex<TwoServerIndexSummary>(ownerId, 'faces');
     const material = await owner.downloadPublicMaterial(description);
@@ -167,6 +177,43 @@ describe('Cs1Client against the local cloud', () => {
     expect(response.matches[0]).toEqual({ templateId: 't-11', dist2: 0 });
     expect(response.matches).toHaveLength(2);
     await expect(owner.identify(ownerId, 'main', { query, k: 1 })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/identify works on two-server indexes/) });
+  });
+
+  it('signs every publish with the owner key; a verifying user checks every kind it reads and refuses an unsigned version', async () => {
+    const signer = new Cs1Client({ endpoint: cloud.cs1Url, token: ownerToken, signingKey: signing.privateJwk });
+    await owner.putUser(ownerId, 'carol');
+    const carol = new Cs1Client({ endpoint: cloud.cs1Url, token: await userToken('carol'), verifier: new IndexVerifier() });
+
+    // SEI: search answers come with the signed manifest of the version searched.
+    const sei = await signer.publishIndex(ownerId, 'signed-sei', 'sei', seiIndexParts(world.tree));
+    const query = row(world.vectors, 9);
+    const searched = await carol.search(ownerId, 'signed-sei', { trapdoors: [world.generator.trapdoor(query)], k: 3, probes: 64 });
+    expect(searched.version).toBe(sei.version);
+    expect(searched.results[0].hits.map((h) => h.imageId)).toEqual(plaintextNearest(world.vectors, query, 3));
+    // 'main' was published without a signature (and updated): refused, naming it.
+    const unsigned = await carol.search(ownerId, 'main', { trapdoors: [world.generator.trapdoor(query)], k: 3 }).catch((e: unknown) => e);
+    expect(unsigned).toBeInstanceOf(IntegrityError);
+    expect((unsigned as Error).message).toMatch(/^CS1 sent no owner-signed manifest with index "main" version "/);
+
+    // Sealed: the reader's description, routing data and leaves.
+    const sealed = await sealedWorld(300, 8, 3);
+    await publishSealedIndex(signer, ownerId, 'signed-sealed', sealed.build, sealed.key);
+    const reader = new SealedIndexReader(carol, ownerId, 'signed-sealed', sealed.key);
+    const found = await reader.search(row(sealed.vectors, 4), { k: 1 });
+    expect(found.hits[0].imageId).toBe('img-4');
+
+    // Two-server: the description, the public material and the identification.
+    const faces = await owner.getIndex<TwoServerIndexSummary>(ownerId, 'faces');
+    const material = await owner.downloadPublicMaterial(faces);
+    await signer.publishIndex(ownerId, 'signed-faces', 'two-server', faceParts!);
+    const description = await carol.getIndex<TwoServerIndexSummary>(ownerId, 'signed-faces');
+    expect(await carol.downloadPublicMaterial(description)).toEqual(material);
+    const client = await IdentificationClient.load(material);
+    const identified = await carol.identify(ownerId, 'signed-faces', { query: client.encryptRequest(row(faceTemplates!, 11)), k: 1 });
+    client.dispose();
+    expect(identified.matches[0].templateId).toBe('t-11');
+    expect(identified.provenance?.manifest).toBeDefined();
+    await expect(carol.identify(ownerId, 'faces', { query: new Uint8Array(description.summary.queryBytes), k: 1 })).rejects.toThrow(/CS1 sent no owner-signed manifest|query/);
   });
 
   it('says the cloud is not running when nothing listens', async () => {

@@ -7,7 +7,13 @@
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidInputError, MalformedDataError, NotFoundError, UnavailableError } from '../../../../lib/core/errors';
+import { ownerIdOf } from '../../../../lib/auth/owner-id';
+import { generateOwnerSigningKey } from '../../../../lib/auth/signing-key';
+import { indexManifestOf, signIndexManifest } from '../../../../lib/client/index-manifest';
+import { sha256Hex as sha256HexOf } from '../../../../lib/crypto/digest';
+import { IndexVerifier } from '../../../../lib/client/index-verifier';
+import { IntegrityError, InvalidInputError, MalformedDataError, NotFoundError, UnavailableError } from '../../../../lib/core/errors';
+import { indexPartObjectKey } from '../../../../lib/storage/object-keys';
 import { resetCs2DecryptService } from '../../../../lib/service/cs2/services';
 import { createTwoServerServices } from '../../../../lib/service/twoserver/services';
 import type { TwoServerServices } from '../../../../lib/service/twoserver/services';
@@ -204,6 +210,43 @@ describe('two-server identification service', () => {
     }
     const { response } = await twoServer.identification.identify(OWNER_A, 'faces-she', request);
     expect(response.matches).toEqual(bruteForce(fixture, query).slice(0, 3));
+  });
+
+  it('a signed two-server version verifies; a changed byte or a swapped records object gives INTEGRITY_FAILED, never matches', async () => {
+    const fixture = fixtures.bfv;
+    const signing = await generateOwnerSigningKey();
+    const owner = await ownerIdOf(signing.publicJwk);
+    const version = await uploadVersion(world.services, owner, 'signed-faces', fixture.parts, 'two-server');
+    const manifest = await indexManifestOf({ ownerId: owner, indexName: 'signed-faces', version, kind: 'two-server', previousVersion: null }, fixture.parts);
+    await world.services.versions.publishVersion(owner, 'signed-faces', version, null, await signIndexManifest(manifest, signing.privateJwk));
+
+    const query = probeNear(fixture, 7, 900);
+    const all = bruteForce(fixture, query);
+    // A range that covers every template: every record is evaluated, so every byte is read.
+    const request = (): IdentifyRequest => ({ query: fixture.client.encryptRequest(query), tauSquared: all[all.length - 1].dist2 });
+    const { response } = await services().identification.identify(owner, 'signed-faces', request());
+    expect(response.matches).toEqual(all.slice(0, response.matches.length));
+    expect(response.matches).toHaveLength(Math.min(all.length, 1000));
+    await expect(new IndexVerifier().verify(owner, 'signed-faces', response.version, response.provenance, 'two-server')).resolves.toMatchObject({ version });
+    const described = await world.services.versions.describe(owner, 'signed-faces');
+    const verified = await new IndexVerifier().verify(owner, 'signed-faces', described.version, described.provenance, 'two-server');
+    IndexVerifier.checkPart(verified, 'public', fixture.parts.public.length, await sha256HexOf(fixture.parts.public));
+
+    const key = indexPartObjectKey(owner, 'signed-faces', version, 'records');
+    const original = await world.stores.objects.get(key);
+    for (const at of [0, Math.floor(original.length / 2), original.length - 1]) {
+      const changed = original.slice();
+      changed[at] ^= 0x01;
+      await world.stores.objects.put(key, changed);
+      const error = await services().identification.identify(owner, 'signed-faces', request()).catch((e: unknown) => e);
+      expect(error, `byte ${at}`).toBeInstanceOf(IntegrityError);
+      expect((error as Error).message).toContain(`index "signed-faces" version "${version}" object "records"`);
+    }
+    // Another index's records (validly published elsewhere) swapped in.
+    await world.stores.objects.put(key, await world.stores.objects.get(indexPartObjectKey(OWNER_A, 'faces-she', versions.she, 'records')));
+    await expect(services().identification.identify(owner, 'signed-faces', request())).rejects.toMatchObject({ code: 'INTEGRITY_FAILED' });
+    await world.stores.objects.put(key, original);
+    await expect(services().identification.identify(owner, 'signed-faces', request())).resolves.toMatchObject({ response: { version } });
   });
 
   it('keeps the loaded version across requests, and serves a newly published version at once', async () => {
