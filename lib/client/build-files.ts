@@ -9,6 +9,9 @@ export const BUILD_FILES = {
   decoys: 'decoys.bin',
   seiSkeleton: 'sei/skeleton.bin',
   seiLeaves: 'sei/leaves.bin',
+  /** The unsealed sealed index (sealing needs the version CS1 names at publish). */
+  sealedBuild: 'sealed/build.bin',
+  sealedKey: 'sealed/index-key.bin',
   cs2Secret: 'two-server/cs2-secret.bin',
 } as const;
 

@@ -5,6 +5,7 @@
  * - key request (user -> owner): the user's random invertible W ("BSUS"). The owner learns W;
  *   that is the scheme's GenKey, and why a request travels only to the owner.
  * - grant (owner -> user): the user key Abar = A W^-1 and U ("BSUK"), the image key ("BSIK"),
+ *   the sealed index's name and index key ("BSXK") when the build has one,
  *   the PCA the index was projected with ("BSPC"), the feature model, a decoy pool for
  *   K-anonymous queries, the owner id, CS1's endpoint, the two-server index reference and a
  *   user token signed by the owner. It holds secrets: it is written 0600 and must travel over
@@ -64,7 +65,8 @@ export interface Grant {
   /** base64 of encodePcaModel. */
   readonly pca: string;
   readonly sei: {
-    readonly indexName: string;
+    /** Absent when the build has no SEI index (the user key still comes: it is the GenKey's). */
+    readonly indexName?: string;
     readonly d: number;
     /** base64 of encodeUserKey({Abar, U}). */
     readonly userKey: string;
@@ -74,6 +76,8 @@ export interface Grant {
      */
     readonly publishedVersion?: string;
   };
+  /** The build's sealed index: its name, and the index key (base64 of encodeIndexKey) that opens it. */
+  readonly sealed?: { readonly indexName: string; readonly keyId: string; readonly indexKey: string };
   /** base64 of encodeImageKey. */
   readonly imageKey: string;
   /** Projected feature vectors of other images, for K-anonymous requests (float64 LE rows of d). */
@@ -131,6 +135,7 @@ export interface DecodedGrant {
   readonly pca: Uint8Array;
   readonly userKey: Uint8Array;
   readonly imageKey: Uint8Array;
+  readonly indexKey?: Uint8Array;
   readonly decoys: { readonly n: number; readonly d: number; readonly data: Float64Array };
 }
 
@@ -184,6 +189,8 @@ export function decodeGrant(value: unknown, what = 'grant'): DecodedGrant {
   new Uint8Array(decoyData.buffer).set(decoyBytes);
   if (!decoyData.every(Number.isFinite)) check.fail('decoys.data holds non-finite numbers');
   const seiD = check.integer(sei.d, 'sei.d', 1, 4096);
+  const sealed = json.sealed === undefined || json.sealed === null ? undefined : check.object(json.sealed, 'sealed');
+  if (sealed === undefined && sei.indexName === undefined) check.fail('it names no index (neither sealed nor sei.indexName)');
   if (decoyN > 0 && decoyD !== seiD) check.fail(`decoys have dimension ${decoyD}, the index ${seiD}`);
   const grant: Grant = {
     format: GRANT_FORMAT,
@@ -198,11 +205,14 @@ export function decodeGrant(value: unknown, what = 'grant'): DecodedGrant {
     features: decodeFeatures(check, json.features),
     pca: json.pca as string,
     sei: {
-      indexName: check.string(sei.indexName, 'sei.indexName', 64),
+      ...(sei.indexName !== undefined ? { indexName: check.string(sei.indexName, 'sei.indexName', 64) } : {}),
       d: seiD,
       userKey: sei.userKey as string,
       ...(sei.publishedVersion !== undefined ? { publishedVersion: check.string(sei.publishedVersion, 'sei.publishedVersion', 128) } : {}),
     },
+    ...(sealed
+      ? { sealed: { indexName: check.string(sealed.indexName, 'sealed.indexName', 64), keyId: check.string(sealed.keyId, 'sealed.keyId', 128), indexKey: sealed.indexKey as string } }
+      : {}),
     imageKey: json.imageKey as string,
     decoys: { n: decoyN, d: decoyD, data: decoysJson.data as string },
     twoServer: decodeTwoServer(check, json.twoServer),
@@ -212,6 +222,7 @@ export function decodeGrant(value: unknown, what = 'grant'): DecodedGrant {
     pca: check.bytes(json.pca, 'pca'),
     userKey: check.bytes(sei.userKey, 'sei.userKey'),
     imageKey: check.bytes(json.imageKey, 'imageKey'),
+    ...(sealed ? { indexKey: check.bytes(sealed.indexKey, 'sealed.indexKey') } : {}),
     decoys: { n: decoyN, d: decoyD, data: decoyData },
   };
 }

@@ -1,6 +1,7 @@
 /**
  * GenKey (paper 5.3.1), the owner's side: from the user's key request (their random W), the
- * user key Abar = A W^-1 and U, and a grant carrying it with the image key, the PCA of the
+ * user key Abar = A W^-1 and U, and a grant carrying it with the image key, the sealed index's
+ * key (when the build has a sealed index), the PCA of the
  * build, a decoy pool, the endpoint, the identification index reference and a user token
  * signed by the owner. The user is added (or re-activated) at CS1 first.
  */
@@ -35,6 +36,8 @@ export interface EnrollInput {
   readonly manifest: IndexManifest;
   readonly pca: Uint8Array;
   readonly decoys: Uint8Array;
+  /** The build's index key (encodeIndexKey), required when the build has a sealed index. */
+  readonly indexKey?: Uint8Array;
   /** The endpoint users reach CS1 at (written into the grant). */
   readonly endpoint: string;
   /** Lifetime of the user's token in days (1..30). */
@@ -62,6 +65,7 @@ export async function enrollUser(input: EnrollInput): Promise<Enrollment> {
         `the user must run "blindsight user request-key --dimension ${owner.config.d}"`,
     );
   }
+  if (manifest.sealed !== undefined && input.indexKey === undefined) throw new InvalidInputError('the build has a sealed index: its index key must go into the grant');
   const userKey = issueUserKey(owner.seiSecret, decodeUserSecret(input.userSecret).W);
 
   const record = await input.client.putUser(owner.config.ownerId, input.userId);
@@ -89,11 +93,12 @@ export async function enrollUser(input: EnrollInput): Promise<Enrollment> {
     features: manifest.features,
     pca: bytesToBase64(input.pca),
     sei: {
-      indexName: manifest.sei.indexName,
+      ...(manifest.sei ? { indexName: manifest.sei.indexName } : {}),
       d,
       userKey: bytesToBase64(encodeUserKey(userKey)),
       ...(input.publishedVersion !== undefined ? { publishedVersion: input.publishedVersion } : {}),
     },
+    ...(manifest.sealed && input.indexKey ? { sealed: { indexName: manifest.sealed.indexName, keyId: manifest.sealed.keyId, indexKey: bytesToBase64(input.indexKey) } } : {}),
     imageKey: bytesToBase64(encodeImageKey(owner.imageKey)),
     decoys: { n: input.decoys.length / (8 * d), d, data: bytesToBase64(input.decoys) },
     ...(manifest.twoServer

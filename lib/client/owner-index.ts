@@ -1,10 +1,13 @@
 /**
  * The owner's "index these images" workflow: everything that needs the plaintext, on the
  * owner's machine. CNN features of every image (unusable ones skipped and named), PCA fitted on
- * them (d components at most, and at most n - 1), the CAK-means index tree encrypted with the
- * SEI owner secret, every image encrypted with the image key, and optionally the two-server
- * identification index: embeddings x 10^3 as integers, encrypted by the HE provider, whose
- * secret is kept for CS2's operator. Files go to a BuildSink; nothing leaves the machine.
+ * them (d components at most, and at most n - 1), then the search indexes asked for: the sealed
+ * index (the default: leaves of projected vectors under a new AES-256 index key, sealed per
+ * version at publish; the cloud never ranks) and/or the SEI index tree encrypted with the SEI
+ * owner secret (the paper's; the cloud ranks encrypted vectors). Every image is encrypted with
+ * the image key, and optionally the two-server identification index is built: embeddings x 10^3
+ * as integers, encrypted by the HE provider, whose secret is kept for CS2's operator. Files go
+ * to a BuildSink; nothing leaves the machine.
  */
 import { InvalidInputError } from '../core/errors';
 import { mapLimited } from '../core/concurrency';
@@ -18,6 +21,9 @@ import { selectRows } from '../linalg/vectors';
 import type { VectorSet } from '../linalg/vectors';
 import { fitPca } from '../ml/pca';
 import { encodePcaModel } from '../ml/pca-format';
+import { encodeSealedBuild } from '../sealed/build-file';
+import { buildSealedIndex } from '../sealed/build';
+import { encodeIndexKey, generateIndexKey } from '../sealed/index-key';
 import { buildEncryptedIndexTree } from '../sei/index-tree/build';
 import type { IndexTreeLayout, SearchDefaults } from '../sei/index-tree/types';
 import { buildPlainIndex, encryptIndex } from '../twoserver/protocol';
@@ -36,7 +42,8 @@ import { extractImages } from './images';
 import { seiIndexParts, twoServerIndexParts } from './index-parts';
 import { INDEX_MANIFEST_FORMAT } from './owner-state';
 import { describeSearchDefaults } from './search-defaults';
-import type { IndexManifest, ManifestImage, Owner } from './owner-state';
+import type { IndexManifest, ManifestImage, Owner, SealedManifest, SearchIndexKind } from './owner-state';
+import { SEARCH_INDEX_KINDS } from './owner-state';
 import { formatSeconds, plural } from './units';
 
 export const DEFAULT_INDEX_NAME = 'main';
@@ -73,10 +80,13 @@ export interface IndexImagesInput {
   readonly models: FeatureModels;
   readonly sink: BuildSink;
   readonly model: ModelChoice;
+  /** Name of the first kind's index (default "main"); further kinds are "<name>-<kind>". */
   readonly indexName?: string;
-  /** Index tree layout (default balanced; paper: the SEI paper's tree and search). */
+  /** The search indexes to build (default sealed only). */
+  readonly kinds?: readonly SearchIndexKind[];
+  /** SEI index tree layout (default balanced; paper: the SEI paper's tree and search). */
   readonly layout?: IndexTreeLayout;
-  /** Recall@10 the stored search defaults must reach (default 0.95, measured on held-out images). */
+  /** Recall@10 the stored search defaults (SEI probes, sealed real leaves) must reach (default 0.95, measured on held-out images). */
   readonly targetRecall?: number;
   readonly twoServer?: TwoServerBuildOptions;
   /** Said when fewer than 2 images are listed (e.g. "add --recursive"). */
@@ -91,12 +101,16 @@ export interface IndexSummary {
   readonly skipped: readonly SkippedFile[];
   readonly d: number;
   readonly pcaComponents: number;
-  readonly leafCount: number;
-  readonly depth: number;
-  /** The search defaults stored with the index, and the recall measured for them at build time. */
-  readonly search: SearchDefaults;
+  readonly sealed?: SealedManifest;
+  readonly sei?: {
+    readonly indexName: string;
+    readonly leafCount: number;
+    readonly depth: number;
+    /** The search defaults stored with the index, and the recall measured for them at build time. */
+    readonly search: SearchDefaults;
+  };
   readonly twoServer?: { indexName: string; backend: HeBackendName; embedding: EmbeddingKind; templates: number; keyId: string; skipped: number };
-  readonly ms: { features: number; tree: number; images: number; twoServer?: number; total: number };
+  readonly ms: { features: number; sealed?: number; tree?: number; images: number; twoServer?: number; total: number };
 }
 
 export interface IndexBuild {
@@ -206,11 +220,25 @@ async function buildTwoServer(
   }
 }
 
+/** Index names: the first kind gets the name, the others "<name>-<kind>". */
+export function indexNamesFor(kinds: readonly SearchIndexKind[], indexName: string): Partial<Record<SearchIndexKind, string>> {
+  return Object.fromEntries(kinds.map((kind, i) => [kind, i === 0 ? indexName : `${indexName}-${kind}`]));
+}
+
+function checkKinds(kinds: readonly SearchIndexKind[]): void {
+  if (kinds.length === 0) throw new InvalidInputError(`--kind needs at least one of ${SEARCH_INDEX_KINDS.join(', ')}`);
+  for (const kind of kinds) if (!SEARCH_INDEX_KINDS.includes(kind)) throw new InvalidInputError(`--kind: "${kind}" is not one of ${SEARCH_INDEX_KINDS.join(', ')}`);
+  if (new Set(kinds).size !== kinds.length) throw new InvalidInputError('--kind names a kind twice');
+}
+
 /** Builds the indexes of a set of images into `sink`; returns the manifest to keep and a summary. */
 export async function indexImages(input: IndexImagesInput, listener: WorkflowListener): Promise<IndexBuild> {
   const started = performance.now();
   const { owner, label } = input;
   const indexName = input.indexName ?? DEFAULT_INDEX_NAME;
+  const kinds = input.kinds ?? ['sealed'];
+  checkKinds(kinds);
+  const names = indexNamesFor(kinds, indexName);
   const d = owner.config.d;
   const now = input.now ?? (() => new Date());
 
@@ -233,8 +261,7 @@ export async function indexImages(input: IndexImagesInput, listener: WorkflowLis
   }
   info(listener, `features: ${n} images in ${formatSeconds(featureMs)} (${extractor.dimension}-d, ${extractor.backend})`);
 
-  // 2. PCA (at most d and n - 1 components; zeros pad to d) and the encrypted tree.
-  stepStarted = performance.now();
+  // 2. PCA (at most d and n - 1 components; zeros pad to d), then the search indexes.
   const components = Math.min(d, n - 1, extractor.dimension);
   const pca = fitPca(extracted.vectors, components, n > PCA_SAMPLE_SIZE ? { sampleSize: PCA_SAMPLE_SIZE } : {});
   const projected = projectFeatures(pca, extracted.vectors, d);
@@ -249,24 +276,59 @@ export async function indexImages(input: IndexImagesInput, listener: WorkflowLis
   );
   const ids = images.map((image) => image.imageId);
   if (new Set(ids).size !== ids.length) throw new InvalidInputError('two files map to the same image id; rename one of them');
-  const built = await inStep(listener, 'index tree', async (progress) =>
-    buildEncryptedIndexTree(owner.seiSecret, projected, ids, {
-      ...(input.layout === undefined ? {} : { layout: input.layout }),
-      ...(input.targetRecall === undefined ? {} : { targetRecall: input.targetRecall }),
-      onProgress: (_stage, done, total) => progress.update(done, total),
-    }),
-  );
-  const treeMs = performance.now() - stepStarted;
-  info(listener, `index tree: ${built.plain.stats.leafCount} leaves, depth ${built.plain.stats.depth}, PCA ${pca.components} components (d = ${d}), in ${formatSeconds(treeMs)}`);
-  info(listener, `search defaults: ${describeSearchDefaults(built.tree.search)}`);
-
-  // 3. Parts, PCA, decoys, encrypted images, two-server index.
-  const parts = seiIndexParts(built.tree);
-  await input.sink.put(BUILD_FILES.seiSkeleton, parts.skeleton);
-  await input.sink.put(BUILD_FILES.seiLeaves, parts.leaves);
   await input.sink.put(BUILD_FILES.pca, encodePcaModel(pca));
   await input.sink.put(BUILD_FILES.decoys, float64Bytes(sampleRows(projected, DECOY_POOL_SIZE).data));
 
+  let sealed: SealedManifest | undefined;
+  let sealedMs: number | undefined;
+  if (names.sealed !== undefined) {
+    stepStarted = performance.now();
+    const build = await inStep(listener, 'sealed index', async (progress) =>
+      buildSealedIndex(projected, ids, {
+        ...(input.targetRecall === undefined ? {} : { targetRecall: input.targetRecall }),
+        onProgress: (_stage, done, total) => progress.update(done, total),
+      }),
+    );
+    const key = generateIndexKey();
+    await input.sink.put(BUILD_FILES.sealedBuild, encodeSealedBuild(build));
+    await input.sink.put(BUILD_FILES.sealedKey, encodeIndexKey(key));
+    sealedMs = performance.now() - stepStarted;
+    sealed = {
+      indexName: names.sealed,
+      keyId: key.keyId,
+      leafCount: build.leafCount,
+      leavesPerQuery: build.leavesPerQuery,
+      realLeaves: build.realLeaves,
+      recallEstimate: build.recallEstimate,
+    };
+    info(
+      listener,
+      `sealed index "${names.sealed}": ${build.leafCount} leaves of up to ${build.leafCapacity} images (${build.quantisation}); ` +
+        `each query reads ${build.realLeaves} of ${build.leavesPerQuery} leaves (recall@10 ${build.recallEstimate.toFixed(3)} on the owner's sample), in ${formatSeconds(sealedMs)}`,
+    );
+  }
+
+  let sei: IndexSummary['sei'];
+  let treeMs: number | undefined;
+  if (names.sei !== undefined) {
+    stepStarted = performance.now();
+    const built = await inStep(listener, 'index tree', async (progress) =>
+      buildEncryptedIndexTree(owner.seiSecret, projected, ids, {
+        ...(input.layout === undefined ? {} : { layout: input.layout }),
+        ...(input.targetRecall === undefined ? {} : { targetRecall: input.targetRecall }),
+        onProgress: (_stage, done, total) => progress.update(done, total),
+      }),
+    );
+    treeMs = performance.now() - stepStarted;
+    info(listener, `SEI index tree "${names.sei}": ${built.plain.stats.leafCount} leaves, depth ${built.plain.stats.depth}, PCA ${pca.components} components (d = ${d}), in ${formatSeconds(treeMs)}`);
+    info(listener, `search defaults: ${describeSearchDefaults(built.tree.search)}`);
+    const parts = seiIndexParts(built.tree);
+    await input.sink.put(BUILD_FILES.seiSkeleton, parts.skeleton);
+    await input.sink.put(BUILD_FILES.seiLeaves, parts.leaves);
+    sei = { indexName: names.sei, leafCount: built.plain.stats.leafCount, depth: built.plain.stats.depth, search: built.tree.search };
+  }
+
+  // 3. Encrypted images, two-server index.
   stepStarted = performance.now();
   await inStep(listener, 'encrypt images', async (progress) => {
     let done = 0;
@@ -298,7 +360,8 @@ export async function indexImages(input: IndexImagesInput, listener: WorkflowLis
     features: featureSpecOf(input.model, extractor),
     d,
     pcaComponents: pca.components,
-    sei: { indexName, leafCount: built.plain.stats.leafCount, depth: built.plain.stats.depth },
+    ...(sealed ? { sealed } : {}),
+    ...(sei ? { sei: { indexName: sei.indexName, leafCount: sei.leafCount, depth: sei.depth } } : {}),
     images: manifestImages,
     skipped,
     ...(twoServer ? { twoServer: twoServer.reference } : {}),
@@ -312,13 +375,13 @@ export async function indexImages(input: IndexImagesInput, listener: WorkflowLis
       skipped,
       d,
       pcaComponents: pca.components,
-      leafCount: built.plain.stats.leafCount,
-      depth: built.plain.stats.depth,
-      search: built.tree.search,
+      ...(sealed ? { sealed } : {}),
+      ...(sei ? { sei } : {}),
       ...(twoServer ? { twoServer: twoServer.summary } : {}),
       ms: {
         features: Math.round(featureMs),
-        tree: Math.round(treeMs),
+        ...(sealedMs !== undefined ? { sealed: Math.round(sealedMs) } : {}),
+        ...(treeMs !== undefined ? { tree: Math.round(treeMs) } : {}),
         images: Math.round(imageMs),
         ...(twoServerMs !== undefined ? { twoServer: Math.round(twoServerMs) } : {}),
         total: Math.round(performance.now() - started),

@@ -2,7 +2,8 @@
  * The owner's "publish the last build" workflow. The owner key is registered (again:
  * idempotent), the encrypted images go to S3 through presigned PUTs, then each index version is
  * created, its parts uploaded, and published with one conditional flip (expectedCurrent = the
- * version serving when the publish started, so a concurrent publish is refused, not lost).
+ * version serving when the publish started, so a concurrent publish is refused, not lost). A
+ * sealed index is sealed here, for the version CS1 names (the binding is in every part).
  *
  * Two-server: CS2 must hold the HE secret before identification can work. How it gets there is
  * the caller's: `handOverCs2Secret` puts it into a local CS2's key store, or answers with the
@@ -10,6 +11,11 @@
  */
 import { publicJwkOf } from '../auth/signing-key';
 import { SHE_WARNING } from '../he/backends';
+import { decodeSealedBuild } from '../sealed/build-file';
+import { decodeIndexKey } from '../sealed/index-key';
+import type { SealedIndexBuild } from '../sealed/build';
+import type { IndexKey } from '../sealed/types';
+import { publishSealedIndex } from './sealed';
 import { BUILD_FILES, envelopeFile, twoServerFile } from './build-files';
 import type { BuildSource } from './build-files';
 import type { Cs1Client, ImageEnvelope } from './cs1-client';
@@ -44,7 +50,8 @@ export interface PublishOutcome {
   readonly ownerId: string;
   readonly endpoint: string;
   readonly images: { readonly uploaded: number; readonly bytes: number };
-  readonly sei: { readonly indexName: string; readonly version: string; readonly previousVersion: string | null };
+  readonly sealed?: { readonly indexName: string; readonly version: string; readonly previousVersion: string | null };
+  readonly sei?: { readonly indexName: string; readonly version: string; readonly previousVersion: string | null };
   readonly twoServer?: {
     readonly indexName: string;
     readonly version: string;
@@ -56,6 +63,8 @@ export interface PublishOutcome {
   readonly published: PublishedState;
   readonly ms: number;
 }
+
+type PublishedIndex = { readonly indexName: string; readonly version: string; readonly previousVersion: string | null; readonly publishedAt: string };
 
 function transfer(progress: StepProgress, offset = 0, total?: number): (update: TransferProgress) => void {
   return ({ done, total: partTotal, bytes }) => progress.update(offset + done, total ?? partTotal, formatBytes(bytes));
@@ -86,14 +95,26 @@ export async function publishBuild(input: PublishInput, listener: WorkflowListen
   const images = await uploadEnvelopes(input, listener);
   info(listener, `uploaded ${images.uploaded} encrypted images (${formatBytes(images.bytes)}) to CS1 at ${client.endpoint}`);
 
-  const seiParts = {
-    skeleton: await build.get(BUILD_FILES.seiSkeleton, 'the index skeleton'),
-    leaves: await build.get(BUILD_FILES.seiLeaves, 'the index leaves'),
-  };
-  const sei = await inStep(listener, 'upload index', (progress) =>
-    client.publishIndex(ownerId, manifest.sei.indexName, 'sei', seiParts, { onProgress: transfer(progress) }),
-  );
-  info(listener, `published SEI index "${manifest.sei.indexName}" version ${sei.version}${sei.previousVersion ? ` (replacing ${sei.previousVersion})` : ''}`);
+  let sealed: PublishedIndex | undefined;
+  if (manifest.sealed !== undefined) {
+    const name = manifest.sealed.indexName;
+    const { build: sealedBuild, key } = await loadSealedBuild(build);
+    const published = await inStep(listener, 'upload sealed index', (progress) => publishSealedIndex(client, ownerId, name, sealedBuild, key, { onProgress: transfer(progress) }));
+    sealed = { indexName: name, version: published.version, previousVersion: published.previousVersion, publishedAt: published.publishedAt };
+    info(listener, `published sealed index "${name}" version ${published.version}${published.previousVersion ? ` (replacing ${published.previousVersion})` : ''}`);
+  }
+
+  let sei: PublishedIndex | undefined;
+  if (manifest.sei !== undefined) {
+    const name = manifest.sei.indexName;
+    const seiParts = {
+      skeleton: await build.get(BUILD_FILES.seiSkeleton, 'the index skeleton'),
+      leaves: await build.get(BUILD_FILES.seiLeaves, 'the index leaves'),
+    };
+    const published = await inStep(listener, 'upload index', (progress) => client.publishIndex(ownerId, name, 'sei', seiParts, { onProgress: transfer(progress) }));
+    sei = { indexName: name, version: published.version, previousVersion: published.previousVersion, publishedAt: published.publishedAt };
+    info(listener, `published SEI index "${name}" version ${published.version}${published.previousVersion ? ` (replacing ${published.previousVersion})` : ''}`);
+  }
 
   let twoServer: PublishOutcome['twoServer'];
   if (manifest.twoServer !== undefined) {
@@ -119,7 +140,8 @@ export async function publishBuild(input: PublishInput, listener: WorkflowListen
   const state: PublishedState = {
     endpoint: client.endpoint,
     builtAt: manifest.builtAt,
-    sei: { indexName: manifest.sei.indexName, version: sei.version, publishedAt: sei.publishedAt, imageCount: manifest.images.length },
+    ...(sealed ? { sealed: { indexName: sealed.indexName, version: sealed.version, publishedAt: sealed.publishedAt, imageCount: manifest.images.length } } : {}),
+    ...(sei ? { sei: { indexName: sei.indexName, version: sei.version, publishedAt: sei.publishedAt, imageCount: manifest.images.length } } : {}),
     ...(twoServer
       ? { twoServer: { indexName: twoServer.indexName, version: twoServer.version, publishedAt: now().toISOString(), keyId: twoServer.keyId, cs2: twoServer.cs2.imported ? 'imported' : 'operator' } }
       : {}),
@@ -130,9 +152,18 @@ export async function publishBuild(input: PublishInput, listener: WorkflowListen
     ownerId,
     endpoint: client.endpoint,
     images,
-    sei: { indexName: manifest.sei.indexName, version: sei.version, previousVersion: sei.previousVersion },
+    ...(sealed ? { sealed: { indexName: sealed.indexName, version: sealed.version, previousVersion: sealed.previousVersion } } : {}),
+    ...(sei ? { sei: { indexName: sei.indexName, version: sei.version, previousVersion: sei.previousVersion } } : {}),
     ...(twoServer ? { twoServer } : {}),
     published: state,
     ms: Math.round(ms),
+  };
+}
+
+/** The build's unsealed sealed index and its index key. */
+export async function loadSealedBuild(build: BuildSource): Promise<{ build: SealedIndexBuild; key: IndexKey }> {
+  return {
+    build: decodeSealedBuild(await build.get(BUILD_FILES.sealedBuild, 'the sealed index build')),
+    key: decodeIndexKey(await build.get(BUILD_FILES.sealedKey, 'the sealed index key')),
   };
 }

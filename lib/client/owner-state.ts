@@ -58,6 +58,22 @@ export interface StaleIdentification {
   readonly deleted: readonly string[];
 }
 
+/** The kinds of search index `owner index` builds: sealed (the default; the client ranks) and SEI (the paper's; CS1 ranks). */
+export type SearchIndexKind = 'sealed' | 'sei';
+export const SEARCH_INDEX_KINDS: readonly SearchIndexKind[] = ['sealed', 'sei'];
+
+/** A sealed index of the build (its unsealed build and index key are build files). */
+export interface SealedManifest {
+  readonly indexName: string;
+  /** Id of the build's index key (a new key per build: grants of an older build cannot open it). */
+  readonly keyId: string;
+  readonly leafCount: number;
+  /** L: leaves every query asks for; R: real ones among them by default, and R's measured recall@10. */
+  readonly leavesPerQuery: number;
+  readonly realLeaves: number;
+  readonly recallEstimate: number;
+}
+
 export interface IndexManifest {
   readonly format: typeof INDEX_MANIFEST_FORMAT;
   readonly version: 1;
@@ -66,7 +82,9 @@ export interface IndexManifest {
   readonly features: FeatureSpec;
   readonly d: number;
   readonly pcaComponents: number;
-  readonly sei: { readonly indexName: string; readonly leafCount: number; readonly depth: number };
+  /** At least one of sealed and sei. */
+  readonly sealed?: SealedManifest;
+  readonly sei?: { readonly indexName: string; readonly leafCount: number; readonly depth: number };
   readonly images: ManifestImage[];
   readonly skipped: readonly SkippedFile[];
   readonly twoServer?: TwoServerReference & {
@@ -81,6 +99,7 @@ export interface PublishedState {
   readonly endpoint: string;
   /** builtAt of the manifest whose build was published. */
   readonly builtAt?: string;
+  readonly sealed?: { readonly indexName: string; readonly version: string; readonly publishedAt: string; readonly imageCount: number };
   readonly sei?: { readonly indexName: string; readonly version: string; readonly publishedAt: string; readonly imageCount: number };
   readonly twoServer?: { readonly indexName: string; readonly version: string; readonly publishedAt: string; readonly keyId: string; readonly cs2: string };
 }
@@ -94,4 +113,12 @@ export interface UserEntry {
 
 export interface UsersState {
   readonly users: Record<string, UserEntry>;
+}
+
+/** The build's search indexes, sealed first. */
+export function searchIndexesOf(manifest: Pick<IndexManifest, 'sealed' | 'sei'>): Array<{ kind: SearchIndexKind; indexName: string }> {
+  return [
+    ...(manifest.sealed ? [{ kind: 'sealed' as const, indexName: manifest.sealed.indexName }] : []),
+    ...(manifest.sei ? [{ kind: 'sei' as const, indexName: manifest.sei.indexName }] : []),
+  ];
 }

@@ -7,6 +7,11 @@
  * image in the leaf a search for it reaches), uploads the encrypted image and adds it;
  * `deleteImage` removes one.
  *
+ * Sealed: the owner's unsealed build (a build file) takes the image into the leaf of its nearest
+ * centroid, or loses it, and is sealed and published as a new version (the whole index is
+ * uploaded again; nothing else is recomputed). The sealed index is updated first; an update
+ * retried after a failure skips what is done already.
+ *
  * Two-server identification indexes cannot take templates one by one yet. An update that would
  * leave identification out of step (an added image never identified, a deleted one still
  * identified) is refused, naming what to re-index, unless the owner explicitly accepts it for
@@ -15,6 +20,12 @@
  */
 import { ConflictError, InvalidInputError, NotFoundError } from '../core/errors';
 import { encryptImage } from '../crypto/image-envelope';
+import { encodeSealedBuild } from '../sealed/build-file';
+import { addToSealedBuild, deleteFromSealedBuild, findSealedImage } from '../sealed/update';
+import { BUILD_FILES } from './build-files';
+import type { BuildSink, BuildSource } from './build-files';
+import { loadSealedBuild } from './owner-publish';
+import { publishSealedIndex } from './sealed';
 import type { PcaModel } from '../ml/types';
 import { encryptIndexVector } from '../sei/index-vector';
 import { TrapdoorGenerator } from '../sei/trapdoor';
@@ -29,8 +40,16 @@ import type { ImageEntry } from './images';
 import type { IndexManifest, ManifestImage, Owner, StaleIdentification } from './owner-state';
 import type { RebuildAdvice, UpdateResponse } from './types';
 
-export interface UpdateOutcome extends UpdateResponse {
+export interface UpdateOutcome {
+  readonly imageId: string;
+  /** Images the index holds now. */
+  readonly imageCount: number;
+  /** The new version of the first index (the sealed one, else the SEI one). */
+  readonly version: string;
+  readonly rebuildAdvice: RebuildAdvice;
   readonly file?: string;
+  readonly sealed?: { readonly indexName: string; readonly version: string; readonly previousVersion: string | null; readonly leaf: number; readonly imageCount: number };
+  readonly sei?: UpdateResponse & { readonly indexName: string };
   /** The identification index is now out of step with the SEI index (seiOnly). */
   readonly staleIdentification?: StaleIdentification & { readonly indexName: string };
 }
@@ -40,7 +59,9 @@ export interface UpdateInput {
   /** A client with an owner token. */
   readonly client: Cs1Client;
   readonly manifest: IndexManifest;
-  /** Update the SEI index even though the identification index cannot follow (recorded as stale). */
+  /** The build's files: the sealed index's build is read, and rewritten after its publish. */
+  readonly build?: BuildSource & BuildSink;
+  /** Update the search indexes even though the identification index cannot follow (recorded as stale). */
   readonly seiOnly?: boolean;
 }
 
@@ -62,7 +83,7 @@ function checkIdentification(input: UpdateInput, what: 'add' | 'delete', image: 
   throw new ConflictError(
     `the identification index "${twoServer.indexName}" cannot take ${what === 'add' ? 'added' : 'deleted'} templates yet: ${consequence}. ` +
       `Re-index instead ("blindsight owner index ${input.manifest.folder} --two-server" with ${image} ${what === 'add' ? 'in' : 'out of'} the folder, ` +
-      `then "owner publish" and enroll your users again), or pass --sei-only to ${what} it in the SEI index "${input.manifest.sei.indexName}" only ` +
+      `then "owner publish" and enroll your users again), or pass --sei-only to ${what} it in the search indexes only ` +
       '(recorded: "owner status" lists what identification misses until the next re-index)',
   );
 }
@@ -94,7 +115,7 @@ function warnStale(listener: WorkflowListener, manifest: IndexManifest): void {
   if (stale === undefined) return;
   warn(
     listener,
-    `identification index "${stale.indexName}" is out of step with the SEI index: it misses ${stale.added.length} added and still returns ${stale.deleted.length} deleted ` +
+    `identification index "${stale.indexName}" is out of step with the search indexes: it misses ${stale.added.length} added and still returns ${stale.deleted.length} deleted ` +
       `image${stale.deleted.length === 1 ? '' : 's'}; re-index with --two-server and publish to bring it back`,
   );
 }
@@ -121,19 +142,65 @@ export async function addImage(input: AddInput, listener: WorkflowListener): Pro
   const features = await extractor.extract([image.source]);
   const d = owner.config.d;
   const f = projectFeatures(input.pca, features, d).data.subarray(0, d);
-  const vector = encryptIndexVector(owner.seiSecret, f);
-  const placement = new TrapdoorGenerator(issueUserKey(owner.seiSecret, owner.placement.W), owner.placement).trapdoor(f);
 
   const envelope = await encryptImage(owner.imageKey, imageId, bytes);
   await input.client.uploadImages(owner.config.ownerId, [{ imageId, envelope }]);
-  const response = await input.client.addImage(owner.config.ownerId, manifest.sei.indexName, { imageId, vector, placementTrapdoor: placement });
+  const sealed = await updateSealed(input, { add: imageId, vector: f }, listener);
+  let sei: UpdateOutcome['sei'];
+  if (manifest.sei !== undefined) {
+    const vector = encryptIndexVector(owner.seiSecret, f);
+    const placement = new TrapdoorGenerator(issueUserKey(owner.seiSecret, owner.placement.W), owner.placement).trapdoor(f);
+    sei = { ...(await input.client.addImage(owner.config.ownerId, manifest.sei.indexName, { imageId, vector, placementTrapdoor: placement })), indexName: manifest.sei.indexName };
+    info(listener, `added ${image.name} as image ${imageId} (leaf ${sei.leaf}); SEI index "${sei.indexName}" now holds ${sei.imageCount} images (version ${sei.version})`);
+    adviseRebuild(listener, sei.rebuildAdvice);
+  }
   const entry: ManifestImage = { imageId, file: typeof image.source === 'string' ? image.source : image.name, relative, bytes: bytes.length, added: true };
   const next = markStale({ ...manifest, images: [...manifest.images, entry] }, { ...(manifest.twoServer ? { added: imageId } : {}) });
-  info(listener, `added ${image.name} as image ${imageId} (leaf ${response.leaf}); index "${manifest.sei.indexName}" now holds ${response.imageCount} images (version ${response.version})`);
-  adviseRebuild(listener, response.rebuildAdvice);
   warnStale(listener, next);
   const stale = staleOf(next);
-  return { outcome: { ...response, file: entry.file, ...(stale ? { staleIdentification: stale } : {}) }, manifest: next };
+  return { outcome: { ...outcomeOf(imageId, sealed, sei), file: entry.file, ...(stale ? { staleIdentification: stale } : {}) }, manifest: next };
+}
+
+const NO_REBUILD: RebuildAdvice = { advisable: false, reasons: [] };
+
+function outcomeOf(imageId: string, sealed: UpdateOutcome['sealed'], sei: UpdateOutcome['sei']): UpdateOutcome {
+  const first = sealed ?? sei;
+  if (first === undefined) throw new InvalidInputError('the build has no search index to update: run "owner index" again');
+  return {
+    imageId,
+    imageCount: first.imageCount,
+    version: first.version,
+    rebuildAdvice: sei?.rebuildAdvice ?? NO_REBUILD,
+    ...(sealed ? { sealed } : {}),
+    ...(sei ? { sei } : {}),
+  };
+}
+
+/**
+ * One change to the sealed index of the build, if it has one: the build file changes, is sealed
+ * for a new version and published, and is then kept. A change the build holds already (an
+ * earlier attempt that failed later) is not made twice.
+ */
+async function updateSealed(input: UpdateInput, change: { add: string; vector: ArrayLike<number> } | { delete: string }, listener: WorkflowListener): Promise<UpdateOutcome['sealed']> {
+  const manifest = input.manifest.sealed;
+  if (manifest === undefined) return undefined;
+  if (input.build === undefined) throw new InvalidInputError('updating a sealed index needs the build files of "owner index"');
+  const { owner, client } = input;
+  const { build, key } = await loadSealedBuild(input.build);
+  const imageId = 'add' in change ? change.add : change.delete;
+  const present = findSealedImage(build, imageId);
+  if ('add' in change ? present !== undefined : present === undefined) {
+    const serving = await client.findIndex(owner.config.ownerId, manifest.indexName);
+    return { indexName: manifest.indexName, version: serving?.version ?? '', previousVersion: null, leaf: present?.leaf ?? -1, imageCount: build.imageCount };
+  }
+  const updated = 'add' in change ? addToSealedBuild(build, change.vector, imageId) : deleteFromSealedBuild(build, imageId);
+  const published = await publishSealedIndex(client, owner.config.ownerId, manifest.indexName, updated.build, key);
+  await input.build.put(BUILD_FILES.sealedBuild, encodeSealedBuild(updated.build));
+  info(
+    listener,
+    `${'add' in change ? 'added' : 'deleted'} image ${imageId} (leaf ${updated.leaf}); sealed index "${manifest.indexName}" now holds ${updated.build.imageCount} images (version ${published.version})`,
+  );
+  return { indexName: manifest.indexName, version: published.version, previousVersion: published.previousVersion, leaf: updated.leaf, imageCount: updated.build.imageCount };
 }
 
 /** An image of the manifest by id, by path relative to the indexed folder, or by file path. */
@@ -154,12 +221,16 @@ export async function deleteImage(input: DeleteInput, listener: WorkflowListener
     !manifest.twoServer.skipped.some((skipped) => skipped.file === image.relative) &&
     !(manifest.twoServer.stale?.added ?? []).includes(image.imageId);
   if (inIdentification) checkIdentification(input, 'delete', image.relative);
-  const response = await input.client.deleteImage(owner.config.ownerId, manifest.sei.indexName, image.imageId);
+  const sealed = await updateSealed(input, { delete: image.imageId }, listener);
+  let sei: UpdateOutcome['sei'];
+  if (manifest.sei !== undefined) {
+    sei = { ...(await input.client.deleteImage(owner.config.ownerId, manifest.sei.indexName, image.imageId)), indexName: manifest.sei.indexName };
+    info(listener, `deleted image ${image.imageId} (${image.relative}); SEI index "${sei.indexName}" now holds ${sei.imageCount} images`);
+    adviseRebuild(listener, sei.rebuildAdvice);
+  }
   const remaining = { ...manifest, images: manifest.images.filter((entry) => entry.imageId !== image.imageId) };
   const next = manifest.twoServer !== undefined && (inIdentification || (manifest.twoServer.stale?.added ?? []).includes(image.imageId)) ? markStale(remaining, { deleted: image.imageId }) : remaining;
-  info(listener, `deleted image ${image.imageId} (${image.relative}); index "${manifest.sei.indexName}" now holds ${response.imageCount} images`);
-  adviseRebuild(listener, response.rebuildAdvice);
   warnStale(listener, next);
   const stale = staleOf(next);
-  return { outcome: { ...response, file: image.file, ...(stale ? { staleIdentification: stale } : {}) }, manifest: next };
+  return { outcome: { ...outcomeOf(image.imageId, sealed, sei), file: image.file, ...(stale ? { staleIdentification: stale } : {}) }, manifest: next };
 }

@@ -94,7 +94,9 @@ export class SealedIndexReader {
     const known = this.searchers.get(description.version);
     if (known !== undefined) return known;
     if (description.summary.keyId !== this.key.keyId) {
-      throw new InvalidInputError(`index "${this.indexName}" is sealed under index key ${description.summary.keyId}, your grant holds ${this.key.keyId}: ask the owner for a new grant`);
+      throw new InvalidInputError(
+        `index "${this.indexName}" was rebuilt after your grant was issued (it is sealed under index key ${description.summary.keyId}, your grant holds ${this.key.keyId}): ask the owner to enroll you again`,
+      );
     }
     const opening = (async () => {
       const routing = await this.client.downloadSealedRouting(description);

@@ -1,8 +1,14 @@
 /**
  * The user's search workflow, for one image or many in one run (the feature model is loaded
- * once and runs in batches; CS1 searches run in parallel): features, PCA and trapdoors here,
- * the ranking at CS1, and the result envelopes downloaded and decrypted here, unless only the
- * ids are wanted (then nothing is downloaded).
+ * once and runs in batches; searches run in parallel), on either kind of index in the grant:
+ *
+ * - sealed (the default when the grant has one): features and PCA here; per query the client
+ *   chooses the leaves to read (its real ones hidden among uniformly drawn decoys), CS1 hands
+ *   out exactly those, and the client decrypts and ranks them. CS1 never sees a query or a score.
+ * - SEI: features, PCA and trapdoors here, the ranking at CS1 on encrypted vectors.
+ *
+ * The result envelopes are downloaded and decrypted here, unless only the ids are wanted (then
+ * nothing is downloaded).
  *
  * K-anonymity (K > 1): each query goes in its own request among K - 1 decoy trapdoors, and the
  * envelopes of all K result lists are downloaded: downloading just the real list's would tell
@@ -25,6 +31,8 @@ import { extractorFor, projectFeatures } from './features';
 import type { FeatureModels } from './features';
 import { extractImages, reportSkippedQueries } from './images';
 import type { ImageEntry } from './images';
+import { SealedIndexReader } from './sealed';
+import type { SearchIndexKind } from './owner-state';
 import type { SearchResponse, SeiIndexSummary } from './types';
 import type { UserSession } from './user-session';
 import { explainRefusal } from './user-session';
@@ -46,9 +54,12 @@ export interface SearchInput {
   readonly client: Cs1Client;
   readonly models: FeatureModels;
   readonly queries: readonly ImageEntry[];
+  /** Which of the grant's indexes (default sealed when the grant has one, else SEI). */
+  readonly kind?: SearchIndexKind;
   readonly k?: number;
-  /** K of K-anonymity: trapdoors per query (1 = no decoys). */
+  /** K of K-anonymity: trapdoors per query (1 = no decoys; SEI only). */
   readonly anonymity?: number;
+  /** SEI: leaves ranked at least; sealed: real leaves read per query (default: the index's). */
   readonly probes?: number;
   /** Decoy feature vectors (projected); default the grant's pool. */
   readonly decoys?: VectorSet;
@@ -73,6 +84,7 @@ export interface QueryResults {
 }
 
 export interface SearchOutcome {
+  readonly kind: SearchIndexKind;
   readonly index: string;
   readonly version: string;
   readonly k: number;
@@ -84,6 +96,8 @@ export interface SearchOutcome {
   readonly skipped: SkippedFile[];
   /** Envelopes fetched: the real lists', plus the decoy lists' under K-anonymity. */
   readonly downloaded: number;
+  /** Sealed: leaves read per query (real ones among them) and the bytes of all leaves received. */
+  readonly sealed?: { readonly leavesPerQuery: number; readonly realLeaves: number; readonly leafBytes: number };
   /** Set when the index serving was built after the grant's PCA. */
   readonly staleGrant?: string;
   readonly ms: { readonly features: number; readonly search: number; readonly download: number; readonly total: number; readonly perQuery: number };
@@ -152,6 +166,140 @@ async function downloadExisting(client: Cs1Client, ownerId: string, ids: readonl
   return found;
 }
 
+/** Why the grant cannot search a kind, and what it can search. */
+function missingIndex(session: UserSession, kind: SearchIndexKind): string {
+  const { grant } = session;
+  const other = kind === 'sei' ? (grant.sealed ? `the sealed index "${grant.sealed.indexName}" (--kind sealed)` : undefined) : grant.sei.indexName ? `the SEI index "${grant.sei.indexName}" (--kind sei)` : undefined;
+  return `your grant has no ${kind === 'sei' ? 'SEI' : 'sealed'} index${other ? `; it has ${other}` : ''}: the owner builds one with "owner index --kind ${kind}"`;
+}
+
+/** Decrypts one query's hits into rows (envelopes missing from `envelopes` were deleted meanwhile). */
+async function resultRows(
+  input: SearchInput,
+  query: { readonly index: number; readonly name: string },
+  hits: ReadonlyArray<{ readonly imageId: string; readonly score: number }>,
+  envelopes: ReadonlyMap<string, Uint8Array>,
+): Promise<SearchHitRow[]> {
+  const out: SearchHitRow[] = [];
+  for (const hit of hits) {
+    if (input.results === undefined) {
+      out.push({ rank: out.length + 1, imageId: hit.imageId, score: hit.score });
+      continue;
+    }
+    const envelope = envelopes.get(hit.imageId);
+    if (envelope === undefined) continue;
+    const plaintext = await decryptImage(input.session.imageKey, hit.imageId, envelope);
+    const rank = out.length + 1;
+    const file = await input.results.save(query, rank, hit.imageId, plaintext, sniffImageFormat(plaintext));
+    out.push({ rank, imageId: hit.imageId, score: hit.score, file });
+  }
+  return out;
+}
+
+/**
+ * A sealed search: the routing data is read once (and checked against the grant's index key),
+ * then every query reads its L leaves and is ranked here. Scores are squared distances between
+ * the projected features (smaller is nearer, like SEI's).
+ */
+async function searchSealed(input: SearchInput, k: number, listener: WorkflowListener, started: number): Promise<SearchOutcome> {
+  const { session, client } = input;
+  const { grant } = session;
+  if (grant.sealed === undefined || session.indexKey === undefined) throw new InvalidInputError(missingIndex(session, 'sealed'));
+  const indexName = grant.sealed.indexName;
+  if ((input.anonymity ?? 1) > 1 || input.decoys !== undefined) {
+    warn(listener, '--anonymity and --decoys apply to SEI searches: a sealed query is already hidden among decoy leaves drawn at random, and CS1 never sees it');
+  }
+  const reader = new SealedIndexReader(client, grant.ownerId, indexName, session.indexKey);
+  // One cheap read first (the routing data, kept for every query): a revoked token or a rebuilt index fails before any model loads.
+  let searcher;
+  try {
+    searcher = await reader.searcher();
+  } catch (error) {
+    throw explainRefusal(error, grant);
+  }
+  const { leavesPerQuery } = searcher.routing.layout;
+  checkRange(input.probes, '--probes', 1, leavesPerQuery);
+  const realLeaves = input.probes ?? searcher.routing.realLeaves;
+
+  let stepStarted = performance.now();
+  const extractor = await extractorFor(input.models, grant.features);
+  const extracted = await inStep(listener, 'query features', (progress) => extractImages(extractor, input.queries, progress));
+  reportSkippedQueries(listener, extracted.skipped, extracted.entries.length, input.skipUnusable);
+  const projected = projectFeatures(session.pca, extracted.vectors, grant.sei.d);
+  const featureMs = performance.now() - stepStarted;
+
+  stepStarted = performance.now();
+  const rows: SearchHitRow[][] = extracted.entries.map(() => []);
+  let version = searcher.binding.version;
+  let downloaded = 0;
+  let searchMs = 0;
+  let downloadMs = 0;
+  let leafBytes = 0;
+  let done = 0;
+  const vanished = new Set<string>();
+  const d = projected.d;
+  await inStep(listener, input.results ? 'search and download' : 'search', async (progress) => {
+    progress.update(0, extracted.entries.length);
+    await mapLimited(extracted.entries, input.concurrency ?? DEFAULT_SEARCH_CONCURRENCY, async (entry, i) => {
+      let queryStarted = performance.now();
+      let result;
+      try {
+        result = await reader.search(projected.data.subarray(i * d, (i + 1) * d), { k, realLeaves });
+      } catch (error) {
+        throw explainRefusal(error, grant);
+      }
+      searchMs += performance.now() - queryStarted;
+      version = result.version;
+      leafBytes += result.stats.bytes;
+      const hits = result.hits.map((hit) => ({ imageId: hit.imageId, score: hit.distance }));
+      let envelopes = new Map<string, Uint8Array>();
+      if (input.results !== undefined && hits.length > 0) {
+        queryStarted = performance.now();
+        const wanted = hits.map((hit) => hit.imageId);
+        try {
+          envelopes = await downloadExisting(client, grant.ownerId, wanted);
+        } catch (error) {
+          throw explainRefusal(error, grant);
+        }
+        downloaded += envelopes.size;
+        for (const id of wanted) if (!envelopes.has(id)) vanished.add(id);
+        downloadMs += performance.now() - queryStarted;
+      }
+      rows[i] = await resultRows(input, { index: i, name: entry.name }, hits, envelopes);
+      progress.update(++done, extracted.entries.length);
+    });
+  });
+  if (vanished.size > 0) warn(listener, `${plural(vanished.size, 'result image')} had been deleted by the owner since the search ran and ${vanished.size === 1 ? 'was' : 'were'} left out`);
+
+  const totalMs = performance.now() - started;
+  const queries = extracted.entries.map((entry, i) => ({ query: entry.name, results: rows[i] }));
+  info(
+    listener,
+    `${plural(queries.length, 'query', 'queries')} searched in sealed index "${indexName}" (version ${version}), ${realLeaves} of ${leavesPerQuery} leaves each` +
+      `${input.results ? '' : ', ids only'} in ${formatSeconds(totalMs)} (features ${formatSeconds(featureMs)}${input.results ? `, ${downloaded} images downloaded` : ''})`,
+  );
+  return {
+    kind: 'sealed',
+    index: indexName,
+    version,
+    k,
+    ...(input.probes !== undefined ? { probes: input.probes } : {}),
+    anonymity: 1,
+    idsOnly: input.results === undefined,
+    queries,
+    skipped: extracted.skipped,
+    downloaded,
+    sealed: { leavesPerQuery, realLeaves, leafBytes },
+    ms: {
+      features: Math.round(featureMs),
+      search: Math.round(searchMs),
+      download: Math.round(downloadMs),
+      total: Math.round(totalMs),
+      perQuery: Math.round(totalMs / Math.max(1, queries.length)),
+    },
+  };
+}
+
 export async function searchImages(input: SearchInput, listener: WorkflowListener): Promise<SearchOutcome> {
   const started = performance.now();
   const { session, client } = input;
@@ -160,9 +308,12 @@ export async function searchImages(input: SearchInput, listener: WorkflowListene
   const anonymity = input.anonymity ?? 1;
   checkRange(k, '--k', 1, MAX_SEARCH_K);
   checkRange(anonymity, '--anonymity', 1, MAX_TRAPDOORS_PER_SEARCH);
-  checkRange(input.probes, '--probes', 1, MAX_SEARCH_PROBES);
   if (input.queries.length === 0) throw new InvalidInputError('no query image given');
+  const kind = input.kind ?? (grant.sealed !== undefined ? 'sealed' : 'sei');
+  if (kind === 'sealed') return searchSealed(input, k, listener, started);
+  checkRange(input.probes, '--probes', 1, MAX_SEARCH_PROBES);
   const indexName = grant.sei.indexName;
+  if (indexName === undefined) throw new InvalidInputError(missingIndex(session, 'sei'));
 
   // One cheap read first: a revoked token or a rebuilt index fails before any model loads.
   let description;
@@ -229,20 +380,7 @@ export async function searchImages(input: SearchInput, listener: WorkflowListene
       }
       for (const [position, queryIndex] of request.real) {
         const hits = response.results[position]?.hits ?? [];
-        const out: SearchHitRow[] = [];
-        for (const hit of hits) {
-          if (input.results === undefined) {
-            out.push({ rank: out.length + 1, imageId: hit.imageId, score: hit.score });
-            continue;
-          }
-          const envelope = envelopes.get(hit.imageId);
-          if (envelope === undefined) continue; // deleted since the search ran
-          const plaintext = await decryptImage(session.imageKey, hit.imageId, envelope);
-          const rank = out.length + 1;
-          const file = await input.results.save({ index: queryIndex, name: extracted.entries[queryIndex].name }, rank, hit.imageId, plaintext, sniffImageFormat(plaintext));
-          out.push({ rank, imageId: hit.imageId, score: hit.score, file });
-        }
-        rows[queryIndex] = out;
+        rows[queryIndex] = await resultRows(input, { index: queryIndex, name: extracted.entries[queryIndex].name }, hits, envelopes);
         progress.update(++queriesDone, extracted.entries.length);
       }
     });
@@ -258,6 +396,7 @@ export async function searchImages(input: SearchInput, listener: WorkflowListene
       `(features ${formatSeconds(featureMs)}, ${plural(requests.length, 'search request')}${input.results ? `, ${downloaded} images downloaded` : ''})`,
   );
   return {
+    kind: 'sei',
     index: indexName,
     version,
     k,

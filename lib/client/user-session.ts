@@ -11,6 +11,8 @@ import type { ImageKey } from '../crypto/types';
 import type { VectorSet } from '../linalg/vectors';
 import { decodePcaModel } from '../ml/pca-format';
 import type { PcaModel } from '../ml/types';
+import { decodeIndexKey } from '../sealed/index-key';
+import type { IndexKey } from '../sealed/types';
 import { decodeUserKey } from '../sei/key-formats';
 import { TrapdoorGenerator } from '../sei/trapdoor';
 import type { UserKey, UserSecret } from '../sei/types';
@@ -32,6 +34,8 @@ export interface UserSession {
   readonly grant: Grant;
   readonly userKey: UserKey;
   readonly imageKey: ImageKey;
+  /** The sealed index's key, when the grant has a sealed index. */
+  readonly indexKey?: IndexKey;
   readonly pca: PcaModel;
   readonly decoys: VectorSet;
   readonly trapdoors: TrapdoorGenerator;
@@ -58,10 +62,15 @@ export async function openGrant(value: unknown, secretBytes: Uint8Array, secret:
   if (pca.components > grant.sei.d || pca.inputDimension !== grant.features.dimension) {
     throw new GrantError('MALFORMED_DATA', `${what}: its PCA (${pca.inputDimension} -> ${pca.components}) does not fit features of ${grant.features.dimension} and d = ${grant.sei.d}`);
   }
+  const indexKey = decoded.indexKey !== undefined ? decodeIndexKey(decoded.indexKey) : undefined;
+  if (indexKey !== undefined && indexKey.keyId !== grant.sealed?.keyId) {
+    throw new GrantError('MALFORMED_DATA', `${what}: its index key is key ${indexKey.keyId}, the grant names ${grant.sealed?.keyId}`);
+  }
   return {
     grant,
     userKey,
     imageKey: decodeImageKey(decoded.imageKey),
+    ...(indexKey ? { indexKey } : {}),
     pca,
     decoys: { n: decoded.decoys.n, d: decoded.decoys.d, data: decoded.decoys.data },
     trapdoors: new TrapdoorGenerator(userKey, secret),

@@ -176,7 +176,7 @@ export function encodeLeafPlaintext(
 }
 
 /** Reads a decrypted leaf. Everything is checked, padding included: the format is exact. */
-export function decodeLeafPlaintext(bytes: Uint8Array, routing: SealedRouting, leaf: number): SealedLeaf {
+export function decodeLeafPlaintext(bytes: Uint8Array, routing: Pick<SealedRouting, 'd' | 'quantisation' | 'leafSizes' | 'params'>, leaf: number): SealedLeaf {
   const what = `sealed leaf ${leaf}`;
   const fail = (problem: string): never => {
     throw new MalformedDataError(what, problem);

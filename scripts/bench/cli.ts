@@ -1,5 +1,5 @@
 /**
- * CLI benchmark: `npm run bench -- cli --n 1000 --queries 200 [--k 10] [--download] [--singles 5] [--json]`.
+ * CLI benchmark: `npm run bench -- cli --n 1000 --queries 200 [--kind sealed,sei] [--k 10] [--download] [--singles 5] [--json]`.
  *
  * Searching many images as a person does it, with the `blindsight` command line as a real
  * process: the owner indexes n Fashion-MNIST training images and publishes them to the local
@@ -11,6 +11,7 @@
  * - the peer, one process per image (`user search <image>`, what a batch cost before batch
  *   search existed), for `singles` images: wall time per image.
  *
+ * One row per index kind (`--kind`, default sealed; the index is built once with all of them).
  * Ids only by default; `--download` also downloads, decrypts and writes the k results per
  * query. P@k against the Fashion-MNIST classes checks the answers are real. The load average
  * is reported with the numbers: the machine is shared.
@@ -35,6 +36,7 @@ interface CliBenchOptions {
   n: string;
   queries: string;
   k: string;
+  kind: string;
   singles: string;
   download: boolean;
   json: boolean;
@@ -99,6 +101,10 @@ async function runOne(options: CliBenchOptions, reporter: BenchReporter): Promis
   for (const [name, value, max] of [['--n', n, TRAIN_SIZE], ['--queries', queries, 10_000], ['--k', k, 100], ['--singles', singles, 1000]] as const) {
     if (!Number.isInteger(value) || value < (name === '--singles' ? 0 : 1) || value > max) throw new Error(`${name} must be an integer up to ${max}`);
   }
+  const kinds = options.kind.split(',').map((kind) => kind.trim());
+  if (kinds.length === 0 || kinds.some((kind) => kind !== 'sealed' && kind !== 'sei') || new Set(kinds).size !== kinds.length) {
+    throw new Error('--kind must list sealed and/or sei, comma-separated');
+  }
   const work = await mkdtemp(join(tmpdir(), 'bench-cli-'));
   const env = { BLINDSIGHT_LOCAL_CLOUD_REGISTRY: join(work, 'registry') };
   let cloud: LocalCloud | undefined;
@@ -119,7 +125,7 @@ async function runOne(options: CliBenchOptions, reporter: BenchReporter): Promis
     const user = ['--home', join(work, 'user')];
     process.stderr.write(`bench cli: indexing ${n} images and publishing...\n`);
     await setup('owner', 'init', ...owner);
-    await setup('owner', 'index', 'gallery', ...owner);
+    await setup('owner', 'index', 'gallery', '--kind', kinds.join(','), ...owner);
     await setup('owner', 'publish', ...owner);
     await setup('user', 'request-key', ...user);
     await setup('owner', 'enroll', 'bench', '--request', join(work, 'user', 'user', 'key-request.json'), '--out', join(work, 'bench.grant.json'), ...owner);
@@ -129,48 +135,51 @@ async function runOne(options: CliBenchOptions, reporter: BenchReporter): Promis
     const labelOfId = new Map(manifest.images.map((image) => [image.imageId, galleryLabels.get(image.relative)]));
     const output = options.download ? ['--out', join(work, 'results')] : ['--ids-only'];
 
-    process.stderr.write(`bench cli: one process searching ${queries} images...\n`);
-    const loadBefore = loadavg()[0];
-    const batch = await cliProcess(['user', 'search', 'queries', '--k', String(k), ...output, '--json', ...user], env, work);
-    const result = JSON.parse(batch.stdout) as {
-      queries: Array<{ query: string; results: Array<{ imageId: string }> }>;
-      downloaded: number;
-      ms: { features: number; search: number; download: number; total: number };
-    };
-    let relevant = 0;
-    for (const q of result.queries) {
-      const label = queryLabels.get(q.query.replace(/^queries\//, ''));
-      relevant += q.results.filter((r) => labelOfId.get(r.imageId) === label).length;
-    }
+    for (const kind of kinds) {
+      process.stderr.write(`bench cli: one process searching ${queries} images (${kind})...\n`);
+      const loadBefore = loadavg()[0];
+      const batch = await cliProcess(['user', 'search', 'queries', '--kind', kind, '--k', String(k), ...output, '--json', ...user], env, work);
+      const result = JSON.parse(batch.stdout) as {
+        queries: Array<{ query: string; results: Array<{ imageId: string }> }>;
+        downloaded: number;
+        ms: { features: number; search: number; download: number; total: number };
+      };
+      let relevant = 0;
+      for (const q of result.queries) {
+        const label = queryLabels.get(q.query.replace(/^queries\//, ''));
+        relevant += q.results.filter((r) => labelOfId.get(r.imageId) === label).length;
+      }
 
-    const singleMs: number[] = [];
-    for (let i = 0; i < singles; i++) {
-      process.stderr.write(`bench cli: one process per image, ${i + 1}/${singles}...\r`);
-      const file = result.queries[i % result.queries.length].query;
-      singleMs.push((await cliProcess(['user', 'search', file, '--k', String(k), ...output, '--json', ...user], env, work)).ms);
+      const singleMs: number[] = [];
+      for (let i = 0; i < singles; i++) {
+        process.stderr.write(`bench cli: one process per image, ${i + 1}/${singles}...\r`);
+        const file = result.queries[i % result.queries.length].query;
+        singleMs.push((await cliProcess(['user', 'search', file, '--kind', kind, '--k', String(k), ...output, '--json', ...user], env, work)).ms);
+      }
+      if (singles > 0) process.stderr.write('\n');
+      const singleMean = singleMs.length > 0 ? singleMs.reduce((a, b) => a + b, 0) / singleMs.length : Number.NaN;
+      reporter.add({
+        kind,
+        n,
+        queries: result.queries.length,
+        k,
+        download: options.download,
+        batchTotalS: round(batch.ms / 1000, 1),
+        batchPerImageMs: round(batch.ms / result.queries.length, 0),
+        cliFeaturesMs: result.ms.features,
+        cliSearchMs: result.ms.search,
+        cliDownloadMs: result.ms.download,
+        cliTotalMs: result.ms.total,
+        startupAndModelMs: round(batch.ms - result.ms.total, 0),
+        downloaded: result.downloaded,
+        pAtK: round(relevant / (result.queries.length * k), 3),
+        singles,
+        singlePerImageMs: round(singleMean, 0),
+        speedup: round(singleMean / (batch.ms / result.queries.length), 1),
+        loadAvgBefore: round(loadBefore, 2),
+        loadAvgAfter: round(loadavg()[0], 2),
+      });
     }
-    if (singles > 0) process.stderr.write('\n');
-    const singleMean = singleMs.length > 0 ? singleMs.reduce((a, b) => a + b, 0) / singleMs.length : Number.NaN;
-    reporter.add({
-      n,
-      queries: result.queries.length,
-      k,
-      download: options.download,
-      batchTotalS: round(batch.ms / 1000, 1),
-      batchPerImageMs: round(batch.ms / result.queries.length, 0),
-      cliFeaturesMs: result.ms.features,
-      cliSearchMs: result.ms.search,
-      cliDownloadMs: result.ms.download,
-      cliTotalMs: result.ms.total,
-      startupAndModelMs: round(batch.ms - result.ms.total, 0),
-      downloaded: result.downloaded,
-      pAtK: round(relevant / (result.queries.length * k), 3),
-      singles,
-      singlePerImageMs: round(singleMean, 0),
-      speedup: round(singleMean / (batch.ms / result.queries.length), 1),
-      loadAvgBefore: round(loadBefore, 2),
-      loadAvgAfter: round(loadavg()[0], 2),
-    });
   } finally {
     models.dispose();
     await cloud?.stop();
@@ -185,6 +194,7 @@ export function register(program: Command): void {
     .option('--n <count>', 'Fashion-MNIST training images in the index', '1000')
     .option('--queries <count>', 'held-out test images searched in one CLI run', '200')
     .option('--k <k>', 'results per query', '10')
+    .option('--kind <kinds>', 'index kinds to build and search, comma-separated (sealed, sei)', 'sealed')
     .option('--singles <count>', 'images searched one process each, for the comparison', '5')
     .option('--download', 'download, decrypt and write the results (default: ids only)', false)
     .option('--json', 'one JSON object per line', false)

@@ -35,6 +35,8 @@ import type * as IdentifyModule from './user/identify';
 import type { IndexResult } from './owner/index-folder';
 import { describeSearchDefaults } from '../../lib/client/search-defaults';
 import type { IndexTreeLayout } from '../../lib/sei/index-tree/types';
+import { SEARCH_INDEX_KINDS } from '../../lib/client/owner-state';
+import type { SearchIndexKind } from '../../lib/client/owner-state';
 import type { InitResult } from './owner/init';
 import type { PublishResult } from './owner/publish';
 import type { StatusResult } from './owner/status';
@@ -107,19 +109,35 @@ function renderInit(r: InitResult): string {
   return `${r.created ? 'created' : 'existing'} owner ${r.ownerId} (d = ${r.d}) at ${r.endpoint}`;
 }
 
+/** "sealed,sei" -> ['sealed', 'sei'] (each checked). */
+function kindList(value: string): SearchIndexKind[] {
+  const kinds = value.split(',').map((kind) => kind.trim());
+  for (const kind of kinds) {
+    if (!(SEARCH_INDEX_KINDS as readonly string[]).includes(kind)) throw new InvalidArgumentError(`--kind: "${kind}" is not one of ${SEARCH_INDEX_KINDS.join(', ')}`);
+  }
+  if (new Set(kinds).size !== kinds.length) throw new InvalidArgumentError('--kind names a kind twice');
+  return kinds as SearchIndexKind[];
+}
+
 function renderIndex(r: IndexResult): string {
-  const lines = [
-    `indexed ${r.images} images from ${r.folder} into "${r.indexName}" (${r.skipped.length} skipped; PCA ${r.pcaComponents} of d = ${r.d}; ${r.leafCount} leaves, depth ${r.depth})`,
-    `search defaults: ${describeSearchDefaults(r.search)}`,
-  ];
+  const lines = [`indexed ${r.images} images from ${r.folder} (${r.skipped.length} skipped; PCA ${r.pcaComponents} of d = ${r.d})`];
+  if (r.sealed) {
+    lines.push(
+      `sealed index "${r.sealed.indexName}": ${r.sealed.leafCount} leaves; each query reads ${r.sealed.realLeaves} of ${r.sealed.leavesPerQuery} (recall@10 ${r.sealed.recallEstimate.toFixed(3)} on the owner's sample)`,
+    );
+  }
+  if (r.sei) {
+    lines.push(`SEI index "${r.sei.indexName}": ${r.sei.leafCount} leaves, depth ${r.sei.depth}`);
+    lines.push(`search defaults: ${describeSearchDefaults(r.sei.search)}`);
+  }
   if (r.twoServer) lines.push(`identification index "${r.twoServer.indexName}": ${r.twoServer.templates} templates (${r.twoServer.embedding}, ${r.twoServer.backend})`);
   return lines.join('\n');
 }
 
 function renderPublish(r: PublishResult): string {
-  const lines = [
-    `published index "${r.sei.indexName}" version ${r.sei.version} with ${r.images.uploaded} images (${formatBytes(r.images.bytes)}) to ${r.endpoint} in ${formatSeconds(r.ms)}`,
-  ];
+  const lines = [`uploaded ${r.images.uploaded} images (${formatBytes(r.images.bytes)}) to ${r.endpoint} in ${formatSeconds(r.ms)}`];
+  if (r.sealed) lines.push(`published sealed index "${r.sealed.indexName}" version ${r.sealed.version}`);
+  if (r.sei) lines.push(`published SEI index "${r.sei.indexName}" version ${r.sei.version}`);
   if (r.twoServer) {
     lines.push(`published identification index "${r.twoServer.indexName}" version ${r.twoServer.version}`);
     lines.push(r.twoServer.cs2.imported ? `CS2 holds key ${r.twoServer.keyId}` : `CS2's operator must run: ${r.twoServer.cs2.command}`);
@@ -135,13 +153,15 @@ function renderUpdate(r: UpdateResult): string {
 }
 
 function renderSearch(r: SearchResult): string {
+  // Both are smaller-is-nearer: a sealed search ranks squared distances itself, SEI's scores are CS1's.
+  const score = r.kind === 'sealed' ? 'distance^2' : 'score';
   const blocks = r.queries.map((q) => {
     const table =
       q.results.length === 0
         ? 'no results'
         : r.idsOnly
-          ? formatTable(['rank', 'image id', 'score'], q.results.map((row) => [row.rank, row.imageId, row.score.toFixed(5)]))
-          : formatTable(['rank', 'image id', 'score', 'decrypted file'], q.results.map((row) => [row.rank, row.imageId, row.score.toFixed(5), row.file ?? '']));
+          ? formatTable(['rank', 'image id', score], q.results.map((row) => [row.rank, row.imageId, row.score.toFixed(5)]))
+          : formatTable(['rank', 'image id', score, 'decrypted file'], q.results.map((row) => [row.rank, row.imageId, row.score.toFixed(5), row.file ?? '']));
     return r.queries.length === 1 ? table : `query ${q.query}\n${table}`;
   });
   if (r.skipped.length > 0) blocks.push(`skipped: ${r.skipped.map((s) => `${s.file} (${s.reason})`).join(', ')}`);
@@ -248,7 +268,12 @@ export function buildProgram(io: CliIo, options: RunOptions, state: RunState): C
     .command('index')
     .description('extract features, fit PCA, build the encrypted index tree and encrypt the images of a folder (locally)')
     .argument('<folder>', 'folder of JPEG, PNG or WebP images')
-    .option('--index <name>', 'name of the SEI index', 'main')
+    .option('--index <name>', 'name of the (first) search index; another kind is named <name>-<kind>', 'main')
+    .addOption(
+      new Option('--kind <kinds>', 'search index kinds, comma-separated: sealed (private: the cloud never sees a query or a score), sei (the SEI paper\'s: the cloud ranks encrypted vectors)')
+        .argParser(kindList)
+        .default(['sealed'], 'sealed'),
+    )
     .option('--recursive', 'include sub-folders')
     .option('--model <id>', 'feature model (mobilenet_v2_mid, mobilenet_v2, inception_v3, faceapi_mobilenet_v1)', 'mobilenet_v2_mid')
     .option('--two-server', 'also build the two-server identification index')
@@ -256,14 +281,15 @@ export function buildProgram(io: CliIo, options: RunOptions, state: RunState): C
     .addOption(new Option('--he <backend>', 'homomorphic encryption for --two-server').choices(['bfv', 'she']).default('bfv'))
     .option('--insecure-paper-scheme', "allow --he she, the paper's scheme, which is broken (experiments on synthetic data only)")
     .option('--face', 'identification embeddings from the face model (one face per image) instead of CNN features')
-    .option('--target-recall <r>', 'recall@10 the stored search defaults must reach (measured on held-out images)', fraction('--target-recall'), 0.95)
-    .addOption(new Option('--layout <layout>', "index tree layout (paper: the SEI paper's tree and search)").choices(['balanced', 'paper']).default('balanced'));
+    .option('--target-recall <r>', 'recall@10 the search defaults must reach (sealed: real leaves per query; SEI: probes; measured on held-out images)', fraction('--target-recall'), 0.95)
+    .addOption(new Option('--layout <layout>', "SEI index tree layout (paper: the SEI paper's tree and search)").choices(['balanced', 'paper']).default('balanced'));
   index.action(
     run(
       index,
       (c) => {
         const o = index.opts<{
           index: string;
+          kind: SearchIndexKind[];
           recursive?: boolean;
           model: string;
           twoServer?: boolean;
@@ -277,6 +303,7 @@ export function buildProgram(io: CliIo, options: RunOptions, state: RunState): C
         return ownerIndex(c, {
           folder: index.args[0],
           indexName: o.index,
+          kinds: o.kind,
           recursive: o.recursive,
           model: parseModelChoice(o.model),
           twoServer: o.twoServer === true || o.face === true,
@@ -316,7 +343,7 @@ export function buildProgram(io: CliIo, options: RunOptions, state: RunState): C
     ),
   );
 
-  const seiOnlyHelp = 'with an identification index: update the SEI index only and record what identification misses (until the next re-index)';
+  const seiOnlyHelp = 'with an identification index: update the search indexes (sealed, SEI) only and record what identification misses (until the next re-index)';
   const add = owner
     .command('add')
     .description('add one image to the published index (no rebuild)')
@@ -369,19 +396,20 @@ export function buildProgram(io: CliIo, options: RunOptions, state: RunState): C
     .argument('<images...>', 'query images, or folders of them')
     .option('--out <dir>', 'folder for the decrypted results (default ./blindsight-results; one sub-folder per query)')
     .option('--ids-only', 'print the result ids only: nothing is downloaded or decrypted')
+    .addOption(new Option('--kind <kind>', "which of the grant's indexes (default: the sealed one when the grant has one)").choices([...SEARCH_INDEX_KINDS]))
     .option('--k <n>', 'number of results per query', integer('--k', 1, 100), 10)
-    .option('--anonymity <K>', 'K-anonymity: hide each query among K-1 decoy queries', integer('--anonymity', 1, 16), 1)
-    .option('--probes <n>', "leaves ranked at least (default: the index's calibrated value; more: better recall, slower)", integer('--probes', 1, 64))
-    .option('--decoys <folder>', "draw decoys from features of your own images instead of the grant's pool")
+    .option('--anonymity <K>', 'SEI: hide each query among K-1 decoy queries (a sealed query is always hidden among decoy leaves)', integer('--anonymity', 1, 16), 1)
+    .option('--probes <n>', "leaves ranked (sealed: real leaves read per query; SEI: at least); default: the index's calibrated value; more: better recall, slower", integer('--probes', 1, 1024))
+    .option('--decoys <folder>', "SEI: draw decoys from features of your own images instead of the grant's pool")
     .option('--recursive', 'include the sub-folders of query folders')
     .addHelpText('after', '\nExamples:\n  blindsight user search photo.jpg --out results\n  blindsight user search queries/ --k 5 --ids-only --json');
   search.action(
     run(
       search,
       (c) => {
-        const o = search.opts<{ out?: string; idsOnly?: boolean; k: number; anonymity: number; probes?: number; decoys?: string; recursive?: boolean }>();
+        const o = search.opts<{ out?: string; idsOnly?: boolean; kind?: SearchIndexKind; k: number; anonymity: number; probes?: number; decoys?: string; recursive?: boolean }>();
         if (o.idsOnly && o.out !== undefined) throw new UsageError('give either --ids-only or --out, not both');
-        return userSearch(c, { images: search.args, out: o.out, idsOnly: o.idsOnly, k: o.k, anonymity: o.anonymity, probes: o.probes, decoys: o.decoys, recursive: o.recursive });
+        return userSearch(c, { images: search.args, out: o.out, idsOnly: o.idsOnly, kind: o.kind, k: o.k, anonymity: o.anonymity, probes: o.probes, decoys: o.decoys, recursive: o.recursive });
       },
       renderSearch,
     ),

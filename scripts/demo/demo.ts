@@ -1,9 +1,10 @@
 /**
  * The one-command demo's flow, step by step with the client workflows (lib/client, the same the
  * CLI runs; one set of loaded models): start the local two-account cloud, create an owner and a
- * user in a fresh work folder, index the bundled Fashion-MNIST gallery (SEI index and
- * two-server identification index), publish, enroll the user, search with held-out images (one
- * request K-anonymous), identify a gallery image, and report what happened.
+ * user in a fresh work folder, index the bundled Fashion-MNIST gallery (the sealed index, the
+ * default; the SEI paper's index; the two-server identification index), publish, enroll the
+ * user, search with held-out images (sealed searches, then one K-anonymous SEI search), identify
+ * a gallery image, and report what happened.
  *
  * Every step is checked, not just run: searches must return k decrypted images, the
  * identification must find the query's own template at distance 0. A failed step ends the flow.
@@ -91,7 +92,7 @@ export interface DemoOutcome {
   readonly totalMs: number;
 }
 
-/** Classes of the held-out queries: three plain searches, then one K-anonymous search. */
+/** Classes of the held-out queries: three sealed searches, then one K-anonymous SEI search. */
 const QUERY_CLASSES = ['sneaker', 'trouser', 'bag', 'dress'] as const;
 const ANONYMITY = 4;
 const DEMO_USER = 'demo-user';
@@ -245,12 +246,21 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
   const paths = ownerPaths(ownerHome);
 
   const build = await step(
-    `owner index: ${indexed.length} Fashion-MNIST images -> CNN features, PCA, encrypted index tree, AES-GCM images, ${he} identification index`,
+    `owner index: ${indexed.length} Fashion-MNIST images -> CNN features, PCA, sealed index, SEI index tree, AES-GCM images, ${he} identification index`,
     async () => {
       const staged = await stageBuild(paths);
       try {
         const built = await indexImages(
-          { owner, images: await listImageFolder(galleryDir), label: galleryDir, models, sink: staged, model: DEFAULT_MODEL_CHOICE, twoServer: { he, allowInsecurePaperScheme: she } },
+          {
+            owner,
+            images: await listImageFolder(galleryDir),
+            label: galleryDir,
+            models,
+            sink: staged,
+            model: DEFAULT_MODEL_CHOICE,
+            kinds: ['sealed', 'sei'],
+            twoServer: { he, allowInsecurePaperScheme: she },
+          },
           listener,
         );
         await staged.commit(built.manifest);
@@ -261,8 +271,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
       }
     },
     ({ summary: r }) =>
-      `${r.images} images, ${r.skipped.length} skipped; PCA to ${r.pcaComponents} components (d = ${r.d}); ${r.leafCount} leaves, depth ${r.depth}\n` +
-      `features ${formatSeconds(r.ms.features)}, tree ${formatSeconds(r.ms.tree)}, images ${formatSeconds(r.ms.images)}, two-server ${formatSeconds(r.ms.twoServer ?? 0)}`,
+      `${r.images} images, ${r.skipped.length} skipped; PCA to ${r.pcaComponents} components (d = ${r.d})\n` +
+      `sealed "${r.sealed?.indexName}": ${r.sealed?.leafCount} leaves, ${r.sealed?.realLeaves} of ${r.sealed?.leavesPerQuery} read per query; SEI "${r.sei?.indexName}": ${r.sei?.leafCount} leaves, depth ${r.sei?.depth}\n` +
+      `features ${formatSeconds(r.ms.features)}, sealed ${formatSeconds(r.ms.sealed ?? 0)}, tree ${formatSeconds(r.ms.tree ?? 0)}, images ${formatSeconds(r.ms.images)}, two-server ${formatSeconds(r.ms.twoServer ?? 0)}`,
   );
   if (build === undefined) return outcome(false);
   const { manifest } = build;
@@ -292,7 +303,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
       await savePublished(paths, result.published);
       return result;
     },
-    (r) => `index "${r.sei.indexName}" version ${r.sei.version}; identification index "${r.twoServer?.indexName}" version ${r.twoServer?.version}`,
+    (r) =>
+      `sealed index "${r.sealed?.indexName}" version ${r.sealed?.version}; SEI index "${r.sei?.indexName}" version ${r.sei?.version}; ` +
+      `identification index "${r.twoServer?.indexName}" version ${r.twoServer?.version}`,
   );
   if (published === undefined) return outcome(false);
 
@@ -315,8 +328,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
         manifest,
         pca: await build.get(BUILD_FILES.pca, 'the PCA model'),
         decoys: await build.get(BUILD_FILES.decoys, 'the decoy pool'),
+        indexKey: await build.get(BUILD_FILES.sealedKey, 'the sealed index key'),
         endpoint,
-        publishedVersion: published.sei.version,
+        ...(published.sei ? { publishedVersion: published.sei.version } : {}),
       });
       await saveUsers(paths, { users: { [DEMO_USER]: { enrolledAt: enrolled.grant.issuedAt, status: 'active', tokenExpiresAt: enrolled.tokenExpiresAt } } });
       await writePrivateJson(join(paths.grantsDir, `${DEMO_USER}.grant.json`), enrolled.grant);
@@ -335,13 +349,25 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
   let allOk = true;
   for (const [i, query] of queries.entries()) {
     const anonymous = i === queries.length - 1;
-    const name = `user search ${query.file}${anonymous ? ` with K-anonymity (K = ${ANONYMITY})` : ''}: top ${k}, decrypted locally`;
+    const name = anonymous
+      ? `user search --kind sei ${query.file} with K-anonymity (K = ${ANONYMITY}): CS1 ranks encrypted vectors, top ${k}, decrypted locally`
+      : `user search ${query.file} (sealed): CS1 hands out leaves, ranked here, top ${k}, decrypted locally`;
     const folder = join(resultsDir, query.file.replace(/\.png$/, ''));
     const result = await step(
       name,
       async () => {
         const r = await searchImages(
-          { session, client, models, queries: [fileEntry(join(queryDir, query.file), query.file)], k, anonymity: anonymous ? ANONYMITY : 1, results: resultFolder(folder), skipUnusable: false },
+          {
+            session,
+            client,
+            models,
+            queries: [fileEntry(join(queryDir, query.file), query.file)],
+            kind: anonymous ? 'sei' : 'sealed',
+            k,
+            anonymity: anonymous ? ANONYMITY : 1,
+            results: resultFolder(folder),
+            skipUnusable: false,
+          },
           listener,
         );
         const rows = r.queries[0].results;
@@ -353,7 +379,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
         const hits = classes.filter((label) => label === query.label).length;
         return (
           `results: ${classes.join(', ')}\n` +
-          `${hits}/${classes.length} of class "${query.label}"; search ${formatSeconds(r.ms.search)}${anonymous ? ` (${ANONYMITY - 1} decoy queries, ${r.downloaded} envelopes downloaded)` : ''}; decrypted into ${folder}`
+          `${hits}/${classes.length} of class "${query.label}"; search ${formatSeconds(r.ms.search)}` +
+          `${anonymous ? ` (${ANONYMITY - 1} decoy queries, ${r.downloaded} envelopes downloaded)` : r.sealed ? ` (${r.sealed.realLeaves} real among ${r.sealed.leavesPerQuery} leaves)` : ''}; decrypted into ${folder}`
         );
       },
     );

@@ -1,6 +1,7 @@
 /**
  * The one-command demo (`npm start`): starts the local two-account cloud, indexes the bundled
- * gallery, publishes, enrolls a user, runs searches (one K-anonymous) and an identification,
+ * gallery (sealed and SEI indexes), publishes, enrolls a user, runs sealed searches, a
+ * K-anonymous SEI search and an identification,
  * prints what happened, and keeps serving for your own `blindsight` commands until Ctrl+C.
  *
  *   npm start                          # demo, then serve on the default ports (CS1 :4510)
@@ -178,6 +179,7 @@ out.write(
   [
     `The local cloud keeps serving (CS1 ${result.cloud!.cs1Url}). Try your own commands, e.g.:`,
     `  ${cliCommand(`user search ${example} --k 10 --out ${result.workdir}/my-results --home ${result.userHome}`)}`,
+    `  ${cliCommand(`user search ${example} --kind sei --anonymity 4 --ids-only --home ${result.userHome}`)}`,
     `  ${cliCommand(`user search ${relative(userCwd, GALLERY_DIR)} --ids-only --k 3 --home ${result.userHome}`)}`,
     `  ${cliCommand(`user identify ${example} --k 3 --home ${result.userHome}`)}`,
     `  ${cliCommand(`owner status --home ${result.ownerHome}`)}`,

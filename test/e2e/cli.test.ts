@@ -2,9 +2,10 @@
  * The `blindsight` command line end to end: the real commander program run in-process with
  * argv (stdout and stderr captured), against the real local cloud (both accounts as child
  * processes, random ports, a temporary data folder), on 40 images of the bundled gallery plus
- * hostile files. The whole owner/user flow: init, request-key, index (SEI + two-server),
- * publish, enroll, import, search (decrypted results byte-identical to the originals),
- * K-anonymous search, add/delete seen by the next search, identify, revoke; file permissions;
+ * hostile files. The whole owner/user flow: init, request-key, index (sealed + SEI +
+ * two-server), publish, enroll, import, search (sealed by default, decrypted results
+ * byte-identical to the originals), SEI and K-anonymous SEI search, add/delete seen by the next
+ * search of either kind, identify, revoke; file permissions;
  * hostile inputs; exit codes; --json output.
  */
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
@@ -124,10 +125,19 @@ describe('blindsight CLI against the local cloud', () => {
     expect(run.stderr).toBe(`blindsight: error: ${nested} has 0 files; its sub-folder holds 3 images: add --recursive; an index needs at least 2 images\n`);
   });
 
-  it('owner index skips and lists unusable files, builds both indexes, and shows progress when piped', async () => {
-    const run = await cliWith({ BLINDSIGHT_LOCAL_CLOUD_REGISTRY: registry }, 0, ['owner', 'index', 'gallery', '--two-server', '--json', '--home', ownerHome()]);
+  it('owner index skips and lists unusable files, builds every index asked for, and shows progress when piped', async () => {
+    const run = await cliWith({ BLINDSIGHT_LOCAL_CLOUD_REGISTRY: registry }, 0, ['owner', 'index', 'gallery', '--kind', 'sealed,sei', '--two-server', '--json', '--home', ownerHome()]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.json).toMatchObject({ ok: true, images: 40, d: 128, pcaComponents: 39, twoServer: { templates: 40, backend: 'bfv', embedding: 'cnn-pca' } });
+    expect(run.json).toMatchObject({
+      ok: true,
+      images: 40,
+      d: 128,
+      pcaComponents: 39,
+      sealed: { indexName: 'main', leafCount: expect.any(Number) },
+      sei: { indexName: 'main-sei', search: { probes: expect.any(Number) } },
+      twoServer: { templates: 40, backend: 'bfv', embedding: 'cnn-pca' },
+    });
+    expect(await mode(join(ownerHome(), 'owner', 'index', 'sealed', 'index-key.bin'))).toBe(0o600);
     const skipped = (run.json.skipped as Array<{ file: string; reason: string }>).map((s) => s.file).sort();
     expect(skipped).toEqual(['broken-link.png', 'text-named.jpg', 'truncated.jpg']);
     expect(run.stderr).toMatch(/warning: 3 files were skipped/);
@@ -142,7 +152,13 @@ describe('blindsight CLI against the local cloud', () => {
   it('owner publish uploads everything and hands CS2 its key', async () => {
     const run = await owner('publish', '--json');
     expect(run.code, run.stderr).toBe(0);
-    expect(run.json).toMatchObject({ ok: true, images: { uploaded: 40 }, sei: { indexName: 'main', previousVersion: null }, twoServer: { indexName: 'main-identify', cs2: { imported: true } } });
+    expect(run.json).toMatchObject({
+      ok: true,
+      images: { uploaded: 40 },
+      sealed: { indexName: 'main', previousVersion: null },
+      sei: { indexName: 'main-sei', previousVersion: null },
+      twoServer: { indexName: 'main-identify', cs2: { imported: true } },
+    });
     expect(await mode((run.json.twoServer as { cs2: { path: string } }).cs2.path)).toBe(0o600);
   });
 
@@ -154,7 +170,7 @@ describe('blindsight CLI against the local cloud', () => {
     expect(enrolled.stdout).toMatch(/^grant for "alice" written to /);
     const imported = await user('import', grant, '--json');
     expect(imported.code).toBe(0);
-    expect(imported.json).toMatchObject({ ok: true, userId: 'alice', index: 'main', identifyIndex: 'main-identify', endpoint: cloud.cs1Url });
+    expect(imported.json).toMatchObject({ ok: true, userId: 'alice', index: 'main', sealedIndex: 'main', seiIndex: 'main-sei', identifyIndex: 'main-identify', endpoint: cloud.cs1Url });
     expect(await mode(join(userHome(), 'user', 'grant.json'))).toBe(0o600);
     expect(await mode(join(userHome(), 'user', 'user-secret.key'))).toBe(0o600);
   });
@@ -169,10 +185,11 @@ describe('blindsight CLI against the local cloud', () => {
 
   let plainIds: string[] = [];
 
-  it('user search returns decrypted images byte-identical to the originals', async () => {
+  it('user search (sealed by default) returns decrypted images byte-identical to the originals', async () => {
     const query = '0001-pullover.png';
     const run = await user('search', join('gallery', query), '--k', '5', '--out', 'results/plain', '--json');
     expect(run.code, run.stderr).toBe(0);
+    expect(run.json).toMatchObject({ kind: 'sealed', index: 'main', sealed: { realLeaves: expect.any(Number), leavesPerQuery: expect.any(Number) } });
     const results = (run.json.queries as Array<{ results: Array<{ rank: number; imageId: string; file: string }> }>)[0].results;
     expect(results.map((r) => r.rank)).toEqual([1, 2, 3, 4, 5]);
     const ids = await idsByFile();
@@ -185,11 +202,21 @@ describe('blindsight CLI against the local cloud', () => {
       expect(await mode(result.file)).toBe(0o600);
     }
     expect(await mode(join(work, 'results', 'plain'))).toBe(0o700);
-    plainIds = results.map((r) => r.imageId);
+
+    // The same search on the SEI index, with the same flags: the image itself first again.
+    const sei = await user('search', join('gallery', query), '--kind', 'sei', '--k', '5', '--ids-only', '--json');
+    expect(sei.code, sei.stderr).toBe(0);
+    expect(sei.json).toMatchObject({ kind: 'sei', index: 'main-sei' });
+    expect(idsOf(sei)[0]).toBe(ids.get(query));
+    plainIds = idsOf(sei);
+    // --probes means real leaves for a sealed index; more than it has is refused.
+    const probes = await user('search', join('gallery', query), '--probes', '1000', '--ids-only');
+    expect(probes.code).toBe(1);
+    expect(probes.stderr).toMatch(/--probes must be an integer from 1 to \d+/);
   });
 
-  it('a K-anonymous search returns the same results and downloads every list', async () => {
-    const run = await user('search', join('gallery', '0001-pullover.png'), '--k', '5', '--anonymity', '3', '--out', 'results/anonymous', '--json');
+  it('a K-anonymous SEI search returns the same results and downloads every list', async () => {
+    const run = await user('search', '--kind', 'sei', join('gallery', '0001-pullover.png'), '--k', '5', '--anonymity', '3', '--out', 'results/anonymous', '--json');
     expect(run.code, run.stderr).toBe(0);
     expect(idsOf(run)).toEqual(plainIds);
     expect(run.json.anonymity).toBe(3);
@@ -198,10 +225,10 @@ describe('blindsight CLI against the local cloud', () => {
     // Decoys from the user's own folder instead of the grant's pool.
     const own = join(work, 'my-photos');
     await copySubset((await galleryImages()).filter((image) => image.label === 'coat').slice(20, 24), own);
-    const mine = await user('search', join('gallery', '0001-pullover.png'), '--k', '5', '--anonymity', '4', '--decoys', own, '--out', 'results/own-decoys', '--json');
+    const mine = await user('search', '--kind', 'sei', join('gallery', '0001-pullover.png'), '--k', '5', '--anonymity', '4', '--decoys', own, '--out', 'results/own-decoys', '--json');
     expect(mine.code, mine.stderr).toBe(0);
     expect(idsOf(mine)).toEqual(plainIds);
-    const tooFew = await user('search', join('gallery', '0001-pullover.png'), '--anonymity', '8', '--decoys', own, '--out', 'results/x');
+    const tooFew = await user('search', '--kind', 'sei', join('gallery', '0001-pullover.png'), '--anonymity', '8', '--decoys', own, '--out', 'results/x');
     expect(tooFew.code).toBe(1);
     expect(tooFew.stderr).toMatch(/--anonymity 8 needs 7 decoy images, the pool has 4: pass --decoys <folder> with more images, or a smaller --anonymity/);
   });
@@ -244,30 +271,47 @@ describe('blindsight CLI against the local cloud', () => {
     expect(refused.stderr).toMatch(/the identification index "main-identify" cannot take added templates yet: identification would never return it\. Re-index instead/);
     expect(refused.stderr).toMatch(/or pass --sei-only/);
     const unchanged = await owner('status', '--json');
-    expect(unchanged.json).toMatchObject({ build: { images: 40 }, served: { main: { summary: { imageCount: 40 } } } });
+    expect(unchanged.json).toMatchObject({ build: { images: 40 }, served: { 'main-sei': { summary: { imageCount: 40 } } } });
+    const servedBefore = (unchanged.json.served as Record<string, { version: string }>).main.version;
 
     const added = await owner('add', extra, '--sei-only', '--json');
     expect(added.code, added.stderr).toBe(0);
-    expect(added.json).toMatchObject({ ok: true, imageCount: 41, staleIdentification: { indexName: 'main-identify', added: [added.json.imageId], deleted: [] } });
+    expect(added.json).toMatchObject({
+      ok: true,
+      imageCount: 41,
+      sealed: { indexName: 'main', imageCount: 41, previousVersion: servedBefore },
+      sei: { indexName: 'main-sei', imageCount: 41 },
+      staleIdentification: { indexName: 'main-identify', added: [added.json.imageId], deleted: [] },
+    });
     const imageId = added.json.imageId as string;
+    // Both kinds find the added image first; the sealed search decrypts it byte for byte.
     const found = await user('search', extra, '--k', '3', '--out', 'results/added', '--json');
     const results = (found.json.queries as Array<{ results: Array<{ imageId: string; file: string }> }>)[0].results;
     expect(results[0].imageId).toBe(imageId);
     expect(Buffer.compare(await readFile(results[0].file), await readFile(extra))).toBe(0);
+    expect(idsOf(await user('search', extra, '--kind', 'sei', '--k', '3', '--ids-only', '--json'))[0]).toBe(imageId);
 
     // Deleting an image only the SEI index held needs no care: identification never had it.
     const deleted = await owner('delete', imageId, '--json');
     expect(deleted.code, deleted.stderr).toBe(0);
-    expect(deleted.json).toMatchObject({ ok: true, imageCount: 40 });
+    expect(deleted.json).toMatchObject({ ok: true, imageCount: 40, sealed: { imageCount: 40 }, sei: { imageCount: 40 } });
     expect(deleted.json.staleIdentification).toBeUndefined();
     expect(idsOf(await user('search', extra, '--k', '3', '--ids-only', '--json'))).not.toContain(imageId);
+    expect(idsOf(await user('search', extra, '--kind', 'sei', '--k', '3', '--ids-only', '--json'))).not.toContain(imageId);
 
     // Deleting an indexed image: refused, then recorded as still identified.
     const victim = (await idsByFile()).get('0003-trouser.png')!;
     expect((await owner('delete', '0003-trouser.png')).stderr).toMatch(/cannot take deleted templates yet: identification would still return its id/);
     const gone = await owner('delete', '0003-trouser.png', '--sei-only', '--json');
     expect(gone.json).toMatchObject({ ok: true, imageCount: 39, staleIdentification: { deleted: [victim] } });
-    expect(idsOf(await user('search', join('gallery', '0003-trouser.png'), '--k', '10', '--ids-only', '--json'))).not.toContain(victim);
+    // No search of either kind returns it, however many results it asks for.
+    const leaves = ((await user('search', join('gallery', '0003-trouser.png'), '--ids-only', '--json')).json.sealed as { leavesPerQuery: number }).leavesPerQuery;
+    for (const [kind, probes] of [['sealed', leaves], ['sei', 64]] as const) {
+      const all = await user('search', join('gallery', '0003-trouser.png'), '--kind', kind, '--k', '40', '--probes', String(probes), '--ids-only', '--json');
+      expect(all.code, all.stderr).toBe(0);
+      expect(idsOf(all)).toHaveLength(39);
+      expect(idsOf(all)).not.toContain(victim);
+    }
     const status = await owner('status');
     expect(status.stdout).toMatch(new RegExp(`identification index "main-identify" is out of step: misses added -; still returns deleted ${victim}`));
   });
@@ -377,8 +421,8 @@ describe('blindsight CLI against the local cloud', () => {
     expect(run.json).toMatchObject({
       ok: true,
       d: 128,
-      build: { images: 39, skipped: 3, seiIndex: 'main', twoServerIndex: 'main-identify', published: true },
-      served: { main: { kind: 'sei' }, 'main-identify': { kind: 'two-server' } },
+      build: { images: 39, skipped: 3, sealedIndex: 'main', seiIndex: 'main-sei', twoServerIndex: 'main-identify', published: true },
+      served: { main: { kind: 'sealed' }, 'main-sei': { kind: 'sei' }, 'main-identify': { kind: 'two-server' } },
       users: { alice: { status: 'active' } },
     });
   });
@@ -406,18 +450,27 @@ describe('blindsight CLI against the local cloud', () => {
     await chmod(key, 0o600);
   });
 
-  it('warns a user whose grant belongs to an older build than the one served, not after mere updates', async () => {
+  it('tells a user whose grant belongs to an older build than the one served, not after mere updates', async () => {
     const before = await user('search', join('gallery', '0001-pullover.png'), '--k', '1', '--ids-only');
     expect(before.stderr).not.toMatch(/rebuilt/);
-    expect((await owner('index', 'gallery')).code).toBe(0);
+    expect((await owner('index', 'gallery', '--kind', 'sealed,sei')).code).toBe(0);
     expect((await owner('publish')).code).toBe(0);
-    const stale = await user('search', join('gallery', '0001-pullover.png'), '--k', '1', '--ids-only', '--json');
+    // Sealed: a new build has a new index key, which the old grant does not hold.
+    const sealed = await user('search', join('gallery', '0001-pullover.png'), '--k', '1', '--ids-only');
+    expect(sealed.code).toBe(1);
+    expect(sealed.stderr).toMatch(/^blindsight: error: index "main" was rebuilt after your grant was issued .*ask the owner to enroll you again\n$/);
+    // SEI: the old grant still searches, with a warning that its PCA is the old build's.
+    const stale = await user('search', join('gallery', '0001-pullover.png'), '--kind', 'sei', '--k', '1', '--ids-only', '--json');
     expect(stale.code, stale.stderr).toBe(0);
-    expect(stale.stderr).toMatch(/warning: index "main" was rebuilt after your grant was issued .*ask the owner to enroll you again/);
+    expect(stale.stderr).toMatch(/warning: index "main-sei" was rebuilt after your grant was issued .*ask the owner to enroll you again/);
     expect(stale.json.staleGrant).toMatch(/rebuilt/);
     const grant = join(work, 'alice-rebuilt.grant.json');
     expect((await owner('enroll', 'alice', '--request', join(userHome(), 'user', 'key-request.json'), '--out', grant)).code).toBe(0);
     expect((await user('import', grant)).code).toBe(0);
-    expect((await user('search', join('gallery', '0001-pullover.png'), '--k', '1', '--ids-only')).stderr).not.toMatch(/rebuilt/);
+    for (const kind of ['sealed', 'sei']) {
+      const fresh = await user('search', join('gallery', '0001-pullover.png'), '--kind', kind, '--k', '1', '--ids-only');
+      expect(fresh.code, fresh.stderr).toBe(0);
+      expect(fresh.stderr).not.toMatch(/rebuilt/);
+    }
   });
 });

@@ -7,8 +7,10 @@
  *   image.key                   AES-256-GCM image key ("BSIK")
  *   placement.key               the owner's own W ("BSUS"): placement trapdoors for `owner add`
  *   index/                      the last `owner index` build (replaced as a whole):
- *     manifest.json             images (id, file), model, PCA size, two-server reference
+ *     manifest.json             images (id, file), model, PCA size, the indexes built
  *     pca.bin, decoys.bin       the PCA model; projected features of a random sample (decoys)
+ *     sealed/build.bin          the sealed index unsealed ("BSSB"; sealed per version at publish)
+ *     sealed/index-key.bin      its AES-256 index key ("BSXK"), one per build
  *     sei/skeleton.bin, sei/leaves.bin
  *     images/<imageId>.bsie     encrypted images
  *     two-server/*.bin          records, cs1-index, evaluation, public; cs2-secret.bin for CS2
@@ -136,6 +138,11 @@ export async function saveManifest(paths: OwnerPaths, manifest: IndexManifest): 
 /** The last build's files. */
 export function buildSource(paths: OwnerPaths): BuildSource {
   return { get: (file, what) => readPrivateFile(buildPath(paths.indexDir, file), what) };
+}
+
+/** The build's files, read and rewritten in place (updates change the sealed build). */
+export function buildStore(paths: OwnerPaths): BuildSource & BuildSink {
+  return { ...buildSource(paths), put: (file, bytes) => writePrivateFile(buildPath(paths.indexDir, file), bytes) };
 }
 
 export async function loadPca(paths: OwnerPaths): Promise<PcaModel> {

@@ -13,6 +13,7 @@ import type { IndexSummary } from '../../../lib/client/owner-index';
 import { SHE_IS_INSECURE, SHE_WARNING } from '../../../lib/he/backends';
 import type { HeBackendName } from '../../../lib/he/types';
 import type { IndexTreeLayout } from '../../../lib/sei/index-tree/types';
+import type { SearchIndexKind } from '../../../lib/client/owner-state';
 import { UsageError } from '../errors';
 import type { CommandContext } from '../context';
 import { resolvePath } from '../context';
@@ -21,6 +22,8 @@ import { openOwner } from './owner-command';
 export interface IndexOptions {
   readonly folder: string;
   readonly indexName?: string;
+  /** Search index kinds (default sealed only). */
+  readonly kinds?: readonly SearchIndexKind[];
   readonly recursive?: boolean;
   readonly model?: ModelChoice;
   /** Also build the two-server identification index. */
@@ -66,6 +69,7 @@ export async function ownerIndex(context: CommandContext, options: IndexOptions)
         sink: staged,
         model: options.model ?? DEFAULT_MODEL_CHOICE,
         indexName: options.indexName,
+        ...(options.kinds !== undefined ? { kinds: options.kinds } : {}),
         ...(options.layout === undefined ? {} : { layout: options.layout }),
         ...(options.targetRecall === undefined ? {} : { targetRecall: options.targetRecall }),
         ...(options.twoServer ? { twoServer: { indexName: options.twoServerIndexName, he: options.he, allowInsecurePaperScheme: options.insecurePaperScheme === true, face: options.face } } : {}),

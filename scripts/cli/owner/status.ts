@@ -6,6 +6,7 @@
  */
 import { isBlindsightError } from '../../../lib/core/errors';
 import { loadManifest, loadPublished, loadUsers } from '../../../lib/client/node/owner-home';
+import { searchIndexesOf } from '../../../lib/client/owner-state';
 import type { IndexManifest, ManifestImage, StaleIdentification, UsersState } from '../../../lib/client/owner-state';
 import type { IndexDescription } from '../../../lib/client/types';
 import type { CommandContext } from '../context';
@@ -23,7 +24,8 @@ export interface StatusResult {
     readonly skipped: number;
     readonly model: string;
     readonly pcaComponents: number;
-    readonly seiIndex: string;
+    readonly sealedIndex?: string;
+    readonly seiIndex?: string;
     readonly twoServerIndex?: string;
     /** The build's indexes as published: false when "owner publish" has not run since "owner index". */
     readonly published: boolean;
@@ -47,9 +49,10 @@ export async function ownerStatus(context: CommandContext, options: { images?: b
   const published = await loadPublished(paths);
   const names = new Set<string>();
   if (manifest) {
-    names.add(manifest.sei.indexName);
+    for (const { indexName } of searchIndexesOf(manifest)) names.add(indexName);
     if (manifest.twoServer) names.add(manifest.twoServer.indexName);
   }
+  if (published?.sealed) names.add(published.sealed.indexName);
   if (published?.sei) names.add(published.sei.indexName);
   if (published?.twoServer) names.add(published.twoServer.indexName);
 
@@ -81,7 +84,8 @@ export async function ownerStatus(context: CommandContext, options: { images?: b
             skipped: manifest.skipped.length,
             model: manifest.features.modelId,
             pcaComponents: manifest.pcaComponents,
-            seiIndex: manifest.sei.indexName,
+            ...(manifest.sealed ? { sealedIndex: manifest.sealed.indexName } : {}),
+            ...(manifest.sei ? { seiIndex: manifest.sei.indexName } : {}),
             ...(manifest.twoServer ? { twoServerIndex: manifest.twoServer.indexName } : {}),
             published: published?.builtAt === manifest.builtAt,
             ...(manifest.twoServer?.stale ? { staleIdentification: manifest.twoServer.stale } : {}),
@@ -97,7 +101,8 @@ export async function ownerStatus(context: CommandContext, options: { images?: b
 /** Index summaries minus presigned URLs (they are long-lived credentials of a sort, and noise). */
 function withoutUrls(summary: unknown): unknown {
   if (typeof summary !== 'object' || summary === null) return summary;
-  const copy = JSON.parse(JSON.stringify(summary)) as { publicMaterial?: { download?: unknown } };
+  const copy = JSON.parse(JSON.stringify(summary)) as { publicMaterial?: { download?: unknown }; routing?: { download?: unknown } };
   if (copy.publicMaterial) delete copy.publicMaterial.download;
+  if (copy.routing) delete copy.routing.download;
   return copy;
 }

@@ -6,7 +6,7 @@
 import { basename } from 'node:path';
 import { NotFoundError } from '../../../lib/core/errors';
 import { fileEntry } from '../../../lib/client/node/folder-images';
-import { loadManifest, loadPca, saveManifest } from '../../../lib/client/node/owner-home';
+import { buildStore, loadManifest, loadPca, saveManifest } from '../../../lib/client/node/owner-home';
 import { readUserFile } from '../../../lib/client/node/private-files';
 import { addImage, deleteImage, findImage } from '../../../lib/client/owner-updates';
 import type { UpdateOutcome } from '../../../lib/client/owner-updates';
@@ -31,6 +31,7 @@ export async function ownerAdd(context: CommandContext, imagePath: string, optio
       owner: command.owner,
       client: await command.client(),
       manifest,
+      build: buildStore(command.paths),
       pca: await loadPca(command.paths),
       models: context.models,
       image: fileEntry(file, basename(file)),
@@ -49,7 +50,7 @@ export async function ownerDelete(context: CommandContext, reference: string, op
   if (image === undefined) {
     throw new NotFoundError(`"${reference}" is neither an image id nor a file of the index (see "blindsight owner status --images")`);
   }
-  const { outcome, manifest: next } = await deleteImage({ owner: command.owner, client: await command.client(), manifest, image, seiOnly: options.seiOnly }, context.listener);
+  const { outcome, manifest: next } = await deleteImage({ owner: command.owner, client: await command.client(), manifest, build: buildStore(command.paths), image, seiOnly: options.seiOnly }, context.listener);
   await saveManifest(command.paths, next);
   return outcome;
 }

@@ -57,6 +57,7 @@ export async function ownerEnroll(context: CommandContext, options: EnrollOption
     manifest,
     pca: await build.get(BUILD_FILES.pca, 'the PCA model'),
     decoys: await build.get(BUILD_FILES.decoys, 'the decoy pool'),
+    ...(manifest.sealed ? { indexKey: await build.get(BUILD_FILES.sealedKey, 'the sealed index key') } : {}),
     endpoint: endpoint.url,
     tokenDays: options.tokenDays,
     ...(published?.builtAt === manifest.builtAt && published.sei ? { publishedVersion: published.sei.version } : {}),

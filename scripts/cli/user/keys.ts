@@ -63,7 +63,10 @@ export interface ImportResult {
   readonly ownerId: string;
   readonly userId: string;
   readonly endpoint: string;
+  /** The index searches use by default (the sealed one when the grant has one). */
   readonly index: string;
+  readonly sealedIndex?: string;
+  readonly seiIndex?: string;
   readonly identifyIndex?: string;
   readonly tokenExpiresAt: string;
   readonly grant: string;
@@ -76,19 +79,25 @@ export async function userImport(context: CommandContext, grantPath: string): Pr
   hintForWrongFile(parsed, 'grant', path);
   const { secret, bytes: secretBytes } = await loadUserSecret(context.home);
   const { grant } = await openGrant(parsed, secretBytes, secret, `grant ${path}`);
+  const indexes = [
+    ...(grant.sealed ? [`sealed index "${grant.sealed.indexName}"`] : []),
+    ...(grant.sei.indexName !== undefined ? [`SEI index "${grant.sei.indexName}"`] : []),
+    ...(grant.twoServer ? [`identification index "${grant.twoServer.indexName}"`] : []),
+  ];
   const paths = userPaths(context.home);
   await writePrivateFile(paths.grant, bytes);
   info(
     context.listener,
-    `imported the grant of owner ${grant.ownerId} for user "${grant.userId}": index "${grant.sei.indexName}"` +
-      `${grant.twoServer ? ` and identification index "${grant.twoServer.indexName}"` : ''} at ${grant.endpoint}; token valid until ${grant.tokenExpiresAt}`,
+    `imported the grant of owner ${grant.ownerId} for user "${grant.userId}": ${indexes.join(', ')} at ${grant.endpoint}; token valid until ${grant.tokenExpiresAt}`,
   );
   if (await isExposed(path)) warn(context.listener, `${path} holds your keys and token and other users can read it: delete it`);
   return {
     ownerId: grant.ownerId,
     userId: grant.userId,
     endpoint: grant.endpoint,
-    index: grant.sei.indexName,
+    index: (grant.sealed?.indexName ?? grant.sei.indexName)!,
+    ...(grant.sealed ? { sealedIndex: grant.sealed.indexName } : {}),
+    ...(grant.sei.indexName !== undefined ? { seiIndex: grant.sei.indexName } : {}),
     ...(grant.twoServer ? { identifyIndex: grant.twoServer.indexName } : {}),
     tokenExpiresAt: grant.tokenExpiresAt,
     grant: paths.grant,

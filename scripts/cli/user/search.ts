@@ -12,6 +12,7 @@ import { ensurePrivateDir, writePrivateFile } from '../../../lib/client/node/pri
 import { decoyPoolOf, DEFAULT_K, searchImages } from '../../../lib/client/user-search';
 import type { ResultSink, SearchOutcome } from '../../../lib/client/user-search';
 import type { ImageFormat } from '../../../lib/features/types';
+import type { SearchIndexKind } from '../../../lib/client/owner-state';
 import type { CommandContext } from '../context';
 import { resolvePath } from '../context';
 import { openUser } from './user-command';
@@ -25,6 +26,8 @@ export interface SearchOptions {
   readonly out?: string;
   /** Only the result ids: nothing is downloaded or written. */
   readonly idsOnly?: boolean;
+  /** Which of the grant's indexes (default: sealed when the grant has one). */
+  readonly kind?: SearchIndexKind;
   readonly k?: number;
   /** K of K-anonymity: trapdoors per request (1 = no decoys). */
   readonly anonymity?: number;
@@ -93,6 +96,7 @@ export async function userSearch(context: CommandContext, options: SearchOptions
       client,
       models: context.models,
       queries: collected.entries,
+      ...(options.kind !== undefined ? { kind: options.kind } : {}),
       k: options.k,
       anonymity: options.anonymity,
       probes: options.probes,

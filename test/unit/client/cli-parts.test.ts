@@ -117,6 +117,14 @@ describe('GenKey file formats', () => {
       'grant: decoys.data holds non-finite numbers',
     );
     expect(() => decodeGrant({ ...grant, twoServer: { indexName: 'x', embedding: 'iris' } })).toThrow('grant: twoServer.embedding must be "cnn-pca" or "face"');
+    // A sealed-only grant: its index key comes out decoded; a grant naming no index is refused.
+    const sealedOnly = { ...grant, sei: { d: 4, userKey: 'AAAA' }, sealed: { indexName: 'main', keyId: 'k1', indexKey: 'AQID' } };
+    const decoded = decodeGrant(sealedOnly);
+    expect(decoded.grant.sealed).toEqual({ indexName: 'main', keyId: 'k1', indexKey: 'AQID' });
+    expect(decoded.grant.sei.indexName).toBeUndefined();
+    expect([...decoded.indexKey!]).toEqual([1, 2, 3]);
+    expect(() => decodeGrant({ ...sealedOnly, sealed: undefined })).toThrow('grant: it names no index (neither sealed nor sei.indexName)');
+    expect(() => decodeGrant({ ...sealedOnly, sealed: { indexName: 'main', keyId: 'k1', indexKey: '***' } })).toThrow('grant: sealed.indexKey must be base64');
   });
 
   it('round-trips float64 rows and refuses partial rows', () => {
