@@ -5,7 +5,9 @@
  *
  * For each (n, d): build the encrypted index tree of each layout (clustering, probe calibration
  * for --target-recall on held-out vectors, encryption), then time the cloud's search for
- * held-out queries with the index's calibrated defaults ("auto") and with each --probes override,
+ * held-out queries with the index's calibrated defaults ("auto": the proximity graph's walk when
+ * the build preferred it, else the tree's probes), the tree's calibrated probes, each --probes
+ * override and each --graph-ef walk,
  * and, with --peer hnsw, plaintext HNSW (hnswlib-node, M = 16, efConstruction = 200) at each --ef
  * on the same vectors and queries. Every row has engine, setting, n, d, k, searchUsP50,
  * searchUsP99, recallAt10 (against exact plaintext kNN) and buildMs, plus the machine's load.
@@ -47,6 +49,9 @@ interface SeiBenchOptions {
   data: DatasetName;
   layouts: string;
   leafSize?: string;
+  graph: boolean;
+  graphEf: string;
+  graphDegree: string;
   compareKernels: boolean;
   maxLeafSize?: string;
   targetRecall: string;
@@ -129,6 +134,7 @@ function buildIndex(
     ...(leafSize === undefined ? {} : { leafSize }),
     ...(options.maxLeafSize === undefined ? {} : { maxLeafSize: Number(options.maxLeafSize) }),
     targetRecall: Number(options.targetRecall),
+    graph: options.graph && layout === 'balanced' ? { maxDegree: Number(options.graphDegree) } : false,
     random: seededRandom(seed + 1),
     onProgress: options.json ? undefined : (stage, done, total) => process.stderr.write(`${layout} ${stage} ${done}/${total}   \r`),
   });
@@ -153,30 +159,48 @@ function buildIndex(
       calibratedRecall: calibration === undefined ? null : round(calibration.recall, 4),
       calibrationQueries: plain.search.calibrationQueries,
       reduced: tree.reduction !== undefined,
+      graphEf: tree.graph?.search.ef ?? null,
+      graphCalibratedRecall: tree.graph === undefined ? null : round(tree.graph.search.measuredRecall, 4),
+      graphPreferred: tree.graph?.preferred ?? null,
+      graphMeanDegree: tree.graph === undefined ? null : round(tree.graph.graph.degree.reduce((a, b) => a + b, 0) / tree.graph.graph.n, 1),
       buildPeakRssMb: peakRssMb(),
     },
   };
 }
 
-function seiSettings(built: BuiltIndex, trapdoors: Trapdoor[], k: number, probes: number[], compareKernels: boolean): Setting[] {
+function seiSettings(built: BuiltIndex, trapdoors: Trapdoor[], k: number, probes: number[], graphEfs: number[], compareKernels: boolean): Setting[] {
   const { tree, name, layout } = built;
   const defaults = tree.search;
   const route = (p: number) => `${defaults.strategy}${defaults.strategy === 'beam' ? ` ${defaults.beam}` : ''} probes ${p}`;
+  const graph = tree.graph;
+  const walk = (ef: number) => `graph ef ${ef}`;
+  // "auto" is what a search without settings does: the graph when the build preferred it.
+  const autoLabel = graph?.preferred === true ? walk(graph.search.ef) : route(defaults.probes);
   const variants: Array<{ label: string; options: SearchOptions; index: EncryptedIndexTree }> = [
-    { label: `${name} auto (${route(defaults.probes)})`, options: { k }, index: tree },
+    { label: `${name} auto (${autoLabel})`, options: { k }, index: tree },
   ];
+  if (graph?.preferred === true) variants.push({ label: `${name} tree auto (${route(defaults.probes)})`, options: { k, route: 'tree' }, index: tree });
   if (compareKernels && tree.reduction !== undefined) {
-    variants.push({ label: `${name} auto, full-width scores`, options: { k }, index: { ...tree, reduction: undefined } });
+    variants.push({ label: `${name} tree auto, full-width scores`, options: { k, route: 'tree' }, index: { ...tree, reduction: undefined } });
   }
   for (const p of probes) {
     if (p !== defaults.probes) variants.push({ label: `${name} ${route(p)}`, options: { k, probes: p }, index: tree });
   }
+  if (graph !== undefined) {
+    if (!graph.preferred) variants.push({ label: `${name} graph auto (${walk(graph.search.ef)})`, options: { k, route: 'graph' }, index: tree });
+    for (const ef of graphEfs) {
+      if (ef !== graph.search.ef) variants.push({ label: `${name} ${walk(ef)}`, options: { k, route: 'graph', ef }, index: tree });
+    }
+  }
   return variants.map(({ label, options, index }) => {
     let scored = 0;
     let searches = 0;
-    const settings = { strategy: options.strategy ?? defaults.strategy, probes: options.probes ?? defaults.probes, beam: options.beam ?? defaults.beam };
+    const graphRoute = options.route === 'graph' || (options.route === undefined && options.probes === undefined && graph?.preferred === true);
+    const settings: BenchRow = graphRoute
+      ? { route: 'graph', ef: options.ef ?? graph!.search.ef }
+      : { route: 'tree', strategy: options.strategy ?? defaults.strategy, probes: options.probes ?? defaults.probes, beam: options.beam ?? defaults.beam };
     return {
-      row: { engine: 'sei', setting: label, index: name, layout, ...settings, auto: options.probes === undefined, reducedScores: index.reduction !== undefined },
+      row: { engine: 'sei', setting: label, index: name, layout, ...settings, auto: options.probes === undefined && options.ef === undefined, reducedScores: index.reduction !== undefined },
       search: (q: number) => {
         const result = searchIndexTree(index, trapdoors[q], options);
         scored += result.stats.vectorsScored + result.stats.nodesScored;
@@ -234,7 +258,7 @@ async function runOne(n: number, d: number, options: SeiBenchOptions, reporter: 
   const built = layouts.flatMap((layout) =>
     (layout === 'balanced' ? leafSizes : [undefined]).map((leafSize) => buildIndex(layout, leafSize, dataset, options, owner)),
   );
-  const settings: Setting[] = built.flatMap((b) => seiSettings(b, trapdoors, k, parseNumberList(options.probes), options.compareKernels));
+  const settings: Setting[] = built.flatMap((b) => seiSettings(b, trapdoors, k, parseNumberList(options.probes), parseNumberList(options.graphEf), options.compareKernels));
   let hnswBuildMs = 0;
   if (options.peer !== undefined) {
     if (options.peer !== 'hnsw') throw new Error(`unknown peer "${options.peer}" (known: hnsw)`);
@@ -323,6 +347,9 @@ export function register(program: Command): void {
     .option('--probes <list>', 'probe counts to time besides the calibrated default (comma list)', '1,2,4,8,16')
     .option('--target-recall <r>', 'recall@10 the build calibrates its default probes for', '0.95')
     .option('--leaf-size <list>', 'balanced layout: mean images per leaf, one index per value (default: the library default)')
+    .option('--no-graph', 'build the balanced indexes without a proximity graph')
+    .option('--graph-degree <r>', 'largest number of links per image in the graph', '32')
+    .option('--graph-ef <list>', 'graph walks to time besides the calibrated ef (comma list)', '10,16,24,32,48,64')
     .option('--compare-kernels', 'also time the calibrated setting with full-width (unreduced) scores', false)
     .option('--max-leaf-size <size>', 'largest leaf before K-means splits it (default: the layout default)')
     .option('--peer <engine>', 'also time a plaintext peer on the same data: hnsw')

@@ -20,13 +20,16 @@ import type { CentroidTree, ProbeCalibration, RoutingStrategy } from '../../ml/t
 import { encryptIndexVector, encryptIndexVectors } from '../index-vector';
 import { scoreReduction } from '../score-reduction';
 import { encryptedDimension, type OwnerSecret } from '../types';
+import { buildCalibratedGraph, renumberGraph } from './graph';
 import { buildHierarchy } from './hierarchy';
 import { clusterLeaves } from './leaf-clustering';
 import type {
   EncryptedIndexTree,
   EncryptedLeaf,
+  IndexGraph,
   IndexTreeBuildOptions,
   IndexTreeLayout,
+  PlainGraph,
   PlainTree,
   PlainTreeNode,
   SearchDefaults,
@@ -89,6 +92,7 @@ interface ResolvedOptions {
   readonly targetRecall: number;
   readonly calibrationQueries?: number;
   readonly maxProbes: number;
+  readonly graph?: IndexTreeBuildOptions['graph'];
   readonly random: RandomSource;
   readonly onProgress?: (stage: string, done: number, total: number) => void;
 }
@@ -231,9 +235,11 @@ export function buildPlainTree(features: VectorSet, buildOptions: IndexTreeBuild
 
   let search: SearchDefaults;
   let calibration: ProbeCalibration | undefined;
+  let graph: PlainGraph | undefined;
   if (held > 0) {
     o.onProgress?.('calibration', 0, 1);
     const queries = selectRows(features, heldOut);
+    const truth = exactNearest(base, queries, CALIBRATION_K);
     const leafOfVector = new Uint32Array(base.n);
     leafNodes.forEach((node, leaf) => {
       for (const member of shape.nodes[node].members) leafOfVector[member] = leaf;
@@ -247,7 +253,7 @@ export function buildPlainTree(features: VectorSet, buildOptions: IndexTreeBuild
         leafOfVector,
         leafSizes: leafNodes.map((node) => shape.nodes[node].members.length),
         queries,
-        truth: exactNearest(base, queries, CALIBRATION_K),
+        truth,
       },
       { targetRecall: o.targetRecall, maxProbes: Math.min(o.maxProbes, leafNodes.length), strategy: layoutStrategy(o.layout) },
     );
@@ -258,6 +264,22 @@ export function buildPlainTree(features: VectorSet, buildOptions: IndexTreeBuild
       calibrationQueries: calibration.queries,
     };
     o.onProgress?.('calibration', 1, 1);
+    if (o.graph !== undefined && o.graph !== false) {
+      const toFeature = (i: number) => kept![i];
+      graph = buildCalibratedGraph({
+        features,
+        tree,
+        centres: { n: shape.nodes.length, d, data: centres },
+        leafMembers: leafNodes.map((node) => Uint32Array.from(shape.nodes[node].members, toFeature)),
+        heldOut,
+        truth: truth.map((ids) => Uint32Array.from(ids, toFeature)),
+        targetRecall: o.targetRecall,
+        options: {
+          ...(typeof o.graph === 'object' ? o.graph : {}),
+          onProgress: o.onProgress && ((done, total) => o.onProgress!('graph', done, total)),
+        },
+      });
+    }
   } else {
     search = uncalibratedDefaults(o.layout, tree, leafNodes.length, calibrate, o.targetRecall);
   }
@@ -270,6 +292,7 @@ export function buildPlainTree(features: VectorSet, buildOptions: IndexTreeBuild
     root: shape.root,
     leafCount: leafNodes.length,
     search,
+    ...(graph === undefined ? {} : { graph }),
     stats: {
       layout: o.layout,
       clusteringSource: shape.source,
@@ -344,6 +367,9 @@ export function encryptPlainTree(
   const leaves: EncryptedLeaf[] = [];
   const locations = new Map<string, number>();
   let builtMaxLeaf = 0;
+  const nodeOfFeature = new Uint32Array(features.n);
+  const leafStart: number[] = [0];
+  const allVectors = new Float64Array(features.n * m);
 
   plain.nodes.forEach((node, i) => {
     nodeVectors.set(encryptIndexVector(owner, node.centre), i * m);
@@ -359,7 +385,12 @@ export function encryptPlainTree(
         locations.set(id, leafIndex);
       }
       leafOf[i] = leafIndex;
-      leaves.push({ vectors: encrypted.data, ids: leafIds, count: members.length });
+      const start = leafStart[leafIndex];
+      members.forEach((member, slot) => (nodeOfFeature[member] = start + slot));
+      leafStart.push(start + members.length);
+      // Leaves are views of one buffer in position order, which the graph walk reads directly.
+      allVectors.set(encrypted.data, start * m);
+      leaves.push({ vectors: allVectors.subarray(start * m, (start + members.length) * m), ids: leafIds, count: members.length });
       builtMaxLeaf = Math.max(builtMaxLeaf, members.length);
     }
     onProgress?.(i + 1, nodeCount);
@@ -381,7 +412,22 @@ export function encryptPlainTree(
     updates: { added: 0, deleted: 0, builtSize: features.n, builtMaxLeaf },
     search: plain.search,
     ...(reduction === undefined ? {} : { reduction }),
+    ...(plain.graph === undefined ? {} : { graph: encryptedGraph(plain, nodeOfFeature, Uint32Array.from(leafStart), allVectors) }),
   };
+}
+
+/**
+ * The graph in image positions; preferred when it reached the target and scores fewer vectors
+ * per query than the tree's calibrated probes (or those did not reach it).
+ */
+function encryptedGraph(plain: PlainTree, nodeOfFeature: Uint32Array, leafStart: Uint32Array, vectors: Float64Array): IndexGraph {
+  const graph = plain.graph!;
+  if (leafStart[leafStart.length - 1] !== graph.graph.n) {
+    throw new InvalidInputError(`the graph has ${graph.graph.n} nodes, the tree ${leafStart[leafStart.length - 1]} images`);
+  }
+  const tree = plain.stats.calibration;
+  const preferred = graph.search.reached && (tree === undefined || !tree.reached || graph.search.scoredPerQuery < tree.scoredPerQuery);
+  return { ...renumberGraph(graph, nodeOfFeature), leafStart, vectors, search: graph.search, preferred };
 }
 
 /** GenIndex: build the plaintext tree and encrypt it. Returns both (the owner keeps `plain`). */

@@ -17,6 +17,9 @@
  * trailer after adding or deleting an image. A version 1 skeleton gets the search defaults
  * such indexes were always searched with (descent, probes 4) and no reduction.
  *
+ * The proximity graph (graph.ts) is not part of the format yet: a decoded index has none and is
+ * searched with the tree's calibrated probes.
+ *
  * Decoders check every count against the bytes present and the structure (every node but the
  * root has exactly one parent, leaves have no children, each leaf index is used once, ids are
  * unique), so corrupted input is a MalformedDataError and never a wrong tree.

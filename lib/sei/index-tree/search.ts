@@ -13,15 +13,19 @@
 import { InvalidInputError } from '../../core/errors';
 import { SmallestK } from '../../core/heaps';
 import { planLeaves, validateRoutingSettings } from '../../ml/leaf-routing';
+import { GraphWalker } from '../../ml/proximity-graph';
 import type { LeafPlan, RoutingSettings } from '../../ml/types';
 import { assertScoreOperands } from '../score';
 import type { Trapdoor } from '../types';
+import { entryRouting } from './graph';
 import { TrapdoorScorer } from './scoring';
-import type { EncryptedIndexTree, SearchHit, SearchOptions, SearchResult } from './types';
+import type { EncryptedIndexTree, IndexGraph, SearchHit, SearchOptions, SearchResult } from './types';
 
 /** Results are addressed as leafIndex * SLOT_RANGE + slot inside the leaf. */
 export const SLOT_RANGE = 2 ** 24;
 export const MAX_K = 10_000;
+/** Largest ef a graph search may ask for. */
+export const MAX_EF = 4096;
 
 /** The routing settings of one search: the request's overrides over the index's defaults. */
 export function searchSettings(tree: Pick<EncryptedIndexTree, 'search'>, options: SearchOptions): RoutingSettings {
@@ -44,6 +48,19 @@ export function validateSearch(tree: Pick<EncryptedIndexTree, 'm' | 'd' | 'searc
     throw new InvalidInputError(`k must be an integer from 1 to ${MAX_K}`);
   }
   validateRoutingSettings(searchSettings(tree, options));
+  if (options.route !== undefined && options.route !== 'tree' && options.route !== 'graph') throw new InvalidInputError('route must be "tree" or "graph"');
+  if (options.ef !== undefined && (!Number.isInteger(options.ef) || options.ef < 1 || options.ef > MAX_EF)) {
+    throw new InvalidInputError(`ef must be an integer from 1 to ${MAX_EF}`);
+  }
+}
+
+/** Whether a search walks the graph: asked for, or the index prefers it and the request does not ask for probes. */
+export function usesGraph(tree: Pick<EncryptedIndexTree, 'graph'>, options: SearchOptions): boolean {
+  if (options.route === 'graph') {
+    if (tree.graph === undefined) throw new InvalidInputError('this index has no proximity graph: search it with route "tree"');
+    return true;
+  }
+  return options.route === undefined && options.probes === undefined && tree.graph?.preferred === true;
 }
 
 /** Ranks every image of one leaf into `best`. Returns how many were scored. */
@@ -106,9 +123,48 @@ export function searchIndexTree(
 ): SearchResult {
   validateSearch(tree, trapdoor, options);
   const scorer = TrapdoorScorer.of(tree, trapdoor);
+  if (usesGraph(tree, options)) return walkIndexGraph(tree, tree.graph!, scorer, options);
   const plan = planLeafVisits(tree, scorer, searchSettings(tree, options), options.k, (leaf) => tree.leaves[leaf].count);
   const { hits, vectorsScored } = rankLeaves(tree, plan.leaves, scorer, options.k);
   return { hits, stats: { leavesVisited: plan.leaves.length, vectorsScored, nodesScored: plan.nodesScored } };
+}
+
+/** One walker per graph (its visited marks), reused by every search of that graph. */
+const walkers = new WeakMap<IndexGraph, GraphWalker>();
+
+/**
+ * Graph search (graph.ts): route to the best leaves with the tree, enter the graph at their entry
+ * images, walk with encrypted scores keeping the ef best, return the k best (exact scores).
+ */
+function walkIndexGraph(tree: EncryptedIndexTree, graph: IndexGraph, scorer: TrapdoorScorer, options: SearchOptions): SearchResult {
+  const { m, nodeVectors, leaves } = tree;
+  const { leafStart } = graph;
+  const plan = planLeaves(tree, (node) => scorer.at(nodeVectors, node * m), entryRouting(graph.search.entries), {
+    minImages: 1,
+    leafSize: (leaf) => leaves[leaf].count,
+  });
+  let walker = walkers.get(graph);
+  if (walker === undefined) {
+    walker = new GraphWalker(graph.graph);
+    walkers.set(graph, walker);
+  }
+  const { vectors } = graph;
+  const best = walker.walk((node) => scorer.at(vectors, node * m), plan.leaves.map((l) => graph.entryOfLeaf[l]), Math.max(options.ef ?? graph.search.ef, options.k));
+  // Position to (leaf, slot) for the k results only.
+  const hits = best
+    .sorted()
+    .slice(0, options.k)
+    .map(({ score, value }) => {
+      let lo = 0;
+      let hi = leaves.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (leafStart[mid] <= value) lo = mid;
+        else hi = mid - 1;
+      }
+      return { id: leaves[lo].ids[value - leafStart[lo]], score };
+    });
+  return { hits, stats: { leavesVisited: plan.leaves.length, vectorsScored: walker.scored, nodesScored: plan.nodesScored } };
 }
 
 /**

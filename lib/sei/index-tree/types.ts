@@ -4,6 +4,7 @@
  * the cloud only ever holds the encrypted tree.
  */
 import type { RandomSource } from '../../core/random';
+import type { GraphBuildOptions, ProximityGraph } from '../../ml/proximity-graph';
 import type { ProbeCalibration, RoutingSettings, RoutingStrategy } from '../../ml/types';
 import type { ScoreReduction } from '../score-reduction';
 import type { EncryptedVector } from '../types';
@@ -52,6 +53,14 @@ export interface IndexTreeBuildOptions {
   readonly calibrationQueries?: number;
   /** Largest probe count the calibration may choose. Default 64 (CS1's request limit). */
   readonly maxProbes?: number;
+  /**
+   * Also link the images into a proximity graph (graph.ts) that the cloud walks with encrypted
+   * scores, its ef calibrated for `targetRecall` like the probes (only when the build
+   * calibrates). Options tune its degree and candidates. Default false: the stored index format
+   * (format.ts) does not carry the graph yet, so indexes uploaded to the cloud are searched with
+   * the tree; the library, the benchmarks and the evaluation search with it in process.
+   */
+  readonly graph?: boolean | GraphBuildOptions;
   /** Randomness for sampling and seeding (not secret). Default: secure. */
   readonly random?: RandomSource;
   /** Progress callback for long builds. */
@@ -83,6 +92,49 @@ export interface PlainTree {
   readonly stats: PlainTreeStats;
   /** The search defaults the build chose (and what it measured for them). */
   readonly search: SearchDefaults;
+  /** The proximity graph over the images (feature indices), when built. */
+  readonly graph?: PlainGraph;
+}
+
+/** The graph's search settings, chosen by the build like the probes. */
+export interface GraphSearchDefaults {
+  /** Candidates a walk keeps (HNSW's ef): more, higher recall. */
+  readonly ef: number;
+  /** Leaves whose entry images seed a walk. */
+  readonly entries: number;
+  readonly targetRecall: number;
+  /** Recall@10 measured on held-out vectors with this ef. */
+  readonly measuredRecall: number;
+  /** Mean vectors plus node vectors scored per held-out query with this ef. */
+  readonly scoredPerQuery: number;
+  readonly calibrationQueries: number;
+  /** False when no ef tried reached the target (the largest is stored). */
+  readonly reached: boolean;
+}
+
+/** The owner's plaintext graph (nodes are feature indices). */
+export interface PlainGraph {
+  readonly graph: ProximityGraph;
+  /** Entry image (feature index) of every leaf, in leaf order. */
+  readonly entryOfLeaf: Uint32Array;
+  readonly search: GraphSearchDefaults;
+}
+
+/**
+ * The graph as the cloud holds it: nodes are image positions (leaf 0's slots, then leaf 1's, ...),
+ * links between them, an entry image per leaf, and the calibrated settings. No vector and no
+ * distance: only which images the owner found near each other (see the threat model).
+ */
+export interface IndexGraph {
+  readonly graph: ProximityGraph;
+  readonly entryOfLeaf: Uint32Array;
+  /** First position of every leaf (leafStart[leaves] = images). */
+  readonly leafStart: Uint32Array;
+  /** Every image's encrypted vector in position order (the leaves' vectors are views of it). */
+  readonly vectors: Float64Array;
+  readonly search: GraphSearchDefaults;
+  /** Search with the graph unless a request asks for the tree (the build found it cheaper). */
+  readonly preferred: boolean;
 }
 
 /** Search settings stored with an index, used when a request does not override them. */
@@ -140,6 +192,8 @@ export interface EncryptedIndexTree {
   readonly search: SearchDefaults;
   /** Halves the scoring work (score-reduction.ts); absent for old indexes and rare keys. */
   readonly reduction?: ScoreReduction;
+  /** The proximity graph, when the build made one. Adding or deleting an image drops it (update.ts). */
+  graph?: IndexGraph;
   /** Counters since the build, for rebuild advice. */
   readonly updates: { added: number; deleted: number; builtSize: number; builtMaxLeaf: number };
 }
@@ -157,6 +211,13 @@ export interface SearchOptions {
   readonly strategy?: RoutingStrategy;
   /** Beam routing: internal nodes kept per level. Default the index's. */
   readonly beam?: number;
+  /**
+   * 'graph' walks the index's proximity graph, 'tree' ranks the planned leaves. Default: the
+   * graph when the index has one that its build preferred and no probes are asked for.
+   */
+  readonly route?: 'tree' | 'graph';
+  /** Graph walk: candidates kept (at least k). Default the index's calibrated ef. */
+  readonly ef?: number;
 }
 
 export interface SearchHit {

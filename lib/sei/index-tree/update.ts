@@ -84,6 +84,9 @@ export function addImage(
   leaf.count++;
   tree.locations.set(id, leafIndex);
   tree.updates.added++;
+  // The owner's graph numbers images by position and knows nothing of this one: searches fall
+  // back to the tree's calibrated probes until the owner rebuilds.
+  delete tree.graph;
   return { leaf: leafIndex };
 }
 
@@ -102,6 +105,7 @@ export function deleteImage(tree: EncryptedIndexTree, id: string): void {
   leaf.count--;
   tree.locations.delete(id);
   tree.updates.deleted++;
+  delete tree.graph;
 }
 
 export interface RebuildAdvice {

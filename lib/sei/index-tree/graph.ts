@@ -1,0 +1,144 @@
+/**
+ * The index's proximity graph (beyond the paper): the owner links every image to its near
+ * neighbours on plaintext (lib/ml/proximity-graph.ts) and stores the links with the encrypted
+ * tree; the cloud answers a trapdoor by routing to the best leaf (the tree's beam over group
+ * centroids, probes = entries), entering the graph at that leaf's entry image, and walking the
+ * graph best-first with encrypted scores f'.t. A walk only compares scores against one trapdoor,
+ * and f'.t orders images exactly like their distance to the query, so the cloud's walk visits
+ * exactly the images the owner's plaintext walk would (up to ties), and its results are ranked
+ * exactly. It scores far fewer vectors than ranking whole leaves for the same recall.
+ *
+ * Calibration: the graph is built on the vectors the tree's calibration keeps, the held-out
+ * vectors walk it with plaintext distances for a ladder of ef values, and the smallest ef whose
+ * recall@10 (mean minus one standard error) reaches the target is stored; then the held-out
+ * vectors are inserted, so every image is in the graph. The index searches with the graph by
+ * default when that scores fewer vectors per query than the tree's calibrated probes.
+ */
+import { selectRows, squaredDistanceAt, type VectorSet } from '../../linalg/vectors';
+import { planLeaves } from '../../ml/leaf-routing';
+import {
+  buildProximityGraph,
+  emptyGraph,
+  GraphWalker,
+  insertNode,
+  leafEntries,
+  type GraphBuildOptions,
+  type ProximityGraph,
+} from '../../ml/proximity-graph';
+import type { CentroidTree, RoutingSettings } from '../../ml/types';
+import type { PlainGraph } from './types';
+
+/** ef values the calibration tries, smallest first (a search keeps at least k). */
+export const EF_STEPS = [10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 64, 80, 96, 128, 160, 192, 256];
+/** Leaves whose entry images seed a walk. */
+export const GRAPH_ENTRIES = 1;
+/** Beam of the routing to the entry leaf (one group: the entry only needs to be near). */
+export const GRAPH_ENTRY_BEAM = 1;
+
+/** The routing that chooses the entry leaves. */
+export function entryRouting(entries: number): RoutingSettings {
+  return { strategy: 'beam', probes: entries, beam: GRAPH_ENTRY_BEAM };
+}
+
+export interface GraphCalibrationInput {
+  /** All the owner's vectors (graph nodes are their indices). */
+  readonly features: VectorSet;
+  /** Tree shape over the kept vectors, leaves numbered as in leafMembers. */
+  readonly tree: CentroidTree;
+  /** Plaintext centre of every tree node (node order). */
+  readonly centres: VectorSet;
+  /** Members (feature indices) of every leaf, in leaf order. */
+  readonly leafMembers: readonly Uint32Array[];
+  /** Held-out feature indices (not in any leaf) and their exact 10 nearest kept vectors (feature indices). */
+  readonly heldOut: Uint32Array;
+  readonly truth: readonly ArrayLike<number>[];
+  readonly targetRecall: number;
+  readonly options?: GraphBuildOptions;
+}
+
+/** Entry nodes of a query: the entry images of its `entries` best leaves. */
+function seedsFor(tree: CentroidTree, entryOfLeaf: Uint32Array, leafSizes: (leaf: number) => number, score: (node: number) => number, entries: number) {
+  const plan = planLeaves(tree, score, entryRouting(entries), { minImages: 1, leafSize: leafSizes });
+  return { seeds: plan.leaves.map((leaf) => entryOfLeaf[leaf]), nodesScored: plan.nodesScored };
+}
+
+/** Builds the graph on the kept vectors, calibrates ef on the held-out ones, then inserts them. */
+export function buildCalibratedGraph(input: GraphCalibrationInput): PlainGraph {
+  const { features, tree, centres, leafMembers, heldOut, truth, targetRecall } = input;
+  const { d } = features;
+  const leafCount = leafMembers.length;
+  const leafNode = new Uint32Array(leafCount);
+  for (let node = 0; node < tree.leafOf.length; node++) if (tree.leafOf[node] >= 0) leafNode[tree.leafOf[node]] = node;
+  const leafCentres = selectRows(centres, leafNode);
+  const leaves = { members: leafMembers, centres: leafCentres };
+  const graph = buildProximityGraph(features, leaves, input.options);
+  const entryOfLeaf = leafEntries(features, leaves);
+  const walker = new GraphWalker(graph);
+  const leafSize = (leaf: number) => leafMembers[leaf].length;
+
+  // Recall and cost of every ef on the held-out queries.
+  const k = truth[0]?.length ?? 10;
+  const sum = new Float64Array(EF_STEPS.length);
+  const sumSquares = new Float64Array(EF_STEPS.length);
+  const cost = new Float64Array(EF_STEPS.length);
+  heldOut.forEach((query, q) => {
+    const route = seedsFor(tree, entryOfLeaf, leafSize, (node) => squaredDistanceAt(features.data, query * d, centres.data, node * d, d), GRAPH_ENTRIES);
+    const wanted = new Set(Array.from(truth[q]));
+    EF_STEPS.forEach((ef, i) => {
+      const found = walker.walk((node) => squaredDistanceAt(features.data, query * d, features.data, node * d, d), route.seeds, Math.max(ef, k));
+      let hits = 0;
+      for (const { value } of found.sorted().slice(0, k)) if (wanted.has(value)) hits++;
+      const recall = hits / k;
+      sum[i] += recall;
+      sumSquares[i] += recall * recall;
+      cost[i] += walker.scored + route.nodesScored;
+    });
+  });
+  const count = heldOut.length;
+  let chosen = EF_STEPS.length - 1;
+  let reached = false;
+  for (let i = 0; i < EF_STEPS.length; i++) {
+    const mean = sum[i] / count;
+    const se = count > 1 ? Math.sqrt(Math.max(0, sumSquares[i] / count - mean * mean) / (count - 1)) : 0;
+    if (mean - se >= targetRecall) {
+      chosen = i;
+      reached = true;
+      break;
+    }
+  }
+
+  // Every held-out vector joins the graph, seeded like a search for it.
+  const efConstruction = Math.max(2 * graph.maxDegree, EF_STEPS[chosen]);
+  for (const node of heldOut) {
+    const route = seedsFor(tree, entryOfLeaf, leafSize, (c) => squaredDistanceAt(features.data, node * d, centres.data, c * d, d), GRAPH_ENTRIES);
+    insertNode(graph, features, node, route.seeds, { efConstruction, alpha: input.options?.alpha, walker });
+  }
+  return {
+    graph,
+    entryOfLeaf,
+    search: {
+      ef: EF_STEPS[chosen],
+      entries: GRAPH_ENTRIES,
+      targetRecall,
+      measuredRecall: sum[chosen] / count,
+      scoredPerQuery: cost[chosen] / count,
+      calibrationQueries: count,
+      reached,
+    },
+  };
+}
+
+/**
+ * The graph renumbered for the encrypted tree, whose images are numbered by position: leaf 0's
+ * slots first, then leaf 1's, and so on. `nodeOfFeature` maps a feature index to that position.
+ */
+export function renumberGraph(plain: PlainGraph, nodeOfFeature: Uint32Array): { graph: ProximityGraph; entryOfLeaf: Uint32Array } {
+  const { n, maxDegree, neighbours, degree } = plain.graph;
+  const out = emptyGraph(n, maxDegree);
+  for (let i = 0; i < n; i++) {
+    const to = nodeOfFeature[i];
+    out.degree[to] = degree[i];
+    for (let e = 0; e < degree[i]; e++) out.neighbours[to * maxDegree + e] = nodeOfFeature[neighbours[i * maxDegree + e]];
+  }
+  return { graph: out, entryOfLeaf: Uint32Array.from(plain.entryOfLeaf, (f) => nodeOfFeature[f]) };
+}
