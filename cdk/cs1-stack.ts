@@ -8,12 +8,14 @@ import { Aws, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS, CORS_ORIGINS_ENV } from '../lib/api/cors';
-import { CS1_AUTHORIZER, CS1_ROUTES, STAGE_THROTTLE } from '../lib/api/routes';
+import { CS1_AUTHORIZER, CS1_CLEANUP, CS1_ROUTES, STAGE_THROTTLE } from '../lib/api/routes';
 import type { ObjectAction, ObjectArea, RouteDefinition, StorageAccess } from '../lib/api/routes';
 import { TABLE_PARTITION_KEY, TABLE_SORT_KEY } from '../lib/storage/dynamo-keys';
 import { StackAlarms } from './alarms';
@@ -21,7 +23,7 @@ import { BlindsightFunction } from './blindsight-function';
 import type { DeploymentConfig } from './config';
 import { CS1_IDENTIFY_ROLE_NAME, cs2DecryptFunctionArn } from './names';
 import { RUNTIME_REASON, XRAY_REASON, acknowledge } from './nag';
-import { API_FUNCTION_TIMEOUT_MS } from './timeouts';
+import { API_FUNCTION_TIMEOUT_MS, CLEANUP_FUNCTION_TIMEOUT_MS } from './timeouts';
 
 export interface Cs1StackProps extends StackProps {
   readonly config: DeploymentConfig;
@@ -49,10 +51,11 @@ const MEMORY_MB: Readonly<Record<StorageAccess['compute'], number>> = {
   vcpu: 1769,
 };
 
-/** All handler modules behind the API, plus the authorizer, each once, with what each may touch. */
+/** All handler modules behind the API, plus the authorizer and the scheduled clean-up, each once, with what each may touch. */
 export function cs1HandlerModules(routes: readonly RouteDefinition[] = CS1_ROUTES): Map<string, { access: StorageAccess; description: string }> {
   const modules = new Map<string, { access: StorageAccess; description: string }>();
   modules.set(CS1_AUTHORIZER.handler, { access: CS1_AUTHORIZER.access, description: CS1_AUTHORIZER.summary });
+  modules.set(CS1_CLEANUP.handler, { access: CS1_CLEANUP.access, description: CS1_CLEANUP.summary });
   for (const route of routes) {
     if (modules.has(route.handler)) throw new Error(`handler ${route.handler} serves two routes: each route has its own module`);
     modules.set(route.handler, { access: route.access, description: `${route.method} ${route.path}: ${route.summary}` });
@@ -120,7 +123,8 @@ export class Cs1Stack extends Stack {
             ],
       lifecycleRules: [
         // Versioning guards against overwrites; old versions need not live forever.
-        { id: 'expire-noncurrent-versions', noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(7) },
+        // Multipart uploads nobody completed (an owner's client that died) are aborted after a day.
+        { id: 'expire-noncurrent-versions', noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(1) },
         // Short-lived objects (batches staged for CS2) that a crashed request did not delete.
         { id: 'expire-transient', prefix: TRANSIENT_PREFIX, expiration: Duration.days(1), noncurrentVersionExpiration: Duration.days(1) },
       ],
@@ -144,9 +148,9 @@ export class Cs1Stack extends Stack {
       throw new Error('exactly one CS1 handler may invoke CS2: the one that runs as the fixed identify role');
     }
     this.alarms = new StackAlarms(this, 'Alarms', config.alarmTopicArn);
-    const timeout = Duration.millis(API_FUNCTION_TIMEOUT_MS);
     for (const [handler, { access, description }] of modules) {
       const id = constructIdOf(handler);
+      const timeout = Duration.millis(handler === CS1_CLEANUP.handler ? CLEANUP_FUNCTION_TIMEOUT_MS : API_FUNCTION_TIMEOUT_MS);
       const fn = new BlindsightFunction(this, id, {
         handler,
         functionsDir: props.functionsDir,
@@ -174,6 +178,13 @@ export class Cs1Stack extends Stack {
       this.alarms.watchFunction(id, fn.function, timeout);
       functions.set(handler, fn);
     }
+    // The clean-up runs on a schedule, never through the API; one run at a time is enough.
+    const cleanup = functions.get(CS1_CLEANUP.handler)!;
+    new events.Rule(this, 'CleanupSchedule', {
+      description: 'Blindsight CS1: remove index versions no search can reach any more',
+      schedule: events.Schedule.rate(Duration.minutes(CS1_CLEANUP.everyMinutes)),
+      targets: [new targets.LambdaFunction(cleanup.function, { retryAttempts: 0 })],
+    });
     this.functions = functions;
     this.alarms.watchTable(this.table);
 
@@ -367,7 +378,8 @@ export class Cs1Stack extends Stack {
       );
     }
     if (areas.some(([, actions]) => actions.includes('get'))) {
-      // Without ListBucket, a missing key answers 403 instead of 404 and cannot be told apart.
+      // Without ListBucket, a missing key answers 403 instead of 404 and cannot be told apart
+      // (and the clean-up lists what an index stores).
       fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.images.bucketArn] }));
     }
   }

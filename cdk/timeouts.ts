@@ -14,3 +14,9 @@ export const API_FUNCTION_TIMEOUT_MS = REST_API_INTEGRATION_TIMEOUT_MS - 1_000;
 
 /** CS2's decrypt function: a CS1 identify request must still have time left to answer. */
 export const CS2_DECRYPT_TIMEOUT_MS = 20_000;
+
+/**
+ * The scheduled clean-up's limit (Lambda's maximum): a run that does not finish is continued by
+ * the next one. Far below the clean-up's grace period (lib/service/cs1/cleanup.ts, 1 hour).
+ */
+export const CLEANUP_FUNCTION_TIMEOUT_MS = 15 * 60 * 1000;

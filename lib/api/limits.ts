@@ -54,3 +54,11 @@ export const IDENTIFY_BODY_BYTES = MAX_QUERY_BASE64_LENGTH + 4 * 1024;
  * is a few KB, and it must fit a SMALL_BODY_BYTES publish body.
  */
 export const MAX_SIGNED_MANIFEST_LENGTH = 12_000;
+
+/**
+ * How long the clean-up keeps a version after it stopped serving (lib/service/cs1/cleanup.ts),
+ * in days: the owner sets it when creating a version (the serving version's setting applies);
+ * 0 keeps superseded versions only for the grace period searches may still need.
+ */
+export const DEFAULT_RETENTION_DAYS = 7;
+export const MAX_RETENTION_DAYS = 365;

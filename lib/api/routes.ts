@@ -261,6 +261,19 @@ export const CS1_AUTHORIZER = {
   access: { table: 'read', compute: 'small' },
 } as const satisfies { handler: string; header: string; summary: string; access: StorageAccess };
 
+/**
+ * CS1's scheduled clean-up (lib/service/cs1/cleanup.ts): not behind the API; an EventBridge
+ * schedule invokes it. It lists and removes index versions no search can reach any more.
+ */
+export const CS1_CLEANUP = {
+  handler: 'cs1/cleanup',
+  summary: 'Removes index versions no search can reach any more (scheduled, not behind the API)',
+  // get implies listing the bucket (cdk/cs1-stack.ts), which the clean-up needs.
+  access: { table: 'readwrite', objects: { indexes: ['get', 'put', 'delete'] }, compute: 'small' },
+  /** How often it runs: a superseded version goes between its retention and retention + 2 periods. */
+  everyMinutes: 60,
+} as const satisfies { handler: string; summary: string; access: StorageAccess; everyMinutes: number };
+
 /** API Gateway's route key: `POST /v1/owners`. */
 export function routeKeyOf(route: Pick<RouteDefinition, 'method' | 'path'>): string {
   return `${route.method} ${route.path}`;

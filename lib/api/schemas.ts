@@ -13,6 +13,7 @@ import {
   MAX_IMAGES_PER_REQUEST,
   MAX_INDEX_PARTS,
   MAX_QUERY_BASE64_LENGTH,
+  MAX_RETENTION_DAYS,
   MAX_SEARCH_K,
   MAX_SEALED_LEAVES_PER_REQUEST,
   MAX_SEARCH_PROBES,
@@ -113,6 +114,11 @@ export const CreateVersionRequestSchema = Type.Object(
       propertyNames: { maxLength: MAX_BLOB_NAME_LENGTH },
       additionalProperties: { type: 'integer', minimum: 1 },
     }),
+    /**
+     * Days the clean-up keeps versions this one supersedes once it serves (default
+     * DEFAULT_RETENTION_DAYS; the serving version's setting applies).
+     */
+    retentionDays: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_RETENTION_DAYS })),
   },
   strict,
 );

@@ -18,7 +18,7 @@
  * deleted), so a concurrent delete and publish of the same version cannot leave the pointer
  * naming deleted data.
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash, randomBytes } from 'node:crypto';
 import { ConflictError, InvalidInputError, MalformedDataError, NotFoundError, PayloadTooLargeError } from '../core/errors';
 import { mapLimited } from '../core/concurrency';
@@ -415,6 +415,31 @@ export class DynamoIndexCatalog implements IndexCatalog {
       startKey = response.LastEvaluatedKey;
     } while (startKey !== undefined);
     return versions;
+  }
+
+  async listIndexes(): Promise<{ indexes: Array<{ ownerId: string; indexName: string }>; ownerIds: string[] }> {
+    const seen = new Map<string, { ownerId: string; indexName: string }>();
+    const ownerIds = new Set<string>();
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const response = await this.options.client.send(
+        new ScanCommand({
+          TableName: this.table,
+          // Pointers, version items and owner profiles only (chunks are many and say nothing new).
+          FilterExpression: '(begins_with(pk, :index) AND (sk = :current OR begins_with(sk, :version))) OR (begins_with(pk, :owner) AND sk = :profile)',
+          ExpressionAttributeValues: { ':index': 'INDEX#', ':current': 'CURRENT', ':version': VERSION_SK_PREFIX, ':owner': 'OWNER#', ':profile': 'PROFILE' },
+          ProjectionExpression: 'pk',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of response.Items ?? []) {
+        const [type, ownerId, indexName] = String(item.pk).split('#');
+        if (type === 'OWNER' && ownerId !== undefined) ownerIds.add(ownerId);
+        else if (ownerId !== undefined && indexName !== undefined) seen.set(`${ownerId}#${indexName}`, { ownerId, indexName });
+      }
+      startKey = response.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return { indexes: [...seen.values()], ownerIds: [...ownerIds] };
   }
 
   async deleteVersion(ownerId: string, indexName: string, version: string): Promise<void> {

@@ -12,6 +12,8 @@
  *                                                                  upload URLs never reach what serves)
  *   owners/<ownerId>/uploads/<uploadId>                            large request bodies uploaded
  *                                                                  through presigned PUTs
+ *   owners/<ownerId>/indexes/<indexName>/cleanup-state.json        what the clean-up has seen of
+ *                                                                  the index (written by it only)
  */
 import { InvalidInputError } from '../core/errors';
 import { assertBlobName, assertImageId, assertIndexName, assertOwnerId, assertUploadId, assertVersionName } from './identifiers';
@@ -48,6 +50,18 @@ export function indexPartUploadKey(ownerId: string, indexName: string, version: 
   assertBlobName(part);
   // "uploads" is never a version name, so this never lies inside a version's prefix.
   return `${ownerPrefix(ownerId)}indexes/${indexName}/uploads/${version}/${part}`;
+}
+
+/** The prefix of everything of all of an owner's indexes (ends with '/'). */
+export function indexesPrefix(ownerId: string): string {
+  return `${ownerPrefix(ownerId)}indexes/`;
+}
+
+/** The clean-up's record of one index (lib/service/cs1/cleanup.ts), outside every version's prefix. */
+export function indexCleanupStateKey(ownerId: string, indexName: string): string {
+  assertIndexName(indexName);
+  // Not a version name (those start with a time), so never inside a version's prefix.
+  return `${ownerPrefix(ownerId)}indexes/${indexName}/cleanup-state.json`;
 }
 
 /** The prefix of all S3 parts of one index version (for cleanup). */

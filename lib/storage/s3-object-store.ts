@@ -3,12 +3,12 @@
  * search handler fetch single SEI leaf blocks; presigned URLs let clients move large bodies
  * past Lambda's 6 MB payload limit without AWS credentials.
  */
-import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { InvalidInputError, MalformedDataError, NotFoundError } from '../core/errors';
 import { assertObjectKey } from './object-keys';
-import type { ObjectHead, ObjectStore, PresignedRequest, PresignGetOptions, PresignPutOptions } from './types';
+import type { ListedObject, ObjectHead, ObjectStore, PresignedRequest, PresignGetOptions, PresignPutOptions } from './types';
 
 /** SigV4 presigned URLs live at most 7 days. */
 export const MAX_PRESIGN_SECONDS = 7 * 24 * 60 * 60;
@@ -125,6 +125,17 @@ export class S3ObjectStore implements ObjectStore {
       if (isNotFound(error)) throw new NotFoundError(`object ${fromKey} does not exist`);
       throw error;
     }
+  }
+
+  async *list(prefix: string): AsyncIterable<ListedObject> {
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const object of page.Contents ?? []) {
+        if (object.Key !== undefined) yield { key: object.Key, size: object.Size ?? 0, ...(object.LastModified !== undefined ? { lastModified: object.LastModified } : {}) };
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
   }
 
   async delete(key: string): Promise<void> {

@@ -41,6 +41,12 @@ export interface PresignedRequest {
   readonly expiresAt: Date;
 }
 
+export interface ListedObject {
+  readonly key: string;
+  readonly size: number;
+  readonly lastModified?: Date;
+}
+
 /** A bucket of opaque byte objects. Keys come from the builders in object-keys.ts. */
 export interface ObjectStore {
   put(key: string, bytes: Uint8Array, contentType?: string): Promise<void>;
@@ -57,6 +63,11 @@ export interface ObjectStore {
   copy?(fromKey: string, toKey: string): Promise<void>;
   /** Deletes the object; deleting an absent object is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Every object whose key starts with `prefix`, page by page (the clean-up lists what an index
+   * stores). Optional: only the clean-up needs it.
+   */
+  list?(prefix: string): AsyncIterable<ListedObject>;
   presignPut(key: string, options: PresignPutOptions): Promise<PresignedRequest>;
   presignGet(key: string, options: PresignGetOptions): Promise<PresignedRequest>;
 }
@@ -194,6 +205,11 @@ export interface IndexCatalog {
   listVersions(ownerId: string, indexName: string): Promise<IndexVersionSummary[]>;
   /** Deletes a version that is not current (abandoned stagings, superseded versions). */
   deleteVersion(ownerId: string, indexName: string, version: string): Promise<void>;
+  /**
+   * Every (owner, index) with a pointer or a version, and every registered owner (a full scan:
+   * for the clean-up only).
+   */
+  listIndexes?(): Promise<{ readonly indexes: Array<{ readonly ownerId: string; readonly indexName: string }>; readonly ownerIds: string[] }>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import { assertIndexName, assertOwnerId, assertVersionName } from '../../storage
 import { indexPartObjectKey, indexPartUploadKey } from '../../storage/object-keys';
 import type { IndexCatalog, IndexKind, JsonObject, ObjectStore } from '../../storage/types';
 import { mapLimited } from '../../core/concurrency';
+import { DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS } from '../../api/limits';
 import type { CurrentVersionCache } from './current-version-cache';
 import type { IndexKindRegistry } from './index-kind-registry';
 import { INDEX_PART_UPLOAD_URL_SECONDS, S3_CONCURRENCY } from './limits';
@@ -43,6 +44,8 @@ export interface CreateVersionRequest {
   readonly kind: string;
   /** Part name -> byte length. */
   readonly parts: Readonly<Record<string, number>>;
+  /** Days the clean-up keeps the versions this one supersedes (default DEFAULT_RETENTION_DAYS). */
+  readonly retentionDays?: number;
 }
 
 export interface CreateVersionResult {
@@ -76,6 +79,8 @@ interface Manifest {
   readonly kind: IndexKind;
   readonly parts: Record<string, number>;
   readonly createdAt: string;
+  /** The owner's retention for the versions this one supersedes (cleanup.ts reads it). */
+  readonly retentionDays?: number;
 }
 
 function checkDeclaredParts(handler: IndexKindSpec, parts: Readonly<Record<string, number>>): Record<string, number> {
@@ -137,8 +142,12 @@ export class IndexVersionService {
       );
     }
 
+    const retentionDays = request.retentionDays ?? DEFAULT_RETENTION_DAYS;
+    if (!Number.isSafeInteger(retentionDays) || retentionDays < 0 || retentionDays > MAX_RETENTION_DAYS) {
+      throw new InvalidInputError(`retentionDays must be an integer from 0 to ${MAX_RETENTION_DAYS}`);
+    }
     const version = newVersionName(this.now());
-    const manifest: Manifest = { kind: handler.kind, parts, createdAt: this.now().toISOString() };
+    const manifest: Manifest = { kind: handler.kind, parts, createdAt: this.now().toISOString(), retentionDays };
     await this.stores.objects.put(
       indexPartObjectKey(ownerId, indexName, version, MANIFEST_PART),
       new TextEncoder().encode(JSON.stringify(manifest)),

@@ -477,6 +477,13 @@ describe('Lambda bundles on Node 22', () => {
     expect(effects).toEqual(['Allow', 'Deny']);
     statuses.push('cs1/authorizer Allow/Deny(403)');
 
+    // The scheduled clean-up: a scheduled event runs it (nothing is old enough to go), anything else is refused.
+    const cleaned = await invoke('cs1/cleanup', [SCHEDULED_EVENT, { 'detail-type': 'Object Created', source: 'aws.s3' }]);
+    expect(cleaned[0]).toMatchObject({ ok: true, result: { versionsRemoved: 0, failures: 0 } });
+    expect((cleaned[0] as { result: { indexes: number } }).result.indexes).toBeGreaterThanOrEqual(3);
+    expect(statusOfThrown(cleaned[1])).toBe(400);
+    statuses.push('cs1/cleanup report/400');
+
     const batch = await cs2BatchFor(fixture);
     const decrypted = await invoke('cs2/decrypt', [{ keyId: fixture.keyId, batch }, { keyId: 'nope', batch }]);
     expect(decrypted[0]).toMatchObject({ ok: true, result: { values: expect.any(Array) } });
@@ -506,6 +513,10 @@ describe('Lambda bundles on Node 22', () => {
         const [outcome] = await invoke(handler, [{ keyId: '0123456789abcdef', batch: 'AAAA' }]);
         return [handler, outcome];
       }
+      if (handler === 'cs1/cleanup') {
+        const [outcome] = await invoke(handler, [SCHEDULED_EVENT]);
+        return [handler, outcome];
+      }
       if (handler === 'cs1/authorizer') {
         const [outcome] = await invoke(handler, [authorizerEvent(routeKeyOf(CS1_API.search), `Bearer ${await stranger.token()}`, { ownerId: stranger.ownerId, indexName: 'photos' })]);
         return [handler, outcome];
@@ -516,7 +527,7 @@ describe('Lambda bundles on Node 22', () => {
       return [handler, outcome];
     });
     for (const [handler, outcome] of outcomes) {
-      if (handler === 'cs1/authorizer' || handler === 'cs2/decrypt') {
+      if (handler === 'cs1/authorizer' || handler === 'cs2/decrypt' || handler === 'cs1/cleanup') {
         expect(outcome, handler).toMatchObject({ ok: false, errorType: 'UnavailableError' });
         continue;
       }
@@ -558,6 +569,19 @@ describe('Lambda bundles on Node 22', () => {
     }
   }
 });
+
+/** What EventBridge sends the clean-up on its schedule. */
+const SCHEDULED_EVENT = {
+  version: '0',
+  id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: '123456789012',
+  time: '2026-12-02T14:00:00Z',
+  region: 'eu-west-1',
+  resources: ['arn:aws:events:eu-west-1:123456789012:rule/blindsight-cleanup'],
+  detail: {},
+};
 
 /** A blinded batch for CS2, made as CS1 makes it. */
 async function cs2BatchFor(fixture: TwoServerFixture): Promise<string> {

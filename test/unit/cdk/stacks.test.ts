@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cs1HandlerModules } from '../../../cdk/cs1-stack';
 import { applyNagChecks } from '../../../cdk/nag';
-import { CS1_AUTHORIZER, CS1_ROUTES, STAGE_THROTTLE } from '../../../lib/api/routes';
+import { CS1_AUTHORIZER, CS1_CLEANUP, CS1_ROUTES, STAGE_THROTTLE } from '../../../lib/api/routes';
 import { CS1_ACCOUNT, CS2_ACCOUNT, REGION, actionsOf, buildTestApp, policyStatements } from './support';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string }>;
@@ -132,13 +132,17 @@ describe('CS1 storage', () => {
 });
 
 describe('CS1 functions and REST API', () => {
-  it('has one arm64 nodejs22.x function per handler module and the authorizer, traced with X-Ray', () => {
+  it('has one arm64 nodejs22.x function per handler module, the authorizer and the clean-up, traced with X-Ray', () => {
     const modules = [...cs1HandlerModules().keys()];
     expect(modules).toContain(CS1_AUTHORIZER.handler);
-    expect(new Set(modules).size).toBe(new Set(CS1_ROUTES.map((r) => r.handler)).size + 1);
+    expect(modules).toContain(CS1_CLEANUP.handler);
+    expect(new Set(modules).size).toBe(new Set(CS1_ROUTES.map((r) => r.handler)).size + 2);
     cs1.resourceCountIs('AWS::Lambda::Function', modules.length);
-    for (const fn of Object.values(cs1.findResources('AWS::Lambda::Function'))) {
-      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler', Timeout: 28, TracingConfig: { Mode: 'Active' } });
+    const cleanupId = logicalIdOf(built.cs1, built.cs1.functions.get(CS1_CLEANUP.handler)!.function);
+    for (const [id, fn] of Object.entries(cs1.findResources('AWS::Lambda::Function'))) {
+      // API functions stop before API Gateway's 29 s; the scheduled clean-up may take Lambda's 15 minutes.
+      const timeout = id === cleanupId ? 900 : 28;
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler', Timeout: timeout, TracingConfig: { Mode: 'Active' } });
       expect(fn.Properties.Environment.Variables.BLINDSIGHT_CORS_ORIGINS).toBeUndefined();
       expect(fn.Properties.Environment.Variables).toMatchObject({
         BLINDSIGHT_TABLE: { Ref: logicalIdOf(built.cs1, built.cs1.table) },
@@ -249,6 +253,25 @@ describe('CS1 functions and REST API', () => {
   });
 });
 
+describe('the scheduled clean-up', () => {
+  it('runs the clean-up function on an EventBridge schedule, with no API route and no retries', () => {
+    const fnId = logicalIdOf(built.cs1, built.cs1.functions.get(CS1_CLEANUP.handler)!.function);
+    cs1.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: `rate(${CS1_CLEANUP.everyMinutes / 60} hour)`,
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } })],
+    });
+    cs1.hasResourceProperties('AWS::Lambda::Permission', { FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] }, Principal: 'events.amazonaws.com' });
+    expect(CS1_ROUTES.some((route) => route.handler === CS1_CLEANUP.handler)).toBe(false);
+  });
+
+  it('aborts multipart uploads nobody completed after a day', () => {
+    cs1.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' })]) },
+    });
+  });
+});
+
 describe('production settings', () => {
   it('alarms on 5xx rate, throttles, durations near the timeout and DynamoDB throttles, notifying the optional topic', () => {
     const alarms = Object.values(cs1.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
@@ -256,7 +279,8 @@ describe('production settings', () => {
     expect(metrics).toEqual(expect.arrayContaining(['AWS/ApiGateway/5XXError', 'AWS/Lambda/Throttles', 'AWS/Lambda/Duration', 'AWS/DynamoDB/ReadThrottleEvents', 'AWS/DynamoDB/WriteThrottleEvents']));
     const functions = cs1HandlerModules().size;
     expect(metrics.filter((m) => m === 'AWS/Lambda/Throttles')).toHaveLength(functions);
-    for (const alarm of alarms.filter((a) => a.MetricName === 'Duration')) expect(alarm.Threshold).toBe(28_000 * 0.9);
+    const durations = alarms.filter((a) => a.MetricName === 'Duration').map((a) => a.Threshold as number);
+    expect(durations.sort((a, b) => a - b)).toEqual([...Array.from({ length: functions - 1 }, () => 28_000 * 0.9), 900_000 * 0.9]);
     expect(alarms.every((a) => a.AlarmActions === undefined)).toBe(true);
     const cs2Alarms = Object.values(cs2.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.MetricName);
     expect(cs2Alarms.sort()).toEqual(['Duration', 'Throttles']);
