@@ -20,3 +20,6 @@ export const CS2_DECRYPT_TIMEOUT_MS = 20_000;
  * the next one. Far below the clean-up's grace period (lib/service/cs1/cleanup.ts, 1 hour).
  */
 export const CLEANUP_FUNCTION_TIMEOUT_MS = 15 * 60 * 1000;
+
+/** CS1's identify worker: one shard's candidates, well within the coordinator's own timeout. */
+export const IDENTIFY_WORKER_TIMEOUT_MS = 20_000;

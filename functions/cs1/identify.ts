@@ -1,13 +1,15 @@
 /**
  * POST /v1/owners/{ownerId}/indexes/{indexName}/identify {query, tauSquared | k}: two-server
  * identification. `query` is the client's encrypted query (base64), made with the index's public
- * material (GET the index for its key id, query size and a download URL). Exactly one of
- * `tauSquared` (range query: every template within that squared distance, integer >= 0) and `k`
- * (the k nearest, 1..50).
+ * material (GET the index for its key id, query size, limits and a download URL). Exactly one
+ * of `tauSquared` (range query: every template within that squared distance, integer >= 0) and
+ * `k` (the k nearest), each at most the index's limit (its owner's policy).
  *
- * 200 {version, matches: [{templateId, dist2}], stats: {cs2Calls, candidates}, truncated?}.
- * CS2 down, slow or refusing: 503 with a message saying so (the next request tries again).
- * Logs counts and timings only, never the query or distances.
+ * 200 {version, templateIds: [...] nearest first, truncated?, budget?: {limit, remaining,
+ * resetsAt}}: ids only, never distances. A user's queries count against their budget on the
+ * index: 429 with Retry-After once it is spent. CS2 or a shard worker down, slow or refusing:
+ * 503 with a message saying so (the next request tries again). Logs counts and timings only,
+ * never the query, distances or ids.
  */
 import { CS1_API } from '../../lib/api/routes';
 import { SHE_WARNING } from '../../lib/he/backends';
@@ -33,7 +35,7 @@ export const handler = routeHandler(CS1_API.identify, async (event, context) => 
     caller.ownerId,
     indexName,
     { query, tauSquared: event.body.tauSquared, k: event.body.k },
-    { deadline },
+    { deadline, userId: caller.role === 'user' ? caller.userId : undefined },
   );
   serviceLogger(SERVICE).info('identify', {
     ownerId: caller.ownerId,

@@ -8,7 +8,7 @@ import type middy from '@middy/core';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { STATUS_OF_CODE } from '../../lib/api/errors';
-import { isBlindsightError, type ErrorCode } from '../../lib/core/errors';
+import { isBlindsightError, TooManyRequestsError, type ErrorCode } from '../../lib/core/errors';
 import { NON_FINITE_MARKER } from './json-body';
 import { errorBody, json, type HttpResult } from './responses';
 
@@ -92,7 +92,9 @@ export function errorResponder(logger: Logger): middy.MiddlewareObj<unknown, Htt
       } else {
         logger.info('request refused', { status, code });
       }
-      request.response = json(status, errorBody(code, message, status >= 500 ? requestId : undefined));
+      // A spent quota says when to come back (seconds), as HTTP clients expect.
+      const headers: Record<string, string> = error instanceof TooManyRequestsError ? { 'retry-after': String(error.retryAfterSeconds) } : {};
+      request.response = json(status, errorBody(code, message, status >= 500 ? requestId : undefined), headers);
     },
   };
 }

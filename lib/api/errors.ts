@@ -16,6 +16,8 @@ export const STATUS_OF_CODE: Readonly<Record<ErrorCode, number>> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  // A quota of the caller is spent (an identification budget); Retry-After says when it renews.
+  TOO_MANY_REQUESTS: 429,
   // The request was well formed, but what it carries cannot be decrypted (wrong key, tampered).
   DECRYPTION_FAILED: 422,
   // What serves no longer matches what the owner published (digests, signature): the owner

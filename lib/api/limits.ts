@@ -5,6 +5,7 @@
  */
 import { MAX_FEATURE_DIMENSION } from '../sei/index-tree/format';
 import { encryptedDimension } from '../sei/types';
+import { POLICY_MAX_K } from '../twoserver/policy';
 
 /** K-anonymity: one request carries the real trapdoor and at most 15 decoys. */
 export const MAX_TRAPDOORS_PER_SEARCH = 16;
@@ -23,8 +24,12 @@ export const MAX_INDEX_PARTS = 16;
 /** Leaves one sealed-leaves request may name (the sealed format's bound on L). */
 export const MAX_SEALED_LEAVES_PER_REQUEST = 1024;
 
-/** k-nearest identification returns at most this many templates. */
-export const MAX_IDENTIFY_K = 50;
+/**
+ * k-nearest identification returns at most this many templates: the ceiling of what an owner's
+ * policy may allow; each index's own limit (its policy's maxK, often lower) is enforced by the
+ * service with a 400 naming it.
+ */
+export const MAX_IDENTIFY_K = POLICY_MAX_K;
 /**
  * Largest encrypted query accepted. Queries come inline in the JSON body as base64 (4/3
  * larger): 4 MiB of query is about 5.6 MB of body, under Lambda's 6 MB event limit. Real

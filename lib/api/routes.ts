@@ -274,6 +274,17 @@ export const CS1_CLEANUP = {
   everyMinutes: 60,
 } as const satisfies { handler: string; summary: string; access: StorageAccess; everyMinutes: number };
 
+/**
+ * CS1's identify worker has no route: the identify function invokes it directly, once per shard
+ * holding a query's candidates, all in parallel (only the identify function's role may).
+ */
+export const CS1_IDENTIFY_WORKER = {
+  handler: 'cs1/identify-worker',
+  summary: 'Evaluates the candidates of one shard of a two-server identification (invoked by identify)',
+  // transfer: a batch too large for a 6 MB invocation result is staged for the identify function.
+  access: { table: 'read', objects: { indexes: ['get'], transfer: ['put'] }, compute: 'vcpu' },
+} as const satisfies { handler: string; summary: string; access: StorageAccess };
+
 /** API Gateway's route key: `POST /v1/owners`. */
 export function routeKeyOf(route: Pick<RouteDefinition, 'method' | 'path'>): string {
   return `${route.method} ${route.path}`;

@@ -207,6 +207,12 @@ export const TwoServerIndexSummarySchema = Type.Object({
   partitions: Type.Integer(),
   queryBytes: Type.Integer(),
   publicMaterial: Type.Object({ bytes: Type.Integer(), sha256: Type.String(), download: Type.Optional(PresignedRequestSchema) }),
+  /** What users may ask: the owner's limits and the per-user budget (lib/twoserver/policy.ts). */
+  policy: Type.Object({
+    maxK: Type.Integer(),
+    maxTauSquared: Type.Integer(),
+    budget: Type.Object({ queries: Type.Integer(), windowSeconds: Type.Integer() }),
+  }),
 });
 export type TwoServerIndexSummary = Static<typeof TwoServerIndexSummarySchema>;
 
@@ -315,7 +321,7 @@ export const IdentifyRequestSchema = Type.Object(
     query: Type.String({ minLength: 4, maxLength: MAX_QUERY_BASE64_LENGTH }),
     /** Range query: every template within this squared distance. */
     tauSquared: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
-    /** The k nearest templates. */
+    /** The k nearest templates (at most the index's own limit, its policy's maxK). */
     k: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_IDENTIFY_K })),
     // "Exactly one of tauSquared and k" is checked by the service, whose message says why.
   },
@@ -323,19 +329,16 @@ export const IdentifyRequestSchema = Type.Object(
 );
 export type IdentifyRequest = Static<typeof IdentifyRequestSchema>;
 
-export const IdentifyMatchSchema = Type.Object({
-  templateId: Type.String(),
-  /** Exact squared distance in the quantized space. */
-  dist2: Type.Number(),
-});
-export type IdentifyMatch = Static<typeof IdentifyMatchSchema>;
+/** Identification answers ids only, nearest first: never distances. */
 export const IdentifyResponseSchema = Type.Object({
   version: Type.String(),
-  matches: Type.Array(IdentifyMatchSchema),
-  stats: Type.Object({ cs2Calls: Type.Integer(), candidates: Type.Integer() }),
+  templateIds: Type.Array(Type.String()),
+  /** Range queries: more templates were within the threshold than one answer carries. */
   truncated: Type.Optional(Type.Boolean()),
   /** Of the version searched. */
   provenance: Type.Optional(IndexProvenanceSchema),
+  /** Users: their identification budget on this index after this query. */
+  budget: Type.Optional(Type.Object({ limit: Type.Integer(), remaining: Type.Integer(), resetsAt: Type.String() })),
 });
 export type IdentifyResponse = Static<typeof IdentifyResponseSchema>;
 

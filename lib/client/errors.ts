@@ -39,6 +39,8 @@ export class ServiceError extends BlindsightError {
   readonly requestId: string | undefined;
   /** What was being done, e.g. "search" or "upload of image x". */
   readonly operation: string;
+  /** From the answer's Retry-After header: when the same request may succeed (e.g. a spent budget). */
+  retryAfterSeconds?: number;
 
   constructor(options: { status: number; code?: string; message: string; requestId?: string; operation: string }) {
     const code = isErrorCode(options.code) ? options.code : codeOfStatus(options.status);

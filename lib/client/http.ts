@@ -83,7 +83,11 @@ export async function exchange<T>(engine: HttpEngine, request: HttpExchange, rea
     const text = await readText(response);
     const error: ServiceError =
       request.kind === 'api' ? serviceErrorOf(response.status, text, request.operation) : storageErrorOf(response.status, text, request.operation);
-    if (attempt < retry.attempts && request.idempotent && TRANSIENT_STATUSES.has(response.status)) {
+    const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN);
+    if (Number.isFinite(retryAfter) && retryAfter >= 0) error.retryAfterSeconds = retryAfter;
+    // A wait longer than the client's longest back-off (a spent quota) is the caller's to decide.
+    const waitable = !(retryAfter * 1000 > retry.maxDelayMs);
+    if (attempt < retry.attempts && request.idempotent && TRANSIENT_STATUSES.has(response.status) && waitable) {
       await engine.sleep(backoffDelay(attempt, retry, response.headers.get('retry-after')));
       continue;
     }

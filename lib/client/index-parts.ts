@@ -3,12 +3,7 @@
  * and contents the service's kind handlers validate at publish).
  */
 import { seiUploadParts } from '../service/cs1/sei-upload';
-import {
-  TWO_SERVER_EVALUATION_PART,
-  TWO_SERVER_INDEX_PART,
-  TWO_SERVER_PUBLIC_PART,
-  TWO_SERVER_RECORDS_PART,
-} from '../service/twoserver/metadata';
+import { shardPartName, TWO_SERVER_EVALUATION_PART, TWO_SERVER_INDEX_PART, TWO_SERVER_PUBLIC_PART } from '../service/twoserver/metadata';
 import type { EncryptedIndexTree } from '../sei/index-tree/types';
 import { encodeCs1Index } from '../twoserver/protocol/cs1-index-codec';
 import type { ProviderOutput } from '../twoserver/protocol/provider';
@@ -19,12 +14,24 @@ export function seiIndexParts(tree: EncryptedIndexTree): Record<string, Uint8Arr
 }
 
 /**
- * Two-server: the encrypted records, CS1's index, CS1's evaluation material and the clients'
+ * Two-server: the encrypted records of every shard the version uploads (the shards it inherits
+ * are named in CS1's index instead), CS1's index, CS1's evaluation material and the clients'
  * public material. Never the HE secret: that goes to CS2's operator, not to CS1.
+ * `shards[s]` holds shard s's records, or undefined for an inherited shard.
  */
-export function twoServerIndexParts(output: Pick<ProviderOutput, 'records' | 'cs1Index' | 'evaluationMaterial' | 'publicMaterial'>): Record<string, Uint8Array> {
+export function twoServerIndexParts(
+  output: Pick<ProviderOutput, 'cs1Index' | 'evaluationMaterial' | 'publicMaterial'> & { readonly shards: readonly (Uint8Array | undefined)[] },
+): Record<string, Uint8Array> {
+  const records: Record<string, Uint8Array> = {};
+  output.cs1Index.shards.forEach((shard, s) => {
+    const bytes = output.shards[s];
+    if ((shard.inherited === undefined) !== (bytes !== undefined)) {
+      throw new Error(`shard ${s}: ${shard.inherited === undefined ? 'its records are missing' : 'is inherited but records were given'}`);
+    }
+    if (bytes !== undefined) records[shardPartName(s)] = bytes;
+  });
   return {
-    [TWO_SERVER_RECORDS_PART]: output.records,
+    ...records,
     [TWO_SERVER_INDEX_PART]: encodeCs1Index(output.cs1Index),
     [TWO_SERVER_EVALUATION_PART]: output.evaluationMaterial,
     [TWO_SERVER_PUBLIC_PART]: output.publicMaterial,

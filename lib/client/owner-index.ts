@@ -26,6 +26,8 @@ import { buildSealedIndex } from '../sealed/build';
 import { encodeIndexKey, generateIndexKey } from '../sealed/index-key';
 import { buildEncryptedIndexTree } from '../sei/index-tree/build';
 import type { IndexTreeLayout, SearchDefaults } from '../sei/index-tree/types';
+import { identificationPolicy } from '../twoserver/policy';
+import type { QueryBudget } from '../twoserver/policy';
 import { buildPlainIndex, encryptIndex } from '../twoserver/protocol';
 import { BUILD_FILES, envelopeFile, twoServerFile } from './build-files';
 import type { BuildSink } from './build-files';
@@ -53,6 +55,8 @@ export const EMBEDDING_MAX_ABS = 1000;
 /** dlib's same-person threshold 0.6, squared, in the x10^3 space. */
 export const FACE_TAU_SQUARED = 600 * 600;
 export const DEFAULT_IDENTIFY_K = 5;
+/** CNN embeddings: unit vectors; a range query reaches at most distance 0.5 unless the owner allows more. */
+export const CNN_MAX_TAU_SQUARED = 500 * 500;
 /** Decoy pool handed to users in grants (projected features of a random sample). */
 export const DECOY_POOL_SIZE = 64;
 /** The paper's SHE parameters (k0, k1, k2). */
@@ -70,6 +74,10 @@ export interface TwoServerBuildOptions {
   readonly allowInsecurePaperScheme?: boolean;
   /** Identification embeddings from the face model instead of the PCA'd CNN features. */
   readonly face?: boolean;
+  /** What users may ask (defaults: k <= 10, the embedding's threshold, 100 queries an hour). */
+  readonly maxK?: number;
+  readonly maxTauSquared?: number;
+  readonly identifyBudget?: QueryBudget;
 }
 
 export interface IndexImagesInput {
@@ -197,7 +205,12 @@ async function buildTwoServer(
   const he = await createHeBackend(backend, heParameters(backend, templates.d), { allowInsecurePaperScheme: options.allowInsecurePaperScheme === true });
   try {
     const plain = buildPlainIndex(templates, { partitions: partitionsFor(templates.n), eps: 16 });
-    const output = encryptIndex(he, templates, plain, ids);
+    const policy = identificationPolicy({
+      maxTauSquared: options.maxTauSquared ?? (embedding === 'face' ? FACE_TAU_SQUARED : CNN_MAX_TAU_SQUARED),
+      maxK: options.maxK,
+      budget: options.identifyBudget,
+    });
+    const output = encryptIndex(he, templates, plain, { ids, policy });
     for (const [part, bytes] of Object.entries(twoServerIndexParts(output))) await input.sink.put(twoServerFile(part), bytes);
     await input.sink.put(BUILD_FILES.cs2Secret, output.secretMaterial);
     const keyId = he.descriptor.keyId;

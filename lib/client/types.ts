@@ -19,7 +19,6 @@ export type { ErrorBody } from '../api/errors';
 export type {
   CreateVersionRequest,
   CreateVersionResponse,
-  IdentifyMatch,
   IdentifyResponse,
   ImageDownload,
   ImageUpload,

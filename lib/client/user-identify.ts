@@ -3,8 +3,9 @@
  * embedding is computed here (PCA'd CNN features, or a face descriptor for face indexes),
  * multiplied by 10^3 and rounded, and encrypted with the index's HE public material (fetched
  * from CS1 once, checked against the grant's SHA-256, cached by the caller). CS1 answers with
- * template (image) ids and exact squared distances after its exchange with CS2, which alone
- * holds the HE secret; the user holds no secret of the scheme at all.
+ * the matching template (image) ids, nearest first (never distances), after its exchange with
+ * CS2, which alone holds the HE secret; the user holds no secret of the scheme at all. Each
+ * identification counts against the user's budget on the index (the owner's policy).
  */
 import { InvalidInputError } from '../core/errors';
 import { mapLimited } from '../core/concurrency';
@@ -52,19 +53,18 @@ export interface IdentifyInput {
   readonly concurrency?: number;
 }
 
-export interface IdentifyMatch {
-  readonly templateId: string;
-  /** Squared distance in the quantized (x10^decimals) space. */
-  readonly dist2: number;
-  /** Distance in the embedding's own scale. */
-  readonly distance: number;
-}
-
 export interface QueryMatches {
   readonly query: string;
-  readonly matches: IdentifyMatch[];
+  /** Matching template (image) ids, nearest first. */
+  readonly matches: readonly string[];
   readonly truncated: boolean;
-  readonly stats: { readonly cs2Calls: number; readonly candidates: number };
+}
+
+/** The user's identification budget on the index after the last answered query. */
+export interface IdentifyBudget {
+  readonly limit: number;
+  readonly remaining: number;
+  readonly resetsAt: string;
 }
 
 export interface IdentifyOutcome {
@@ -73,13 +73,14 @@ export interface IdentifyOutcome {
   readonly mode: IdentifyMode;
   readonly queries: QueryMatches[];
   readonly skipped: SkippedFile[];
+  readonly budget?: IdentifyBudget;
   readonly ms: { readonly embedding: number; readonly identify: number; readonly total: number; readonly perQuery: number };
 }
 
 function checkIdentifyMode(mode: { tauSquared?: number; k?: number }): void {
   if (mode.tauSquared !== undefined && mode.k !== undefined) throw new InvalidInputError('give either --tau-squared or --k, not both');
   if (mode.k !== undefined && (!Number.isInteger(mode.k) || mode.k < 1 || mode.k > MAX_IDENTIFY_K)) {
-    throw new InvalidInputError(`--k must be an integer from 1 to ${MAX_IDENTIFY_K}`);
+    throw new InvalidInputError(`--k must be an integer from 1 to ${MAX_IDENTIFY_K} (and at most the index's limit)`);
   }
   if (mode.tauSquared !== undefined && (!Number.isSafeInteger(mode.tauSquared) || mode.tauSquared < 0)) {
     throw new InvalidInputError('--tau-squared must be an integer >= 0 (a squared distance in the x1000 integer space)');
@@ -169,8 +170,8 @@ export async function identifyImages(input: IdentifyInput, listener: WorkflowLis
   const embeddingMs = performance.now() - stepStarted;
 
   stepStarted = performance.now();
-  const scale = 10 ** reference.decimals;
   let version = '';
+  let budget: IdentifyBudget | undefined;
   let done = 0;
   const queries = await inStep(listener, 'identify', async (progress) => {
     progress.update(0, requests.length);
@@ -182,13 +183,10 @@ export async function identifyImages(input: IdentifyInput, listener: WorkflowLis
         throw explainRefusal(error, grant);
       }
       version = response.version;
+      // Answers may arrive out of order: the budget with the fewest queries left is the latest.
+      if (response.budget !== undefined && (budget === undefined || response.budget.remaining < budget.remaining)) budget = response.budget;
       progress.update(++done, requests.length);
-      return {
-        query: embedded.entries[i].name,
-        matches: response.matches.map((m) => ({ templateId: m.templateId, dist2: m.dist2, distance: Math.sqrt(m.dist2) / scale })),
-        truncated: response.truncated === true,
-        stats: response.stats,
-      };
+      return { query: embedded.entries[i].name, matches: response.templateIds, truncated: response.truncated === true };
     });
   });
   const identifyMs = performance.now() - stepStarted;
@@ -198,7 +196,8 @@ export async function identifyImages(input: IdentifyInput, listener: WorkflowLis
     listener,
     `${plural(queries.length, 'query', 'queries')} identified in index "${reference.indexName}" ` +
       `(${'k' in mode ? `k = ${mode.k}` : `tau^2 = ${mode.tauSquared}`}; ${plural(matches, 'match', 'matches')}; ` +
-      `embedding ${formatSeconds(embeddingMs)}, identification ${formatSeconds(identifyMs)})`,
+      `embedding ${formatSeconds(embeddingMs)}, identification ${formatSeconds(identifyMs)}` +
+      `${budget === undefined ? '' : `; ${budget.remaining} of ${budget.limit} identifications left until ${budget.resetsAt}`})`,
   );
   return {
     index: reference.indexName,
@@ -206,6 +205,7 @@ export async function identifyImages(input: IdentifyInput, listener: WorkflowLis
     mode,
     queries,
     skipped: embedded.skipped,
+    ...(budget !== undefined ? { budget } : {}),
     ms: { embedding: Math.round(embeddingMs), identify: Math.round(identifyMs), total: Math.round(totalMs), perQuery: Math.round(totalMs / queries.length) },
   };
 }

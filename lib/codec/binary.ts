@@ -104,6 +104,12 @@ export class BinaryWriter {
     return this;
   }
 
+  i32Array(values: ArrayLike<number>): this {
+    const at = this.reserve(values.length * 4);
+    for (let i = 0; i < values.length; i++) this.view.setInt32(at + i * 4, values[i], true);
+    return this;
+  }
+
   finish(): Uint8Array {
     return this.buffer.slice(0, this.length);
   }
@@ -233,6 +239,13 @@ export class BinaryReader {
     const at = this.take(count * 4, field);
     const out = new Uint32Array(count);
     for (let i = 0; i < count; i++) out[i] = this.view.getUint32(at + i * 4, true);
+    return out;
+  }
+
+  i32Array(count: number, field = 'i32 array'): Int32Array {
+    const at = this.take(count * 4, field);
+    const out = new Int32Array(count);
+    for (let i = 0; i < count; i++) out[i] = this.view.getInt32(at + i * 4, true);
     return out;
   }
 

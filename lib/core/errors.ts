@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'PAYLOAD_TOO_LARGE'
+  | 'TOO_MANY_REQUESTS'
   | 'UNAVAILABLE'
   | 'INTERNAL';
 
@@ -91,6 +92,19 @@ export class ForbiddenError extends BlindsightError {
 export class PayloadTooLargeError extends BlindsightError {
   constructor(message: string) {
     super('PAYLOAD_TOO_LARGE', message);
+  }
+}
+
+/**
+ * The caller has used up a quota (e.g. its identification budget for the current window);
+ * `retryAfterSeconds` says when the same request can succeed (HTTP Retry-After).
+ */
+export class TooManyRequestsError extends BlindsightError {
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds: number) {
+    super('TOO_MANY_REQUESTS', message);
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
   }
 }
 

@@ -31,6 +31,21 @@ export function userKey(ownerId: string, userId: string): ItemKey {
   return { pk: ownerPk(ownerId), sk: `${USER_SK_PREFIX}${userId}` };
 }
 
+/**
+ * A user's identification counter on one index for one window: its own partition per user
+ * (counters are written on every query; one hot owner partition would throttle all of them).
+ */
+export function queryBudgetKey(ownerId: string, userId: string, indexName: string, windowStart: number): ItemKey {
+  assertOwnerId(ownerId);
+  assertUserId(userId);
+  assertIndexName(indexName);
+  if (!Number.isSafeInteger(windowStart) || windowStart < 0) throw new RangeError(`window start ${windowStart} out of range`);
+  return { pk: `BUDGET#${ownerId}#${userId}`, sk: `INDEX#${indexName}#${windowStart}` };
+}
+
+/** Attribute the table's time-to-live reads (epoch seconds): expired counters are removed by DynamoDB. */
+export const TABLE_TTL_ATTRIBUTE = 'expiresAt';
+
 export function indexPk(ownerId: string, indexName: string): string {
   assertOwnerId(ownerId);
   assertIndexName(indexName);

@@ -9,17 +9,20 @@
 import { createDocumentClient, createDynamoReadClient, createS3Client, createSecretsManagerClient, readStorageConfig } from './config';
 import { DynamoIndexCatalog } from './dynamo-index-catalog';
 import { DynamoOwnerRegistry } from './dynamo-owner-registry';
+import { DynamoQueryBudgetStore } from './dynamo-query-budget';
 import { DynamoUserRegistry } from './dynamo-user-registry';
 import { FileSecretStore } from './file-secret-store';
 import { S3ObjectStore } from './s3-object-store';
 import { SecretsManagerStore } from './secrets-manager-store';
-import type { IndexCatalog, ObjectStore, OwnerRegistry, SecretStore, UserRegistry } from './types';
+import type { IndexCatalog, ObjectStore, OwnerRegistry, QueryBudgetStore, SecretStore, UserRegistry } from './types';
 
 export interface Cs1Storage {
   readonly objects: ObjectStore;
   readonly owners: OwnerRegistry;
   readonly users: UserRegistry;
   readonly indexes: IndexCatalog;
+  /** Per-user identification counters. */
+  readonly budgets: QueryBudgetStore;
 }
 
 let cs1: Cs1Storage | undefined;
@@ -35,6 +38,7 @@ export function createCs1Storage(): Cs1Storage {
       owners: new DynamoOwnerRegistry(table),
       users: new DynamoUserRegistry(table),
       indexes: new DynamoIndexCatalog(table),
+      budgets: new DynamoQueryBudgetStore(table),
     };
   }
   return cs1;

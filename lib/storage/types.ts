@@ -213,6 +213,37 @@ export interface IndexCatalog {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Query budgets (DynamoDB)
+
+/** Whose queries a counter counts: one user of one owner on one index, in one window. */
+export interface QueryBudgetKey {
+  readonly ownerId: string;
+  readonly userId: string;
+  readonly indexName: string;
+  /** Start of the window, epoch seconds (a multiple of the window length). */
+  readonly windowStart: number;
+}
+
+export interface QueryBudgetUse {
+  /** The query was counted (false: the budget of this window is spent, nothing changed). */
+  readonly allowed: boolean;
+  /** Queries counted in the window, this one included when allowed. */
+  readonly used: number;
+}
+
+/**
+ * Per-user query counters. `consume` is ONE atomic conditional increment: of concurrent
+ * requests at most `limit` are ever allowed per window, however many execution environments
+ * serve them.
+ */
+export interface QueryBudgetStore {
+  /** Counts one query if fewer than `limit` were counted; the counter expires at `expiresAt`. */
+  consume(key: QueryBudgetKey, limit: number, expiresAt: Date): Promise<QueryBudgetUse>;
+  /** Gives one query back (a query the service failed to answer); never below zero. */
+  refund(key: QueryBudgetKey): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Secrets (CS2)
 
 /** CS2's homomorphic-encryption secret material by key id. Values are never logged. */

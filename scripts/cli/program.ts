@@ -12,6 +12,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
 import type { HeBackendName } from '../../lib/he/types';
+import { parseQueryBudget, POLICY_MAX_K } from '../../lib/twoserver/policy';
 import type { CommandContext } from './context';
 import { defaultHome } from './context';
 import { isServiceUnreachable } from '../../lib/client/errors';
@@ -174,7 +175,7 @@ function renderIdentify(r: IdentifyResult): string {
     const table =
       q.matches.length === 0
         ? 'no match'
-        : formatTable(['template id', 'dist^2 (x10^6)', 'distance'], q.matches.map((m) => [m.templateId, m.dist2, m.distance.toFixed(4)]));
+        : formatTable(['rank', 'template id'], q.matches.map((id, i) => [i + 1, id]));
     return r.queries.length === 1 ? table : `query ${q.query}\n${table}`;
   });
   if (r.skipped.length > 0) blocks.push(`skipped: ${r.skipped.map((s) => `${s.file} (${s.reason})`).join(', ')}`);
@@ -282,7 +283,10 @@ export function buildProgram(io: CliIo, options: RunOptions, state: RunState): C
     .option('--insecure-paper-scheme', "allow --he she, the paper's scheme, which is broken (experiments on synthetic data only)")
     .option('--face', 'identification embeddings from the face model (one face per image) instead of CNN features')
     .option('--target-recall <r>', 'recall@10 the search defaults must reach (sealed: real leaves per query; SEI: probes; measured on held-out images)', fraction('--target-recall'), 0.95)
-    .addOption(new Option('--layout <layout>', "SEI index tree layout (paper: the SEI paper's tree and search)").choices(['balanced', 'paper']).default('balanced'));
+    .addOption(new Option('--layout <layout>', "SEI index tree layout (paper: the SEI paper's tree and search)").choices(['balanced', 'paper']).default('balanced'))
+    .option('--max-k <k>', 'identification: the largest k a user may ask for (default 10)', integer('--max-k', 1, POLICY_MAX_K))
+    .option('--max-tau-squared <n>', 'identification: the largest squared distance a range query may use (default: 360000 faces, 250000 CNN)', integer('--max-tau-squared', 0, Number.MAX_SAFE_INTEGER))
+    .option('--identify-budget <n/window>', 'identification: queries per user per window, e.g. 100/1h (default 100/1h)');
   index.action(
     run(
       index,
@@ -299,6 +303,9 @@ export function buildProgram(io: CliIo, options: RunOptions, state: RunState): C
           face?: boolean;
           targetRecall: number;
           layout: IndexTreeLayout;
+          maxK?: number;
+          maxTauSquared?: number;
+          identifyBudget?: string;
         }>();
         return ownerIndex(c, {
           folder: index.args[0],
@@ -313,6 +320,9 @@ export function buildProgram(io: CliIo, options: RunOptions, state: RunState): C
           face: o.face,
           targetRecall: o.targetRecall,
           layout: o.layout,
+          maxK: o.maxK,
+          maxTauSquared: o.maxTauSquared,
+          identifyBudget: o.identifyBudget === undefined ? undefined : parseQueryBudget(o.identifyBudget),
         });
       },
       renderIndex,

@@ -6,7 +6,8 @@
  * (plus endpoint overrides and the CS2 credential). Started by the local cloud's main process.
  */
 import { CORS_ORIGINS_ENV } from '../../lib/api/cors';
-import { CS1_AUTHORIZER, CS1_ROUTES } from '../../lib/api/routes';
+import { CS1_AUTHORIZER, CS1_IDENTIFY_WORKER, CS1_ROUTES } from '../../lib/api/routes';
+import { IDENTIFY_WORKER_TIMEOUT_MS } from '../../cdk/timeouts';
 import { newDocumentClient, newS3Client } from '../../lib/storage/config';
 import { ensureBucket, ensureTable } from '../../lib/storage/local/provision';
 import { S3RVER_CREDENTIALS } from '../../lib/storage/local/s3rver';
@@ -15,8 +16,10 @@ import type { Cs1AccountConfig } from './account-protocol';
 import { isolateAwsEnvironment, readAccountConfig, runAccount } from './account-process';
 import { loadOrCreateCredential } from './cs1-credential';
 import { ExecutionEnvironments } from './execution-environments';
-import { DEFAULT_GATEWAY_LIMITS, createRestApiGateway } from './rest-api-gateway';
+import { DEFAULT_GATEWAY_LIMITS, createRestApiGateway, defaultFunctionName } from './rest-api-gateway';
 import { listen } from './http-server';
+import type { RunningServer } from './http-server';
+import { createLambdaInvokeApi } from './lambda-invoke-api';
 import { LOCAL_API_ID } from './layout';
 import { startStorageThread } from './storage-thread';
 
@@ -31,6 +34,7 @@ runAccount('cs1', async () => {
     buckets: [config.bucket],
   });
   let environments: ExecutionEnvironments | undefined;
+  let lambdaApi: RunningServer | undefined;
   try {
     const credentials = { accessKeyId: S3RVER_CREDENTIALS.accessKeyId, secretAccessKey: S3RVER_CREDENTIALS.secretAccessKey };
     const documents = newDocumentClient({ region: config.region, endpoint: storage.dynamodbEndpoint, credentials });
@@ -39,6 +43,21 @@ runAccount('cs1', async () => {
     await ensureBucket(objects, config.bucket);
     documents.destroy();
     objects.destroy();
+
+    // CS1's functions invoke its shard workers through Lambda's own API, as in AWS.
+    const workerFunction = defaultFunctionName(CS1_IDENTIFY_WORKER.handler);
+    lambdaApi = await listen(
+      createLambdaInvokeApi({
+        account: 'cs1',
+        accountId: config.accountId,
+        region: config.region,
+        functions: { [workerFunction]: CS1_IDENTIFY_WORKER.handler },
+        runtime: (call) => environments!.invoke(call),
+        timeoutMs: Math.round(IDENTIFY_WORKER_TIMEOUT_MS * config.timeoutScale),
+      }),
+      config.host,
+      0,
+    );
 
     // Set before any environment starts: each one copies this process' environment.
     isolateAwsEnvironment(config.isolatedAwsConfigDir, {
@@ -55,10 +74,14 @@ runAccount('cs1', async () => {
       BLINDSIGHT_CS2_URL: config.cs2Url,
       BLINDSIGHT_CS2_CREDENTIAL: await loadOrCreateCredential(config.credentialFile),
       ...(config.corsOrigins.length > 0 ? { [CORS_ORIGINS_ENV]: config.corsOrigins.join(',') } : {}),
+      AWS_ENDPOINT_URL_LAMBDA: lambdaApi.url,
+      BLINDSIGHT_IDENTIFY_WORKER_FUNCTION: workerFunction,
       ...(config.logLevel ? { BLINDSIGHT_LOG_LEVEL: config.logLevel } : {}),
       ...(config.pointerTtlMs !== undefined ? { BLINDSIGHT_POINTER_TTL_MS: String(config.pointerTtlMs) } : {}),
       // CS1's calls to CS2 wait as much longer as CS2 is allowed to take.
       ...(config.timeoutScale !== 1 ? { BLINDSIGHT_CS2_TIMEOUT_MS: String(Math.round(DEFAULT_CS2_TIMEOUT_MS * config.timeoutScale)) } : {}),
+      // ...and on their shard workers.
+      ...(config.timeoutScale !== 1 ? { BLINDSIGHT_IDENTIFY_WORKER_TIMEOUT_MS: String(Math.round(IDENTIFY_WORKER_TIMEOUT_MS * config.timeoutScale)) } : {}),
       ...(config.allowInsecurePaperScheme !== undefined ? { BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME: String(config.allowInsecurePaperScheme) } : {}),
     });
 
@@ -78,6 +101,7 @@ runAccount('cs1', async () => {
     });
     const server = await listen(gateway, config.host, config.port);
     const running = environments;
+    const invokeApi = lambdaApi;
     return {
       ready: {
         type: 'ready',
@@ -89,11 +113,13 @@ runAccount('cs1', async () => {
       },
       stop: async () => {
         await server.close();
+        await invokeApi.close();
         await running.close();
         await storage.stop();
       },
     };
   } catch (error) {
+    await lambdaApi?.close();
     await environments?.close();
     await storage.stop();
     throw error;

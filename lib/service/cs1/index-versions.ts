@@ -29,7 +29,7 @@ import type { CurrentVersionCache } from './current-version-cache';
 import type { IndexKindRegistry } from './index-kind-registry';
 import { INDEX_PART_UPLOAD_URL_SECONDS, S3_CONCURRENCY } from './limits';
 import { DEFAULT_PUBLISH_POLICY } from './publish-policy';
-import type { IndexKindSpec, IndexPartsReader, IndexPublishPolicy, IndexSummaryAccess, PresignedUrl } from './types';
+import type { IndexKindSpec, IndexPartSpec, IndexPartsReader, IndexPublishPolicy, IndexSummaryAccess, PresignedUrl } from './types';
 import { newVersionName } from './version-names';
 import { digestBytes, digestObject, encodePartDigests, PART_DIGESTS_BLOB } from './part-digests';
 import type { PartDigest } from './part-digests';
@@ -89,11 +89,17 @@ function checkDeclaredParts(handler: IndexKindSpec, parts: Readonly<Record<strin
   }
   const known = handler.parts.map((p) => `"${p.name}"`).join(', ');
   const declared: Record<string, number> = {};
+  const families = new Map<IndexPartSpec, number>();
   for (const [name, size] of Object.entries(parts)) {
-    const spec = handler.parts.find((p) => p.name === name);
+    const spec = handler.parts.find((p) => (p.pattern === undefined ? p.name === name : p.pattern.test(name)));
     if (spec === undefined) throw new InvalidInputError(`"${name.slice(0, 64)}" is not a part of a "${handler.kind}" index; its parts are ${known}`);
     if (!Number.isSafeInteger(size) || size < 1) throw new InvalidInputError(`part "${name}" must have a byte length that is a positive integer`);
     if (size > spec.maxBytes) throw new PayloadTooLargeError(`part "${name}" is ${size} bytes; a "${handler.kind}" index accepts at most ${spec.maxBytes}`);
+    if (spec.pattern !== undefined) {
+      const count = (families.get(spec) ?? 0) + 1;
+      if (count > (spec.maxCount ?? 1)) throw new InvalidInputError(`a "${handler.kind}" version takes at most ${spec.maxCount ?? 1} parts "${spec.name}"`);
+      families.set(spec, count);
+    }
     declared[name] = size;
   }
   for (const spec of handler.parts) {
@@ -317,6 +323,11 @@ export class IndexVersionService {
       ref: (name) => {
         keyOf(name);
         return { version, part: name };
+      },
+      priorVersion: async (prior) => {
+        assertVersionName(prior);
+        const found = prior === version ? undefined : await this.stores.indexes.getVersion(ownerId, indexName, prior);
+        return found?.status === 'complete' ? found : undefined;
       },
     };
   }

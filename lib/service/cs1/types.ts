@@ -3,7 +3,7 @@
  * index-version service and each kind of index (SEI, two-server). The services hold the logic
  * of the API and depend only on the storage interfaces, never on Lambda or the AWS SDK.
  */
-import type { IndexCatalog, IndexKind, JsonObject, ObjectStore, OwnerRegistry, UserRegistry } from '../../storage/types';
+import type { IndexCatalog, IndexKind, IndexVersion, JsonObject, ObjectStore, OwnerRegistry, UserRegistry } from '../../storage/types';
 
 /** CS1's stores (the same shape as lib/storage/factory's Cs1Storage). */
 export interface Cs1Stores {
@@ -28,8 +28,14 @@ export interface PartRef {
 
 /** A part the owner uploads (with a presigned PUT) before publishing a version. */
 export interface IndexPartSpec {
-  /** Blob-name syntax (identifiers.ts); becomes the last component of the part's S3 key. */
+  /**
+   * Blob-name syntax (identifiers.ts); becomes the last component of the part's S3 key. With
+   * `pattern`, a description of the names it matches (e.g. "records-NNNN").
+   */
   readonly name: string;
+  /** A family of parts: every declared name matching it is such a part (at most maxCount). */
+  readonly pattern?: RegExp;
+  readonly maxCount?: number;
   /** Largest accepted size in bytes. */
   readonly maxBytes: number;
   /** Optional parts may be left out of the declaration; declared parts must be uploaded. */
@@ -55,6 +61,11 @@ export interface IndexPartsReader {
   writeDerived(name: string, bytes: Uint8Array): Promise<PartRef>;
   /** The reference of a part (or derived object) of this version. */
   ref(name: string): PartRef;
+  /**
+   * An earlier, completely staged version of the same index (copy-on-write versions reuse its
+   * objects), or undefined when there is none by that name.
+   */
+  priorVersion(version: string): Promise<IndexVersion | undefined>;
 }
 
 /** What a kind handler makes of valid parts: the catalog entry of the version. */

@@ -50,8 +50,13 @@ export class VerifiedParts {
 
   /** An ObjectStore whose range reads of the part `ref` are checked (for readers that take a store). */
   async checkedStore(objects: ObjectStore, ownerId: string, indexName: string, ref: PartRef): Promise<ObjectStore> {
-    const key = indexPartObjectKey(ownerId, indexName, ref.version, ref.part);
     await this.digestOf(ownerId, indexName, ref);
+    return this.lazilyCheckedStore(objects, ownerId, indexName, ref);
+  }
+
+  /** As checkedStore, with the digest table loaded at the first read (for synchronous set-up). */
+  lazilyCheckedStore(objects: ObjectStore, ownerId: string, indexName: string, ref: PartRef): ObjectStore {
+    const key = indexPartObjectKey(ownerId, indexName, ref.version, ref.part);
     const readRange = (start: number, end: number) => this.readRange(objects, ownerId, indexName, ref, start, end);
     return new Proxy(objects, {
       get(target, property, receiver) {

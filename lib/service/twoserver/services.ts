@@ -1,28 +1,38 @@
 /**
- * CS1's identification service for this process, on the configured table and bucket (lib/
- * storage/factory.ts) and the configured way to CS2 (lib/twoserver/transport/config.ts, read on
- * the first identification, so functions that never call CS2 need none of its variables). A
- * warm Lambda keeps the loaded index versions across invocations.
+ * CS1's identification services for this process, on the configured table and bucket (lib/
+ * storage/factory.ts), the configured way to CS2 (lib/twoserver/transport/config.ts) and to the
+ * shard workers (shard-workers.ts), both read on the first identification, so functions that
+ * never call them need none of their variables. A warm Lambda keeps the loaded index versions
+ * across invocations; the identify worker function uses the same cache for its shards.
  *
  * BLINDSIGHT_TWO_SERVER_CACHE_VERSIONS: loaded versions kept per process (default 4).
  */
 import { createCs1Storage } from '../../storage/factory';
 import { createCs2TransportFactory, readCs2TransportConfig } from '../../twoserver/transport/config';
 import type { Cs2TransportFactory } from '../../twoserver/transport/config';
-import type { Cs1Stores } from '../cs1/types';
+import type { Cs1Storage } from '../../storage/factory';
 import { DEFAULT_MAX_LOADED_VERSIONS, TwoServerIndexCache } from './index-cache';
 import { TwoServerIdentificationService } from './identification';
 import type { TwoServerIdentificationOptions } from './identification';
+import { QueryBudgets } from './query-budget';
+import { ShardWorkerService } from './shard-worker-service';
+import { createShardWorkersFactory, readShardWorkersConfig } from './shard-workers';
+import type { ShardWorkersFactory } from './shard-workers';
 
 export interface TwoServerServices {
   readonly cache: TwoServerIndexCache;
   readonly identification: TwoServerIdentificationService;
+  readonly worker: ShardWorkerService;
 }
 
 export interface TwoServerServiceOptions extends TwoServerIdentificationOptions {
   /** Default: from the environment on first use. */
   readonly transports?: Cs2TransportFactory;
+  /** Default: from the environment on first use. */
+  readonly workers?: ShardWorkersFactory;
   readonly maxLoadedVersions?: number;
+  /** Clock of the query budgets (tests). */
+  readonly now?: () => Date;
 }
 
 function maxVersionsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): number {
@@ -33,16 +43,20 @@ function maxVersionsFromEnv(env: Readonly<Record<string, string | undefined>> = 
   return value;
 }
 
-export function createTwoServerServices(stores: Pick<Cs1Stores, 'objects' | 'indexes'>, options: TwoServerServiceOptions = {}): TwoServerServices {
+export function createTwoServerServices(stores: Pick<Cs1Storage, 'objects' | 'indexes' | 'budgets'>, options: TwoServerServiceOptions = {}): TwoServerServices {
   const cache = new TwoServerIndexCache(stores.indexes, options.maxLoadedVersions ?? maxVersionsFromEnv());
   let transports = options.transports;
+  let workers = options.workers;
   const identification = new TwoServerIdentificationService(
     stores,
     cache,
     () => (transports ??= createCs2TransportFactory(readCs2TransportConfig())),
+    () => (workers ??= createShardWorkersFactory(readShardWorkersConfig())),
+    new QueryBudgets(stores.budgets, options.now),
     options,
   );
-  return { cache, identification };
+  const worker = new ShardWorkerService(stores.objects, stores.indexes, cache, { recordReadConcurrency: options.recordReadConcurrency });
+  return { cache, identification, worker };
 }
 
 let processServices: TwoServerServices | undefined;

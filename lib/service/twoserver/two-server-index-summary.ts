@@ -1,6 +1,6 @@
 /**
- * GET index for a two-server index: everything a client needs to encrypt a query, from the
- * catalog metadata, and a presigned GET of the public material.
+ * GET index for a two-server index: everything a client needs to encrypt a query and what the
+ * owner lets users ask, from the catalog metadata, and a presigned GET of the public material.
  */
 import type { JsonObject } from '../../storage/types';
 import type { IndexKindSummarizer, IndexSummaryAccess } from '../cs1/types';
@@ -29,6 +29,12 @@ export async function summarizeTwoServer(json: JsonObject, access?: IndexSummary
     partitions: metadata.partitions,
     queryBytes: metadata.queryBytes,
     publicMaterial,
+    // What a user may ask: the owner's limits and the per-user budget.
+    policy: {
+      maxK: metadata.policy.maxK,
+      maxTauSquared: metadata.policy.maxTauSquared,
+      budget: { queries: metadata.policy.budget.queries, windowSeconds: metadata.policy.budget.windowSeconds },
+    },
   };
 }
 

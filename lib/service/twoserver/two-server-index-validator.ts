@@ -1,14 +1,19 @@
 /**
  * Publishing a two-server index version checks the parts (metadata.ts) completely before
  * anything is cataloged:
- * - cs1-index decodes fully (every invariant of decodeCs1Index);
+ * - cs1-index decodes fully (every invariant of decodeCs1Index, format version 2: with the
+ *   owner's policy and the shard table);
  * - evaluation loads as HE evaluation material of the SAME key (key id, backend, record layout)
  *   as cs1-index;
  * - public loads as HE public material whose descriptor equals the evaluation material's (so
  *   clients encrypt queries CS1 can evaluate: same key, same query size);
- * - records is exactly ceil(n / vectorsPerRecord) * recordBytes bytes, and the whole index
- *   passes the protocol's own consistency checks (Cs1Server's constructor).
- * The records themselves are not read at publish (they are up to 5 GB of ciphertext that only
+ * - every shard the version uploads is a part records-NNNN of exactly
+ *   ceil(templates / vectorsPerRecord) * recordBytes bytes, and no other records part is
+ *   declared; every shard it inherits (copy-on-write) is a shard of an earlier complete
+ *   version of this index with the same key, the same size and the SAME template ids in the
+ *   same order (so an owner whose local state drifted cannot publish ids over the wrong
+ *   records); the whole index passes the protocol's own consistency checks.
+ * The records themselves are not read at publish (up to 5 GB of ciphertext per shard that only
  * CS2 could check); each is checked against the key when a query reads it.
  */
 import { InvalidParametersError, isBlindsightError, MalformedDataError } from '../../core/errors';
@@ -16,8 +21,9 @@ import { SHE_IS_INSECURE, SHE_WARNING } from '../../he/backends';
 import { loadHeClient } from '../../he/client';
 import { loadHeEvaluator } from '../../he/evaluator';
 import type { HeDescriptor } from '../../he/types';
-import { Cs1Server } from '../../twoserver/protocol/cs1';
-import { decodeCs1Index } from '../../twoserver/protocol/cs1-index-codec';
+import type { IndexVersion } from '../../storage/types';
+import { checkCs1Index } from '../../twoserver/protocol/cs1';
+import { cs1IndexFormatVersion, decodeCs1Index } from '../../twoserver/protocol/cs1-index-codec';
 import type { Cs1Index } from '../../twoserver/protocol/types';
 import { sha256Hex } from '../../twoserver/transport/decrypt-event';
 import { ALLOW_INSECURE_PAPER_SCHEME_SETTING } from '../cs1/publish-policy';
@@ -25,12 +31,17 @@ import type { IndexKindValidator, IndexPartsReader, IndexPublishPolicy, Validate
 import {
   CS1_INDEX_BLOB,
   EVALUATION_BLOB,
+  parseTwoServerMetadata,
+  shardPartName,
   TWO_SERVER_EVALUATION_PART,
   TWO_SERVER_INDEX_PART,
   TWO_SERVER_PUBLIC_PART,
-  TWO_SERVER_RECORDS_PART,
+  TWO_SERVER_RECORDS_PART_PATTERN,
   twoServerMetadataToJson,
 } from './metadata';
+import type { ShardLocation } from './metadata';
+
+const WHAT_V1 = 'a two-server index of format version 1';
 
 /** Rethrows decoder errors with the part they concern in front of the message. */
 async function inPart<T>(part: string, work: () => T | Promise<T>): Promise<T> {
@@ -72,6 +83,75 @@ function checkSameDescriptor(evaluation: HeDescriptor, publicKey: HeDescriptor):
   }
 }
 
+/** The earlier versions an index inherits shards from, each decoded once. */
+class PriorVersions {
+  private readonly loaded = new Map<string, Promise<{ metadata: ReturnType<typeof parseTwoServerMetadata>; index: Cs1Index } | undefined>>();
+
+  constructor(private readonly parts: IndexPartsReader) {}
+
+  get(version: string) {
+    let entry = this.loaded.get(version);
+    if (entry === undefined) {
+      entry = this.load(version);
+      this.loaded.set(version, entry);
+    }
+    return entry;
+  }
+
+  private async load(version: string) {
+    const prior: IndexVersion | undefined = await this.parts.priorVersion(version);
+    if (prior === undefined || prior.kind !== 'two-server') return undefined;
+    // Stored, validated data: a failure here is a server fault, reported as such by the caller.
+    return { metadata: parseTwoServerMetadata(prior.metadata), index: decodeCs1Index(await prior.readBlob(CS1_INDEX_BLOB)) };
+  }
+}
+
+/**
+ * Where every shard's records are: this version's part records-NNNN, or the object an earlier
+ * version's shard lives in (after checking it holds the same templates in the same order).
+ */
+async function locateShards(parts: IndexPartsReader, index: Cs1Index, recordBases: Uint32Array, recordBytes: number): Promise<ShardLocation[]> {
+  const uploaded = new Set(parts.names.filter((name) => TWO_SERVER_RECORDS_PART_PATTERN.test(name)));
+  const priors = new PriorVersions(parts);
+  const locations: ShardLocation[] = [];
+  let position = 0;
+  for (let s = 0; s < index.shards.length; s++) {
+    const shard = index.shards[s];
+    const bytes = (recordBases[s + 1] - recordBases[s]) * recordBytes;
+    const ids = index.templateIds.slice(position, position + shard.templates);
+    position += shard.templates;
+    if (shard.inherited === undefined) {
+      const name = shardPartName(s);
+      if (!uploaded.delete(name)) {
+        throw new MalformedDataError(`part "${TWO_SERVER_INDEX_PART}"`, `shard ${s} is not inherited, so part "${name}" (${bytes} bytes) must be uploaded`);
+      }
+      if (parts.size(name) !== bytes) {
+        throw new MalformedDataError(`part "${name}"`, `is ${parts.size(name)} bytes, but shard ${s} holds ${shard.templates} templates: ${bytes} bytes of records`);
+      }
+      locations.push({ ref: parts.ref(name), bytes, templates: shard.templates });
+      continue;
+    }
+    const { version, shard: from } = shard.inherited;
+    const what = `shard ${s} (inherited from shard ${from} of version "${version}")`;
+    const prior = await priors.get(version);
+    if (prior === undefined) throw new MalformedDataError(`part "${TWO_SERVER_INDEX_PART}"`, `${what}: this index has no such complete two-server version`);
+    const location = prior.metadata.shards[from];
+    if (prior.index.keyId !== index.keyId || location === undefined || location.bytes !== bytes || location.templates !== shard.templates) {
+      throw new MalformedDataError(`part "${TWO_SERVER_INDEX_PART}"`, `${what}: that version has no such shard of this key and size`);
+    }
+    const start = prior.metadata.shards.slice(0, from).reduce((sum, l) => sum + l.templates, 0);
+    const priorIds = prior.index.templateIds.slice(start, start + shard.templates);
+    if (priorIds.some((id, i) => id !== ids[i])) {
+      throw new MalformedDataError(`part "${TWO_SERVER_INDEX_PART}"`, `${what}: its template ids differ from that shard's (re-sync the owner's index)`);
+    }
+    locations.push(location);
+  }
+  if (uploaded.size > 0) {
+    throw new MalformedDataError(`part "${[...uploaded][0]}"`, 'belongs to no shard of this version (the shard is inherited or does not exist)');
+  }
+  return locations;
+}
+
 /** she indexes only when the deployment allows them; returns the warnings to give back. */
 function checkBackendAllowed(index: Cs1Index, policy: IndexPublishPolicy): string[] {
   if (index.backend !== 'she') return [];
@@ -86,7 +166,10 @@ function checkBackendAllowed(index: Cs1Index, policy: IndexPublishPolicy): strin
 
 async function validateTwoServer(parts: IndexPartsReader, policy: IndexPublishPolicy): Promise<ValidatedIndexVersion> {
   const indexBytes = await parts.read(TWO_SERVER_INDEX_PART);
-  const index = await inPart(TWO_SERVER_INDEX_PART, () => decodeCs1Index(indexBytes));
+  const index = await inPart(TWO_SERVER_INDEX_PART, () => {
+    if (cs1IndexFormatVersion(indexBytes) < 2) throw new MalformedDataError(WHAT_V1, 'rebuild the index with this version of Blindsight (it sets the owner\'s limits and shards)');
+    return decodeCs1Index(indexBytes);
+  });
   // Before any HE material is loaded; checkSameKey below makes the evaluation material's backend the same.
   const warnings = checkBackendAllowed(index, policy);
 
@@ -104,20 +187,9 @@ async function validateTwoServer(parts: IndexPartsReader, policy: IndexPublishPo
       client.dispose();
     }
 
+    const layout = await inPart(TWO_SERVER_INDEX_PART, () => checkCs1Index(index, evaluator));
+    const shards = await locateShards(parts, index, layout.recordBases, descriptor.recordBytes);
     const n = index.metadata.n;
-    const expected = Math.ceil(n / descriptor.vectorsPerRecord) * descriptor.recordBytes;
-    const recordsBytes = parts.size(TWO_SERVER_RECORDS_PART);
-    if (recordsBytes !== expected) {
-      throw new MalformedDataError(
-        `part "${TWO_SERVER_RECORDS_PART}"`,
-        `is ${recordsBytes} bytes, but ${n} templates in records of ${descriptor.vectorsPerRecord} x ${descriptor.recordBytes} bytes take ${expected}`,
-      );
-    }
-    // The protocol's own cross-checks (segments, ids, reference records, store size).
-    await inPart(TWO_SERVER_INDEX_PART, () => {
-      const unused = () => Promise.reject(new Error('not used at publish'));
-      return new Cs1Server(evaluator, index, { size: recordsBytes, read: unused }, { decryptBatch: unused });
-    });
 
     const metadata = twoServerMetadataToJson({
       backend: descriptor.backend,
@@ -130,7 +202,8 @@ async function validateTwoServer(parts: IndexPartsReader, policy: IndexPublishPo
       dist2Max: descriptor.dist2Max,
       templateCount: n,
       partitions: index.metadata.partitions,
-      records: { ref: parts.ref(TWO_SERVER_RECORDS_PART), bytes: recordsBytes },
+      shards,
+      policy: index.policy,
       publicMaterial: { ref: parts.ref(TWO_SERVER_PUBLIC_PART), bytes: publicBytes.length, sha256: sha256Hex(publicBytes) },
       publishedFrom: parts.version,
     });

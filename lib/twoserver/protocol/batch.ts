@@ -1,23 +1,37 @@
 /**
- * One CS1 -> CS2 round trip: blind, evaluate, send, unblind.
+ * CS1 -> CS2 round trips: blind and evaluate (wherever the records are: the coordinator for the
+ * reference points, a shard worker for templates), merge, send, unblind.
  *
- * CS1 draws a fresh secret blinding for every batch (secureRandom through lib/he), the HE
- * backend computes E(a * dist2 + b) and shuffles the batch, CS2 decrypts, and CS1 maps each
- * value back through the batch's valueSlot and inverts the blinding exactly. A value that does
- * not unblind to an integer in [0, dist2Max], a missing or a duplicated value is a
- * DecryptionError: CS2 answered for another key or the batch was tampered with.
+ * Whoever evaluates draws a fresh secret blinding for its batch (secureRandom through lib/he):
+ * one a per batch, b per value (or per batch, 'shared'). The HE backend computes
+ * E(a * dist2 + b) and shuffles the batch. The coordinator merges every batch of a stage into
+ * ONE batch for CS2 (lib/he/batch-merge: items shuffled again across batches), and maps each
+ * value back through (source batch, valueSlot) and that batch's blinding. A value that does not
+ * unblind to an integer in [0, dist2Max], a missing or a duplicated value is a DecryptionError:
+ * CS2 answered for another key or the batch was tampered with.
  */
-import { DecryptionError } from '../../core/errors';
+import { DecryptionError, InvalidInputError } from '../../core/errors';
+import { mergeDistanceBatches } from '../../he/batch-merge';
 import { drawBlinding, drawOffset, unblind } from '../../he/blinding';
 import type { BlindingRange } from '../../he/blinding';
-import type { Blinding, EncryptedQuery, HeEvaluator } from '../../he/types';
+import type { Blinding, EncryptedQuery, HeDescriptor, HeEvaluator } from '../../he/types';
 import type { BlindingMode, Cs2Transport } from './types';
 
-export interface BatchOutcome {
-  /** dist2[i] is the exact squared distance of slots[i]. */
-  readonly dist2: Float64Array;
-  /** Bytes sent to CS2. */
-  readonly bytes: number;
+/**
+ * An evaluated batch and what its evaluator keeps secret from CS2: the blinding of each
+ * requested slot. (Travels from a shard worker to the coordinator inside CS1.)
+ */
+export interface PreparedBatch {
+  /** The backend's batch bytes. */
+  readonly bytes: Uint8Array;
+  /** valueSlot[e]: the requested slot of the batch's e-th value, -1 for SIMD filler. */
+  readonly valueSlot: Int32Array;
+  /** The requested slots, in request order. */
+  readonly slots: readonly number[];
+  /** The batch's multiplier. */
+  readonly a: bigint;
+  /** Offsets: one per requested slot (request order), or a single shared one. */
+  readonly b: readonly bigint[];
 }
 
 /**
@@ -25,51 +39,83 @@ export interface BatchOutcome {
  * below the key's offset bound: mod t for bfv (each value then uniform for CS2), [0, 2^bBits)
  * for she.
  */
-export function drawBatchBlinding(
-  mode: BlindingMode,
-  range: BlindingRange,
-  count: number,
-): { request: Blinding | Blinding[]; of: (i: number) => Blinding } {
+export function drawBatchBlinding(mode: BlindingMode, range: BlindingRange, count: number): { a: bigint; b: bigint[] } {
   const shared = drawBlinding(range);
-  if (mode === 'shared') return { request: shared, of: () => shared };
-  const list: Blinding[] = new Array(count);
-  for (let i = 0; i < count; i++) list[i] = { a: shared.a, b: drawOffset(range) };
-  return { request: list, of: (i) => list[i] };
+  if (mode === 'shared') return { a: shared.a, b: [shared.b] };
+  const b: bigint[] = new Array(count);
+  for (let i = 0; i < count; i++) b[i] = drawOffset(range);
+  return { a: shared.a, b };
 }
 
-export async function evaluateBatch(
+/** Blinds and evaluates the distances of `slots` of `records` (whole records, in request order). */
+export function prepareBatch(
   evaluator: HeEvaluator,
-  transport: Cs2Transport,
   query: EncryptedQuery,
   records: readonly Uint8Array[],
   slots: readonly number[],
   mode: BlindingMode,
-): Promise<BatchOutcome> {
-  const descriptor = evaluator.descriptor;
-  const blinding = drawBatchBlinding(mode, descriptor, slots.length);
-  const batch = evaluator.distanceBatch(query, { records, slots, blinding: blinding.request });
-  const values = await transport.decryptBatch(batch.bytes);
-  if (!Array.isArray(values) || values.length !== batch.valueSlot.length) {
-    throw new DecryptionError(`CS2 returned ${Array.isArray(values) ? values.length : 'no'} values for a batch of ${batch.valueSlot.length}`);
-  }
-  // Slots are small integers (records read * vectorsPerRecord): index them directly.
+): PreparedBatch {
+  const { a, b } = drawBatchBlinding(mode, evaluator.descriptor, slots.length);
+  const blinding: Blinding | Blinding[] = b.length === 1 && mode === 'shared' ? { a, b: b[0] } : b.map((offset) => ({ a, b: offset }));
+  const batch = evaluator.distanceBatch(query, { records, slots, blinding });
+  return { bytes: batch.bytes, valueSlot: batch.valueSlot, slots: [...slots], a, b };
+}
+
+export interface ExchangeOutcome {
+  /** dist2[i][j]: exact squared distance of batches[i].slots[j]. */
+  readonly dist2: Float64Array[];
+  /** Bytes sent to CS2. */
+  readonly bytes: number;
+}
+
+/** Request index of every slot of a batch (slots are small integers: index them directly). */
+function slotIndex(batch: PreparedBatch): Int32Array {
   let maxSlot = 0;
-  for (const s of slots) if (s > maxSlot) maxSlot = s;
-  const indexOfSlot = new Int32Array(maxSlot + 1).fill(-1);
-  slots.forEach((s, i) => {
-    indexOfSlot[s] = i;
+  for (const s of batch.slots) {
+    if (!Number.isInteger(s) || s < 0) throw new InvalidInputError('prepared batch: slots must be integers >= 0');
+    if (s > maxSlot) maxSlot = s;
+  }
+  const index = new Int32Array(maxSlot + 1).fill(-1);
+  batch.slots.forEach((s, i) => {
+    if (index[s] !== -1) throw new InvalidInputError('prepared batch: a slot is listed twice');
+    index[s] = i;
   });
-  const dist2 = new Float64Array(slots.length).fill(-1);
+  return index;
+}
+
+/**
+ * Sends the batches of one stage to CS2 as ONE batch (merged and reshuffled when there are
+ * several) and returns every requested slot's exact squared distance.
+ */
+export async function exchangeBatches(descriptor: HeDescriptor, transport: Cs2Transport, batches: readonly PreparedBatch[]): Promise<ExchangeOutcome> {
+  if (batches.length === 0) throw new InvalidInputError('exchange: at least one batch is required');
+  for (const batch of batches) {
+    if (batch.b.length !== 1 && batch.b.length !== batch.slots.length) throw new InvalidInputError('prepared batch: one offset, or one per slot');
+  }
+  const merged =
+    batches.length === 1
+      ? { bytes: batches[0].bytes, source: new Int32Array(batches[0].valueSlot.length), valueSlot: batches[0].valueSlot }
+      : mergeDistanceBatches(batches);
+  const values = await transport.decryptBatch(merged.bytes);
+  if (!Array.isArray(values) || values.length !== merged.valueSlot.length) {
+    throw new DecryptionError(`CS2 returned ${Array.isArray(values) ? values.length : 'no'} values for a batch of ${merged.valueSlot.length}`);
+  }
+  const indexes = batches.map(slotIndex);
+  const dist2 = batches.map((batch) => new Float64Array(batch.slots.length).fill(-1));
   for (let e = 0; e < values.length; e++) {
-    const slot = batch.valueSlot[e];
+    const slot = merged.valueSlot[e];
     if (slot < 0) continue; // filler value of a SIMD block: not a requested distance
-    const i = slot <= maxSlot ? indexOfSlot[slot] : -1;
-    if (i < 0 || dist2[i] !== -1) throw new DecryptionError('CS2 batch does not match the request (unknown or repeated slot)');
+    const source = merged.source[e];
+    const batch = batches[source];
+    const index = indexes[source];
+    const i = slot < index.length ? index[slot] : -1;
+    if (i < 0 || dist2[source][i] !== -1) throw new DecryptionError('CS2 batch does not match the request (unknown or repeated slot)');
     if (typeof values[e] !== 'bigint') throw new DecryptionError('CS2 returned a value that is not an integer');
-    dist2[i] = unblind(values[e], blinding.of(i), descriptor.dist2Max, descriptor.valueModulus);
+    const blinding = { a: batch.a, b: batch.b.length === 1 ? batch.b[0] : batch.b[i] };
+    dist2[source][i] = unblind(values[e], blinding, descriptor.dist2Max, descriptor.valueModulus);
   }
-  for (let i = 0; i < dist2.length; i++) {
-    if (dist2[i] === -1) throw new DecryptionError('CS2 batch is missing a requested distance');
+  for (const list of dist2) {
+    for (let i = 0; i < list.length; i++) if (list[i] === -1) throw new DecryptionError('CS2 batch is missing a requested distance');
   }
-  return { dist2, bytes: batch.bytes.length };
+  return { dist2, bytes: merged.bytes.length };
 }

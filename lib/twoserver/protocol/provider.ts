@@ -3,29 +3,36 @@
  *
  * 1. buildPlainIndex: K-means partitions, integer reference points, iDistance keys, segments
  *    over the sorted keys (plaintext; stays with the provider).
- * 2. encryptIndex / encryptIndexTo / prepareIndexEncryption: templates encrypted in STORAGE
- *    order into fixed-size records, reference points encrypted likewise, and the material for
- *    each party. Storage order is key order with the templates of each record permuted
- *    (secureRandom): a SIMD record's slot order then carries no key order, so CS2, which sees
- *    the values of a record in slot order, cannot tie a value to a key position. CS1's id list
- *    follows the storage order, and CS1 evaluates whole records (cs1.ts), so it never needs the
+ * 2. encryptIndex / encryptIndexTo / prepareIndexEncryption: the templates split into SHARDS of
+ *    bounded size by partition range (../shards.ts), each encrypted in STORAGE order into
+ *    fixed-size records; reference points encrypted likewise; and the material for each party.
+ *    Storage order is key order with the templates of each record permuted (secureRandom): a
+ *    SIMD record's slot order then carries no key order, so CS2, which sees the values of a
+ *    record in slot order, cannot tie a value to a key position. CS1's id list follows the
+ *    storage order, and CS1 evaluates whole records (cs1.ts), so it never needs the
  *    permutation. (With one vector per record, as for she, storage order IS key order.)
+ * 3. The owner keeps the ProviderIndex (provider-index.ts) to add and delete templates later,
+ *    copy-on-write: only the shards an update touches are encrypted again.
  *
- * The records blob is n * recordBytes (she at n = 20,000, d = 512, k0 = 1024: 2.6 GB), so
- * besides encryptIndex, which returns it in one buffer, the records can be produced lazily as
- * chunks of whole records (prepareIndexEncryption().chunks()) or written to a sink
- * (encryptIndexTo), holding one chunk at a time.
+ * The records are n * recordBytes in total (bfv at n = 1,000,000, d = 512: 12 GB), so besides
+ * encryptIndex, which returns each shard in one buffer, the records can be produced lazily as
+ * chunks of whole records per shard (prepareIndexEncryption().chunks(shard)) or written to a
+ * sink per shard (encryptIndexTo), holding one chunk at a time.
  */
 import { DimensionMismatchError, InvalidInputError } from '../../core/errors';
-import { secureRandom, shuffleInPlace } from '../../core/random';
 import type { RandomSource } from '../../core/random';
 import type { HeProvider } from '../../he/types';
 import type { VectorSet } from '../../linalg/vectors';
 import { assertIntegerTemplates, buildIDistance } from '../idistance';
-import { publicMetadata } from '../idistance-codec';
+import { identificationPolicy } from '../policy';
+import type { IdentificationPolicy } from '../policy';
 import { buildSegmentIndex } from '../segments/build';
 import type { SegmentationMethod, SegmentIndex } from '../segments/types';
+import { maxTemplatesForBytes } from '../shards';
 import type { IDistanceIndex } from '../types';
+import { ProviderIndex } from './provider-index';
+
+export { storageOrder } from './provider-index';
 import type { Cs1Index } from './types';
 
 export interface PlainIndexOptions {
@@ -48,7 +55,7 @@ export interface PlainIndex {
   readonly segments: SegmentIndex;
 }
 
-/** What the provider hands out, except the records blob. */
+/** What the provider hands out, except the records. */
 export interface IndexManifest {
   /** To CS1, with the records and the evaluation material. */
   readonly cs1Index: Cs1Index;
@@ -58,8 +65,8 @@ export interface IndexManifest {
   readonly secretMaterial: Uint8Array;
   /** HE public material for clients. */
   readonly publicMaterial: Uint8Array;
-  /** Records in the blob, and its exact size (recordCount * recordBytes). */
-  readonly recordCount: number;
+  /** Exact size of each shard's records (records * recordBytes), and their sum. */
+  readonly shardBytes: readonly number[];
   readonly recordsBytes: number;
 }
 
@@ -67,14 +74,16 @@ export interface IndexManifest {
 export interface ProviderOutput {
   /** To CS1, with the records and the evaluation material. */
   readonly cs1Index: Cs1Index;
-  /** Templates in storage order, recordCount(n) * recordBytes bytes (e.g. one object in a bucket). */
-  readonly records: Uint8Array;
+  /** Each shard's templates in storage order, records * recordBytes bytes (one object each). */
+  readonly shards: readonly Uint8Array[];
   /** HE evaluation material for CS1 (never the secret). */
   readonly evaluationMaterial: Uint8Array;
   /** HE secret material for CS2. */
   readonly secretMaterial: Uint8Array;
   /** HE public material for clients. */
   readonly publicMaterial: Uint8Array;
+  /** The provider's updatable index (plaintext: keep it private, or drop it). */
+  readonly provider: ProviderIndex;
 }
 
 export interface EncryptIndexOptions {
@@ -84,27 +93,38 @@ export interface EncryptIndexOptions {
   readonly chunkRecords?: number;
   /** Randomness of the in-record permutation (default secureRandom; tests may seed it). */
   readonly random?: RandomSource;
+  /** What users may ask. Default: k-nearest up to 10, exact-match range queries, 100 queries an hour. */
+  readonly policy?: IdentificationPolicy;
+  /** Largest shard in templates. Default: what fits in DEFAULT_MAX_SHARD_BYTES. */
+  readonly maxShardTemplates?: number;
 }
 
-/** A lazily encrypted index: the manifest now, the records chunk by chunk. */
+/** A lazily encrypted index: the manifest now, each shard's records chunk by chunk. */
 export interface IndexEncryption {
   readonly manifest: IndexManifest;
+  readonly provider: ProviderIndex;
   /**
-   * The records blob as consecutive chunks of whole records, in storage order; each chunk is
-   * encrypted when it is pulled. Concatenated, they are exactly manifest.recordsBytes bytes.
-   * Works with for-of, for-await and stream.Readable.from. Callable more than once (fresh
-   * encryptions of the same layout each time).
+   * Shard `shard`'s records as consecutive chunks of whole records, in storage order; each
+   * chunk is encrypted when it is pulled. Concatenated, they are exactly
+   * manifest.shardBytes[shard] bytes. Callable more than once (fresh encryptions of the same
+   * layout each time).
    */
-  chunks(): Generator<Uint8Array, void, undefined>;
+  chunks(shard: number): Generator<Uint8Array, void, undefined>;
 }
 
-/** Where encryptIndexTo writes the records: called once per chunk, in order; may apply backpressure. */
+/** Where encryptIndexTo writes a shard's records: called once per chunk, in order; may apply backpressure. */
 export interface RecordSink {
   write(chunk: Uint8Array): void | Promise<void>;
 }
 
 /** Default chunk size of the record stream. */
 export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
+/**
+ * Default shard bound: 256 MiB of records (bfv, N = 8192: about 1,360 records, 87,000 d = 128
+ * or 21,800 d = 512 templates). Small enough for one worker to read its candidates quickly and
+ * far below S3's 5 GB per upload.
+ */
+export const DEFAULT_MAX_SHARD_BYTES = 256 * 1024 * 1024;
 
 export function buildPlainIndex(templates: VectorSet, options: PlainIndexOptions): PlainIndex {
   const idistance = buildIDistance(templates, {
@@ -115,6 +135,16 @@ export function buildPlainIndex(templates: VectorSet, options: PlainIndexOptions
   });
   const segments = buildSegmentIndex(idistance.keys, { eps: options.eps, method: options.method });
   return { idistance, segments };
+}
+
+/**
+ * Partitions for n templates when the owner does not choose: about sqrt(n), at least 1. The
+ * pruning of iDistance needs partitions small enough that a query's neighbours fill few of
+ * them, while every partition costs one reference point in each query's first stage.
+ */
+export function defaultPartitionCount(n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new InvalidInputError(`partitions: n = ${n} must be a positive integer`);
+  return Math.max(1, Math.min(n, Math.round(Math.sqrt(n))));
 }
 
 function checkIds(ids: readonly string[] | undefined, n: number): string[] {
@@ -132,35 +162,6 @@ function checkIds(ids: readonly string[] | undefined, n: number): string[] {
   return [...ids];
 }
 
-/**
- * Storage order: storage position p holds input template order[p]. Key order (idistance.order)
- * with each run of vectorsPerRecord positions (one record) shuffled, so the slot of a template
- * inside its record is independent of its key position.
- */
-export function storageOrder(idistance: Pick<IDistanceIndex, 'order'>, vectorsPerRecord: number, random: RandomSource = secureRandom): Uint32Array {
-  if (!Number.isInteger(vectorsPerRecord) || vectorsPerRecord < 1) {
-    throw new InvalidInputError(`storage order: vectorsPerRecord = ${vectorsPerRecord} must be a positive integer`);
-  }
-  const out = Uint32Array.from(idistance.order);
-  if (vectorsPerRecord === 1) return out;
-  for (let start = 0; start < out.length; start += vectorsPerRecord) {
-    const record = Array.from(out.subarray(start, Math.min(out.length, start + vectorsPerRecord)));
-    out.set(shuffleInPlace(record, random), start);
-  }
-  return out;
-}
-
-/** Rows order[first .. first + count) of `templates`, as a new set. */
-function rowsInOrder(templates: VectorSet, order: Uint32Array, first: number, count: number): VectorSet {
-  const { d } = templates;
-  const data = new Float64Array(count * d);
-  for (let k = 0; k < count; k++) {
-    const i = order[first + k];
-    data.set(templates.data.subarray(i * d, (i + 1) * d), k * d);
-  }
-  return { n: count, d, data };
-}
-
 function checkChunkRecords(chunkRecords: number | undefined, recordBytes: number): number {
   if (chunkRecords === undefined) return Math.max(1, Math.floor(DEFAULT_CHUNK_BYTES / recordBytes));
   if (!Number.isInteger(chunkRecords) || chunkRecords < 1) {
@@ -170,8 +171,8 @@ function checkChunkRecords(chunkRecords: number | undefined, recordBytes: number
 }
 
 /**
- * Checks the inputs, fixes the storage order, encrypts the reference points and exports the
- * materials; the template records are encrypted only when chunks() is pulled.
+ * Checks the inputs, fixes the shards and the storage order, encrypts the reference points and
+ * exports the materials; the template records are encrypted only when chunks(shard) is pulled.
  */
 export function prepareIndexEncryption(he: HeProvider, templates: VectorSet, plain: PlainIndex, options: EncryptIndexOptions = {}): IndexEncryption {
   const descriptor = he.descriptor;
@@ -186,77 +187,72 @@ export function prepareIndexEncryption(he: HeProvider, templates: VectorSet, pla
   }
   const { recordBytes, vectorsPerRecord } = descriptor;
   const chunkRecords = checkChunkRecords(options.chunkRecords, recordBytes);
-  const inputIds = checkIds(options.ids, templates.n);
-  const order = storageOrder(idistance, vectorsPerRecord, options.random);
-  const templateIds = Array.from(order, (i) => inputIds[i]);
-  const recordCount = he.recordCount(templates.n);
-  const manifest: IndexManifest = {
-    cs1Index: {
-      backend: descriptor.backend,
-      keyId: descriptor.keyId,
-      recordBytes,
+  const provider = ProviderIndex.fromIDistance(
+    templates,
+    idistance,
+    checkIds(options.ids, templates.n),
+    {
+      policy: options.policy ?? identificationPolicy({ maxTauSquared: 0 }),
+      eps: segments.eps,
+      method: segments.method,
+      maxShardTemplates: options.maxShardTemplates ?? maxTemplatesForBytes(DEFAULT_MAX_SHARD_BYTES, recordBytes, vectorsPerRecord),
       vectorsPerRecord,
-      metadata: publicMetadata(idistance),
-      segments,
-      referenceRecords: he.encryptRecords(idistance.referencePoints),
-      templateIds,
     },
+    options.random,
+  );
+  const shardBytes = Array.from({ length: provider.shardCount }, (_, s) => provider.shardRecordCount(s) * recordBytes);
+  const manifest: IndexManifest = {
+    cs1Index: provider.cs1Index(he),
     evaluationMaterial: he.exportEvaluation(),
     secretMaterial: he.exportSecret(),
     publicMaterial: he.exportPublic(),
-    recordCount,
-    recordsBytes: recordCount * recordBytes,
+    shardBytes,
+    recordsBytes: shardBytes.reduce((a, b) => a + b, 0),
   };
-  function* chunks(): Generator<Uint8Array, void, undefined> {
-    const n = templates.n;
-    for (let record = 0; record < recordCount; record += chunkRecords) {
-      // Chunks start on a record boundary, so the backend packs each record exactly as in one pass.
-      const first = record * vectorsPerRecord;
-      const count = Math.min(n, (record + chunkRecords) * vectorsPerRecord) - first;
-      yield he.encryptRecords(rowsInOrder(templates, order, first, count));
-    }
-  }
-  return { manifest, chunks };
+  return { manifest, provider, chunks: (shard) => provider.shardChunks(he, shard, chunkRecords) };
 }
 
 /**
- * Encrypts the index and writes the records to `sink` chunk by chunk (one chunk in memory at a
- * time); returns everything else. Checks that exactly recordsBytes were produced.
+ * Encrypts the index and writes each shard's records to `sinkFor(shard)` chunk by chunk (one
+ * chunk in memory at a time); returns everything else. Checks that every shard got exactly
+ * its bytes.
  */
 export async function encryptIndexTo(
   he: HeProvider,
   templates: VectorSet,
   plain: PlainIndex,
-  sink: RecordSink,
+  sinkFor: (shard: number) => RecordSink,
   options: EncryptIndexOptions = {},
 ): Promise<IndexManifest> {
   const encryption = prepareIndexEncryption(he, templates, plain, options);
-  let written = 0;
-  for (const chunk of encryption.chunks()) {
-    written += chunk.length;
-    await sink.write(chunk);
-  }
-  if (written !== encryption.manifest.recordsBytes) {
-    throw new Error(`encrypt index: wrote ${written} record bytes, expected ${encryption.manifest.recordsBytes}`);
+  for (let s = 0; s < encryption.manifest.shardBytes.length; s++) {
+    const sink = sinkFor(s);
+    let written = 0;
+    for (const chunk of encryption.chunks(s)) {
+      written += chunk.length;
+      await sink.write(chunk);
+    }
+    if (written !== encryption.manifest.shardBytes[s]) {
+      throw new Error(`encrypt index: wrote ${written} record bytes for shard ${s}, expected ${encryption.manifest.shardBytes[s]}`);
+    }
   }
   return encryption.manifest;
 }
 
 /**
- * Encrypts the templates in storage order and the reference points, records in ONE buffer
- * (small and medium indexes; use encryptIndexTo or prepareIndexEncryption for large ones).
- * `ids[i]` names input template i (default: its index as a string); CS1 gets them in storage
- * order.
+ * Encrypts the templates shard by shard and the reference points, each shard's records in ONE
+ * buffer (small and medium indexes; use encryptIndexTo or prepareIndexEncryption for large
+ * ones). `options.ids[i]` (or `ids[i]`) names input template i (default: its index as a
+ * string); CS1 gets them in storage order.
  */
-export function encryptIndex(he: HeProvider, templates: VectorSet, plain: PlainIndex, ids?: readonly string[]): ProviderOutput {
-  const { manifest, chunks } = prepareIndexEncryption(he, templates, plain, { ids });
-  const records = new Uint8Array(manifest.recordsBytes);
-  let at = 0;
-  for (const chunk of chunks()) {
-    records.set(chunk, at);
-    at += chunk.length;
-  }
-  if (at !== records.length) throw new Error(`encrypt index: produced ${at} record bytes, expected ${records.length}`);
+export function encryptIndex(he: HeProvider, templates: VectorSet, plain: PlainIndex, options: EncryptIndexOptions | readonly string[] = {}): ProviderOutput {
+  const resolved: EncryptIndexOptions = Array.isArray(options) ? { ids: options as readonly string[] } : (options as EncryptIndexOptions);
+  const { manifest, provider } = prepareIndexEncryption(he, templates, plain, resolved);
+  const shards = manifest.shardBytes.map((bytes, s) => {
+    const records = provider.encryptShard(he, s);
+    if (records.length !== bytes) throw new Error(`encrypt index: produced ${records.length} record bytes for shard ${s}, expected ${bytes}`);
+    return records;
+  });
   const { cs1Index, evaluationMaterial, secretMaterial, publicMaterial } = manifest;
-  return { cs1Index, records, evaluationMaterial, secretMaterial, publicMaterial };
+  return { cs1Index, shards, evaluationMaterial, secretMaterial, publicMaterial, provider };
 }

@@ -14,6 +14,7 @@
  * - CS2 (cs2.ts): decrypts batches to blinded values; reached through a {@link Cs2Transport}.
  */
 import type { HeBackendName } from '../../he/types';
+import type { IdentificationPolicy } from '../policy';
 import type { BatchPadding } from './padding';
 import type { SegmentIndex } from '../segments/types';
 import type { IDistanceMetadata, Match } from '../types';
@@ -36,9 +37,23 @@ export interface Cs1Index {
    * each record randomly permuted (provider.ts): a key position names the record, not the slot.
    */
   readonly templateIds: readonly string[];
+  /** What users may ask (checked by the service before anything runs). */
+  readonly policy: IdentificationPolicy;
+  /** The shards, in storage order (../shards.ts); their counts sum to n. */
+  readonly shards: readonly ShardEntry[];
 }
 
-/** Byte-range access to the records blob (in memory here; an object store in deployment). */
+/** One shard of the records: how many templates, and where its records come from. */
+export interface ShardEntry {
+  readonly templates: number;
+  /**
+   * Copy-on-write: the shard's records are exactly those of shard `shard` of the earlier
+   * version `version` (same templates, same order). Absent: uploaded with this version.
+   */
+  readonly inherited?: { readonly version: string; readonly shard: number };
+}
+
+/** Byte-range access to the records of one shard (in memory here; an object store in deployment). */
 export interface RecordStore {
   /** Total size in bytes. */
   readonly size: number;
@@ -70,6 +85,12 @@ export interface Cs1Options {
    */
   readonly initialCandidateFactor?: number;
   /**
+   * k-nearest: each further round widens the radius so that the candidate set grows about this
+   * many times (estimated from public metadata), unless the k-th distance found so far is
+   * smaller (then that round is the last). Default 2.
+   */
+  readonly candidateGrowth?: number;
+  /**
    * Decoy records in stage-2 batches (padding.ts). Default { minValues: 16, powerOfTwo: true };
    * false: none beyond the one decoy record sent when nothing can match.
    */
@@ -91,8 +112,11 @@ export interface QueryStats {
   /** Byte-range reads on the record store and the bytes they returned. */
   readonly recordReads: number;
   readonly bytesRead: number;
-  /** Stage-2 rounds (1 for a range query; radius doublings + 1 for k-nearest). */
+  /** Stage-2 rounds (1 for a range query; 1 or more for k-nearest). */
   readonly rounds: number;
+  /** Shard tasks run (all rounds), and the most shards one round used. */
+  readonly shardTasks: number;
+  readonly maxShardsPerRound: number;
 }
 
 export interface QueryResult {

@@ -7,21 +7,16 @@
  * The client should be built with maxAttempts 1 (see config.ts): the SDK would otherwise retry
  * throttling and 5xx on its own, and retries here are limited to one, on connection errors.
  */
-import { InvokeCommand } from '@aws-sdk/client-lambda';
-import type { InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { InvalidInputError } from '../../core/errors';
 import type { Cs2DecryptEvent } from './decrypt-event';
+import { invokeLambda, isConnectionError } from './lambda-invoke';
+import type { LambdaInvoker } from './lambda-invoke';
 import { RemoteCs2Transport } from './remote-transport';
 import type { Cs2Reply, RemoteCs2TransportOptions } from './remote-transport';
 
-/** What the transport needs of a LambdaClient (tests inject their own). */
-export interface LambdaInvoker {
-  send(command: InvokeCommand, options?: { abortSignal?: AbortSignal }): Promise<InvokeCommandOutput>;
-}
+export type { LambdaInvoker } from './lambda-invoke';
 
 const FUNCTION_ARN = /^arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):function:([A-Za-z0-9_-]{1,64})(:[A-Za-z0-9_$-]{1,128})?$/;
-
-const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
 
 /** The region of a Lambda function ARN; InvalidInputError if it is not one. */
 export function regionOfFunctionArn(arn: string): string {
@@ -38,15 +33,6 @@ export interface LambdaCs2TransportOptions extends RemoteCs2TransportOptions {
   readonly client: LambdaInvoker;
 }
 
-function parsePayload(payload: Uint8Array | undefined): unknown {
-  if (payload === undefined || payload.length === 0) return undefined;
-  try {
-    return JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
 export class LambdaCs2Transport extends RemoteCs2Transport {
   protected readonly channel = 'Lambda';
   private readonly functionArn: string;
@@ -59,28 +45,12 @@ export class LambdaCs2Transport extends RemoteCs2Transport {
     this.client = options.client;
   }
 
-  protected async send(event: Cs2DecryptEvent, signal: AbortSignal): Promise<Cs2Reply> {
-    const response = await this.client.send(
-      new InvokeCommand({
-        FunctionName: this.functionArn,
-        InvocationType: 'RequestResponse',
-        Payload: new TextEncoder().encode(JSON.stringify(event)),
-      }),
-      { abortSignal: signal },
-    );
-    const body = parsePayload(response.Payload);
-    if (response.FunctionError === undefined) return { kind: 'result', value: body };
-    const payload = (typeof body === 'object' && body !== null ? body : {}) as { errorType?: unknown; errorMessage?: unknown };
-    return {
-      kind: 'function-error',
-      errorType: typeof payload.errorType === 'string' ? payload.errorType : response.FunctionError,
-      errorMessage: typeof payload.errorMessage === 'string' ? payload.errorMessage : '',
-    };
+  protected send(event: Cs2DecryptEvent, signal: AbortSignal): Promise<Cs2Reply> {
+    return invokeLambda(this.client, this.functionArn, event, signal);
   }
 
   protected isConnectionError(error: unknown): boolean {
-    const code = (error as { code?: unknown } | null)?.code;
-    return typeof code === 'string' && CONNECTION_ERROR_CODES.has(code);
+    return isConnectionError(error);
   }
 
   /** Service errors by name and status only: their messages carry ARNs and account ids. */

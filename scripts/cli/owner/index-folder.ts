@@ -14,6 +14,7 @@ import { SHE_IS_INSECURE, SHE_WARNING } from '../../../lib/he/backends';
 import type { HeBackendName } from '../../../lib/he/types';
 import type { IndexTreeLayout } from '../../../lib/sei/index-tree/types';
 import type { SearchIndexKind } from '../../../lib/client/owner-state';
+import type { QueryBudget } from '../../../lib/twoserver/policy';
 import { UsageError } from '../errors';
 import type { CommandContext } from '../context';
 import { resolvePath } from '../context';
@@ -38,6 +39,10 @@ export interface IndexOptions {
   readonly layout?: IndexTreeLayout;
   /** Recall@10 the stored search defaults must reach (default 0.95). */
   readonly targetRecall?: number;
+  /** What users may ask of the identification index (defaults: k <= 10, the embedding's threshold, 100 an hour). */
+  readonly maxK?: number;
+  readonly maxTauSquared?: number;
+  readonly identifyBudget?: QueryBudget;
 }
 
 export type IndexResult = IndexSummary;
@@ -72,7 +77,17 @@ export async function ownerIndex(context: CommandContext, options: IndexOptions)
         ...(options.kinds !== undefined ? { kinds: options.kinds } : {}),
         ...(options.layout === undefined ? {} : { layout: options.layout }),
         ...(options.targetRecall === undefined ? {} : { targetRecall: options.targetRecall }),
-        ...(options.twoServer ? { twoServer: { indexName: options.twoServerIndexName, he: options.he, allowInsecurePaperScheme: options.insecurePaperScheme === true, face: options.face } } : {}),
+        ...(options.twoServer ? {
+              twoServer: {
+                indexName: options.twoServerIndexName,
+                he: options.he,
+                allowInsecurePaperScheme: options.insecurePaperScheme === true,
+                face: options.face,
+                maxK: options.maxK,
+                maxTauSquared: options.maxTauSquared,
+                identifyBudget: options.identifyBudget,
+              },
+            } : {}),
         emptyHint: () => emptyFolderHint(folder, recursive),
         now: context.now,
       },

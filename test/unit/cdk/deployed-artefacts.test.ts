@@ -588,7 +588,7 @@ async function cs2BatchFor(fixture: TwoServerFixture): Promise<string> {
   const { loadHeEvaluator } = await import('../../../lib/he');
   const evaluator = await loadHeEvaluator(fixture.output.evaluationMaterial);
   const query = evaluator.openQuery(fixture.client.encryptRequest(Array.from(fixture.templates.data.slice(0, fixture.templates.d))));
-  const out = evaluator.distanceBatch(query, { records: [fixture.output.records], slots: [0, 1, 2, 3], blinding: { a: 7n, b: 99n } });
+  const out = evaluator.distanceBatch(query, { records: [fixture.output.shards[0]], slots: [0, 1, 2, 3], blinding: { a: 7n, b: 99n } });
   query.dispose();
   evaluator.dispose();
   return Buffer.from(out.bytes).toString('base64');

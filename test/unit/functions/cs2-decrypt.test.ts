@@ -39,7 +39,7 @@ describe('CS2 decrypt handler', () => {
     handler = (await import('../../../functions/cs2/decrypt')).handler as unknown as DirectHandler;
     const evaluator = await loadHeEvaluator(fixture.output.evaluationMaterial);
     const query = evaluator.openQuery(fixture.client.encryptRequest(Array.from(fixture.templates.data.slice(0, fixture.templates.d))));
-    const out = evaluator.distanceBatch(query, { records: [fixture.output.records], slots: [0, 1, 2, 3], blinding: { a: 7n, b: 99n } });
+    const out = evaluator.distanceBatch(query, { records: [fixture.output.shards[0]], slots: [0, 1, 2, 3], blinding: { a: 7n, b: 99n } });
     query.dispose();
     evaluator.dispose();
     batch = Buffer.from(out.bytes).toString('base64');

@@ -29,6 +29,7 @@ import { createCs1Services } from '../../../lib/service/cs1/services';
 import type { Cs1ServiceOptions, Cs1Services } from '../../../lib/service/cs1/services';
 import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
 import type { Cs1Stores, IndexPublishPolicy } from '../../../lib/service/cs1/types';
+import { DynamoQueryBudgetStore } from '../../../lib/storage/dynamo-query-budget';
 import type { LocalAws } from '../../support/local-aws';
 
 export type ObjectCall =
@@ -131,6 +132,8 @@ export interface ServiceWorld {
   readonly objects: RecordingObjectStore;
   readonly catalog: FaultyCatalog;
   readonly stores: Cs1Stores;
+  /** Identification budgets on the same table. */
+  readonly budgets: DynamoQueryBudgetStore;
   readonly services: TestServices;
 }
 
@@ -144,7 +147,13 @@ export function serviceWorld(aws: LocalAws, options: Cs1ServiceOptions & { kinds
   const catalog = new FaultyCatalog(new DynamoIndexCatalog(table));
   const stores: Cs1Stores = { objects, indexes: catalog, owners: new DynamoOwnerRegistry(table), users: new DynamoUserRegistry(table) };
   const services = createCs1Services(stores, { indexCacheBytes: 64 * 1024 * 1024, ...options });
-  return { objects, catalog, stores, services: { ...services, versions: new IndexVersionService(stores, options.kinds ?? createIndexKinds(ALL_ROLES), undefined, services.pointers, options.publishPolicy) } };
+  return {
+    objects,
+    catalog,
+    stores,
+    budgets: new DynamoQueryBudgetStore(table),
+    services: { ...services, versions: new IndexVersionService(stores, options.kinds ?? createIndexKinds(ALL_ROLES), undefined, services.pointers, options.publishPolicy) },
+  };
 }
 
 /** PUTs bytes to a presigned URL like a client would (no AWS credentials). */

@@ -15,6 +15,7 @@ import {
   encryptIndexTo,
   IdentificationClient,
   InProcessCs2Transport,
+  LocalShardWorkers,
   MemoryRecordStore,
   prepareIndexEncryption,
   storageOrder,
@@ -67,32 +68,42 @@ describe('streamed index encryption', () => {
   const plain = buildPlainIndex(templates, { partitions: 5, eps: 4, random: seededRandom(22) });
   const params = { d, maxAbs: 999, k0: 384, k1: 12, k2: 56 } as const;
 
-  it('pulls one chunk of whole records at a time, and the chunks form a working records blob (she)', async () => {
+  it('pulls one chunk of whole records at a time, shard by shard, and the chunks form working shards (she)', async () => {
     const he = await createHeBackend('she', params, { allowInsecurePaperScheme: true });
     const counting = countingProvider(he);
-    const { manifest, chunks } = prepareIndexEncryption(counting, templates, plain, { chunkRecords: 40 });
+    const { manifest, chunks } = prepareIndexEncryption(counting, templates, plain, { chunkRecords: 40, maxShardTemplates: 100 });
     const recordBytes = he.descriptor.recordBytes;
-    expect(manifest.recordCount).toBe(n);
+    const shardTemplates = manifest.cs1Index.shards.map((s) => s.templates);
+    expect(shardTemplates.length).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...shardTemplates)).toBeLessThanOrEqual(100);
+    expect(shardTemplates.reduce((a, b) => a + b, 0)).toBe(n);
+    expect(manifest.shardBytes).toEqual(shardTemplates.map((t) => t * recordBytes));
     expect(manifest.recordsBytes).toBe(n * recordBytes);
     // Preparing encrypts the K reference points only, no template yet.
     const references = plain.idistance.partitions;
     expect(counting.encrypted).toBe(references);
-    const parts: Uint8Array[] = [];
-    for (const chunk of chunks()) {
-      // Lazy: only the chunks pulled so far were encrypted.
-      parts.push(chunk);
-      expect(counting.encrypted - references).toBe(Math.min(n, parts.length * 40));
-      expect(chunk.length % recordBytes).toBe(0);
-      expect(chunk.length).toBeLessThanOrEqual(40 * recordBytes);
-    }
-    expect(parts.length).toBe(4);
-    const records = Buffer.concat(parts);
-    expect(records.length).toBe(manifest.recordsBytes);
+    const shards: Uint8Array[] = [];
+    let pulled = 0;
+    shardTemplates.forEach((templatesInShard, s) => {
+      const parts: Uint8Array[] = [];
+      for (const chunk of chunks(s)) {
+        // Lazy: only the chunks pulled so far were encrypted.
+        parts.push(chunk);
+        expect(counting.encrypted - references).toBe(pulled + Math.min(templatesInShard, parts.length * 40));
+        expect(chunk.length % recordBytes).toBe(0);
+        expect(chunk.length).toBeLessThanOrEqual(40 * recordBytes);
+      }
+      pulled += templatesInShard;
+      expect(parts.length).toBe(Math.ceil(templatesInShard / 40));
+      shards.push(Buffer.concat(parts));
+      expect(shards[s].length).toBe(manifest.shardBytes[s]);
+    });
 
     const cs2 = await Cs2Server.load(manifest.secretMaterial);
     const client = await IdentificationClient.load(manifest.publicMaterial);
     const evaluator = await loadHeEvaluator(manifest.evaluationMaterial);
-    const cs1 = new Cs1Server(evaluator, manifest.cs1Index, new MemoryRecordStore(records), new InProcessCs2Transport(cs2));
+    const workers = new LocalShardWorkers(evaluator, shardTemplates, shards.map((bytes) => new MemoryRecordStore(bytes)));
+    const cs1 = new Cs1Server(evaluator, manifest.cs1Index, workers, new InProcessCs2Transport(cs2));
     const probes = noisyProbes(templates, 3, 0.05, seededRandom(23));
     for (let q = 0; q < 3; q++) {
       const query = probes.data.slice(q * d, (q + 1) * d);
@@ -113,23 +124,28 @@ describe('streamed index encryption', () => {
     const wide = syntheticTemplates(5, 4096, { kind: 'uniform', seed: 30 });
     const wideIndex = buildPlainIndex(wide, { partitions: 2, eps: 1, random: seededRandom(31) });
     const written: Uint8Array[] = [];
+    const sinks: number[] = [];
     const manifest = await encryptIndexTo(
       he,
       wide,
       wideIndex,
-      {
-        write: async (chunk) => {
-          await new Promise((resolve) => setTimeout(resolve, 1));
-          written.push(chunk);
-        },
+      (shard) => {
+        sinks.push(shard);
+        return {
+          write: async (chunk) => {
+            await new Promise((resolve) => setTimeout(resolve, 1));
+            written.push(chunk);
+          },
+        };
       },
       { chunkRecords: 2, ids: ['a', 'b', 'c', 'd', 'e'] },
     );
     expect(he.descriptor.vectorsPerRecord).toBe(2);
-    expect(manifest.recordCount).toBe(3);
+    expect(sinks).toEqual([0]);
+    expect(manifest.shardBytes).toEqual([3 * he.descriptor.recordBytes]);
     expect(written.map((c) => c.length)).toEqual([2, 1].map((r) => r * he.descriptor.recordBytes));
     expect([...manifest.cs1Index.templateIds].sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
-    await expect(encryptIndexTo(he, wide, wideIndex, { write: () => undefined }, { chunkRecords: 0 })).rejects.toThrow(InvalidInputError);
+    await expect(encryptIndexTo(he, wide, wideIndex, () => ({ write: () => undefined }), { chunkRecords: 0 })).rejects.toThrow(InvalidInputError);
     he.dispose();
   });
 });

@@ -52,7 +52,7 @@ describe('CS2 decrypt service', () => {
   async function makeBatch(f: TwoServerFixture): Promise<Uint8Array> {
     const evaluator = await loadHeEvaluator(f.output.evaluationMaterial);
     const query = evaluator.openQuery(f.client.encryptRequest(Array.from(f.templates.data.slice(0, f.templates.d))));
-    const out = evaluator.distanceBatch(query, { records: [f.output.records], slots: [0, 1, 2, 3, 4, 5], blinding: { a: 5n, b: 777n } });
+    const out = evaluator.distanceBatch(query, { records: [f.output.shards[0]], slots: [0, 1, 2, 3, 4, 5], blinding: { a: 5n, b: 777n } });
     query.dispose();
     evaluator.dispose();
     return out.bytes;

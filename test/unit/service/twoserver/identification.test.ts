@@ -27,7 +27,7 @@ import { seiWorld } from '../../../support/sei-fixture';
 import { storageSnapshot } from '../../functions/support';
 import { OWNER_A, OWNER_B, serviceWorld, uploadVersion } from '../support';
 import type { ServiceWorld } from '../support';
-import { bruteForce, buildFixture, cs2KeyDir, probeNear, SHE_SMALL, startCs2HttpServer, trueDistances } from './support';
+import { bruteForce, buildFixture, cs2KeyDir, idsOf, probeNear, SHE_SMALL, startCs2HttpServer, trueDistances } from './support';
 import type { Cs2TestServer, DirectHandler, TwoServerFixture } from './support';
 
 const CREDENTIAL = 'identify-test-credential-0123456789';
@@ -52,7 +52,7 @@ describe('two-server identification service', () => {
       BLINDSIGHT_CS2_CREDENTIAL: CREDENTIAL,
       ...(inlineMaxBytes !== undefined ? { BLINDSIGHT_CS2_INLINE_MAX_BYTES: String(inlineMaxBytes) } : {}),
     });
-    return createTwoServerServices(world.stores, { transports: createCs2TransportFactory(config) });
+    return createTwoServerServices({ ...world.stores, budgets: world.budgets }, { transports: createCs2TransportFactory(config) });
   }
 
   async function publish(ownerId: string, indexName: string, parts: Record<string, Uint8Array>, expectedCurrent: string | null = null): Promise<string> {
@@ -114,13 +114,12 @@ describe('two-server identification service', () => {
             const seen = cs2.decrypted.length;
             const { response, log } = await twoServer.identification.identify(OWNER_A, indexName, { query: fixture.client.encryptRequest(query), tauSquared });
             expect(response.version).toBe(versions[backend]);
-            expect(response.matches).toEqual(all.filter((m) => m.dist2 <= tauSquared));
+            expect(response.templateIds).toEqual(idsOf(all.filter((m) => m.dist2 <= tauSquared)));
             expect(response.truncated).toBe(false);
-            expect(response.stats.cs2Calls).toBe(2);
             expect(log).toMatchObject({ mode: 'range', cs2Calls: 2, backend, keyId: fixture.keyId });
             const values = cs2.decrypted.slice(seen).flat();
             expect(cs2.decrypted.length - seen).toBe(2);
-            expect(values.length).toBeGreaterThanOrEqual(6 + response.stats.candidates);
+            expect(values.length).toBeGreaterThanOrEqual(6 + log.candidates);
             for (const value of values) expect(distances.has(value)).toBe(false);
           }
         }
@@ -136,15 +135,15 @@ describe('two-server identification service', () => {
           const all = bruteForce(fixture, query);
           for (const k of [1, 5, 20]) {
             const { response, log } = await twoServer.identification.identify(OWNER_A, indexName, { query: fixture.client.encryptRequest(query), k });
-            expect(response.matches).toEqual(all.slice(0, k));
-            expect(response.stats.cs2Calls).toBe(1 + log.rounds);
+            expect(response.templateIds).toEqual(idsOf(all.slice(0, k)));
+            expect(log.cs2Calls).toBe(1 + log.rounds);
             expect(response.truncated).toBeUndefined();
           }
         }
         // An exact template is its own nearest neighbour at distance 0.
         const exact = Array.from(fixture.templates.data.slice(7 * fixture.templates.d, 8 * fixture.templates.d));
         const { response } = await twoServer.identification.identify(OWNER_A, indexName, { query: fixture.client.encryptRequest(exact), k: 1 });
-        expect(response.matches[0]).toEqual({ templateId: fixture.ids[7], dist2: 0 });
+        expect(response.templateIds).toEqual([fixture.ids[7]]);
       });
 
       it('a client needs only GET index: the public material downloads from a presigned URL and its digest matches', async () => {
@@ -168,7 +167,7 @@ describe('two-server identification service', () => {
           const request = client.encryptRequest(probeNear(fixture, 3, 9));
           expect(request.length).toBe(summary.queryBytes);
           const { response } = await twoServer.identification.identify(OWNER_A, indexName, { query: request, k: 3 });
-          expect(response.matches).toEqual(bruteForce(fixture, probeNear(fixture, 3, 9)).slice(0, 3));
+          expect(response.templateIds).toEqual(idsOf(bruteForce(fixture, probeNear(fixture, 3, 9)).slice(0, 3)));
         } finally {
           client.dispose();
         }
@@ -182,7 +181,7 @@ describe('two-server identification service', () => {
           const all = bruteForce(fixture, query);
           const before = cs2.events.length;
           const { response, log } = await staged.identification.identify(OWNER_A, indexName, { query: fixture.client.encryptRequest(query), tauSquared: all[29].dist2 });
-          expect(response.matches).toEqual(all.filter((m) => m.dist2 <= all[29].dist2));
+          expect(response.templateIds).toEqual(idsOf(all.filter((m) => m.dist2 <= all[29].dist2)));
           expect(log.stagedCalls).toBeGreaterThanOrEqual(1);
           expect(cs2.events.slice(before).some((e) => e.staged)).toBe(true);
           expect(await transferObjects(OWNER_A)).toEqual([]);
@@ -209,7 +208,7 @@ describe('two-server identification service', () => {
       await cs2.start();
     }
     const { response } = await twoServer.identification.identify(OWNER_A, 'faces-she', request);
-    expect(response.matches).toEqual(bruteForce(fixture, query).slice(0, 3));
+    expect(response.templateIds).toEqual(idsOf(bruteForce(fixture, query).slice(0, 3)));
   });
 
   it('a signed two-server version verifies; a changed byte or a swapped records object gives INTEGRITY_FAILED, never matches', async () => {
@@ -281,8 +280,8 @@ describe('two-server identification service', () => {
       ['faces-she', { query: good }, InvalidInputError, /^send exactly one of tauSquared/],
       ['faces-she', { query: good, tauSquared: -1 }, InvalidInputError, /^tauSquared must be an integer >= 0/],
       ['faces-she', { query: good, tauSquared: 1.5 }, InvalidInputError, /^tauSquared must be an integer >= 0/],
-      ['faces-she', { query: good, k: 0 }, InvalidInputError, /^k must be an integer from 1 to 50$/],
-      ['faces-she', { query: good, k: 51 }, InvalidInputError, /^k must be an integer from 1 to 50$/],
+      ['faces-she', { query: good, k: 0 }, InvalidInputError, /^k must be an integer >= 1$/],
+      ['faces-she', { query: good, k: 101 }, InvalidInputError, /^k must be <= 100: the owner of index "faces-she" allows at most 100 nearest templates per query$/],
       ['faces-she', { query: new Uint8Array(0), k: 1 }, InvalidInputError, /^query must be the encrypted query bytes/],
       ['nothing-here', { query: good, k: 1 }, NotFoundError, /^index "nothing-here" does not exist or has no published version$/],
       ['photos', { query: good, k: 1 }, InvalidInputError, /^index "photos" is a "sei" index: identify works on two-server indexes \(use search for SEI indexes\)$/],
@@ -316,7 +315,11 @@ describe('two-server identification service', () => {
     const cases: Array<[string, Record<string, Uint8Array>, RegExp]> = [
       ['evaluation', { ...fixture.parts, evaluation: stranger.parts.evaluation }, /^part "evaluation": belongs to she key [0-9a-f]{16}, but the index was encrypted under she key/],
       ['public', { ...fixture.parts, public: stranger.parts.public }, /^part "public": belongs to key [0-9a-f]{16}, but the index and evaluation material to key/],
-      ['records', { ...fixture.parts, records: fixture.parts.records.subarray(index.recordBytes) }, /^part "records": is \d+ bytes, but 300 templates in records of 1 x \d+ bytes take \d+$/],
+      [
+        'records',
+        { ...fixture.parts, 'records-0000': fixture.parts['records-0000'].subarray(index.recordBytes) },
+        /^part "records-0000": is \d+ bytes, but shard 0 holds 300 templates: \d+ bytes of records$/,
+      ],
       ['cs1-index truncated', { ...fixture.parts, 'cs1-index': fixture.parts['cs1-index'].subarray(0, 100) }, /^part "cs1-index": two-server index: /],
       ['cs1-index ids', { ...fixture.parts, 'cs1-index': encodeCs1Index({ ...index, templateIds: index.templateIds.slice(1) }) }, /^part "cs1-index": .*template ids for 300 templates/],
       ['evaluation garbage', { ...fixture.parts, evaluation: new Uint8Array([1, 2, 3, 4]) }, /^part "evaluation": /],

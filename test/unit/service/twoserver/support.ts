@@ -22,7 +22,10 @@ import type { HeBackendName, HeParametersFor } from '../../../../lib/he/types';
 import type { VectorSet } from '../../../../lib/linalg/vectors';
 import { FileSecretStore } from '../../../../lib/storage/file-secret-store';
 import { allSquaredDistances } from '../../../../lib/twoserver/plain-search';
-import { buildPlainIndex, encodeCs1Index, encryptIndex, IdentificationClient } from '../../../../lib/twoserver/protocol';
+import { twoServerIndexParts } from '../../../../lib/client/index-parts';
+import { POLICY_MAX_K } from '../../../../lib/twoserver/policy';
+import type { IdentificationPolicy } from '../../../../lib/twoserver/policy';
+import { buildPlainIndex, encryptIndex, IdentificationClient } from '../../../../lib/twoserver/protocol';
 import type { PlainIndex, ProviderOutput } from '../../../../lib/twoserver/protocol';
 import { syntheticTemplates } from '../../../../lib/twoserver/synthetic';
 import { squaredDistanceAt } from '../../../../lib/linalg/vectors';
@@ -47,7 +50,14 @@ export interface FixtureOptions<N extends HeBackendName> {
   readonly partitions: number;
   readonly eps: number;
   readonly seed: number;
+  /** Default: generous limits (every k and threshold, 10,000 queries a minute). */
+  readonly policy?: IdentificationPolicy;
+  /** Default: one shard. */
+  readonly maxShardTemplates?: number;
 }
+
+/** Limits that never get in the way of tests about something else. */
+export const OPEN_POLICY: IdentificationPolicy = { maxK: POLICY_MAX_K, maxTauSquared: Number.MAX_SAFE_INTEGER, budget: { queries: 10_000, windowSeconds: 60 } };
 
 export async function buildFixture<N extends HeBackendName>(options: FixtureOptions<N>): Promise<TwoServerFixture> {
   const { n, seed } = options;
@@ -56,7 +66,7 @@ export async function buildFixture<N extends HeBackendName>(options: FixtureOpti
   const he = await createHeBackend(options.backend, options.params, { allowInsecurePaperScheme: true });
   try {
     const plain = buildPlainIndex(templates, { partitions: options.partitions, eps: options.eps, random: seededRandom(seed + 1) });
-    const output = encryptIndex(he, templates, plain, ids);
+    const output = encryptIndex(he, templates, plain, { ids, policy: options.policy ?? OPEN_POLICY, maxShardTemplates: options.maxShardTemplates });
     const client = await IdentificationClient.load(output.publicMaterial);
     return {
       backend: options.backend,
@@ -74,12 +84,7 @@ export async function buildFixture<N extends HeBackendName>(options: FixtureOpti
 }
 
 export function partsOf(output: ProviderOutput): Record<string, Uint8Array> {
-  return {
-    records: output.records,
-    'cs1-index': encodeCs1Index(output.cs1Index),
-    evaluation: output.evaluationMaterial,
-    public: output.publicMaterial,
-  };
+  return twoServerIndexParts(output);
 }
 
 export interface ExpectedMatch {
@@ -92,6 +97,11 @@ export function bruteForce(fixture: TwoServerFixture, query: ArrayLike<number>):
   return Array.from(allSquaredDistances(fixture.templates, query), (dist2, i) => ({ templateId: fixture.ids[i], dist2 })).sort(
     (a, b) => a.dist2 - b.dist2 || (a.templateId < b.templateId ? -1 : a.templateId > b.templateId ? 1 : 0),
   );
+}
+
+/** The ids of expected matches, in order (what identify answers). */
+export function idsOf(matches: readonly ExpectedMatch[]): string[] {
+  return matches.map((m) => m.templateId);
 }
 
 /** Every true squared distance of a query: to all templates and all reference points. */

@@ -47,7 +47,7 @@ describe('CS1 -> CS2 transports', () => {
     const query = evaluator.openQuery(fixture.client.encryptRequest(Array.from(fixture.templates.data.slice(0, fixture.templates.d))));
     try {
       const slots = Array.from({ length: count }, (_, i) => i);
-      const out = evaluator.distanceBatch(query, { records: [fixture.output.records], slots, blinding: { a: 3n, b: 12345n } });
+      const out = evaluator.distanceBatch(query, { records: [fixture.output.shards[0]], slots, blinding: { a: 3n, b: 12345n } });
       const decryptor = await loadHeDecryptor(fixture.output.secretMaterial);
       const expected = decryptor.decryptBatch(out.bytes);
       decryptor.dispose();

@@ -23,9 +23,11 @@ import {
   encryptIndex,
   IdentificationClient,
   InProcessCs2Transport,
+  LocalShardWorkers,
   MemoryRecordStore,
 } from '../../../../lib/twoserver/protocol';
 import type { BlindingMode, Cs2Transport, PlainIndex, ProviderOutput, RecordStore } from '../../../../lib/twoserver/protocol';
+import { shardLayout } from '../../../../lib/twoserver/shards';
 import { noisyProbes, syntheticTemplates } from '../../../../lib/twoserver/synthetic';
 import type { Match } from '../../../../lib/twoserver/types';
 
@@ -60,7 +62,7 @@ class SpyStore implements RecordStore {
  * SpyStore, the records it was computed on (empty for stage 1: the reference records).
  */
 class SpyEvaluator implements HeEvaluator {
-  readonly batches: { slots: number[]; blinding: Blinding | readonly Blinding[]; valueSlot: Int32Array; records: number[] }[] = [];
+  readonly batches: { slots: number[]; blinding: Blinding | readonly Blinding[]; valueSlot: Int32Array; bytes: Uint8Array; records: number[] }[] = [];
 
   constructor(
     private readonly inner: HeEvaluator,
@@ -77,7 +79,7 @@ class SpyEvaluator implements HeEvaluator {
 
   distanceBatch(query: EncryptedQuery, request: DistanceRequest): DistanceBatch {
     const out = this.inner.distanceBatch(query, request);
-    this.batches.push({ slots: [...request.slots], blinding: request.blinding, valueSlot: out.valueSlot, records: this.store?.take() ?? [] });
+    this.batches.push({ slots: [...request.slots], blinding: request.blinding, valueSlot: out.valueSlot, bytes: out.bytes, records: this.store?.take() ?? [] });
     return out;
   }
 
@@ -93,6 +95,15 @@ function byDistanceThenId(a: Match, b: Match): number {
 /** Brute force over plaintext with the protocol's ordering (ids are the input indices as strings). */
 function expectedMatches(templates: VectorSet, query: ArrayLike<number>): Match[] {
   return Array.from(allSquaredDistances(templates, query), (dist2, i) => ({ id: String(i), dist2 })).sort(byDistanceThenId);
+}
+
+/** In-process shard workers over an output's shards (optionally wrapped stores). */
+function workersOf(evaluator: HeEvaluator, output: ProviderOutput, wrap: (store: MemoryRecordStore, shard: number) => RecordStore = (store) => store): LocalShardWorkers {
+  return new LocalShardWorkers(
+    evaluator,
+    output.cs1Index.shards.map((s) => s.templates),
+    output.shards.map((bytes, s) => wrap(new MemoryRecordStore(bytes), s)),
+  );
 }
 
 /** Data with exact duplicates, so k-nearest and range results contain ties. */
@@ -121,6 +132,7 @@ export function protocolSuite<N extends HeBackendName>(options: ProtocolSuiteOpt
     const templates = dataWithTies(n, d, 11);
     let plain: PlainIndex;
     let output: ProviderOutput;
+    let sharded: ProviderOutput;
     let cs2: Cs2Server;
     let client: IdentificationClient;
     let probes: VectorSet;
@@ -129,6 +141,9 @@ export function protocolSuite<N extends HeBackendName>(options: ProtocolSuiteOpt
       const he = await createHeBackend(backend, params, { allowInsecurePaperScheme: true });
       plain = buildPlainIndex(templates, { partitions: options.partitions, eps: options.eps, random: seededRandom(5) });
       output = encryptIndex(he, templates, plain);
+      // The same key, about four shards of whole records.
+      const vpr = he.descriptor.vectorsPerRecord;
+      sharded = encryptIndex(he, templates, plain, { maxShardTemplates: Math.max(vpr, Math.ceil(n / 4 / vpr) * vpr) });
       he.dispose();
       cs2 = await Cs2Server.load(output.secretMaterial);
       client = await IdentificationClient.load(output.publicMaterial);
@@ -141,9 +156,11 @@ export function protocolSuite<N extends HeBackendName>(options: ProtocolSuiteOpt
     });
 
     async function server(blinding: BlindingMode, transport: Cs2Transport = new InProcessCs2Transport(cs2)) {
-      const store = new SpyStore(new MemoryRecordStore(output.records), output.cs1Index.recordBytes);
+      // One shard (the default bound is far above n): record numbers are the store's.
+      expect(output.cs1Index.shards).toHaveLength(1);
+      const store = new SpyStore(new MemoryRecordStore(output.shards[0]), output.cs1Index.recordBytes);
       const spy = new SpyEvaluator(await loadHeEvaluator(output.evaluationMaterial), store);
-      return { cs1: new Cs1Server(spy, output.cs1Index, store, transport, { blinding }), spy, store };
+      return { cs1: new Cs1Server(spy, output.cs1Index, workersOf(spy, output, () => store), transport, { blinding }), spy, store };
     }
 
     /** Key position of each input template (inverse of the iDistance order). */
@@ -348,13 +365,14 @@ export function protocolSuite<N extends HeBackendName>(options: ProtocolSuiteOpt
 
     it('rejects an index, a store or CS2 answers that do not belong together', async () => {
       const evaluator = await loadHeEvaluator(output.evaluationMaterial);
-      const store = new MemoryRecordStore(output.records);
+      const store = workersOf(evaluator, output);
       const transport = new InProcessCs2Transport(cs2);
       expect(() => new Cs1Server(evaluator, { ...output.cs1Index, keyId: '0123456789abcdef' }, store, transport)).toThrow(InvalidInputError);
-      expect(() => new Cs1Server(evaluator, output.cs1Index, new MemoryRecordStore(output.records.subarray(1)), transport)).toThrow(InvalidInputError);
+      expect(() => workersOf(evaluator, { ...output, shards: [output.shards[0].subarray(1)] })).toThrow(InvalidInputError);
       expect(() => new Cs1Server(evaluator, { ...output.cs1Index, templateIds: output.cs1Index.templateIds.slice(1) }, store, transport)).toThrow(
         InvalidInputError,
       );
+      expect(() => new Cs1Server(evaluator, { ...output.cs1Index, shards: [{ templates: n - 1 }] }, store, transport)).toThrow(InvalidInputError);
 
       const tampered: Cs2Transport = { decryptBatch: async (bytes) => (await transport.decryptBatch(bytes)).map((v) => v + 1n) };
       const shortAnswer: Cs2Transport = { decryptBatch: async (bytes) => (await transport.decryptBatch(bytes)).slice(1) };
@@ -371,7 +389,8 @@ export function protocolSuite<N extends HeBackendName>(options: ProtocolSuiteOpt
       const bytes = encodeCs1Index(output.cs1Index);
       const decoded = decodeCs1Index(bytes);
       expect(decoded).toEqual(output.cs1Index);
-      const cs1 = new Cs1Server(await loadHeEvaluator(output.evaluationMaterial), decoded, new MemoryRecordStore(output.records), new InProcessCs2Transport(cs2));
+      const evaluator = await loadHeEvaluator(output.evaluationMaterial);
+      const cs1 = new Cs1Server(evaluator, decoded, workersOf(evaluator, output), new InProcessCs2Transport(cs2));
       const query = probe(1);
       const all = expectedMatches(templates, query);
       expect((await cs1.rangeQuery(client.encryptRequest(query), all[4].dist2)).matches).toEqual(all.filter((m) => m.dist2 <= all[4].dist2));
@@ -380,6 +399,76 @@ export function protocolSuite<N extends HeBackendName>(options: ProtocolSuiteOpt
       const wrongMagic = bytes.slice();
       wrongMagic[1] ^= 0xff;
       expect(() => decodeCs1Index(wrongMagic)).toThrow(MalformedDataError);
+    });
+
+    describe('sharded (one worker per shard, one CS2 batch per stage)', () => {
+      /** Records every batch CS2 receives and the batches the workers made for it. */
+      async function shardedServer(blinding: BlindingMode) {
+        const transport = new InProcessCs2Transport(cs2);
+        const spy = new SpyEvaluator(await loadHeEvaluator(sharded.evaluationMaterial));
+        return { cs1: new Cs1Server(spy, sharded.cs1Index, workersOf(spy, sharded), transport, { blinding }), spy, transport };
+      }
+
+      it('splits the templates into shards of whole partitions or records, in key order', () => {
+        const layout = shardLayout(
+          sharded.cs1Index.shards.map((s) => s.templates),
+          sharded.cs1Index.vectorsPerRecord,
+        );
+        expect(layout.count).toBeGreaterThanOrEqual(3);
+        expect(layout.positionStarts[layout.count]).toBe(n);
+        // Same storage order of ids as the one-shard index up to the permutation inside records.
+        expect([...sharded.cs1Index.templateIds].sort()).toEqual([...output.cs1Index.templateIds].sort());
+        expect(sharded.cs1Index.metadata).toEqual(output.cs1Index.metadata);
+      });
+
+      for (const blinding of ['per-value', 'shared'] as const) {
+        it(`answers range and k-nearest queries exactly, with two CS2 calls per range query (${blinding})`, async () => {
+          const { cs1, transport } = await shardedServer(blinding);
+          let multiShard = 0;
+          for (let q = 0; q < options.queries; q++) {
+            const query = probe(q);
+            const all = expectedMatches(templates, query);
+            for (const tauSquared of [all[0].dist2, all[9].dist2, all[Math.floor(n / 2)].dist2]) {
+              const before = transport.calls;
+              const result = await cs1.rangeQuery(client.encryptRequest(query), tauSquared);
+              expect(result.matches).toEqual(all.filter((m) => m.dist2 <= tauSquared));
+              expect(transport.calls - before).toBe(2);
+              if (result.stats.maxShardsPerRound > 1) multiShard++;
+            }
+            for (const k of [1, 7, 30]) {
+              const result = await cs1.nearest(client.encryptRequest(query), k);
+              expect(result.matches).toEqual(all.slice(0, k));
+              expect(result.stats.cs2Calls).toBe(1 + result.stats.rounds);
+            }
+          }
+          expect(multiShard).toBeGreaterThan(0);
+        });
+      }
+
+      it('merges the shards\' batches into one shuffled batch that CS2 decrypts to the same values', async () => {
+        const { cs1, spy, transport } = await shardedServer('per-value');
+        const query = probe(0);
+        const everything = expectedMatches(templates, query)[n - 1].dist2;
+        const vpr = sharded.cs1Index.vectorsPerRecord;
+        let inShardOrder = 0;
+        const rounds = 8;
+        for (let r = 0; r < rounds; r++) {
+          const first = spy.batches.length;
+          await cs1.rangeQuery(client.encryptRequest(query), everything);
+          // Stage 2 made one batch per shard (every shard holds candidates at this radius)...
+          const stage2 = spy.batches.slice(first + 1);
+          expect(stage2.length).toBe(sharded.cs1Index.shards.length);
+          // ...and CS2 got them as ONE batch: the same values, items mixed across shards.
+          const carried = transport.exchanges[transport.exchanges.length - 1].response;
+          const separate = stage2.map((batch) => cs2.decryptBatch(batch.bytes));
+          expect([...carried].sort()).toEqual(separate.flat().sort());
+          const origin = new Map<bigint, number>();
+          separate.forEach((values, b) => values.forEach((value) => origin.set(value, b)));
+          const itemSources = carried.filter((_, e) => e % vpr === 0).map((value) => origin.get(value)!);
+          if (itemSources.every((b, i) => i === 0 || b >= itemSources[i - 1])) inShardOrder++;
+        }
+        expect(inShardOrder).toBeLessThan(rounds);
+      });
     });
   });
 }

@@ -1,0 +1,85 @@
+/**
+ * Merging distance batches into one. When CS1 evaluates candidates in several places (one
+ * worker per shard), it still sends CS2 ONE batch per stage: CS2 then sees the same thing as
+ * from a single evaluator (one batch, its total size, its items shuffled), not how the
+ * candidates were spread over shards, and a query costs one round trip per stage.
+ *
+ * Every backend writes batches as
+ *   magic (4) | version u16 | key id (8) | count u32 | count items of one fixed size
+ * where an item carries valueSlot.length / count values (bfv: one output ciphertext per record,
+ * vectorsPerRecord values; she: one value). Batches merge when magic, version and key id agree;
+ * the items are shuffled (secureRandom) so that their order says nothing about which batch, and
+ * so which shard, they came from.
+ */
+import { BinaryWriter } from '../codec/binary';
+import { InvalidInputError } from '../core/errors';
+import { secureRandom, shuffleInPlace } from '../core/random';
+import type { RandomSource } from '../core/random';
+import type { DistanceBatch } from './types';
+
+/** magic (4) + version (2) + key id (8). */
+const PREFIX_BYTES = 14;
+const HEADER_BYTES = PREFIX_BYTES + 4;
+
+export interface MergedBatch {
+  /** One batch in the backends' format. */
+  readonly bytes: Uint8Array;
+  /** For the i-th value CS2 returns: the batch it came from... */
+  readonly source: Int32Array;
+  /** ...and its valueSlot in that batch (-1: a filler value). */
+  readonly valueSlot: Int32Array;
+}
+
+interface Parsed {
+  readonly count: number;
+  readonly itemBytes: number;
+  readonly valuesPerItem: number;
+}
+
+function parse(batch: DistanceBatch, index: number): Parsed {
+  const { bytes, valueSlot } = batch;
+  if (!(bytes instanceof Uint8Array) || bytes.length < HEADER_BYTES || !(valueSlot instanceof Int32Array)) {
+    throw new InvalidInputError(`merge batches: batch ${index} is not a distance batch`);
+  }
+  const count = new DataView(bytes.buffer, bytes.byteOffset + PREFIX_BYTES, 4).getUint32(0, true);
+  const body = bytes.length - HEADER_BYTES;
+  if (count < 1 || body % count !== 0 || valueSlot.length % count !== 0) {
+    throw new InvalidInputError(`merge batches: batch ${index} does not hold ${count} items of one size`);
+  }
+  return { count, itemBytes: body / count, valuesPerItem: valueSlot.length / count };
+}
+
+function samePrefix(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < PREFIX_BYTES; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** One batch holding every item of `batches` (same key and backend), items shuffled. */
+export function mergeDistanceBatches(batches: readonly DistanceBatch[], random: RandomSource = secureRandom): MergedBatch {
+  if (batches.length === 0) throw new InvalidInputError('merge batches: at least one batch is required');
+  const parsed = batches.map(parse);
+  const first = batches[0].bytes;
+  const { itemBytes, valuesPerItem } = parsed[0];
+  parsed.forEach((p, i) => {
+    if (!samePrefix(first, batches[i].bytes) || p.itemBytes !== itemBytes || p.valuesPerItem !== valuesPerItem) {
+      throw new InvalidInputError(`merge batches: batch ${i} belongs to another key, backend or format than batch 0`);
+    }
+  });
+  const items: Array<{ batch: number; item: number }> = [];
+  parsed.forEach((p, batch) => {
+    for (let item = 0; item < p.count; item++) items.push({ batch, item });
+  });
+  shuffleInPlace(items, random);
+
+  const writer = new BinaryWriter(HEADER_BYTES + items.length * itemBytes);
+  writer.bytes(first.subarray(0, PREFIX_BYTES)).u32(items.length);
+  const source = new Int32Array(items.length * valuesPerItem);
+  const valueSlot = new Int32Array(items.length * valuesPerItem);
+  items.forEach(({ batch, item }, i) => {
+    const { bytes, valueSlot: slots } = batches[batch];
+    writer.bytes(bytes.subarray(HEADER_BYTES + item * itemBytes, HEADER_BYTES + (item + 1) * itemBytes));
+    source.fill(batch, i * valuesPerItem, (i + 1) * valuesPerItem);
+    valueSlot.set(slots.subarray(item * valuesPerItem, (item + 1) * valuesPerItem), i * valuesPerItem);
+  });
+  return { bytes: writer.finish(), source, valueSlot };
+}

@@ -1,0 +1,106 @@
+/**
+ * Who evaluates a query's shards, from the environment:
+ *
+ * | Variable | Meaning |
+ * | --- | --- |
+ * | `BLINDSIGHT_IDENTIFY_WORKER_FUNCTION` | name or ARN of the identify worker function: each stage's shards are evaluated by parallel invocations of it (AWS; the local cloud's own Lambda endpoint). Unset: in this process |
+ * | `BLINDSIGHT_IDENTIFY_WORKER_TIMEOUT_MS` | per-invocation timeout, default 20000 |
+ * | `AWS_ENDPOINT_URL_LAMBDA` / `AWS_ENDPOINT_URL` | read by the SDK (the local cloud, LocalStack) |
+ *
+ * In this process, each shard's records are read from S3 by byte range, checked against the
+ * digests fixed at publish. A misconfiguration is a
+ * server fault (INTERNAL, naming the variable).
+ */
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { envInteger } from '../../core/env';
+import type { Environment } from '../../core/env';
+import { BlindsightError } from '../../core/errors';
+import type { HeEvaluator } from '../../he/types';
+import { indexPartObjectKey } from '../../storage/object-keys';
+import type { ObjectStore } from '../../storage/types';
+import { LocalShardWorkers } from '../../twoserver/protocol/shard-worker';
+import type { ShardWorkers } from '../../twoserver/protocol/shard-worker';
+import { InvokedShardWorkers } from '../../twoserver/transport/invoked-workers';
+import type { LambdaInvoker } from '../../twoserver/transport/lambda-invoke';
+import { ObjectStoreRecordStore } from '../../twoserver/transport/object-record-store';
+import type { VerifiedParts } from '../cs1/verified-parts';
+import type { TwoServerMetadata } from './metadata';
+
+export const DEFAULT_WORKER_TIMEOUT_MS = 20_000;
+
+export interface ShardWorkersConfig {
+  /** Unset: shards are evaluated in this process. */
+  readonly functionName?: string;
+  readonly timeoutMs: number;
+}
+
+/** What one query needs to reach its version's shards. */
+export interface ShardWorkersContext {
+  readonly ownerId: string;
+  readonly indexName: string;
+  readonly version: string;
+  readonly metadata: TwoServerMetadata;
+  readonly evaluator: HeEvaluator;
+  readonly objects: ObjectStore;
+  /** Checks record reads against the digests fixed at publish (unset: unchecked reads, tests only). */
+  readonly verified?: VerifiedParts;
+  /** Epoch ms by which every invocation must be over. */
+  readonly deadline?: number;
+  readonly recordReadConcurrency?: number;
+}
+
+export type ShardWorkersFactory = (context: ShardWorkersContext) => ShardWorkers;
+
+function misconfigured(message: string): BlindsightError {
+  return new BlindsightError('INTERNAL', `CS1 is not configured to run shard workers: ${message}`);
+}
+
+export function readShardWorkersConfig(env: Environment = process.env): ShardWorkersConfig {
+  const functionName = env.BLINDSIGHT_IDENTIFY_WORKER_FUNCTION?.trim() || undefined;
+  if (functionName !== undefined && !/^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$/.test(functionName)) {
+    throw misconfigured('BLINDSIGHT_IDENTIFY_WORKER_FUNCTION must be a function name or ARN');
+  }
+  return { functionName, timeoutMs: envInteger(env, 'BLINDSIGHT_IDENTIFY_WORKER_TIMEOUT_MS', DEFAULT_WORKER_TIMEOUT_MS, 100, 900_000, misconfigured) };
+}
+
+/** Workers in this process: each shard's records read from S3 by byte range. */
+export function localShardWorkers(context: ShardWorkersContext): LocalShardWorkers {
+  const { metadata, ownerId, indexName, objects } = context;
+  return new LocalShardWorkers(
+    context.evaluator,
+    metadata.shards.map((s) => s.templates),
+    metadata.shards.map(
+      (shard) =>
+        new ObjectStoreRecordStore({
+          objects: context.verified?.lazilyCheckedStore(objects, ownerId, indexName, shard.ref) ?? objects,
+          key: indexPartObjectKey(ownerId, indexName, shard.ref.version, shard.ref.part),
+          size: shard.bytes,
+          concurrency: context.recordReadConcurrency,
+        }),
+    ),
+  );
+}
+
+/** A factory of per-query workers; the Lambda client is shared by all of them. */
+export function createShardWorkersFactory(config: ShardWorkersConfig, options: { lambdaClient?: LambdaInvoker } = {}): ShardWorkersFactory {
+  let client = options.lambdaClient;
+  return (context) => {
+    const local = localShardWorkers(context);
+    if (config.functionName === undefined) return local;
+    // maxAttempts 1: the workers retry once, on connection errors only.
+    client ??= new LambdaClient({ maxAttempts: 1 });
+    return new InvokedShardWorkers({
+      invoker: client,
+      functionName: config.functionName,
+      ownerId: context.ownerId,
+      indexName: context.indexName,
+      version: context.version,
+      shardTemplates: context.metadata.shards.map((s) => s.templates),
+      vectorsPerRecord: context.metadata.vectorsPerRecord,
+      objects: context.objects,
+      local,
+      timeoutMs: config.timeoutMs,
+      deadline: context.deadline,
+    });
+  };
+}
