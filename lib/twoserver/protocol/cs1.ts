@@ -57,8 +57,8 @@ import type { BatchPadding } from './padding';
 import type { QueryHandle, ShardTask, ShardWorkers } from './shard-worker';
 import type { BlindingMode, Cs1Index, Cs1Options, Cs2Transport, QueryResult, QueryStats } from './types';
 
-const DEFAULT_INITIAL_CANDIDATE_FACTOR = 2;
-const DEFAULT_CANDIDATE_GROWTH = 2;
+const DEFAULT_INITIAL_CANDIDATE_FACTOR = 1;
+const DEFAULT_CANDIDATE_GROWTH = 4;
 /** Bisection steps for a radius (relative precision 2^-40 is plenty). */
 const RADIUS_BISECTION_STEPS = 40;
 

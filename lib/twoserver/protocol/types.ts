@@ -81,13 +81,13 @@ export interface Cs1Options {
   readonly blinding?: BlindingMode;
   /**
    * k-nearest queries start from the smallest radius whose candidate set holds at least
-   * k * initialCandidateFactor positions (computed from public metadata; no CS2 call). Default 2.
+   * k * initialCandidateFactor positions (computed from public metadata; no CS2 call). Default 1.
    */
   readonly initialCandidateFactor?: number;
   /**
    * k-nearest: each further round widens the radius so that the candidate set grows about this
    * many times (estimated from public metadata), unless the k-th distance found so far is
-   * smaller (then that round is the last). Default 2.
+   * smaller (then that round is the last). Default 4.
    */
   readonly candidateGrowth?: number;
   /**
