@@ -466,7 +466,7 @@ describe('Lambda bundles on Node 22', () => {
       [event('identify', at({ indexName: 'faces' }), { query, k: 3 }), event('identify', at({ indexName: 'faces' }), { query, k: 0 })],
       [200, 400],
     );
-    expect((identified.body.matches as unknown[]).length).toBe(3);
+    expect((identified.body.templateIds as unknown[]).length).toBe(3);
 
     const allowed = await invoke('cs1/authorizer', [
       authorizerEvent(routeKeyOf(CS1_API.search), `Bearer ${await owner.token()}`, at({ indexName: 'photos' })),

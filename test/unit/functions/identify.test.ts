@@ -14,7 +14,8 @@ import { resetTwoServerServices } from '../../../lib/service/twoserver/services'
 import { IdentificationClient } from '../../../lib/twoserver/protocol';
 import type { LocalAws } from '../../support/local-aws';
 import { seiWorld } from '../../support/sei-fixture';
-import { bruteForce, buildFixture, cs2KeyDir, probeNear, SHE_SMALL, startCs2HttpServer } from '../service/twoserver/support';
+import { MAX_IDENTIFY_K } from '../../../lib/api/limits';
+import { bruteForce, buildFixture, cs2KeyDir, idsOf, OPEN_POLICY, probeNear, SHE_SMALL, startCs2HttpServer } from '../service/twoserver/support';
 import type { Cs2TestServer, DirectHandler, TwoServerFixture } from '../service/twoserver/support';
 import { serviceLogger } from '../../../functions/lib/logger';
 import { USER_PUT_ROUTE, call, callWithToken, expectRefused, loadCs1Handler, putPresigned, registerTwoOwners, startHandlerWorld } from './support';
@@ -123,18 +124,19 @@ describe('identify handler', () => {
       body: { query: b64(client.encryptRequest(query)), tauSquared: all[9].dist2 },
     });
     expect(range.statusCode, JSON.stringify(range.body)).toBe(200);
+    // Ids only, nearest first; a user sees their budget on the index.
     expect(range.body).toEqual({
       version,
-      matches: all.filter((m) => m.dist2 <= all[9].dist2),
-      stats: { cs2Calls: 2, candidates: expect.any(Number) },
+      templateIds: idsOf(all.filter((m) => m.dist2 <= all[9].dist2)),
       truncated: false,
+      budget: { limit: OPEN_POLICY.budget.queries, remaining: OPEN_POLICY.budget.queries - 1, resetsAt: expect.any(String) },
     });
     const nearest = await callWithToken(h.authorizer, h.identify, IDENTIFY, await alice.token(), {
       pathParameters: at('faces'),
       body: { query: b64(client.encryptRequest(query)), k: 5 },
     });
     expect(nearest.statusCode).toBe(200);
-    expect(nearest.body.matches).toEqual(all.slice(0, 5));
+    expect(nearest.body).toEqual({ version, templateIds: idsOf(all.slice(0, 5)) });
     expect(range.headers['cache-control']).toBe('no-store');
   });
 
@@ -163,7 +165,7 @@ describe('identify handler', () => {
     for (const line of entries) {
       expect(line).not.toContain(query.slice(0, 64));
       expect(line).not.toContain('dist2');
-      for (const match of response.body.matches as Array<{ templateId: string }>) expect(line).not.toContain(match.templateId);
+      for (const templateId of response.body.templateIds as string[]) expect(line).not.toContain(templateId);
     }
   });
 
@@ -180,7 +182,7 @@ describe('identify handler', () => {
       [{ query: b64(good), tauSquared: 2.5 }, 400, 'invalid request: body/tauSquared must be integer'],
       [{ query: b64(good), tauSquared: '25' }, 400, 'invalid request: body/tauSquared must be integer'],
       [{ query: b64(good), tauSquared: null }, 400, 'invalid request: body/tauSquared must be integer'],
-      [{ query: b64(good), k: 51 }, 400, 'invalid request: body/k must be <= 50'],
+      [{ query: b64(good), k: MAX_IDENTIFY_K + 1 }, 400, `invalid request: body/k must be <= ${MAX_IDENTIFY_K}`],
       [{ query: b64(good), k: 0 }, 400, 'invalid request: body/k must be >= 1'],
       [{ query: b64(good), k: 1, extra: true }, 400, 'invalid request: body must not have property "extra"'],
     ];
@@ -231,7 +233,7 @@ describe('identify handler', () => {
     }
     const back = await identify(body);
     expect(back.statusCode).toBe(200);
-    expect(back.body.matches).toEqual(bruteForce(fixture, query).slice(0, 2));
+    expect(back.body.templateIds).toEqual(idsOf(bruteForce(fixture, query).slice(0, 2)));
   });
 
   it('CS1 with the wrong credential gets a 503 saying CS2 refused it', async () => {

@@ -70,7 +70,7 @@ describe('copy-on-write updates of a two-server index', () => {
   let v1: Cs1Index;
 
   beforeAll(async () => {
-    he = await createHeBackend('she', params);
+    he = await createHeBackend('she', params, { allowInsecurePaperScheme: true });
     const plain = buildPlainIndex(templates, { partitions: 6, eps: 4, random: seededRandom(42) });
     const output = encryptIndex(he, templates, plain, { ids, maxShardTemplates: 50, policy: identificationPolicy({ maxTauSquared: 10_000 }) });
     provider = output.provider;
@@ -208,7 +208,7 @@ describe('copy-on-write updates of a two-server index', () => {
 
 describe('provider index bounds', () => {
   it('keeps at least one template', async () => {
-    const he = await createHeBackend('she', params);
+    const he = await createHeBackend('she', params, { allowInsecurePaperScheme: true });
     try {
       const two: VectorSet = { n: 2, d, data: Float64Array.from({ length: 2 * d }, (_, i) => i) };
       const plain = buildPlainIndex(two, { partitions: 1, eps: 1, random: seededRandom(1) });
