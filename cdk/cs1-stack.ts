@@ -15,7 +15,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS, CORS_ORIGINS_ENV } from '../lib/api/cors';
-import { CS1_AUTHORIZER, CS1_CLEANUP, CS1_ROUTES, STAGE_THROTTLE } from '../lib/api/routes';
+import { CS1_AUTHORIZER, CS1_CLEANUP, CS1_IDENTIFY_WORKER, CS1_ROUTES, STAGE_THROTTLE } from '../lib/api/routes';
 import type { ObjectAction, ObjectArea, RouteDefinition, StorageAccess } from '../lib/api/routes';
 import { TABLE_PARTITION_KEY, TABLE_SORT_KEY } from '../lib/storage/dynamo-keys';
 import { StackAlarms } from './alarms';
@@ -23,7 +23,7 @@ import { BlindsightFunction } from './blindsight-function';
 import type { DeploymentConfig } from './config';
 import { CS1_IDENTIFY_ROLE_NAME, cs2DecryptFunctionArn } from './names';
 import { RUNTIME_REASON, XRAY_REASON, acknowledge } from './nag';
-import { API_FUNCTION_TIMEOUT_MS, CLEANUP_FUNCTION_TIMEOUT_MS } from './timeouts';
+import { API_FUNCTION_TIMEOUT_MS, CLEANUP_FUNCTION_TIMEOUT_MS, IDENTIFY_WORKER_TIMEOUT_MS } from './timeouts';
 
 export interface Cs1StackProps extends StackProps {
   readonly config: DeploymentConfig;
@@ -51,11 +51,15 @@ const MEMORY_MB: Readonly<Record<StorageAccess['compute'], number>> = {
   vcpu: 1769,
 };
 
-/** All handler modules behind the API, plus the authorizer and the scheduled clean-up, each once, with what each may touch. */
+/**
+ * All handler modules behind the API, plus the authorizer, the scheduled clean-up and the
+ * identify worker (invoked by identify, no route), each once, with what each may touch.
+ */
 export function cs1HandlerModules(routes: readonly RouteDefinition[] = CS1_ROUTES): Map<string, { access: StorageAccess; description: string }> {
   const modules = new Map<string, { access: StorageAccess; description: string }>();
   modules.set(CS1_AUTHORIZER.handler, { access: CS1_AUTHORIZER.access, description: CS1_AUTHORIZER.summary });
   modules.set(CS1_CLEANUP.handler, { access: CS1_CLEANUP.access, description: CS1_CLEANUP.summary });
+  modules.set(CS1_IDENTIFY_WORKER.handler, { access: CS1_IDENTIFY_WORKER.access, description: CS1_IDENTIFY_WORKER.summary });
   for (const route of routes) {
     if (modules.has(route.handler)) throw new Error(`handler ${route.handler} serves two routes: each route has its own module`);
     modules.set(route.handler, { access: route.access, description: `${route.method} ${route.path}: ${route.summary}` });
@@ -150,7 +154,9 @@ export class Cs1Stack extends Stack {
     this.alarms = new StackAlarms(this, 'Alarms', config.alarmTopicArn);
     for (const [handler, { access, description }] of modules) {
       const id = constructIdOf(handler);
-      const timeout = Duration.millis(handler === CS1_CLEANUP.handler ? CLEANUP_FUNCTION_TIMEOUT_MS : API_FUNCTION_TIMEOUT_MS);
+      const timeout = Duration.millis(
+        handler === CS1_CLEANUP.handler ? CLEANUP_FUNCTION_TIMEOUT_MS : handler === CS1_IDENTIFY_WORKER.handler ? IDENTIFY_WORKER_TIMEOUT_MS : API_FUNCTION_TIMEOUT_MS,
+      );
       const fn = new BlindsightFunction(this, id, {
         handler,
         functionsDir: props.functionsDir,
@@ -186,6 +192,13 @@ export class Cs1Stack extends Stack {
       targets: [new targets.LambdaFunction(cleanup.function, { retryAttempts: 0 })],
     });
     this.functions = functions;
+    // Identify has the shards holding a query's candidates evaluated in parallel, one worker
+    // invocation per shard; only its role may invoke the worker.
+    const identify = [...modules].find(([, { access }]) => access.invokeCs2)![0];
+    const worker = functions.get(CS1_IDENTIFY_WORKER.handler)!;
+    functions.get(identify)!.function.addEnvironment('BLINDSIGHT_IDENTIFY_WORKER_FUNCTION', worker.function.functionName);
+    // The function's own ARN only: no versions or aliases (grantInvoke would add <arn>:*).
+    functions.get(identify)!.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [worker.function.functionArn] }));
     this.alarms.watchTable(this.table);
 
     this.api = this.restApi(config);

@@ -206,7 +206,11 @@ describe('two-account deploy into moto', () => {
           }
         }
       }
-      expect(invokers).toEqual([`${CS1_IDENTIFY_ROLE_NAME} lambda:InvokeFunction ${decrypt.FunctionArn}`]);
+      // ...CS2's decrypt function and CS1's own identify worker.
+      expect(invokers.sort()).toEqual([
+        `${CS1_IDENTIFY_ROLE_NAME} lambda:InvokeFunction ${decrypt.FunctionArn}`,
+        expect.stringMatching(new RegExp(`^${CS1_IDENTIFY_ROLE_NAME} lambda:InvokeFunction arn:aws:lambda:${REGION}:${CS1_ACCOUNT}:function:[^,:]*IdentifyWorker[^,:]*$`)),
+      ]);
     } finally {
       cs1Iam.destroy();
       cs2Lambda.destroy();
@@ -484,6 +488,15 @@ describe('Lambda bundles on Node 22', () => {
     expect(statusOfThrown(cleaned[1])).toBe(400);
     statuses.push('cs1/cleanup report/400');
 
+    // The identify worker, invoked directly by identify: one shard's candidates, or a typed refusal.
+    const worked = await invoke('cs1/identify-worker', [
+      { ownerId: owner.ownerId, indexName: 'faces', version: versions.faces, shard: 0, records: [0], query, blinding: 'per-value' },
+      { ownerId: owner.ownerId, indexName: 'faces', version: versions.faces, shard: 0, records: [], query, blinding: 'per-value' },
+    ]);
+    expect(worked[0]).toMatchObject({ ok: true, result: { shard: 0, valueSlot: expect.any(String), recordReads: expect.any(Number) } });
+    expect(statusOfThrown(worked[1])).toBe(400);
+    statuses.push(`cs1/identify-worker batch/${(worked[1] as { errorType: string }).errorType}`);
+
     const batch = await cs2BatchFor(fixture);
     const decrypted = await invoke('cs2/decrypt', [{ keyId: fixture.keyId, batch }, { keyId: 'nope', batch }]);
     expect(decrypted[0]).toMatchObject({ ok: true, result: { values: expect.any(Array) } });
@@ -517,6 +530,10 @@ describe('Lambda bundles on Node 22', () => {
         const [outcome] = await invoke(handler, [SCHEDULED_EVENT]);
         return [handler, outcome];
       }
+      if (handler === 'cs1/identify-worker') {
+        const [outcome] = await invoke(handler, [{ ownerId: stranger.ownerId, indexName: 'unseen', version: versions.faces ?? 'v1', shard: 0, records: [0], query: 'AAAA', blinding: 'per-value' }]);
+        return [handler, outcome];
+      }
       if (handler === 'cs1/authorizer') {
         const [outcome] = await invoke(handler, [authorizerEvent(routeKeyOf(CS1_API.search), `Bearer ${await stranger.token()}`, { ownerId: stranger.ownerId, indexName: 'photos' })]);
         return [handler, outcome];
@@ -527,7 +544,7 @@ describe('Lambda bundles on Node 22', () => {
       return [handler, outcome];
     });
     for (const [handler, outcome] of outcomes) {
-      if (handler === 'cs1/authorizer' || handler === 'cs2/decrypt' || handler === 'cs1/cleanup') {
+      if (handler === 'cs1/authorizer' || handler === 'cs2/decrypt' || handler === 'cs1/cleanup' || handler === 'cs1/identify-worker') {
         expect(outcome, handler).toMatchObject({ ok: false, errorType: 'UnavailableError' });
         continue;
       }

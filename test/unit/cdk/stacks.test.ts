@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cs1HandlerModules } from '../../../cdk/cs1-stack';
 import { applyNagChecks } from '../../../cdk/nag';
-import { CS1_AUTHORIZER, CS1_CLEANUP, CS1_ROUTES, STAGE_THROTTLE } from '../../../lib/api/routes';
+import { CS1_AUTHORIZER, CS1_CLEANUP, CS1_IDENTIFY_WORKER, CS1_ROUTES, STAGE_THROTTLE } from '../../../lib/api/routes';
 import { CS1_ACCOUNT, CS2_ACCOUNT, REGION, actionsOf, buildTestApp, policyStatements } from './support';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string }>;
@@ -132,16 +132,18 @@ describe('CS1 storage', () => {
 });
 
 describe('CS1 functions and REST API', () => {
-  it('has one arm64 nodejs22.x function per handler module, the authorizer and the clean-up, traced with X-Ray', () => {
+  it('has one arm64 nodejs22.x function per handler module, the authorizer, the clean-up and the identify worker, traced with X-Ray', () => {
     const modules = [...cs1HandlerModules().keys()];
     expect(modules).toContain(CS1_AUTHORIZER.handler);
     expect(modules).toContain(CS1_CLEANUP.handler);
-    expect(new Set(modules).size).toBe(new Set(CS1_ROUTES.map((r) => r.handler)).size + 2);
+    expect(modules).toContain(CS1_IDENTIFY_WORKER.handler);
+    expect(new Set(modules).size).toBe(new Set(CS1_ROUTES.map((r) => r.handler)).size + 3);
     cs1.resourceCountIs('AWS::Lambda::Function', modules.length);
     const cleanupId = logicalIdOf(built.cs1, built.cs1.functions.get(CS1_CLEANUP.handler)!.function);
+    const workerId = logicalIdOf(built.cs1, built.cs1.functions.get(CS1_IDENTIFY_WORKER.handler)!.function);
     for (const [id, fn] of Object.entries(cs1.findResources('AWS::Lambda::Function'))) {
-      // API functions stop before API Gateway's 29 s; the scheduled clean-up may take Lambda's 15 minutes.
-      const timeout = id === cleanupId ? 900 : 28;
+      // API functions stop before API Gateway's 29 s; the scheduled clean-up may take Lambda's 15 minutes; the worker ends within identify's own time.
+      const timeout = id === cleanupId ? 900 : id === workerId ? 20 : 28;
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler', Timeout: timeout, TracingConfig: { Mode: 'Active' } });
       expect(fn.Properties.Environment.Variables.BLINDSIGHT_CORS_ORIGINS).toBeUndefined();
       expect(fn.Properties.Environment.Variables).toMatchObject({
@@ -280,7 +282,7 @@ describe('production settings', () => {
     const functions = cs1HandlerModules().size;
     expect(metrics.filter((m) => m === 'AWS/Lambda/Throttles')).toHaveLength(functions);
     const durations = alarms.filter((a) => a.MetricName === 'Duration').map((a) => a.Threshold as number);
-    expect(durations.sort((a, b) => a - b)).toEqual([...Array.from({ length: functions - 1 }, () => 28_000 * 0.9), 900_000 * 0.9]);
+    expect(durations.sort((a, b) => a - b)).toEqual([20_000 * 0.9, ...Array.from({ length: functions - 2 }, () => 28_000 * 0.9), 900_000 * 0.9]);
     expect(alarms.every((a) => a.AlarmActions === undefined)).toBe(true);
     const cs2Alarms = Object.values(cs2.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.MetricName);
     expect(cs2Alarms.sort()).toEqual(['Duration', 'Throttles']);
@@ -308,12 +310,32 @@ describe('cross-account trust', () => {
     cs1.hasResourceProperties('AWS::IAM::Role', { RoleName: 'blindsight-cs1-identify' });
     expect(cs1Json.Resources[identifyRoleId].Properties.RoleName).toBe('blindsight-cs1-identify');
     const invokes = policyStatements(cs1Json).filter(({ statement }) => actionsOf(statement).some((a) => a.startsWith('lambda:')));
-    expect(invokes).toHaveLength(1);
-    expect(invokes[0].roles).toEqual([{ Ref: identifyRoleId }]);
-    expect(invokes[0].statement).toEqual({ Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: DECRYPT_ARN });
+    const cs2Invokes = invokes.filter(({ statement }) => JSON.stringify(statement.Resource) === JSON.stringify(DECRYPT_ARN));
+    expect(cs2Invokes).toHaveLength(1);
+    expect(cs2Invokes[0].roles).toEqual([{ Ref: identifyRoleId }]);
+    expect(cs2Invokes[0].statement).toEqual({ Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: DECRYPT_ARN });
     expect(cs1Json.Resources[logicalIdOf(built.cs1, built.cs1.functions.get('cs1/identify')!.function)].Properties.Environment).toMatchObject({
       Variables: { BLINDSIGHT_CS2_MODE: 'lambda', BLINDSIGHT_CS2_FUNCTION_ARN: DECRYPT_ARN },
     });
+  });
+
+  it('lets only the identify role invoke the identify worker, which invokes nothing and has no route', () => {
+    const identifyRoleId = logicalIdOf(built.cs1, built.cs1.functions.get('cs1/identify')!.role);
+    const worker = built.cs1.functions.get('cs1/identify-worker')!;
+    const workerId = logicalIdOf(built.cs1, worker.function);
+    const invokes = policyStatements(cs1Json).filter(({ statement }) => actionsOf(statement).some((a) => a.startsWith('lambda:')));
+    const workerInvokes = invokes.filter(({ statement }) => JSON.stringify(statement.Resource).includes(workerId));
+    expect(workerInvokes).toHaveLength(1);
+    expect(workerInvokes[0].roles).toEqual([{ Ref: identifyRoleId }]);
+    expect(workerInvokes[0].statement).toEqual({ Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { 'Fn::GetAtt': [workerId, 'Arn'] } });
+    // Nothing else may invoke anything.
+    expect(invokes.filter((each) => !workerInvokes.includes(each) && JSON.stringify(each.statement.Resource) !== JSON.stringify(DECRYPT_ARN))).toEqual([]);
+    const identifyProperties = cs1Json.Resources[logicalIdOf(built.cs1, built.cs1.functions.get('cs1/identify')!.function)].Properties as { Environment: { Variables: Record<string, unknown> } };
+    expect(identifyProperties.Environment.Variables.BLINDSIGHT_IDENTIFY_WORKER_FUNCTION).toEqual({ Ref: workerId });
+    const workerProperties = (cs1Json.Resources[workerId] as unknown as { Properties: unknown }).Properties as { Environment: { Variables: Record<string, unknown> }; Timeout: number };
+    expect(workerProperties.Environment.Variables.BLINDSIGHT_CS2_MODE).toBeUndefined();
+    expect(workerProperties.Timeout).toBe(20);
+    expect(JSON.stringify(cs1.findResources('AWS::ApiGateway::Method'))).not.toContain(workerId);
   });
 
   it("lets only CS1's identify role (by ARN) invoke CS2's decrypt function", () => {
