@@ -21,6 +21,7 @@ import { twoServerIndexParts } from '../../lib/client/index-parts';
 import type { Cs1Client } from '../../lib/client/cs1-client';
 import type { IdentifyResponse, TwoServerIndexSummary } from '../../lib/client/types';
 import { seededRandom } from '../../lib/core/random';
+import { scaledTimeout } from '../../lib/core/timeout-scale';
 import { createHeBackend, loadHeProvider } from '../../lib/he';
 import { identificationPolicy } from '../../lib/twoserver/policy';
 import type { VectorSet } from '../../lib/linalg/vectors';
@@ -41,8 +42,8 @@ const N = 300;
  * range answers by bisection), 30 identifications per user and hour.
  */
 const POLICY = identificationPolicy({ maxK: 10, maxTauSquared: 8_000_000, budget: { queries: 30, windowSeconds: 3600 } });
-/** Attacks send dozens of HE queries: room for a loaded machine. */
-const ATTACK_TIMEOUT_MS = 600_000;
+/** Attacks send dozens of HE queries: twice the suite's (load-scaled) room. */
+const ATTACK_TIMEOUT_MS = 2 * scaledTimeout(60_000);
 const REPO = join(import.meta.dirname, '..', '..');
 
 interface Expected {
@@ -119,17 +120,15 @@ describe('two-server identification end to end (bfv): CS1 -> CS2', () => {
     output.provider.markPublished(firstVersion);
     const added = await owner.addUser('gate-7');
     // Warm both functions (identify and its worker): a cold start loads the HE library and the
-    // index in each, which on a loaded machine can outlast the API's 30 s. The owner's queries
-    // are not budgeted; a function that outlives the gateway's timeout still finishes warm.
+    // index in each. The owner's queries are not budgeted; the local cloud's limits stretch with
+    // the machine's load (BLINDSIGHT_TIMEOUT_SCALE), so one request suffices.
     const warm = await IdentificationClient.load(output.publicMaterial);
     try {
-      for (let attempt = 0; attempt < 10; attempt++) {
-        const answer = await rawRequest(e2e.url, `${indexPath(owner.ownerId, INDEX)}/identify`, {
-          token: owner.ownerToken,
-          body: { query: Buffer.from(warm.encryptRequest(betweenShards())).toString('base64'), tauSquared: POLICY.maxTauSquared },
-        });
-        if (answer.status === 200) break;
-      }
+      const answer = await rawRequest(e2e.url, `${indexPath(owner.ownerId, INDEX)}/identify`, {
+        token: owner.ownerToken,
+        body: { query: Buffer.from(warm.encryptRequest(betweenShards())).toString('base64'), tauSquared: POLICY.maxTauSquared },
+      });
+      expect(answer.status, answer.text).toBe(200);
     } finally {
       warm.dispose();
     }
