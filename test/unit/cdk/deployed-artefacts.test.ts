@@ -67,6 +67,7 @@ function heRoles(projectFiles: readonly string[]): string[] {
 /** Functions that use HE, and the roles they play; every other function bundles none. */
 const HE_ROLES_OF: Record<string, string[]> = {
   'cs1/identify': ['evaluator'],
+  'cs1/identify-worker': ['evaluator'],
   'cs1/index-version-publish': ['client', 'evaluator'],
   'cs2/decrypt': ['decryptor'],
 };
@@ -208,8 +209,8 @@ describe('two-account deploy into moto', () => {
       }
       // ...CS2's decrypt function and CS1's own identify worker.
       expect(invokers.sort()).toEqual([
-        `${CS1_IDENTIFY_ROLE_NAME} lambda:InvokeFunction ${decrypt.FunctionArn}`,
         expect.stringMatching(new RegExp(`^${CS1_IDENTIFY_ROLE_NAME} lambda:InvokeFunction arn:aws:lambda:${REGION}:${CS1_ACCOUNT}:function:[^,:]*IdentifyWorker[^,:]*$`)),
+        `${CS1_IDENTIFY_ROLE_NAME} lambda:InvokeFunction ${decrypt.FunctionArn}`,
       ]);
     } finally {
       cs1Iam.destroy();
