@@ -83,11 +83,13 @@ describe('two-server attacks (bfv, d = 16)', () => {
   async function batchFor(query: ArrayLike<number>, mode: 'shared' | 'per-value') {
     const bytes = await encryptQuery(query);
     const slots = Array.from({ length: templates.n }, (_, i) => i);
-    const blinding = drawBatchBlinding(mode, evaluator.descriptor, slots.length);
-    const batch = evaluator.distanceBatch(evaluator.openQuery(bytes), { records: [records], slots, blinding: blinding.request });
+    const { a, b } = drawBatchBlinding(mode, evaluator.descriptor, slots.length);
+    const blindingOf = (i: number) => ({ a, b: mode === 'shared' ? b[0] : b[i] });
+    const request = mode === 'shared' ? blindingOf(0) : slots.map((_, i) => blindingOf(i));
+    const batch = evaluator.distanceBatch(evaluator.openQuery(bytes), { records: [records], slots, blinding: request });
     const values = decryptor.decryptBatch(batch.bytes);
     const truth = allSquaredDistances(templates, query);
-    return { values, valueSlot: batch.valueSlot, truth, a: blinding.of(0).a, blindingOf: blinding.of };
+    return { values, valueSlot: batch.valueSlot, truth, a, blindingOf };
   }
 
   const probe = (q: number) => probes.data.subarray(q * PARAMS.d, (q + 1) * PARAMS.d);
