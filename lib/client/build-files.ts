@@ -20,7 +20,7 @@ export function envelopeFile(imageId: string): string {
   return `images/${imageId}.bsie`;
 }
 
-/** A part of the two-server index ('records', 'cs1-index', 'evaluation', 'public'). */
+/** A part of the two-server index ('records-NNNN' per shard, 'cs1-index', 'evaluation', 'public'). */
 export function twoServerFile(part: string): string {
   return `two-server/${part}.bin`;
 }

@@ -5,7 +5,7 @@
 import { seiUploadParts } from '../service/cs1/sei-upload';
 import { shardPartName, TWO_SERVER_EVALUATION_PART, TWO_SERVER_INDEX_PART, TWO_SERVER_PUBLIC_PART } from '../service/twoserver/metadata';
 import type { EncryptedIndexTree } from '../sei/index-tree/types';
-import { encodeCs1Index } from '../twoserver/protocol/cs1-index-codec';
+import { decodeCs1Index, encodeCs1Index } from '../twoserver/protocol/cs1-index-codec';
 import type { ProviderOutput } from '../twoserver/protocol/provider';
 
 /** SEI: the tree's skeleton and all leaf blocks back to back. */
@@ -36,4 +36,14 @@ export function twoServerIndexParts(
     [TWO_SERVER_EVALUATION_PART]: output.evaluationMaterial,
     [TWO_SERVER_PUBLIC_PART]: output.publicMaterial,
   };
+}
+
+/**
+ * The names of the parts a two-server build uploads, read from its CS1 index: one records part
+ * per shard it does not inherit, then CS1's index and the two materials.
+ */
+export function twoServerPartNames(cs1IndexBytes: Uint8Array): string[] {
+  const shards = decodeCs1Index(cs1IndexBytes).shards;
+  const records = shards.flatMap((shard, s) => (shard.inherited === undefined ? [shardPartName(s)] : []));
+  return [...records, TWO_SERVER_INDEX_PART, TWO_SERVER_EVALUATION_PART, TWO_SERVER_PUBLIC_PART];
 }

@@ -25,7 +25,8 @@ import type { StepProgress, WorkflowListener } from './events';
 import type { IndexManifest, Owner, PublishedState } from './owner-state';
 import type { TransferProgress } from './types';
 import { formatBytes, formatSeconds } from './units';
-import { TWO_SERVER_EVALUATION_PART, TWO_SERVER_INDEX_PART, TWO_SERVER_PUBLIC_PART, TWO_SERVER_RECORDS_PART } from '../service/twoserver/metadata';
+import { TWO_SERVER_INDEX_PART } from '../service/twoserver/metadata';
+import { twoServerPartNames } from './index-parts';
 
 /**
  * How CS2 got the HE secret: imported into its key store, or left to its operator (the command
@@ -127,8 +128,9 @@ export async function publishBuild(input: PublishInput, listener: WorkflowListen
     if (cs2.imported) info(listener, `CS2 key ${reference.keyId} imported into the local CS2 key store (${cs2.path})`);
     else warn(listener, `CS2 is not the local cloud: give ${cs2.secretFile ?? 'the HE secret'} to CS2's operator (privately), who runs:\n  ${cs2.command}`);
     const parts: Record<string, Uint8Array> = {};
-    for (const part of [TWO_SERVER_RECORDS_PART, TWO_SERVER_INDEX_PART, TWO_SERVER_EVALUATION_PART, TWO_SERVER_PUBLIC_PART]) {
-      parts[part] = await build.get(twoServerFile(part), `two-server part ${part}`);
+    const cs1Index = await build.get(twoServerFile(TWO_SERVER_INDEX_PART), `two-server part ${TWO_SERVER_INDEX_PART}`);
+    for (const part of twoServerPartNames(cs1Index)) {
+      parts[part] = part === TWO_SERVER_INDEX_PART ? cs1Index : await build.get(twoServerFile(part), `two-server part ${part}`);
     }
     const published = await inStep(listener, 'upload two-server', (progress) =>
       client.publishIndex(ownerId, reference.indexName, 'two-server', parts, { onProgress: transfer(progress) }),

@@ -13,7 +13,8 @@
  *     sealed/index-key.bin      its AES-256 index key ("BSXK"), one per build
  *     sei/skeleton.bin, sei/leaves.bin
  *     images/<imageId>.bsie     encrypted images
- *     two-server/*.bin          records, cs1-index, evaluation, public; cs2-secret.bin for CS2
+ *     two-server/*.bin          records-NNNN (one per shard), cs1-index, evaluation, public;
+ *                               cs2-secret.bin for CS2
  *   published.json              what was last published where
  *   users.json                  enrolled users
  *   grants/<userId>.grant.json  grants written by `owner enroll`
