@@ -213,7 +213,7 @@ describe('Cs1Client against the local cloud', () => {
     const client = await IdentificationClient.load(material);
     const identified = await carol.identify(ownerId, 'signed-faces', { query: client.encryptRequest(row(faceTemplates!, 11)), k: 1 });
     client.dispose();
-    expect(identified.matches[0].templateId).toBe('t-11');
+    expect(identified.templateIds[0]).toBe('t-11');
     expect(identified.provenance?.manifest).toBeDefined();
     await expect(carol.identify(ownerId, 'faces', { query: new Uint8Array(description.summary.queryBytes), k: 1 })).rejects.toThrow(/CS1 sent no owner-signed manifest|query/);
   });

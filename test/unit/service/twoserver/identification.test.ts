@@ -224,14 +224,14 @@ describe('two-server identification service', () => {
     // A range that covers every template: every record is evaluated, so every byte is read.
     const request = (): IdentifyRequest => ({ query: fixture.client.encryptRequest(query), tauSquared: all[all.length - 1].dist2 });
     const { response } = await services().identification.identify(owner, 'signed-faces', request());
-    expect(response.matches).toEqual(all.slice(0, response.matches.length));
-    expect(response.matches).toHaveLength(Math.min(all.length, 1000));
+    expect(response.templateIds).toEqual(idsOf(all.slice(0, response.templateIds.length)));
+    expect(response.templateIds).toHaveLength(Math.min(all.length, 1000));
     await expect(new IndexVerifier().verify(owner, 'signed-faces', response.version, response.provenance, 'two-server')).resolves.toMatchObject({ version });
     const described = await world.services.versions.describe(owner, 'signed-faces');
     const verified = await new IndexVerifier().verify(owner, 'signed-faces', described.version, described.provenance, 'two-server');
     IndexVerifier.checkPart(verified, 'public', fixture.parts.public.length, await sha256HexOf(fixture.parts.public));
 
-    const key = indexPartObjectKey(owner, 'signed-faces', version, 'records');
+    const key = indexPartObjectKey(owner, 'signed-faces', version, 'records-0000');
     const original = await world.stores.objects.get(key);
     for (const at of [0, Math.floor(original.length / 2), original.length - 1]) {
       const changed = original.slice();
@@ -239,10 +239,10 @@ describe('two-server identification service', () => {
       await world.stores.objects.put(key, changed);
       const error = await services().identification.identify(owner, 'signed-faces', request()).catch((e: unknown) => e);
       expect(error, `byte ${at}`).toBeInstanceOf(IntegrityError);
-      expect((error as Error).message).toContain(`index "signed-faces" version "${version}" object "records"`);
+      expect((error as Error).message).toContain(`index "signed-faces" version "${version}" object "records-0000"`);
     }
     // Another index's records (validly published elsewhere) swapped in.
-    await world.stores.objects.put(key, await world.stores.objects.get(indexPartObjectKey(OWNER_A, 'faces-she', versions.she, 'records')));
+    await world.stores.objects.put(key, await world.stores.objects.get(indexPartObjectKey(OWNER_A, 'faces-she', versions.she, 'records-0000')));
     await expect(services().identification.identify(owner, 'signed-faces', request())).rejects.toMatchObject({ code: 'INTEGRITY_FAILED' });
     await world.stores.objects.put(key, original);
     await expect(services().identification.identify(owner, 'signed-faces', request())).resolves.toMatchObject({ response: { version } });
