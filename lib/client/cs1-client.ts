@@ -369,18 +369,8 @@ export class Cs1Client {
   }
 
   /** Downloads the routing part a sealed index names, checked against its size and SHA-256. */
-  async downloadSealedRouting(description: IndexDescription<SealedIndexSummary>): Promise<Uint8Array> {
-    const { routing } = description.summary;
-    if (routing?.download === undefined) {
-      throw new MalformedDataError(`index "${description.indexName}"`, 'its description has no download URL for the routing data');
-    }
-    const bytes = await this.getPresigned(routing.download, `download of the routing data of index "${description.indexName}"`);
-    const sha256 = await sha256Hex(bytes);
-    if (bytes.length !== routing.bytes || sha256 !== routing.sha256) {
-      throw new MalformedDataError(`the routing data of index "${description.indexName}"`, 'does not match the size and SHA-256 CS1 announced');
-    }
-    this.checkDownloadedPart(description, SEALED_ROUTING_PART, bytes.length, sha256);
-    return bytes;
+  downloadSealedRouting(description: IndexDescription<SealedIndexSummary>): Promise<Uint8Array> {
+    return this.downloadAnnouncedPart(description, description.summary.routing, SEALED_ROUTING_PART, 'routing data');
   }
 
   // -------------------------------------------------------------------------------------------
@@ -399,18 +389,8 @@ export class Cs1Client {
   }
 
   /** Downloads the HE public material a two-server index names, checked against its SHA-256. */
-  async downloadPublicMaterial(description: IndexDescription<TwoServerIndexSummary>): Promise<Uint8Array> {
-    const material = description.summary.publicMaterial;
-    if (material?.download === undefined) {
-      throw new MalformedDataError(`index "${description.indexName}"`, 'its description has no download URL for the public material');
-    }
-    const bytes = await this.getPresigned(material.download, `download of the public material of index "${description.indexName}"`);
-    const sha256 = await sha256Hex(bytes);
-    if (bytes.length !== material.bytes || sha256 !== material.sha256) {
-      throw new MalformedDataError(`the public material of index "${description.indexName}"`, 'does not match the size and SHA-256 CS1 announced');
-    }
-    this.checkDownloadedPart(description, TWO_SERVER_PUBLIC_PART, bytes.length, sha256);
-    return bytes;
+  downloadPublicMaterial(description: IndexDescription<TwoServerIndexSummary>): Promise<Uint8Array> {
+    return this.downloadAnnouncedPart(description, description.summary.publicMaterial, TWO_SERVER_PUBLIC_PART, 'public material');
   }
 
   // -------------------------------------------------------------------------------------------
@@ -418,6 +398,25 @@ export class Cs1Client {
   /** The verifier's check of a version this client read (nothing without a verifier). */
   private async verified(ownerId: string, indexName: string, version: string, provenance: unknown, kind: string): Promise<VerifiedVersion | undefined> {
     return this.options.verifier?.verify(ownerId, indexName, version, provenance, kind);
+  }
+
+  /** Downloads a part an index description announces, checked against the announced size and SHA-256 and the owner's signature. */
+  private async downloadAnnouncedPart(
+    description: object & { indexName: string; version: string },
+    announced: { bytes: number; sha256: string; download?: PresignedRequest } | undefined,
+    part: string,
+    what: string,
+  ): Promise<Uint8Array> {
+    if (announced?.download === undefined) {
+      throw new MalformedDataError(`index "${description.indexName}"`, `its description has no download URL for the ${what}`);
+    }
+    const bytes = await this.getPresigned(announced.download, `download of the ${what} of index "${description.indexName}"`);
+    const sha256 = await sha256Hex(bytes);
+    if (bytes.length !== announced.bytes || sha256 !== announced.sha256) {
+      throw new MalformedDataError(`the ${what} of index "${description.indexName}"`, 'does not match the size and SHA-256 CS1 announced');
+    }
+    this.checkDownloadedPart(description, part, bytes.length, sha256);
+    return bytes;
   }
 
   /** A part downloaded whole must be the one the owner signed (when this client verifies). */
