@@ -10,7 +10,10 @@ import { readFile, stat } from 'node:fs/promises';
 import sharp from 'sharp';
 import { InvalidParametersError } from '../core/errors';
 import { CorruptImageError, ImageTooLargeError, UnreadableImageError, UnsupportedImageError } from './errors';
+import { sniffImageFormat } from './image-format';
 import type { ImageFormat, ImageLimits, ImageSource } from './types';
+
+export { sniffImageFormat } from './image-format';
 
 export const DEFAULT_IMAGE_LIMITS: ImageLimits = {
   maxBytes: 50 * 1024 * 1024,
@@ -24,16 +27,6 @@ export function resolveLimits(limits: Partial<ImageLimits> = {}): ImageLimits {
     if (!Number.isSafeInteger(value) || value < 1) throw new InvalidParametersError(`image limit ${name} must be a positive integer, got ${value}`);
   }
   return out;
-}
-
-/** Recognises JPEG, PNG and WebP from their signatures; anything else is undefined. */
-export function sniffImageFormat(bytes: Uint8Array): ImageFormat | undefined {
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
-  const png = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-  if (bytes.length >= 8 && png.every((b, i) => bytes[i] === b)) return 'png';
-  const ascii = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to));
-  if (bytes.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
-  return undefined;
 }
 
 /** The name used in messages for the i-th source. */
