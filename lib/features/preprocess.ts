@@ -43,7 +43,7 @@ export function pixelBatchToInput(tf: Tf, batch: PixelBatch, from: number, to: n
 }
 
 /** Decoded images (each of its own size) as one input batch. */
-export function decodedToInput(tf: Tf, images: readonly DecodedImage[], size: number, normalisation: Normalisation): Tensor4D {
+export function decodedToInput(tf: Tf, images: readonly Pick<DecodedImage, 'width' | 'height' | 'pixels'>[], size: number, normalisation: Normalisation): Tensor4D {
   return tf.tidy(() => {
     const resized = images.map((img) =>
       toModelInput(tf, tf.tensor4d(Float32Array.from(img.pixels), [1, img.height, img.width, 3]), size, normalisation),
