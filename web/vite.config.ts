@@ -46,14 +46,18 @@ function modelFiles(): Plugin {
   };
 }
 
-/** A Node built-in in the page's bundle would only fail in the browser: fail the build instead. */
+/**
+ * A Node built-in imported by our own code would only fail in the browser: fail the build
+ * instead. (Packages such as TensorFlow.js import some behind a platform check; Vite stubs those.)
+ */
 function noNodeBuiltins(): Plugin {
   const builtins = new Set(builtinModules.filter((name) => name !== 'buffer'));
   return {
     name: 'blindsight-no-node-builtins',
     enforce: 'pre',
     resolveId(id, importer) {
-      if (id.startsWith('node:') || builtins.has(id)) this.error(`${importer ?? 'the page'} imports the Node built-in "${id}", which a browser does not have`);
+      if (importer === undefined || importer.includes('/node_modules/')) return null;
+      if (id.startsWith('node:') || builtins.has(id)) this.error(`${importer} imports the Node built-in "${id}", which a browser does not have`);
       return null;
     },
   };
