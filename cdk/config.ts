@@ -14,12 +14,17 @@
  *                CS2's decrypt function                                      `none` for no reservation)
  *   s3ForcePathStyle  true for S3 emulators that need path-style URLs     optional (default false;
  *                     scripts/deploy-localstack.ts sets it for LocalStack)
+ *   webSite      folder of the built web page (`npm run build:web`: web/dist) optional (default: no page;
+ *                to serve from CloudFront in CS1's account; its origin joins     with it, CS1 serves the
+ *                the CORS origins                                               page and allows its origin)
  *
  * Both stacks need both account ids (each names the other's fixed ARN), so every command
  * passes all three, whichever stack it deploys. CI synthesizes with placeholder accounts
  * (see the `synth` npm script); a real deployment with placeholders fails at the credential
  * check, because the CLI profile's account differs from the stack's.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Node } from 'constructs';
 
 export interface DeploymentConfig {
@@ -34,6 +39,8 @@ export interface DeploymentConfig {
   /** Reserved concurrency of CS2's decrypt function; undefined: none. */
   readonly cs2ReservedConcurrency?: number;
   readonly s3ForcePathStyle: boolean;
+  /** Folder of the built web page to deploy with CS1 (CloudFront); undefined: no page. */
+  readonly webSite?: string;
 }
 
 export const DEFAULT_CS2_RESERVED_CONCURRENCY = 10;
@@ -106,6 +113,11 @@ export function readDeploymentConfig(node: Node): DeploymentConfig {
   if (rawPathStyle !== 'true' && rawPathStyle !== 'false') {
     throw new DeploymentConfigError(`CDK context value "s3ForcePathStyle" must be true or false, not "${rawPathStyle}"`);
   }
+  const rawWebSite = node.tryGetContext('webSite') as unknown;
+  const webSite = rawWebSite === undefined || String(rawWebSite).trim() === '' ? undefined : String(rawWebSite).trim();
+  if (webSite !== undefined && !existsSync(join(webSite, 'index.html'))) {
+    throw new DeploymentConfigError(`CDK context value "webSite" = "${webSite}" is not a built web page (no index.html there): run "npm run build:web" first`);
+  }
   return {
     cs1Account,
     cs2Account,
@@ -115,5 +127,6 @@ export function readDeploymentConfig(node: Node): DeploymentConfig {
     ...(alarmTopicArn ? { alarmTopicArn } : {}),
     cs2ReservedConcurrency,
     s3ForcePathStyle: rawPathStyle === 'true',
+    ...(webSite ? { webSite } : {}),
   };
 }

@@ -4,7 +4,7 @@
  * REQUEST authorizer, one function per handler module, CloudWatch alarms, and the identify role
  * that alone may invoke CS2's decrypt function, named by its fixed ARN in CS2's account.
  */
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -14,7 +14,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
-import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS, CORS_ORIGINS_ENV } from '../lib/api/cors';
+import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS, CORS_ORIGINS_ENV, STORAGE_CORS_RULE } from '../lib/api/cors';
 import { CS1_AUTHORIZER, CS1_CLEANUP, CS1_IDENTIFY_WORKER, CS1_ROUTES, STAGE_THROTTLE } from '../lib/api/routes';
 import type { ObjectAction, ObjectArea, RouteDefinition, StorageAccess } from '../lib/api/routes';
 import { TABLE_PARTITION_KEY, TABLE_SORT_KEY } from '../lib/storage/dynamo-keys';
@@ -24,6 +24,7 @@ import type { DeploymentConfig } from './config';
 import { CS1_IDENTIFY_ROLE_NAME, cs2DecryptFunctionArn } from './names';
 import { RUNTIME_REASON, XRAY_REASON, acknowledge } from './nag';
 import { API_FUNCTION_TIMEOUT_MS, CLEANUP_FUNCTION_TIMEOUT_MS, IDENTIFY_WORKER_TIMEOUT_MS } from './timeouts';
+import { WebSite } from './web-site';
 
 export interface Cs1StackProps extends StackProps {
   readonly config: DeploymentConfig;
@@ -81,6 +82,10 @@ export class Cs1Stack extends Stack {
   readonly authorizer: apigw.RequestAuthorizer;
   readonly functions: ReadonlyMap<string, BlindsightFunction>;
   readonly alarms: StackAlarms;
+  /** The user web page (CloudFront), when the webSite context names a build. */
+  readonly webSite?: WebSite;
+  /** Origins CS1's API and image bucket allow: the configured ones and the web page's. */
+  readonly corsOrigins: readonly string[];
 
   constructor(scope: Construct, id: string, props: Cs1StackProps) {
     const { config } = props;
@@ -103,6 +108,20 @@ export class Cs1Stack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    // The web page, when deployed here, is one more origin CS1's API and image bucket allow.
+    if (config.webSite !== undefined) {
+      this.webSite = new WebSite(this, 'WebSite', {
+        distDir: config.webSite,
+        // Built from the API's id, not its URL: the URL names the deployment, which depends on the CORS that names this page.
+        apiOrigin: Lazy.string({ produce: () => `https://${this.api.restApiId}.execute-api.${this.region}.${this.urlSuffix}` }),
+        // Presigned URLs are virtual-hosted (<bucket>.s3.<region>...); naming the bucket itself would make a cycle (its CORS names this page).
+        storageOrigins: [`https://*.s3.${this.region}.${this.urlSuffix}`],
+      });
+      new CfnOutput(this, 'WebUrl', { value: `${this.webSite.origin}/`, description: 'The web page for users (give them this URL with their grant)' });
+    }
+    const corsOrigins = [...config.corsOrigins, ...(this.webSite ? [this.webSite.origin] : [])];
+    this.corsOrigins = corsOrigins;
+
     this.images = new s3.Bucket(this, 'Images', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -114,15 +133,15 @@ export class Cs1Stack extends Stack {
       serverAccessLogsPrefix: 'images/',
       // Pages of the allowed origins upload and download encrypted images with presigned URLs.
       cors:
-        config.corsOrigins.length === 0
+        corsOrigins.length === 0
           ? undefined
           : [
               {
-                allowedMethods: [s3.HttpMethods.GET, s3.HttpMethods.HEAD, s3.HttpMethods.PUT],
-                allowedOrigins: [...config.corsOrigins],
-                allowedHeaders: ['*'],
-                exposedHeaders: ['ETag', 'Content-Length', 'Content-Type'],
-                maxAge: 3000,
+                allowedMethods: STORAGE_CORS_RULE.allowedMethods.map((method) => s3.HttpMethods[method]),
+                allowedOrigins: corsOrigins,
+                allowedHeaders: [...STORAGE_CORS_RULE.allowedHeaders],
+                exposedHeaders: [...STORAGE_CORS_RULE.exposedHeaders],
+                maxAge: STORAGE_CORS_RULE.maxAgeSeconds,
               },
             ],
       lifecycleRules: [
@@ -168,7 +187,7 @@ export class Cs1Stack extends Stack {
           BLINDSIGHT_TABLE: this.table.tableName,
           BLINDSIGHT_BUCKET: this.images.bucketName,
           BLINDSIGHT_LOG_LEVEL: 'INFO',
-          ...(config.corsOrigins.length > 0 ? { [CORS_ORIGINS_ENV]: config.corsOrigins.join(',') } : {}),
+          ...(this.corsOrigins.length > 0 ? { [CORS_ORIGINS_ENV]: this.corsOrigins.join(',') } : {}),
           ...(config.s3ForcePathStyle ? { BLINDSIGHT_S3_FORCE_PATH_STYLE: 'true' } : {}),
           ...(access.invokeCs2 ? { BLINDSIGHT_CS2_MODE: 'lambda', BLINDSIGHT_CS2_FUNCTION_ARN: decryptArn } : {}),
         },
@@ -262,7 +281,7 @@ export class Cs1Stack extends Stack {
         methodOptions[`${route.path}/${route.method}`] = { throttlingRateLimit: route.throttle.rateLimit, throttlingBurstLimit: route.throttle.burstLimit };
       }
     }
-    const origins = [...config.corsOrigins];
+    const origins = [...this.corsOrigins];
     const api = new apigw.RestApi(this, 'Api', {
       restApiName: 'blindsight-cs1',
       description: 'Blindsight CS1 API',

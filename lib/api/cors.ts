@@ -34,3 +34,14 @@ export function isAllowedOrigin(origin: string | undefined, allowed: readonly st
     return new RegExp(`^${entry.replaceAll('.', '\\.').replaceAll('*', '[^.]*')}$`).test(origin);
   });
 }
+
+/**
+ * CORS of the images bucket, where pages of the allowed origins download (and upload) encrypted
+ * images with presigned URLs: the same rule on S3 (cdk/cs1-stack.ts) and on the local s3rver.
+ */
+export const STORAGE_CORS_RULE = {
+  allowedMethods: ['GET', 'HEAD', 'PUT'],
+  allowedHeaders: ['*'],
+  exposedHeaders: ['ETag', 'Content-Length', 'Content-Type'],
+  maxAgeSeconds: 3000,
+} as const;

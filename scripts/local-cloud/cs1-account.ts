@@ -32,6 +32,7 @@ runAccount('cs1', async () => {
     dynamodbPort: config.dynamodbPort,
     s3Port: config.s3Port,
     buckets: [config.bucket],
+    corsOrigins: config.corsOrigins,
   });
   let environments: ExecutionEnvironments | undefined;
   let lambdaApi: RunningServer | undefined;

@@ -17,7 +17,7 @@ const started: LocalService[] = [];
 try {
   const dynamo = await startLocalDynamo({ directory: config.dynamodbDir, host: config.host, port: config.dynamodbPort });
   started.push(dynamo);
-  const s3 = await startLocalS3({ directory: config.s3Dir, buckets: config.buckets, host: config.host, port: config.s3Port });
+  const s3 = await startLocalS3({ directory: config.s3Dir, buckets: config.buckets, corsOrigins: config.corsOrigins, host: config.host, port: config.s3Port });
   started.push(s3);
   port.on('message', (message: { type?: string }) => {
     if (message.type !== 'stop') return;

@@ -22,6 +22,8 @@ export interface StorageThreadConfig {
   readonly s3Port: number;
   /** Buckets s3rver creates at start. */
   readonly buckets: readonly string[];
+  /** Page origins allowed to use presigned URLs (the buckets' CORS). */
+  readonly corsOrigins: readonly string[];
 }
 
 export interface StorageThread {

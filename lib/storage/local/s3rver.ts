@@ -5,6 +5,7 @@
  * conditional If-None-Match).
  */
 import S3rver from 's3rver';
+import { STORAGE_CORS_RULE } from '../../api/cors';
 import type { LocalService } from './dynalite';
 
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
@@ -18,6 +19,24 @@ export interface LocalS3Options {
   readonly host?: string;
   /** Default 0: a free port. */
   readonly port?: number;
+  /** Browser origins allowed to use presigned URLs on the buckets (S3's CORS; `*` wildcards as in S3). */
+  readonly corsOrigins?: readonly string[];
+}
+
+const xmlEscape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** The bucket CORS configuration S3 would hold for these origins (STORAGE_CORS_RULE). */
+export function storageCorsXml(origins: readonly string[]): string {
+  const tags = (name: string, values: readonly (string | number)[]) => values.map((v) => `<${name}>${xmlEscape(String(v))}</${name}>`).join('');
+  return (
+    '<CORSConfiguration><CORSRule>' +
+    tags('AllowedOrigin', origins) +
+    tags('AllowedMethod', STORAGE_CORS_RULE.allowedMethods) +
+    tags('AllowedHeader', STORAGE_CORS_RULE.allowedHeaders) +
+    tags('ExposeHeader', STORAGE_CORS_RULE.exposedHeaders) +
+    tags('MaxAgeSeconds', [STORAGE_CORS_RULE.maxAgeSeconds]) +
+    '</CORSRule></CORSConfiguration>'
+  );
 }
 
 export async function startLocalS3(options: LocalS3Options): Promise<LocalService> {
@@ -28,7 +47,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalServic
     directory: options.directory,
     silent: true,
     vhostBuckets: false,
-    configureBuckets: (options.buckets ?? []).map((name) => ({ name })),
+    configureBuckets: (options.buckets ?? []).map((name) => ({ name, configs: options.corsOrigins?.length ? [storageCorsXml(options.corsOrigins)] : [] })),
   });
   const { port } = await server.run();
   return { endpoint: `http://${host}:${port}`, port, stop: () => server.close() };
