@@ -4,7 +4,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'cdk.out/**', 'dist/**', 'coverage/**', '.local-cloud/**'] },
+  { ignores: ['node_modules/**', 'cdk.out/**', 'dist/**', 'web/dist/**', 'coverage/**', '.local-cloud/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -18,4 +18,6 @@ export default tseslint.config(
       ],
     },
   },
+  // The web page runs in browsers.
+  { files: ['web/src/**/*.ts'], languageOptions: { globals: { ...globals.browser } } },
 );

@@ -7,6 +7,8 @@
 import type { WorkflowEvent } from '../../lib/client/events';
 import type { UserSession } from '../../lib/client/user-session';
 import { InvalidInputError } from '../../lib/core/errors';
+import { ImageInputError } from '../../lib/features/errors';
+import { sniffImageFormat } from '../../lib/features/image-format';
 import { explainFailure, newKeyRequest, openAccess, PageModels, searchWithImage } from './page-search';
 import type { ResultImage } from './page-search';
 import { deleteRecord, loadRecord, openValue, saveRecord, sealValue } from './vault';
@@ -252,7 +254,10 @@ async function search(file: File): Promise<void> {
   try {
     const k = Number($<HTMLInputElement>('k').value) || 10;
     const anonymity = Number($<HTMLInputElement>('anonymity').value) || 1;
-    const { outcome, images } = await searchWithImage(session, models, { name: file.name, bytes: await readFile(file) }, { k, anonymity }, listener);
+    const bytes = await readFile(file);
+    // Checked here too, so an unusable file is named before anything goes over the network.
+    if (sniffImageFormat(bytes) === undefined) throw new ImageInputError(file.name, 'not a JPEG, PNG or WebP image');
+    const { outcome, images } = await searchWithImage(session, models, { name: file.name, bytes }, { k, anonymity }, listener);
     const ms = Math.round(performance.now() - started);
     document.body.dataset.searchMs = String(ms);
     showResults(

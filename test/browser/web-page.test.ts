@@ -1,0 +1,215 @@
+/**
+ * The user web page in Debian's chromium against the demo's local cloud (`npm start`'s flow,
+ * with a small gallery): import the grant, wait for the feature model, search with a gallery
+ * image and see it ranked first, open a decrypted result (byte-identical to the original), and
+ * check from every recorded request that neither the image's bytes nor its feature vector left
+ * the page. Clear messages for a bad grant, an unreadable image, a network failure and a
+ * revoked user. Times and bytes are measured and printed (for docs/benchmarks.md), not asserted.
+ */
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { imageIdOf } from '../../lib/client/image-ids';
+import { loadUserSession } from '../../lib/client/node/user-home';
+import { loadOwner } from '../../lib/client/node/owner-home';
+import { ownerClient } from '../../lib/client/owner-keys';
+import { runDemo } from '../../scripts/demo/demo';
+import type { DemoOutcome } from '../../scripts/demo/demo';
+import type { Browser, RecordedRequest } from './support/chromium';
+import { launchChromium } from './support/chromium';
+import { chunkPath } from './support/page';
+import { WEB_DIST } from '../../scripts/web/build';
+
+const GALLERY_SIZE = 40;
+const SEARCHES = 3;
+
+/** Where `needle` occurs in `haystack` (bytes), or -1. */
+function indexOfBytes(haystack: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/**
+ * Encodings of a secret that would show it left the page: windows of its raw bytes and their
+ * base64 and hex, and for a vector its leading values as float32/float64 bytes and decimal text.
+ */
+function leakPatterns(image: Uint8Array, vector: readonly number[]): { name: string; bytes: Uint8Array }[] {
+  const text = (s: string) => new TextEncoder().encode(s);
+  const patterns: { name: string; bytes: Uint8Array }[] = [];
+  for (const at of [0, Math.floor(image.length / 2) - 24, image.length - 48]) {
+    const window = image.subarray(Math.max(0, at), Math.max(0, at) + 48);
+    patterns.push({ name: `image bytes @${at}`, bytes: window });
+    patterns.push({ name: `image hex @${at}`, bytes: text(Buffer.from(window).toString('hex')) });
+  }
+  const base64 = Buffer.from(image).toString('base64');
+  for (const at of [0, 400, base64.length - 80]) patterns.push({ name: `image base64 @${at}`, bytes: text(base64.slice(Math.max(0, at), Math.max(0, at) + 64)) });
+  const lead = vector.slice(0, 4);
+  patterns.push({ name: 'feature float32', bytes: new Uint8Array(Float32Array.from(lead).buffer) });
+  patterns.push({ name: 'feature float64', bytes: new Uint8Array(Float64Array.from(lead).buffer) });
+  for (const v of vector.filter((x) => Math.abs(x) > 1e-3).slice(0, 4)) patterns.push({ name: `feature decimal ${v}`, bytes: text(v.toPrecision(7).replace(/0+$/, '')) });
+  return patterns;
+}
+
+function leaksIn(requests: readonly RecordedRequest[], patterns: { name: string; bytes: Uint8Array }[]): string[] {
+  const found: string[] = [];
+  for (const request of requests) {
+    const parts = [Buffer.from(request.url), Buffer.from(JSON.stringify(request.headers)), request.body ?? Buffer.alloc(0)];
+    for (const part of parts) {
+      for (const pattern of patterns) if (indexOfBytes(part, pattern.bytes) >= 0) found.push(`${pattern.name} in ${request.method} ${request.url}`);
+    }
+  }
+  return found;
+}
+
+describe('the web page in chromium, on the local cloud', () => {
+  let scratch: string;
+  let demo: DemoOutcome;
+  let browser: Browser;
+  let webUrl: string;
+  let grantFile: string;
+  let secretFile: string;
+  /** Indexed gallery images the searches use. */
+  let queries: string[];
+  const timings: Record<string, number | number[]> = {};
+
+  beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'blindsight-web-'));
+    const log: string[] = [];
+    demo = await runDemo({ gallerySize: GALLERY_SIZE, freePorts: true, workdir: join(scratch, 'demo'), webPage: true, out: { write: (text: string) => log.push(text) }, progressBars: false });
+    if (!demo.ok || !demo.web) throw new Error(`the demo failed:\n${log.join('')}`);
+    webUrl = demo.web.url;
+    grantFile = join(demo.userHome, 'user', 'grant.json');
+    secretFile = join(demo.userHome, 'user', 'user-secret.key');
+    queries = (await readdir(join(demo.workdir, 'gallery'))).filter((name) => name.endsWith('.png')).sort().slice(0, SEARCHES);
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    console.log(`web page measurements: ${JSON.stringify(timings)}`);
+    await browser?.close();
+    demo?.models.dispose();
+    await demo?.web?.stop();
+    await demo?.cloud?.stop();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  });
+
+  const page = () => browser.page;
+  const state = (name: string) => page().waitForSelector(`body[data-state="${name}"]`);
+  const messages = async () => (await page().locator('#messages').innerText()).trim();
+
+  it('refuses a file that is not a grant, with a message saying so', async () => {
+    await page().goto(webUrl);
+    await state('setup');
+    const bogus = join(scratch, 'not-a-grant.json');
+    await writeFile(bogus, JSON.stringify({ hello: 'world' }));
+    await page().setInputFiles('#grant-file', bogus);
+    await page().setInputFiles('#secret-file', secretFile);
+    await page().check('input[name="keep"][value="memory"]');
+    await page().click('#import');
+    await page().waitForSelector('#messages .error');
+    expect(await messages()).toMatch(/grant/i);
+    expect(await page().getAttribute('body', 'data-state')).toBe('setup');
+  });
+
+  it('loads cold, imports the grant (memory only) and loads the feature model', async () => {
+    await browser.context.clearCookies();
+    browser.resetTransferred();
+    const started = Date.now();
+    await page().goto(webUrl);
+    await state('setup');
+    await page().setInputFiles('#grant-file', grantFile);
+    await page().setInputFiles('#secret-file', secretFile);
+    await page().check('input[name="keep"][value="memory"]');
+    await page().click('#import');
+    await state('ready');
+    timings.readyMs = Date.now() - started;
+    timings.modelLoadMs = Number(await page().getAttribute('body', 'data-model-ms'));
+    timings.firstLoadBytes = browser.transferredBytes();
+    expect(await page().locator('#grant-summary').innerText()).toContain('demo-user');
+  });
+
+  it('searches with a gallery image, ranks it first, and opens its decrypted original', async () => {
+    const session = await loadUserSession(demo.userHome);
+    const searchMs: number[] = [];
+    for (const relative of queries) {
+      const file = join('gallery', relative);
+      const before = browser.requests.length;
+      await page().setInputFiles('#query-file', join(demo.workdir, file));
+      await state('searching');
+      await state('ready');
+      expect(await messages()).toBe('');
+      const first = page().locator('#grid li').first();
+      expect(await first.getAttribute('data-image-id')).toBe(await imageIdOf(session.imageKey, relative));
+      expect(await page().locator('#grid li').count()).toBe(10);
+      searchMs.push(Number(await page().getAttribute('body', 'data-search-ms')));
+      expect(browser.requests.length).toBeGreaterThan(before);
+    }
+    timings.searchMs = searchMs;
+
+    await page().locator('#grid li button').first().click();
+    await page().waitForSelector('#viewer[open]');
+    const shown = await page().evaluate(async () => {
+      const img = document.getElementById('viewer-image') as HTMLImageElement;
+      await img.decode();
+      const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+      return { width: img.naturalWidth, bytes: Array.from(bytes) };
+    });
+    expect(shown.width).toBeGreaterThan(0);
+    expect(Buffer.from(shown.bytes).equals(await readFile(join(demo.workdir, 'gallery', queries.at(-1)!)))).toBe(true);
+    await page().keyboard.press('Escape');
+  });
+
+  it('sent neither the query image nor its feature vector in any request', async () => {
+    const dist = WEB_DIST;
+    const chunk = await chunkPath(dist, 'src/features.ts');
+    expect(browser.requests.some((r) => r.method === 'POST' && r.body && r.body.length > 0)).toBe(true);
+    for (const file of queries) {
+      const bytes = await readFile(join(demo.workdir, 'gallery', file));
+      const script = `(async () => {
+        const features = await import(${JSON.stringify(chunk)});
+        const extractor = await features.createPageExtractor({ model: 'mobilenet_v2_mid', layer: 'mid', inputSize: 128 });
+        try { return Array.from((await extractor.extract([new Uint8Array(${JSON.stringify(Array.from(bytes))})])).data); } finally { extractor.dispose(); }
+      })()`;
+      const vector = (await page().evaluate(script)) as number[];
+      const patterns = leakPatterns(new Uint8Array(bytes), vector);
+      // The detector finds each pattern where it is planted (so a clean result means something).
+      const planted: RecordedRequest[] = patterns.map((p) => ({ method: 'POST', url: 'http://x/', headers: {}, body: Buffer.concat([Buffer.from('{"a":'), Buffer.from(p.bytes), Buffer.from('}')]) }));
+      expect(leaksIn(planted, patterns).length).toBeGreaterThanOrEqual(patterns.length);
+      expect(leaksIn(browser.requests, patterns)).toEqual([]);
+    }
+  });
+
+  it('says an image it cannot read is unusable', async () => {
+    const bogus = join(scratch, 'photo.png');
+    await writeFile(bogus, 'this is text, not a picture');
+    await page().setInputFiles('#query-file', bogus);
+    await page().waitForSelector('#messages .error');
+    expect(await messages()).toMatch(/cannot be used.*not a JPEG, PNG or WebP/i);
+    await state('ready');
+  });
+
+  it('names a network failure when CS1 cannot be reached', async () => {
+    await demo.cloud!.stopAccount('cs1');
+    try {
+      await page().setInputFiles('#query-file', join(demo.workdir, 'gallery', queries[0]));
+      await page().waitForSelector('#messages .error');
+      expect(await messages()).toMatch(/network failure/i);
+      await state('ready');
+    } finally {
+      await demo.cloud!.startAccount('cs1');
+    }
+  });
+
+  it('tells a revoked user that access was revoked', async () => {
+    const owner = await loadOwner(demo.ownerHome);
+    const client = await ownerClient(demo.cloud!.cs1Url, owner);
+    await client.revokeUser(owner.config.ownerId, 'demo-user');
+    await page().setInputFiles('#query-file', join(demo.workdir, 'gallery', queries[0]));
+    await page().waitForSelector('#messages .error');
+    expect(await messages()).toMatch(/revoked/i);
+  });
+});
