@@ -22,6 +22,8 @@ import { chunkPath } from './support/page';
 import { WEB_DIST } from '../../scripts/web/build';
 
 const GALLERY_SIZE = 40;
+/** Set to a folder (e.g. docs) to save screenshots of the page there. */
+const SCREENSHOTS = process.env.BLINDSIGHT_WEB_SCREENSHOTS;
 const SEARCHES = 3;
 
 /** Where `needle` occurs in `haystack` (bytes), or -1. */
@@ -130,6 +132,7 @@ describe('the web page in chromium, on the local cloud', () => {
     timings.modelLoadMs = Number(await page().getAttribute('body', 'data-model-ms'));
     timings.firstLoadBytes = browser.transferredBytes();
     expect(await page().locator('#grant-summary').innerText()).toContain('demo-user');
+    if (SCREENSHOTS) await page().screenshot({ path: join(SCREENSHOTS, 'web-page-ready.png'), fullPage: true });
   });
 
   it('searches with a gallery image, ranks it first, and opens its decrypted original', async () => {
@@ -149,6 +152,7 @@ describe('the web page in chromium, on the local cloud', () => {
       expect(browser.requests.length).toBeGreaterThan(before);
     }
     timings.searchMs = searchMs;
+    if (SCREENSHOTS) await page().screenshot({ path: join(SCREENSHOTS, 'web-page-results.png'), fullPage: true });
 
     await page().locator('#grid li button').first().click();
     await page().waitForSelector('#viewer[open]');
