@@ -1,25 +1,27 @@
 /**
- * The user web page in Debian's chromium against the demo's local cloud (`npm start`'s flow,
- * with a small gallery): import the grant, wait for the feature model, search with a gallery
- * image and see it ranked first, open a decrypted result (byte-identical to the original), and
+ * The user web page in Debian's chromium, served as `npm start` serves it beside the local cloud
+ * (scripts/demo/web-page.ts), for an owner's small Fashion-MNIST gallery: import the grant, wait
+ * for the feature model, search with a gallery image and see it ranked first, open a decrypted result (byte-identical to the original), and
  * check from every recorded request that neither the image's bytes nor its feature vector left
  * the page. Clear messages for a bad grant, an unreadable image, a network failure and a
  * revoked user. Times and bytes are measured and printed (for docs/benchmarks.md), not asserted.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageIdOf } from '../../lib/client/image-ids';
 import { loadUserSession } from '../../lib/client/node/user-home';
-import { loadOwner } from '../../lib/client/node/owner-home';
 import { ownerClient } from '../../lib/client/owner-keys';
-import { runDemo } from '../../scripts/demo/demo';
-import type { DemoOutcome } from '../../scripts/demo/demo';
+import { timeoutScale } from '../../lib/core/timeout-scale';
+import { serveWebPage } from '../../scripts/demo/web-page';
+import type { WebServer } from '../../scripts/local-cloud/web-server';
+import { WEB_DIST } from '../../scripts/web/build';
 import type { Browser, RecordedRequest } from './support/chromium';
 import { launchChromium } from './support/chromium';
 import { chunkPath } from './support/page';
-import { WEB_DIST } from '../../scripts/web/build';
+import type { PageWorld } from './support/world';
+import { makePageWorld, USER_ID } from './support/world';
 
 const GALLERY_SIZE = 40;
 /** Set to a folder (e.g. docs) to save screenshots of the page there. */
@@ -69,7 +71,8 @@ function leaksIn(requests: readonly RecordedRequest[], patterns: { name: string;
 
 describe('the web page in chromium, on the local cloud', () => {
   let scratch: string;
-  let demo: DemoOutcome;
+  let world: PageWorld;
+  let web: WebServer;
   let browser: Browser;
   let webUrl: string;
   let grantFile: string;
@@ -78,25 +81,25 @@ describe('the web page in chromium, on the local cloud', () => {
   let queries: string[];
   const timings: Record<string, number | number[]> = {};
 
+  // Setting up the owner's index (features of the gallery) and building the page take minutes on a loaded machine.
   beforeAll(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'blindsight-web-'));
-    const log: string[] = [];
-    demo = await runDemo({ gallerySize: GALLERY_SIZE, freePorts: true, workdir: join(scratch, 'demo'), webPage: true, out: { write: (text: string) => log.push(text) }, progressBars: false });
-    if (!demo.ok || !demo.web) throw new Error(`the demo failed:\n${log.join('')}`);
-    webUrl = demo.web.url;
-    grantFile = join(demo.userHome, 'user', 'grant.json');
-    secretFile = join(demo.userHome, 'user', 'user-secret.key');
-    queries = (await readdir(join(demo.workdir, 'gallery'))).filter((name) => name.endsWith('.png')).sort().slice(0, SEARCHES);
+    world = await makePageWorld(GALLERY_SIZE);
+    web = await serveWebPage(world.cloud);
+    webUrl = web.url;
+    grantFile = world.grantFile;
+    secretFile = world.secretFile;
+    queries = [...world.files].sort().slice(0, SEARCHES);
     browser = await launchChromium();
-  });
+  }, 30 * 60_000 * timeoutScale());
 
   afterAll(async () => {
     console.log(`web page measurements: ${JSON.stringify(timings)}`);
     await browser?.close();
-    demo?.models.dispose();
-    await demo?.web?.stop();
-    await demo?.cloud?.stop();
-    if (scratch) await rm(scratch, { recursive: true, force: true });
+    world?.models.dispose();
+    await web?.stop();
+    await world?.cloud.stop();
+    for (const dir of [scratch, world?.dir]) if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   const page = () => browser.page;
@@ -131,17 +134,16 @@ describe('the web page in chromium, on the local cloud', () => {
     timings.readyMs = Date.now() - started;
     timings.modelLoadMs = Number(await page().getAttribute('body', 'data-model-ms'));
     timings.firstLoadBytes = browser.transferredBytes();
-    expect(await page().locator('#grant-summary').innerText()).toContain('demo-user');
+    expect(await page().locator('#grant-summary').innerText()).toContain(USER_ID);
     if (SCREENSHOTS) await page().screenshot({ path: join(SCREENSHOTS, 'web-page-ready.png'), fullPage: true });
   });
 
   it('searches with a gallery image, ranks it first, and opens its decrypted original', async () => {
-    const session = await loadUserSession(demo.userHome);
+    const session = await loadUserSession(join(world.dir, 'user'));
     const searchMs: number[] = [];
     for (const relative of queries) {
-      const file = join('gallery', relative);
       const before = browser.requests.length;
-      await page().setInputFiles('#query-file', join(demo.workdir, file));
+      await page().setInputFiles('#query-file', join(world.galleryDir, relative));
       await state('searching');
       await state('ready');
       expect(await messages()).toBe('');
@@ -163,16 +165,15 @@ describe('the web page in chromium, on the local cloud', () => {
       return { width: img.naturalWidth, bytes: Array.from(bytes) };
     });
     expect(shown.width).toBeGreaterThan(0);
-    expect(Buffer.from(shown.bytes).equals(await readFile(join(demo.workdir, 'gallery', queries.at(-1)!)))).toBe(true);
+    expect(Buffer.from(shown.bytes).equals(await readFile(join(world.galleryDir, queries.at(-1)!)))).toBe(true);
     await page().keyboard.press('Escape');
   });
 
   it('sent neither the query image nor its feature vector in any request', async () => {
-    const dist = WEB_DIST;
-    const chunk = await chunkPath(dist, 'src/features.ts');
+    const chunk = await chunkPath(WEB_DIST, 'src/features.ts');
     expect(browser.requests.some((r) => r.method === 'POST' && r.body && r.body.length > 0)).toBe(true);
     for (const file of queries) {
-      const bytes = await readFile(join(demo.workdir, 'gallery', file));
+      const bytes = await readFile(join(world.galleryDir, file));
       const script = `(async () => {
         const features = await import(${JSON.stringify(chunk)});
         const extractor = await features.createPageExtractor({ model: 'mobilenet_v2_mid', layer: 'mid', inputSize: 128 });
@@ -197,22 +198,21 @@ describe('the web page in chromium, on the local cloud', () => {
   });
 
   it('names a network failure when CS1 cannot be reached', async () => {
-    await demo.cloud!.stopAccount('cs1');
+    await world.cloud.stopAccount('cs1');
     try {
-      await page().setInputFiles('#query-file', join(demo.workdir, 'gallery', queries[0]));
+      await page().setInputFiles('#query-file', join(world.galleryDir, queries[0]));
       await page().waitForSelector('#messages .error');
       expect(await messages()).toMatch(/network failure/i);
       await state('ready');
     } finally {
-      await demo.cloud!.startAccount('cs1');
+      await world.cloud.startAccount('cs1');
     }
   });
 
   it('tells a revoked user that access was revoked', async () => {
-    const owner = await loadOwner(demo.ownerHome);
-    const client = await ownerClient(demo.cloud!.cs1Url, owner);
-    await client.revokeUser(owner.config.ownerId, 'demo-user');
-    await page().setInputFiles('#query-file', join(demo.workdir, 'gallery', queries[0]));
+    const client = await ownerClient(world.cloud.cs1Url, world.owner);
+    await client.revokeUser(world.owner.config.ownerId, USER_ID);
+    await page().setInputFiles('#query-file', join(world.galleryDir, queries[0]));
     await page().waitForSelector('#messages .error');
     expect(await messages()).toMatch(/revoked/i);
   });

@@ -1,0 +1,89 @@
+/**
+ * What a user of the page needs, made with the client workflows the CLI and the demo use: the
+ * local cloud, an owner who indexed and published a small Fashion-MNIST gallery, and a user
+ * enrolled with a grant (the files the demo tells people to import: the user's key and the
+ * grant). No two-server index: the page searches, it does not identify.
+ */
+import { copyFile, mkdir, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BUILD_FILES } from '../../../lib/client/build-files';
+import { createFeatureModels, DEFAULT_MODEL_CHOICE } from '../../../lib/client/node/feature-models';
+import type { NodeFeatureModels } from '../../../lib/client/node/feature-models';
+import { listImageFolder } from '../../../lib/client/node/folder-images';
+import { buildSource, ownerPaths, saveNewOwner, stageBuild } from '../../../lib/client/node/owner-home';
+import { ensurePrivateDir, writePrivateFile, writePrivateJson } from '../../../lib/client/node/private-files';
+import { userPaths } from '../../../lib/client/node/user-home';
+import { enrollUser } from '../../../lib/client/owner-enroll';
+import { indexImages } from '../../../lib/client/owner-index';
+import { createOwner, ownerClient } from '../../../lib/client/owner-keys';
+import type { Owner } from '../../../lib/client/owner-state';
+import { publishBuild } from '../../../lib/client/owner-publish';
+import { keyRequestOf } from '../../../lib/client/user-session';
+import { decodeKeyRequest } from '../../../lib/client/formats';
+import { encodeUserSecret } from '../../../lib/sei/key-formats';
+import { generateUserSecret } from '../../../lib/sei/user-key';
+import { balancedSubset, GALLERY_DIR, galleryImages } from '../../../scripts/demo/gallery';
+import { startLocalCloud } from '../../../scripts/local-cloud/cloud';
+import type { LocalCloud } from '../../../scripts/local-cloud/cloud';
+
+export const USER_ID = 'page-user';
+
+export interface PageWorld {
+  readonly dir: string;
+  readonly cloud: LocalCloud;
+  readonly owner: Owner;
+  readonly models: NodeFeatureModels;
+  /** The indexed gallery copy; its file names are the images' relative paths. */
+  readonly galleryDir: string;
+  readonly files: string[];
+  readonly grantFile: string;
+  readonly secretFile: string;
+}
+
+export async function makePageWorld(gallerySize: number): Promise<PageWorld> {
+  const dir = await mkdtemp(join(tmpdir(), 'blindsight-page-'));
+  const cloud = await startLocalCloud({ dataDir: join(dir, 'cloud'), cs1Port: 0, cs2Port: 0, dynamodbPort: 0, s3Port: 0, onLog: () => {} });
+  try {
+    const galleryDir = join(dir, 'gallery');
+    await mkdir(galleryDir, { recursive: true });
+    const files = balancedSubset(await galleryImages(), gallerySize).map((image) => image.file);
+    for (const file of files) await copyFile(join(GALLERY_DIR, file), join(galleryDir, file));
+
+    const endpoint = cloud.cs1Url;
+    const { owner } = await createOwner(endpoint, 128);
+    const paths = await saveNewOwner(join(dir, 'owner'), owner);
+    const models = createFeatureModels(() => () => {});
+    const staged = await stageBuild(paths);
+    const built = await indexImages({ owner, images: await listImageFolder(galleryDir), label: galleryDir, models, sink: staged, model: DEFAULT_MODEL_CHOICE }, () => {});
+    await staged.commit(built.manifest);
+    const client = await ownerClient(endpoint, owner);
+    const published = await publishBuild(
+      { owner, client, manifest: built.manifest, build: buildSource(paths), handOverCs2Secret: async () => ({ imported: false, command: 'none: no two-server index' }) },
+      () => {},
+    );
+
+    const user = userPaths(join(dir, 'user'));
+    const secretBytes = encodeUserSecret(generateUserSecret(owner.config.d));
+    await ensurePrivateDir(user.dir);
+    await writePrivateFile(user.secret, secretBytes);
+    const request = keyRequestOf(secretBytes, owner.config.d);
+    const build = buildSource(paths);
+    const enrolled = await enrollUser({
+      owner,
+      client,
+      userId: USER_ID,
+      ...decodeKeyRequest(request),
+      manifest: built.manifest,
+      pca: await build.get(BUILD_FILES.pca, 'the PCA model'),
+      decoys: await build.get(BUILD_FILES.decoys, 'the decoy pool'),
+      endpoint,
+      publishedVersion: published.sei.version,
+    });
+    await writePrivateJson(user.grant, enrolled.grant);
+    return { dir, cloud, owner, models, galleryDir, files, grantFile: user.grant, secretFile: user.secret };
+  } catch (error) {
+    await cloud.stop();
+    throw error;
+  }
+}
