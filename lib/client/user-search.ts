@@ -18,7 +18,7 @@
 import { InvalidInputError } from '../core/errors';
 import { mapLimited } from '../core/concurrency';
 import { decryptImage } from '../crypto/image-envelope';
-import { sniffImageFormat } from '../features/decode';
+import { sniffImageFormat } from '../features/image-format';
 import type { ImageFormat, SkippedFile } from '../features/types';
 import type { VectorSet } from '../linalg/vectors';
 import { createKAnonymousRequest } from '../sei/k-anonymity';

@@ -38,8 +38,10 @@ import { keyRequestOf, openGrant, userClient } from '../../lib/client/user-sessi
 import { FileSecretStore } from '../../lib/storage/file-secret-store';
 import { encodeUserSecret } from '../../lib/sei/key-formats';
 import { generateUserSecret } from '../../lib/sei/user-key';
+import type { WebServer } from '../local-cloud/web-server';
 import type { GalleryImage } from './gallery';
 import { balancedSubset, copySubset, GALLERY_DIR, galleryImages, labelOf } from './gallery';
+import { serveWebPage } from './web-page';
 
 /** Where the demo writes (a terminal gets a live progress line per step). */
 export interface OutputStream {
@@ -70,6 +72,8 @@ export interface DemoOptions {
   readonly out: OutputStream;
   /** Progress on the step line (on a terminal). */
   readonly progressBars?: boolean;
+  /** Build (when stale) and serve the user web page beside the cloud. */
+  readonly webPage?: boolean;
 }
 
 export interface DemoStep {
@@ -85,6 +89,8 @@ export interface DemoOutcome {
   readonly steps: DemoStep[];
   readonly workdir: string;
   readonly cloud?: LocalCloud;
+  /** The user web page, when asked for (stop it with the cloud). */
+  readonly web?: WebServer;
   readonly ownerHome: string;
   readonly userHome: string;
   readonly resultsDir: string;
@@ -150,7 +156,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
   const models = createFeatureModels(() => listener);
   const k = options.k ?? 8;
   const he = options.he ?? 'bfv';
-  const state: { cloud?: LocalCloud } = {};
+  const state: { cloud?: LocalCloud; web?: WebServer } = {};
   const cloudLog: string[] = [];
 
   const outcome = (ok: boolean): DemoOutcome => ({
@@ -158,6 +164,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     steps,
     workdir,
     cloud: state.cloud,
+    web: state.web,
     ownerHome,
     userHome,
     resultsDir,
@@ -402,6 +409,17 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
       r.queries[0].matches.map((id, i) => `${i + 1}. ${id} = ${fileOf.get(id) ?? '?'}`).join('\n') + `\nidentification ${formatSeconds(r.ms.identify)}`,
   );
   allOk &&= identified !== undefined;
+
+  const localCloud = state.cloud;
+  if (options.webPage && localCloud !== undefined) {
+    const user = userPaths(userHome);
+    state.web = await step(
+      'web page: built when stale, served beside the cloud (features, search and decryption in the browser)',
+      () => serveWebPage(localCloud),
+      (web) => `${web.url} (${web.built ? 'built now' : 'build reused'}); import ${user.grant} with ${user.secret}`,
+    );
+    allOk &&= state.web !== undefined;
+  }
 
   await writeFile(join(workdir, 'cloud.log'), `${cloudLog.join('\n')}\n`).catch(() => {});
   return outcome(allOk);

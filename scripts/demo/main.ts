@@ -111,6 +111,7 @@ async function shutdown(code: number, removeWorkdir: boolean): Promise<never> {
     stopping = true;
     try {
       outcome?.models.dispose();
+      await outcome?.web?.stop();
       await outcome?.cloud?.stop();
       if (removeWorkdir && outcome) await rm(outcome.workdir, { recursive: true, force: true });
     } catch (error) {
@@ -145,6 +146,7 @@ try {
     freePorts: options.freePorts ?? options.exit === true,
     workdir: fromUser(options.workdir),
     ...(options.endpoint !== undefined ? { remote: { endpoint: options.endpoint, importCs2Secret: importIntoCs2(settingsOf(options.cs2Env)) } } : {}),
+    webPage: !options.exit && options.endpoint === undefined,
     out,
   });
 } catch (error) {
@@ -177,6 +179,9 @@ const sneaker = (await galleryImages()).find((image) => image.label === 'sneaker
 const example = relative(userCwd, `${GALLERY_DIR}/${sneaker.file}`);
 out.write(
   [
+    ...(result.web
+      ? [`Web page: ${result.web.url}  (open it, import ${result.userHome}/user/grant.json with ${result.userHome}/user/user-secret.key, drop an image)`, '']
+      : []),
     `The local cloud keeps serving (CS1 ${result.cloud!.cs1Url}). Try your own commands, e.g.:`,
     `  ${cliCommand(`user search ${example} --k 10 --out ${result.workdir}/my-results --home ${result.userHome}`)}`,
     `  ${cliCommand(`user search ${example} --kind sei --anonymity 4 --ids-only --home ${result.userHome}`)}`,
