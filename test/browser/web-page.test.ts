@@ -105,6 +105,12 @@ describe('the web page in chromium, on the local cloud', () => {
   const page = () => browser.page;
   const state = (name: string) => page().waitForSelector(`body[data-state="${name}"]`);
   const messages = async () => (await page().locator('#messages').innerText()).trim();
+  let searches = 0;
+  /** Drops `file` on the page's file input and waits until that search has finished. */
+  const searchWith = async (file: string) => {
+    await page().setInputFiles('#query-file', file);
+    await page().waitForSelector(`body[data-searches="${++searches}"]`);
+  };
 
   it('refuses a file that is not a grant, with a message saying so', async () => {
     await page().goto(webUrl);
@@ -143,9 +149,7 @@ describe('the web page in chromium, on the local cloud', () => {
     const searchMs: number[] = [];
     for (const relative of queries) {
       const before = browser.requests.length;
-      await page().setInputFiles('#query-file', join(world.galleryDir, relative));
-      await state('searching');
-      await state('ready');
+      await searchWith(join(world.galleryDir, relative));
       expect(await messages()).toBe('');
       const first = page().locator('#grid li').first();
       expect(await first.getAttribute('data-image-id')).toBe(await imageIdOf(session.imageKey, relative));
@@ -191,8 +195,7 @@ describe('the web page in chromium, on the local cloud', () => {
   it('says an image it cannot read is unusable', async () => {
     const bogus = join(scratch, 'photo.png');
     await writeFile(bogus, 'this is text, not a picture');
-    await page().setInputFiles('#query-file', bogus);
-    await page().waitForSelector('#messages .error');
+    await searchWith(bogus);
     expect(await messages()).toMatch(/cannot be used.*not a JPEG, PNG or WebP/i);
     await state('ready');
   });
@@ -200,8 +203,7 @@ describe('the web page in chromium, on the local cloud', () => {
   it('names a network failure when CS1 cannot be reached', async () => {
     await world.cloud.stopAccount('cs1');
     try {
-      await page().setInputFiles('#query-file', join(world.galleryDir, queries[0]));
-      await page().waitForSelector('#messages .error');
+      await searchWith(join(world.galleryDir, queries[0]));
       expect(await messages()).toMatch(/network failure/i);
       await state('ready');
     } finally {
@@ -212,8 +214,7 @@ describe('the web page in chromium, on the local cloud', () => {
   it('tells a revoked user that access was revoked', async () => {
     const client = await ownerClient(world.cloud.cs1Url, world.owner);
     await client.revokeUser(world.owner.config.ownerId, USER_ID);
-    await page().setInputFiles('#query-file', join(world.galleryDir, queries[0]));
-    await page().waitForSelector('#messages .error');
+    await searchWith(join(world.galleryDir, queries[0]));
     expect(await messages()).toMatch(/revoked/i);
   });
 });

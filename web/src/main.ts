@@ -1,8 +1,8 @@
 /**
  * The page: import a grant (kept encrypted in IndexedDB or only in memory), load the feature
  * model, search with a dropped image, show the decrypted results. `document.body.dataset.state`
- * says where the page is ('setup', 'locked', 'loading-model', 'ready', 'searching'), for people
- * (styles) and for the browser test.
+ * says where the page is ('setup', 'locked', 'loading-model', 'ready', 'searching') and
+ * `dataset.searches` how many searches have finished, for styles and for the browser test.
  */
 import type { WorkflowEvent } from '../../lib/client/events';
 import type { UserSession } from '../../lib/client/user-session';
@@ -25,6 +25,8 @@ type PageState = 'setup' | 'locked' | 'loading-model' | 'ready' | 'searching';
 let session: UserSession | undefined;
 let models: PageModels | undefined;
 let objectUrls: string[] = [];
+/** Searches finished (with results or an error), for the browser test to wait on. */
+let searchesDone = 0;
 
 function setState(state: PageState): void {
   document.body.dataset.state = state;
@@ -272,6 +274,7 @@ async function search(file: File): Promise<void> {
   } finally {
     hideProgress();
     setState('ready');
+    document.body.dataset.searches = String(++searchesDone);
   }
 }
 

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
+import { timeoutScale } from '../../../lib/core/timeout-scale';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
@@ -51,6 +52,8 @@ export async function launchChromium(): Promise<Browser> {
     acceptDownloads: true,
   });
   const page = context.pages()[0] ?? (await context.newPage());
+  // Waits only catch hangs: generous, and stretched like every other limit on a loaded machine.
+  context.setDefaultTimeout(120_000 * timeoutScale());
   const requests: RecordedRequest[] = [];
   context.on('request', (request) => {
     requests.push({ method: request.method(), url: request.url(), headers: request.headers(), body: request.postDataBuffer() });
