@@ -220,7 +220,7 @@ export class Cs1Stack extends Stack {
     functions.get(identify)!.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [worker.function.functionArn] }));
     this.alarms.watchTable(this.table);
 
-    this.api = this.restApi(config);
+    this.api = this.restApi();
     this.authorizer = new apigw.RequestAuthorizer(this, 'TokenAuthorizer', {
       authorizerName: 'blindsight-token',
       handler: functions.get(CS1_AUTHORIZER.handler)!.function,
@@ -267,10 +267,10 @@ export class Cs1Stack extends Stack {
 
   /**
    * The REST API and its stage: throttled as a whole and per route, access logs as JSON lines,
-   * execution logs for errors only (never bodies), X-Ray, CORS for the configured origins, and
+   * execution logs for errors only (never bodies), X-Ray, CORS for the allowed origins, and
    * API Gateway's own answers in the API's terms.
    */
-  private restApi(config: DeploymentConfig): apigw.RestApi {
+  private restApi(): apigw.RestApi {
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
       retention: logs.RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.DESTROY,

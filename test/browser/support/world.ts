@@ -11,7 +11,7 @@ import { BUILD_FILES } from '../../../lib/client/build-files';
 import { createFeatureModels, DEFAULT_MODEL_CHOICE } from '../../../lib/client/node/feature-models';
 import type { NodeFeatureModels } from '../../../lib/client/node/feature-models';
 import { listImageFolder } from '../../../lib/client/node/folder-images';
-import { buildSource, ownerPaths, saveNewOwner, stageBuild } from '../../../lib/client/node/owner-home';
+import { buildSource, saveNewOwner, stageBuild } from '../../../lib/client/node/owner-home';
 import { ensurePrivateDir, writePrivateFile, writePrivateJson } from '../../../lib/client/node/private-files';
 import { userPaths } from '../../../lib/client/node/user-home';
 import { enrollUser } from '../../../lib/client/owner-enroll';
