@@ -213,9 +213,43 @@ describe('the web page in chromium, on the local cloud', () => {
     }
   });
 
+  it('makes a key request in the page, imports its grant under a passphrase, and unlocks it after a reload', async () => {
+    await page().goto(webUrl);
+    await state('setup');
+    await page().fill('#import-passphrase', 'a long passphrase');
+    await page().locator('#key-request-panel summary').click();
+    const [download] = await Promise.all([page().waitForEvent('download'), page().click('#make-request')]);
+    const request = JSON.parse(await readFile(await download.path(), 'utf8')) as unknown;
+    const grant = await world.enroll(request, 'page-made-key');
+    const grantPath = join(scratch, 'page-made-key.grant.json');
+    await writeFile(grantPath, JSON.stringify(grant));
+    // The grant only: the key it was issued for stayed in the page (encrypted in IndexedDB).
+    await page().setInputFiles('#grant-file', grantPath);
+    await page().check('input[name="keep"][value="vault"]');
+    await page().fill('#import-passphrase', 'a long passphrase');
+    await page().click('#import');
+    await state('ready');
+    expect(await page().locator('#grant-summary').innerText()).toContain('page-made-key');
+
+    await page().reload();
+    await state('locked');
+    await page().fill('#unlock-passphrase', 'not the passphrase');
+    await page().click('#unlock');
+    await page().waitForSelector('#messages .error');
+    expect(await messages()).toMatch(/passphrase does not unlock/i);
+    await page().fill('#unlock-passphrase', 'a long passphrase');
+    await page().click('#unlock');
+    await state('ready');
+    expect(await page().locator('#grant-summary').innerText()).toContain('page-made-key');
+    searches = 0;
+    await searchWith(join(world.galleryDir, queries[0]));
+    expect(await messages()).toBe('');
+    expect(await page().locator('#grid li').count()).toBe(10);
+  });
+
   it('tells a revoked user that access was revoked', async () => {
     const client = await ownerClient(world.cloud.cs1Url, world.owner);
-    await client.revokeUser(world.owner.config.ownerId, USER_ID);
+    await client.revokeUser(world.owner.config.ownerId, 'page-made-key');
     await searchWith(join(world.galleryDir, queries[0]));
     expect(await messages()).toMatch(/revoked/i);
   });

@@ -39,6 +39,8 @@ export interface PageWorld {
   readonly files: string[];
   readonly grantFile: string;
   readonly secretFile: string;
+  /** The owner's enroll step for a key request (the JSON a user sends), returning the grant JSON. */
+  enroll(requestJson: unknown, userId: string): Promise<unknown>;
 }
 
 export async function makePageWorld(gallerySize: number): Promise<PageWorld> {
@@ -63,25 +65,30 @@ export async function makePageWorld(gallerySize: number): Promise<PageWorld> {
       () => {},
     );
 
+    const build = buildSource(paths);
+    const pca = await build.get(BUILD_FILES.pca, 'the PCA model');
+    const decoys = await build.get(BUILD_FILES.decoys, 'the decoy pool');
+    const enroll = async (requestJson: unknown, userId: string) => {
+      const enrolled = await enrollUser({
+        owner,
+        client,
+        userId,
+        ...decodeKeyRequest(requestJson),
+        manifest: built.manifest,
+        pca,
+        decoys,
+        endpoint,
+        publishedVersion: published.sei.version,
+      });
+      return JSON.parse(JSON.stringify(enrolled.grant)) as unknown;
+    };
+
     const user = userPaths(join(dir, 'user'));
     const secretBytes = encodeUserSecret(generateUserSecret(owner.config.d));
     await ensurePrivateDir(user.dir);
     await writePrivateFile(user.secret, secretBytes);
-    const request = keyRequestOf(secretBytes, owner.config.d);
-    const build = buildSource(paths);
-    const enrolled = await enrollUser({
-      owner,
-      client,
-      userId: USER_ID,
-      ...decodeKeyRequest(request),
-      manifest: built.manifest,
-      pca: await build.get(BUILD_FILES.pca, 'the PCA model'),
-      decoys: await build.get(BUILD_FILES.decoys, 'the decoy pool'),
-      endpoint,
-      publishedVersion: published.sei.version,
-    });
-    await writePrivateJson(user.grant, enrolled.grant);
-    return { dir, cloud, owner, models, galleryDir, files, grantFile: user.grant, secretFile: user.secret };
+    await writePrivateJson(user.grant, await enroll(keyRequestOf(secretBytes, owner.config.d), USER_ID));
+    return { dir, cloud, owner, models, galleryDir, files, grantFile: user.grant, secretFile: user.secret, enroll };
   } catch (error) {
     await cloud.stop();
     throw error;
