@@ -154,6 +154,8 @@ describe('the web page in chromium, on the local cloud', () => {
       const first = page().locator('#grid li').first();
       expect(await first.getAttribute('data-image-id')).toBe(await imageIdOf(session.imageKey, relative));
       expect(await page().locator('#grid li').count()).toBe(10);
+      // The default kind: the query stayed here, CS1 handed out leaves.
+      expect(await page().locator('#results-summary').innerText()).toMatch(/from sealed index .* leaves read/);
       searchMs.push(Number(await page().getAttribute('body', 'data-search-ms')));
       expect(browser.requests.length).toBeGreaterThan(before);
     }
@@ -173,6 +175,25 @@ describe('the web page in chromium, on the local cloud', () => {
     const saved = await readFile(await download.path());
     expect(saved.equals(await readFile(join(world.galleryDir, queries.at(-1)!)))).toBe(true);
     await page().keyboard.press('Escape');
+  });
+
+  it('searches the SEI index beside it with K-anonymous queries, and ranks the image first there too', async () => {
+    const session = await loadUserSession(join(world.dir, 'user'));
+    expect(await page().isVisible('#anonymity-option')).toBe(false);
+    await page().selectOption('#kind', 'sei');
+    expect(await page().isVisible('#anonymity-option')).toBe(true);
+    await page().fill('#anonymity', '3');
+    const before = browser.requests.length;
+    await searchWith(join(world.galleryDir, queries[0]));
+    expect(await messages()).toBe('');
+    expect(await page().locator('#grid li').first().getAttribute('data-image-id')).toBe(await imageIdOf(session.imageKey, queries[0]));
+    expect(await page().locator('#grid li').count()).toBe(10);
+    expect(await page().locator('#results-summary').innerText()).toMatch(/from sei index .* with 2 decoy queries/);
+    // One search request carrying the real trapdoor among two decoys.
+    const searchBodies = browser.requests.slice(before).filter((r) => r.method === 'POST' && /\/search$/.test(new URL(r.url).pathname));
+    expect(searchBodies.length).toBe(1);
+    timings.seiSearchMs = Number(await page().getAttribute('body', 'data-search-ms'));
+    await page().selectOption('#kind', 'sealed');
   });
 
   it('sent neither the query image nor its feature vector in any request', async () => {

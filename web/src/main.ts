@@ -9,7 +9,8 @@ import type { UserSession } from '../../lib/client/user-session';
 import { InvalidInputError } from '../../lib/core/errors';
 import { ImageInputError } from '../../lib/features/errors';
 import { sniffImageFormat } from '../../lib/features/image-format';
-import { explainFailure, newKeyRequest, openAccess, PageModels, searchWithImage } from './page-search';
+import type { SearchIndexKind } from '../../lib/client/owner-state';
+import { explainFailure, newKeyRequest, openAccess, PageModels, searchableIndexes, searchWithImage } from './page-search';
 import type { ResultImage } from './page-search';
 import { deleteRecord, loadRecord, openValue, saveRecord, sealValue } from './vault';
 import type { StoredAccess } from './vault';
@@ -78,8 +79,11 @@ function megabytes(bytes: number): string {
 async function useSession(opened: UserSession): Promise<void> {
   session = opened;
   const { grant } = opened;
+  const indexes = searchableIndexes(opened);
   $('grant-summary').textContent =
-    `Signed in as "${grant.userId}" for owner ${grant.ownerId}, index "${grant.sei.indexName}". ` + `Your access expires ${new Date(grant.tokenExpiresAt).toLocaleString()}.`;
+    `Signed in as "${grant.userId}" for owner ${grant.ownerId}, ${indexes.map((index) => `${index.kind} index "${index.indexName}"`).join(' and ')}. ` +
+    `Your access expires ${new Date(grant.tokenExpiresAt).toLocaleString()}.`;
+  showKinds(indexes.map((index) => index.kind));
   showAccess('access-ready');
   setState('loading-model');
   const started = performance.now();
@@ -98,6 +102,15 @@ async function useSession(opened: UserSession): Promise<void> {
   document.body.dataset.modelMs = String(ms);
   status(`Ready: the feature model runs in this page (loaded in ${(ms / 1000).toFixed(1)} s). Drop an image to search.`);
   setState('ready');
+}
+
+/** Offers the grant's kinds of index (sealed first, the default); K-anonymity only for SEI. */
+function showKinds(kinds: readonly SearchIndexKind[]): void {
+  const select = $<HTMLSelectElement>('kind');
+  for (const option of Array.from(select.options)) option.hidden = option.disabled = !kinds.includes(option.value as SearchIndexKind);
+  if (kinds.length > 0) select.value = kinds[0];
+  $('kind-option').hidden = kinds.length < 2;
+  $('anonymity-option').hidden = select.value !== 'sei';
 }
 
 async function readFile(file: File): Promise<Uint8Array> {
@@ -255,16 +268,19 @@ async function search(file: File): Promise<void> {
   const started = performance.now();
   try {
     const k = Number($<HTMLInputElement>('k').value) || 10;
+    const kind = $<HTMLSelectElement>('kind').value as SearchIndexKind;
     const anonymity = Number($<HTMLInputElement>('anonymity').value) || 1;
     const bytes = await readFile(file);
     // Checked here too, so an unusable file is named before anything goes over the network.
     if (sniffImageFormat(bytes) === undefined) throw new ImageInputError(file.name, 'not a JPEG, PNG or WebP image');
-    const { outcome, images } = await searchWithImage(session, models, { name: file.name, bytes }, { k, anonymity }, listener);
+    const { outcome, images } = await searchWithImage(session, models, { name: file.name, bytes }, { kind, k, anonymity }, listener);
     const ms = Math.round(performance.now() - started);
     document.body.dataset.searchMs = String(ms);
     showResults(
       images,
-      `${images.length} results from index "${outcome.index}" (version ${outcome.version})${outcome.anonymity > 1 ? ` with ${outcome.anonymity - 1} decoy queries` : ''}, ` +
+      `${images.length} results from ${outcome.kind} index "${outcome.index}" (version ${outcome.version})` +
+        `${outcome.sealed ? `, ${outcome.sealed.realLeaves} of ${outcome.sealed.leavesPerQuery} leaves read` : ''}` +
+        `${outcome.anonymity > 1 ? ` with ${outcome.anonymity - 1} decoy queries` : ''}, ` +
         `decrypted here, in ${(ms / 1000).toFixed(2)} s (features ${(outcome.ms.features / 1000).toFixed(2)} s).`,
     );
     status('Done. Click a result to open it.');
@@ -306,6 +322,9 @@ async function start(): Promise<void> {
   $('forget-locked').addEventListener('click', () => void forget());
   $('make-request').addEventListener('click', makeKeyRequest);
   wireDropZone();
+  $('kind').addEventListener('change', () => {
+    $('anonymity-option').hidden = $<HTMLSelectElement>('kind').value !== 'sei';
+  });
   const stored = await loadRecord('access').catch(() => undefined);
   showAccess(stored ? 'access-locked' : 'access-setup');
   setState(stored ? 'locked' : 'setup');

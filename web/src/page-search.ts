@@ -7,6 +7,7 @@ import { isServiceError, isServiceUnreachable } from '../../lib/client/errors';
 import type { WorkflowListener } from '../../lib/client/events';
 import type { FaceDescriber, FeatureModels, ImageFeatureExtractor, ModelChoice } from '../../lib/client/features';
 import type { ImageEntry } from '../../lib/client/images';
+import type { SearchIndexKind } from '../../lib/client/owner-state';
 import { searchImages } from '../../lib/client/user-search';
 import type { ResultSink, SearchOutcome } from '../../lib/client/user-search';
 import { keyRequestOf, openGrant, userClient } from '../../lib/client/user-session';
@@ -75,12 +76,21 @@ export interface PageSearchResult {
   readonly images: ResultImage[];
 }
 
+/** The kinds of index a grant can search, the default (sealed) first, with their names. */
+export function searchableIndexes(session: UserSession): Array<{ kind: SearchIndexKind; indexName: string }> {
+  const { grant } = session;
+  const out: Array<{ kind: SearchIndexKind; indexName: string }> = [];
+  if (grant.sealed !== undefined && session.indexKey !== undefined) out.push({ kind: 'sealed', indexName: grant.sealed.indexName });
+  if (grant.sei.indexName !== undefined) out.push({ kind: 'sei', indexName: grant.sei.indexName });
+  return out;
+}
+
 /** Searches with one dropped image; results are decrypted here into object URLs. */
 export async function searchWithImage(
   session: UserSession,
   models: PageModels,
   query: { readonly name: string; readonly bytes: Uint8Array },
-  options: { readonly k: number; readonly anonymity: number },
+  options: { readonly kind: SearchIndexKind; readonly k: number; readonly anonymity: number },
   listener: WorkflowListener,
 ): Promise<PageSearchResult> {
   const saved = new Map<number, { url: string; bytes: number }>();
@@ -93,7 +103,7 @@ export async function searchWithImage(
   };
   const entry: ImageEntry = { name: query.name, source: query.bytes, read: async () => query.bytes };
   const outcome = await searchImages(
-    { session, client: userClient(session, session.grant.endpoint), models, queries: [entry], k: options.k, anonymity: options.anonymity, results, skipUnusable: false },
+    { session, client: userClient(session, session.grant.endpoint), models, queries: [entry], kind: options.kind, k: options.k, anonymity: options.kind === 'sei' ? options.anonymity : 1, results, skipUnusable: false },
     listener,
   );
   const images = (outcome.queries[0]?.results ?? []).map((row) => ({ rank: row.rank, imageId: row.imageId, score: row.score, url: row.file ?? '', bytes: saved.get(row.rank)?.bytes ?? 0 }));

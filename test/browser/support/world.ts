@@ -2,7 +2,8 @@
  * What a user of the page needs, made with the client workflows the CLI and the demo use: the
  * local cloud, an owner who indexed and published a small Fashion-MNIST gallery, and a user
  * enrolled with a grant (the files the demo tells people to import: the user's key and the
- * grant). No two-server index: the page searches, it does not identify.
+ * grant). A sealed index (the default kind) and an SEI index beside it, as the demo builds;
+ * no two-server index: the page searches, it does not identify.
  */
 import { copyFile, mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -57,7 +58,11 @@ export async function makePageWorld(gallerySize: number): Promise<PageWorld> {
     const paths = await saveNewOwner(join(dir, 'owner'), owner);
     const models = createFeatureModels(() => () => {});
     const staged = await stageBuild(paths);
-    const built = await indexImages({ owner, images: await listImageFolder(galleryDir), label: galleryDir, models, sink: staged, model: DEFAULT_MODEL_CHOICE }, () => {});
+    // Both kinds the page searches: sealed (the default) and SEI (with K-anonymity).
+    const built = await indexImages(
+      { owner, images: await listImageFolder(galleryDir), label: galleryDir, models, sink: staged, model: DEFAULT_MODEL_CHOICE, kinds: ['sealed', 'sei'] },
+      () => {},
+    );
     await staged.commit(built.manifest);
     const client = await ownerClient(endpoint, owner);
     const published = await publishBuild(
@@ -68,6 +73,7 @@ export async function makePageWorld(gallerySize: number): Promise<PageWorld> {
     const build = buildSource(paths);
     const pca = await build.get(BUILD_FILES.pca, 'the PCA model');
     const decoys = await build.get(BUILD_FILES.decoys, 'the decoy pool');
+    const indexKey = await build.get(BUILD_FILES.sealedKey, 'the sealed index key');
     const enroll = async (requestJson: unknown, userId: string) => {
       const enrolled = await enrollUser({
         owner,
@@ -77,8 +83,9 @@ export async function makePageWorld(gallerySize: number): Promise<PageWorld> {
         manifest: built.manifest,
         pca,
         decoys,
+        indexKey,
         endpoint,
-        publishedVersion: published.sei.version,
+        ...(published.sei ? { publishedVersion: published.sei.version } : {}),
       });
       return JSON.parse(JSON.stringify(enrolled.grant)) as unknown;
     };
