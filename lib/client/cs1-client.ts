@@ -12,6 +12,7 @@
  *   const { results } = await user.search(ownerId, 'main', { trapdoors: [t], k: 10 });
  */
 import { MAX_IMAGES_PER_REQUEST } from '../api/limits';
+import { base64ToBytes, bytesToBase64 } from '../codec/base64';
 import { CS1_API, pathOf } from '../api/routes';
 import type { Cs1RouteName } from '../api/routes';
 import { IntegrityError, InvalidInputError, MalformedDataError } from '../core/errors';
@@ -362,7 +363,7 @@ export class Cs1Client {
       return out;
     }
     if (typeof answer.data !== 'string') throw new MalformedDataError(`the answer to ${operation}`, 'holds no leaf bytes');
-    const data = new Uint8Array(Buffer.from(answer.data, 'base64'));
+    const data = base64ToBytes(answer.data, `the leaf bytes in the answer to ${operation}`);
     if (data.length !== leaves.length * leafBytes) throw new MalformedDataError(`the answer to ${operation}`, `holds ${data.length} bytes, not ${leaves.length} leaves of ${leafBytes}`);
     leaves.forEach((leaf, i) => out.set(leaf, data.subarray(i * leafBytes, (i + 1) * leafBytes)));
     return out;
@@ -379,7 +380,7 @@ export class Cs1Client {
   /** Identification with an encrypted query (range: tauSquared; nearest: k). Idempotent (a read). */
   async identify(ownerId: string, indexName: string, request: IdentifyRequest): Promise<IdentifyResponse> {
     const body = {
-      query: Buffer.from(request.query.buffer, request.query.byteOffset, request.query.byteLength).toString('base64'),
+      query: bytesToBase64(request.query),
       ...(request.tauSquared !== undefined ? { tauSquared: request.tauSquared } : {}),
       ...(request.k !== undefined ? { k: request.k } : {}),
     };
