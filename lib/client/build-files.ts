@@ -13,6 +13,10 @@ export const BUILD_FILES = {
   sealedBuild: 'sealed/build.bin',
   sealedKey: 'sealed/index-key.bin',
   cs2Secret: 'two-server/cs2-secret.bin',
+  /** The HE provider key (encrypts templates of later versions; as secret as cs2Secret). */
+  twoServerProviderKey: 'two-server/provider.key',
+  /** The plaintext templates and their shards (ProviderIndex): what `owner add/delete` update. */
+  twoServerProviderIndex: 'two-server/provider-index.bin',
 } as const;
 
 /** The encrypted image (envelope) of an image id. */
@@ -33,4 +37,9 @@ export interface BuildSink {
 /** Where a build's files are read from (`what` names the file in errors). */
 export interface BuildSource {
   get(file: string, what: string): Promise<Uint8Array>;
+}
+
+/** A build's files, read and replaced in place (updates after publish). */
+export interface BuildFiles extends BuildSource, BuildSink {
+  has(file: string): Promise<boolean>;
 }

@@ -213,6 +213,9 @@ async function buildTwoServer(
     const output = encryptIndex(he, templates, plain, { ids, policy });
     for (const [part, bytes] of Object.entries(twoServerIndexParts(output))) await input.sink.put(twoServerFile(part), bytes);
     await input.sink.put(BUILD_FILES.cs2Secret, output.secretMaterial);
+    // What `owner add/delete` need to make the next versions: the templates and the HE key.
+    await input.sink.put(BUILD_FILES.twoServerProviderIndex, output.provider.encode());
+    await input.sink.put(BUILD_FILES.twoServerProviderKey, he.exportProviderKey());
     const keyId = he.descriptor.keyId;
     const reference: TwoServerReference = {
       indexName: name,

@@ -12,33 +12,54 @@
  * uploaded again; nothing else is recomputed). The sealed index is updated first; an update
  * retried after a failure skips what is done already.
  *
- * Two-server identification indexes cannot take templates one by one yet. An update that would
- * leave identification out of step (an added image never identified, a deleted one still
- * identified) is refused, naming what to re-index, unless the owner explicitly accepts it for
- * now (`seiOnly`): then the manifest records exactly which images identification misses or
- * still returns, and `owner status` shows it until the next build.
+ * Two-server identification follows: the build keeps the owner's ProviderIndex (the plaintext
+ * templates and their shards) and the HE provider key. An added image's template (its PCA'd CNN
+ * features, or its face descriptor, x 10^3) joins it, a deleted one leaves it, and a new version
+ * of the identification index is published in which only the shards the change touched are
+ * encrypted and uploaded; the others are inherited from the versions that published them. The
+ * search indexes change first; should the identification update then fail, the manifest records
+ * the gap (what identification misses or still returns), `owner status` shows it, and the next
+ * build closes it. Builds made before the ProviderIndex was kept cannot follow: such an update is
+ * refused, naming what to re-index, unless the owner accepts the gap (`seiOnly`), recorded the
+ * same way.
  */
 import { ConflictError, InvalidInputError, NotFoundError } from '../core/errors';
+import { sha256Hex } from '../crypto/digest';
 import { encryptImage } from '../crypto/image-envelope';
+import { ImageInputError } from '../features/errors';
+import { loadHeProvider } from '../he/provider';
+import type { VectorSet } from '../linalg/vectors';
 import { encodeSealedBuild } from '../sealed/build-file';
 import { addToSealedBuild, deleteFromSealedBuild, findSealedImage } from '../sealed/update';
 import { BUILD_FILES } from './build-files';
-import type { BuildSink, BuildSource } from './build-files';
+import type { BuildFiles } from './build-files';
 import { loadSealedBuild } from './owner-publish';
 import { publishSealedIndex } from './sealed';
 import type { PcaModel } from '../ml/types';
 import { encryptIndexVector } from '../sei/index-vector';
 import { TrapdoorGenerator } from '../sei/trapdoor';
 import { issueUserKey } from '../sei/user-key';
+import { ProviderIndex } from '../twoserver/protocol/provider-index';
 import type { Cs1Client } from './cs1-client';
 import { info, warn } from './events';
 import type { WorkflowListener } from './events';
-import { extractorFor, projectFeatures } from './features';
+import { extractorFor, identificationEmbeddings, projectFeatures, quantizeEmbeddings } from './features';
 import type { FeatureModels } from './features';
 import { imageIdOf } from './image-ids';
 import type { ImageEntry } from './images';
+import { twoServerIndexParts } from './index-parts';
 import type { IndexManifest, ManifestImage, Owner, StaleIdentification } from './owner-state';
 import type { RebuildAdvice, UpdateResponse } from './types';
+
+/** The identification index's new version after an update it followed. */
+export interface IdentificationUpdate {
+  readonly indexName: string;
+  readonly version: string;
+  readonly templates: number;
+  /** Shards encrypted and uploaded with this version (the others are inherited). */
+  readonly shardsUploaded: number;
+  readonly shards: number;
+}
 
 export interface UpdateOutcome {
   readonly imageId: string;
@@ -50,7 +71,9 @@ export interface UpdateOutcome {
   readonly file?: string;
   readonly sealed?: { readonly indexName: string; readonly version: string; readonly previousVersion: string | null; readonly leaf: number; readonly imageCount: number };
   readonly sei?: UpdateResponse & { readonly indexName: string };
-  /** The identification index is now out of step with the SEI index (seiOnly). */
+  /** The identification index followed the update: its new version. */
+  readonly identification?: IdentificationUpdate;
+  /** The identification index is now out of step with the search indexes (seiOnly, or its update failed). */
   readonly staleIdentification?: StaleIdentification & { readonly indexName: string };
 }
 
@@ -59,9 +82,12 @@ export interface UpdateInput {
   /** A client with an owner token. */
   readonly client: Cs1Client;
   readonly manifest: IndexManifest;
-  /** The build's files: the sealed index's build is read, and rewritten after its publish. */
-  readonly build?: BuildSource & BuildSink;
-  /** Update the search indexes even though the identification index cannot follow (recorded as stale). */
+  /**
+   * The build's files: the sealed index's build, and the identification index's ProviderIndex
+   * and HE key, are read and rewritten after each publish.
+   */
+  readonly build?: BuildFiles;
+  /** Update the search indexes only, leaving the identification index as it is (recorded as stale). */
   readonly seiOnly?: boolean;
 }
 
@@ -75,17 +101,94 @@ function adviseRebuild(listener: WorkflowListener, advice: RebuildAdvice): void 
   if (advice.advisable) warn(listener, `the index has drifted from its build (${advice.reasons.join('; ')}): run "owner index" and "owner publish" again`);
 }
 
-/** Refuses an update the identification index cannot follow, unless seiOnly. */
-function checkIdentification(input: UpdateInput, what: 'add' | 'delete', image: string): void {
+/** Whether the identification index takes part in this update: it exists, seiOnly is not set, and the build can make its next version. */
+async function identificationFollows(input: UpdateInput): Promise<boolean> {
+  if (input.manifest.twoServer === undefined || input.seiOnly === true) return false;
+  const build = input.build;
+  return build !== undefined && (await build.has(BUILD_FILES.twoServerProviderIndex)) && (await build.has(BUILD_FILES.twoServerProviderKey));
+}
+
+/** Refuses an update the identification index cannot follow (a build without its ProviderIndex), unless seiOnly. */
+function checkIdentification(input: UpdateInput, follows: boolean, what: 'add' | 'delete', image: string): void {
   const twoServer = input.manifest.twoServer;
-  if (twoServer === undefined || input.seiOnly === true) return;
+  if (twoServer === undefined || input.seiOnly === true || follows) return;
   const consequence = what === 'add' ? 'identification would never return it' : 'identification would still return its id';
   throw new ConflictError(
-    `the identification index "${twoServer.indexName}" cannot take ${what === 'add' ? 'added' : 'deleted'} templates yet: ${consequence}. ` +
+    `the identification index "${twoServer.indexName}" cannot follow this ${what}: its build keeps no provider index (it predates updates of identification), so ${consequence}. ` +
       `Re-index instead ("blindsight owner index ${input.manifest.folder} --two-server" with ${image} ${what === 'add' ? 'in' : 'out of'} the folder, ` +
       `then "owner publish" and enroll your users again), or pass --sei-only to ${what} it in the search indexes only ` +
       '(recorded: "owner status" lists what identification misses until the next re-index)',
   );
+}
+
+/**
+ * Publishes the identification index's next version with one template added or deleted: only
+ * the shards the change touched are encrypted and uploaded; the ProviderIndex in the build then
+ * records where every shard lives.
+ */
+async function updateIdentification(
+  input: UpdateInput,
+  change: { readonly add: { readonly id: string; readonly template: ArrayLike<number> } } | { readonly delete: string },
+): Promise<IdentificationUpdate> {
+  const reference = input.manifest.twoServer!;
+  const build = input.build!;
+  const provider = ProviderIndex.decode(await build.get(BUILD_FILES.twoServerProviderIndex, 'the identification provider index'));
+  if ('add' in change) provider.add(change.add.id, change.add.template);
+  else provider.delete(change.delete);
+  const he = await loadHeProvider(await build.get(BUILD_FILES.twoServerProviderKey, 'the identification HE key'));
+  try {
+    const publicMaterial = he.exportPublic();
+    // Users' grants pin the key and its public material: a new version must keep both.
+    if (he.descriptor.keyId !== reference.keyId || (await sha256Hex(publicMaterial)) !== reference.publicMaterialSha256) {
+      throw new ConflictError(`the identification key in the build is not the one of index "${reference.indexName}": run "blindsight owner index --two-server" and "owner publish" again`);
+    }
+    const { fresh } = provider.pending();
+    const uploaded = new Set(fresh);
+    const shards = Array.from({ length: provider.shardCount }, (_, s) => (uploaded.has(s) ? provider.encryptShard(he, s) : undefined));
+    const parts = twoServerIndexParts({ cs1Index: provider.cs1Index(he), evaluationMaterial: he.exportEvaluation(), publicMaterial, shards });
+    const published = await input.client.publishIndex(input.owner.config.ownerId, reference.indexName, 'two-server', parts);
+    provider.markPublished(published.version);
+    await build.put(BUILD_FILES.twoServerProviderIndex, provider.encode());
+    return { indexName: reference.indexName, version: published.version, templates: provider.templateCount, shardsUploaded: fresh.length, shards: provider.shardCount };
+  } finally {
+    he.dispose();
+  }
+}
+
+/** The identification template of an added image, or why it has none (no usable face). */
+async function templateOf(input: AddInput, features: VectorSet): Promise<{ readonly template: Float64Array } | { readonly skipped: string }> {
+  const reference = input.manifest.twoServer!;
+  let embedding: VectorSet;
+  if (reference.embedding === 'face') {
+    const embedder = await input.models.faceEmbedder();
+    try {
+      const { descriptor } = await embedder.describe(input.image.source);
+      embedding = { n: 1, d: descriptor.length, data: Float64Array.from(descriptor) };
+    } catch (error) {
+      if (!(error instanceof ImageInputError)) throw error;
+      return { skipped: error.problem };
+    }
+  } else {
+    embedding = identificationEmbeddings(input.pca, features);
+  }
+  return { template: quantizeEmbeddings(embedding, reference.decimals, reference.maxAbs).data };
+}
+
+/** Follows a search-index update in the identification index; the manifest records a failure as a gap. */
+async function followInIdentification(
+  input: UpdateInput,
+  manifest: IndexManifest,
+  change: { readonly add: { readonly id: string; readonly template: ArrayLike<number> } } | { readonly delete: string },
+  listener: WorkflowListener,
+): Promise<{ manifest: IndexManifest; identification?: IdentificationUpdate }> {
+  try {
+    const identification = await updateIdentification(input, change);
+    info(listener, `identification index "${identification.indexName}" now holds ${identification.templates} templates (version ${identification.version}, ${identification.shardsUploaded} of ${identification.shards} shards uploaded)`);
+    return { manifest: { ...manifest, twoServer: { ...manifest.twoServer!, templateCount: identification.templates } }, identification };
+  } catch (error) {
+    warn(listener, `the identification index "${manifest.twoServer!.indexName}" could not follow: ${error instanceof Error ? error.message : String(error)}`);
+    return { manifest: markStale(manifest, 'add' in change ? { added: change.add.id } : { deleted: change.delete }) };
+  }
 }
 
 function markStale(manifest: IndexManifest, change: { added?: string; deleted?: string }): IndexManifest {
@@ -135,13 +238,16 @@ export async function addImage(input: AddInput, listener: WorkflowListener): Pro
   if (manifest.images.some((entry) => entry.imageId === imageId)) {
     throw new InvalidInputError(`an image named ${relative.split('/').pop()} was added before (id ${imageId}): delete it first or rename the file`);
   }
-  checkIdentification(input, 'add', image.name);
+  const follows = await identificationFollows(input);
+  checkIdentification(input, follows, 'add', image.name);
   const bytes = await image.read();
 
   const extractor = await extractorFor(input.models, manifest.features);
   const features = await extractor.extract([image.source]);
   const d = owner.config.d;
   const f = projectFeatures(input.pca, features, d).data.subarray(0, d);
+  // Computed before anything changes: an image identification cannot use is known up front.
+  const template = follows ? await templateOf(input, features) : undefined;
 
   const envelope = await encryptImage(owner.imageKey, imageId, bytes);
   await input.client.uploadImages(owner.config.ownerId, [{ imageId, envelope }]);
@@ -155,10 +261,23 @@ export async function addImage(input: AddInput, listener: WorkflowListener): Pro
     adviseRebuild(listener, sei.rebuildAdvice);
   }
   const entry: ManifestImage = { imageId, file: typeof image.source === 'string' ? image.source : image.name, relative, bytes: bytes.length, added: true };
-  const next = markStale({ ...manifest, images: [...manifest.images, entry] }, { ...(manifest.twoServer ? { added: imageId } : {}) });
+  let next: IndexManifest = { ...manifest, images: [...manifest.images, entry] };
+  let identification: IdentificationUpdate | undefined;
+  if (template !== undefined && 'skipped' in template) {
+    // As at build time: an image without a usable face is searchable, never identified.
+    warn(listener, `${image.name} is not in the identification index "${manifest.twoServer!.indexName}": ${template.skipped}`);
+    next = { ...next, twoServer: { ...next.twoServer!, skipped: [...next.twoServer!.skipped, { file: relative, reason: template.skipped }] } };
+  } else if (template !== undefined) {
+    ({ manifest: next, identification } = await followInIdentification(input, next, { add: { id: imageId, template: template.template } }, listener));
+  } else if (manifest.twoServer !== undefined) {
+    next = markStale(next, { added: imageId });
+  }
   warnStale(listener, next);
   const stale = staleOf(next);
-  return { outcome: { ...outcomeOf(imageId, sealed, sei), file: entry.file, ...(stale ? { staleIdentification: stale } : {}) }, manifest: next };
+  return {
+    outcome: { ...outcomeOf(imageId, sealed, sei), file: entry.file, ...(identification ? { identification } : {}), ...(stale ? { staleIdentification: stale } : {}) },
+    manifest: next,
+  };
 }
 
 const NO_REBUILD: RebuildAdvice = { advisable: false, reasons: [] };
@@ -216,11 +335,10 @@ export async function deleteImage(input: DeleteInput, listener: WorkflowListener
   const { owner, manifest, image } = input;
   if (!manifest.images.some((entry) => entry.imageId === image.imageId)) throw new NotFoundError(`image ${image.imageId} is not in the index`);
   // Images the identification index never held (no face found, or added with --sei-only) need no care.
-  const inIdentification =
-    manifest.twoServer !== undefined &&
-    !manifest.twoServer.skipped.some((skipped) => skipped.file === image.relative) &&
-    !(manifest.twoServer.stale?.added ?? []).includes(image.imageId);
-  if (inIdentification) checkIdentification(input, 'delete', image.relative);
+  const staleAdded = (manifest.twoServer?.stale?.added ?? []).includes(image.imageId);
+  const inIdentification = manifest.twoServer !== undefined && !manifest.twoServer.skipped.some((skipped) => skipped.file === image.relative) && !staleAdded;
+  const follows = inIdentification && (await identificationFollows(input));
+  if (inIdentification) checkIdentification(input, follows, 'delete', image.relative);
   const sealed = await updateSealed(input, { delete: image.imageId }, listener);
   let sei: UpdateOutcome['sei'];
   if (manifest.sei !== undefined) {
@@ -229,8 +347,14 @@ export async function deleteImage(input: DeleteInput, listener: WorkflowListener
     adviseRebuild(listener, sei.rebuildAdvice);
   }
   const remaining = { ...manifest, images: manifest.images.filter((entry) => entry.imageId !== image.imageId) };
-  const next = manifest.twoServer !== undefined && (inIdentification || (manifest.twoServer.stale?.added ?? []).includes(image.imageId)) ? markStale(remaining, { deleted: image.imageId }) : remaining;
+  let next: IndexManifest = remaining;
+  let identification: IdentificationUpdate | undefined;
+  if (follows) ({ manifest: next, identification } = await followInIdentification(input, remaining, { delete: image.imageId }, listener));
+  else if (inIdentification || staleAdded) next = markStale(remaining, { deleted: image.imageId });
   warnStale(listener, next);
   const stale = staleOf(next);
-  return { outcome: { ...outcomeOf(image.imageId, sealed, sei), file: image.file, ...(stale ? { staleIdentification: stale } : {}) }, manifest: next };
+  return {
+    outcome: { ...outcomeOf(image.imageId, sealed, sei), file: image.file, ...(identification ? { identification } : {}), ...(stale ? { staleIdentification: stale } : {}) },
+    manifest: next,
+  };
 }

@@ -148,6 +148,8 @@ function renderPublish(r: PublishResult): string {
 
 function renderUpdate(r: UpdateResult): string {
   const lines = [`image ${r.imageId}: index version ${r.version} holds ${r.imageCount} images${r.rebuildAdvice.advisable ? ' (a rebuild is advisable)' : ''}`];
+  const followed = r.identification;
+  if (followed) lines.push(`identification index "${followed.indexName}": version ${followed.version} holds ${followed.templates} templates (${followed.shardsUploaded} of ${followed.shards} shards uploaded)`);
   const stale = r.staleIdentification;
   if (stale) lines.push(`identification index "${stale.indexName}" misses ${stale.added.length} added and still returns ${stale.deleted.length} deleted images until you re-index`);
   return lines.join('\n');
@@ -353,17 +355,17 @@ export function buildProgram(io: CliIo, options: RunOptions, state: RunState): C
     ),
   );
 
-  const seiOnlyHelp = 'with an identification index: update the search indexes (sealed, SEI) only and record what identification misses (until the next re-index)';
+  const seiOnlyHelp = 'with an identification index: update the search indexes (sealed, SEI) only (identification follows by default) and record what identification misses until the next re-index';
   const add = owner
     .command('add')
-    .description('add one image to the published index (no rebuild)')
+    .description('add one image to the published indexes (search and identification; no rebuild)')
     .argument('<image>', 'image file')
     .option('--sei-only', seiOnlyHelp);
   add.action(run(add, (c) => ownerAdd(c, add.args[0], { seiOnly: add.opts().seiOnly === true }), renderUpdate));
 
   const del = owner
     .command('delete')
-    .description('delete one image from the published index')
+    .description('delete one image from the published indexes (search and identification)')
     .argument('<image>', 'image id, or the file as indexed (see "owner status --images")')
     .option('--sei-only', seiOnlyHelp);
   del.action(run(del, (c) => ownerDelete(c, del.args[0], { seiOnly: del.opts().seiOnly === true }), renderUpdate));

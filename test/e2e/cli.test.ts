@@ -5,10 +5,10 @@
  * hostile files. The whole owner/user flow: init, request-key, index (sealed + SEI +
  * two-server), publish, enroll, import, search (sealed by default, decrypted results
  * byte-identical to the originals), SEI and K-anonymous SEI search, add/delete seen by the next
- * search of either kind, identify, revoke; file permissions;
+ * search of either kind and by identification, identify, revoke; file permissions;
  * hostile inputs; exit codes; --json output.
  */
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -265,46 +265,55 @@ describe('blindsight CLI against the local cloud', () => {
     expect((await user('search', 'queries', '--ids-only', '--out', 'x')).code).toBe(2);
   });
 
-  it('owner add and delete with an identification index: refused, or --sei-only with the gap recorded', async () => {
-    const refused = await owner('add', extra);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/the identification index "main-identify" cannot take added templates yet: identification would never return it\. Re-index instead/);
-    expect(refused.stderr).toMatch(/or pass --sei-only/);
-    const unchanged = await owner('status', '--json');
-    expect(unchanged.json).toMatchObject({ build: { images: 40 }, served: { 'main-sei': { summary: { imageCount: 40 } } } });
-    const servedBefore = (unchanged.json.served as Record<string, { version: string }>).main.version;
+  /** The image deleted from every index by the add/delete test. */
+  let deletedFromBoth = '';
+  /** The template ids of the first query of a --json identify. */
+  const matchesOf = (run: Run, query = 0) => (run.json.queries as Array<{ matches: string[] }>)[query].matches;
 
-    const added = await owner('add', extra, '--sei-only', '--json');
+  it('owner add and delete keep every index in step: an added image every search and identify find, a deleted one none', async () => {
+    const unchanged = await owner('status', '--json');
+    const servedBefore = (unchanged.json.served as Record<string, { version: string }>).main.version;
+    const added = await owner('add', extra, '--json');
     expect(added.code, added.stderr).toBe(0);
+    const imageId = added.json.imageId as string;
     expect(added.json).toMatchObject({
       ok: true,
       imageCount: 41,
       sealed: { indexName: 'main', imageCount: 41, previousVersion: servedBefore },
       sei: { indexName: 'main-sei', imageCount: 41 },
-      staleIdentification: { indexName: 'main-identify', added: [added.json.imageId], deleted: [] },
+      identification: { indexName: 'main-identify', templates: 41, shardsUploaded: 1 },
     });
-    const imageId = added.json.imageId as string;
-    // Both kinds find the added image first; the sealed search decrypts it byte for byte.
+    expect(added.json.staleIdentification).toBeUndefined();
+    expect(await mode(join(ownerHome(), 'owner', 'index', 'two-server', 'provider-index.bin'))).toBe(0o600);
+    // Both search kinds find the added image first (the sealed search decrypts it byte for byte), and so does identification.
     const found = await user('search', extra, '--k', '3', '--out', 'results/added', '--json');
     const results = (found.json.queries as Array<{ results: Array<{ imageId: string; file: string }> }>)[0].results;
     expect(results[0].imageId).toBe(imageId);
     expect(Buffer.compare(await readFile(results[0].file), await readFile(extra))).toBe(0);
     expect(idsOf(await user('search', extra, '--kind', 'sei', '--k', '3', '--ids-only', '--json'))[0]).toBe(imageId);
+    const identified = await user('identify', extra, '--k', '1', '--json');
+    expect(identified.code, identified.stderr).toBe(0);
+    expect(matchesOf(identified)).toEqual([imageId]);
 
-    // Deleting an image only the SEI index held needs no care: identification never had it.
+    // Deleted again: no search and no identification returns it.
     const deleted = await owner('delete', imageId, '--json');
     expect(deleted.code, deleted.stderr).toBe(0);
-    expect(deleted.json).toMatchObject({ ok: true, imageCount: 40, sealed: { imageCount: 40 }, sei: { imageCount: 40 } });
+    expect(deleted.json).toMatchObject({ ok: true, imageCount: 40, sealed: { imageCount: 40 }, sei: { imageCount: 40 }, identification: { templates: 40 } });
     expect(deleted.json.staleIdentification).toBeUndefined();
-    expect(idsOf(await user('search', extra, '--k', '3', '--ids-only', '--json'))).not.toContain(imageId);
-    expect(idsOf(await user('search', extra, '--kind', 'sei', '--k', '3', '--ids-only', '--json'))).not.toContain(imageId);
+    expect(idsOf(await user('search', extra, '--k', '10', '--ids-only', '--json'))).not.toContain(imageId);
+    expect(idsOf(await user('search', extra, '--kind', 'sei', '--k', '10', '--ids-only', '--json'))).not.toContain(imageId);
+    const after = await user('identify', extra, '--k', '10', '--json');
+    expect(after.code, after.stderr).toBe(0);
+    expect(matchesOf(after)).toHaveLength(10);
+    expect(matchesOf(after)).not.toContain(imageId);
 
-    // Deleting an indexed image: refused, then recorded as still identified.
+    // An image of the original build: gone from every index, however many results a query asks for.
     const victim = (await idsByFile()).get('0003-trouser.png')!;
-    expect((await owner('delete', '0003-trouser.png')).stderr).toMatch(/cannot take deleted templates yet: identification would still return its id/);
-    const gone = await owner('delete', '0003-trouser.png', '--sei-only', '--json');
-    expect(gone.json).toMatchObject({ ok: true, imageCount: 39, staleIdentification: { deleted: [victim] } });
-    // No search of either kind returns it, however many results it asks for.
+    deletedFromBoth = victim;
+    expect(matchesOf(await user('identify', join('gallery', '0003-trouser.png'), '--k', '1', '--json'))).toEqual([victim]);
+    const gone = await owner('delete', '0003-trouser.png', '--json');
+    expect(gone.code, gone.stderr).toBe(0);
+    expect(gone.json).toMatchObject({ ok: true, imageCount: 39, identification: { templates: 39 } });
     const leaves = ((await user('search', join('gallery', '0003-trouser.png'), '--ids-only', '--json')).json.sealed as { leavesPerQuery: number }).leavesPerQuery;
     for (const [kind, probes] of [['sealed', leaves], ['sei', 64]] as const) {
       const all = await user('search', join('gallery', '0003-trouser.png'), '--kind', kind, '--k', '40', '--probes', String(probes), '--ids-only', '--json');
@@ -312,24 +321,45 @@ describe('blindsight CLI against the local cloud', () => {
       expect(idsOf(all)).toHaveLength(39);
       expect(idsOf(all)).not.toContain(victim);
     }
+    expect(matchesOf(await user('identify', join('gallery', '0003-trouser.png'), '--k', '10', '--json'))).not.toContain(victim);
+    expect((await owner('status')).stdout).not.toMatch(/out of step/);
+
+    // A build without its provider index (made before identification followed updates) refuses, naming what to do.
+    const providerFile = join(ownerHome(), 'owner', 'index', 'two-server', 'provider-index.bin');
+    await rename(providerFile, `${providerFile}.away`);
+    const refused = await owner('add', extra);
+    await rename(`${providerFile}.away`, providerFile);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/the identification index "main-identify" cannot follow this add: its build keeps no provider index .*Re-index instead .*or pass --sei-only/);
+
+    // --sei-only leaves identification as it is, and the gap is recorded.
+    const shirt = (await idsByFile()).get('0004-shirt.png')!;
+    const searchOnly = await owner('delete', '0004-shirt.png', '--sei-only', '--json');
+    expect(searchOnly.code, searchOnly.stderr).toBe(0);
+    expect(searchOnly.json).toMatchObject({ ok: true, imageCount: 38, staleIdentification: { indexName: 'main-identify', added: [], deleted: [shirt] } });
+    expect(searchOnly.json.identification).toBeUndefined();
+    expect(idsOf(await user('search', join('gallery', '0004-shirt.png'), '--k', '10', '--ids-only', '--json'))).not.toContain(shirt);
     const status = await owner('status');
-    expect(status.stdout).toMatch(new RegExp(`identification index "main-identify" is out of step: misses added -; still returns deleted ${victim}`));
+    expect(status.stdout).toMatch(new RegExp(`identification index "main-identify" is out of step: misses added -; still returns deleted ${shirt}`));
   });
 
   it('user identify finds each query image itself through CS1 and CS2, several in one run', async () => {
-    const run = await user('identify', join('gallery', '0002-trouser.png'), join('gallery', '0003-trouser.png'), '--k', '2', '--json');
+    const run = await user('identify', join('gallery', '0002-trouser.png'), join('gallery', '0003-trouser.png'), join('gallery', '0004-shirt.png'), '--k', '2', '--json');
     expect(run.code, run.stderr).toBe(0);
     // Template ids only, nearest first: never distances.
     const queries = run.json.queries as Array<{ query: string; matches: string[] }>;
-    expect(queries.map((q) => q.query)).toEqual(['gallery/0002-trouser.png', 'gallery/0003-trouser.png']);
+    expect(queries.map((q) => q.query)).toEqual(['gallery/0002-trouser.png', 'gallery/0003-trouser.png', 'gallery/0004-shirt.png']);
     const ids = await idsByFile();
     expect(queries[0].matches).toHaveLength(2);
     expect(queries[0].matches[0]).toBe(ids.get('0002-trouser.png'));
     expect(JSON.stringify(run.json)).not.toMatch(/dist2|distance/);
     expect(run.json.budget).toMatchObject({ limit: 100, remaining: expect.any(Number) });
-    // 0003-trouser.png was deleted with --sei-only: exactly the gap "owner status" reports.
+    // 0003-trouser.png was deleted from both indexes; 0004-shirt.png with --sei-only: exactly the gap "owner status" reports.
     const manifest = JSON.parse(await readFile(join(ownerHome(), 'owner', 'index', 'manifest.json'), 'utf8')) as { twoServer: { stale: { deleted: string[] } } };
-    expect(queries[1].matches[0]).toBe(manifest.twoServer.stale.deleted[0]);
+    expect(queries[1].matches).toHaveLength(2);
+    expect(deletedFromBoth).not.toBe('');
+    expect(queries[1].matches).not.toContain(deletedFromBoth);
+    expect(queries[2].matches[0]).toBe(manifest.twoServer.stale.deleted[0]);
   });
 
   it('hostile and missing inputs give one clear line and exit 1', async () => {
@@ -423,7 +453,7 @@ describe('blindsight CLI against the local cloud', () => {
     expect(run.json).toMatchObject({
       ok: true,
       d: 128,
-      build: { images: 39, skipped: 3, sealedIndex: 'main', seiIndex: 'main-sei', twoServerIndex: 'main-identify', published: true },
+      build: { images: 38, skipped: 3, sealedIndex: 'main', seiIndex: 'main-sei', twoServerIndex: 'main-identify', published: true },
       served: { main: { kind: 'sealed' }, 'main-sei': { kind: 'sei' }, 'main-identify': { kind: 'two-server' } },
       users: { alice: { status: 'active' } },
     });

@@ -14,7 +14,8 @@
  *     sei/skeleton.bin, sei/leaves.bin
  *     images/<imageId>.bsie     encrypted images
  *     two-server/*.bin          records-NNNN (one per shard), cs1-index, evaluation, public;
- *                               cs2-secret.bin for CS2
+ *                               cs2-secret.bin for CS2; provider-index.bin (the plaintext
+ *                               templates) and provider.key (HE key) for `owner add/delete`
  *   published.json              what was last published where
  *   users.json                  enrolled users
  *   grants/<userId>.grant.json  grants written by `owner enroll`
@@ -28,7 +29,7 @@ import { decodePcaModel } from '../../ml/pca-format';
 import type { PcaModel } from '../../ml/types';
 import { decodeOwnerSecret, decodeUserSecret, encodeOwnerSecret, encodeUserSecret } from '../../sei/key-formats';
 import { BUILD_FILES } from '../build-files';
-import type { BuildSink, BuildSource } from '../build-files';
+import type { BuildFiles, BuildSink, BuildSource } from '../build-files';
 import { INDEX_MANIFEST_FORMAT, OWNER_FORMAT } from '../owner-state';
 import type { IndexManifest, Owner, OwnerConfig, PublishedState, UsersState } from '../owner-state';
 import { fileError, LocalFileError } from './file-errors';
@@ -141,9 +142,13 @@ export function buildSource(paths: OwnerPaths): BuildSource {
   return { get: (file, what) => readPrivateFile(buildPath(paths.indexDir, file), what) };
 }
 
-/** The build's files, read and rewritten in place (updates change the sealed build). */
-export function buildStore(paths: OwnerPaths): BuildSource & BuildSink {
-  return { ...buildSource(paths), put: (file, bytes) => writePrivateFile(buildPath(paths.indexDir, file), bytes) };
+/** The build's files, read and rewritten in place (each file atomically; updates change the sealed build and the identification provider index). */
+export function buildStore(paths: OwnerPaths): BuildFiles {
+  return {
+    ...buildSource(paths),
+    put: (file, bytes) => writePrivateFile(buildPath(paths.indexDir, file), bytes),
+    has: (file) => exists(buildPath(paths.indexDir, file)),
+  };
 }
 
 export async function loadPca(paths: OwnerPaths): Promise<PcaModel> {

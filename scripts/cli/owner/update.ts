@@ -1,7 +1,8 @@
 /**
  * `blindsight owner add <image>` and `owner delete <image id | file>`: the update workflows
- * (lib/client/owner-updates) on the published index; the manifest in the home follows, so
- * later grants and `owner status` see the current set.
+ * (lib/client/owner-updates) on the published indexes, SEI and identification; the manifest
+ * and the identification provider index in the home follow, so later grants, updates and
+ * `owner status` see the current set.
  */
 import { basename } from 'node:path';
 import { NotFoundError } from '../../../lib/core/errors';
@@ -17,7 +18,7 @@ import { openOwner } from './owner-command';
 export type UpdateResult = UpdateOutcome;
 
 export interface UpdateOptions {
-  /** Update the SEI index although the identification index cannot follow (recorded as stale). */
+  /** Update the SEI index only, leaving the identification index as it is (recorded as stale). */
   readonly seiOnly?: boolean;
 }
 
