@@ -17,11 +17,9 @@
  * is reported with the numbers: the machine is shared.
  */
 import type { Command } from 'commander';
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { createFeatureModels } from '../../lib/client/node/feature-models';
 import { FASHION_MNIST_CLASSES, loadFashionMnist } from '../../lib/data/fashion-mnist';
 import { fashionMnistPng } from '../../lib/features/fashion-mnist-features';
@@ -29,7 +27,7 @@ import { captureStream, silentListener } from '../cli/io';
 import { runCli } from '../cli/program';
 import { startLocalCloud } from '../local-cloud/cloud';
 import type { LocalCloud } from '../local-cloud/cloud';
-import { REPO_ROOT } from '../local-cloud/layout';
+import { runBlindsight } from './cli-process';
 import { BenchReporter, round } from './report';
 
 interface CliBenchOptions {
@@ -43,44 +41,6 @@ interface CliBenchOptions {
 }
 
 const TRAIN_SIZE = 60_000;
-
-interface Run {
-  readonly ms: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the CLI as its own process, the way `npm run blindsight` does, timing it from spawn to exit. */
-function cliProcess(args: readonly string[], env: Record<string, string>, cwd: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts', 'cli', 'main.ts'), ...args], {
-      cwd,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const ms = performance.now() - started;
-      if (code !== 0) reject(new Error(`blindsight ${args.join(' ')} exited ${code}:\n${stderrTail(stderr)}`));
-      else resolve({ ms, stdout, stderr });
-    });
-  });
-}
-
-/** The end of a failed run's stderr, without the minified source lines a crash in WASM glue prints. */
-function stderrTail(stderr: string): string {
-  return stderr
-    .split('\n')
-    .filter((line) => line.length <= 500)
-    .slice(-15)
-    .join('\n')
-    .trim();
-}
 
 async function writePngs(folder: string, data: ReturnType<typeof loadFashionMnist>, indices: readonly number[]): Promise<Map<string, number>> {
   await mkdir(folder, { recursive: true });
@@ -138,7 +98,7 @@ async function runOne(options: CliBenchOptions, reporter: BenchReporter): Promis
     for (const kind of kinds) {
       process.stderr.write(`bench cli: one process searching ${queries} images (${kind})...\n`);
       const loadBefore = loadavg()[0];
-      const batch = await cliProcess(['user', 'search', 'queries', '--kind', kind, '--k', String(k), ...output, '--json', ...user], env, work);
+      const batch = await runBlindsight(['user', 'search', 'queries', '--kind', kind, '--k', String(k), ...output, '--json', ...user], env, work);
       const result = JSON.parse(batch.stdout) as {
         queries: Array<{ query: string; results: Array<{ imageId: string }> }>;
         downloaded: number;
@@ -154,7 +114,7 @@ async function runOne(options: CliBenchOptions, reporter: BenchReporter): Promis
       for (let i = 0; i < singles; i++) {
         process.stderr.write(`bench cli: one process per image, ${i + 1}/${singles}...\r`);
         const file = result.queries[i % result.queries.length].query;
-        singleMs.push((await cliProcess(['user', 'search', file, '--kind', kind, '--k', String(k), ...output, '--json', ...user], env, work)).ms);
+        singleMs.push((await runBlindsight(['user', 'search', file, '--kind', kind, '--k', String(k), ...output, '--json', ...user], env, work)).ms);
       }
       if (singles > 0) process.stderr.write('\n');
       const singleMean = singleMs.length > 0 ? singleMs.reduce((a, b) => a + b, 0) / singleMs.length : Number.NaN;

@@ -9,7 +9,10 @@
  * the build preferred it, else the tree's probes), the tree's calibrated probes, each --probes
  * override and each --graph-ef walk,
  * and, with --peer hnsw, plaintext HNSW (hnswlib-node, M = 16, efConstruction = 200) at each --ef
- * on the same vectors and queries. Every row has engine, setting, n, d, k, searchUsP50,
+ * on the same vectors and queries. With --sealed, also the sealed index (one build per
+ * quantisation, the library's defaults: its real leaves calibrated for --target-recall, L from
+ * the 1 MiB budget): the client's whole work per query (leaf choice, AES-GCM opening of all L
+ * leaves, exact ranking; the leaves are already in memory, so no network) is its searchUsP50. Every row has engine, setting, n, d, k, searchUsP50,
  * searchUsP99, recallAt10 (against exact plaintext kNN) and buildMs, plus the machine's load.
  *
  * Settings are timed interleaved in blocks of queries (--block), round after round, so a change
@@ -34,6 +37,12 @@ import { generateUserSecret, issueUserKey } from '../../lib/sei/user-key';
 import { TrapdoorGenerator } from '../../lib/sei/trapdoor';
 import { buildPlainTree, encryptPlainTree } from '../../lib/sei/index-tree/build';
 import { searchIndexTree, searchIndexTreeExhaustive } from '../../lib/sei/index-tree/search';
+import { buildSealedIndex, DEFAULT_LEAF_SIZE, sealIndex } from '../../lib/sealed/build';
+import { generateIndexKey } from '../../lib/sealed/index-key';
+import { partitionVectors } from '../../lib/sealed/partition';
+import { QUANTISATIONS } from '../../lib/sealed/quantise';
+import { SealedSearcher } from '../../lib/sealed/search';
+import type { SealedQuantisation } from '../../lib/sealed/types';
 import type { EncryptedIndexTree, IndexTreeLayout, SearchOptions } from '../../lib/sei/index-tree/types';
 import type { Trapdoor } from '../../lib/sei/types';
 import { loadDataset } from './datasets';
@@ -57,6 +66,7 @@ interface SeiBenchOptions {
   targetRecall: string;
   peer?: string;
   ef: string;
+  sealed?: string;
   summaryRecall: string;
   block: string;
   seed: string;
@@ -67,7 +77,8 @@ interface SeiBenchOptions {
 /** One timed setting: answers query q (ids of the k results, best first). */
 interface Setting {
   readonly row: BenchRow;
-  readonly search: (q: number) => number[];
+  /** Synchronous for the in-memory engines; the sealed client's AES-GCM (WebCrypto) is asynchronous. */
+  readonly search: (q: number) => number[] | Promise<number[]>;
   /** Counters gathered while searching (added to the row). */
   readonly counters?: () => BenchRow;
 }
@@ -82,20 +93,22 @@ function uptimeLoad(): number {
  * warm), then the next setting answers the same block, round after round. A change of load on
  * the shared machine therefore hits every setting alike.
  */
-function timeInterleaved(settings: Setting[], queryCount: number, warmup: number, block: number): { us: number[][]; results: number[][][] } {
-  for (const s of settings) for (let q = 0; q < Math.min(warmup, queryCount); q++) s.search(q);
+async function timeInterleaved(settings: Setting[], queryCount: number, warmup: number, block: number): Promise<{ us: number[][]; results: number[][][] }> {
+  for (const s of settings) for (let q = 0; q < Math.min(warmup, queryCount); q++) await s.search(q);
   const us = settings.map(() => [] as number[]);
   const results = settings.map(() => [] as number[][]);
   for (let first = 0; first < queryCount; first += block) {
     const end = Math.min(queryCount, first + block);
-    settings.forEach((s, i) => {
+    for (const [i, s] of settings.entries()) {
       for (let q = first; q < end; q++) {
         const start = performance.now();
-        const ids = s.search(q);
+        const answer = s.search(q);
+        // Awaited only when asynchronous, so the synchronous engines pay no microtask.
+        const ids = answer instanceof Promise ? await answer : answer;
         us[i].push((performance.now() - start) * 1000);
         results[i].push(ids);
       }
-    });
+    }
   }
   return { us, results };
 }
@@ -234,6 +247,57 @@ async function hnswSettings(dataset: Dataset, k: number, efs: number[]): Promise
   return { settings, buildMs };
 }
 
+function parseQuantisations(value: string): SealedQuantisation[] {
+  const list = value.split(',').map((s) => s.trim()) as SealedQuantisation[];
+  for (const q of list) if (!QUANTISATIONS.includes(q)) throw new Error(`unknown quantisation "${q}": use ${QUANTISATIONS.join(', ')}`);
+  return list;
+}
+
+/** The sealed index over the same gallery, one build per quantisation on one partition. */
+async function sealedSettings(dataset: Dataset, k: number, quantisations: SealedQuantisation[], options: SeiBenchOptions): Promise<Setting[]> {
+  const seed = Number(options.seed);
+  const { gallery, queries } = dataset;
+  const ids = Array.from({ length: gallery.n }, (_, i) => String(i));
+  const binding = { ownerId: 'bench-owner', indexName: 'bench', version: 'v1' };
+  const key = generateIndexKey();
+  let started = performance.now();
+  const partition = partitionVectors(gallery, { leafSize: DEFAULT_LEAF_SIZE, random: seededRandom(seed + 1) });
+  const partitionMs = performance.now() - started;
+  const settings: Setting[] = [];
+  for (const quantisation of quantisations) {
+    started = performance.now();
+    const build = buildSealedIndex(gallery, ids, { partition, quantisation, targetRecall: Number(options.targetRecall), random: seededRandom(seed + 2) });
+    const buildMs = partitionMs + performance.now() - started;
+    const parts = await sealIndex(build, key, binding);
+    const searcher = await SealedSearcher.open(key, binding, parts.routing);
+    const { leafBytes } = searcher.routing.layout;
+    const fetch = async (leaves: readonly number[]) => new Map(leaves.map((leaf) => [leaf, parts.leaves.subarray(leaf * leafBytes, (leaf + 1) * leafBytes)]));
+    let bytes = 0;
+    let searches = 0;
+    settings.push({
+      row: {
+        engine: 'sealed',
+        setting: `sealed ${quantisation}, auto (R ${build.realLeaves} of L ${build.leavesPerQuery})`,
+        quantisation,
+        leaves: build.leafCount,
+        leavesPerQuery: build.leavesPerQuery,
+        realLeaves: build.realLeaves,
+        recallEstimate: round(build.recallEstimate, 4),
+        routingBytes: parts.routing.length,
+        sealedBuildMs: round(buildMs, 0),
+      },
+      search: async (q: number) => {
+        const result = await searcher.search(row(queries, q), { k }, fetch);
+        bytes += result.stats.bytes;
+        searches++;
+        return result.hits.map((hit) => Number(hit.imageId));
+      },
+      counters: () => ({ bytesPerQuery: Math.round(searches === 0 ? 0 : bytes / searches) }),
+    });
+  }
+  return settings;
+}
+
 async function runOne(n: number, d: number, options: SeiBenchOptions, reporter: BenchReporter): Promise<void> {
   const k = Number(options.k);
   const queryCount = Number(options.queries);
@@ -266,6 +330,7 @@ async function runOne(n: number, d: number, options: SeiBenchOptions, reporter: 
     settings.push(...peer.settings);
     hnswBuildMs = peer.buildMs;
   }
+  if (options.sealed !== undefined) settings.push(...(await sealedSettings(dataset, k, parseQuantisations(options.sealed), options)));
 
   // Reference costs: the encrypted linear scan, and the paper's kNN-CBIR baseline.
   const linearUs: number[] = [];
@@ -287,7 +352,7 @@ async function runOne(n: number, d: number, options: SeiBenchOptions, reporter: 
   }
 
   const loadBefore = uptimeLoad();
-  const { us, results } = timeInterleaved(settings, queryCount, 50, Number(options.block));
+  const { us, results } = await timeInterleaved(settings, queryCount, 50, Number(options.block));
   const load = `${loadBefore}-${uptimeLoad()}`;
   const rows = settings.map((s, i) => {
     const b = s.row.engine === 'sei' ? built.find((x) => x.name === s.row.index)! : undefined;
@@ -301,7 +366,7 @@ async function runOne(n: number, d: number, options: SeiBenchOptions, reporter: 
       searchUsP50: round(percentile(us[i], 50), 1),
       searchUsP99: round(percentile(us[i], 99), 1),
       recallAt10: round(recallOf(results[i], truth), 4),
-      buildMs: round(b === undefined ? hnswBuildMs : b.buildMs, 0),
+      buildMs: round(b !== undefined ? b.buildMs : s.row.engine === 'sealed' ? Number(s.row.sealedBuildMs) : hnswBuildMs, 0),
       ...s.row,
       ...(s.counters?.() ?? {}),
       ...(b === undefined ? {} : { encryptMs: round(b.encryptMs, 0), ...b.stats }),
@@ -318,6 +383,7 @@ async function runOne(n: number, d: number, options: SeiBenchOptions, reporter: 
     rows.filter((r) => r.engine === engine && r.recallAt10 >= threshold).sort((a, b) => a.searchUsP50 - b.searchUsP50)[0];
   const sei = fastest('sei');
   const peer = fastest('hnsw');
+  const sealed = fastest('sealed');
   reporter.add({
     engine: 'summary',
     data: options.data,
@@ -331,6 +397,9 @@ async function runOne(n: number, d: number, options: SeiBenchOptions, reporter: 
     hnswUsP50: peer?.searchUsP50 ?? null,
     hnswRecallAt10: peer?.recallAt10 ?? null,
     ratio: sei !== undefined && peer !== undefined ? round(sei.searchUsP50 / peer.searchUsP50, 2) : null,
+    ...(options.sealed === undefined
+      ? {}
+      : { sealedSetting: sealed?.setting ?? null, sealedUsP50: sealed?.searchUsP50 ?? null, sealedRecallAt10: sealed?.recallAt10 ?? null }),
     loadAvg: load,
   });
 }
@@ -354,6 +423,7 @@ export function register(program: Command): void {
     .option('--max-leaf-size <size>', 'largest leaf before K-means splits it (default: the layout default)')
     .option('--peer <engine>', 'also time a plaintext peer on the same data: hnsw')
     .option('--ef <list>', 'HNSW ef values (comma list)', '10,12,14,16,20,24,32,48,64,96,128')
+    .option('--sealed <list>', `also the sealed index, one build per quantisation (comma list of ${QUANTISATIONS.join(', ')})`)
     .option('--summary-recall <r>', 'the summary row compares the fastest settings with at least this recall@10', '0.95')
     .option('--queries <count>', 'held-out queries per configuration', '500')
     .option('--block <count>', 'queries each setting answers in a row before the next setting takes over', '25')
