@@ -42,6 +42,7 @@ export const API_STAGE_NAME = 'prod';
 export const OBJECT_AREA_PREFIXES: Readonly<Record<ObjectArea, string>> = {
   images: 'owners/*/images/*',
   indexes: 'owners/*/indexes/*',
+  removals: 'owners/*/image-removals/*',
   transfer: `${TRANSIENT_PREFIX}*`,
 };
 

@@ -1,13 +1,15 @@
 /**
  * CS1's clean-up function. Not behind the API: an EventBridge schedule (CS1's stack) invokes it
  * hourly; locally `npm run cleanup` runs the same service. It removes superseded index versions
- * after their owner's retention, versions never published after a day, and nothing any search
- * can still read (lib/service/cs1/cleanup.ts).
+ * after their owner's retention, versions never published after a day, the envelopes of images
+ * the owner deleted once no kept version may list them, and nothing any search can still read
+ * (lib/service/cs1/cleanup.ts, lib/service/cs1/image-removals.ts).
  *
  *   event  an EventBridge scheduled event ({"detail-type": "Scheduled Event", ...})
- *   result {versionsRemoved, objectsRemoved, indexes, failures}
+ *   result {versionsRemoved, objectsRemoved, envelopesRemoved, indexes, failures}
  *
- * Logs: per index, the versions kept (with why) and removed, and counts; never index contents.
+ * Logs: per index, the versions kept (with why) and removed; per owner, the envelopes removed and
+ * those still waiting (with the versions that hold them); counts; never index contents.
  * An event that is not a scheduled one is refused with a typed error (InvalidInputError); a
  * storage outage is thrown as UnavailableError and the next run retries.
  */
@@ -23,6 +25,7 @@ const logger = serviceLogger('blindsight-cs1-cleanup');
 export interface CleanupResult {
   readonly versionsRemoved: number;
   readonly objectsRemoved: number;
+  readonly envelopesRemoved: number;
   readonly indexes: number;
   readonly failures: number;
 }
@@ -39,8 +42,11 @@ async function cleanup(event: unknown): Promise<CleanupResult> {
   for (const index of report.indexes) {
     if (index.removed.length > 0) logger.info('index cleaned', { ownerId: index.ownerId, indexName: index.indexName, removed: index.removed, kept: index.kept, objectsRemoved: index.objectsRemoved });
   }
+  for (const removal of report.imageRemovals) {
+    if (removal.outcome !== 'waiting' || removal.heldBy.length > 0) logger.info('image removal', { ...removal });
+  }
   for (const failure of report.failures) logger.warn('index not cleaned (next run retries)', failure);
-  const result = { versionsRemoved: report.versionsRemoved, objectsRemoved: report.objectsRemoved, indexes: report.indexes.length, failures: report.failures.length };
+  const result = { versionsRemoved: report.versionsRemoved, objectsRemoved: report.objectsRemoved, envelopesRemoved: report.envelopesRemoved, indexes: report.indexes.length, failures: report.failures.length };
   logger.info('clean-up done', { ...result, ms: Math.round(performance.now() - started) });
   return result;
 }

@@ -2,7 +2,8 @@
  * DELETE /v1/owners/{ownerId}/indexes/{indexName}/images/{imageId}: removes one image from the
  * serving SEI index as a new version (copy-on-write). 200 {version, previousVersion, imageId,
  * leaf, imageCount, rebuildAdvice}; 404 for an id the index does not hold. The encrypted image
- * itself stays in storage (other indexes may list it).
+ * itself stays in storage (other indexes may list it): the owner asks for its removal once every
+ * index has a version without it (POST .../images/removals).
  */
 import { CS1_API } from '../../lib/api/routes';
 import { cs1Services } from '../../lib/service/cs1/services';

@@ -20,6 +20,8 @@ export const MAX_IMAGES_PER_REQUEST = 100;
 export const MAX_IMAGE_BYTES = 50 * 1024 * 1024;
 /** Parts of one index version. */
 export const MAX_INDEX_PARTS = 16;
+/** Indexes one image-removal request may name (an owner's client keeps a few: sealed, SEI, identification). */
+export const MAX_INDEXES_PER_REMOVAL = 16;
 
 /** Leaves one sealed-leaves request may name (the sealed format's bound on L). */
 export const MAX_SEALED_LEAVES_PER_REQUEST = 1024;

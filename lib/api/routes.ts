@@ -19,6 +19,8 @@ import {
   IdentifyResponseSchema,
   ImageDownloadsRequestSchema,
   ImageDownloadsResponseSchema,
+  ImageRemovalsRequestSchema,
+  ImageRemovalsResponseSchema,
   ImageUploadsRequestSchema,
   ImageUploadsResponseSchema,
   IndexDescriptionSchema,
@@ -50,10 +52,11 @@ export type ObjectAction = 'get' | 'put' | 'delete';
 
 /**
  * Areas of the image bucket (lib/storage/object-keys.ts): `images` is owners/<ownerId>/images/,
- * `indexes` owners/<ownerId>/indexes/, `transfer` the top-level transfer/ prefix of batches
+ * `indexes` owners/<ownerId>/indexes/, `removals` owners/<ownerId>/image-removals/ (pending
+ * removals of deleted images' envelopes), `transfer` the top-level transfer/ prefix of batches
  * staged for CS2.
  */
-export type ObjectArea = 'images' | 'indexes' | 'transfer';
+export type ObjectArea = 'images' | 'indexes' | 'removals' | 'transfer';
 
 /** What a route's function may touch: the least it needs, granted by the CDK stack. */
 export interface StorageAccess {
@@ -137,7 +140,8 @@ export const CS1_API = {
     body: ImageUploadsRequestSchema,
     maxBodyBytes: SMALL_BODY_BYTES * 2,
     responses: { 200: ImageUploadsResponseSchema },
-    access: { table: 'readwrite', objects: { images: ['get', 'put'] }, compute: 'small' },
+    // removals: uploading an image again cancels a pending removal of its envelope.
+    access: { table: 'readwrite', objects: { images: ['get', 'put'], removals: ['delete'] }, compute: 'small' },
   },
   imageDownloads: {
     method: 'POST',
@@ -149,6 +153,18 @@ export const CS1_API = {
     maxBodyBytes: SMALL_BODY_BYTES,
     responses: { 200: ImageDownloadsResponseSchema },
     access: { table: 'read', objects: { images: ['get'] }, compute: 'small' },
+  },
+  imageRemovals: {
+    method: 'POST',
+    path: '/v1/owners/{ownerId}/images/removals',
+    handler: 'cs1/image-removals',
+    auth: 'owner',
+    summary: "remove deleted images' envelopes once no index version may list them (by the scheduled clean-up)",
+    body: ImageRemovalsRequestSchema,
+    maxBodyBytes: SMALL_BODY_BYTES * 2,
+    responses: { 200: ImageRemovalsResponseSchema },
+    // get: the envelope (its ETag) and the named versions; put: the pending removal.
+    access: { table: 'read', objects: { images: ['get'], removals: ['get', 'put'] }, compute: 'small' },
   },
   createIndexVersion: {
     method: 'POST',
@@ -263,13 +279,14 @@ export const CS1_AUTHORIZER = {
 
 /**
  * CS1's scheduled clean-up (lib/service/cs1/cleanup.ts): not behind the API; an EventBridge
- * schedule invokes it. It lists and removes index versions no search can reach any more.
+ * schedule invokes it. It lists and removes index versions no search can reach any more, and
+ * the envelopes of deleted images once no kept version may list them.
  */
 export const CS1_CLEANUP = {
   handler: 'cs1/cleanup',
-  summary: 'Removes index versions no search can reach any more (scheduled, not behind the API)',
+  summary: "Removes index versions no search can reach any more, and deleted images' envelopes no version lists (scheduled, not behind the API)",
   // get implies listing the bucket (cdk/cs1-stack.ts), which the clean-up needs.
-  access: { table: 'readwrite', objects: { indexes: ['get', 'put', 'delete'] }, compute: 'small' },
+  access: { table: 'readwrite', objects: { indexes: ['get', 'put', 'delete'], images: ['get', 'delete'], removals: ['get', 'delete'] }, compute: 'small' },
   /** How often it runs: a superseded version goes between its retention and retention + 2 periods. */
   everyMinutes: 60,
 } as const satisfies { handler: string; summary: string; access: StorageAccess; everyMinutes: number };

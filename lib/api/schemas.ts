@@ -5,13 +5,14 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
-import { MAX_BLOB_NAME_LENGTH, MAX_IMAGE_ID_LENGTH, MAX_VERSION_LENGTH } from '../storage/identifiers';
+import { MAX_BLOB_NAME_LENGTH, MAX_IMAGE_ID_LENGTH, MAX_INDEX_NAME_LENGTH, MAX_VERSION_LENGTH } from '../storage/identifiers';
 import {
   MAX_ENCRYPTED_DIMENSION,
   MAX_IDENTIFY_K,
   MAX_IMAGE_BYTES,
   MAX_IMAGES_PER_REQUEST,
   MAX_INDEX_PARTS,
+  MAX_INDEXES_PER_REMOVAL,
   MAX_QUERY_BASE64_LENGTH,
   MAX_RETENTION_DAYS,
   MAX_SEARCH_K,
@@ -98,6 +99,28 @@ export const ImageDownloadsRequestSchema = Type.Object(
 export const ImageDownloadSchema = Type.Composite([PresignedRequestSchema, Type.Object({ imageId: Type.String(), byteLength: Type.Integer() })]);
 export type ImageDownload = Static<typeof ImageDownloadSchema>;
 export const ImageDownloadsResponseSchema = Type.Object({ downloads: Type.Array(ImageDownloadSchema) });
+
+export const ImageRemovalsRequestSchema = Type.Object(
+  {
+    /** Images the owner deleted from its indexes: their envelopes are to go. */
+    imageIds: Type.Array(ImageId, { minItems: 1, maxItems: MAX_IMAGES_PER_REQUEST }),
+    /**
+     * Index name -> the first version of that index without these images (the one the delete
+     * published). Older versions of it, and of every index not named, may still list them.
+     */
+    absentFrom: Type.Unsafe<Record<string, string>>({
+      type: 'object',
+      maxProperties: MAX_INDEXES_PER_REMOVAL,
+      propertyNames: { maxLength: MAX_INDEX_NAME_LENGTH },
+      additionalProperties: { type: 'string', minLength: 1, maxLength: MAX_VERSION_LENGTH },
+    }),
+  },
+  strict,
+);
+export type ImageRemovalsRequest = Static<typeof ImageRemovalsRequestSchema>;
+export const ImageRemovalSchema = Type.Object({ imageId: Type.String(), requestedAt: Timestamp });
+export type ImageRemoval = Static<typeof ImageRemovalSchema>;
+export const ImageRemovalsResponseSchema = Type.Object({ removals: Type.Array(ImageRemovalSchema) });
 
 // ---------------------------------------------------------------------------------------------
 // Index versions

@@ -35,6 +35,7 @@ import type {
   IdentifyRequest,
   IdentifyResponse,
   ImageDownload,
+  ImageRemoval,
   ImageUpload,
   ImageUploadRequest,
   IndexDescription,
@@ -210,6 +211,20 @@ export class Cs1Client {
       if (envelope === undefined) throw new MalformedDataError('the download URLs from CS1', `name no URL for image "${imageId}"`);
       return { imageId, envelope };
     });
+  }
+
+  /**
+   * Asks CS1 to remove the envelopes of deleted images (1..100 per request) once no index version
+   * may list them; `absentFrom` names, per index, the first version without them. Idempotent
+   * (asking again keeps the first request).
+   */
+  async requestImageRemovals(ownerId: string, imageIds: readonly string[], absentFrom: Readonly<Record<string, string>>): Promise<ImageRemoval[]> {
+    const removals: ImageRemoval[] = [];
+    for (const batch of chunks(imageIds, MAX_IMAGES_PER_REQUEST)) {
+      const body = { imageIds: [...batch], absentFrom: { ...absentFrom } };
+      removals.push(...(await this.api<{ removals: ImageRemoval[] }>('imageRemovals', { ownerId }, 'requesting the removal of deleted images', true, body)).removals);
+    }
+    return removals;
   }
 
   // -------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ export type {
   CreateVersionResponse,
   IdentifyResponse,
   ImageDownload,
+  ImageRemoval,
   ImageUpload,
   ImageUploadRequest,
   IndexDescription,

@@ -14,6 +14,10 @@
  *                                                                  through presigned PUTs
  *   owners/<ownerId>/indexes/<indexName>/cleanup-state.json        what the clean-up has seen of
  *                                                                  the index (written by it only)
+ *   owners/<ownerId>/image-removals/<imageId>                      an owner's request to remove a
+ *                                                                  deleted image's envelope (the
+ *                                                                  clean-up removes it once no
+ *                                                                  index version may list it)
  */
 import { InvalidInputError } from '../core/errors';
 import { assertBlobName, assertImageId, assertIndexName, assertOwnerId, assertUploadId, assertVersionName } from './identifiers';
@@ -30,6 +34,17 @@ export function ownerPrefix(ownerId: string): string {
 export function imageObjectKey(ownerId: string, imageId: string): string {
   assertImageId(imageId);
   return `${ownerPrefix(ownerId)}images/${imageId}`;
+}
+
+/** An owner's pending request to remove an image's envelope (lib/service/cs1/image-removals.ts). */
+export function imageRemovalKey(ownerId: string, imageId: string): string {
+  assertImageId(imageId);
+  return `${imageRemovalsPrefix(ownerId)}${imageId}`;
+}
+
+/** The prefix of all of an owner's pending image removals (ends with '/'). */
+export function imageRemovalsPrefix(ownerId: string): string {
+  return `${ownerPrefix(ownerId)}image-removals/`;
 }
 
 /** A named part of an index version kept in S3 (e.g. "leaves"). */

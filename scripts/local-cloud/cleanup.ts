@@ -6,7 +6,8 @@
  *   npm run cleanup -- --data-dir DIR        # another one
  *   npm run cleanup -- --at 2027-01-01T00:00:00Z --json   # as if it ran then (try retention out)
  *
- * Prints, per index, the versions kept (and why) and removed; --json prints the whole report as
+ * Prints, per index, the versions kept (and why) and removed, and per deleted image whether its
+ * envelope went or what still holds it; --json prints the whole report as
  * one JSON object.
  */
 import { parseArgs } from 'node:util';
@@ -43,8 +44,12 @@ async function main(): Promise<void> {
       const kept = Object.entries(index.kept).map(([version, why]) => `${version} (${why})`);
       process.stdout.write(`${index.indexName} of ${index.ownerId.slice(0, 12)}...: kept ${kept.join(', ') || 'nothing'}; removed ${index.removed.join(', ') || 'nothing'}\n`);
     }
-    for (const failure of report.failures) process.stdout.write(`not cleaned: ${failure.indexName} (${failure.message})\n`);
-    process.stdout.write(`${report.versionsRemoved} versions and ${report.objectsRemoved} objects removed\n`);
+    for (const removal of report.imageRemovals) {
+      const why = removal.outcome === 'waiting' ? ` (${removal.heldBy.length > 0 ? `held by ${removal.heldBy.map((h) => `${h.indexName} ${h.version}`).join(', ')}` : 'requested within the grace period'})` : '';
+      process.stdout.write(`image ${removal.imageId}: envelope ${removal.outcome}${why}\n`);
+    }
+    for (const failure of report.failures) process.stdout.write(`not cleaned: ${failure.indexName ?? 'image removals'} of ${failure.ownerId.slice(0, 12)}... (${failure.message})\n`);
+    process.stdout.write(`${report.versionsRemoved} versions, ${report.objectsRemoved} objects and ${report.envelopesRemoved} image envelopes removed\n`);
   } finally {
     documents.destroy();
     s3.destroy();

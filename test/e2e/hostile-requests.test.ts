@@ -44,7 +44,7 @@ const D = 8;
 /** A route changes stored data when its function may write the table or the owner's objects. */
 function changesStorage(route: RouteDefinition): boolean {
   const { table, objects = {} } = route.access;
-  return table === 'readwrite' || [objects.images, objects.indexes].some((actions) => actions?.some((action) => action !== 'get'));
+  return table === 'readwrite' || [objects.images, objects.indexes, objects.removals].some((actions) => actions?.some((action) => action !== 'get'));
 }
 
 const HOSTILE_ROUTES: HostileRoute[] = CS1_ROUTES.map((route) => ({

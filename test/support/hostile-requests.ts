@@ -218,6 +218,7 @@ export function wellFormedBody(route: HostileRoute, t: HostileTargets, random: R
   if (path === '/v1/owners') return { publicKeyJwk: { kty: 'OKP', crv: 'Ed25519', x: randomString(random, 43, BASE64URL) } };
   if (path.endsWith('/images/uploads')) return { images: [{ imageId: t.imageId, byteLength: 100 }] };
   if (path.endsWith('/images/downloads')) return { imageIds: [t.imageId] };
+  if (path.endsWith('/images/removals')) return { imageIds: [t.imageId], absentFrom: {} };
   if (path.endsWith('/versions')) return { kind: 'sei', parts: { skeleton: 100, leaves: 100 } };
   if (path.endsWith('/publish')) return { expectedCurrent: t.version };
   if (path.endsWith('/images')) return { imageId: 'hostile-new', vector: numbers(random, t.m), placementTrapdoor: numbers(random, t.m) };

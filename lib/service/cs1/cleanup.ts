@@ -17,13 +17,19 @@
  *
  * Everything else of the index is removed: the catalog version (item and blob chunks), then its
  * objects and uploads. The run is idempotent; a removal that fails half way is finished by the
- * next run. What the clean-up has seen (when each version was first found retired, the owner's
+ * next run.
+ *
+ * Then the envelopes of images the owner deleted (image-removals.ts): each goes once no version
+ * kept above may still list it, at the earliest after the grace period from the owner's request;
+ * an owner some of whose indexes could not be cleaned in this run keeps them all until the next. What the clean-up has seen (when each version was first found retired, the owner's
  * retention) is one small JSON object per index (indexCleanupStateKey), written only here.
  */
 import { DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS } from '../../api/limits';
 import { ConflictError, NotFoundError } from '../../core/errors';
 import { indexCleanupStateKey, indexPartObjectKey, indexesPrefix } from '../../storage/object-keys';
 import type { IndexCatalog, IndexVersionSummary, JsonValue, ObjectStore } from '../../storage/types';
+import { holdersOf, pendingImageRemovals, removeEnvelope } from './image-removals';
+import type { ImageRemovalOutcome, KeptVersion, PendingImageRemoval } from './image-removals';
 import { MANIFEST_PART } from './index-versions';
 import { decodeSeiLocations, LEAF_LOCATIONS_BLOB } from './sei-locations';
 
@@ -63,8 +69,14 @@ export interface CleanupReport {
   readonly indexes: readonly IndexCleanupReport[];
   readonly versionsRemoved: number;
   readonly objectsRemoved: number;
-  /** Indexes the run could not finish (the next run retries); the message only, never data. */
-  readonly failures: ReadonlyArray<{ readonly ownerId: string; readonly indexName: string; readonly message: string }>;
+  /** Pending removals of deleted images' envelopes, and what became of each. */
+  readonly imageRemovals: readonly ImageRemovalOutcome[];
+  readonly envelopesRemoved: number;
+  /**
+   * Indexes (or, with no indexName, an owner's image removals) the run could not finish (the
+   * next run retries); the message only, never data.
+   */
+  readonly failures: ReadonlyArray<{ readonly ownerId: string; readonly indexName?: string; readonly message: string }>;
 }
 
 interface CleanupState {
@@ -110,16 +122,27 @@ export class IndexCleanupService {
     const at = this.now();
     const indexes = new Map<string, { ownerId: string; indexName: string }>();
     const { indexes: catalogued, ownerIds } = await this.stores.indexes.listIndexes();
+    const owners = new Set([...ownerIds, ...catalogued.map((each) => each.ownerId)]);
+    // Read before the versions are listed: every version older than a request is listed below.
+    const removals = new Map<string, PendingImageRemoval[]>();
+    const failures: Array<{ ownerId: string; indexName?: string; message: string }> = [];
+    for (const ownerId of owners) {
+      try {
+        const pending = await pendingImageRemovals(this.stores.objects, ownerId);
+        if (pending.length > 0) removals.set(ownerId, pending);
+      } catch (error) {
+        failures.push({ ownerId, message: error instanceof Error ? error.message : String(error) });
+      }
+    }
     for (const each of catalogued) indexes.set(`${each.ownerId}/${each.indexName}`, each);
     // Indexes with uploads but no catalog item yet exist only in the bucket.
-    for (const ownerId of new Set([...ownerIds, ...catalogued.map((each) => each.ownerId)])) {
+    for (const ownerId of owners) {
       for await (const object of this.stores.objects.list(indexesPrefix(ownerId))) {
         const indexName = object.key.slice(indexesPrefix(ownerId).length).split('/')[0];
         if (indexName !== undefined && indexName.length > 0) indexes.set(`${ownerId}/${indexName}`, { ownerId, indexName });
       }
     }
     const reports: IndexCleanupReport[] = [];
-    const failures: Array<{ ownerId: string; indexName: string; message: string }> = [];
     for (const { ownerId, indexName } of indexes.values()) {
       try {
         reports.push(await this.cleanIndex(ownerId, indexName));
@@ -127,13 +150,46 @@ export class IndexCleanupService {
         failures.push({ ownerId, indexName, message: error instanceof Error ? error.message : String(error) });
       }
     }
+    const imageRemovals: ImageRemovalOutcome[] = [];
+    for (const [ownerId, pending] of removals) {
+      // An index not cleaned in this run has kept versions nobody looked at: wait for the next.
+      if (failures.some((failure) => failure.ownerId === ownerId)) continue;
+      try {
+        imageRemovals.push(...(await this.removeEnvelopes(ownerId, pending, reports.filter((r) => r.ownerId === ownerId))));
+      } catch (error) {
+        failures.push({ ownerId, message: error instanceof Error ? error.message : String(error) });
+      }
+    }
     return {
       at: at.toISOString(),
       indexes: reports,
       versionsRemoved: reports.reduce((sum, r) => sum + r.removed.length, 0),
       objectsRemoved: reports.reduce((sum, r) => sum + r.objectsRemoved, 0),
+      imageRemovals,
+      envelopesRemoved: imageRemovals.filter((r) => r.outcome === 'removed').length,
       failures,
     };
+  }
+
+  /** The owner's pending envelope removals no version kept by this run may list (image-removals.ts). */
+  private async removeEnvelopes(ownerId: string, pending: readonly PendingImageRemoval[], reports: readonly IndexCleanupReport[]): Promise<ImageRemovalOutcome[]> {
+    const now = this.now().getTime();
+    const kept: KeptVersion[] = reports.flatMap((report) =>
+      Object.entries(report.kept).map(([version, because]) => ({ indexName: report.indexName, version, onlyReferenced: because === 'referenced' })),
+    );
+    const outcomes: ImageRemovalOutcome[] = [];
+    for (const removal of pending) {
+      const { imageId } = removal;
+      // Younger than the grace: a version created just before it may not be listed yet.
+      if (now - Date.parse(removal.requestedAt) < this.policy.graceMs) {
+        outcomes.push({ ownerId, imageId, outcome: 'waiting', heldBy: [] });
+        continue;
+      }
+      const heldBy = holdersOf(removal, kept, createdAtOf);
+      if (heldBy.length > 0) outcomes.push({ ownerId, imageId, outcome: 'waiting', heldBy });
+      else outcomes.push({ ownerId, imageId, outcome: await removeEnvelope(this.stores.objects, ownerId, removal) });
+    }
+    return outcomes;
   }
 
   /** Cleans one index (see the module comment for what stays). */

@@ -3,7 +3,8 @@
  * be far larger than Lambda's 6 MB payload limit, and CS1 never needs their bytes. The owner
  * gets PUT URLs (type and length signed, so a URL uploads exactly the declared envelope);
  * owners and users get GET URLs for images that exist (checked with HEAD, so an unknown id is
- * a clear 404 instead of a URL that fails later).
+ * a clear 404 instead of a URL that fails later). Deleted images' envelopes are removed by the
+ * clean-up (image-removals.ts).
  */
 import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../../core/errors';
 import { assertImageId, assertOwnerId } from '../../storage/identifiers';
@@ -12,6 +13,7 @@ import type { ObjectStore, PresignedRequest } from '../../storage/types';
 import { mapLimited } from '../../core/concurrency';
 import { MAX_IMAGE_BYTES, MAX_IMAGES_PER_REQUEST } from '../../api/limits';
 import { IMAGE_DOWNLOAD_URL_SECONDS, IMAGE_UPLOAD_URL_SECONDS, S3_CONCURRENCY } from './limits';
+import { cancelImageRemovals } from './image-removals';
 import type { PresignedUrl } from './types';
 
 export const IMAGE_CONTENT_TYPE = 'application/octet-stream';
@@ -55,6 +57,8 @@ export class ImageService {
         throw new PayloadTooLargeError(`image "${imageId}" is ${byteLength} bytes; at most ${MAX_IMAGE_BYTES} bytes per image`);
       }
     }
+    // An image uploaded again is wanted again: a pending removal of its envelope is dropped.
+    await cancelImageRemovals(this.objects, ownerId, images.map((image) => image.imageId));
     return mapLimited(images, S3_CONCURRENCY, async ({ imageId, byteLength }) => ({
       imageId,
       ...toUrl(

@@ -13,6 +13,7 @@
 import { createCs1Storage } from '../../storage/factory';
 import { CurrentVersionCache, pointerTtlMsFromEnv } from './current-version-cache';
 import { ImageService } from './images';
+import { ImageRemovalService } from './image-removals';
 import { OwnerService } from './owners';
 import { DEFAULT_INDEX_CACHE_MB, SeiIndexCache } from './sei-index-cache';
 import { SeiSearchService } from './sei-search';
@@ -29,6 +30,7 @@ export interface Cs1Services {
   readonly authorizer: TokenAuthorizer;
   readonly owners: OwnerService;
   readonly images: ImageService;
+  readonly removals: ImageRemovalService;
   readonly search: SeiSearchService;
   readonly updates: SeiUpdateService;
   /** Sealed indexes: hands out leaves (its own cache of leaf bytes). */
@@ -65,6 +67,7 @@ export function createCs1Services(stores: Cs1Stores, options: Cs1ServiceOptions 
     authorizer: new TokenAuthorizer(stores.owners, stores.users, { now }),
     owners: new OwnerService(stores.owners, stores.users, now),
     images: new ImageService(stores.objects),
+    removals: new ImageRemovalService(stores.objects, stores.indexes, now),
     search: new SeiSearchService(pointers, indexCache),
     updates: new SeiUpdateService(stores, indexCache, now, pointers),
     // A function serves one route, so only one of the two caches ever fills in a process.

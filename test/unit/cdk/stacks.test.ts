@@ -424,7 +424,7 @@ describe('least privilege', () => {
         .map((statement) => `${JSON.stringify(statement.Resource).match(/\/([^"]*)"\]\]\}$/)?.[1]} ${actionsOf(statement).sort().join(',')}`)
         .sort();
       const S3: Record<string, string> = { get: 's3:GetObject', put: 's3:PutObject', delete: 's3:DeleteObject' };
-      const PREFIX: Record<string, string> = { images: 'owners/*/images/*', indexes: 'owners/*/indexes/*', transfer: 'transfer/*' };
+      const PREFIX: Record<string, string> = { images: 'owners/*/images/*', indexes: 'owners/*/indexes/*', removals: 'owners/*/image-removals/*', transfer: 'transfer/*' };
       const expected = Object.entries(access.objects ?? {})
         .map(([area, list]) => `${PREFIX[area]} ${list.map((a) => S3[a]).sort().join(',')}`)
         .sort();

@@ -8,10 +8,11 @@ const USER_PUT = 'PUT /v1/owners/{ownerId}/users/{userId}';
 const USER_REVOKE = 'DELETE /v1/owners/{ownerId}/users/{userId}';
 const UPLOADS = 'POST /v1/owners/{ownerId}/images/uploads';
 const DOWNLOADS = 'POST /v1/owners/{ownerId}/images/downloads';
+const REMOVALS = 'POST /v1/owners/{ownerId}/images/removals';
 
 describe('owner registration, users and image transfer handlers', () => {
   let aws: LocalAws;
-  let h: Record<'authorizer' | 'register' | 'userPut' | 'userRevoke' | 'uploads' | 'downloads', AnyHandler>;
+  let h: Record<'authorizer' | 'register' | 'userPut' | 'userRevoke' | 'uploads' | 'downloads' | 'removals', AnyHandler>;
   let alice: Owner;
   let bob: Owner;
 
@@ -24,6 +25,7 @@ describe('owner registration, users and image transfer handlers', () => {
       userRevoke: (await import('../../../functions/cs1/user-revoke')).handler,
       uploads: (await import('../../../functions/cs1/image-uploads')).handler,
       downloads: (await import('../../../functions/cs1/image-downloads')).handler,
+      removals: (await import('../../../functions/cs1/image-removals')).handler,
     };
     alice = await newOwner();
     bob = await newOwner();
@@ -149,6 +151,28 @@ describe('owner registration, users and image transfer handlers', () => {
       // Bob cannot fetch alice's images, neither through alice's path nor through his own.
       await expectRefused(aws, downloads({ imageIds: ['cat-1'] }, bob.caller), 403, 'this token belongs to another owner');
       await expectRefused(aws, downloads({ imageIds: ['cat-1'] }, bob.caller, bob.ownerId), 404, 'no image with id "cat-1": upload it first');
+    });
+
+    it("records the removal of a deleted image's envelope (removed later, by the clean-up); refused requests record nothing", async () => {
+      const owner = { pathParameters: { ownerId: alice.ownerId }, caller: alice.caller };
+      const removals = (body: unknown, caller = alice.caller) => () => call(h.removals, REMOVALS, { pathParameters: { ownerId: alice.ownerId }, caller, body });
+      await expectRefused(aws, removals({ imageIds: ['cat-1', 'dog-1'], absentFrom: {} }), 404, 'no image with id "dog-1"');
+      await expectRefused(aws, removals({ imageIds: ['cat-1'], absentFrom: { main: '20260101T000000000Z-0123456789ab' } }), 404, /^index "main" has no published version "20260101T000000000Z-0123456789ab"/);
+      await expectRefused(aws, removals({ imageIds: ['cat-1'], absentFrom: { main: 'not a version' } }), 400, /version/);
+      await expectRefused(aws, removals({ imageIds: ['cat-1', 'cat-1'], absentFrom: {} }), 400, 'imageIds lists an image twice');
+      await expectRefused(aws, removals({ imageIds: [], absentFrom: {} }), 400, 'invalid request: body/imageIds must NOT have fewer than 1 items');
+      await expectRefused(aws, removals({ imageIds: ['cat-1'] }), 400, "invalid request: body must have required property 'absentFrom'");
+      await expectRefused(aws, removals({ imageIds: ['cat-1'], absentFrom: {}, now: true }), 400, 'invalid request: body must not have property "now"');
+      await expectRefused(aws, removals({ imageIds: ['cat-1'], absentFrom: {} }, { ownerId: alice.ownerId, role: 'user', userId: 'frank' }), 403);
+      await expectRefused(aws, removals({ imageIds: ['cat-1'], absentFrom: {} }, bob.caller), 403, 'this token belongs to another owner');
+
+      const removed = await call(h.removals, REMOVALS, { ...owner, body: { imageIds: ['cat-1'], absentFrom: {} } });
+      expect(removed.statusCode).toBe(200);
+      expect(removed.body).toEqual({ removals: [{ imageId: 'cat-1', requestedAt: expect.any(String) }] });
+      // Nothing is removed now: the image still downloads until the clean-up finds no version listing it.
+      expect((await call(h.downloads, DOWNLOADS, { ...owner, body: { imageIds: ['cat-1'] } })).statusCode).toBe(200);
+      // Asked again: the first request stands.
+      expect((await call(h.removals, REMOVALS, { ...owner, body: { imageIds: ['cat-1'], absentFrom: {} } })).body).toEqual(removed.body);
     });
   });
 });
