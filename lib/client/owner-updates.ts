@@ -75,6 +75,11 @@ export interface UpdateOutcome {
   readonly identification?: IdentificationUpdate;
   /** The identification index is now out of step with the search indexes (seiOnly, or its update failed). */
   readonly staleIdentification?: StaleIdentification & { readonly indexName: string };
+  /**
+   * A delete asked CS1 to remove the image's envelope (its clean-up does, once no index version
+   * it keeps may list the image); absent when identification may still return the image.
+   */
+  readonly envelopeRemoval?: { readonly requestedAt: string };
 }
 
 export interface UpdateInput {
@@ -353,8 +358,43 @@ export async function deleteImage(input: DeleteInput, listener: WorkflowListener
   else if (inIdentification || staleAdded) next = markStale(remaining, { deleted: image.imageId });
   warnStale(listener, next);
   const stale = staleOf(next);
+  const envelopeRemoval = await requestEnvelopeRemoval(input, { sealed, sei, identification, stillIdentified: stale?.deleted.includes(image.imageId) === true }, listener);
   return {
-    outcome: { ...outcomeOf(image.imageId, sealed, sei), file: image.file, ...(identification ? { identification } : {}), ...(stale ? { staleIdentification: stale } : {}) },
+    outcome: {
+      ...outcomeOf(image.imageId, sealed, sei),
+      file: image.file,
+      ...(identification ? { identification } : {}),
+      ...(stale ? { staleIdentification: stale } : {}),
+      ...(envelopeRemoval ? { envelopeRemoval } : {}),
+    },
     manifest: next,
   };
+}
+
+/**
+ * Asks CS1 to remove a deleted image's envelope, naming per index the version the delete
+ * published (older versions may still list the image, and CS1 waits for them to go; so it does
+ * for every version of an index not named). Not while identification may still return the image.
+ * A failure leaves the envelope in storage and is reported, not thrown: the indexes changed.
+ */
+async function requestEnvelopeRemoval(
+  input: DeleteInput,
+  published: { sealed: UpdateOutcome['sealed']; sei: UpdateOutcome['sei']; identification: IdentificationUpdate | undefined; stillIdentified: boolean },
+  listener: WorkflowListener,
+): Promise<UpdateOutcome['envelopeRemoval']> {
+  const { imageId } = input.image;
+  if (published.stillIdentified) {
+    warn(listener, `the encrypted image ${imageId} stays in storage: identification may still return its id`);
+    return undefined;
+  }
+  const absentFrom: Record<string, string> = {};
+  for (const index of [published.sealed, published.sei, published.identification]) if (index !== undefined && index.version !== '') absentFrom[index.indexName] = index.version;
+  try {
+    const [removal] = await input.client.requestImageRemovals(input.owner.config.ownerId, [imageId], absentFrom);
+    info(listener, `the encrypted image ${imageId} is removed from storage once no index version still served or retained lists it`);
+    return { requestedAt: removal.requestedAt };
+  } catch (error) {
+    warn(listener, `the encrypted image ${imageId} stays in storage (its removal could not be requested: ${error instanceof Error ? error.message : String(error)})`);
+    return undefined;
+  }
 }

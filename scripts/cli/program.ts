@@ -152,6 +152,7 @@ function renderUpdate(r: UpdateResult): string {
   if (followed) lines.push(`identification index "${followed.indexName}": version ${followed.version} holds ${followed.templates} templates (${followed.shardsUploaded} of ${followed.shards} shards uploaded)`);
   const stale = r.staleIdentification;
   if (stale) lines.push(`identification index "${stale.indexName}" misses ${stale.added.length} added and still returns ${stale.deleted.length} deleted images until you re-index`);
+  if (r.envelopeRemoval) lines.push('its encrypted image is removed from storage once no index version still served or retained lists it');
   return lines.join('\n');
 }
 

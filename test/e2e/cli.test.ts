@@ -8,9 +8,11 @@
  * search of either kind and by identification, identify, revoke; file permissions;
  * hostile inputs; exit codes; --json output.
  */
+import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '../../scripts/local-cloud/cloud';
 import { startLocalCloud } from '../../scripts/local-cloud/cloud';
@@ -20,6 +22,7 @@ import { captureStream, silentListener } from '../../scripts/cli/io';
 import { runCli } from '../../scripts/cli/program';
 import { balancedSubset, copySubset, GALLERY_DIR, galleryImages } from '../../scripts/demo/gallery';
 
+const execFileAsync = promisify(execFile);
 const HOSTILE = join(import.meta.dirname, '..', 'fixtures', 'images', 'hostile');
 
 interface Run {
@@ -267,6 +270,8 @@ describe('blindsight CLI against the local cloud', () => {
 
   /** The image deleted from every index by the add/delete test. */
   let deletedFromBoth = '';
+  /** The image the add/delete test added, then deleted. */
+  let addedThenDeleted = '';
   /** The template ids of the first query of a --json identify. */
   const matchesOf = (run: Run, query = 0) => (run.json.queries as Array<{ matches: string[] }>)[query].matches;
 
@@ -300,6 +305,9 @@ describe('blindsight CLI against the local cloud', () => {
     expect(deleted.code, deleted.stderr).toBe(0);
     expect(deleted.json).toMatchObject({ ok: true, imageCount: 40, sealed: { imageCount: 40 }, sei: { imageCount: 40 }, identification: { templates: 40 } });
     expect(deleted.json.staleIdentification).toBeUndefined();
+    // Its envelope is to go once no version lists it (the clean-up test below).
+    expect(deleted.json.envelopeRemoval).toEqual({ requestedAt: expect.any(String) });
+    addedThenDeleted = imageId;
     expect(idsOf(await user('search', extra, '--k', '10', '--ids-only', '--json'))).not.toContain(imageId);
     expect(idsOf(await user('search', extra, '--kind', 'sei', '--k', '10', '--ids-only', '--json'))).not.toContain(imageId);
     const after = await user('identify', extra, '--k', '10', '--json');
@@ -338,6 +346,9 @@ describe('blindsight CLI against the local cloud', () => {
     expect(searchOnly.code, searchOnly.stderr).toBe(0);
     expect(searchOnly.json).toMatchObject({ ok: true, imageCount: 38, staleIdentification: { indexName: 'main-identify', added: [], deleted: [shirt] } });
     expect(searchOnly.json.identification).toBeUndefined();
+    // Identification may still return it: its envelope stays.
+    expect(searchOnly.json.envelopeRemoval).toBeUndefined();
+    expect(searchOnly.stderr).toMatch(/the encrypted image [a-z2-7]+ stays in storage: identification may still return its id/);
     expect(idsOf(await user('search', join('gallery', '0004-shirt.png'), '--k', '10', '--ids-only', '--json'))).not.toContain(shirt);
     const status = await owner('status');
     expect(status.stdout).toMatch(new RegExp(`identification index "main-identify" is out of step: misses added -; still returns deleted ${shirt}`));
@@ -360,6 +371,41 @@ describe('blindsight CLI against the local cloud', () => {
     expect(deletedFromBoth).not.toBe('');
     expect(queries[1].matches).not.toContain(deletedFromBoth);
     expect(queries[2].matches[0]).toBe(manifest.twoServer.stale.deleted[0]);
+  });
+
+  it("the clean-up (npm run cleanup) removes a deleted image's envelope once no kept version lists it, and every search still answers", async () => {
+    const day = 24 * 60 * 60 * 1000;
+    const cleanup = async (at: number) => {
+      // What `npm run cleanup` runs, from the repository (where tsx resolves).
+      const root = join(import.meta.dirname, '..', '..');
+      const args = ['--import', 'tsx', join('scripts', 'local-cloud', 'cleanup.ts'), '--data-dir', dataDir, '--at', new Date(at).toISOString(), '--json'];
+      const { stdout } = await execFileAsync(process.execPath, args, { cwd: root });
+      return JSON.parse(stdout) as { imageRemovals: Array<{ imageId: string; outcome: string; heldBy?: Array<{ indexName: string }> }>; envelopesRemoved: number; failures: unknown[] };
+    };
+    // The first run finds the superseded versions retired; past the retention (7 days) they go.
+    expect((await cleanup(Date.now() + day)).envelopesRemoved).toBe(0);
+    const report = await cleanup(Date.now() + 30 * day);
+    expect(report.failures).toEqual([]);
+    const outcomes = new Map(report.imageRemovals.map((removal) => [removal.imageId, removal]));
+    expect(addedThenDeleted).not.toBe('');
+    // Every version that listed the added-then-deleted image went, and so did its envelope.
+    expect(outcomes.get(addedThenDeleted)).toEqual({ ownerId: expect.any(String), imageId: addedThenDeleted, outcome: 'removed' });
+    // Deleted from every index, but the identification version its delete replaced (kept until the next publish) still lists it: it stays.
+    expect(outcomes.get(deletedFromBoth)).toMatchObject({ outcome: 'waiting', heldBy: [{ indexName: 'main-identify' }] });
+    // Deleted with --sei-only (identification still returns it): no removal was asked for.
+    const manifest = JSON.parse(await readFile(join(ownerHome(), 'owner', 'index', 'manifest.json'), 'utf8')) as { twoServer: { stale: { deleted: string[] } } };
+    expect(outcomes.has(manifest.twoServer.stale.deleted[0])).toBe(false);
+    expect(report.envelopesRemoved).toBe(1);
+
+    // Nothing reachable went: both search kinds and identification answer as before, results decrypt.
+    const sealed = await user('search', join('gallery', '0001-pullover.png'), '--k', '5', '--out', 'results/after-cleanup', '--json');
+    expect(sealed.code, sealed.stderr).toBe(0);
+    const ids = await idsByFile();
+    expect(idsOf(sealed)[0]).toBe(ids.get('0001-pullover.png'));
+    expect(idsOf(await user('search', join('gallery', '0001-pullover.png'), '--kind', 'sei', '--k', '5', '--ids-only', '--json'))[0]).toBe(ids.get('0001-pullover.png'));
+    const identified = await user('identify', join('gallery', '0002-trouser.png'), '--k', '1', '--json');
+    expect(identified.code, identified.stderr).toBe(0);
+    expect(matchesOf(identified)).toEqual([ids.get('0002-trouser.png')]);
   });
 
   it('hostile and missing inputs give one clear line and exit 1', async () => {
