@@ -30,6 +30,7 @@ import { assertImageId, assertIndexName, assertOwnerId, assertVersionName } from
 import { imageObjectKey, imageRemovalKey, imageRemovalsPrefix } from '../../storage/object-keys';
 import type { IndexCatalog, ObjectStore } from '../../storage/types';
 import { MAX_IMAGES_PER_REQUEST, MAX_INDEXES_PER_REMOVAL } from '../../api/limits';
+import type { ImageRemovalsRequest } from '../../api/schemas';
 import { S3_CONCURRENCY } from './limits';
 
 export const IMAGE_REMOVAL_FORMAT = 'blindsight-image-removal';
@@ -42,11 +43,6 @@ export interface PendingImageRemoval {
   /** The envelope's ETag when the removal was asked for (an envelope uploaded since stays). */
   readonly etag?: string;
   /** Index name -> its first version without the image. */
-  readonly absentFrom: Readonly<Record<string, string>>;
-}
-
-export interface ImageRemovalsRequest {
-  readonly imageIds: readonly string[];
   readonly absentFrom: Readonly<Record<string, string>>;
 }
 
