@@ -15,8 +15,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS, CORS_ORIGINS_ENV, STORAGE_CORS_RULE } from '../lib/api/cors';
-import { CS1_AUTHORIZER, CS1_CLEANUP, CS1_IDENTIFY_WORKER, CS1_ROUTES, STAGE_THROTTLE } from '../lib/api/routes';
-import type { ObjectAction, ObjectArea, RouteDefinition, StorageAccess } from '../lib/api/routes';
+import { CS1_AUTHORIZER, CS1_CLEANUP, CS1_IDENTIFY_WORKER, CS1_ROUTES, CS1_WORKERS, STAGE_THROTTLE } from '../lib/api/routes';
+import type { Cs1WorkerName, ObjectAction, ObjectArea, RouteDefinition, StorageAccess } from '../lib/api/routes';
+import { DEFAULT_PUBLISH_JOB_TIMINGS } from '../lib/service/cs1/publish-jobs';
 import { TABLE_PARTITION_KEY, TABLE_SORT_KEY } from '../lib/storage/dynamo-keys';
 import { StackAlarms } from './alarms';
 import { BlindsightFunction } from './blindsight-function';
@@ -53,18 +54,30 @@ const MEMORY_MB: Readonly<Record<StorageAccess['compute'], number>> = {
   vcpu: 1769,
 };
 
+/** A CS1 function: what it may touch, its description, and its timeout. */
+export interface Cs1Module {
+  readonly access: StorageAccess;
+  readonly description: string;
+  readonly timeoutMs: number;
+  /** Set for the functions that routes start asynchronously (CS1_WORKERS). */
+  readonly worker?: Cs1WorkerName;
+}
+
 /**
- * All handler modules behind the API, plus the authorizer, the scheduled clean-up and the
- * identify worker (invoked by identify, no route), each once, with what each may touch.
+ * All handler modules: the workers first (the routes that start them need their ARNs), the
+ * authorizer, the scheduled clean-up, the identify worker (invoked by identify, no route), and one per route, each once, with what each may touch.
  */
-export function cs1HandlerModules(routes: readonly RouteDefinition[] = CS1_ROUTES): Map<string, { access: StorageAccess; description: string }> {
-  const modules = new Map<string, { access: StorageAccess; description: string }>();
-  modules.set(CS1_AUTHORIZER.handler, { access: CS1_AUTHORIZER.access, description: CS1_AUTHORIZER.summary });
-  modules.set(CS1_CLEANUP.handler, { access: CS1_CLEANUP.access, description: CS1_CLEANUP.summary });
-  modules.set(CS1_IDENTIFY_WORKER.handler, { access: CS1_IDENTIFY_WORKER.access, description: CS1_IDENTIFY_WORKER.summary });
+export function cs1HandlerModules(routes: readonly RouteDefinition[] = CS1_ROUTES): Map<string, Cs1Module> {
+  const modules = new Map<string, Cs1Module>();
+  for (const [name, worker] of Object.entries(CS1_WORKERS) as Array<[Cs1WorkerName, (typeof CS1_WORKERS)[Cs1WorkerName]]>) {
+    modules.set(worker.handler, { access: worker.access, description: worker.summary, timeoutMs: worker.timeoutMs, worker: name });
+  }
+  modules.set(CS1_AUTHORIZER.handler, { access: CS1_AUTHORIZER.access, description: CS1_AUTHORIZER.summary, timeoutMs: API_FUNCTION_TIMEOUT_MS });
+  modules.set(CS1_CLEANUP.handler, { access: CS1_CLEANUP.access, description: CS1_CLEANUP.summary, timeoutMs: CLEANUP_FUNCTION_TIMEOUT_MS });
+  modules.set(CS1_IDENTIFY_WORKER.handler, { access: CS1_IDENTIFY_WORKER.access, description: CS1_IDENTIFY_WORKER.summary, timeoutMs: IDENTIFY_WORKER_TIMEOUT_MS });
   for (const route of routes) {
     if (modules.has(route.handler)) throw new Error(`handler ${route.handler} serves two routes: each route has its own module`);
-    modules.set(route.handler, { access: route.access, description: `${route.method} ${route.path}: ${route.summary}` });
+    modules.set(route.handler, { access: route.access, description: `${route.method} ${route.path}: ${route.summary}`, timeoutMs: API_FUNCTION_TIMEOUT_MS });
   }
   return modules;
 }
@@ -172,11 +185,16 @@ export class Cs1Stack extends Stack {
       throw new Error('exactly one CS1 handler may invoke CS2: the one that runs as the fixed identify role');
     }
     this.alarms = new StackAlarms(this, 'Alarms', config.alarmTopicArn);
-    for (const [handler, { access, description }] of modules) {
+    const workerArnOf = (name: Cs1WorkerName): string => {
+      const arn = workerArns.get(name);
+      if (arn === undefined) throw new Error(`worker ${name} must be created before the functions that invoke it`);
+      return arn;
+    };
+    const workerArns = new Map<Cs1WorkerName, string>();
+    for (const [handler, { access, description, timeoutMs, worker }] of modules) {
       const id = constructIdOf(handler);
-      const timeout = Duration.millis(
-        handler === CS1_CLEANUP.handler ? CLEANUP_FUNCTION_TIMEOUT_MS : handler === CS1_IDENTIFY_WORKER.handler ? IDENTIFY_WORKER_TIMEOUT_MS : API_FUNCTION_TIMEOUT_MS,
-      );
+      const timeout = Duration.millis(timeoutMs);
+      const invokes = access.invokes ?? [];
       const fn = new BlindsightFunction(this, id, {
         handler,
         functionsDir: props.functionsDir,
@@ -191,8 +209,21 @@ export class Cs1Stack extends Stack {
           ...(this.corsOrigins.length > 0 ? { [CORS_ORIGINS_ENV]: this.corsOrigins.join(',') } : {}),
           ...(config.s3ForcePathStyle ? { BLINDSIGHT_S3_FORCE_PATH_STYLE: 'true' } : {}),
           ...(access.invokeCs2 ? { BLINDSIGHT_CS2_MODE: 'lambda', BLINDSIGHT_CS2_FUNCTION_ARN: decryptArn } : {}),
+          ...Object.fromEntries(invokes.map((name) => [CS1_WORKERS[name].functionEnv, workerArnOf(name)])),
+          ...(invokes.includes('publishWorker') || worker === 'publishWorker' ? { BLINDSIGHT_PUBLISH_LEASE_MS: String(DEFAULT_PUBLISH_JOB_TIMINGS.leaseMs) } : {}),
         },
       });
+      if (worker !== undefined) {
+        // The route answers as soon as the job is queued; a failed job is the job's outcome
+        // (recorded in its status), so Lambda must not run it again. An event older than the
+        // job's first lease would find the job reported failed already.
+        fn.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.millis(DEFAULT_PUBLISH_JOB_TIMINGS.firstLeaseMs) });
+        workerArns.set(worker, fn.function.functionArn);
+      }
+      for (const name of invokes) {
+        // Exactly the workers this function starts, by ARN.
+        fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [workerArnOf(name)] }));
+      }
       if (access.table === 'read') this.table.grantReadData(fn.role);
       else this.table.grantReadWriteData(fn.role);
       this.grantObjects(fn, access);

@@ -1,15 +1,16 @@
 /**
  * POST /v1/owners/{ownerId}/indexes/{indexName}/versions/{version}/publish {expectedCurrent, signedManifest?}:
- * validates the uploaded parts completely, stages the version and makes it current with one
- * conditional write, only if the index still serves `expectedCurrent` (null: nothing yet).
- * 200 {version, previousVersion, kind, publishedAt[, warnings]}; 400 naming what is wrong with
- * the parts or what this CS1 does not accept (a she index, unless
- * BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME is on); 409 if another publish came first. A refused
- * publish leaves the current version serving.
+ * starts publishing a version. What can be checked at once is: 409 if the index no longer
+ * serves `expectedCurrent`, 404 if the version does not exist. Then a publish job is recorded
+ * and its worker (functions/cs1/index-version-publish-worker.ts) is invoked asynchronously; the
+ * answer is 202 with the job (lib/api/schemas.ts PublishJob), whose progress and outcome
+ * GET on the same path reports. A repeated request while the job runs answers the same job; a
+ * version that already serves answers a succeeded job at once. Whatever the job finds wrong
+ * with the parts, it records as the job's error; the current version keeps serving.
  */
 import { CS1_API } from '../../lib/api/routes';
-import { INDEX_KIND_VALIDATORS } from '../../lib/service/cs1/index-kind-validators';
 import { cs1IndexVersions } from '../../lib/service/cs1/index-version-services';
+import { cs1PublishJobs, publishJobLauncher } from '../../lib/service/cs1/publish-job-services';
 import { callerOf } from '../lib/caller';
 import { routeHandler, serviceNameOf } from '../lib/http-handler';
 import { serviceLogger } from '../lib/logger';
@@ -19,24 +20,8 @@ const SERVICE = serviceNameOf(CS1_API.publishIndexVersion.handler);
 
 export const handler = routeHandler(CS1_API.publishIndexVersion, async (event) => {
   const { ownerId } = callerOf(event);
-  const indexName = event.pathParameters.indexName;
-  const version = event.pathParameters.version;
-  const started = Date.now();
-  const published = await cs1IndexVersions({ validators: INDEX_KIND_VALIDATORS }).publishVersion(
-    ownerId,
-    indexName,
-    version,
-    event.body.expectedCurrent,
-    event.body.signedManifest,
-  );
-  for (const warning of published.warnings ?? []) serviceLogger(SERVICE).warn('published with a warning', { ownerId, indexName, version, warning });
-  serviceLogger(SERVICE).info('version published', {
-    ownerId,
-    indexName,
-    version,
-    kind: published.kind,
-    previousVersion: published.previousVersion,
-    ms: Date.now() - started,
-  });
-  return json(200, published);
+  const { indexName, version } = event.pathParameters;
+  const job = await cs1PublishJobs(cs1IndexVersions()).start(ownerId, indexName, version, event.body.expectedCurrent, event.body.signedManifest, publishJobLauncher());
+  serviceLogger(SERVICE).info('publish job started', { ownerId, indexName, version, status: job.status });
+  return json(202, job);
 });

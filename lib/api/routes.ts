@@ -24,8 +24,8 @@ import {
   ImageUploadsRequestSchema,
   ImageUploadsResponseSchema,
   IndexDescriptionSchema,
+  PublishJobSchema,
   PublishRequestSchema,
-  PublishResponseSchema,
   RegisterOwnerRequestSchema,
   RegisterOwnerResponseSchema,
   SealedLeavesRequestSchema,
@@ -65,6 +65,8 @@ export interface StorageAccess {
   readonly objects?: Readonly<Partial<Record<ObjectArea, readonly ObjectAction[]>>>;
   /** May call CS2's decrypt function (exactly one route, run by the fixed identify role). */
   readonly invokeCs2?: boolean;
+  /** Functions of CS1_WORKERS it starts asynchronously (lambda:InvokeFunction on exactly those). */
+  readonly invokes?: readonly Cs1WorkerName[];
   /** CPU-bound work (search, publish, updates) gets a full vCPU; the rest a small function. */
   readonly compute: 'small' | 'vcpu';
 }
@@ -87,8 +89,8 @@ export interface RouteDefinition {
   readonly body?: TSchema;
   /** Largest request body accepted (413 above it, before parsing). */
   readonly maxBodyBytes: number;
-  /** Success statuses and the schema of their bodies. */
-  readonly responses: Readonly<Partial<Record<200 | 201, TSchema>>>;
+  /** Success statuses and the schema of their bodies (202: a job was started). */
+  readonly responses: Readonly<Partial<Record<200 | 201 | 202, TSchema>>>;
   /** Tighter than the stage's throttle, where a route needs it. */
   readonly throttle?: Throttle;
   readonly access: StorageAccess;
@@ -182,13 +184,22 @@ export const CS1_API = {
     path: '/v1/owners/{ownerId}/indexes/{indexName}/versions/{version}/publish',
     handler: 'cs1/index-version-publish',
     auth: 'owner',
-    summary: 'validate and publish a version atomically (expectedCurrent)',
+    summary: 'start publishing a version (a job validates it and flips atomically if expectedCurrent still serves)',
     body: PublishRequestSchema,
     maxBodyBytes: SMALL_BODY_BYTES,
-    responses: { 200: PublishResponseSchema },
-    // put: publish copies the uploads into the version's prefix and derives the image directory
-    // object from the leaves; delete: it then removes the uploads.
-    access: { table: 'readwrite', objects: { indexes: ['get', 'put', 'delete'] }, compute: 'vcpu' },
+    responses: { 202: PublishJobSchema },
+    // get: the version's manifest must exist before a job starts; the job does the rest.
+    access: { table: 'readwrite', objects: { indexes: ['get'] }, invokes: ['publishWorker'], compute: 'small' },
+  },
+  publishStatus: {
+    method: 'GET',
+    path: '/v1/owners/{ownerId}/indexes/{indexName}/versions/{version}/publish',
+    handler: 'cs1/index-version-publish-status',
+    auth: 'owner',
+    summary: "a publish job's progress and outcome",
+    maxBodyBytes: SMALL_BODY_BYTES,
+    responses: { 200: PublishJobSchema },
+    access: { table: 'read', compute: 'small' },
   },
   getIndex: {
     method: 'GET',
@@ -258,6 +269,32 @@ export const CS1_API = {
     access: { table: 'read', objects: { indexes: ['get'], transfer: ['put', 'delete'] }, invokeCs2: true, compute: 'vcpu' },
   },
 } as const satisfies Record<string, RouteDefinition>;
+
+/**
+ * CS1's functions that no route runs: routes start them asynchronously (`access.invokes`).
+ * Each has its own handler module, what it may touch, and its timeout (Lambda's at most 15 min).
+ */
+export interface WorkerDefinition {
+  readonly handler: string;
+  /** The variable that names this function (its ARN in AWS) to the functions that invoke it. */
+  readonly functionEnv: string;
+  readonly summary: string;
+  readonly access: StorageAccess;
+  readonly timeoutMs: number;
+}
+
+export const CS1_WORKERS = {
+  publishWorker: {
+    handler: 'cs1/index-version-publish-worker',
+    functionEnv: 'BLINDSIGHT_PUBLISH_WORKER_FUNCTION',
+    summary: 'publish job: checks, copies and validates the parts of a version, stages it and flips the pointer',
+    // put: copies of the uploads and derived objects; delete: the uploads after, the copies after a refusal.
+    access: { table: 'readwrite', objects: { indexes: ['get', 'put', 'delete'] }, compute: 'vcpu' },
+    timeoutMs: 15 * 60_000,
+  },
+} as const satisfies Record<string, WorkerDefinition>;
+
+export type Cs1WorkerName = keyof typeof CS1_WORKERS;
 
 export type Cs1RouteName = keyof typeof CS1_API;
 export type Cs1Route = (typeof CS1_API)[Cs1RouteName];

@@ -195,6 +195,35 @@ export const IndexProvenanceSchema = Type.Object({
   ),
 });
 
+/** Where a publish job is: every phase runs in order; a failed job stops in the phase it was in. */
+export const PUBLISH_PHASES = ['queued', 'checking', 'copying', 'validating', 'staging', 'switching', 'done'] as const;
+export type PublishPhase = (typeof PUBLISH_PHASES)[number];
+
+/** A publish job, as the publish route starts it and the status route reports it. */
+export const PublishJobSchema = Type.Object({
+  indexName: Type.String(),
+  version: Type.String(),
+  /** running: not finished yet (see progress); succeeded: `result` serves; failed: `error`, nothing changed. */
+  status: Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed')]),
+  expectedCurrent: Type.Union([Type.String(), Type.Null()]),
+  startedAt: Timestamp,
+  updatedAt: Timestamp,
+  progress: Type.Object({
+    phase: Type.Union(PUBLISH_PHASES.map((phase) => Type.Literal(phase))),
+    /** Parts copied and digested so far, of `partsTotal`. */
+    partsDone: Type.Integer({ minimum: 0 }),
+    partsTotal: Type.Integer({ minimum: 0 }),
+    /** Bytes of those parts, of `bytesTotal`. */
+    bytesDone: Type.Integer({ minimum: 0 }),
+    bytesTotal: Type.Integer({ minimum: 0 }),
+  }),
+  /** When succeeded: what the synchronous publish used to answer. */
+  result: Type.Optional(Type.Intersect([PublishResponseSchema, Type.Object({ warnings: Type.Optional(Type.Array(Type.String())) })])),
+  /** When failed: the error code (lib/api/errors.ts) and a message the owner can act on. */
+  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+});
+export type PublishJob = Static<typeof PublishJobSchema>;
+
 /** GET index: the serving version and its kind's public summary. */
 export const IndexDescriptionSchema = Type.Object({
   indexName: Type.String(),

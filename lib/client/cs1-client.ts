@@ -24,7 +24,8 @@ import type { VerifiedVersion } from './index-verifier';
 import { mapLimited } from '../core/concurrency';
 import { scaledTimeout } from '../core/timeout-scale';
 import { sha256Hex } from '../crypto/digest';
-import { isServiceError } from './errors';
+import { STATUS_OF_CODE, isErrorCode } from '../api/errors';
+import { isServiceError, ServiceError } from './errors';
 import { bytesOf, defaultSleep, DEFAULT_RETRY, discard, exchange, jsonOf } from './http';
 import type { HttpEngine, HttpExchange } from './http';
 import type {
@@ -41,6 +42,7 @@ import type {
   IndexDescription,
   IndexKind,
   PresignedRequest,
+  PublishJob,
   PublishResponse,
   RegisterOwnerResponse,
   SealedLeavesRequest,
@@ -69,7 +71,16 @@ export interface TransferOptions {
   readonly onProgress?: (progress: TransferProgress) => void;
 }
 
-export interface PublishIndexOptions extends TransferOptions {
+export interface PublishWaitOptions {
+  /** Each job report while waiting (phase, parts and bytes done), the first one at once. */
+  readonly onPublishProgress?: (job: PublishJob) => void;
+}
+
+/** First and longest pause between two publish status reads. */
+const PUBLISH_POLL_FIRST_MS = 200;
+const PUBLISH_POLL_MAX_MS = 2_000;
+
+export interface PublishIndexOptions extends TransferOptions, PublishWaitOptions {
   /**
    * The version the index must still serve for the publish to go through (null: nothing
    * published yet). Default: whatever serves when the publish starts, so a concurrent publish
@@ -258,17 +269,68 @@ export class Cs1Client {
 
   /**
    * Makes an uploaded version current if the index still serves `expectedCurrent` (null:
-   * nothing yet). Idempotent: CS1 answers a repeated publish of the serving version as if it
-   * had just been published.
+   * nothing yet): starts CS1's publish job and waits for its outcome (see waitForPublish).
+   * Idempotent: CS1 answers a repeated publish of the running job with that job, and of the
+   * serving version as if it had just been published.
    */
-  async publishIndexVersion(ownerId: string, indexName: string, version: string, expectedCurrent: string | null, signedManifest?: string): Promise<PublishResponse> {
-    return this.api(
-      'publishIndexVersion',
-      { ownerId, indexName, version },
-      `publishing version "${version}" of index "${indexName}"`,
-      true,
-      { expectedCurrent, ...(signedManifest !== undefined ? { signedManifest } : {}) },
-    );
+  async publishIndexVersion(
+    ownerId: string,
+    indexName: string,
+    version: string,
+    expectedCurrent: string | null,
+    signedManifest?: string,
+    options: PublishWaitOptions = {},
+  ): Promise<PublishResponse> {
+    const job = await this.startPublish(ownerId, indexName, version, expectedCurrent, signedManifest);
+    return this.waitForPublish(ownerId, indexName, version, { ...options, started: job });
+  }
+
+  /** POST publish: starts CS1's publish job (202) and returns it without waiting. Idempotent. */
+  async startPublish(ownerId: string, indexName: string, version: string, expectedCurrent: string | null, signedManifest?: string): Promise<PublishJob> {
+    return this.api('publishIndexVersion', { ownerId, indexName, version }, `publishing version "${version}" of index "${indexName}"`, true, {
+      expectedCurrent,
+      ...(signedManifest !== undefined ? { signedManifest } : {}),
+    });
+  }
+
+  /** GET publish: the version's publish job as CS1 reports it now. */
+  async publishStatus(ownerId: string, indexName: string, version: string): Promise<PublishJob> {
+    return this.api('publishStatus', { ownerId, indexName, version }, `reading the publish status of version "${version}" of index "${indexName}"`, true);
+  }
+
+  /**
+   * Waits until the version's publish job has finished: its result once it succeeded; a
+   * ServiceError with the job's error code, that code's status and CS1's message once it
+   * failed (then nothing was published). Reads the status with growing pauses (200 ms to 2 s);
+   * a job always ends, since CS1 reports one whose worker died as failed once its lease passes.
+   */
+  async waitForPublish(
+    ownerId: string,
+    indexName: string,
+    version: string,
+    options: PublishWaitOptions & { readonly started?: PublishJob } = {},
+  ): Promise<PublishResponse> {
+    let job = options.started ?? (await this.publishStatus(ownerId, indexName, version));
+    let pause = PUBLISH_POLL_FIRST_MS;
+    for (;;) {
+      options.onPublishProgress?.(job);
+      if (job.status === 'succeeded' && job.result !== undefined) {
+        const { version: published, previousVersion, kind, publishedAt, warnings } = job.result;
+        return { version: published, previousVersion, kind, publishedAt, ...(warnings !== undefined ? { warnings } : {}) };
+      }
+      if (job.status === 'failed') {
+        const code = job.error?.code ?? 'INTERNAL';
+        throw new ServiceError({
+          status: isErrorCode(code) ? STATUS_OF_CODE[code] : 500,
+          code,
+          message: job.error?.message ?? 'the publish job failed',
+          operation: `publishing version "${version}" of index "${indexName}"`,
+        });
+      }
+      await this.engine.sleep(pause);
+      pause = Math.min(PUBLISH_POLL_MAX_MS, Math.round(pause * 1.5));
+      job = await this.publishStatus(ownerId, indexName, version);
+    }
   }
 
   /**
@@ -301,7 +363,7 @@ export class Cs1Client {
     const created = await this.createIndexVersion(ownerId, indexName, { kind, parts: sizes });
     const signedManifest = await this.signManifest(ownerId, indexName, created, expectedCurrent, parts);
     await this.uploadIndexParts(created, parts, options);
-    return this.publishIndexVersion(ownerId, indexName, created.version, expectedCurrent, signedManifest);
+    return this.publishIndexVersion(ownerId, indexName, created.version, expectedCurrent, signedManifest, options);
   }
 
   /** The serving version and its public summary (404 ServiceError if nothing was published). */

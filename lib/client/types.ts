@@ -27,6 +27,7 @@ export type {
   IndexDescription,
   IndexKind,
   PresignedRequest,
+  PublishJob,
   PublishResponse,
   RegisterOwnerResponse,
   SealedIndexSummary,

@@ -13,6 +13,7 @@ export const USER_SK_PREFIX = 'USER#';
 export const CURRENT_SK = 'CURRENT';
 export const VERSION_SK_PREFIX = 'VERSION#';
 export const CHUNK_SK_PREFIX = 'CHUNK#';
+export const PUBLISH_JOB_SK_PREFIX = 'PUBLISH#';
 /** Chunk numbers are zero-padded so chunks sort in order. */
 const CHUNK_DIGITS = 6;
 export const MAX_CHUNKS_PER_BLOB = 10 ** CHUNK_DIGITS - 1;
@@ -59,6 +60,12 @@ export function currentPointerKey(ownerId: string, indexName: string): ItemKey {
 export function versionKey(ownerId: string, indexName: string, version: string): ItemKey {
   assertVersionName(version);
   return { pk: indexPk(ownerId, indexName), sk: `${VERSION_SK_PREFIX}${version}` };
+}
+
+/** The publish job of one version (one item per version: a new job replaces the last). */
+export function publishJobKey(ownerId: string, indexName: string, version: string): ItemKey {
+  assertVersionName(version);
+  return { pk: indexPk(ownerId, indexName), sk: `${PUBLISH_JOB_SK_PREFIX}${version}` };
 }
 
 /** Sort-key prefix of all chunks of one version (all blobs). */

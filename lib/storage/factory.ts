@@ -10,11 +10,12 @@ import { createDocumentClient, createDynamoReadClient, createS3Client, createSec
 import { DynamoIndexCatalog } from './dynamo-index-catalog';
 import { DynamoOwnerRegistry } from './dynamo-owner-registry';
 import { DynamoQueryBudgetStore } from './dynamo-query-budget';
+import { DynamoPublishJobStore } from './dynamo-publish-jobs';
 import { DynamoUserRegistry } from './dynamo-user-registry';
 import { FileSecretStore } from './file-secret-store';
 import { S3ObjectStore } from './s3-object-store';
 import { SecretsManagerStore } from './secrets-manager-store';
-import type { IndexCatalog, ObjectStore, OwnerRegistry, QueryBudgetStore, SecretStore, UserRegistry } from './types';
+import type { IndexCatalog, ObjectStore, OwnerRegistry, PublishJobStore, QueryBudgetStore, SecretStore, UserRegistry } from './types';
 
 export interface Cs1Storage {
   readonly objects: ObjectStore;
@@ -23,6 +24,7 @@ export interface Cs1Storage {
   readonly indexes: IndexCatalog;
   /** Per-user identification counters. */
   readonly budgets: QueryBudgetStore;
+  readonly publishJobs: PublishJobStore;
 }
 
 let cs1: Cs1Storage | undefined;
@@ -39,6 +41,7 @@ export function createCs1Storage(): Cs1Storage {
       users: new DynamoUserRegistry(table),
       indexes: new DynamoIndexCatalog(table),
       budgets: new DynamoQueryBudgetStore(table),
+      publishJobs: new DynamoPublishJobStore(table),
     };
   }
   return cs1;

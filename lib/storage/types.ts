@@ -244,6 +244,62 @@ export interface QueryBudgetStore {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Publish jobs (DynamoDB)
+
+export type PublishJobStatus = 'running' | 'succeeded' | 'failed';
+
+export interface PublishJobProgress {
+  /** The publish phase the job is in (the API's PUBLISH_PHASES). */
+  readonly phase: string;
+  readonly partsDone: number;
+  readonly partsTotal: number;
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+}
+
+export type PublishJobOutcome =
+  | { readonly status: 'succeeded'; readonly result: JsonObject }
+  | { readonly status: 'failed'; readonly error: { readonly code: string; readonly message: string } };
+
+/** One publish of one version; a new job for the same version replaces a finished or abandoned one. */
+export interface PublishJobRecord {
+  readonly ownerId: string;
+  readonly indexName: string;
+  readonly version: string;
+  /** Random per start: a job that lost its lease can no longer write the record. */
+  readonly jobId: string;
+  readonly status: PublishJobStatus;
+  readonly expectedCurrent: string | null;
+  /** ISO 8601 times. */
+  readonly startedAt: string;
+  readonly updatedAt: string;
+  /** A running job whose lease has passed has stopped (crashed or timed out) without finishing. */
+  readonly leaseUntil: string;
+  readonly progress: PublishJobProgress;
+  /** The owner's signed manifest the publish was asked with, if any (a compact JWS). */
+  readonly signedManifest?: string;
+  readonly result?: JsonObject;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+export interface PublishJobStore {
+  /**
+   * Records a new running job, unless another job of the version is running with a lease
+   * beyond `record.startedAt`: then ConflictError, and the running job is left alone.
+   */
+  start(record: PublishJobRecord): Promise<void>;
+  /** The version's latest job (strongly consistent), or undefined. */
+  get(ownerId: string, indexName: string, version: string): Promise<PublishJobRecord | undefined>;
+  /**
+   * Progress and a new lease for job `jobId`, only while it runs and holds its lease at `now`;
+   * false when it no longer does (another job took over, or the lease passed).
+   */
+  heartbeat(ownerId: string, indexName: string, version: string, jobId: string, progress: PublishJobProgress, leaseUntil: Date, now: Date): Promise<boolean>;
+  /** Records the outcome of job `jobId` if it still runs; false otherwise. */
+  finish(ownerId: string, indexName: string, version: string, jobId: string, outcome: PublishJobOutcome, now: Date): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Secrets (CS2)
 
 /** CS2's homomorphic-encryption secret material by key id. Values are never logged. */

@@ -31,6 +31,8 @@ export interface Cs1AccountConfig {
   readonly logLevel?: LogLevel;
   /** BLINDSIGHT_POINTER_TTL_MS of the handlers; unset: inherited (default in the service). */
   readonly pointerTtlMs?: number;
+  /** BLINDSIGHT_PUBLISH_LEASE_MS of the handlers (LocalCloudOptions.publishLeaseMs). */
+  readonly publishLeaseMs?: number;
   /** Origins whose pages may call CS1's API (CORS). */
   readonly corsOrigins: readonly string[];
   /** BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME of the handlers (publish she indexes); unset: inherited (default off). */

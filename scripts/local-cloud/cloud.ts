@@ -18,6 +18,7 @@ import { createInterface } from 'node:readline';
 import type { AccountConfig, AccountMessage, Cs1Ready, Cs2Ready, LogLevel } from './account-protocol';
 import { isAccountMessage } from './account-protocol';
 import { MAX_TIMEOUT_SCALE, timeoutScale } from '../../lib/core/timeout-scale';
+import { DEFAULT_PUBLISH_JOB_TIMINGS } from '../../lib/service/cs1/publish-jobs';
 import { credentialDigest, loadOrCreateCredential, writeTrustedDigest } from './cs1-credential';
 import type { DataLayout } from './layout';
 import { isProcessAlive, registerLocalCloud, registryDir } from './registry';
@@ -79,6 +80,12 @@ export interface LocalCloudOptions {
    * 0: read on every search). Default: BLINDSIGHT_POINTER_TTL_MS, else the service's default.
    */
   readonly pointerTtlMs?: number;
+  /**
+   * How long a publish job's lease lasts from its worker's last renewal (BLINDSIGHT_PUBLISH_LEASE_MS):
+   * a job whose worker died is reported failed that long after. Default: the service's 60 s,
+   * times timeoutScale. Crash tests shorten it.
+   */
+  readonly publishLeaseMs?: number;
   /** Origins whose pages may call CS1's API (CORS). Default LOCAL_PAGE_ORIGINS. */
   readonly corsOrigins?: readonly string[];
   /**
@@ -161,6 +168,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   const logLevel = options.logLevel;
   const pointerTtlMs = options.pointerTtlMs;
   if (pointerTtlMs !== undefined && (!Number.isInteger(pointerTtlMs) || pointerTtlMs < 0)) throw new Error('pointerTtlMs must be a non-negative integer');
+  const publishLeaseMs = options.publishLeaseMs ?? Math.round(DEFAULT_PUBLISH_JOB_TIMINGS.leaseMs * scale);
+  if (!Number.isInteger(publishLeaseMs) || publishLeaseMs < 1000) throw new Error('publishLeaseMs must be an integer of at least 1000');
   await refuseIfRunning(layout);
   await Promise.all([layout.cs1Dir, layout.cs2Dir, layout.dynamodbDir, layout.s3Dir].map((dir) => mkdir(dir, { recursive: true })));
   await mkdir(layout.keyDir, { recursive: true, mode: 0o700 });
@@ -225,6 +234,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     corsOrigins: [...(options.corsOrigins ?? LOCAL_PAGE_ORIGINS)],
     ...(logLevel ? { logLevel } : {}),
     ...(pointerTtlMs !== undefined ? { pointerTtlMs } : {}),
+    publishLeaseMs,
     ...(options.allowInsecurePaperScheme !== undefined ? { allowInsecurePaperScheme: options.allowInsecurePaperScheme } : {}),
   });
 

@@ -6,8 +6,9 @@
  * (plus endpoint overrides and the CS2 credential). Started by the local cloud's main process.
  */
 import { CORS_ORIGINS_ENV } from '../../lib/api/cors';
-import { CS1_AUTHORIZER, CS1_IDENTIFY_WORKER, CS1_ROUTES } from '../../lib/api/routes';
+import { CS1_AUTHORIZER, CS1_IDENTIFY_WORKER, CS1_ROUTES, CS1_WORKERS } from '../../lib/api/routes';
 import { IDENTIFY_WORKER_TIMEOUT_MS } from '../../cdk/timeouts';
+import { PUBLISH_LEASE_ENV, PUBLISH_WORKER_FUNCTION_ENV } from '../../lib/service/cs1/publish-job-services';
 import { newDocumentClient, newS3Client } from '../../lib/storage/config';
 import { ensureBucket, ensureTable } from '../../lib/storage/local/provision';
 import { S3RVER_CREDENTIALS } from '../../lib/storage/local/s3rver';
@@ -55,6 +56,10 @@ runAccount('cs1', async () => {
         functions: { [workerFunction]: CS1_IDENTIFY_WORKER.handler },
         runtime: (call) => environments!.invoke(call),
         timeoutMs: Math.round(IDENTIFY_WORKER_TIMEOUT_MS * config.timeoutScale),
+        // The workers the routes start asynchronously (the publish worker), under their own timeouts.
+        asyncFunctions: Object.fromEntries(
+          Object.values(CS1_WORKERS).map((worker) => [defaultFunctionName(worker.handler), { handler: worker.handler, timeoutMs: Math.round(worker.timeoutMs * config.timeoutScale) }]),
+        ),
       }),
       config.host,
       0,
@@ -71,6 +76,9 @@ runAccount('cs1', async () => {
       // s3rver checks these; dynalite accepts any.
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_ENDPOINT_URL_LAMBDA: lambdaApi.url,
+      [PUBLISH_WORKER_FUNCTION_ENV]: defaultFunctionName(CS1_WORKERS.publishWorker.handler),
+      ...(config.publishLeaseMs !== undefined ? { [PUBLISH_LEASE_ENV]: String(config.publishLeaseMs) } : {}),
       BLINDSIGHT_CS2_MODE: 'http',
       BLINDSIGHT_CS2_URL: config.cs2Url,
       BLINDSIGHT_CS2_CREDENTIAL: await loadOrCreateCredential(config.credentialFile),

@@ -11,14 +11,17 @@
  *     404 ResourceNotFoundException for a function this account does not have
  *     413 RequestTooLargeException beyond Lambda's 6 MB synchronous payload
  *
- * Invocations run in the account's execution environments like every other invocation. Only
- * RequestResponse invocations are supported (the only kind CS1 makes). Requests are not
- * signature-checked (like the storage emulators, it listens on loopback only).
+ * Invocations run in the account's execution environments like every other invocation.
+ * RequestResponse invocations are served for `functions`; Event (asynchronous) invocations for
+ * `asyncFunctions` (the publish worker): like Lambda, 202 as soon as the event is accepted, then
+ * the function runs under its own timeout, and its outcome goes to the log (the stack configures
+ * no retries and no destination). Requests are not signature-checked (like the storage
+ * emulators, it listens on loopback only).
  */
 import type { IncomingMessage, RequestListener } from 'node:http';
 import { isBlindsightError } from '../../lib/core/errors';
 import { LAMBDA_MAX_SYNC_PAYLOAD_BYTES, LOCAL_FUNCTION_MEMORY_MB } from './aws-limits';
-import type { FunctionRuntime } from './function-invoker';
+import type { FunctionRuntime, InvocationOutcome } from './function-invoker';
 import type { GatewayLog } from './gateway-log';
 import { jsonLineLog } from './gateway-log';
 import { headerValue, readBody, splitRequestTarget } from './http-request';
@@ -36,8 +39,15 @@ export interface LambdaInvokeApiOptions {
   readonly functions: Readonly<Record<string, string>>;
   readonly runtime: FunctionRuntime;
   readonly timeoutMs: number;
+  /** Function name -> handler module and timeout, for asynchronous (Event) invocations. */
+  readonly asyncFunctions?: Readonly<Record<string, { readonly handler: string; readonly timeoutMs: number }>>;
+  /** Called with each asynchronous invocation's outcome once it has ended (tests). */
+  readonly onAsyncOutcome?: (name: string, outcome: InvocationOutcome) => void;
   readonly log?: GatewayLog;
 }
+
+/** Lambda's limit on an asynchronous invocation's payload. */
+export const ASYNC_PAYLOAD_LIMIT_BYTES = 256 * 1024;
 
 function serviceError(status: number, type: string, message: string): HttpResponse {
   return jsonResponse(status, { Type: 'User', message }, { 'x-amzn-errortype': type });
@@ -54,6 +64,40 @@ function functionNameOf(raw: string, accountId: string): string {
 export function createLambdaInvokeApi(options: LambdaInvokeApiOptions): RequestListener {
   const log = options.log ?? jsonLineLog();
 
+  /** An Event invocation: 202 once accepted; the function runs afterwards. */
+  const acceptEvent = async (req: IncomingMessage, name: string, target: { readonly handler: string; readonly timeoutMs: number }): Promise<HttpResponse> => {
+    const read = await readBody(req, ASYNC_PAYLOAD_LIMIT_BYTES);
+    if (!read.ok) return serviceError(413, 'RequestTooLargeException', `Request must be smaller than ${ASYNC_PAYLOAD_LIMIT_BYTES} bytes for an asynchronous invocation`);
+    let event: unknown;
+    try {
+      event = read.body.length === 0 ? {} : JSON.parse(read.body.toString('utf8'));
+    } catch {
+      return serviceError(400, 'InvalidRequestContentException', 'Could not parse request body into json');
+    }
+    const started = Date.now();
+    void options
+      .runtime({
+        handler: target.handler,
+        event,
+        maxPayloadBytes: ASYNC_PAYLOAD_LIMIT_BYTES,
+        callerTimeoutMs: target.timeoutMs + 60_000,
+        fn: { functionName: name, accountId: options.accountId, region: options.region, timeoutMs: target.timeoutMs, memoryMb: LOCAL_FUNCTION_MEMORY_MB },
+      })
+      .then((outcome) => {
+        const failed = outcome.kind !== 'result';
+        log.event({
+          level: failed ? 'error' : 'info',
+          account: options.account,
+          msg: failed ? 'asynchronous invocation failed' : 'asynchronous invocation finished',
+          function: name,
+          ms: Date.now() - started,
+          ...(outcome.kind === 'error' ? { errorType: outcome.errorType, errorMessage: outcome.errorMessage } : failed ? { outcome: outcome.kind } : {}),
+        });
+        options.onAsyncOutcome?.(name, outcome);
+      });
+    return { statusCode: 202, headers: {}, multiValueHeaders: {}, body: Buffer.alloc(0) };
+  };
+
   const answer = async (req: IncomingMessage): Promise<HttpResponse> => {
     const { rawPath } = splitRequestTarget(req.url ?? '/');
     const match = INVOCATIONS.exec(rawPath);
@@ -62,6 +106,8 @@ export function createLambdaInvokeApi(options: LambdaInvokeApiOptions): RequestL
       return serviceError(404, 'UnknownOperationException', 'Unknown operation: only Invoke is served here');
     }
     const name = functionNameOf(match[1], options.accountId);
+    const asyncTarget = options.asyncFunctions?.[name];
+    if (asyncTarget !== undefined && headerValue(req.rawHeaders, 'x-amz-invocation-type') === 'Event') return acceptEvent(req, name, asyncTarget);
     const handler = options.functions[name];
     if (handler === undefined) {
       req.resume();

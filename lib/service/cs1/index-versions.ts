@@ -75,6 +75,34 @@ export interface IndexDescription {
   readonly provenance?: IndexProvenance;
 }
 
+/** How far a publish has got (publish jobs report it; the API's PUBLISH_PHASES). */
+export interface PublishProgress {
+  readonly phase: 'checking' | 'copying' | 'validating' | 'staging' | 'switching';
+  readonly partsDone: number;
+  readonly partsTotal: number;
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+}
+
+export interface PublishOptions {
+  /**
+   * Called at each step; awaited. Throwing PublishAbandonedError stops the publish at once and
+   * leaves what it wrote for the publish that took over (a job that lost its lease).
+   */
+  readonly onProgress?: (progress: PublishProgress) => void | Promise<void>;
+}
+
+/**
+ * The publish was stopped by its own caller because another publish of the same version owns
+ * it now: nothing is cleaned up (the copies are the other publish's too).
+ */
+export class PublishAbandonedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PublishAbandonedError';
+  }
+}
+
 interface Manifest {
   readonly kind: IndexKind;
   readonly parts: Record<string, number>;
@@ -172,18 +200,16 @@ export class IndexVersionService {
   }
 
   /**
-   * @param signedManifest the owner's signed manifest of the version (lib/client/index-manifest.ts):
-   *   checked against the parts and kept as the version's provenance, which clients verify.
-   *   Without it the version serves unsigned, and verifying clients refuse it.
+   * The checks a publish makes before any work, cheap enough for a request: the result if the
+   * version already serves (a repeated publish), else undefined once the index still serves
+   * `expectedCurrent` (ConflictError otherwise) and the version exists (NotFoundError).
    */
-  async publishVersion(ownerId: string, indexName: string, version: string, expectedCurrent: string | null, signedManifest?: string): Promise<PublishResult> {
+  async checkPublish(ownerId: string, indexName: string, version: string, expectedCurrent: string | null): Promise<PublishResult | undefined> {
     assertOwnerId(ownerId);
     assertIndexName(indexName);
     assertVersionName(version);
     if (expectedCurrent !== null) assertVersionName(expectedCurrent);
-    const { indexes } = this.stores;
-
-    const current = await indexes.getCurrent(ownerId, indexName);
+    const current = await this.stores.indexes.getCurrent(ownerId, indexName);
     if (current?.version === version) {
       return { version, previousVersion: current.previousVersion ?? null, kind: current.kind, publishedAt: current.publishedAt };
     }
@@ -197,9 +223,45 @@ export class IndexVersionService {
             `publish again with expectedCurrent "${serving}" if "${version}" should replace it`,
       );
     }
+    // Versions made by image updates have no manifest: they exist once staged.
+    if (
+      (await this.stores.objects.head(indexPartObjectKey(ownerId, indexName, version, MANIFEST_PART))) === undefined &&
+      (await this.stores.indexes.getVersion(ownerId, indexName, version)) === undefined
+    ) {
+      throw new NotFoundError(`index "${indexName}" has no version "${version}": create one with POST .../indexes/${indexName}/versions`);
+    }
+    return undefined;
+  }
+
+  /**
+   * @param signedManifest the owner's signed manifest of the version (lib/client/index-manifest.ts):
+   *   checked against the parts and kept as the version's provenance, which clients verify.
+   *   Without it the version serves unsigned, and verifying clients refuse it.
+   * @param options progress reports (publish jobs).
+   */
+  async publishVersion(
+    ownerId: string,
+    indexName: string,
+    version: string,
+    expectedCurrent: string | null,
+    signedManifest?: string,
+    options: PublishOptions = {},
+  ): Promise<PublishResult> {
+    const { indexes } = this.stores;
+    const already = await this.checkPublish(ownerId, indexName, version, expectedCurrent);
+    if (already !== undefined) return already;
 
     const staged = await indexes.getVersion(ownerId, indexName, version);
-    const warnings = staged === undefined ? await this.validateAndStage(ownerId, indexName, version, expectedCurrent, signedManifest) : [];
+    let counts: Omit<PublishProgress, 'phase'> | undefined;
+    const onProgress = options.onProgress;
+    const tracked: PublishOptions = {
+      onProgress: async ({ phase, ...rest }) => {
+        counts = rest;
+        await onProgress?.({ phase, ...rest });
+      },
+    };
+    const warnings = staged === undefined ? await this.validateAndStage(ownerId, indexName, version, expectedCurrent, signedManifest, tracked) : [];
+    if (onProgress !== undefined) await onProgress({ phase: 'switching', ...(counts ?? (await this.partCounts(ownerId, indexName, version))) });
     const published = await indexes.publish(ownerId, indexName, version, expectedCurrent ?? undefined);
     this.pointers?.forget(ownerId, indexName);
     return {
@@ -211,8 +273,26 @@ export class IndexVersionService {
     };
   }
 
+  /** Parts and bytes of an already staged version for progress reports (all done). */
+  private async partCounts(ownerId: string, indexName: string, version: string): Promise<Omit<PublishProgress, 'phase'>> {
+    const none = { partsDone: 0, partsTotal: 0, bytesDone: 0, bytesTotal: 0 };
+    const key = indexPartObjectKey(ownerId, indexName, version, MANIFEST_PART);
+    if ((await this.stores.objects.head(key)) === undefined) return none;
+    const manifest = parseManifest(await this.stores.objects.get(key), version);
+    const sizes = Object.values(manifest.parts);
+    const bytes = sizes.reduce((sum, size) => sum + size, 0);
+    return { partsDone: sizes.length, partsTotal: sizes.length, bytesDone: bytes, bytesTotal: bytes };
+  }
+
   /** Validates the version's parts with its kind's validator and stages it; returns the validator's warnings. */
-  private async validateAndStage(ownerId: string, indexName: string, version: string, expectedCurrent: string | null, signedManifest: string | undefined): Promise<readonly string[]> {
+  private async validateAndStage(
+    ownerId: string,
+    indexName: string,
+    version: string,
+    expectedCurrent: string | null,
+    signedManifest: string | undefined,
+    options: PublishOptions,
+  ): Promise<readonly string[]> {
     const { objects, indexes } = this.stores;
     let manifestBytes: Uint8Array;
     try {
@@ -226,11 +306,22 @@ export class IndexVersionService {
     const digests = new Map<string, PartDigest>();
     const names = Object.keys(manifest.parts);
     let warnings: readonly string[];
+    const partsTotal = names.length;
+    const bytesTotal = names.reduce((sum, name) => sum + manifest.parts[name], 0);
+    let partsDone = 0;
+    let bytesDone = 0;
+    const report = (phase: PublishProgress['phase']) => options.onProgress?.({ phase, partsDone, partsTotal, bytesDone, bytesTotal });
     try {
-      const reader = await this.partsReader(ownerId, indexName, version, manifest, digests);
+      await report('checking');
+      const reader = await this.partsReader(ownerId, indexName, version, manifest, digests, async (name) => {
+        partsDone++;
+        bytesDone += manifest.parts[name];
+        await report('copying');
+      });
       // Checked before validation, against the digests of CS1's own copies of the uploads.
       const provenance =
         signedManifest === undefined ? undefined : await checkSignedManifest(signedManifest, { ownerId, indexName, version, kind: handler.kind, expectedCurrent }, names, digests);
+      await report('validating');
       const validated = await (await this.kinds.validator(handler.kind)).validate(reader, this.policy);
       warnings = validated.warnings ?? [];
       for (const reserved of [PART_DIGESTS_BLOB, PROVENANCE_BLOB]) {
@@ -241,6 +332,7 @@ export class IndexVersionService {
         [PART_DIGESTS_BLOB]: encodePartDigests(digests),
         ...(provenance !== undefined ? { [PROVENANCE_BLOB]: encodeProvenance(provenance) } : {}),
       };
+      await report('staging');
       try {
         await indexes.stageVersion(ownerId, indexName, version, { kind: handler.kind, metadata: validated.metadata, blobs });
       } catch (error) {
@@ -248,6 +340,8 @@ export class IndexVersionService {
         if (!(error instanceof ConflictError) || (await indexes.getVersion(ownerId, indexName, version))?.status !== 'complete') throw error;
       }
     } catch (error) {
+      // Another publish of this version owns the copies now: leave them to it.
+      if (error instanceof PublishAbandonedError) throw error;
       // A refused publish leaves storage as it found it: the uploads stay, the copies go.
       if ((await indexes.getVersion(ownerId, indexName, version).catch(() => undefined)) === undefined) {
         const written = new Set([...names, ...digests.keys()]);
@@ -278,6 +372,7 @@ export class IndexVersionService {
     version: string,
     manifest: Manifest,
     digests: Map<string, PartDigest>,
+    copied: (name: string) => Promise<void>,
   ): Promise<IndexPartsReader> {
     const { objects } = this.stores;
     const names = Object.keys(manifest.parts);
@@ -298,6 +393,7 @@ export class IndexVersionService {
     await mapLimited(names, S3_CONCURRENCY, async (name) => {
       await this.copy(indexPartUploadKey(ownerId, indexName, version, name), keyOf(name));
       digests.set(name, await digestObject(sizes.get(name)!, (start, end) => objects.getRange(keyOf(name), start, end)));
+      await copied(name);
     });
     const declared = (name: string) => {
       if (!sizes.has(name)) throw new InvalidInputError(`version "${version}" has no part "${name}"`);

@@ -3,7 +3,7 @@
  * index-version service and each kind of index (SEI, two-server). The services hold the logic
  * of the API and depend only on the storage interfaces, never on Lambda or the AWS SDK.
  */
-import type { IndexCatalog, IndexKind, IndexVersion, JsonObject, ObjectStore, OwnerRegistry, UserRegistry } from '../../storage/types';
+import type { IndexCatalog, IndexKind, IndexVersion, JsonObject, ObjectStore, OwnerRegistry, PublishJobStore, UserRegistry } from '../../storage/types';
 
 /** CS1's stores (the same shape as lib/storage/factory's Cs1Storage). */
 export interface Cs1Stores {
@@ -11,6 +11,7 @@ export interface Cs1Stores {
   readonly owners: OwnerRegistry;
   readonly users: UserRegistry;
   readonly indexes: IndexCatalog;
+  readonly publishJobs: PublishJobStore;
 }
 
 /**

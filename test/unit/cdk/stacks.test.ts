@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cs1HandlerModules } from '../../../cdk/cs1-stack';
 import { applyNagChecks } from '../../../cdk/nag';
-import { CS1_AUTHORIZER, CS1_CLEANUP, CS1_IDENTIFY_WORKER, CS1_ROUTES, STAGE_THROTTLE } from '../../../lib/api/routes';
+import { CS1_AUTHORIZER, CS1_CLEANUP, CS1_IDENTIFY_WORKER, CS1_ROUTES, CS1_WORKERS, STAGE_THROTTLE } from '../../../lib/api/routes';
 import { CS1_ACCOUNT, CS2_ACCOUNT, REGION, actionsOf, buildTestApp, policyStatements } from './support';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string }>;
@@ -137,13 +137,15 @@ describe('CS1 functions and REST API', () => {
     expect(modules).toContain(CS1_AUTHORIZER.handler);
     expect(modules).toContain(CS1_CLEANUP.handler);
     expect(modules).toContain(CS1_IDENTIFY_WORKER.handler);
-    expect(new Set(modules).size).toBe(new Set(CS1_ROUTES.map((r) => r.handler)).size + 3);
+    expect(new Set(modules).size).toBe(new Set(CS1_ROUTES.map((r) => r.handler)).size + 3 + Object.keys(CS1_WORKERS).length);
     cs1.resourceCountIs('AWS::Lambda::Function', modules.length);
     const cleanupId = logicalIdOf(built.cs1, built.cs1.functions.get(CS1_CLEANUP.handler)!.function);
     const workerId = logicalIdOf(built.cs1, built.cs1.functions.get(CS1_IDENTIFY_WORKER.handler)!.function);
+    const asyncWorkerIds = new Set(Object.values(CS1_WORKERS).map((w) => logicalIdOf(built.cs1, built.cs1.functions.get(w.handler)!.function)));
     for (const [id, fn] of Object.entries(cs1.findResources('AWS::Lambda::Function'))) {
-      // API functions stop before API Gateway's 29 s; the scheduled clean-up may take Lambda's 15 minutes; the worker ends within identify's own time.
-      const timeout = id === cleanupId ? 900 : id === workerId ? 20 : 28;
+      // API functions stop before API Gateway's 29 s; the clean-up and the publish worker may take Lambda's
+      // 15 minutes; the identify worker ends within identify's own time.
+      const timeout = id === cleanupId || asyncWorkerIds.has(id) ? 900 : id === workerId ? 20 : 28;
       expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler', Timeout: timeout, TracingConfig: { Mode: 'Active' } });
       expect(fn.Properties.Environment.Variables.BLINDSIGHT_CORS_ORIGINS).toBeUndefined();
       expect(fn.Properties.Environment.Variables).toMatchObject({
@@ -282,7 +284,8 @@ describe('production settings', () => {
     const functions = cs1HandlerModules().size;
     expect(metrics.filter((m) => m === 'AWS/Lambda/Throttles')).toHaveLength(functions);
     const durations = alarms.filter((a) => a.MetricName === 'Duration').map((a) => a.Threshold as number);
-    expect(durations.sort((a, b) => a - b)).toEqual([20_000 * 0.9, ...Array.from({ length: functions - 2 }, () => 28_000 * 0.9), 900_000 * 0.9]);
+    const long = 1 + Object.keys(CS1_WORKERS).length;
+    expect(durations.sort((a, b) => a - b)).toEqual([20_000 * 0.9, ...Array.from({ length: functions - 1 - long }, () => 28_000 * 0.9), ...Array.from({ length: long }, () => 900_000 * 0.9)]);
     expect(alarms.every((a) => a.AlarmActions === undefined)).toBe(true);
     const cs2Alarms = Object.values(cs2.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties.MetricName);
     expect(cs2Alarms.sort()).toEqual(['Duration', 'Throttles']);
@@ -329,13 +332,33 @@ describe('cross-account trust', () => {
     expect(workerInvokes[0].roles).toEqual([{ Ref: identifyRoleId }]);
     expect(workerInvokes[0].statement).toEqual({ Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { 'Fn::GetAtt': [workerId, 'Arn'] } });
     // Nothing else may invoke anything.
-    expect(invokes.filter((each) => !workerInvokes.includes(each) && JSON.stringify(each.statement.Resource) !== JSON.stringify(DECRYPT_ARN))).toEqual([]);
+    const publishWorkerId = logicalIdOf(built.cs1, built.cs1.functions.get(CS1_WORKERS.publishWorker.handler)!.function);
+    expect(
+      invokes.filter((each) => !workerInvokes.includes(each) && JSON.stringify(each.statement.Resource) !== JSON.stringify(DECRYPT_ARN) && !JSON.stringify(each.statement.Resource).includes(publishWorkerId)),
+    ).toEqual([]);
     const identifyProperties = cs1Json.Resources[logicalIdOf(built.cs1, built.cs1.functions.get('cs1/identify')!.function)].Properties as { Environment: { Variables: Record<string, unknown> } };
     expect(identifyProperties.Environment.Variables.BLINDSIGHT_IDENTIFY_WORKER_FUNCTION).toEqual({ Ref: workerId });
     const workerProperties = (cs1Json.Resources[workerId] as unknown as { Properties: unknown }).Properties as { Environment: { Variables: Record<string, unknown> }; Timeout: number };
     expect(workerProperties.Environment.Variables.BLINDSIGHT_CS2_MODE).toBeUndefined();
     expect(workerProperties.Timeout).toBe(20);
     expect(JSON.stringify(cs1.findResources('AWS::ApiGateway::Method'))).not.toContain(workerId);
+  });
+
+  it('lets only the publish route start the publish worker, by its ARN, asynchronously without retries', () => {
+    const worker = built.cs1.functions.get(CS1_WORKERS.publishWorker.handler)!;
+    const publish = built.cs1.functions.get('cs1/index-version-publish')!;
+    const workerId = logicalIdOf(built.cs1, worker.function);
+    const invokes = policyStatements(cs1Json).filter(({ statement }) => actionsOf(statement).some((a) => a.startsWith('lambda:')));
+    const toWorker = invokes.filter(({ statement }) => JSON.stringify(statement.Resource).includes(workerId));
+    expect(toWorker).toHaveLength(1);
+    expect(toWorker[0].roles).toEqual([{ Ref: logicalIdOf(built.cs1, publish.role) }]);
+    expect(toWorker[0].statement).toEqual({ Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: { 'Fn::GetAtt': [workerId, 'Arn'] } });
+    // Every lambda: statement names one function, never a wildcard.
+    for (const { statement } of invokes) expect(JSON.stringify(statement.Resource)).not.toContain('*');
+    expect(cs1Json.Resources[logicalIdOf(built.cs1, publish.function)].Properties.Environment).toMatchObject({
+      Variables: { BLINDSIGHT_PUBLISH_WORKER_FUNCTION: { 'Fn::GetAtt': [workerId, 'Arn'] } },
+    });
+    cs1.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: workerId }, MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 120 });
   });
 
   it("lets only CS1's identify role (by ARN) invoke CS2's decrypt function", () => {

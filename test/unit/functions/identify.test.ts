@@ -18,7 +18,7 @@ import { MAX_IDENTIFY_K } from '../../../lib/api/limits';
 import { bruteForce, buildFixture, cs2KeyDir, idsOf, OPEN_POLICY, probeNear, SHE_SMALL, startCs2HttpServer } from '../service/twoserver/support';
 import type { Cs2TestServer, DirectHandler, TwoServerFixture } from '../service/twoserver/support';
 import { serviceLogger } from '../../../functions/lib/logger';
-import { USER_PUT_ROUTE, call, callWithToken, expectRefused, loadCs1Handler, putPresigned, registerTwoOwners, startHandlerWorld } from './support';
+import { USER_PUT_ROUTE, call, callWithToken, expectRefused, loadCs1Handler, putPresigned, registerTwoOwners, settled, startHandlerWorld } from './support';
 import type { AnyHandler, Owner, Response } from './support';
 
 const USER_PUT = USER_PUT_ROUTE;
@@ -53,11 +53,11 @@ describe('identify handler', () => {
     expect(created.statusCode, JSON.stringify(created.body)).toBe(201);
     const uploads = created.body.uploads as Record<string, { url: string; headers: Record<string, string> }>;
     for (const [name, bytes] of Object.entries(parts)) expect((await putPresigned(uploads[name], bytes)).statusCode).toBe(200);
-    const published = await call(h.publish, PUBLISH, {
+    const published = settled(await call(h.publish, PUBLISH, {
       pathParameters: at(indexName, { version: created.body.version as string }),
       caller: alice.caller,
       body: { expectedCurrent: null },
-    });
+    }));
     return { version: created.body.version as string, published };
   }
 

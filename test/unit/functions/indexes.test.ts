@@ -7,7 +7,7 @@ import { createIndexKinds } from '../../../lib/service/cs1/index-kinds';
 import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
 import type { LocalAws } from '../../support/local-aws';
 import { row, seiWorld } from '../../support/sei-fixture';
-import { USER_PUT_ROUTE, call, callWithToken, expectRefused, loadCs1Handler, putPresigned, registerTwoOwners, startHandlerWorld, storageSnapshot } from './support';
+import { USER_PUT_ROUTE, call, callWithToken, expectRefused, loadCs1Handler, putPresigned, registerTwoOwners, startHandlerWorld, settled, storageSnapshot } from './support';
 import type { AnyHandler, Owner, Response } from './support';
 
 const USER_PUT = USER_PUT_ROUTE;
@@ -42,11 +42,11 @@ describe('index version, search and update handlers', () => {
     expect(created.statusCode, JSON.stringify(created.body)).toBe(201);
     const uploads = created.body.uploads as Record<string, { url: string; headers: Record<string, string> }>;
     for (const [name, bytes] of Object.entries(parts)) expect((await putPresigned(uploads[name], bytes)).statusCode).toBe(200);
-    return call(h.publish, PUBLISH, {
+    return settled(await call(h.publish, PUBLISH, {
       pathParameters: at(indexName, { version: created.body.version as string }),
       caller: alice.caller,
       body: { expectedCurrent },
-    });
+    }));
   }
 
   beforeAll(async () => {
@@ -114,7 +114,7 @@ describe('index version, search and update handlers', () => {
       // Type and length are signed, so S3 refuses any other upload through these URLs.
       expect(new URL(uploads.leaves.url).searchParams.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host');
 
-      const publishBody = (body: unknown, v = version) => () => call(h.publish, PUBLISH, { pathParameters: at('photos', { version: v }), caller: alice.caller, body });
+      const publishBody = (body: unknown, v = version) => async () => settled(await call(h.publish, PUBLISH, { pathParameters: at('photos', { version: v }), caller: alice.caller, body }));
       await expectRefused(aws, publishBody({ expectedCurrent: serving }), 400, /^part "skeleton": encrypted index: /);
       await expectRefused(aws, publishBody({ expectedCurrent: null }), 409, new RegExp(`serves version "${serving}", not nothing`));
       await expectRefused(aws, publishBody({ expectedCurrent: 'someone-else' }), 409);

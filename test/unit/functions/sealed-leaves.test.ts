@@ -12,7 +12,7 @@ import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
 import type { LocalAws } from '../../support/local-aws';
 import { sealedWorld } from '../../support/sealed-fixture';
 import { seiWorld } from '../../support/sei-fixture';
-import { call, callWithToken, expectRefused, loadCs1Handler, putPresigned, registerTwoOwners, startHandlerWorld } from './support';
+import { call, callWithToken, expectRefused, loadCs1Handler, putPresigned, registerTwoOwners, settled, startHandlerWorld } from './support';
 import type { AnyHandler, Owner } from './support';
 
 const CREATE = routeKeyOf(CS1_API.createIndexVersion);
@@ -46,7 +46,7 @@ describe('sealed leaves handler', async () => {
     const name = created.body.version as string;
     const uploads = created.body.uploads as Record<string, { url: string; headers: Record<string, string> }>;
     for (const [part, bytes] of Object.entries(await parts(name))) expect((await putPresigned(uploads[part], bytes)).statusCode).toBe(200);
-    const published = await call(h.publish, PUBLISH, { pathParameters: { ...at(indexName), version: name }, caller: alice.caller, body: { expectedCurrent: null } });
+    const published = settled(await call(h.publish, PUBLISH, { pathParameters: { ...at(indexName), version: name }, caller: alice.caller, body: { expectedCurrent: null } }));
     expect(published.statusCode, JSON.stringify(published.body)).toBe(200);
     return name;
   }

@@ -13,6 +13,8 @@ import { ownerIdOf } from '../../../lib/auth/owner-id';
 import { generateOwnerSigningKey } from '../../../lib/auth/signing-key';
 import { issueToken } from '../../../lib/auth/tokens';
 import type { OwnerSigningKey } from '../../../lib/auth/types';
+import { STATUS_OF_CODE, isErrorCode } from '../../../lib/api/errors';
+import { setPublishJobLauncher } from '../../../lib/service/cs1/publish-job-services';
 import { resetCs1Services } from '../../../lib/service/cs1/services';
 import { CS1_AUDIENCE } from '../../../lib/service/cs1/token-authorizer';
 import { resetStorageClients } from '../../../lib/storage/config';
@@ -58,7 +60,33 @@ export async function startHandlerWorld(extraEnv: Record<string, string> = {}): 
   resetStorageClients();
   resetStorageFactories();
   resetCs1Services();
+  await runPublishWorkersInProcess();
   return aws;
+}
+
+/**
+ * The publish route starts its worker in this process (the local cloud runs it in an execution
+ * environment, AWS as an asynchronous invocation) and answers once the job has ended.
+ */
+export async function runPublishWorkersInProcess(): Promise<void> {
+  const worker = await loadCs1Handler('index-version-publish-worker');
+  setPublishJobLauncher({
+    launch: async (event) => {
+      await worker(event, lambdaContext('blindsight-cs1-index-version-publish-worker'));
+    },
+  });
+}
+
+/**
+ * A publish answer (202 with its job) as the client reports it once the job has ended: 200 with
+ * the result, or the failed job's error with its code's status. Other answers pass unchanged.
+ */
+export function settled(response: Response): Response {
+  if (response.statusCode !== 202) return response;
+  const job = response.body as { status: string; result?: Record<string, unknown>; error?: { code: string; message: string } };
+  if (job.status === 'succeeded') return { ...response, statusCode: 200, body: job.result ?? {} };
+  if (job.status === 'failed') return { ...response, statusCode: isErrorCode(job.error?.code) ? STATUS_OF_CODE[job.error.code] : 500, body: { error: job.error } };
+  throw new Error(`the publish job is still ${job.status}: in-process workers finish before the route answers`);
 }
 
 export interface Response {
@@ -114,7 +142,8 @@ export async function storageSnapshot(aws: LocalAws): Promise<{ items: string[];
   let start: Record<string, unknown> | undefined;
   do {
     const page = await aws.dynamoClient.send(new ScanCommand({ TableName: aws.tableName, ExclusiveStartKey: start as never, ConsistentRead: true }));
-    for (const item of page.Items ?? []) items.push(JSON.stringify(item, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v)));
+    // A publish job's record is the job's own report (a refused publish records why), not data that serves.
+    for (const item of (page.Items ?? []).filter((i) => !String(i.sk?.S ?? '').startsWith('PUBLISH#'))) items.push(JSON.stringify(item, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v)));
     start = page.LastEvaluatedKey;
   } while (start !== undefined);
   const objects: string[] = [];

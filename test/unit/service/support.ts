@@ -4,6 +4,7 @@
  * encrypted tree the way a client does (create, PUT the parts to the presigned URLs, publish).
  */
 import { DynamoIndexCatalog } from '../../../lib/storage/dynamo-index-catalog';
+import { DynamoPublishJobStore } from '../../../lib/storage/dynamo-publish-jobs';
 import { DynamoOwnerRegistry } from '../../../lib/storage/dynamo-owner-registry';
 import { DynamoUserRegistry } from '../../../lib/storage/dynamo-user-registry';
 import { S3ObjectStore } from '../../../lib/storage/s3-object-store';
@@ -145,7 +146,13 @@ export function serviceWorld(aws: LocalAws, options: Cs1ServiceOptions & { kinds
   const table = { client: aws.documentClient, tableName: aws.tableName };
   const objects = new RecordingObjectStore(new S3ObjectStore({ client: aws.s3, bucket: aws.bucketName }));
   const catalog = new FaultyCatalog(new DynamoIndexCatalog(table));
-  const stores: Cs1Stores = { objects, indexes: catalog, owners: new DynamoOwnerRegistry(table), users: new DynamoUserRegistry(table) };
+  const stores: Cs1Stores = {
+    objects,
+    indexes: catalog,
+    owners: new DynamoOwnerRegistry(table),
+    users: new DynamoUserRegistry(table),
+    publishJobs: new DynamoPublishJobStore(table),
+  };
   const services = createCs1Services(stores, { indexCacheBytes: 64 * 1024 * 1024, ...options });
   return {
     objects,

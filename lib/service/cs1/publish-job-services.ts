@@ -1,0 +1,59 @@
+/**
+ * The publish-job service of the process, on the stores of cs1Services(), and how this process
+ * starts workers:
+ * - BLINDSIGHT_PUBLISH_WORKER_FUNCTION: the worker's function name or ARN, invoked
+ *   asynchronously (the CDK stack and the local cloud set it on the publish route's function);
+ * - BLINDSIGHT_PUBLISH_LEASE_MS: how long a job's lease lasts from its last renewal (default
+ *   60,000; the first lease, until the worker starts, is twice as long).
+ * Tests may run workers in process instead (setPublishJobLauncher).
+ */
+import { CS1_WORKERS } from '../../api/routes';
+import { ConfigurationError } from '../../core/errors';
+import { envInteger } from '../../core/env';
+import type { Environment } from '../../core/env';
+import type { IndexVersionService } from './index-versions';
+import { LambdaEventInvoker } from '../../invoke/lambda-event-invoker';
+import { DEFAULT_PUBLISH_JOB_TIMINGS, PublishJobService } from './publish-jobs';
+import type { PublishJobLauncher, PublishJobTimings } from './publish-jobs';
+import { cs1Services } from './services';
+
+export const PUBLISH_WORKER_FUNCTION_ENV = CS1_WORKERS.publishWorker.functionEnv;
+export const PUBLISH_LEASE_ENV = 'BLINDSIGHT_PUBLISH_LEASE_MS';
+
+const misconfigured = (message: string) => new ConfigurationError(`publish jobs: ${message}`);
+
+export function publishJobTimingsFromEnv(env: Environment = process.env): PublishJobTimings {
+  const leaseMs = envInteger(env, PUBLISH_LEASE_ENV, DEFAULT_PUBLISH_JOB_TIMINGS.leaseMs, 1_000, 3_600_000, misconfigured);
+  return { leaseMs, firstLeaseMs: 2 * leaseMs };
+}
+
+let injected: PublishJobLauncher | undefined;
+let fromEnv: { name: string; launcher: PublishJobLauncher } | undefined;
+
+/** Tests: run workers this way instead of through Lambda (undefined: back to the environment). */
+export function setPublishJobLauncher(launcher: PublishJobLauncher | undefined): void {
+  injected = launcher;
+}
+
+/** How this process starts publish workers. */
+export function publishJobLauncher(env: Environment = process.env): PublishJobLauncher {
+  if (injected !== undefined) return injected;
+  const name = env[PUBLISH_WORKER_FUNCTION_ENV]?.trim();
+  if (!name) throw misconfigured(`${PUBLISH_WORKER_FUNCTION_ENV} is not set: the publish route cannot start its worker`);
+  if (fromEnv?.name !== name) {
+    const invoker = new LambdaEventInvoker(name);
+    fromEnv = { name, launcher: { launch: (event) => invoker.invoke(event) } };
+  }
+  return fromEnv.launcher;
+}
+
+let cached: { versions: IndexVersionService; service: PublishJobService } | undefined;
+
+/** The job service over `versions` (the worker's has every kind's validator, the route's none). */
+export function cs1PublishJobs(versions: IndexVersionService): PublishJobService {
+  if (cached?.versions !== versions) {
+    const { stores } = cs1Services();
+    cached = { versions, service: new PublishJobService(stores, versions, publishJobTimingsFromEnv()) };
+  }
+  return cached.service;
+}
