@@ -29,7 +29,10 @@ async function work(event: unknown, context: Context): Promise<PublishJobView | 
   const names = { ownerId: job.ownerId, indexName: job.indexName, version: job.version };
   if (done === undefined) logger.info('publish job not run: another job owns the version or its lease passed', names);
   else if (done.status === 'failed') logger.info('publish job failed', { ...names, code: done.error?.code, phase: done.progress.phase, ms: Date.now() - started });
-  else logger.info('publish job finished', { ...names, status: done.status, ms: Date.now() - started, warnings: (done.result?.warnings as unknown[] | undefined)?.length ?? 0 });
+  else {
+    for (const warning of (done.result?.warnings as string[] | undefined) ?? []) logger.warn('published with a warning', { ...names, warning });
+    logger.info('publish job finished', { ...names, status: done.status, ms: Date.now() - started, warnings: (done.result?.warnings as unknown[] | undefined)?.length ?? 0 });
+  }
   return done ?? null;
 }
 

@@ -23,7 +23,7 @@ import { MAX_IMAGES_PER_REQUEST } from '../api/limits';
 import { info, inStep, warn } from './events';
 import type { StepProgress, WorkflowListener } from './events';
 import type { IndexManifest, Owner, PublishedState } from './owner-state';
-import type { TransferProgress } from './types';
+import type { PublishJob, TransferProgress } from './types';
 import { formatBytes, formatSeconds } from './units';
 import { TWO_SERVER_INDEX_PART } from '../service/twoserver/metadata';
 import { twoServerPartNames } from './index-parts';
@@ -67,6 +67,17 @@ export interface PublishOutcome {
 
 type PublishedIndex = { readonly indexName: string; readonly version: string; readonly previousVersion: string | null; readonly publishedAt: string };
 
+/**
+ * Uploads, then CS1's publish job (it checks and copies the parts asynchronously): the same
+ * step shows the parts' bytes uploaded, then the bytes CS1 has checked and the job's phase.
+ */
+function publishing(progress: StepProgress): { onProgress: (update: TransferProgress) => void; onPublishProgress: (job: PublishJob) => void } {
+  return {
+    onProgress: transfer(progress),
+    onPublishProgress: ({ progress: job }) => progress.update(job.bytesDone, Math.max(1, job.bytesTotal), `CS1 ${job.phase}, ${formatBytes(job.bytesDone)} checked`),
+  };
+}
+
 function transfer(progress: StepProgress, offset = 0, total?: number): (update: TransferProgress) => void {
   return ({ done, total: partTotal, bytes }) => progress.update(offset + done, total ?? partTotal, formatBytes(bytes));
 }
@@ -100,7 +111,7 @@ export async function publishBuild(input: PublishInput, listener: WorkflowListen
   if (manifest.sealed !== undefined) {
     const name = manifest.sealed.indexName;
     const { build: sealedBuild, key } = await loadSealedBuild(build);
-    const published = await inStep(listener, 'upload sealed index', (progress) => publishSealedIndex(client, ownerId, name, sealedBuild, key, { onProgress: transfer(progress) }));
+    const published = await inStep(listener, 'upload sealed index', (progress) => publishSealedIndex(client, ownerId, name, sealedBuild, key, publishing(progress)));
     sealed = { indexName: name, version: published.version, previousVersion: published.previousVersion, publishedAt: published.publishedAt };
     info(listener, `published sealed index "${name}" version ${published.version}${published.previousVersion ? ` (replacing ${published.previousVersion})` : ''}`);
   }
@@ -112,7 +123,7 @@ export async function publishBuild(input: PublishInput, listener: WorkflowListen
       skeleton: await build.get(BUILD_FILES.seiSkeleton, 'the index skeleton'),
       leaves: await build.get(BUILD_FILES.seiLeaves, 'the index leaves'),
     };
-    const published = await inStep(listener, 'upload index', (progress) => client.publishIndex(ownerId, name, 'sei', seiParts, { onProgress: transfer(progress) }));
+    const published = await inStep(listener, 'upload index', (progress) => client.publishIndex(ownerId, name, 'sei', seiParts, publishing(progress)));
     sei = { indexName: name, version: published.version, previousVersion: published.previousVersion, publishedAt: published.publishedAt };
     info(listener, `published SEI index "${name}" version ${published.version}${published.previousVersion ? ` (replacing ${published.previousVersion})` : ''}`);
   }
@@ -133,7 +144,7 @@ export async function publishBuild(input: PublishInput, listener: WorkflowListen
       parts[part] = part === TWO_SERVER_INDEX_PART ? cs1Index : await build.get(twoServerFile(part), `two-server part ${part}`);
     }
     const published = await inStep(listener, 'upload two-server', (progress) =>
-      client.publishIndex(ownerId, reference.indexName, 'two-server', parts, { onProgress: transfer(progress) }),
+      client.publishIndex(ownerId, reference.indexName, 'two-server', parts, publishing(progress)),
     );
     info(listener, `published two-server index "${reference.indexName}" version ${published.version}`);
     twoServer = { indexName: reference.indexName, version: published.version, previousVersion: published.previousVersion, keyId: reference.keyId, cs2 };

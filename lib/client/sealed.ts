@@ -43,7 +43,7 @@ export async function publishSealedIndex(
   const uploads = { [SEALED_PARTS.routing]: parts.routing, [SEALED_PARTS.leaves]: parts.leaves };
   const signedManifest = await client.signManifest(ownerId, indexName, created, expectedCurrent, uploads);
   await client.uploadIndexParts(created, uploads, options);
-  return client.publishIndexVersion(ownerId, indexName, created.version, expectedCurrent, signedManifest);
+  return client.publishIndexVersion(ownerId, indexName, created.version, expectedCurrent, signedManifest, options);
 }
 
 export interface SealedReaderSearchOptions {

@@ -8,7 +8,8 @@
 import { CORS_ORIGINS_ENV } from '../../lib/api/cors';
 import { CS1_AUTHORIZER, CS1_IDENTIFY_WORKER, CS1_ROUTES, CS1_WORKERS } from '../../lib/api/routes';
 import { IDENTIFY_WORKER_TIMEOUT_MS } from '../../cdk/timeouts';
-import { PUBLISH_LEASE_ENV, PUBLISH_WORKER_FUNCTION_ENV } from '../../lib/service/cs1/publish-job-services';
+import { PUBLISH_FIRST_LEASE_ENV, PUBLISH_LEASE_ENV, PUBLISH_WORKER_FUNCTION_ENV } from '../../lib/service/cs1/publish-job-services';
+import { DEFAULT_PUBLISH_JOB_TIMINGS } from '../../lib/service/cs1/publish-jobs';
 import { newDocumentClient, newS3Client } from '../../lib/storage/config';
 import { ensureBucket, ensureTable } from '../../lib/storage/local/provision';
 import { S3RVER_CREDENTIALS } from '../../lib/storage/local/s3rver';
@@ -76,9 +77,10 @@ runAccount('cs1', async () => {
       // s3rver checks these; dynalite accepts any.
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-      AWS_ENDPOINT_URL_LAMBDA: lambdaApi.url,
       [PUBLISH_WORKER_FUNCTION_ENV]: defaultFunctionName(CS1_WORKERS.publishWorker.handler),
       ...(config.publishLeaseMs !== undefined ? { [PUBLISH_LEASE_ENV]: String(config.publishLeaseMs) } : {}),
+      // The worker's first lease covers its cold start, which is as much slower here as the machine.
+      [PUBLISH_FIRST_LEASE_ENV]: String(Math.round(DEFAULT_PUBLISH_JOB_TIMINGS.firstLeaseMs * config.timeoutScale)),
       BLINDSIGHT_CS2_MODE: 'http',
       BLINDSIGHT_CS2_URL: config.cs2Url,
       BLINDSIGHT_CS2_CREDENTIAL: await loadOrCreateCredential(config.credentialFile),

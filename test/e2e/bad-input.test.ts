@@ -56,6 +56,26 @@ describe('bad input end to end: 4xx, a clear message, nothing stored changed', (
     return response;
   }
 
+  /**
+   * A publish whose job must fail: the route accepts it (202, a running job), the job's status
+   * ends failed with `status`'s code and a message matching `message`, the client reports that
+   * error, and nothing stored changed.
+   */
+  async function refusedJob(version: string, expectedCurrent: string, status: number, message: RegExp): Promise<void> {
+    const before = await e2e.snapshot();
+    const path = `${indexPath(ownerA.ownerId, INDEX)}/versions/${version}/publish`;
+    const started = await rawRequest(e2e.url, path, { token: ownerA.ownerToken, body: { expectedCurrent } });
+    expect(started.status, started.text).toBe(202);
+    expect(JSON.parse(started.text)).toMatchObject({ version, status: 'running', expectedCurrent });
+    const error = await ownerA.client.waitForPublish(ownerA.ownerId, INDEX, version).catch((e: unknown) => e);
+    expect(error).toMatchObject({ status, message: expect.stringMatching(message) });
+    const report = await rawRequest(e2e.url, path, { token: ownerA.ownerToken, method: 'GET' });
+    expect(report.status, report.text).toBe(200);
+    expect(JSON.parse(report.text)).toMatchObject({ status: 'failed', error: { message: expect.stringMatching(message) } });
+    expect(report.text).not.toMatch(/\bat .+\.ts:\d+|node_modules/);
+    expect(await e2e.snapshot()).toEqual(before);
+  }
+
   /** The reason the authorizer logged for the first request it denied from log line `since` on. */
   async function denialReason(since: number): Promise<unknown> {
     return (await e2e.waitForLog('cs1', since, (line) => line.message === 'denied'))?.reason;
@@ -313,7 +333,7 @@ describe('bad input end to end: 4xx, a clear message, nothing stored changed', (
       const created = await ownerA.client.createIndexVersion(ownerA.ownerId, INDEX, { kind: 'sei', parts: { skeleton: parts.skeleton.length, leaves: leaves.length } });
       await ownerA.client.uploadIndexParts(created, { skeleton: parts.skeleton, leaves });
       const current = (baseline.description as { version: string }).version;
-      await refused(`${indexPath(ownerA.ownerId, INDEX)}/versions/${created.version}/publish`, { token: ownerA.ownerToken, body: { expectedCurrent: current } }, 400, /part "leaves", leaf 0/);
+      await refusedJob(created.version, current, 400, /part "leaves", leaf 0/);
     });
 
     it('refuses a part of another size than declared', async () => {
@@ -328,7 +348,7 @@ describe('bad input end to end: 4xx, a clear message, nothing stored changed', (
       const expected = put.ok
         ? new RegExp(`part "leaves" of version "${created.version}" is ${short.length} bytes, but ${parts.leaves.length} were declared`)
         : new RegExp(`part "leaves" of version "${created.version}" was not uploaded`);
-      await refused(`${indexPath(ownerA.ownerId, INDEX)}/versions/${created.version}/publish`, { token: ownerA.ownerToken, body: { expectedCurrent: current } }, 400, expected);
+      await refusedJob(created.version, current, 400, expected);
     });
 
     it('refuses an unknown kind, and a publish against a stale current version', async () => {

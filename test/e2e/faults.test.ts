@@ -29,7 +29,7 @@ import { IndexVersionService } from '../../lib/service/cs1/index-versions';
 import { DynamoIndexCatalog } from '../../lib/storage/dynamo-index-catalog';
 import { currentPointerKey, versionKey } from '../../lib/storage/dynamo-keys';
 import { S3ObjectStore } from '../../lib/storage/s3-object-store';
-import { errorMessageOf, indexPath, rawRequest, registerOwner, startE2eCloud } from '../support/e2e-cloud';
+import { registerOwner, startE2eCloud } from '../support/e2e-cloud';
 import type { E2eCloud, E2eOwner } from '../support/e2e-cloud';
 import { buildSeiCorpus, expectedResults, userTrapdoors, vectorAt } from '../support/e2e-sei';
 import type { SeiCorpus } from '../support/e2e-sei';
@@ -84,7 +84,8 @@ describe('faults end to end: interrupted publishes, concurrent publish and searc
   beforeAll(async () => {
     // Users' very next search must see each publish.
     // The DynamoDB proxy lets the crash test stop CS1's handler at a chosen write.
-    const starting = startE2eCloud('faults', { pointerTtlMs: 0, dynamodbFaults: true });
+    // A job whose worker was killed is reported failed once its lease (renewed every 2.5 s while it lives) has passed.
+    const starting = startE2eCloud('faults', { pointerTtlMs: 0, dynamodbFaults: true, publishLeaseMs: 10_000 });
     treeA = buildSeiCorpus({ n: 400, d: 16, seed: 401, idPrefix: 'a-', build: { maxLeafSize: 32 } });
     treeB = buildSeiCorpus({ n: 400, d: 16, seed: 402, idPrefix: 'b-', owner: treeA.owner, build: { maxLeafSize: 32 } });
     trapdoors = userTrapdoors(treeA.owner);
@@ -98,7 +99,7 @@ describe('faults end to end: interrupted publishes, concurrent publish and searc
     await e2e?.stop();
   });
 
-  it('keeps the previous version serving when CS1 is killed during a publish (HTTP level)', async () => {
+  it('keeps the previous version serving when CS1 is killed during a publish job, and reports the job failed', async () => {
     const index = 'killed';
     const big = buildSeiCorpus({ n: 1500, d: 64, seed: 403, idPrefix: 'k-', build: { maxLeafSize: 64, apSampleSize: 200 } });
     const small = buildSeiCorpus({ n: 400, d: 64, seed: 404, idPrefix: 's-', owner: big.owner, build: { maxLeafSize: 32 } });
@@ -111,23 +112,19 @@ describe('faults end to end: interrupted publishes, concurrent publish and searc
     const bigParts = seiIndexParts(big.tree);
     const sizes = { skeleton: bigParts.skeleton.length, leaves: bigParts.leaves.length };
 
-    // v2: created and uploaded; CS1 is killed in the middle of its publish. The DynamoDB proxy
-    // holds the handler's first write of v2's chunks: by then it has validated every part and
-    // written v2's version item (status "staging"), and it can get no further. The kill lands
-    // exactly there, however loaded the machine is.
+    // v2: created and uploaded; its publish job starts (202), and CS1 is killed in the middle
+    // of it. The DynamoDB proxy holds the worker's first write of v2's chunks: by then it has
+    // copied and validated every part and written v2's version item (status "staging"), and it
+    // can get no further. The kill lands exactly there, however loaded the machine is.
     const v2 = await owner.client.createIndexVersion(owner.ownerId, index, { kind: 'sei', parts: sizes });
     await owner.client.uploadIndexParts(v2, bigParts);
     const held = e2e.dynamodbFaults!.holdNext((request) => request.operation === 'BatchWriteItem' && request.body.includes(v2.version));
-    const publishing = rawRequest(e2e.url, `${indexPath(owner.ownerId, index)}/versions/${v2.version}/publish`, {
-      token: owner.ownerToken,
-      body: { expectedCurrent: v1.version },
-    }).then(
-      (response) => ({ answered: response.status }),
-      () => ({ answered: 'connection lost' as const }),
-    );
+    const started = await owner.client.startPublish(owner.ownerId, index, v2.version, v1.version);
+    expect(started).toMatchObject({ version: v2.version, status: 'running', expectedCurrent: v1.version });
     await held;
+    const during = await owner.client.publishStatus(owner.ownerId, index, v2.version);
+    expect(during).toMatchObject({ status: 'running', progress: { phase: 'staging', partsDone: 2, partsTotal: 2, bytesTotal: sizes.skeleton + sizes.leaves } });
     await e2e.killAccount('cs1');
-    expect(await publishing).toEqual({ answered: 'connection lost' });
     await e2e.cloud.startAccount('cs1');
 
     // v1 serves, whole; v2 is visibly half-staged.
@@ -137,17 +134,22 @@ describe('faults end to end: interrupted publishes, concurrent publish and searc
     expect(after.version).toBe(v1.version);
     expect(after.results).toEqual(answerOf(small));
 
-    // The owner finishes the job: the half-staged version is refused with a message that says
-    // so (and changes nothing), and publishing the same parts as a new version goes through.
+    // Nothing renews the dead job's lease: once it has passed, the job is reported failed.
+    const progress: string[] = [];
+    const failed = await owner.client.waitForPublish(owner.ownerId, index, v2.version, { onPublishProgress: (job) => progress.push(job.status) }).catch((error: unknown) => error);
+    expect(failed).toMatchObject({ code: 'UNAVAILABLE', status: 503, message: expect.stringMatching(/stopped at "staging" without finishing .* nothing was published; publish again/) });
+    expect(progress.at(-1)).toBe('failed');
+
+    // The owner publishes again: the half-staged version is refused by its job with a message
+    // that says so (and changes nothing), and publishing the same parts as a new version goes through.
     const before = await e2e.snapshot();
-    const retry = await rawRequest(e2e.url, `${indexPath(owner.ownerId, index)}/versions/${v2.version}/publish`, {
-      token: owner.ownerToken,
-      body: { expectedCurrent: v1.version },
-    });
-    expect(retry.status, retry.text).toBe(409);
-    expect(errorMessageOf(retry)).toMatch(/not completely staged/);
+    const retry = await owner.client.publishIndexVersion(owner.ownerId, index, v2.version, v1.version).catch((error: unknown) => error);
+    expect(retry).toMatchObject({ status: 409, code: 'CONFLICT', message: expect.stringMatching(/not completely staged/) });
     expect(await e2e.snapshot()).toEqual(before);
-    const v3 = await owner.client.publishIndex(owner.ownerId, index, 'sei', bigParts, { expectedCurrent: v1.version });
+    const phases = new Set<string>();
+    const v3 = await owner.client.publishIndex(owner.ownerId, index, 'sei', bigParts, { expectedCurrent: v1.version, onPublishProgress: (job) => phases.add(job.progress.phase) });
+    expect([...phases].every((phase) => ['queued', 'checking', 'copying', 'validating', 'staging', 'switching', 'done'].includes(phase))).toBe(true);
+    expect(phases.has('done')).toBe(true);
     const finished = await ask();
     expect(finished.version).toBe(v3.version);
     expect(finished.results).toEqual(answerOf(big));
@@ -195,9 +197,8 @@ describe('faults end to end: interrupted publishes, concurrent publish and searc
 
       // Publishing the half-staged version is refused with a clear message and changes nothing.
       const before = await e2e.snapshot();
-      const retry = await rawRequest(e2e.url, `${indexPath(owner.ownerId, index)}/versions/${v2}/publish`, { token: owner.ownerToken, body: { expectedCurrent: v1 } });
-      expect(retry.status).toBe(409);
-      expect(errorMessageOf(retry)).toMatch(/is not completely staged .* stage the index again under a new version name/);
+      const retry = await owner.client.publishIndexVersion(owner.ownerId, index, v2, v1).catch((error: unknown) => error);
+      expect(retry).toMatchObject({ status: 409, message: expect.stringMatching(/is not completely staged .* stage the index again under a new version name/) });
       expect(await e2e.snapshot()).toEqual(before);
 
       // A new version goes through.

@@ -81,7 +81,7 @@ export interface E2eCloud {
  * reuse the current-version pointer for up to a second); tests that follow a request through
  * the handlers' DEBUG lines (e.g. the authorizer's "allowed") set logLevel DEBUG.
  */
-export type E2eCloudOptions = Pick<LocalCloudOptions, 'pointerTtlMs' | 'logLevel'> & {
+export type E2eCloudOptions = Pick<LocalCloudOptions, 'pointerTtlMs' | 'logLevel' | 'publishLeaseMs'> & {
   /** Route CS1's handlers' DynamoDB requests through a fault proxy (E2eCloud.dynamodbFaults). */
   readonly dynamodbFaults?: boolean;
 };
@@ -117,7 +117,8 @@ export async function startE2eCloud(name: string, options: E2eCloudOptions = {})
     let start: Record<string, unknown> | undefined;
     do {
       const page = await dynamo.send(new ScanCommand({ TableName: cs1.table, ExclusiveStartKey: start as never, ConsistentRead: true }));
-      for (const item of page.Items ?? []) {
+      // A publish job's record is the job's own report (a refused publish records why), not data that serves.
+      for (const item of (page.Items ?? []).filter((i) => !String(i.sk?.S ?? '').startsWith('PUBLISH#'))) {
         items.push(JSON.stringify(item, (_key, value: unknown) => (value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value)));
       }
       start = page.LastEvaluatedKey;

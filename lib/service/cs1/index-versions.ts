@@ -90,6 +90,11 @@ export interface PublishOptions {
    * leaves what it wrote for the publish that took over (a job that lost its lease).
    */
   readonly onProgress?: (progress: PublishProgress) => void | Promise<void>;
+  /**
+   * Asked before a refused publish removes the copies it made: false when another publish of
+   * the same version may be using them now (its job took over), so they stay.
+   */
+  readonly stillOwned?: () => Promise<boolean>;
 }
 
 /**
@@ -255,6 +260,7 @@ export class IndexVersionService {
     let counts: Omit<PublishProgress, 'phase'> | undefined;
     const onProgress = options.onProgress;
     const tracked: PublishOptions = {
+      ...options,
       onProgress: async ({ phase, ...rest }) => {
         counts = rest;
         await onProgress?.({ phase, ...rest });
@@ -342,6 +348,7 @@ export class IndexVersionService {
     } catch (error) {
       // Another publish of this version owns the copies now: leave them to it.
       if (error instanceof PublishAbandonedError) throw error;
+      if (options.stillOwned !== undefined && !(await options.stillOwned().catch(() => false))) throw error;
       // A refused publish leaves storage as it found it: the uploads stay, the copies go.
       if ((await indexes.getVersion(ownerId, indexName, version).catch(() => undefined)) === undefined) {
         const written = new Set([...names, ...digests.keys()]);

@@ -4,7 +4,9 @@
  * - BLINDSIGHT_PUBLISH_WORKER_FUNCTION: the worker's function name or ARN, invoked
  *   asynchronously (the CDK stack and the local cloud set it on the publish route's function);
  * - BLINDSIGHT_PUBLISH_LEASE_MS: how long a job's lease lasts from its last renewal (default
- *   60,000; the first lease, until the worker starts, is twice as long).
+ *   60,000);
+ * - BLINDSIGHT_PUBLISH_FIRST_LEASE_MS: the first lease, until the worker has started (queued
+ *   event, cold start; default 120,000 or twice the lease, whichever is longer).
  * Tests may run workers in process instead (setPublishJobLauncher).
  */
 import { CS1_WORKERS } from '../../api/routes';
@@ -19,12 +21,14 @@ import { cs1Services } from './services';
 
 export const PUBLISH_WORKER_FUNCTION_ENV = CS1_WORKERS.publishWorker.functionEnv;
 export const PUBLISH_LEASE_ENV = 'BLINDSIGHT_PUBLISH_LEASE_MS';
+export const PUBLISH_FIRST_LEASE_ENV = 'BLINDSIGHT_PUBLISH_FIRST_LEASE_MS';
 
 const misconfigured = (message: string) => new ConfigurationError(`publish jobs: ${message}`);
 
 export function publishJobTimingsFromEnv(env: Environment = process.env): PublishJobTimings {
   const leaseMs = envInteger(env, PUBLISH_LEASE_ENV, DEFAULT_PUBLISH_JOB_TIMINGS.leaseMs, 1_000, 3_600_000, misconfigured);
-  return { leaseMs, firstLeaseMs: 2 * leaseMs };
+  const firstLeaseMs = envInteger(env, PUBLISH_FIRST_LEASE_ENV, Math.max(DEFAULT_PUBLISH_JOB_TIMINGS.firstLeaseMs, 2 * leaseMs), 1_000, 6 * 3_600_000, misconfigured);
+  return { leaseMs, firstLeaseMs };
 }
 
 let injected: PublishJobLauncher | undefined;

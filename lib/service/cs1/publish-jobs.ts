@@ -228,7 +228,11 @@ export class PublishJobService {
         if (lost) throw new PublishAbandonedError(`publish job ${jobId} lost its lease`);
         if (outOfTime) throw new PublishAbandonedError(`publish job ${jobId} ran out of time`);
       };
-      const work = this.versions.publishVersion(ownerId, indexName, version, job.expectedCurrent, job.signedManifest, { onProgress });
+      const stillOwned = async (): Promise<boolean> => {
+        await renew();
+        return !lost && !outOfTime;
+      };
+      const work = this.versions.publishVersion(ownerId, indexName, version, job.expectedCurrent, job.signedManifest, { onProgress, stillOwned });
       const limit =
         deadline === undefined
           ? undefined
@@ -254,7 +258,7 @@ export class PublishJobService {
       clearTimeout(stopAt);
     }
     const finished = await store.get(ownerId, indexName, version);
-    return finished === undefined ? undefined : viewOf(finished);
+    return finished === undefined || finished.jobId !== jobId ? undefined : viewOf(finished);
   }
 }
 

@@ -23,7 +23,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cs1HandlerModules, constructIdOf } from '../../../cdk/cs1-stack';
 import { CS1_IDENTIFY_ROLE_NAME, CS2_DECRYPT_FUNCTION_NAME } from '../../../cdk/names';
 import { STATUS_OF_CODE } from '../../../lib/api/errors';
-import { CS1_API, CS1_ROUTES, routeKeyOf } from '../../../lib/api/routes';
+import { CS1_API, CS1_ROUTES, CS1_WORKERS, routeKeyOf } from '../../../lib/api/routes';
+import { createLambdaInvokeApi } from '../../../scripts/local-cloud/lambda-invoke-api';
+import type { InvocationOutcome } from '../../../scripts/local-cloud/function-invoker';
+import { listen } from '../../../scripts/local-cloud/http-server';
+import { memoryLog } from '../../../scripts/local-cloud/gateway-log';
 import type { Cs1RouteName } from '../../../lib/api/routes';
 import { DecryptionError, DimensionMismatchError, InvalidInputError, MalformedDataError, NotFoundError } from '../../../lib/core/errors';
 import { mapLimited } from '../../../lib/core/concurrency';
@@ -68,7 +72,7 @@ function heRoles(projectFiles: readonly string[]): string[] {
 const HE_ROLES_OF: Record<string, string[]> = {
   'cs1/identify': ['evaluator'],
   'cs1/identify-worker': ['evaluator'],
-  'cs1/index-version-publish': ['client', 'evaluator'],
+  'cs1/index-version-publish-worker': ['client', 'evaluator'],
   'cs2/decrypt': ['decryptor'],
 };
 const CS1_ACCOUNT = '111111111111';
@@ -259,6 +263,13 @@ describe('Lambda bundles on Node 22', () => {
   let sealed: SealedWorld;
   const CREDENTIAL = 'bundle-test-credential';
   const versions: Record<string, string> = {};
+  /** Lambda's Invoke API for the publish route's asynchronous invocations: runs them on the worker's bundle. */
+  /** The asynchronous invocations started so far (each resolves once its job has ended). */
+  const asyncRuns: Array<Promise<unknown>> = [];
+  let invokeServer: Awaited<ReturnType<typeof listen>>;
+  const WORKER = CS1_WORKERS.publishWorker.handler;
+  const WORKER_NAME = 'blindsight-cs1-index-version-publish-worker';
+  const asyncOutcomes: BundleOutcome[] = [];
 
   /** The environment the CDK stack gives a CS1 function, pointed at local storage through the proxies. */
   const cs1Env = (): Record<string, string> => ({
@@ -275,6 +286,9 @@ describe('Lambda bundles on Node 22', () => {
     BLINDSIGHT_CS2_TIMEOUT_MS: String(scaledTimeout(DEFAULT_CS2_TIMEOUT_MS)),
     // The two-server fixture is a (small, fast) she index: publishing it needs the operator's opt-in.
     BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME: 'true',
+    // The publish route starts its worker through Lambda's Invoke API, as in AWS.
+    AWS_ENDPOINT_URL_LAMBDA: invokeServer.url,
+    [CS1_WORKERS.publishWorker.functionEnv]: WORKER_NAME,
   });
 
   /** CS2's function as in AWS: its keys in Secrets Manager (moto's, through a proxy). */
@@ -317,6 +331,27 @@ describe('Lambda bundles on Node 22', () => {
     } finally {
       secretsClient.destroy();
     }
+    const invokeApi = createLambdaInvokeApi({
+      account: 'cs1',
+      accountId: CS1_ACCOUNT,
+      region: REGION,
+      functions: {},
+      asyncFunctions: { [WORKER_NAME]: { handler: WORKER, timeoutMs: CS1_WORKERS.publishWorker.timeoutMs } },
+      timeoutMs: CS1_WORKERS.publishWorker.timeoutMs,
+      runtime: (call) => {
+        const run = bundles
+          .get(call.handler)!
+          .invoke(call.event)
+          .then((outcome): InvocationOutcome => {
+            asyncOutcomes.push(outcome);
+            return outcome.ok ? { kind: 'result', value: outcome.result } : { kind: 'error', error: undefined, errorType: outcome.errorType, errorMessage: outcome.errorMessage };
+          });
+        asyncRuns.push(run);
+        return run;
+      },
+      log: memoryLog(),
+    });
+    invokeServer = await listen(invokeApi, '127.0.0.1', 0);
     proxies = {
       dynamodb: await startCuttableProxy(aws.env.AWS_ENDPOINT_URL_DYNAMODB),
       s3: await startCuttableProxy(aws.env.AWS_ENDPOINT_URL_S3),
@@ -331,6 +366,7 @@ describe('Lambda bundles on Node 22', () => {
   afterAll(async () => {
     await Promise.all([...bundles.values()].map((bundle) => bundle.stop()));
     await Promise.all(Object.values(proxies ?? {}).map((proxy) => proxy.close()));
+    await invokeServer?.close();
     await cs2?.stop();
     await aws?.stop();
     fixture?.client.dispose();
@@ -434,8 +470,24 @@ describe('Lambda bundles on Node 22', () => {
         event('publishIndexVersion', at({ indexName: 'vault', version: versions.vault }), { expectedCurrent: null }),
         event('publishIndexVersion', at({ indexName: 'photos', version: versions.photos }), { expectedCurrent: 5 }),
       ],
-      [200, 200, 200, 400],
+      [202, 202, 202, 400],
     );
+    // The three jobs run in the worker's bundle, started by Lambda Event invocations.
+    await Promise.all(asyncRuns);
+    expect(asyncOutcomes).toHaveLength(3);
+    for (const outcome of asyncOutcomes) expect(outcome).toMatchObject({ ok: true, result: { status: 'succeeded' } });
+    const [badJob] = await invoke(WORKER, [{ ownerId: owner.ownerId, indexName: 'photos', version: versions.photos, jobId: 'not-hex' }]);
+    expect(statusOfThrown(badJob)).toBe(400);
+    statuses.push(`${WORKER} succeeded x3/${(badJob as { errorType: string }).errorType}`);
+    const [status] = await check(
+      'cs1/index-version-publish-status',
+      [
+        event('publishStatus', at({ indexName: 'vault', version: versions.vault })),
+        event('publishStatus', at({ indexName: 'vault', version: '20990101T000000000Z-000000000000' })),
+      ],
+      [200, 404],
+    );
+    expect(status.body).toMatchObject({ status: 'succeeded', result: { version: versions.vault } });
     await check('cs1/index-get', [event('getIndex', at({ indexName: 'photos' })), event('getIndex', at({ indexName: '..' }))], [200, 400]);
 
     const trapdoor = Array.from(sei.generator.trapdoor(row(sei.vectors, 0)));
@@ -535,6 +587,10 @@ describe('Lambda bundles on Node 22', () => {
         const [outcome] = await invoke(handler, [{ ownerId: stranger.ownerId, indexName: 'unseen', version: versions.faces ?? 'v1', shard: 0, records: [0], query: 'AAAA', blinding: 'per-value' }]);
         return [handler, outcome];
       }
+      if (handler === WORKER) {
+        const [outcome] = await invoke(handler, [{ ownerId: stranger.ownerId, indexName: 'photos', version: versions.photos ?? 'v1', jobId: '0'.repeat(32) }]);
+        return [handler, outcome];
+      }
       if (handler === 'cs1/authorizer') {
         const [outcome] = await invoke(handler, [authorizerEvent(routeKeyOf(CS1_API.search), `Bearer ${await stranger.token()}`, { ownerId: stranger.ownerId, indexName: 'photos' })]);
         return [handler, outcome];
@@ -545,7 +601,7 @@ describe('Lambda bundles on Node 22', () => {
       return [handler, outcome];
     });
     for (const [handler, outcome] of outcomes) {
-      if (handler === 'cs1/authorizer' || handler === 'cs2/decrypt' || handler === 'cs1/cleanup' || handler === 'cs1/identify-worker') {
+      if (handler === 'cs1/authorizer' || handler === 'cs2/decrypt' || handler === 'cs1/cleanup' || handler === 'cs1/identify-worker' || handler === WORKER) {
         expect(outcome, handler).toMatchObject({ ok: false, errorType: 'UnavailableError' });
         continue;
       }

@@ -198,7 +198,7 @@ describe('identify handler', () => {
   });
 
   it('publish refuses a she index with 400 unless CS1 allows it, and says so in the response and the log when it does', async () => {
-    const warn = vi.spyOn(serviceLogger('blindsight-cs1-index-version-publish'), 'warn');
+    const warn = vi.spyOn(serviceLogger('blindsight-cs1-index-version-publish-worker'), 'warn');
     try {
       process.env.BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME = 'false';
       resetCs1Services();
