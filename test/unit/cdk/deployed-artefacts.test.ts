@@ -10,7 +10,7 @@
  * cfn-lint and moto_server are Python tools installed on the machine; a missing one fails the
  * test with its name. cfn-lint runs while moto deploys (both are independent of each other).
  */
-import { GetFunctionCommand, GetPolicyCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetFunctionCommand, GetPolicyCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { APIGatewayClient, GetMethodCommand, GetResourcesCommand, GetRestApisCommand } from '@aws-sdk/client-api-gateway';
 import { GetRoleCommand, GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand, ListRolesCommand } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -199,7 +199,12 @@ describe('two-account deploy into moto', () => {
         { effect: 'Allow', principal: role.Arn, action: 'lambda:InvokeFunction' },
       ]);
 
-      // In CS1, the identify role and no other may invoke a function, and only that one.
+      // In CS1, the identify role may invoke CS2's decrypt function and nothing else, and the
+      // publish route's role the publish worker and nothing else; no other role may invoke any.
+      const cs1Lambda = moto.client(LambdaClient, CS1_ACCOUNT);
+      const worker = (await cs1Lambda.send(new ListFunctionsCommand({}))).Functions!.filter((fn) => fn.FunctionName!.includes('IndexVersionPublishWorker'));
+      cs1Lambda.destroy();
+      expect(worker).toHaveLength(1);
       const invokers: string[] = [];
       for (const each of (await cs1Iam.send(new ListRolesCommand({}))).Roles ?? []) {
         for (const name of (await cs1Iam.send(new ListRolePoliciesCommand({ RoleName: each.RoleName! }))).PolicyNames ?? []) {
@@ -211,10 +216,13 @@ describe('two-account deploy into moto', () => {
           }
         }
       }
-      // ...CS2's decrypt function and CS1's own identify worker.
+      // ...CS2's decrypt function and CS1's own identify worker; the publish route's role its publish
+      // worker. Sorted: the identify role's (account 1... before 2...), then moto's generated
+      // "moto-Cs1Stack-IndexVersionPublishRole...".
       expect(invokers.sort()).toEqual([
         expect.stringMatching(new RegExp(`^${CS1_IDENTIFY_ROLE_NAME} lambda:InvokeFunction arn:aws:lambda:${REGION}:${CS1_ACCOUNT}:function:[^,:]*IdentifyWorker[^,:]*$`)),
         `${CS1_IDENTIFY_ROLE_NAME} lambda:InvokeFunction ${decrypt.FunctionArn}`,
+        expect.stringMatching(new RegExp(`-IndexVersionPublishRole[^ ]* lambda:InvokeFunction ${worker[0].FunctionArn}$`)),
       ]);
     } finally {
       cs1Iam.destroy();
