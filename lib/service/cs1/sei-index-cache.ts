@@ -20,7 +20,7 @@ import { decodeIndexSkeleton, decodeLeafBlock } from '../../sei/index-tree/forma
 import type { IndexSkeleton } from '../../sei/index-tree/format';
 import type { EncryptedLeaf } from '../../sei/index-tree/types';
 import { indexPartObjectKey } from '../../storage/object-keys';
-import type { IndexCatalog, ObjectStore } from '../../storage/types';
+import type { IndexCatalog, IndexVersion, ObjectStore } from '../../storage/types';
 import { ByteLru } from './byte-lru';
 import { createLimiter } from '../../core/concurrency';
 import { S3_CONCURRENCY } from './limits';
@@ -179,6 +179,19 @@ export class SeiIndexCache {
     while (this.versions.size > this.maxVersions) this.versions.delete(this.versions.keys().next().value as string);
   }
 
+  /**
+   * The skeleton's bytes: its S3 object, checked against the digest fixed at publish (one GET;
+   * any number of cold functions read it without a hot DynamoDB partition), or for versions
+   * staged before, the catalog blob.
+   */
+  private async readSkeleton(ownerId: string, indexName: string, metadata: SeiMetadata, item: IndexVersion): Promise<Uint8Array> {
+    const ref = metadata.skeleton;
+    if (ref === undefined) return item.readBlob(SKELETON_BLOB);
+    const digest = await this.verified.digestOf(ownerId, indexName, ref);
+    if (digest === undefined) throw new Error(`the skeleton object "${ref.part}" of version "${ref.version}" has no recorded digest`);
+    return this.verified.readRange(this.stores.objects, ownerId, indexName, ref, 0, digest.bytes);
+  }
+
   private async read(ownerId: string, indexName: string, version: string): Promise<LoadedSeiIndex> {
     const where = { indexName, version };
     const item = await this.stores.indexes.getVersion(ownerId, indexName, version).catch((error: unknown) => {
@@ -189,7 +202,11 @@ export class SeiIndexCache {
     if (item.status !== 'complete') throw new ConflictError(`index "${indexName}" version "${version}" is not completely staged`);
     try {
       const metadata = parseSeiMetadata(item.metadata);
-      const [skeletonBytes, locationBytes, provenance] = await Promise.all([item.readBlob(SKELETON_BLOB), item.readBlob(LEAF_LOCATIONS_BLOB), readProvenance(item)]);
+      const [skeletonBytes, locationBytes, provenance] = await Promise.all([
+        this.readSkeleton(ownerId, indexName, metadata, item),
+        item.readBlob(LEAF_LOCATIONS_BLOB),
+        readProvenance(item),
+      ]);
       const skeleton = decodeIndexSkeleton(skeletonBytes);
       const locations = decodeSeiLocations(locationBytes);
       checkLocationsMatchSkeleton(locations, skeleton);
@@ -198,6 +215,8 @@ export class SeiIndexCache {
       }
       return { ownerId, indexName, version, metadata, skeleton, skeletonBytes, locations, ...(provenance !== undefined ? { provenance } : {}) };
     } catch (error) {
+      // Storage that did not answer, or bytes changed after publish, are not corrupt data.
+      if (isBlindsightError(error) && (error.code === 'UNAVAILABLE' || error.code === 'INTEGRITY_FAILED')) throw error;
       throw corrupt(where, error);
     }
   }

@@ -16,7 +16,7 @@ import type { DirectoryShard } from './sei-image-directory';
 import { SEI_DIRECTORY_OBJECT, SEI_LEAVES_PART, SEI_SKELETON_PART } from './sei-index-kind';
 import { encodeSeiLocations, LEAF_LOCATIONS_BLOB } from './sei-locations';
 import type { BlockLocation, SeiLocations } from './sei-locations';
-import { seiMetadataToJson, SKELETON_BLOB } from './sei-metadata';
+import { seiMetadataToJson } from './sei-metadata';
 import type { IndexKindValidator, IndexPartsReader, ValidatedIndexVersion } from './types';
 import { assertScoreOperands } from '../../sei/score';
 
@@ -150,8 +150,11 @@ async function validateSei(parts: IndexPartsReader): Promise<ValidatedIndexVersi
     updates: { ...skeleton.updates },
     search: skeleton.search,
     publishedFrom: parts.version,
+    // A cold search function reads the skeleton as one S3 object (its copy, digest-checked),
+    // not as chunks of one DynamoDB partition.
+    skeleton: parts.ref(SEI_SKELETON_PART),
   });
-  return { metadata, blobs: { [SKELETON_BLOB]: skeletonBytes, [LEAF_LOCATIONS_BLOB]: encodeSeiLocations(table) } };
+  return { metadata, blobs: { [LEAF_LOCATIONS_BLOB]: encodeSeiLocations(table) } };
 }
 
 export const seiIndexValidator: IndexKindValidator = { validate: validateSei };

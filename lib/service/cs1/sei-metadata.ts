@@ -7,8 +7,10 @@ import type { SearchDefaults } from '../../sei/index-tree/types';
 import type { JsonObject, JsonValue } from '../../storage/types';
 
 export const SEI_METADATA_FORMAT = 'sei-v1';
-/** Catalog blob names of an SEI version. */
+/** Catalog blob of the skeleton, for versions staged before it moved to S3 (metadata.skeleton). */
 export const SKELETON_BLOB = 'skeleton';
+/** The S3 object (of the version's prefix) that holds the skeleton of versions made by updates. */
+export const SKELETON_OBJECT = 'skeleton';
 
 export interface SeiMetadata {
   readonly d: number;
@@ -23,6 +25,11 @@ export interface SeiMetadata {
   readonly search?: SearchDefaults;
   /** The version whose uploaded parts this version was validated from (or derived from). */
   readonly publishedFrom: string;
+  /**
+   * Where the skeleton lives: one immutable S3 object of a version (its digest fixed at
+   * publish, checked on read). Absent for versions staged before: their skeleton is a catalog blob.
+   */
+  readonly skeleton?: { readonly version: string; readonly part: string };
   /** For versions made by an update: the version it changed, and how. */
   readonly derivedFrom?: { readonly version: string; readonly operation: 'add' | 'delete'; readonly imageId: string; readonly leaf: number };
 }
@@ -70,6 +77,7 @@ export function seiMetadataToJson(metadata: SeiMetadata): JsonObject {
   };
   if (metadata.search !== undefined) json.search = searchDefaultsToJson(metadata.search);
   if (metadata.derivedFrom !== undefined) json.derivedFrom = { ...metadata.derivedFrom };
+  if (metadata.skeleton !== undefined) json.skeleton = { version: metadata.skeleton.version, part: metadata.skeleton.part };
   return json;
 }
 
@@ -91,6 +99,8 @@ export function parseSeiMetadata(json: JsonObject, what = 'SEI index metadata'):
   if (updates === undefined) throw new MalformedDataError(what, 'updates is missing');
   const derived = object(json.derivedFrom);
   const search = object(json.search);
+  const skeleton = object(json.skeleton);
+  if (skeleton !== undefined && (typeof skeleton.version !== 'string' || typeof skeleton.part !== 'string')) throw new MalformedDataError(what, 'skeleton is incomplete');
   let derivedFrom: SeiMetadata['derivedFrom'];
   if (derived !== undefined) {
     if (typeof derived.version !== 'string' || typeof derived.imageId !== 'string' || (derived.operation !== 'add' && derived.operation !== 'delete')) {
@@ -115,5 +125,6 @@ export function parseSeiMetadata(json: JsonObject, what = 'SEI index metadata'):
     ...(search === undefined ? {} : { search: parseSearchDefaults(search, what) }),
     publishedFrom: json.publishedFrom,
     derivedFrom,
+    ...(skeleton === undefined ? {} : { skeleton: { version: skeleton.version as string, part: skeleton.part as string } }),
   };
 }

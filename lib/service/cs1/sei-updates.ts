@@ -26,7 +26,7 @@ import type { LoadedSeiIndex, SeiIndexCache } from './sei-index-cache';
 import { encodeDirectoryShard, shardOf } from './sei-image-directory';
 import type { DirectoryShard } from './sei-image-directory';
 import { encodeSeiLocations, LEAF_LOCATIONS_BLOB, relocateBlocks } from './sei-locations';
-import { seiMetadataToJson, SKELETON_BLOB } from './sei-metadata';
+import { seiMetadataToJson, SKELETON_OBJECT } from './sei-metadata';
 import type { SeiMetadata } from './sei-metadata';
 import { rewriteSkeletonTrailer } from './sei-skeleton';
 import { newVersionName } from './version-names';
@@ -168,8 +168,10 @@ export class SeiUpdateService {
       shard: { index: change.shardIndex, ref: shardRef, length: shardBytes.length, count: change.shard.size },
     });
     const imageCount = base.metadata.imageCount + (change.operation === 'add' ? 1 : -1);
+    const skeletonRef = { version, part: SKELETON_OBJECT };
     const metadata: SeiMetadata = {
       ...base.metadata,
+      skeleton: skeletonRef,
       imageCount,
       updates: { ...tree.updates },
       derivedFrom: { version: base.version, operation: change.operation, imageId: change.imageId, leaf: change.leafIndex },
@@ -184,6 +186,7 @@ export class SeiUpdateService {
         [
           [leafRef.part, leafBytes],
           [shardRef.part, shardBytes],
+          [skeletonRef.part, rewritten.bytes],
         ].map(async ([part, bytes]) => {
           const key = indexPartObjectKey(ownerId, indexName, version, part as string);
           written.push(key);
@@ -195,10 +198,15 @@ export class SeiUpdateService {
         kind: 'sei',
         metadata: seiMetadataToJson(metadata),
         blobs: {
-          [SKELETON_BLOB]: rewritten.bytes,
           [LEAF_LOCATIONS_BLOB]: encodeSeiLocations(locations),
-          // The blocks this version wrote; the rest keep the digests of the versions that wrote them.
-          [PART_DIGESTS_BLOB]: encodePartDigests(new Map([[leafRef.part, digestBytes(leafBytes)], [shardRef.part, digestBytes(shardBytes)]])),
+          // The objects this version wrote; the rest keep the digests of the versions that wrote them.
+          [PART_DIGESTS_BLOB]: encodePartDigests(
+            new Map([
+              [leafRef.part, digestBytes(leafBytes)],
+              [shardRef.part, digestBytes(shardBytes)],
+              [skeletonRef.part, digestBytes(rewritten.bytes)],
+            ]),
+          ),
           ...(provenance !== undefined ? { [PROVENANCE_BLOB]: encodeProvenance(provenance) } : {}),
         },
       });

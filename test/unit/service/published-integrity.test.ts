@@ -13,7 +13,7 @@ import { indexPartObjectKey, indexPartUploadKey } from '../../../lib/storage/obj
 import { startLocalAws } from '../../support/local-aws';
 import type { LocalAws } from '../../support/local-aws';
 import { row, seiWorld } from '../../support/sei-fixture';
-import { cloneTree, OWNER_A, putPresigned, serviceWorld } from './support';
+import { cloneTree, OWNER_A, publishTree, putPresigned, serviceWorld } from './support';
 
 /** The same tree with one coordinate of one stored vector changed: well formed, same length. */
 function craftedLeaves(tree: EncryptedIndexTree): Uint8Array {
@@ -99,5 +99,32 @@ describe('published index versions cannot be changed', () => {
     await stores.objects.put(key, changed);
     const again = serviceWorld(aws);
     await expect(again.services.search.search(OWNER_A, 'updated', request)).rejects.toMatchObject({ code: 'INTEGRITY_FAILED' });
+  });
+
+  it('a cold search reads the skeleton as one S3 object checked by its digest, also for versions made by updates', async () => {
+    const { services, stores } = serviceWorld(aws);
+    const version = await publishTree(services, OWNER_A, 'skeleton-object', world.tree);
+    const skeletonKey = (v: string) => indexPartObjectKey(OWNER_A, 'skeleton-object', v, 'skeleton');
+    // No skeleton chunks in DynamoDB: one immutable object of the version.
+    expect((await stores.indexes.getVersion(OWNER_A, 'skeleton-object', version))!.blobs.map((blob) => blob.name)).not.toContain('skeleton');
+    const cold = serviceWorld(aws);
+    expect((await cold.services.search.search(OWNER_A, 'skeleton-object', request)).results[0].hits).toEqual(reference);
+    expect(cold.objects.of('getRange').filter((call) => call.key === skeletonKey(version))).toHaveLength(1);
+
+    // An update writes its rewritten skeleton as an object of its own version.
+    const deleted = await services.updates.deleteImage(OWNER_A, 'skeleton-object', 'img-1');
+    expect((await stores.indexes.getVersion(OWNER_A, 'skeleton-object', deleted.version))!.blobs.map((blob) => blob.name)).not.toContain('skeleton');
+    const colder = serviceWorld(aws);
+    const after = await colder.services.search.search(OWNER_A, 'skeleton-object', request);
+    expect(after.version).toBe(deleted.version);
+    expect(after.results[0].hits.some((hit) => hit.imageId === 'img-1')).toBe(false);
+    expect(colder.objects.of('getRange').filter((call) => call.key === skeletonKey(deleted.version))).toHaveLength(1);
+
+    // Changed after publish: refused, never searched.
+    const bytes = await stores.objects.get(skeletonKey(deleted.version));
+    const changed = bytes.slice();
+    changed[changed.length - 1] ^= 1;
+    await stores.objects.put(skeletonKey(deleted.version), changed);
+    await expect(serviceWorld(aws).services.search.search(OWNER_A, 'skeleton-object', request)).rejects.toMatchObject({ code: 'INTEGRITY_FAILED' });
   });
 });
