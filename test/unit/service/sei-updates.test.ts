@@ -53,14 +53,19 @@ describe('copy-on-write image updates of a published SEI index', () => {
     expect(added).toMatchObject({ previousVersion: v1, imageId: 'fresh-1', leaf: placed.leaf, imageCount: 401, rebuildAdvice: rebuildAdvice(mirror) });
     expect((await world.stores.indexes.getCurrent(OWNER_A, 'live'))?.version).toBe(added.version);
 
-    // Copy-on-write: two new objects (the changed leaf and one directory shard), nothing else
-    // written, and only that leaf and that shard read.
+    // Copy-on-write: three new objects (the changed leaf, one directory shard and the skeleton
+    // with its new leaf directory), nothing else written, and only that leaf and that shard read.
     const puts = world.objects.of('put').map((p) => p.key);
     expect(puts.sort()).toEqual(
-      [indexPartObjectKey(OWNER_A, 'live', added.version, `leaf-${placed.leaf}`), expect.stringMatching(/\/directory-shard-\d+$/)].sort(),
+      [
+        indexPartObjectKey(OWNER_A, 'live', added.version, `leaf-${placed.leaf}`),
+        expect.stringMatching(/\/directory-shard-\d+$/),
+        indexPartObjectKey(OWNER_A, 'live', added.version, 'skeleton'),
+      ].sort(),
     );
     expect(puts.every((key) => key.startsWith(indexVersionPrefix(OWNER_A, 'live', added.version)))).toBe(true);
-    expect(world.objects.of('getRange')).toHaveLength(2);
+    // (Besides the base version's skeleton object, when this process loads that version.)
+    expect(world.objects.of('getRange').filter((read) => !read.key.endsWith('/skeleton'))).toHaveLength(2);
 
     const stored = await world.stores.indexes.getVersion(OWNER_A, 'live', added.version);
     const table = decodeSeiLocations(await stored!.readBlob(LEAF_LOCATIONS_BLOB));
@@ -153,7 +158,7 @@ describe('copy-on-write image updates of a published SEI index', () => {
     const versions = (await world.stores.indexes.listVersions(OWNER_A, 'contended')).map((v) => v.version);
     expect(versions.sort()).toEqual([v1, won[0].value.version].sort());
     const loserKeys = world.objects.of('put').map((p) => p.key).filter((key) => !key.includes(won[0].value.version));
-    expect(loserKeys).toHaveLength(2);
+    expect(loserKeys).toHaveLength(3);
     for (const key of loserKeys) expect(await world.stores.objects.head(key)).toBeUndefined();
   });
 
