@@ -1,7 +1,7 @@
 /**
  * SEI indexes loaded into memory, kept across warm invocations of a function.
  *
- * Versions: the skeleton (from its catalog blob) and the leaf-locations table are loaded once
+ * Versions: the skeleton (from its S3 object) and the leaf-locations table are loaded once
  * per (ownerId, indexName, version) and kept in a small LRU. A caller holds the loaded version
  * for its whole request, so eviction or a newer publish never changes what it is working on.
  *
