@@ -14,7 +14,9 @@
  *   after `warmup` concurrent searches that are not measured (CS1 runs each function in up to
  *   `concurrency` execution environments, each with its own warm caches, as Lambda does);
  * - the first search after a cold start of CS1 (account process stopped and started again:
- *   handler modules, the skeleton and the leaves are loaded again), and the second one.
+ *   handler modules, the skeleton and the leaves are loaded again), and the second one;
+ *   `--cold-starts` repeats this (medians reported, with the handler's own time of the cold
+ *   search: pointer, skeleton and leaf-table load, leaf reads and scoring).
  *
  * Besides the client-side numbers, CS1's own log lines give the server-side split: the
  * gateway's time per request (authorizer + handler + event plumbing) and the handler's time
@@ -73,6 +75,7 @@ interface ApiBenchOptions {
   warmup: string;
   concurrency: string;
   sequential: string;
+  coldStarts: string;
   queries: string;
   trapdoors: string;
   kind: 'sei' | 'sealed';
@@ -126,6 +129,12 @@ class ServerTimings {
     this.gateway = [];
     this.handler = [];
     this.recording = true;
+  }
+
+  /** Waits (at most `timeoutMs`) for `count` handler lines: a log line may arrive after its answer. */
+  async handlerLines(count: number, timeoutMs = 5000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.handler.length < count && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
   stop(): { gateway: number[]; handler: number[] } {
@@ -300,7 +309,7 @@ function seiDriver(n: number, d: number, options: ApiBenchOptions): Driver {
     handlerMessage: 'search',
     buildMs,
     indexBytes: parts.skeleton.length + parts.leaves.length,
-    columns: { probes, trapdoorsPerRequest: perRequest, leaves: tree.leaves.length },
+    columns: { probes, trapdoorsPerRequest: perRequest, leaves: tree.leaves.length, skeletonMb: round(parts.skeleton.length / 1e6, 2) },
     async publish(ownerClient, ownerId) {
       const publishStart = performance.now();
       const created = await ownerClient.createIndexVersion(ownerId, INDEX, { kind: 'sei', parts: { skeleton: parts.skeleton.length, leaves: parts.leaves.length } });
@@ -422,6 +431,8 @@ async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: 
   const sequential = Number(options.sequential);
   const queryCount = Number(options.queries);
   const checks = Number(options.check);
+  const coldStarts = Number(options.coldStarts);
+  if (!Number.isSafeInteger(coldStarts) || coldStarts < 1) throw new Error('--cold-starts must be a positive integer');
   const loadBefore = loadavg()[0];
 
   process.stderr.write(`api bench ${options.kind} n=${n} d=${d}: building the index...\n`);
@@ -503,15 +514,24 @@ async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: 
     const concurrentServer = timings.stop();
     const concurrentMeasured = driver.measured();
 
-    // Cold start: CS1's account process restarted, then the first and second search.
-    process.stderr.write('api bench: cold start...\n');
-    const restartStart = performance.now();
-    await cloud.stopAccount('cs1');
-    await cloud.startAccount('cs1');
-    const restartMs = performance.now() - restartStart;
-    const cold = await driver.search(0);
-    const warm = await driver.search(1);
-
+    // Cold starts: CS1's account process restarted, then the first and second search (the
+    // handler's own time of the first one from CS1's log).
+    process.stderr.write(`api bench: ${coldStarts} cold start(s)...\n`);
+    const cold: { restartMs: number[]; ms: number[]; handlerMs: number[]; warmMs: number[]; ok: boolean } = { restartMs: [], ms: [], handlerMs: [], warmMs: [], ok: true };
+    for (let i = 0; i < coldStarts; i++) {
+      const restartStart = performance.now();
+      await cloud.stopAccount('cs1');
+      await cloud.startAccount('cs1');
+      cold.restartMs.push(performance.now() - restartStart);
+      timings.start();
+      const first = await driver.search(2 * i);
+      if (first.ok) await timings.handlerLines(1);
+      cold.handlerMs.push(...timings.stop().handler);
+      const second = await driver.search(2 * i + 1);
+      cold.ms.push(first.ms);
+      cold.warmMs.push(second.ms);
+      cold.ok &&= first.ok && second.ok;
+    }
     const seq = latencyStats(sequentialSamples);
     const conc = latencyStats(concurrentSamples);
     const prefixed = (prefix: string, row: BenchRow): BenchRow =>
@@ -552,10 +572,13 @@ async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: 
       clientCpuMsPerRequest: round(clientCpuMs / requests, 2),
       errors: seq.errors + conc.errors,
       mismatches,
-      restartMs: round(restartMs, 0),
-      coldStartMs: round(cold.ms, 1),
+      coldStarts,
+      restartMs: round(percentile(cold.restartMs, 50), 0),
+      coldStartMs: round(percentile(cold.ms, 50), 1),
+      coldStartMsMax: round(Math.max(...cold.ms), 1),
+      coldHandlerMs: round(percentile(cold.handlerMs, 50), 1),
       coldStartOk: cold.ok,
-      warmAfterColdMs: round(warm.ms, 1),
+      warmAfterColdMs: round(percentile(cold.warmMs, 50), 1),
       cpus: availableParallelism(),
       loadAvgBefore: round(loadBefore, 2),
       loadAvgAfter: round(loadavg()[0], 2),
@@ -580,6 +603,7 @@ export function register(program: Command): void {
     .option('--warmup <count>', 'concurrent searches before the throughput phase (not measured)', '5000')
     .option('--concurrency <count>', 'execution environments per CS1 function', String(DEFAULT_FUNCTION_CONCURRENCY))
     .option('--sequential <count>', 'searches in the sequential latency phase', '500')
+    .option('--cold-starts <count>', 'cold starts measured (CS1 restarted before each; medians reported)', '1')
     .option('--queries <count>', 'distinct held-out queries (cycled)', '200')
     .option('--trapdoors <count>', 'trapdoors per request (K-anonymity: 1 real + decoys)', '1')
     .option('--kind <kind>', 'sei (CS1 ranks trapdoors) or sealed (the client ranks the leaves it asks for)', 'sei')
