@@ -155,7 +155,3 @@ export function storageErrorOf(status: number, bodyText: string, operation: stri
     operation,
   });
 }
-
-export function isServiceUnreachable(error: unknown): error is ServiceUnreachableError {
-  return error instanceof ServiceUnreachableError;
-}

@@ -99,12 +99,6 @@ export function squaredDistance(a: ArrayLike<number>, b: ArrayLike<number>): num
   return s;
 }
 
-export function squaredNorm(a: ArrayLike<number>): number {
-  let s = 0;
-  for (let j = 0; j < a.length; j++) s += a[j] * a[j];
-  return s;
-}
-
 /** Throws unless every value is finite: NaN or infinity must never reach the math. */
 export function assertFinite(values: ArrayLike<number>, what: string): void {
   for (let j = 0; j < values.length; j++) {
