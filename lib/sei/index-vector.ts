@@ -1,6 +1,6 @@
 /**
- * Encryption of index vectors (GenIndex step 1, paper eq. 2-3; checked form in
- * `shared/notes/sei-math.md`), 0-based:
+ * Encryption of index vectors (GenIndex step 1, paper eq. 2-3; the form we
+ * implement is in docs/sei-math.md), 0-based:
  *   ft[pi[k]] = r[k] - 2 f[k] (k < d),  ft[pi[d]] = r[d] + ||f||^2
  *   fh[2s] = ft[s],  fh[2s+1] = S[s]
  *   f' = fh M^-1

@@ -1,6 +1,6 @@
 /**
- * The owner's secret of SEI (GenKey, paper section 5.3.1; checked form in
- * `shared/notes/sei-math.md`): the invertible matrix M and its inverse, r, S, the permutation pi,
+ * The owner's secret of SEI (GenKey, paper section 5.3.1; the form we
+ * implement is in docs/sei-math.md): the invertible matrix M and its inverse, r, S, the permutation pi,
  * theta and X. Generation draws everything from {@link secureRandom}; {@link ownerSecretFromValues}
  * builds a secret from explicit values (the paper's toy example, decoded files) and validates it.
  *

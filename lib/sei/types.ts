@@ -1,6 +1,6 @@
 /**
  * Types of the SEI scheme (Similarity search for Encrypted Images). Notation follows the paper
- * and `shared/notes/sei-math.md`: feature dimension d, encrypted vectors of 2d+2 entries, row
+ * and docs/sei-math.md: feature dimension d, encrypted vectors of 2d+2 entries, row
  * vectors, matrices row-major in Float64Arrays. Indices in code are 0-based.
  */
 
@@ -20,7 +20,7 @@ export interface OwnerSecret {
   readonly S: Float64Array;
   /**
    * Permutation pi of the d+1 positions: entry k of (r[1..d] - 2f, r[d+1] + ||f||^2) moves to
-   * slot pi[k] (0-based), i.e. pi[k] = slot(k) of the note.
+   * slot pi[k] (0-based), as in docs/sei-math.md.
    */
   readonly pi: Uint32Array;
   /** theta > 0. */

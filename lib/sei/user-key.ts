@@ -1,6 +1,6 @@
 /**
- * User keys of SEI with limited key leakage (GenKey, paper section 5.3.1; checked form in
- * `shared/notes/sei-math.md`). A user draws a random invertible W and sends it to the owner; the
+ * User keys of SEI with limited key leakage (GenKey, paper section 5.3.1; the form we
+ * implement is in docs/sei-math.md). A user draws a random invertible W and sends it to the owner; the
  * owner returns Abar = A W^-1 and U, never M, r, S, pi, theta or X.
  *
  * With 0-based pair sums P[i][s] = M[i][2s] + M[i][2s+1]:

@@ -1,6 +1,6 @@
 /**
  * The symmetric homomorphic encryption (SHE) of Mahdikhani et al., as used by the two-server
- * identification paper (notation of shared/notes/she-fit-notes.md):
+ * identification paper (docs/two-server-scheme.md):
  *   KeyGen(k0, k1, k2): k0-bit primes p, q; N = p q; k2-bit L. Secret (p, L), public N.
  *   Enc(m) = (r L + m)(1 + r' p) mod N, r of k2 bits, r' of k0 bits.
  *   Dec(c) = x if x < L/2 else x - L, where x = (c mod p) mod L.

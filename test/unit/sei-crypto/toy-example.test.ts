@@ -1,6 +1,6 @@
 /**
  * The paper's toy example (section 5.4) and the consistent test vectors of
- * shared/notes/sei-math.md (d = 2, identity pi, theta = 3, X = (6,1,2), W = [[4,5],[3,1]],
+ * docs/sei-math.md (d = 2, identity pi, theta = 3, X = (6,1,2), W = [[4,5],[3,1]],
  * gamma = 3.7).
  */
 import { describe, expect, it } from 'vitest';

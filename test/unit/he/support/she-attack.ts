@@ -1,5 +1,5 @@
 /**
- * The lattice attack on SHE (shared/notes/she-fit-notes.md, "Security"): from N and ONE
+ * The lattice attack on SHE (docs/two-server-scheme.md, "SHE is not secure against CS1"): from N and ONE
  * ciphertext c = p t + x0 with a small noise integer 0 <= x0 < X, recover p.
  *
  * Howgrave-Graham / Coppersmith with m = 2: f(x) = x - c has the root x0 modulo p. The four
