@@ -4,6 +4,7 @@
  * CS1's role by these constants (never by cross-stack references). Changing one means
  * redeploying both stacks. Plain constants: the local cloud imports them too.
  */
+import { SETTINGS } from '../lib/config/settings';
 
 /** IAM role of CS1's identify function; CS2's resource policy names it. */
 export const CS1_IDENTIFY_ROLE_NAME = 'blindsight-cs1-identify';
@@ -12,7 +13,7 @@ export const CS1_IDENTIFY_ROLE_NAME = 'blindsight-cs1-identify';
 export const CS2_DECRYPT_FUNCTION_NAME = 'blindsight-cs2-decrypt';
 
 /** Secrets Manager names of CS2's secret keys: `${prefix}${keyId}`. */
-export const CS2_SECRET_PREFIX = 'blindsight/cs2/';
+export const CS2_SECRET_PREFIX = SETTINGS.cs2SecretPrefix.default;
 
 /** Customer-managed KMS key that encrypts CS2's secrets. */
 export const CS2_KMS_KEY_ALIAS = 'alias/blindsight-cs2';

@@ -18,7 +18,9 @@ import { isBlindsightError } from '../lib/core/errors';
 import { loadHeDecryptor } from '../lib/he';
 import { newSecretsManagerClient } from '../lib/storage/config';
 import { FileSecretStore } from '../lib/storage/file-secret-store';
-import { DEFAULT_SECRET_PREFIX, SecretsManagerStore } from '../lib/storage/secrets-manager-store';
+import { processConfig } from '../lib/config/environment';
+import { SETTINGS } from '../lib/config/settings';
+import { SecretsManagerStore } from '../lib/storage/secrets-manager-store';
 import type { SecretStore } from '../lib/storage/types';
 
 interface Options {
@@ -37,7 +39,7 @@ const program = new Command('cs2-import-key')
   .requiredOption('--file <path>', 'the secret material file (exportSecret() output of the provider)')
   .option('--key-dir <dir>', "local CS2 key directory (the local cloud's <data-dir>/cs2/keys)")
   .option('--secrets-manager', "AWS Secrets Manager in CS2's account (credentials from the default chain or --profile)")
-  .option('--prefix <prefix>', 'Secrets Manager name prefix (the CS2 function reads <prefix><keyId>)', DEFAULT_SECRET_PREFIX)
+  .option('--prefix <prefix>', 'Secrets Manager name prefix (the CS2 function reads <prefix><keyId>)', SETTINGS.cs2SecretPrefix.default)
   .option('--kms-key-id <id>', 'KMS key for a new secret (CS2 stack output SecretsKeyArn, or alias/blindsight-cs2)')
   .option('--region <region>', 'AWS region (default: AWS_REGION)')
   .option('--profile <name>', 'AWS profile of the CS2 account')
@@ -97,7 +99,7 @@ async function main(): Promise<void> {
     destination = files.pathOf(keyId);
   } else {
     if (options.profile) process.env.AWS_PROFILE = options.profile;
-    const region = options.region ?? process.env.AWS_REGION;
+    const region = options.region ?? processConfig().get('region');
     if (!region) fail('set --region or AWS_REGION for Secrets Manager');
     const secrets = new SecretsManagerStore({ client: newSecretsManagerClient({ region }), prefix: options.prefix, kmsKeyId: options.kmsKeyId });
     store = secrets;

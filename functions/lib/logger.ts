@@ -4,13 +4,14 @@
  * trapdoors.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { processConfig } from '../../lib/config/environment';
 
 const loggers = new Map<string, Logger>();
 
 export function serviceLogger(serviceName: string): Logger {
   let logger = loggers.get(serviceName);
   if (logger === undefined) {
-    logger = new Logger({ serviceName, logLevel: (process.env.BLINDSIGHT_LOG_LEVEL ?? 'INFO') as 'INFO' });
+    logger = new Logger({ serviceName, logLevel: processConfig().get('logLevel') });
     loggers.set(serviceName, logger);
   }
   return logger;

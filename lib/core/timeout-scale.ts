@@ -10,28 +10,19 @@
  * a test that passes or fails with the machine's load is worthless. The test configuration
  * (vitest.config.ts) sets the scale for every test and the processes they start.
  */
-import type { Environment } from './env';
+import { EnvironmentConfig } from '../config/environment';
+import { SETTINGS } from '../config/settings';
+import type { Environment } from '../config/types';
 
-export const TIMEOUT_SCALE_ENV = 'BLINDSIGHT_TIMEOUT_SCALE';
-export const MAX_TIMEOUT_SCALE = 100;
+export const TIMEOUT_SCALE_ENV = SETTINGS.timeoutScale.name;
+export const MAX_TIMEOUT_SCALE = SETTINGS.timeoutScale.max;
 
 /** The scale from the environment: a number from 1 to 100, default 1. */
-export function timeoutScale(env: Environment = processEnvironment()): number {
-  const raw = env[TIMEOUT_SCALE_ENV]?.trim();
-  if (raw === undefined || raw === '') return 1;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 1 || value > MAX_TIMEOUT_SCALE) {
-    throw new Error(`${TIMEOUT_SCALE_ENV} must be a number from 1 to ${MAX_TIMEOUT_SCALE} (it multiplies timeouts), not "${raw.slice(0, 20)}"`);
-  }
-  return value;
+export function timeoutScale(env?: Environment): number {
+  return new EnvironmentConfig(env).get('timeoutScale');
 }
 
 /** `ms` stretched by the scale, in whole milliseconds. */
 export function scaledTimeout(ms: number, env?: Environment): number {
   return Math.round(ms * timeoutScale(env));
-}
-
-/** process.env where there is one (Node), nothing in a browser. */
-function processEnvironment(): Environment {
-  return typeof process === 'undefined' ? {} : process.env;
 }

@@ -6,9 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { processConfig } from '../config/environment';
 import { MalformedDataError, NotFoundError } from '../core/errors';
 
-export const FASHION_MNIST_DIR = process.env.FASHION_MNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
 export const FASHION_MNIST_CLASSES = [
   'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
 ] as const;
@@ -46,7 +46,7 @@ function loadSplit(dir: string, prefix: 'train' | 't10k'): FashionMnist {
 
 /** All 70,000 images (60,000 train then 10,000 test), or the first `limit`. */
 export function loadFashionMnist(options: { limit?: number; dir?: string } = {}): FashionMnist {
-  const dir = options.dir ?? FASHION_MNIST_DIR;
+  const dir = options.dir ?? processConfig().get('fashionMnistDir');
   if (!existsSync(join(dir, 'train-images-idx3-ubyte.gz'))) {
     throw new NotFoundError(
       `Fashion-MNIST not found in ${dir}: install it with "apt-get install dataset-fashion-mnist" or set FASHION_MNIST_DIR`,

@@ -7,11 +7,13 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
+import { EnvironmentConfig } from '../config/environment';
+import { SETTINGS } from '../config/settings';
+import type { Environment } from '../config/types';
 import { InvalidParametersError, UnavailableError } from '../core/errors';
 import { stderrJsonLogger } from './log';
 import type { BackendName, Logger, Tf, TfBackend } from './types';
 
-export const BACKEND_ENV = 'BLINDSIGHT_TF_BACKEND';
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 
 /** Ways to obtain each backend; injectable so the fallback order can be tested without reinstalling packages. */
@@ -67,14 +69,9 @@ export const defaultLoaders: BackendLoaders = {
   },
 };
 
-/** Parses BLINDSIGHT_TF_BACKEND (undefined when unset or empty). */
-export function requestedBackend(env: NodeJS.ProcessEnv = process.env): BackendName | undefined {
-  const raw = env[BACKEND_ENV]?.trim().toLowerCase();
-  if (!raw) return undefined;
-  if (!(BACKEND_NAMES as readonly string[]).includes(raw)) {
-    throw new InvalidParametersError(`${BACKEND_ENV}="${raw}" is not a backend: use one of ${BACKEND_NAMES.join(', ')}`);
-  }
-  return raw as BackendName;
+/** BLINDSIGHT_TF_BACKEND (undefined when unset or empty); a client-side setting, so a bad value is the caller's. */
+export function requestedBackend(env?: Environment): BackendName | undefined {
+  return new EnvironmentConfig(env, { misconfigured: (message) => new InvalidParametersError(message) }).get('tfBackend');
 }
 
 function reason(error: unknown): string {
@@ -130,8 +127,8 @@ export async function selectBackend(
     } catch (error) {
       if (requested) {
         throw new UnavailableError(
-          `${BACKEND_ENV}=${name} was requested but that backend cannot start (${reason(error)}); ` +
-            `unset ${BACKEND_ENV} to fall back automatically`,
+          `${SETTINGS.tfBackend.name}=${name} was requested but that backend cannot start (${reason(error)}); ` +
+            `unset ${SETTINGS.tfBackend.name} to fall back automatically`,
           { cause: error },
         );
       }

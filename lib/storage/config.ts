@@ -1,13 +1,11 @@
 /**
- * Storage configuration from the environment, and the AWS SDK clients built from it.
+ * Storage configuration (settings table: lib/config/settings.ts, "storage"), and the AWS SDK
+ * clients built from it.
  *
- * Variables: BLINDSIGHT_TABLE (DynamoDB table), BLINDSIGHT_BUCKET (S3 bucket), AWS_REGION, and
- * BLINDSIGHT_S3_FORCE_PATH_STYLE=true for S3 emulators (s3rver, LocalStack) that cannot serve
- * virtual-hosted buckets. Endpoints: the SDK v3 itself reads AWS_ENDPOINT_URL and the
- * service-specific AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_DYNAMODB /
- * AWS_ENDPOINT_URL_SECRETS_MANAGER (and `endpoint_url` in the shared config file), so the
- * factories pass no endpoint and rely on that; explicit endpoints are only for the
- * `new*Client` builders that tests and the local cloud use.
+ * Endpoints: the SDK v3 itself reads AWS_ENDPOINT_URL and the service-specific
+ * AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SECRETS_MANAGER (and
+ * `endpoint_url` in the shared config file), so the factories pass no endpoint and rely on that;
+ * explicit endpoints are only for the `new*Client` builders that tests and the local cloud use.
  *
  * The create* factories build each client once per process (module-level cache): a warm Lambda
  * reuses its connections across invocations.
@@ -16,10 +14,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConfigurationError } from '../core/errors';
 import { failUnavailable } from './unavailable';
-
-export type Environment = Readonly<Record<string, string | undefined>>;
+import { EnvironmentConfig } from '../config/environment';
+import type { Environment } from '../config/types';
 
 export interface StorageConfig {
   readonly tableName: string;
@@ -38,45 +35,19 @@ export interface ClientOptions {
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
 }
 
-const PURPOSE: Record<string, string> = {
-  BLINDSIGHT_TABLE: 'the DynamoDB table that holds owners, users and index versions',
-  BLINDSIGHT_BUCKET: 'the S3 bucket that holds encrypted images and bulky index parts',
-  AWS_REGION: 'the AWS region of the table and bucket, e.g. us-east-1',
-};
-
-/** The value of a required variable; ConfigurationError naming it and its purpose if unset. */
-export function requireEnv(name: string, env: Environment = process.env): string {
-  const value = env[name];
-  if (value === undefined || value.trim() === '') {
-    const purpose = PURPOSE[name] ? ` (${PURPOSE[name]})` : '';
-    throw new ConfigurationError(`environment variable ${name} is not set${purpose}: set it before starting the service`);
-  }
-  return value.trim();
-}
-
-function readBoolean(name: string, env: Environment): boolean {
-  const value = env[name]?.trim().toLowerCase();
-  if (value === undefined || value === '' || value === 'false' || value === '0') return false;
-  if (value === 'true' || value === '1') return true;
-  throw new ConfigurationError(`environment variable ${name} must be "true" or "false"`);
-}
-
-export function readRegion(env: Environment = process.env): string {
-  return requireEnv('AWS_REGION', env);
-}
-
-export function readS3ForcePathStyle(env: Environment = process.env): boolean {
-  return readBoolean('BLINDSIGHT_S3_FORCE_PATH_STYLE', env);
-}
-
-/** Reads and checks all storage variables at once (so a misconfiguration shows up at start). */
-export function readStorageConfig(env: Environment = process.env): StorageConfig {
+/** Reads and checks all storage settings at once (so a misconfiguration shows up at start). */
+export function readStorageConfig(env?: Environment): StorageConfig {
+  const config = new EnvironmentConfig(env);
   return {
-    tableName: requireEnv('BLINDSIGHT_TABLE', env),
-    bucketName: requireEnv('BLINDSIGHT_BUCKET', env),
-    region: readRegion(env),
-    s3ForcePathStyle: readS3ForcePathStyle(env),
+    tableName: config.require('table'),
+    bucketName: config.require('bucket'),
+    region: config.require('region'),
+    s3ForcePathStyle: config.get('s3ForcePathStyle'),
   };
+}
+
+function readRegion(): string {
+  return new EnvironmentConfig().require('region');
 }
 
 /**
@@ -151,7 +122,7 @@ let cachedSecrets: { key: string; client: SecretsManagerClient } | undefined;
 /** The process's S3 client (region from AWS_REGION, path style from BLINDSIGHT_S3_FORCE_PATH_STYLE). */
 export function createS3Client(): S3Client {
   const region = readRegion();
-  const forcePathStyle = readS3ForcePathStyle();
+  const forcePathStyle = new EnvironmentConfig().get('s3ForcePathStyle');
   const key = `${region}|${forcePathStyle}`;
   if (cachedS3?.key !== key) cachedS3 = { key, client: newS3Client({ region, forcePathStyle }) };
   return cachedS3.client;

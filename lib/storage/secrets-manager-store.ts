@@ -15,11 +15,11 @@ import { CreateSecretCommand, PutSecretValueCommand, ResourceExistsException } f
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterError, ParameterNotFoundError } from '@aws-lambda-powertools/parameters/errors';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { SETTINGS } from '../config/settings';
 import { InvalidInputError, MalformedDataError, NotFoundError, UnavailableError } from '../core/errors';
 import { assertKeyId } from './identifiers';
 import type { SecretStore } from './types';
 
-export const DEFAULT_SECRET_PREFIX = 'blindsight/cs2/';
 export const DEFAULT_SECRET_MAX_AGE_SECONDS = 300;
 /** Largest part stored in one secret (Secrets Manager's limit is 65,536 bytes). */
 export const SECRET_PART_BYTES = 60_000;
@@ -45,7 +45,7 @@ export class SecretsManagerStore implements SecretStore {
 
   constructor(options: SecretsManagerStoreOptions) {
     this.client = options.client;
-    this.prefix = options.prefix ?? DEFAULT_SECRET_PREFIX;
+    this.prefix = options.prefix ?? SETTINGS.cs2SecretPrefix.default;
     if (!/^[A-Za-z0-9/_+=.@-]{0,256}$/.test(this.prefix)) {
       throw new InvalidInputError('secret prefix may only use A-Z a-z 0-9 / _ + = . @ -');
     }

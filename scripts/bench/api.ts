@@ -44,6 +44,7 @@ import { Cs1Client } from '../../lib/client/cs1-client';
 import { seiIndexParts } from '../../lib/client/index-parts';
 import type { FetchFunction } from '../../lib/client/types';
 import { seededRandom } from '../../lib/core/random';
+import { processConfig } from '../../lib/config/environment';
 import { clusteredVectors } from '../../lib/data/synthetic';
 import { row } from '../../lib/linalg/vectors';
 import type { VectorSet } from '../../lib/linalg/vectors';
@@ -53,7 +54,6 @@ import { generateOwnerSecret } from '../../lib/sei/owner-key';
 import { TrapdoorGenerator } from '../../lib/sei/trapdoor';
 import type { Trapdoor } from '../../lib/sei/types';
 import { generateUserSecret, issueUserKey } from '../../lib/sei/user-key';
-import { pointerTtlMsFromEnv } from '../../lib/service/cs1/current-version-cache';
 import { CS1_AUDIENCE } from '../../lib/service/cs1/token-authorizer';
 import { DEFAULT_FUNCTION_CONCURRENCY, startLocalCloud } from '../local-cloud/cloud';
 import type { LocalCloud } from '../local-cloud/cloud';
@@ -556,7 +556,7 @@ async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: 
       ...sequentialMeasured,
       clients,
       concurrency,
-      pointerTtlMs: pointerTtlMsFromEnv(),
+      pointerTtlMs: processConfig().get('pointerTtlMs'),
       warmup,
       warmupErrors,
       requests,

@@ -6,11 +6,10 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { WorkflowListener } from '../../lib/client/events';
+import { EnvironmentConfig } from '../../lib/config/environment';
 import type { FeatureModels } from '../../lib/client/features';
 import type { EndpointChoice, SavedEndpoint } from './endpoint';
 import { resolveEndpoint } from './endpoint';
-
-export const HOME_ENV = 'BLINDSIGHT_HOME';
 
 export interface CommandContext {
   /** Absolute path of the home folder (default ~/.blindsight). */
@@ -29,8 +28,8 @@ export interface CommandContext {
 }
 
 export function defaultHome(env: Readonly<Record<string, string | undefined>>): string {
-  const configured = env[HOME_ENV]?.trim();
-  return configured ? resolve(configured) : join(homedir(), '.blindsight');
+  const configured = new EnvironmentConfig(env).get('cliHome');
+  return configured !== undefined ? resolve(configured) : join(homedir(), '.blindsight');
 }
 
 /** A command-line path, relative to the folder the user ran the command in. */

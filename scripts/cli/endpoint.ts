@@ -12,6 +12,8 @@
  * The local cloud's endpoints also tell where its CS2 keeps HE secrets, so `owner publish`
  * can hand CS2 its key the way an operator would, whatever data folder the cloud runs on.
  */
+import { EnvironmentConfig } from '../../lib/config/environment';
+import { SETTINGS } from '../../lib/config/settings';
 import { InvalidInputError } from '../../lib/core/errors';
 import { scaledTimeout } from '../../lib/core/timeout-scale';
 import type { WorkflowListener } from '../../lib/client/events';
@@ -20,8 +22,8 @@ import type { LocalCloudEndpoints } from '../local-cloud/cloud';
 import { dataLayout, DEFAULT_DATA_DIR } from '../local-cloud/layout';
 import { localCloudOn, runningLocalClouds } from '../local-cloud/registry';
 
-const ENDPOINT_ENV = 'BLINDSIGHT_ENDPOINT';
-const DATA_DIR_ENV = 'BLINDSIGHT_DATA_DIR';
+const ENDPOINT_ENV = SETTINGS.cliEndpoint.name;
+const DATA_DIR_ENV = SETTINGS.localCloudDataDir.name;
 /** How long a saved local endpoint may take to answer before it counts as gone (BLINDSIGHT_TIMEOUT_SCALE stretches it). */
 const PROBE_TIMEOUT_MS = 3000;
 
@@ -106,9 +108,10 @@ export interface ResolveOptions {
 export async function resolveEndpoint(options: ResolveOptions): Promise<EndpointChoice> {
   const { env } = options;
   if (options.flag) return { url: normaliseEndpoint(options.flag, '--endpoint'), origin: '--endpoint' };
-  const fromEnv = env[ENDPOINT_ENV]?.trim();
-  if (fromEnv) return { url: normaliseEndpoint(fromEnv, ENDPOINT_ENV), origin: ENDPOINT_ENV };
-  const dataDir = env[DATA_DIR_ENV]?.trim();
+  const config = new EnvironmentConfig(env);
+  const fromEnv = config.get('cliEndpoint');
+  if (fromEnv !== undefined) return { url: normaliseEndpoint(fromEnv, ENDPOINT_ENV), origin: ENDPOINT_ENV };
+  const dataDir = config.get('localCloudDataDir');
   if (dataDir) {
     const cloud = await localCloudOn(dataDir);
     if (cloud === undefined) {

@@ -13,7 +13,7 @@ import { DEFAULT_PUBLISH_JOB_TIMINGS } from '../../lib/service/cs1/publish-jobs'
 import { newDocumentClient, newS3Client } from '../../lib/storage/config';
 import { ensureBucket, ensureTable } from '../../lib/storage/local/provision';
 import { S3RVER_CREDENTIALS } from '../../lib/storage/local/s3rver';
-import { DEFAULT_CS2_TIMEOUT_MS } from '../../lib/twoserver/transport';
+import { SETTINGS } from '../../lib/config/settings';
 import type { Cs1AccountConfig } from './account-protocol';
 import { isolateAwsEnvironment, readAccountConfig, runAccount } from './account-process';
 import { loadOrCreateCredential } from './cs1-credential';
@@ -90,7 +90,7 @@ runAccount('cs1', async () => {
       ...(config.logLevel ? { BLINDSIGHT_LOG_LEVEL: config.logLevel } : {}),
       ...(config.pointerTtlMs !== undefined ? { BLINDSIGHT_POINTER_TTL_MS: String(config.pointerTtlMs) } : {}),
       // CS1's calls to CS2 wait as much longer as CS2 is allowed to take.
-      ...(config.timeoutScale !== 1 ? { BLINDSIGHT_CS2_TIMEOUT_MS: String(Math.round(DEFAULT_CS2_TIMEOUT_MS * config.timeoutScale)) } : {}),
+      ...(config.timeoutScale !== 1 ? { BLINDSIGHT_CS2_TIMEOUT_MS: String(Math.round(SETTINGS.cs2TimeoutMs.default * config.timeoutScale)) } : {}),
       // ...and on their shard workers.
       ...(config.timeoutScale !== 1 ? { BLINDSIGHT_IDENTIFY_WORKER_TIMEOUT_MS: String(Math.round(IDENTIFY_WORKER_TIMEOUT_MS * config.timeoutScale)) } : {}),
       ...(config.allowInsecurePaperScheme !== undefined ? { BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME: String(config.allowInsecurePaperScheme) } : {}),

@@ -3,10 +3,9 @@
  * (a FileSecretStore directory in CS2's folder, named by BLINDSIGHT_CS2_KEY_DIR), and no access
  * to CS1's data or credential, only the digest that identifies CS1.
  */
-import { CS2_DECRYPT_FUNCTION_NAME } from '../../cdk/names';
+import { CS2_DECRYPT_FUNCTION_NAME, CS2_DECRYPT_HANDLER } from '../../cdk/names';
 import { CS2_DECRYPT_TIMEOUT_MS } from '../../cdk/timeouts';
-import { DEFAULT_BATCH_FETCH_TIMEOUT_MS } from '../../lib/service/cs2/config';
-import { CS2_DECRYPT_HANDLER } from '../../cdk/names';
+import { SETTINGS } from '../../lib/config/settings';
 import type { Cs2AccountConfig } from './account-protocol';
 import { isolateAwsEnvironment, readAccountConfig, runAccount } from './account-process';
 import { readTrustedDigest } from './cs1-credential';
@@ -23,7 +22,7 @@ runAccount('cs2', async () => {
     // Large batches come from CS1's S3 (s3rver on loopback) through presigned URLs.
     BLINDSIGHT_CS2_ALLOW_LOOPBACK_FETCH: 'true',
     ...(config.logLevel ? { BLINDSIGHT_LOG_LEVEL: config.logLevel } : {}),
-    ...(config.timeoutScale !== 1 ? { BLINDSIGHT_CS2_FETCH_TIMEOUT_MS: String(Math.round(DEFAULT_BATCH_FETCH_TIMEOUT_MS * config.timeoutScale)) } : {}),
+    ...(config.timeoutScale !== 1 ? { BLINDSIGHT_CS2_FETCH_TIMEOUT_MS: String(Math.round(SETTINGS.cs2FetchTimeoutMs.default * config.timeoutScale)) } : {}),
   });
   const gateway = createCs2Gateway({
     account: 'cs2',

@@ -12,17 +12,17 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { EnvironmentConfig } from '../../lib/config/environment';
 import type { LocalCloudEndpoints } from './cloud';
 import { DEFAULT_DATA_DIR, REPO_ROOT } from './layout';
 
-const REGISTRY_ENV = 'BLINDSIGHT_LOCAL_CLOUD_REGISTRY';
 const DEFAULT_REGISTRY_DIR = join(REPO_ROOT, '.local-cloud', 'running');
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 export function registryDir(env: Env = process.env): string {
-  const configured = env[REGISTRY_ENV]?.trim();
-  return configured ? resolve(configured) : DEFAULT_REGISTRY_DIR;
+  const configured = new EnvironmentConfig(env).get('localCloudRegistry');
+  return configured !== undefined ? resolve(configured) : DEFAULT_REGISTRY_DIR;
 }
 
 function entryName(endpoints: LocalCloudEndpoints): string {

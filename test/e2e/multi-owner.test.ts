@@ -9,7 +9,7 @@ import type { Cs1Client } from '../../lib/client/cs1-client';
 import { decryptImage } from '../../lib/crypto/image-envelope';
 import type { ImageKey } from '../../lib/crypto/types';
 import type { TrapdoorGenerator } from '../../lib/sei/trapdoor';
-import { DEFAULT_POINTER_TTL_MS } from '../../lib/service/cs1/current-version-cache';
+import { SETTINGS } from '../../lib/config/settings';
 import { errorMessageOf, indexPath, rawRequest, registerOwner, startE2eCloud } from '../support/e2e-cloud';
 import type { E2eCloud, E2eOwner } from '../support/e2e-cloud';
 import { buildSeiCorpus, encryptImages, expectedResults, syntheticImages, userTrapdoors, vectorAt, wire } from '../support/e2e-sei';
@@ -130,7 +130,7 @@ describe('several owners end to end: isolated in every respect', () => {
 
   it("shows an owner's update to the owner at once, and to its users within the pointer TTL, never mixed", async () => {
     // Default settings: a warm search function may reuse an index's pointer for up to
-    // DEFAULT_POINTER_TTL_MS; owners always read it.
+    // BLINDSIGHT_POINTER_TTL_MS's default; owners always read it.
     const trapdoor = a.trapdoors.trapdoor(vectorAt(a.corpus.vectors, 5));
     const before = await a.sam.search(a.owner.ownerId, INDEX, { trapdoors: [trapdoor], k: K });
     // Every pointer a search function holds from before the update was read before this.
@@ -148,7 +148,7 @@ describe('several owners end to end: isolated in every respect', () => {
       const startedAt = Date.now();
       const response = await a.sam.search(a.owner.ownerId, INDEX, { trapdoors: [trapdoor], k: K });
       expect(response.results).toEqual(response.version === before.version ? before.results : own.results);
-      if (startedAt > lastOldRead + DEFAULT_POINTER_TTL_MS) {
+      if (startedAt > lastOldRead + SETTINGS.pointerTtlMs.default) {
         expect(response.version).toBe(deleted.version);
         break;
       }

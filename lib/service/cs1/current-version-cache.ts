@@ -12,25 +12,11 @@
  * cached, so a first publish is visible at once to everyone. TTL 0 reads the pointer on every
  * request.
  *
- * BLINDSIGHT_POINTER_TTL_MS sets the TTL (default DEFAULT_POINTER_TTL_MS; 0 disables).
+ * BLINDSIGHT_POINTER_TTL_MS sets the TTL (lib/config/settings.ts; 0 disables).
  */
 import type { CurrentIndexVersion, IndexCatalog } from '../../storage/types';
 
-export const DEFAULT_POINTER_TTL_MS = 1000;
-/** Longest TTL accepted: past this, "promptly visible" would no longer hold. */
-export const MAX_POINTER_TTL_MS = 60_000;
 const MAX_CACHED_POINTERS = 1000;
-
-/** The TTL from BLINDSIGHT_POINTER_TTL_MS (a misconfiguration fails loudly). */
-export function pointerTtlMsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): number {
-  const raw = env.BLINDSIGHT_POINTER_TTL_MS?.trim();
-  if (raw === undefined || raw === '') return DEFAULT_POINTER_TTL_MS;
-  const ms = Number(raw);
-  if (!Number.isInteger(ms) || ms < 0 || ms > MAX_POINTER_TTL_MS) {
-    throw new Error(`BLINDSIGHT_POINTER_TTL_MS must be an integer number of milliseconds from 0 to ${MAX_POINTER_TTL_MS}`);
-  }
-  return ms;
-}
 
 interface Entry {
   readonly pointer: CurrentIndexVersion;

@@ -33,7 +33,6 @@ import type { SeiMetadata } from './sei-metadata';
 import { VerifiedParts } from './verified-parts';
 import type { PartRef } from './types';
 
-export const DEFAULT_INDEX_CACHE_MB = 1024;
 const DEFAULT_MAX_VERSIONS = 8;
 /** Coalesced range reads stop growing here (bounds the bytes held by one read). */
 const MAX_COALESCED_BYTES = 16 * 1024 * 1024;

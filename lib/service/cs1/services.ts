@@ -5,17 +5,16 @@
  * (index-version-services.ts): it needs every index kind's validator, and the search and
  * update functions should not load (or bundle) the two-server and HE code for nothing.
  *
- * BLINDSIGHT_INDEX_CACHE_MB: memory for cached index leaves and directory shards per process
- * (default 1024; give the search function enough memory above it).
- * BLINDSIGHT_POINTER_TTL_MS: how long a search function may reuse a current-version pointer it
- * read (default 1000; 0 reads it on every request); see current-version-cache.ts.
+ * Settings (lib/config/settings.ts): BLINDSIGHT_INDEX_CACHE_MB (memory for cached index leaves
+ * and directory shards) and BLINDSIGHT_POINTER_TTL_MS (see current-version-cache.ts).
  */
+import { processConfig } from '../../config/environment';
 import { createCs1Storage } from '../../storage/factory';
-import { CurrentVersionCache, pointerTtlMsFromEnv } from './current-version-cache';
+import { CurrentVersionCache } from './current-version-cache';
 import { ImageService } from './images';
 import { ImageRemovalService } from './image-removals';
 import { OwnerService } from './owners';
-import { DEFAULT_INDEX_CACHE_MB, SeiIndexCache } from './sei-index-cache';
+import { SeiIndexCache } from './sei-index-cache';
 import { SeiSearchService } from './sei-search';
 import { SeiUpdateService } from './sei-updates';
 import { SealedLeafService } from './sealed-leaves';
@@ -38,28 +37,20 @@ export interface Cs1Services {
 }
 
 export interface Cs1ServiceOptions {
-  /** Default: BLINDSIGHT_INDEX_CACHE_MB, else 1024 MB. */
+  /** Default: BLINDSIGHT_INDEX_CACHE_MB. */
   readonly indexCacheBytes?: number;
-  /** Default: BLINDSIGHT_POINTER_TTL_MS, else DEFAULT_POINTER_TTL_MS. */
+  /** Default: BLINDSIGHT_POINTER_TTL_MS. */
   readonly pointerTtlMs?: number;
   /** Clock (tests). */
   readonly now?: () => Date;
 }
 
-/** Bytes of the index cache from BLINDSIGHT_INDEX_CACHE_MB (a misconfiguration fails loudly). */
-export function indexCacheBytesFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): number {
-  const raw = env.BLINDSIGHT_INDEX_CACHE_MB?.trim();
-  if (raw === undefined || raw === '') return DEFAULT_INDEX_CACHE_MB * 1024 * 1024;
-  const mb = Number(raw);
-  if (!Number.isFinite(mb) || mb < 0) throw new Error('BLINDSIGHT_INDEX_CACHE_MB must be a non-negative number of megabytes');
-  return Math.floor(mb * 1024 * 1024);
-}
-
 export function createCs1Services(stores: Cs1Stores, options: Cs1ServiceOptions = {}): Cs1Services {
   const now = options.now ?? (() => new Date());
-  const cacheBytes = options.indexCacheBytes ?? indexCacheBytesFromEnv();
+  const config = processConfig();
+  const cacheBytes = options.indexCacheBytes ?? Math.floor(config.get('indexCacheMb') * 1024 * 1024);
   const indexCache = new SeiIndexCache(stores, { cacheBytes });
-  const pointers = new CurrentVersionCache(stores.indexes, options.pointerTtlMs ?? pointerTtlMsFromEnv());
+  const pointers = new CurrentVersionCache(stores.indexes, options.pointerTtlMs ?? config.get('pointerTtlMs'));
   return {
     stores,
     indexCache,

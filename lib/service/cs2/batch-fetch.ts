@@ -11,7 +11,6 @@
 import { InvalidInputError, MalformedDataError, PayloadTooLargeError, UnavailableError } from '../../core/errors';
 import { sha256Hex } from '../../twoserver/transport/decrypt-event';
 
-export const DEFAULT_FETCH_HOST_SUFFIXES: readonly string[] = ['.amazonaws.com', '.amazonaws.com.cn'];
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 export interface BatchFetchPolicy {

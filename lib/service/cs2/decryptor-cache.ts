@@ -6,12 +6,11 @@
  * the least recently used one is disposed (decryption is synchronous, so no call can be using
  * it at that moment).
  */
+import { SETTINGS } from '../../config/settings';
 import { BlindsightError } from '../../core/errors';
 import { loadHeDecryptor } from '../../he/decryptor';
 import type { HeDecryptor } from '../../he/types';
 import type { SecretStore } from '../../storage/types';
-
-export const DEFAULT_MAX_CACHED_KEYS = 8;
 
 export class DecryptorCache {
   private readonly entries = new Map<string, Promise<HeDecryptor>>();
@@ -20,7 +19,7 @@ export class DecryptorCache {
 
   constructor(
     private readonly secrets: SecretStore,
-    private readonly maxKeys = DEFAULT_MAX_CACHED_KEYS,
+    private readonly maxKeys: number = SETTINGS.cs2MaxKeys.default,
   ) {
     if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new Error('DecryptorCache: maxKeys must be a positive integer');
   }

@@ -10,6 +10,7 @@
  */
 import type { IndexProvenance } from '../../client/index-manifest';
 import { readProvenance } from '../cs1/signed-manifests';
+import { SETTINGS } from '../../config/settings';
 import { BlindsightError, isBlindsightError } from '../../core/errors';
 import { loadHeEvaluator } from '../../he/evaluator';
 import type { HeEvaluator } from '../../he/types';
@@ -18,8 +19,6 @@ import { decodeCs1Index } from '../../twoserver/protocol/cs1-index-codec';
 import type { Cs1Index } from '../../twoserver/protocol/types';
 import { CS1_INDEX_BLOB, EVALUATION_BLOB, parseTwoServerMetadata } from './metadata';
 import type { TwoServerMetadata } from './metadata';
-
-export const DEFAULT_MAX_LOADED_VERSIONS = 4;
 
 export interface LoadedTwoServerIndex {
   readonly ownerId: string;
@@ -58,7 +57,7 @@ export class TwoServerIndexCache {
 
   constructor(
     private readonly catalog: IndexCatalog,
-    private readonly maxVersions = DEFAULT_MAX_LOADED_VERSIONS,
+    private readonly maxVersions: number = SETTINGS.twoServerCacheVersions.default,
   ) {
     if (!Number.isInteger(maxVersions) || maxVersions < 1) throw new Error('TwoServerIndexCache: maxVersions must be a positive integer');
   }

@@ -4,14 +4,14 @@
  * shard workers (shard-workers.ts), both read on the first identification, so functions that
  * never call them need none of their variables. A warm Lambda keeps the loaded index versions
  * across invocations; the identify worker function uses the same cache for its shards.
- *
- * BLINDSIGHT_TWO_SERVER_CACHE_VERSIONS: loaded versions kept per process (default 4).
+ * Loaded versions kept per process: BLINDSIGHT_TWO_SERVER_CACHE_VERSIONS (lib/config/settings.ts).
  */
+import { processConfig } from '../../config/environment';
 import { createCs1Storage } from '../../storage/factory';
 import { createCs2TransportFactory, readCs2TransportConfig } from '../../twoserver/transport/config';
 import type { Cs2TransportFactory } from '../../twoserver/transport/config';
 import type { Cs1Storage } from '../../storage/factory';
-import { DEFAULT_MAX_LOADED_VERSIONS, TwoServerIndexCache } from './index-cache';
+import { TwoServerIndexCache } from './index-cache';
 import { TwoServerIdentificationService } from './identification';
 import type { TwoServerIdentificationOptions } from './identification';
 import { QueryBudgets } from './query-budget';
@@ -35,16 +35,8 @@ export interface TwoServerServiceOptions extends TwoServerIdentificationOptions 
   readonly now?: () => Date;
 }
 
-function maxVersionsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): number {
-  const raw = env.BLINDSIGHT_TWO_SERVER_CACHE_VERSIONS?.trim();
-  if (raw === undefined || raw === '') return DEFAULT_MAX_LOADED_VERSIONS;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1 || value > 64) throw new Error('BLINDSIGHT_TWO_SERVER_CACHE_VERSIONS must be an integer from 1 to 64');
-  return value;
-}
-
 export function createTwoServerServices(stores: Pick<Cs1Storage, 'objects' | 'indexes' | 'budgets'>, options: TwoServerServiceOptions = {}): TwoServerServices {
-  const cache = new TwoServerIndexCache(stores.indexes, options.maxLoadedVersions ?? maxVersionsFromEnv());
+  const cache = new TwoServerIndexCache(stores.indexes, options.maxLoadedVersions ?? processConfig().get('twoServerCacheVersions'));
   let transports = options.transports;
   let workers = options.workers;
   const identification = new TwoServerIdentificationService(

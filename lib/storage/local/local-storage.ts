@@ -5,6 +5,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
+import { settingsEnvironment } from '../../config/environment';
 import type { ClientOptions } from '../config';
 import { newS3Client } from '../config';
 import { startLocalDynamo } from './dynalite';
@@ -35,7 +36,7 @@ export interface LocalStorage {
   /** Options for newS3Client / newDocumentClient that point at the emulators. */
   readonly s3ClientOptions: ClientOptions;
   readonly dynamoClientOptions: ClientOptions;
-  /** Variables for a handler process (BLINDSIGHT_*, AWS_REGION, AWS_ENDPOINT_URL_*, credentials). */
+  /** Variables for a handler process (storage settings, AWS_ENDPOINT_URL_*, credentials). */
   readonly env: Readonly<Record<string, string>>;
   stop(): Promise<void>;
 }
@@ -88,10 +89,7 @@ export async function startLocalStorage(options: LocalStorageOptions): Promise<L
       s3ClientOptions,
       dynamoClientOptions,
       env: {
-        BLINDSIGHT_TABLE: tableName,
-        BLINDSIGHT_BUCKET: bucketName,
-        BLINDSIGHT_S3_FORCE_PATH_STYLE: 'true',
-        AWS_REGION: region,
+        ...settingsEnvironment({ table: tableName, bucket: bucketName, s3ForcePathStyle: true, region }),
         AWS_ENDPOINT_URL_S3: s3.endpoint,
         AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
         AWS_ACCESS_KEY_ID: credentials.accessKeyId,

@@ -14,14 +14,12 @@
  * one lifecycle rule (S3 lifecycle and IAM resources match prefixes, not middle segments).
  */
 import { randomBytes } from 'node:crypto';
+import { SETTINGS } from '../../config/settings';
 import { InvalidInputError } from '../../core/errors';
 import { assertOwnerId } from '../../storage/identifiers';
 import { assertObjectKey } from '../../storage/object-keys';
 import type { ObjectStore } from '../../storage/types';
 import { sha256Hex } from './decrypt-event';
-
-/** Default lifetime of a transfer URL: CS2 fetches it at once, within its own timeout. */
-export const DEFAULT_TRANSFER_URL_SECONDS = 120;
 
 /** The prefix of all transfer objects (bucket lifecycle rule, IAM resource). */
 export const TRANSFER_PREFIX = 'transfer/';
@@ -66,7 +64,7 @@ export class ObjectStoreBatchStaging implements BatchStaging {
   private readonly urlSeconds: number;
 
   constructor(private readonly options: ObjectStoreBatchStagingOptions) {
-    this.urlSeconds = options.urlSeconds ?? DEFAULT_TRANSFER_URL_SECONDS;
+    this.urlSeconds = options.urlSeconds ?? SETTINGS.cs2TransferUrlSeconds.default;
     if (!Number.isInteger(this.urlSeconds) || this.urlSeconds < 1 || this.urlSeconds > 3600) {
       throw new InvalidInputError('transfer URL lifetime must be an integer from 1 to 3600 seconds');
     }

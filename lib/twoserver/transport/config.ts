@@ -1,32 +1,22 @@
 /**
- * How CS1 reaches CS2, from the environment:
- *
- * | Variable | Meaning |
- * | --- | --- |
- * | `BLINDSIGHT_CS2_MODE` | `http` (local cloud) or `lambda` (AWS); required |
- * | `BLINDSIGHT_CS2_URL` | http: CS2's base URL, e.g. `http://127.0.0.1:4520` |
- * | `BLINDSIGHT_CS2_CREDENTIAL` | http: the credential CS2 trusts (sent as a Bearer token) |
- * | `BLINDSIGHT_CS2_FUNCTION_ARN` | lambda: ARN of CS2's decrypt function (another account) |
- * | `BLINDSIGHT_CS2_TIMEOUT_MS` | per-call timeout, default 22000 |
- * | `BLINDSIGHT_CS2_INLINE_MAX_BYTES` | largest batch sent inline, default 4 MiB (at most that) |
- * | `BLINDSIGHT_CS2_TRANSFER_URL_SECONDS` | lifetime of transfer URLs, default 120 |
- * | `AWS_ENDPOINT_URL_LAMBDA` / `AWS_ENDPOINT_URL` | read by the SDK (LocalStack, tests) |
+ * How CS1 reaches CS2 (settings table: lib/config/settings.ts, "cs1-to-cs2"):
+ * BLINDSIGHT_CS2_MODE `http` (local cloud: BLINDSIGHT_CS2_URL and BLINDSIGHT_CS2_CREDENTIAL) or
+ * `lambda` (AWS: BLINDSIGHT_CS2_FUNCTION_ARN), plus timeouts and the inline-batch limit.
+ * AWS_ENDPOINT_URL_LAMBDA / AWS_ENDPOINT_URL are read by the SDK (LocalStack, tests).
  *
  * A misconfiguration is a server fault: it is reported as an INTERNAL error naming the
  * variable (logged, never shown to callers).
  */
-import { envInteger, type Environment } from '../../core/env';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { BlindsightError } from '../../core/errors';
+import { EnvironmentConfig } from '../../config/environment';
+import type { Environment } from '../../config/types';
+import { ConfigurationError } from '../../core/errors';
 import type { ObjectStore } from '../../storage/types';
 import { ObjectStoreBatchStaging } from './batch-staging';
-import { INLINE_BATCH_MAX_BYTES } from './decrypt-event';
 import { HttpCs2Transport } from './http-transport';
 import { LambdaCs2Transport, regionOfFunctionArn } from './lambda-transport';
 import type { LambdaInvoker } from './lambda-transport';
-import { DEFAULT_CS2_TIMEOUT_MS } from './remote-transport';
 import type { RemoteCs2Transport } from './remote-transport';
-import { DEFAULT_TRANSFER_URL_SECONDS } from './batch-staging';
 
 export type Cs2Mode = 'http' | 'lambda';
 
@@ -40,41 +30,20 @@ export interface Cs2TransportConfig {
   readonly transferUrlSeconds: number;
 }
 
-
-function misconfigured(message: string): BlindsightError {
-  return new BlindsightError('INTERNAL', `CS1 is not configured to reach CS2: ${message}`);
-}
-
-function required(env: Environment, name: string, purpose: string): string {
-  const value = env[name]?.trim();
-  if (!value) throw misconfigured(`set ${name} (${purpose})`);
-  return value;
-}
-
-const integer = (env: Environment, name: string, fallback: number, min: number, max: number): number =>
-  envInteger(env, name, fallback, min, max, misconfigured);
-
-export function readCs2TransportConfig(env: Environment = process.env): Cs2TransportConfig {
-  const mode = env.BLINDSIGHT_CS2_MODE?.trim();
-  if (mode !== 'http' && mode !== 'lambda') throw misconfigured('set BLINDSIGHT_CS2_MODE to "http" (local cloud) or "lambda" (AWS)');
+export function readCs2TransportConfig(env?: Environment): Cs2TransportConfig {
+  const config = new EnvironmentConfig(env);
+  const mode = config.require('cs2Mode');
   const common = {
-    timeoutMs: integer(env, 'BLINDSIGHT_CS2_TIMEOUT_MS', DEFAULT_CS2_TIMEOUT_MS, 100, 900_000),
-    inlineMaxBytes: integer(env, 'BLINDSIGHT_CS2_INLINE_MAX_BYTES', INLINE_BATCH_MAX_BYTES, 0, INLINE_BATCH_MAX_BYTES),
-    transferUrlSeconds: integer(env, 'BLINDSIGHT_CS2_TRANSFER_URL_SECONDS', DEFAULT_TRANSFER_URL_SECONDS, 1, 3600),
+    timeoutMs: config.get('cs2TimeoutMs'),
+    inlineMaxBytes: config.get('cs2InlineMaxBytes'),
+    transferUrlSeconds: config.get('cs2TransferUrlSeconds'),
   };
-  if (mode === 'http') {
-    return {
-      mode,
-      url: required(env, 'BLINDSIGHT_CS2_URL', "CS2's base URL, e.g. http://127.0.0.1:4520"),
-      credential: required(env, 'BLINDSIGHT_CS2_CREDENTIAL', 'the credential CS2 trusts'),
-      ...common,
-    };
-  }
-  const functionArn = required(env, 'BLINDSIGHT_CS2_FUNCTION_ARN', "the ARN of CS2's decrypt function");
+  if (mode === 'http') return { mode, url: config.require('cs2Url'), credential: config.require('cs2Credential'), ...common };
+  const functionArn = config.require('cs2FunctionArn');
   try {
     regionOfFunctionArn(functionArn);
   } catch (error) {
-    throw misconfigured(error instanceof Error ? error.message : 'BLINDSIGHT_CS2_FUNCTION_ARN is not a function ARN');
+    throw new ConfigurationError(error instanceof Error ? error.message : 'BLINDSIGHT_CS2_FUNCTION_ARN is not a function ARN');
   }
   return { mode, functionArn, ...common };
 }

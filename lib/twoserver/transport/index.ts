@@ -5,7 +5,7 @@
  */
 export { ObjectStoreRecordStore, planSpans } from './object-record-store';
 export type { ObjectStoreRecordStoreOptions } from './object-record-store';
-export { DEFAULT_TRANSFER_URL_SECONDS, ObjectStoreBatchStaging, TRANSFER_PREFIX, transferObjectKey, transferPrefix } from './batch-staging';
+export { ObjectStoreBatchStaging, TRANSFER_PREFIX, transferObjectKey, transferPrefix } from './batch-staging';
 export type { BatchStaging, StagedBatch, ObjectStoreBatchStagingOptions } from './batch-staging';
 export {
   decodeBase64,
@@ -19,7 +19,7 @@ export {
   sha256Hex,
 } from './decrypt-event';
 export type { Cs2DecryptEvent, Cs2DecryptResult, ParsedDecryptEvent } from './decrypt-event';
-export { DEFAULT_CS2_TIMEOUT_MS, RemoteCs2Transport } from './remote-transport';
+export { RemoteCs2Transport } from './remote-transport';
 export type { Cs2Reply, RemoteCs2TransportOptions } from './remote-transport';
 export { CS2_DECRYPT_PATH, cs2DecryptUrl, HttpCs2Transport } from './http-transport';
 export type { HttpCs2TransportOptions } from './http-transport';

@@ -11,14 +11,13 @@
  *   show, and names no key material: CS1 answers 503 and the next request tries CS2 afresh
  *   (nothing about a failure is cached).
  */
+import { SETTINGS } from '../../config/settings';
 import { InvalidInputError, isBlindsightError, MalformedDataError, PayloadTooLargeError, UnavailableError } from '../../core/errors';
 import type { Cs2Transport } from '../protocol/types';
 import type { BatchStaging, StagedBatch } from './batch-staging';
 import { decodeValues, encodeBase64, HE_KEY_ID_PATTERN, INLINE_BATCH_MAX_BYTES } from './decrypt-event';
 import type { Cs2DecryptEvent } from './decrypt-event';
 
-/** CS2's decrypt function runs at most 20 s (cdk/timeouts.ts); allow for the network around it. */
-export const DEFAULT_CS2_TIMEOUT_MS = 22_000;
 const DEFAULT_RETRY_DELAY_MS = 100;
 /** Attempts shorter than this are pointless: fail fast instead. */
 const MIN_ATTEMPT_MS = 50;
@@ -107,7 +106,7 @@ export abstract class RemoteCs2Transport implements Cs2Transport {
     this.keyId = options.keyId;
     this.staging = options.staging;
     this.inlineMaxBytes = options.inlineMaxBytes ?? INLINE_BATCH_MAX_BYTES;
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_CS2_TIMEOUT_MS;
+    this.timeoutMs = options.timeoutMs ?? SETTINGS.cs2TimeoutMs.default;
     this.deadline = options.deadline;
     this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
     if (!Number.isSafeInteger(this.inlineMaxBytes) || this.inlineMaxBytes < 0 || this.inlineMaxBytes > INLINE_BATCH_MAX_BYTES) {

@@ -2,8 +2,11 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { InvalidParametersError, UnavailableError } from '../../../lib/core/errors';
 import type { BackendLoaders } from '../../../lib/features/backend';
-import { BACKEND_ENV, initTensorflow, requestedBackend, selectBackend } from '../../../lib/features/backend';
+import { SETTINGS } from '../../../lib/config/settings';
+import { initTensorflow, requestedBackend, selectBackend } from '../../../lib/features/backend';
 import type { LogEvent, Tf } from '../../../lib/features/types';
+
+const BACKEND_ENV = SETTINGS.tfBackend.name;
 
 const fakeTf = { version_core: '0.0.0-test' } as unknown as Tf;
 

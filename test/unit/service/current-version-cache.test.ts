@@ -4,7 +4,9 @@
  * an older read never replacing a newer one. TTL 0 reads on every call.
  */
 import { describe, expect, it } from 'vitest';
-import { CurrentVersionCache, DEFAULT_POINTER_TTL_MS, pointerTtlMsFromEnv } from '../../../lib/service/cs1/current-version-cache';
+import { EnvironmentConfig } from '../../../lib/config/environment';
+import { SETTINGS } from '../../../lib/config/settings';
+import { CurrentVersionCache } from '../../../lib/service/cs1/current-version-cache';
 import type { CurrentIndexVersion } from '../../../lib/storage/types';
 
 const OWNER = 'o'.repeat(52);
@@ -99,7 +101,8 @@ describe('CurrentVersionCache', () => {
   });
 
   it('takes its TTL from BLINDSIGHT_POINTER_TTL_MS and refuses nonsense', () => {
-    expect(pointerTtlMsFromEnv({})).toBe(DEFAULT_POINTER_TTL_MS);
+    const pointerTtlMsFromEnv = (env: Record<string, string>) => new EnvironmentConfig(env).get('pointerTtlMs');
+    expect(pointerTtlMsFromEnv({})).toBe(SETTINGS.pointerTtlMs.default);
     expect(pointerTtlMsFromEnv({ BLINDSIGHT_POINTER_TTL_MS: '0' })).toBe(0);
     expect(pointerTtlMsFromEnv({ BLINDSIGHT_POINTER_TTL_MS: ' 250 ' })).toBe(250);
     for (const bad of ['-1', '1.5', 'soon', '600000']) {

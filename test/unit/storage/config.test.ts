@@ -8,8 +8,7 @@ import {
   readStorageConfig,
   resetStorageClients,
 } from '../../../lib/storage/config';
-import { createCs1Storage, createSecretStore, resetStorageFactories } from '../../../lib/storage/factory';
-import { FileSecretStore } from '../../../lib/storage/file-secret-store';
+import { createCs1Storage, resetStorageFactories } from '../../../lib/storage/factory';
 import { S3ObjectStore } from '../../../lib/storage/s3-object-store';
 import { SecretsManagerStore } from '../../../lib/storage/secrets-manager-store';
 import { startLocalAws } from '../../support/local-aws';
@@ -116,7 +115,7 @@ describe('storage configuration', () => {
     expect((await store.head('owners/config-test/generic'))?.size).toBe(1);
   });
 
-  it('builds CS1 storage and CS2 secret stores from the environment, once per process', async () => {
+  it('builds CS1 storage from the environment, once per process', async () => {
     useEnv({ ...aws.env });
     const storage = createCs1Storage();
     expect(createCs1Storage()).toBe(storage);
@@ -126,11 +125,6 @@ describe('storage configuration', () => {
     await storage.objects.put(`owners/${owner}/images/f`, new Uint8Array([1]));
     expect((await storage.objects.head(`owners/${owner}/images/f`))?.size).toBe(1);
 
-    expect(createSecretStore()).toBeInstanceOf(SecretsManagerStore);
-    useEnv({ ...aws.env, BLINDSIGHT_SECRET_DIR: `${aws.directory}/secrets` });
-    const files = createSecretStore();
-    expect(files).toBeInstanceOf(FileSecretStore);
-    expect(createSecretStore()).toBe(files);
   });
 
   it('names the missing variable when CS1 storage is misconfigured', () => {
