@@ -19,6 +19,7 @@
 import { decodeJwt, decodeProtectedHeader, errors, importJWK, jwtVerify, SignJWT } from 'jose';
 import type { CryptoKey, JWTPayload } from 'jose';
 import { randomBytes } from 'node:crypto';
+import { LoadingCache } from '../core/loading-cache';
 import { InvalidInputError, UnauthorizedError } from '../core/errors';
 import { assertUserId } from '../storage/identifiers';
 import { assertOwnerId, isOwnerId, ownerIdOf } from './owner-id';
@@ -90,21 +91,16 @@ export function bearerToken(authorizationHeader: string | undefined | null): str
 }
 
 /** Imported public keys by their x value: importing is cheap, but a warm Lambda need not repeat it. */
-const keyCache = new Map<string, CryptoKey>();
-const KEY_CACHE_LIMIT = 1000;
+const keyCache = new LoadingCache<string, CryptoKey>({ maxSize: 1000 });
 
-async function importPublicKey(jwk: Ed25519PublicJwk, ownerId: string): Promise<CryptoKey> {
-  const cached = keyCache.get(jwk.x);
-  if (cached !== undefined) return cached;
-  let key: CryptoKey;
-  try {
-    key = (await importJWK({ kty: 'OKP', crv: 'Ed25519', x: jwk.x }, TOKEN_ALGORITHM)) as CryptoKey;
-  } catch {
-    throw new UnauthorizedError(`the registered key of owner ${ownerId} is not a usable Ed25519 key`);
-  }
-  if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value as string);
-  keyCache.set(jwk.x, key);
-  return key;
+function importPublicKey(jwk: Ed25519PublicJwk, ownerId: string): Promise<CryptoKey> {
+  return keyCache.get(jwk.x, async () => {
+    try {
+      return (await importJWK({ kty: 'OKP', crv: 'Ed25519', x: jwk.x }, TOKEN_ALGORITHM)) as CryptoKey;
+    } catch {
+      throw new UnauthorizedError(`the registered key of owner ${ownerId} is not a usable Ed25519 key`);
+    }
+  });
 }
 
 const malformed = (detail: string) =>

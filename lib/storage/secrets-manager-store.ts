@@ -1,9 +1,9 @@
 /**
  * SecretStore on AWS Secrets Manager, for CS2's account: secret `${prefix}${keyId}` holds the
  * key material as SecretBinary (encrypted by Secrets Manager with the configured KMS key).
- * Reads go through Powertools' SecretsProvider, which caches each value in memory for
- * `maxAgeSeconds`, so a warm Lambda does not call Secrets Manager on every request. Values are
- * never logged and never part of an error message.
+ * Values read are kept in memory for `maxAgeSeconds` (a LoadingCache bounded in bytes, which
+ * also lets concurrent reads of one key share a call), so a warm Lambda does not call Secrets
+ * Manager on every request. Values are never logged and never part of an error message.
  *
  * Secrets Manager holds at most 65,536 bytes per secret, and a SEAL secret key at N = 8192 is
  * about 262 KB, so larger material is split: parts `${name}/part-<i>` are written first, then
@@ -11,16 +11,17 @@
  * manifest whose parts are missing, and a torn or mixed read fails the digest check.
  */
 import { createHash } from 'node:crypto';
-import { CreateSecretCommand, PutSecretValueCommand, ResourceExistsException } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, GetSecretValueCommand, PutSecretValueCommand, ResourceExistsException } from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { GetParameterError, ParameterNotFoundError } from '@aws-lambda-powertools/parameters/errors';
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SETTINGS } from '../config/settings';
 import { InvalidInputError, MalformedDataError, NotFoundError, UnavailableError } from '../core/errors';
+import { LoadingCache } from '../core/loading-cache';
 import { assertKeyId } from './identifiers';
 import type { SecretStore } from './types';
 
 export const DEFAULT_SECRET_MAX_AGE_SECONDS = 300;
+/** Bytes of secrets kept in memory (a SEAL secret key at N = 8192 is about 262 KB). */
+const SECRET_CACHE_BYTES = 64 * 1024 * 1024;
 /** Largest part stored in one secret (Secrets Manager's limit is 65,536 bytes). */
 export const SECRET_PART_BYTES = 60_000;
 const MANIFEST_MAGIC = 'BSSP';
@@ -38,9 +39,8 @@ export interface SecretsManagerStoreOptions {
 
 export class SecretsManagerStore implements SecretStore {
   private readonly client: SecretsManagerClient;
-  private readonly provider: SecretsProvider;
+  private readonly cache: LoadingCache<string, Uint8Array>;
   private readonly prefix: string;
-  private readonly maxAge: number;
   private readonly kmsKeyId?: string;
 
   constructor(options: SecretsManagerStoreOptions) {
@@ -49,10 +49,10 @@ export class SecretsManagerStore implements SecretStore {
     if (!/^[A-Za-z0-9/_+=.@-]{0,256}$/.test(this.prefix)) {
       throw new InvalidInputError('secret prefix may only use A-Z a-z 0-9 / _ + = . @ -');
     }
-    this.maxAge = options.maxAgeSeconds ?? DEFAULT_SECRET_MAX_AGE_SECONDS;
-    if (!Number.isInteger(this.maxAge) || this.maxAge < 0) throw new InvalidInputError('maxAgeSeconds must be a non-negative integer');
+    const maxAge = options.maxAgeSeconds ?? DEFAULT_SECRET_MAX_AGE_SECONDS;
+    if (!Number.isInteger(maxAge) || maxAge < 0) throw new InvalidInputError('maxAgeSeconds must be a non-negative integer');
     this.kmsKeyId = options.kmsKeyId;
-    this.provider = new SecretsProvider({ awsSdkV3Client: this.client });
+    this.cache = new LoadingCache({ maxSize: SECRET_CACHE_BYTES, sizeOf: (bytes) => bytes.byteLength, ttlMs: maxAge * 1000 });
   }
 
   /** The Secrets Manager name of a key id. */
@@ -63,18 +63,26 @@ export class SecretsManagerStore implements SecretStore {
 
   async get(keyId: string): Promise<Uint8Array> {
     const name = this.secretName(keyId);
-    let value: unknown;
+    return this.cache.get(name, () => this.read(keyId, name));
+  }
+
+  private async read(keyId: string, name: string): Promise<Uint8Array> {
+    let bytes: Uint8Array;
     try {
-      value = await this.provider.get(name, { maxAge: this.maxAge, throwOnMissing: true });
+      bytes = await this.readSecret(name);
     } catch (error) {
-      if (error instanceof ParameterNotFoundError || (error instanceof GetParameterError && isNotFound(error.cause))) {
-        throw new NotFoundError(`no secret with key id "${keyId}" in Secrets Manager (${name}): import it first`);
-      }
-      // The provider's message comes from the SDK (service errors), never from the value.
+      if (isNotFound(error)) throw new NotFoundError(`no secret with key id "${keyId}" in Secrets Manager (${name}): import it first`);
+      if (error instanceof MalformedDataError) throw error;
+      // The SDK's message describes the service error, never the value.
       throw new UnavailableError(`could not read secret ${name} from Secrets Manager: retry later`, { cause: error });
     }
-    const bytes = toBytes(name, value);
     return isManifest(bytes) ? this.readParts(name, bytes) : bytes;
+  }
+
+  /** One secret's current value as bytes. */
+  private async readSecret(name: string): Promise<Uint8Array> {
+    const output = await this.client.send(new GetSecretValueCommand({ SecretId: name }));
+    return toBytes(name, output.SecretBinary ?? output.SecretString);
   }
 
   private async readParts(name: string, manifest: Uint8Array): Promise<Uint8Array> {
@@ -86,13 +94,13 @@ export class SecretsManagerStore implements SecretStore {
     let at = 0;
     for (let i = 0; i < parts; i++) {
       const partName = `${name}/part-${i}`;
-      let value: unknown;
+      let part: Uint8Array;
       try {
-        value = await this.provider.get(partName, { maxAge: this.maxAge, throwOnMissing: true });
+        part = await this.readSecret(partName);
       } catch (error) {
+        if (error instanceof MalformedDataError) throw error;
         throw new UnavailableError(`could not read secret part ${partName} from Secrets Manager: retry later or import the key again`, { cause: error });
       }
-      const part = toBytes(partName, value);
       if (at + part.length > length) throw new MalformedDataError(`secret ${name}`, 'its parts are longer than the manifest says');
       out.set(part, at);
       at += part.length;
@@ -122,8 +130,8 @@ export class SecretsManagerStore implements SecretStore {
       manifest.set(createHash('sha256').update(bytes).digest(), 12);
       await this.write(name, manifest);
     }
-    // The cache could hold old values for these names.
-    this.provider.clearCache();
+    // The cache could hold the old value.
+    this.cache.delete(name);
   }
 
   /** Creates the secret, or adds a new version if it exists. */

@@ -14,25 +14,24 @@
  *
  * BLINDSIGHT_POINTER_TTL_MS sets the TTL (lib/config/settings.ts; 0 disables).
  */
+import { LoadingCache } from '../../core/loading-cache';
 import type { CurrentIndexVersion, IndexCatalog } from '../../storage/types';
 
 const MAX_CACHED_POINTERS = 1000;
 
-interface Entry {
-  readonly pointer: CurrentIndexVersion;
-  readonly readAtMs: number;
-}
-
 export class CurrentVersionCache {
-  private readonly entries = new Map<string, Entry>();
+  private readonly pointers: LoadingCache<string, CurrentIndexVersion | undefined>;
 
   constructor(
     private readonly catalog: Pick<IndexCatalog, 'getCurrent'>,
     readonly ttlMs: number,
     /** Monotonic clock in milliseconds (tests). */
-    private readonly nowMs: () => number = () => performance.now(),
+    nowMs: () => number = () => performance.now(),
   ) {
     if (!Number.isInteger(ttlMs) || ttlMs < 0) throw new Error('the pointer TTL must be a non-negative integer number of milliseconds');
+    // A missing pointer is never kept (LoadingCache keeps no undefined); of two reads racing, the
+    // one started later decides (it holds the newer pointer, or the same).
+    this.pointers = new LoadingCache({ maxSize: MAX_CACHED_POINTERS, ttlMs, now: nowMs });
   }
 
   /**
@@ -40,29 +39,14 @@ export class CurrentVersionCache {
    * set, else from the catalog (strongly consistent).
    */
   async get(ownerId: string, indexName: string, options: { fresh?: boolean } = {}): Promise<CurrentIndexVersion | undefined> {
+    if (this.ttlMs === 0) return this.catalog.getCurrent(ownerId, indexName);
+    const load = () => this.catalog.getCurrent(ownerId, indexName);
     const key = `${ownerId}/${indexName}`;
-    if (this.ttlMs > 0 && options.fresh !== true) {
-      const entry = this.entries.get(key);
-      if (entry !== undefined && this.nowMs() - entry.readAtMs < this.ttlMs) return entry.pointer;
-    }
-    const readAtMs = this.nowMs();
-    const pointer = await this.catalog.getCurrent(ownerId, indexName);
-    if (this.ttlMs > 0) this.remember(key, pointer, readAtMs);
-    return pointer;
+    return options.fresh === true ? this.pointers.refresh(key, load) : this.pointers.get(key, load);
   }
 
   /** Drops what is known about an index (this process just changed its pointer). */
   forget(ownerId: string, indexName: string): void {
-    this.entries.delete(`${ownerId}/${indexName}`);
-  }
-
-  private remember(key: string, pointer: CurrentIndexVersion | undefined, readAtMs: number): void {
-    const known = this.entries.get(key);
-    // Of two reads racing, the one started later holds the newer (or the same) pointer.
-    if (known !== undefined && known.readAtMs > readAtMs) return;
-    this.entries.delete(key);
-    if (pointer === undefined) return;
-    while (this.entries.size >= MAX_CACHED_POINTERS) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(key, { pointer, readAtMs });
+    this.pointers.delete(`${ownerId}/${indexName}`);
   }
 }

@@ -21,8 +21,8 @@ import type { IndexSkeleton } from '../../sei/index-tree/format';
 import type { EncryptedLeaf } from '../../sei/index-tree/types';
 import { indexPartObjectKey } from '../../storage/object-keys';
 import type { IndexCatalog, IndexVersion, ObjectStore } from '../../storage/types';
-import { ByteLru } from './byte-lru';
 import { createLimiter } from '../../core/concurrency';
+import { LoadingCache } from '../../core/loading-cache';
 import { S3_CONCURRENCY } from './limits';
 import { decodeDirectoryShard } from './sei-image-directory';
 import type { DirectoryShard } from './sei-image-directory';
@@ -84,6 +84,9 @@ interface MissingBlock {
   readonly decode: (bytes: Uint8Array) => Block;
 }
 
+/** A loader for blocks the caller has just seen in the cache (so it is never called). */
+const alreadyCached = (): Promise<Block> => Promise.reject(new Error('block cache: a present entry was loaded again'));
+
 /** Stored index data that cannot be read back is a server fault (500), never the caller's. */
 function corrupt(index: { indexName: string; version: string }, error: unknown): BlindsightError {
   const detail = error instanceof Error ? error.message : String(error);
@@ -122,10 +125,8 @@ function coalesce(missing: MissingBlock[]): Array<{ objectKey: string; ref: Part
 }
 
 export class SeiIndexCache {
-  private readonly versions = new Map<string, Promise<LoadedSeiIndex>>();
-  private readonly blocks: ByteLru<Block>;
-  private readonly pending = new Map<string, Promise<Block>>();
-  private readonly maxVersions: number;
+  private readonly versions: LoadingCache<string, LoadedSeiIndex>;
+  private readonly blocks: LoadingCache<string, Block>;
   /** Every block read is checked against the digests fixed at publish. */
   private readonly verified: VerifiedParts;
 
@@ -133,14 +134,14 @@ export class SeiIndexCache {
     private readonly stores: { readonly objects: ObjectStore; readonly indexes: IndexCatalog },
     options: SeiIndexCacheOptions,
   ) {
-    this.blocks = new ByteLru(options.cacheBytes);
-    this.maxVersions = options.maxVersions ?? DEFAULT_MAX_VERSIONS;
+    this.versions = new LoadingCache({ maxSize: options.maxVersions ?? DEFAULT_MAX_VERSIONS });
+    this.blocks = new LoadingCache({ maxSize: options.cacheBytes, sizeOf: blockBytes });
     this.verified = new VerifiedParts(stores.indexes);
   }
 
   /** Cached bytes and entries, for logs. */
   get usage(): { versions: number; blocks: number; bytes: number } {
-    return { versions: this.versions.size, blocks: this.blocks.size, bytes: this.blocks.bytes };
+    return { versions: this.versions.size, blocks: this.blocks.size, bytes: this.blocks.totalSize };
   }
 
   private static versionKey(ownerId: string, indexName: string, version: string): string {
@@ -152,30 +153,12 @@ export class SeiIndexCache {
    * version; InvalidInputError if it is not an SEI index.
    */
   load(ownerId: string, indexName: string, version: string): Promise<LoadedSeiIndex> {
-    const key = SeiIndexCache.versionKey(ownerId, indexName, version);
-    let loading = this.versions.get(key);
-    if (loading !== undefined) {
-      this.versions.delete(key);
-      this.versions.set(key, loading);
-      return loading;
-    }
-    loading = this.read(ownerId, indexName, version);
-    this.keepVersion(key, loading);
-    loading.catch(() => {
-      if (this.versions.get(key) === loading) this.versions.delete(key);
-    });
-    return loading;
+    return this.versions.get(SeiIndexCache.versionKey(ownerId, indexName, version), () => this.read(ownerId, indexName, version));
   }
 
   /** Keeps a version built in memory (an update's result), so its next reader loads nothing. */
   remember(index: LoadedSeiIndex): void {
-    this.keepVersion(SeiIndexCache.versionKey(index.ownerId, index.indexName, index.version), Promise.resolve(index));
-  }
-
-  private keepVersion(key: string, loading: Promise<LoadedSeiIndex>): void {
-    this.versions.delete(key);
-    this.versions.set(key, loading);
-    while (this.versions.size > this.maxVersions) this.versions.delete(this.versions.keys().next().value as string);
+    this.versions.set(SeiIndexCache.versionKey(index.ownerId, index.indexName, index.version), index);
   }
 
   /**
@@ -252,7 +235,7 @@ export class SeiIndexCache {
 
   /** Puts a block an update just wrote into the cache (it is immutable from now on). */
   rememberBlock(index: LoadedSeiIndex, location: BlockLocation, block: Block): void {
-    this.blocks.set(this.cacheKeyOf(this.objectKeyOf(index, location), location), block, blockBytes(block));
+    this.blocks.set(this.cacheKeyOf(this.objectKeyOf(index, location), location), block);
   }
 
   private async fetch<V extends Block>(index: LoadedSeiIndex, requests: BlockRequest<V>[]): Promise<{ values: Map<number, V>; stats: BlockFetchStats }> {
@@ -263,15 +246,15 @@ export class SeiIndexCache {
     for (const request of requests) {
       const objectKey = this.objectKeyOf(index, request.location);
       const cacheKey = this.cacheKeyOf(objectKey, request.location);
-      const hit = this.blocks.get(cacheKey) as V | undefined;
+      const hit = this.blocks.peek(cacheKey) as V | undefined;
       if (hit !== undefined) {
         values.set(request.id, hit);
         cached++;
         continue;
       }
-      const inFlight = this.pending.get(cacheKey) as Promise<V> | undefined;
-      if (inFlight !== undefined) {
-        waits.push(inFlight.then((value) => void values.set(request.id, value)));
+      if (this.blocks.has(cacheKey)) {
+        // Being fetched by another request: wait for that read.
+        waits.push(this.blocks.get(cacheKey, alreadyCached).then((value) => void values.set(request.id, value as V)));
         cached++;
         continue;
       }
@@ -288,22 +271,14 @@ export class SeiIndexCache {
       });
       for (const block of read.blocks) {
         const start = block.location.offset - read.start;
-        const decoded = bytes.then((data) => {
-          let value: Block;
+        const decoded = this.blocks.get(block.cacheKey, async () => {
+          const data = await bytes;
           try {
-            value = block.decode(data.subarray(start, start + block.location.length));
+            return block.decode(data.subarray(start, start + block.location.length));
           } catch (error) {
             throw corrupt(index, error);
           }
-          this.blocks.set(block.cacheKey, value, blockBytes(value));
-          return value;
         });
-        this.pending.set(block.cacheKey, decoded);
-        const settle = () => {
-          if (this.pending.get(block.cacheKey) === decoded) this.pending.delete(block.cacheKey);
-        };
-        // Handled here, so a failure seen by no waiter is not an unhandled rejection.
-        decoded.then(settle, settle);
         waits.push(decoded.then((value) => void values.set(block.id, value as V)));
       }
     }

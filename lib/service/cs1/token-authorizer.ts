@@ -13,6 +13,7 @@
  */
 import { assertUserMayUseToken, bearerToken, verifyToken } from '../../auth/tokens';
 import type { Ed25519PublicJwk, UserStanding, VerifiedToken } from '../../auth/types';
+import { LoadingCache } from '../../core/loading-cache';
 import type { OwnerRegistry, UserRegistry } from '../../storage/types';
 import { VerifiedTokenCache } from './verified-token-cache';
 
@@ -30,7 +31,7 @@ export interface TokenAuthorizerOptions {
 }
 
 export class TokenAuthorizer {
-  private readonly ownerKeys = new Map<string, Ed25519PublicJwk>();
+  private readonly ownerKeys = new LoadingCache<string, Ed25519PublicJwk | undefined>({ maxSize: MAX_CACHED_OWNER_KEYS });
   private readonly verified: VerifiedTokenCache;
   private readonly now: () => Date;
 
@@ -73,17 +74,8 @@ export class TokenAuthorizer {
     return { status: record.status, revokedAt: record.revokedAt === undefined ? undefined : new Date(record.revokedAt) };
   }
 
-  private async ownerKey(ownerId: string): Promise<Ed25519PublicJwk | undefined> {
-    const cached = this.ownerKeys.get(ownerId);
-    if (cached !== undefined) {
-      this.ownerKeys.delete(ownerId);
-      this.ownerKeys.set(ownerId, cached);
-      return cached;
-    }
-    const record = await this.owners.get(ownerId);
-    if (record === undefined) return undefined;
-    if (this.ownerKeys.size >= MAX_CACHED_OWNER_KEYS) this.ownerKeys.delete(this.ownerKeys.keys().next().value as string);
-    this.ownerKeys.set(ownerId, record.publicKeyJwk);
-    return record.publicKeyJwk;
+  /** An unknown owner is not remembered: it may register a moment later. */
+  private ownerKey(ownerId: string): Promise<Ed25519PublicJwk | undefined> {
+    return this.ownerKeys.get(ownerId, async () => (await this.owners.get(ownerId))?.publicKeyJwk);
   }
 }

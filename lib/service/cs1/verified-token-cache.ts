@@ -14,6 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { VerifiedToken } from '../../auth/types';
+import { LoadingCache } from '../../core/loading-cache';
 
 export const DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES = 10_000;
 
@@ -24,7 +25,7 @@ interface Entry {
 }
 
 export class VerifiedTokenCache {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: LoadingCache<string, Entry>;
 
   /**
    * @param clockToleranceSeconds the verifier's allowed clock skew: it accepts a token until
@@ -35,6 +36,7 @@ export class VerifiedTokenCache {
     readonly maxEntries: number = DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES,
   ) {
     if (!Number.isInteger(maxEntries) || maxEntries < 0) throw new Error('maxEntries must be a non-negative integer');
+    this.entries = new LoadingCache({ maxSize: maxEntries });
   }
 
   get size(): number {
@@ -44,23 +46,20 @@ export class VerifiedTokenCache {
   /** The verified claims of a token seen before and not yet expired at `now`, else undefined. */
   get(token: string, now: Date): VerifiedToken | undefined {
     const key = digestOf(token);
-    const entry = this.entries.get(key);
+    const entry = this.entries.peek(key);
     if (entry === undefined) return undefined;
-    this.entries.delete(key);
-    if (now.getTime() >= entry.expiredFromMs) return undefined;
-    this.entries.set(key, entry);
+    if (now.getTime() >= entry.expiredFromMs) {
+      this.entries.delete(key);
+      return undefined;
+    }
     return entry.verified;
   }
 
   /** Remembers a token that passed full verification. */
   remember(token: string, verified: VerifiedToken): void {
-    if (this.maxEntries === 0) return;
-    const key = digestOf(token);
-    this.entries.delete(key);
-    while (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
     // The verifier works in whole seconds: exp is expired once floor(now / 1 s) >= exp + tolerance.
     const expiredFromMs = verified.expiresAt.getTime() + this.clockToleranceSeconds * 1000;
-    this.entries.set(key, { verified, expiredFromMs });
+    this.entries.set(digestOf(token), { verified, expiredFromMs });
   }
 
   clear(): void {

@@ -1,6 +1,6 @@
 /**
  * CS2's configuration (settings table: lib/config/settings.ts, "cs2"). Without a key directory
- * the secrets come from Secrets Manager, read through Powertools with a 300 s cache
+ * the secrets come from Secrets Manager, kept in memory for 300 s after a read
  * (lib/storage/secrets-manager-store.ts); AWS_REGION and AWS_ENDPOINT_URL_SECRETS_MANAGER are
  * read by the SDK.
  */

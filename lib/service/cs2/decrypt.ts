@@ -65,9 +65,14 @@ export class Cs2DecryptService {
       parsed.kind === 'inline' ? parsed.batch : await fetchStagedBatch(parsed.batchUrl, parsed.batchSha256, this.config.fetch, this.fetchImpl);
     const fetched = performance.now();
     const warmKey = this.decryptors.has(parsed.keyId);
-    const decryptor = await this.decryptors.get(parsed.keyId);
+    const decryptor = await this.decryptors.acquire(parsed.keyId);
     const decryptStarted = performance.now();
-    const result = encodeValues(decryptor.decryptBatch(batch));
+    let result: Cs2DecryptResult;
+    try {
+      result = encodeValues(decryptor.value.decryptBatch(batch));
+    } finally {
+      decryptor.release();
+    }
     const decryptMs = performance.now() - decryptStarted;
     const bytes = resultBytes(result);
     if (bytes > LAMBDA_SYNC_PAYLOAD_LIMIT_BYTES - RESPONSE_MARGIN_BYTES) {

@@ -6,12 +6,14 @@
  *
  * Requests hold a LEASE on a loaded version for their whole run, so neither eviction nor a
  * newer publish can dispose the evaluator under them (the evaluator holds WASM memory for bfv
- * and is disposed once evicted AND released by every holder). A failed load is not cached.
+ * and is disposed once evicted AND released by every holder: LoadingCache). A failed load is
+ * not cached.
  */
 import type { IndexProvenance } from '../../client/index-manifest';
 import { readProvenance } from '../cs1/signed-manifests';
 import { SETTINGS } from '../../config/settings';
 import { BlindsightError, isBlindsightError } from '../../core/errors';
+import { LoadingCache } from '../../core/loading-cache';
 import { loadHeEvaluator } from '../../he/evaluator';
 import type { HeEvaluator } from '../../he/types';
 import type { IndexCatalog } from '../../storage/types';
@@ -37,12 +39,6 @@ export interface TwoServerIndexLease {
   release(): void;
 }
 
-interface Entry {
-  readonly promise: Promise<LoadedTwoServerIndex>;
-  holders: number;
-  evicted: boolean;
-}
-
 /** Stored index data that cannot be read back is a server fault (500), never the caller's. */
 function corrupt(indexName: string, version: string, error: unknown): BlindsightError {
   if (isBlindsightError(error) && (error.code === 'INTERNAL' || error.code === 'UNAVAILABLE')) return error;
@@ -51,52 +47,25 @@ function corrupt(indexName: string, version: string, error: unknown): Blindsight
 }
 
 export class TwoServerIndexCache {
-  private readonly entries = new Map<string, Entry>();
+  private readonly versions: LoadingCache<string, LoadedTwoServerIndex>;
   /** Loads from the catalog so far (tests check warm reuse). */
   loads = 0;
 
   constructor(
     private readonly catalog: IndexCatalog,
-    private readonly maxVersions: number = SETTINGS.twoServerCacheVersions.default,
+    maxVersions: number = SETTINGS.twoServerCacheVersions.default,
   ) {
     if (!Number.isInteger(maxVersions) || maxVersions < 1) throw new Error('TwoServerIndexCache: maxVersions must be a positive integer');
+    this.versions = new LoadingCache({ maxSize: maxVersions, dispose: (loaded) => loaded.evaluator.dispose() });
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.versions.size;
   }
 
   async acquire(ownerId: string, indexName: string, version: string): Promise<TwoServerIndexLease> {
-    const key = `${ownerId}/${indexName}/${version}`;
-    let entry = this.entries.get(key);
-    if (entry === undefined) {
-      entry = { promise: this.load(ownerId, indexName, version), holders: 0, evicted: false };
-      this.entries.set(key, entry);
-      this.evict();
-    } else {
-      this.entries.delete(key);
-      this.entries.set(key, entry);
-    }
-    const held = entry;
-    held.holders++;
-    let loaded: LoadedTwoServerIndex;
-    try {
-      loaded = await held.promise;
-    } catch (error) {
-      held.holders--;
-      if (this.entries.get(key) === held) this.entries.delete(key);
-      throw error;
-    }
-    let released = false;
-    return {
-      loaded,
-      release: () => {
-        if (released) return;
-        released = true;
-        held.holders--;
-        if (held.evicted && held.holders === 0) loaded.evaluator.dispose();
-      },
-    };
+    const lease = await this.versions.acquire(`${ownerId}/${indexName}/${version}`, () => this.load(ownerId, indexName, version));
+    return { loaded: lease.value, release: lease.release };
   }
 
   private async load(ownerId: string, indexName: string, version: string): Promise<LoadedTwoServerIndex> {
@@ -130,28 +99,8 @@ export class TwoServerIndexCache {
     return { ownerId, indexName, version, metadata, index, evaluator, ...(provenance !== undefined ? { provenance } : {}) };
   }
 
-  /** Drops the least recently used versions beyond the limit; each is disposed once released. */
-  private evict(): void {
-    while (this.entries.size > this.maxVersions) {
-      const [oldest, entry] = this.entries.entries().next().value as [string, Entry];
-      this.entries.delete(oldest);
-      this.retire(entry);
-    }
-  }
-
-  private retire(entry: Entry): void {
-    entry.evicted = true;
-    entry.promise.then(
-      (loaded) => {
-        if (entry.holders === 0) loaded.evaluator.dispose();
-      },
-      () => undefined,
-    );
-  }
-
   /** Drops every version (disposed once released). */
   clear(): void {
-    for (const entry of this.entries.values()) this.retire(entry);
-    this.entries.clear();
+    this.versions.clear();
   }
 }

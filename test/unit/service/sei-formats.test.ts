@@ -3,7 +3,6 @@ import { MalformedDataError } from '../../../lib/core/errors';
 import { encryptIndexVector } from '../../../lib/sei/index-vector';
 import { decodeIndexSkeleton, encodeIndexTreeParts } from '../../../lib/sei/index-tree/format';
 import { addImage, deleteImage } from '../../../lib/sei/index-tree/update';
-import { ByteLru } from '../../../lib/service/cs1/byte-lru';
 import { createLimiter, mapLimited } from '../../../lib/core/concurrency';
 import { decodeDirectoryShard, directoryShardCount, encodeDirectoryShard, shardOf } from '../../../lib/service/cs1/sei-image-directory';
 import { compactSeiLocations, decodeSeiLocations, encodeSeiLocations, relocateBlocks } from '../../../lib/service/cs1/sei-locations';
@@ -134,22 +133,6 @@ describe('image directory shards', () => {
 });
 
 describe('small building blocks', () => {
-  it('ByteLru evicts the least recently used entries and never holds more than its capacity', () => {
-    const lru = new ByteLru<string>(100);
-    lru.set('a', 'A', 40);
-    lru.set('b', 'B', 40);
-    expect(lru.get('a')).toBe('A');
-    lru.set('c', 'C', 40);
-    expect(lru.has('b')).toBe(false);
-    expect(lru.has('a') && lru.has('c')).toBe(true);
-    expect(lru.bytes).toBe(80);
-    lru.set('huge', 'H', 101);
-    expect(lru.has('huge')).toBe(false);
-    lru.set('a', 'A2', 10);
-    expect(lru.bytes).toBe(50);
-    expect(lru.get('a')).toBe('A2');
-  });
-
   it('the limiter runs at most `limit` tasks at once and all of them', async () => {
     const limit = createLimiter(3);
     let running = 0;

@@ -1,7 +1,7 @@
 /**
  * A minimal Secrets Manager on loopback for tests: the awsJson1_1 wire protocol for
- * CreateSecret, PutSecretValue and GetSecretValue, so the real SDK client and Powertools'
- * SecretsProvider run unchanged against it. There is no local Secrets Manager emulator among
+ * CreateSecret, PutSecretValue and GetSecretValue, so the real SDK client runs unchanged
+ * against it. There is no local Secrets Manager emulator among
  * the project's dependencies; the local cloud uses FileSecretStore instead.
  */
 import { createServer } from 'node:http';
