@@ -164,7 +164,7 @@ export class LoadingCache<K, V> {
   private live(key: K): Entry<K, V> | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    if (this.now() >= entry.expiresAt) {
+    if (entry.expiresAt !== Number.POSITIVE_INFINITY && this.now() >= entry.expiresAt) {
       this.remove(entry);
       return undefined;
     }
@@ -184,7 +184,7 @@ export class LoadingCache<K, V> {
     return {
       key,
       sequence: ++this.sequence,
-      expiresAt: this.now() + this.ttlMs,
+      expiresAt: this.ttlMs === Number.POSITIVE_INFINITY ? this.ttlMs : this.now() + this.ttlMs,
       promise,
       ready: false,
       value: undefined,
