@@ -14,7 +14,8 @@ import { transpileSchema } from '@middy/validator/transpile';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
-import { CORS_EXPOSED_HEADERS, CORS_ORIGINS_ENV, parseCorsOrigins } from '../../lib/api/cors';
+import { CORS_EXPOSED_HEADERS } from '../../lib/api/cors';
+import { EnvironmentConfig } from '../../lib/config/environment';
 import type { PathParameterName, PathParameters } from '../../lib/api/path-parameters';
 import { isPathParameterName, PATH_PARAMETERS } from '../../lib/api/path-parameters';
 import type { RouteDefinition } from '../../lib/api/routes';
@@ -89,7 +90,7 @@ export function routeHandler<R extends RouteDefinition>(route: R, handle: (event
     // Before the error responder in the chain, so its `onError` adds the headers to errors too.
     .use(
       httpCors({
-        origins: parseCorsOrigins(process.env[CORS_ORIGINS_ENV]),
+        origins: [...new EnvironmentConfig().get('corsOrigins')],
         exposeHeaders: CORS_EXPOSED_HEADERS.join(','),
       }),
     )

@@ -3,6 +3,8 @@
  * use, what it may read back, and how long a browser may cache a preflight. The allowed origins
  * are configuration (none by default in AWS; the local page origins in the local cloud).
  */
+import { SETTINGS } from '../config/settings';
+
 export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type'] as const;
 export const CORS_ALLOWED_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'] as const;
 /** Headers a page may read from an answer besides the CORS-safelisted ones. */
@@ -10,7 +12,7 @@ export const CORS_EXPOSED_HEADERS = ['Retry-After'] as const;
 export const CORS_MAX_AGE_SECONDS = 600;
 
 /** The environment variable that lists a function's allowed origins (comma-separated). */
-export const CORS_ORIGINS_ENV = 'BLINDSIGHT_CORS_ORIGINS';
+export const CORS_ORIGINS_ENV = SETTINGS.corsOrigins.name;
 
 /** `https://a.example, https://b.example` -> the origins; empty or unset: none. */
 export function parseCorsOrigins(raw: string | undefined): string[] {

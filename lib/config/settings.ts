@@ -90,6 +90,15 @@ export const SETTINGS = {
     unit: 'versions',
     purpose: 'two-server index versions (with their HE evaluators) kept loaded per process',
   },
+  corsOrigins: {
+    name: 'BLINDSIGHT_CORS_ORIGINS',
+    kind: 'list',
+    group: 'cs1',
+    default: [],
+    // `*` any origin; in an entry, `*` stands for characters other than "." (http://localhost:*).
+    item: { pattern: /^(\*|[a-z][a-z0-9+.-]*:\/\/[^\s/,]+)$/, description: 'an origin (scheme://host[:port], a * for any port or label, or * alone for any origin)' },
+    purpose: "origins whose web pages may call CS1's API (CORS); none by default",
+  },
 
   // CS1 -> CS2: read on the first identification only.
   cs2Mode: {
