@@ -15,7 +15,7 @@ import type { HeBackendName } from '../../lib/he/types';
 import { parseQueryBudget, POLICY_MAX_K } from '../../lib/twoserver/policy';
 import type { CommandContext } from './context';
 import { defaultHome } from './context';
-import { isServiceUnreachable } from '../../lib/client/errors';
+import { ServiceUnreachableError } from '../../lib/client/errors';
 import type { WorkflowListener } from '../../lib/client/events';
 import { createFeatureModels, parseModelChoice } from '../../lib/client/node/feature-models';
 import type { NodeFeatureModels } from '../../lib/client/node/feature-models';
@@ -471,7 +471,7 @@ export async function runCli(argv: readonly string[], io: CliIo, options: RunOpt
     const described = describeError(error);
     // "cannot reach <url>" says where the URL came from.
     const endpoint = state.context?.endpoint;
-    const message = isServiceUnreachable(error) && endpoint !== undefined ? withOrigin(described.message, endpoint) : described.message;
+    const message = error instanceof ServiceUnreachableError && endpoint !== undefined ? withOrigin(described.message, endpoint) : described.message;
     io.stderr.write(`blindsight: error: ${message}\n`);
     if (state.json) io.stdout.write(`${JSON.stringify({ ok: false, error: { code: described.code, message } })}\n`);
     return described.exitCode;

@@ -34,9 +34,9 @@ import { mapLimited } from '../../../lib/core/concurrency';
 import { sealIndex, sealedPartSizes } from '../../../lib/sealed/build';
 import { encryptIndexVector } from '../../../lib/sei/index-vector';
 import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
-import { DEFAULT_SECRET_PREFIX, SecretsManagerStore } from '../../../lib/storage/secrets-manager-store';
+import { SecretsManagerStore } from '../../../lib/storage/secrets-manager-store';
+import { SETTINGS } from '../../../lib/config/settings';
 import { scaledTimeout } from '../../../lib/core/timeout-scale';
-import { DEFAULT_CS2_TIMEOUT_MS } from '../../../lib/twoserver/transport';
 import { startCuttableProxy } from '../../support/cuttable-proxy';
 import type { CuttableProxy } from '../../support/cuttable-proxy';
 import { authorizerEvent, httpEvent } from '../../support/http-events';
@@ -291,7 +291,7 @@ describe('Lambda bundles on Node 22', () => {
     BLINDSIGHT_CS2_URL: cs2.url,
     BLINDSIGHT_CS2_CREDENTIAL: CREDENTIAL,
     // CS1's call to CS2 waits as much longer as this loaded machine makes CS2 (as the local cloud does).
-    BLINDSIGHT_CS2_TIMEOUT_MS: String(scaledTimeout(DEFAULT_CS2_TIMEOUT_MS)),
+    BLINDSIGHT_CS2_TIMEOUT_MS: String(scaledTimeout(SETTINGS.cs2TimeoutMs.default)),
     // The two-server fixture is a (small, fast) she index: publishing it needs the operator's opt-in.
     BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME: 'true',
     // The publish route starts its worker through Lambda's Invoke API, as in AWS.
@@ -307,7 +307,7 @@ describe('Lambda bundles on Node 22', () => {
     AWS_CONFIG_FILE: join(tmpdir(), 'no-aws-config'),
     AWS_SHARED_CREDENTIALS_FILE: join(tmpdir(), 'no-aws-credentials'),
     AWS_ENDPOINT_URL_SECRETS_MANAGER: proxies.secrets.url,
-    BLINDSIGHT_CS2_SECRET_PREFIX: DEFAULT_SECRET_PREFIX,
+    BLINDSIGHT_CS2_SECRET_PREFIX: SETTINGS.cs2SecretPrefix.default,
     BLINDSIGHT_LOG_LEVEL: 'SILENT',
   });
 
