@@ -90,6 +90,13 @@ export const SETTINGS = {
     unit: 'versions',
     purpose: 'two-server index versions (with their HE evaluators) kept loaded per process',
   },
+  allowInsecurePaperScheme: {
+    name: 'BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME',
+    kind: 'flag',
+    group: 'cs1',
+    default: false,
+    purpose: "publish two-server indexes of the `she` backend, the paper's scheme, which is broken (experiments only; refused with a 400 naming this setting otherwise)",
+  },
   corsOrigins: {
     name: 'BLINDSIGHT_CORS_ORIGINS',
     kind: 'list',
