@@ -32,9 +32,10 @@ import type { E2eCloud, E2eOwner, StorageSnapshot } from '../support/e2e-cloud';
 import { buildSeiCorpus, encryptImages, syntheticImages, userTrapdoors, vectorAt, wire } from '../support/e2e-sei';
 import { hostileRequest, wellFormedBody } from '../support/hostile-requests';
 import type { HostileRequest, HostileRoute, HostileTargets } from '../support/hostile-requests';
+import { EnvironmentConfig } from '../../lib/config/environment';
 
-const REQUESTS = Number(process.env.BLINDSIGHT_HOSTILE_REQUESTS ?? 3000);
-const SEED = Number(process.env.BLINDSIGHT_HOSTILE_SEED ?? 9);
+const REQUESTS = new EnvironmentConfig().get('hostileRequests');
+const SEED = new EnvironmentConfig().get('hostileSeed');
 /** Requests in flight at once: enough to interleave, few enough for a 2-core machine. */
 const CONCURRENCY = 4;
 const SEI_INDEX = 'main';
