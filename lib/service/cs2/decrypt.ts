@@ -67,6 +67,8 @@ export class Cs2DecryptService {
     const warmKey = this.decryptors.has(parsed.keyId);
     const decryptor = await this.decryptors.acquire(parsed.keyId);
     const decryptStarted = performance.now();
+    // Read before the lease is given back: the decryptor may be disposed once released.
+    const { backend } = decryptor.value.descriptor;
     let result: Cs2DecryptResult;
     try {
       result = encodeValues(decryptor.value.decryptBatch(batch));
@@ -83,7 +85,7 @@ export class Cs2DecryptService {
     return {
       result,
       keyId: parsed.keyId,
-      backend: decryptor.descriptor.backend,
+      backend,
       count: result.values.length,
       batchBytes: batch.length,
       transfer: parsed.kind,
