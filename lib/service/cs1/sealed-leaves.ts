@@ -10,15 +10,15 @@
  * is read again before refusing, so a client that has just seen a publish is never turned away.
  *
  * Bytes are read from S3 by range (adjacent leaves coalesced, a bounded number in parallel) and
- * kept in a byte-bounded LRU: sealed leaves are immutable, and identical for every caller.
+ * kept in a byte-bounded LoadingCache: sealed leaves are immutable, and identical for every caller.
  */
 import { MAX_SEALED_LEAVES_PER_REQUEST } from '../../api/limits';
 import { BlindsightError, ConflictError, InvalidInputError, isBlindsightError, NotFoundError } from '../../core/errors';
 import { createLimiter } from '../../core/concurrency';
+import { LoadingCache } from '../../core/loading-cache';
 import { assertIndexName, assertOwnerId, assertVersionName } from '../../storage/identifiers';
 import { indexPartObjectKey } from '../../storage/object-keys';
 import type { CurrentIndexVersion, IndexCatalog, ObjectStore } from '../../storage/types';
-import { ByteLru } from './byte-lru';
 import type { CurrentVersionCache } from './current-version-cache';
 import { S3_CONCURRENCY } from './limits';
 import { parseSealedMetadata } from './sealed-metadata';
@@ -31,6 +31,9 @@ export const SEALED_LEAF_URL_SECONDS = 5 * 60;
 const MAX_VERSIONS = 16;
 /** Coalesced range reads stop growing here. */
 const MAX_COALESCED_BYTES = 8 * 1024 * 1024;
+/** What a kept leaf counts against the cache's bytes (its bytes plus the entry's overhead). */
+const leafCost = (leaf: Uint8Array): number => leaf.length + 64;
+const alreadyCached = (): Promise<Uint8Array> => Promise.reject(new Error('leaf cache: a present entry was loaded again'));
 
 export type SealedDelivery = 'bytes' | 'urls';
 
@@ -76,16 +79,15 @@ function checkLeaves(leaves: readonly number[], layout: SealedMetadata['layout']
 }
 
 export class SealedLeafService {
-  private readonly versions = new Map<string, Promise<LoadedVersion>>();
-  private readonly blocks: ByteLru<Uint8Array>;
-  private readonly pending = new Map<string, Promise<Uint8Array>>();
+  private readonly versions = new LoadingCache<string, LoadedVersion>({ maxSize: MAX_VERSIONS });
+  private readonly blocks: LoadingCache<string, Uint8Array>;
 
   constructor(
     private readonly stores: { readonly objects: ObjectStore; readonly indexes: IndexCatalog },
     private readonly pointers: CurrentVersionCache,
     options: { readonly cacheBytes: number },
   ) {
-    this.blocks = new ByteLru(options.cacheBytes);
+    this.blocks = new LoadingCache({ maxSize: options.cacheBytes, sizeOf: leafCost });
   }
 
   async leaves(ownerId: string, indexName: string, request: SealedLeavesRequest): Promise<SealedLeavesResponse> {
@@ -140,17 +142,7 @@ export class SealedLeafService {
   }
 
   private load(ownerId: string, indexName: string, version: string): Promise<LoadedVersion> {
-    const key = `${ownerId}/${indexName}/${version}`;
-    let loading = this.versions.get(key);
-    if (loading === undefined) {
-      loading = this.readVersion(ownerId, indexName, version);
-      this.versions.set(key, loading);
-      while (this.versions.size > MAX_VERSIONS) this.versions.delete(this.versions.keys().next().value as string);
-      loading.catch(() => {
-        if (this.versions.get(key) === loading) this.versions.delete(key);
-      });
-    }
-    return loading;
+    return this.versions.get(`${ownerId}/${indexName}/${version}`, () => this.readVersion(ownerId, indexName, version));
   }
 
   private async readVersion(ownerId: string, indexName: string, version: string): Promise<LoadedVersion> {
@@ -174,15 +166,15 @@ export class SealedLeafService {
     let cached = 0;
     const cacheKey = (leaf: number) => `${loaded.objectKey}#${leaf * leafBytes}#${leafBytes}`;
     for (const leaf of leaves) {
-      const hit = this.blocks.get(cacheKey(leaf));
+      const hit = this.blocks.peek(cacheKey(leaf));
       if (hit !== undefined) {
         blocks.set(leaf, hit);
         cached++;
         continue;
       }
-      const inFlight = this.pending.get(cacheKey(leaf));
-      if (inFlight !== undefined) {
-        waits.push(inFlight.then((bytes) => void blocks.set(leaf, bytes)));
+      if (this.blocks.has(cacheKey(leaf))) {
+        // Being read by another request: wait for that read.
+        waits.push(this.blocks.get(cacheKey(leaf), alreadyCached).then((bytes) => void blocks.set(leaf, bytes)));
         cached++;
         continue;
       }
@@ -204,16 +196,7 @@ export class SealedLeafService {
         return data;
       });
       run.forEach((leaf, i) => {
-        const block = bytes.then((data) => {
-          const copy = data.slice(i * leafBytes, (i + 1) * leafBytes);
-          this.blocks.set(cacheKey(leaf), copy, copy.length + 64);
-          return copy;
-        });
-        this.pending.set(cacheKey(leaf), block);
-        const settle = () => {
-          if (this.pending.get(cacheKey(leaf)) === block) this.pending.delete(cacheKey(leaf));
-        };
-        block.then(settle, settle);
+        const block = this.blocks.get(cacheKey(leaf), async () => (await bytes).slice(i * leafBytes, (i + 1) * leafBytes));
         waits.push(block.then((value) => void blocks.set(leaf, value)));
       });
     }

@@ -6,6 +6,7 @@
  * to, so they are kept once loaded.
  */
 import { IntegrityError, MalformedDataError, NotFoundError } from '../../core/errors';
+import { LoadingCache } from '../../core/loading-cache';
 import { indexPartObjectKey } from '../../storage/object-keys';
 import type { IndexCatalog, ObjectStore } from '../../storage/types';
 import { decodePartDigests, PART_DIGESTS_BLOB, verifiedRange } from './part-digests';
@@ -14,8 +15,13 @@ import type { PartRef } from './types';
 
 const MAX_TABLES = 64;
 
+/** A version's digest table; `digests` undefined for versions staged before digests were recorded (kept too: the cache keeps no bare undefined). */
+interface LoadedTable {
+  readonly digests: PartDigests | undefined;
+}
+
 export class VerifiedParts {
-  private readonly tables = new Map<string, Promise<PartDigests | undefined>>();
+  private readonly tables = new LoadingCache<string, LoadedTable>({ maxSize: MAX_TABLES });
 
   constructor(private readonly catalog: IndexCatalog) {}
 
@@ -69,16 +75,9 @@ export class VerifiedParts {
     });
   }
 
-  private table(ownerId: string, indexName: string, version: string): Promise<PartDigests | undefined> {
-    const key = `${ownerId}/${indexName}/${version}`;
-    let loading = this.tables.get(key);
-    if (loading === undefined) {
-      loading = this.load(ownerId, indexName, version);
-      this.tables.set(key, loading);
-      loading.catch(() => this.tables.delete(key));
-      while (this.tables.size > MAX_TABLES) this.tables.delete(this.tables.keys().next().value as string);
-    }
-    return loading;
+  private async table(ownerId: string, indexName: string, version: string): Promise<PartDigests | undefined> {
+    const loaded = await this.tables.get(`${ownerId}/${indexName}/${version}`, async () => ({ digests: await this.load(ownerId, indexName, version) }));
+    return loaded.digests;
   }
 
   private async load(ownerId: string, indexName: string, version: string): Promise<PartDigests | undefined> {
