@@ -139,6 +139,23 @@ export const SETTINGS = {
     purpose: "the ARN of CS2's decrypt function (in CS2's account)",
     requiredWhen: 'BLINDSIGHT_CS2_MODE=lambda',
   },
+  identifyWorkerFunction: {
+    name: 'BLINDSIGHT_IDENTIFY_WORKER_FUNCTION',
+    kind: 'text',
+    group: 'cs1',
+    purpose: "name or ARN of the identify worker function: each stage's shards are evaluated by parallel invocations of it (unset: in the identify function's own process)",
+  },
+  identifyWorkerTimeoutMs: {
+    name: 'BLINDSIGHT_IDENTIFY_WORKER_TIMEOUT_MS',
+    kind: 'integer',
+    group: 'cs1',
+    // The identify worker function runs at most 20 s (cdk/timeouts.ts).
+    default: 20_000,
+    min: 100,
+    max: 900_000,
+    unit: 'ms',
+    purpose: 'timeout of one invocation of the identify worker function',
+  },
   cs2TimeoutMs: {
     name: 'BLINDSIGHT_CS2_TIMEOUT_MS',
     kind: 'integer',

@@ -1,19 +1,17 @@
 /**
- * Who evaluates a query's shards, from the environment:
- *
- * | Variable | Meaning |
- * | --- | --- |
- * | `BLINDSIGHT_IDENTIFY_WORKER_FUNCTION` | name or ARN of the identify worker function: each stage's shards are evaluated by parallel invocations of it (AWS; the local cloud's own Lambda endpoint). Unset: in this process |
- * | `BLINDSIGHT_IDENTIFY_WORKER_TIMEOUT_MS` | per-invocation timeout, default 20000 |
- * | `AWS_ENDPOINT_URL_LAMBDA` / `AWS_ENDPOINT_URL` | read by the SDK (the local cloud, LocalStack) |
+ * Who evaluates a query's shards, from the environment (lib/config/settings.ts):
+ * BLINDSIGHT_IDENTIFY_WORKER_FUNCTION names the identify worker function, whose parallel
+ * invocations evaluate each stage's shards (AWS; the local cloud's own Lambda endpoint; unset: in
+ * this process), with BLINDSIGHT_IDENTIFY_WORKER_TIMEOUT_MS per invocation. The SDK reads
+ * AWS_ENDPOINT_URL_LAMBDA / AWS_ENDPOINT_URL itself (the local cloud, LocalStack).
  *
  * In this process, each shard's records are read from S3 by byte range, checked against the
  * digests fixed at publish. A misconfiguration is a
  * server fault (INTERNAL, naming the variable).
  */
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { envInteger } from '../../core/env';
-import type { Environment } from '../../core/env';
+import { EnvironmentConfig } from '../../config/environment';
+import type { Environment } from '../../config/types';
 import { BlindsightError } from '../../core/errors';
 import type { HeEvaluator } from '../../he/types';
 import { indexPartObjectKey } from '../../storage/object-keys';
@@ -25,8 +23,6 @@ import type { LambdaInvoker } from '../../twoserver/transport/lambda-invoke';
 import { ObjectStoreRecordStore } from '../../twoserver/transport/object-record-store';
 import type { VerifiedParts } from '../cs1/verified-parts';
 import type { TwoServerMetadata } from './metadata';
-
-export const DEFAULT_WORKER_TIMEOUT_MS = 20_000;
 
 export interface ShardWorkersConfig {
   /** Unset: shards are evaluated in this process. */
@@ -55,12 +51,13 @@ function misconfigured(message: string): BlindsightError {
   return new BlindsightError('INTERNAL', `CS1 is not configured to run shard workers: ${message}`);
 }
 
-export function readShardWorkersConfig(env: Environment = process.env): ShardWorkersConfig {
-  const functionName = env.BLINDSIGHT_IDENTIFY_WORKER_FUNCTION?.trim() || undefined;
+export function readShardWorkersConfig(env?: Environment): ShardWorkersConfig {
+  const config = new EnvironmentConfig(env, { misconfigured });
+  const functionName = config.get('identifyWorkerFunction')?.trim() || undefined;
   if (functionName !== undefined && !/^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$/.test(functionName)) {
     throw misconfigured('BLINDSIGHT_IDENTIFY_WORKER_FUNCTION must be a function name or ARN');
   }
-  return { functionName, timeoutMs: envInteger(env, 'BLINDSIGHT_IDENTIFY_WORKER_TIMEOUT_MS', DEFAULT_WORKER_TIMEOUT_MS, 100, 900_000, misconfigured) };
+  return { functionName, timeoutMs: config.get('identifyWorkerTimeoutMs') };
 }
 
 /** Workers in this process: each shard's records read from S3 by byte range. */
