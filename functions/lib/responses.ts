@@ -1,5 +1,6 @@
 /** JSON responses in the shape of a REST API Lambda proxy integration. */
 import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { ErrorBody } from '../../lib/api/errors';
 
 export type HttpResult = APIGatewayProxyResult;
 
@@ -12,6 +13,6 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
 }
 
 /** The error body every endpoint uses (lib/api/errors.ts): a stable code and a message a person can act on. */
-export function errorBody(code: string, message: string, requestId?: string) {
+export function errorBody(code: string, message: string, requestId?: string): ErrorBody {
   return { error: { code, message, ...(requestId ? { requestId } : {}) } };
 }

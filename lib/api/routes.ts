@@ -297,7 +297,6 @@ export const CS1_WORKERS = {
 export type Cs1WorkerName = keyof typeof CS1_WORKERS;
 
 export type Cs1RouteName = keyof typeof CS1_API;
-export type Cs1Route = (typeof CS1_API)[Cs1RouteName];
 
 /** Every route, in table order. */
 export const CS1_ROUTES: readonly RouteDefinition[] = Object.values(CS1_API);

@@ -53,7 +53,6 @@ export const RegisterOwnerRequestSchema = Type.Object(
   },
   strict,
 );
-export type RegisterOwnerRequest = Static<typeof RegisterOwnerRequestSchema>;
 
 export const RegisterOwnerResponseSchema = Type.Object({
   ownerId: Type.String(),
@@ -166,7 +165,6 @@ export const PublishRequestSchema = Type.Object(
   },
   strict,
 );
-export type PublishRequest = Static<typeof PublishRequestSchema>;
 
 export const PublishResponseSchema = Type.Object({
   version: Type.String(),
@@ -326,7 +324,6 @@ export const SearchHitSchema = Type.Object({
   /** Encrypted score: smaller is nearer; comparable only within one trapdoor's list. */
   score: Type.Number(),
 });
-export type SearchHit = Static<typeof SearchHitSchema>;
 export const SearchResponseSchema = Type.Object({
   version: Type.String(),
   /** One list per trapdoor, in request order. */

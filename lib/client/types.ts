@@ -14,8 +14,6 @@ import type {
 import type { Ed25519PrivateJwk } from '../auth/types';
 import type { IndexVerifier } from './index-verifier';
 
-export type { ErrorBody } from '../api/errors';
-
 export type {
   CreateVersionRequest,
   CreateVersionResponse,
@@ -32,7 +30,6 @@ export type {
   RegisterOwnerResponse,
   SealedIndexSummary,
   SealedLeavesResponse,
-  SearchHit,
   SearchResponse,
   SeiIndexSummary,
   TwoServerIndexSummary,

@@ -67,18 +67,3 @@ export function uniformVectors(n: number, d: number, seed: number): VectorSet {
   for (let i = 0; i < data.length; i++) data[i] = 2 * random.next() - 1;
   return { n, d, data };
 }
-
-/** Well separated isotropic blobs (for clustering tests with a known answer). */
-export function gaussianBlobs(n: number, d: number, clusters: number, seed: number, separation = 10): LabelledVectors {
-  const random = seededRandom(seed);
-  const centres = new Float64Array(clusters * d);
-  for (let i = 0; i < centres.length; i++) centres[i] = (random.next() * 2 - 1) * separation;
-  const data = new Float64Array(n * d);
-  const labels = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = i % clusters;
-    labels[i] = c;
-    for (let j = 0; j < d; j++) data[i * d + j] = centres[c * d + j] + random.gaussian();
-  }
-  return { vectors: { n, d, data }, labels };
-}

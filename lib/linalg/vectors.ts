@@ -66,12 +66,6 @@ export function dotAt(a: Float64Array, aOff: number, b: Float64Array, bOff: numb
   return s0 + s1 + s2 + s3;
 }
 
-export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let s = 0;
-  for (let j = 0; j < a.length; j++) s += a[j] * b[j];
-  return s;
-}
-
 /** Squared Euclidean distance of a[aOff..) and b[bOff..) over d coordinates. */
 export function squaredDistanceAt(a: Float64Array, aOff: number, b: Float64Array, bOff: number, d: number): number {
   let s0 = 0;

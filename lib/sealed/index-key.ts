@@ -2,7 +2,7 @@
  * The index key of a sealed index: AES-256, serialized as "BSXK" v1 (magic | u16 version |
  * u16 L + key id | 32 raw key bytes), the same layout as image keys under another magic.
  */
-import { decodeSymmetricKey, encodeSymmetricKey, generateSymmetricKey, symmetricKeyFromRaw } from '../crypto/aes-gcm';
+import { decodeSymmetricKey, encodeSymmetricKey, generateSymmetricKey } from '../crypto/aes-gcm';
 import type { IndexKey } from './types';
 
 export const INDEX_KEY_MAGIC = 'BSXK';
@@ -10,10 +10,6 @@ export const INDEX_KEY_MAGIC = 'BSXK';
 /** A fresh random index key (an owner keeps one, like the image key; versions are told apart by the associated data). */
 export function generateIndexKey(): IndexKey {
   return generateSymmetricKey();
-}
-
-export function indexKeyFromRaw(raw: Uint8Array, keyId: string): IndexKey {
-  return symmetricKeyFromRaw(raw, keyId, 'index key');
 }
 
 export function encodeIndexKey(key: IndexKey): Uint8Array {

@@ -14,7 +14,7 @@ import { BinaryWriter } from '../codec/binary';
 import { DecryptionError, MalformedDataError } from '../core/errors';
 import { NONCE_BYTES, concatBytes, gcmDecrypt, gcmEncrypt } from '../crypto/aes-gcm';
 import { randomBytes } from '../crypto/web-random';
-import { decodeLeafPlaintext, decodeRoutingPlaintext, encodeLayout, readLayout, SEAL_OVERHEAD } from './format';
+import { decodeLeafPlaintext, decodeRoutingPlaintext, encodeLayout, readLayout } from './format';
 import type { IndexKey, SealedBinding, SealedLayout, SealedLeaf, SealedRouting } from './types';
 
 const DOMAIN = 'blindsight/sealed-index';
@@ -103,9 +103,4 @@ function headerOf(layout: SealedLayout): Uint8Array {
     headers.set(layout, header);
   }
   return header;
-}
-
-/** Stored size of a leaf whose plaintext is `plaintextBytes` long. */
-export function sealedLeafBytes(plaintextBytes: number): number {
-  return SEAL_OVERHEAD + plaintextBytes;
 }

@@ -7,7 +7,7 @@
  */
 import { InvalidInputError } from '../core/errors';
 
-export { assertOwnerId, isOwnerId } from '../auth/owner-id';
+export { assertOwnerId } from '../auth/owner-id';
 
 /** Letters, digits, '.', '_', '-'; starts with a letter or digit; no '..'. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;

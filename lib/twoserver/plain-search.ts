@@ -3,7 +3,6 @@
  * on plaintext. They define what the encrypted protocol must return (tests, benchmark's `exact`).
  * Results are sorted by exact squared distance, ties by template index.
  */
-import { InvalidInputError } from '../core/errors';
 import type { VectorSet } from '../linalg/vectors';
 import { assertDimension, squaredDistanceAt } from '../linalg/vectors';
 import { candidateRanges, searchRanges } from './idistance-query';
@@ -39,15 +38,6 @@ export function bruteForceRange(templates: VectorSet, query: ArrayLike<number>, 
   const out: PlainMatch[] = [];
   for (let i = 0; i < dist2.length; i++) if (dist2[i] <= tauSquared) out.push({ index: i, dist2: dist2[i] });
   return out.sort(byDistance);
-}
-
-/** The k nearest templates (ties by index). */
-export function bruteForceKnn(templates: VectorSet, query: ArrayLike<number>, k: number): PlainMatch[] {
-  if (!Number.isInteger(k) || k < 1) throw new InvalidInputError(`k = ${k} must be a positive integer`);
-  const dist2 = allSquaredDistances(templates, query);
-  return Array.from(dist2, (d2, index) => ({ index, dist2: d2 }))
-    .sort(byDistance)
-    .slice(0, k);
 }
 
 /** The iDistance range search on plaintext (templates in input order); also reports the candidate count. */

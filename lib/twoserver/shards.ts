@@ -57,11 +57,6 @@ export function totalRecords(layout: ShardLayout): number {
   return layout.recordBases[layout.count];
 }
 
-/** Templates in shard s. */
-export function shardTemplates(layout: ShardLayout, shard: number): number {
-  return layout.positionStarts[shard + 1] - layout.positionStarts[shard];
-}
-
 /** Records in shard s. */
 export function shardRecords(layout: ShardLayout, shard: number): number {
   return layout.recordBases[shard + 1] - layout.recordBases[shard];

@@ -2,7 +2,6 @@
  * Shared output for benchmarks: a human table by default, or with --json one JSON object per
  * configuration per line (so runs can be scripted and compared), plus small timing helpers.
  */
-import { performance } from 'node:perf_hooks';
 
 export type BenchRow = Record<string, string | number | boolean | null>;
 
@@ -12,13 +11,6 @@ export function percentile(values: ArrayLike<number>, p: number): number {
   const sorted = Float64Array.from(values).sort();
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[rank];
-}
-
-/** Milliseconds taken by fn, and its result. */
-export async function timed<T>(fn: () => T | Promise<T>): Promise<{ ms: number; result: T }> {
-  const start = performance.now();
-  const result = await fn();
-  return { ms: performance.now() - start, result };
 }
 
 export function round(value: number, digits = 3): number {

@@ -7,7 +7,6 @@ import type { RandomSource } from '../../core/random';
 import type { GraphBuildOptions, ProximityGraph } from '../../ml/proximity-graph';
 import type { ProbeCalibration, RoutingSettings, RoutingStrategy } from '../../ml/types';
 import type { ScoreReduction } from '../score-reduction';
-import type { EncryptedVector } from '../types';
 
 /**
  * How the owner forms the tree:
@@ -237,4 +236,3 @@ export interface SearchResult {
   readonly stats: SearchStats;
 }
 
-export type { EncryptedVector };

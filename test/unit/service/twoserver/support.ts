@@ -352,6 +352,4 @@ export async function startLambdaApiServer(options: { functionName: string; hand
   };
 }
 
-/** Small, fast parameter sets (validated like the real ones). */
-export const BFV_SMALL = { d: 16, maxAbs: 999, polyModulusDegree: 8192 } as const;
 export const SHE_SMALL = { d: 16, maxAbs: 999, aBits: 16, bBits: 48, k0: 384, k1: 12, k2: 56 } as const;
