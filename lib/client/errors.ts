@@ -74,6 +74,10 @@ export class ServiceUnreachableError extends BlindsightError {
   }
 }
 
+export function isServiceUnreachable(error: unknown): error is ServiceUnreachableError {
+  return error instanceof ServiceUnreachableError;
+}
+
 function isLoopback(endpoint: string): boolean {
   try {
     const host = new URL(endpoint).hostname;
