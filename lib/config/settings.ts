@@ -331,6 +331,12 @@ export const SETTINGS = {
     group: 'tools',
     purpose: 'folder where running local clouds list themselves so the CLI finds them (default .local-cloud/running in the checkout)',
   },
+  webScreenshots: {
+    name: 'BLINDSIGHT_WEB_SCREENSHOTS',
+    kind: 'text',
+    group: 'tools',
+    purpose: 'folder (e.g. docs) where the browser test (test/browser/web-page.test.ts) saves screenshots of the page; unset: none',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingsTable = typeof SETTINGS;

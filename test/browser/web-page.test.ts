@@ -22,10 +22,11 @@ import { launchChromium } from './support/chromium';
 import { chunkPath } from './support/page';
 import type { PageWorld } from './support/world';
 import { makePageWorld, USER_ID } from './support/world';
+import { EnvironmentConfig } from '../../lib/config/environment';
 
 const GALLERY_SIZE = 40;
 /** Set to a folder (e.g. docs) to save screenshots of the page there. */
-const SCREENSHOTS = process.env.BLINDSIGHT_WEB_SCREENSHOTS;
+const SCREENSHOTS = new EnvironmentConfig().get('webScreenshots');
 const SEARCHES = 3;
 
 /** Where `needle` occurs in `haystack` (bytes), or -1. */
