@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { REPO_ROOT } from '../local-cloud/layout';
 
-export const BLINDSIGHT_EXECUTABLE = join(REPO_ROOT, 'scripts', 'cli', 'blindsight.mjs');
+export const CLI_EXECUTABLE = join(REPO_ROOT, 'scripts', 'cli', 'blindsight.mjs');
 
 export interface CliRun {
   /** Wall time from spawn to exit. */
@@ -22,7 +22,7 @@ export interface CliRun {
 export function runBlindsight(args: readonly string[], env: Readonly<Record<string, string>>, cwd: string): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [BLINDSIGHT_EXECUTABLE, ...args], {
+    const child = spawn(process.execPath, [CLI_EXECUTABLE, ...args], {
       cwd,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
