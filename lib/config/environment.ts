@@ -46,6 +46,11 @@ export class EnvironmentConfig {
     return (raw === undefined ? this.fallback(spec) : this.parse(spec, raw)) as SettingValue<SettingsTable[K]>;
   }
 
+  /** Whether the variable (or an alias) is set, for a default that depends on another setting. */
+  isSet(key: SettingKey): boolean {
+    return this.raw(SETTINGS[key]) !== undefined;
+  }
+
   /** Like get, for a setting without a default that the caller cannot do without. */
   require<K extends SettingKey>(key: K): NonNullable<SettingValue<SettingsTable[K]>> {
     const value = this.get(key);

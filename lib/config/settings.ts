@@ -145,6 +145,33 @@ export const SETTINGS = {
     group: 'cs1',
     purpose: "name or ARN of the identify worker function: each stage's shards are evaluated by parallel invocations of it (unset: in the identify function's own process)",
   },
+  publishWorkerFunction: {
+    name: 'BLINDSIGHT_PUBLISH_WORKER_FUNCTION',
+    kind: 'text',
+    group: 'cs1',
+    purpose: "name or ARN of the publish worker function, invoked asynchronously by the publish route (the CDK stack and the local cloud set it)",
+  },
+  publishLeaseMs: {
+    name: 'BLINDSIGHT_PUBLISH_LEASE_MS',
+    kind: 'integer',
+    group: 'cs1',
+    // DEFAULT_PUBLISH_JOB_TIMINGS.leaseMs (lib/service/cs1/publish-jobs.ts).
+    default: 60_000,
+    min: 1_000,
+    max: 3_600_000,
+    unit: 'ms',
+    purpose: "how long a publish job's lease lasts from its worker's last renewal",
+  },
+  publishFirstLeaseMs: {
+    name: 'BLINDSIGHT_PUBLISH_FIRST_LEASE_MS',
+    kind: 'integer',
+    group: 'cs1',
+    default: 120_000,
+    min: 1_000,
+    max: 21_600_000,
+    unit: 'ms',
+    purpose: 'the first lease of a publish job, until its worker has started (unset: 120,000 or twice the lease, whichever is longer)',
+  },
   identifyWorkerTimeoutMs: {
     name: 'BLINDSIGHT_IDENTIFY_WORKER_TIMEOUT_MS',
     kind: 'integer',

@@ -11,8 +11,9 @@
  */
 import { CS1_WORKERS } from '../../api/routes';
 import { ConfigurationError } from '../../core/errors';
-import { envInteger } from '../../core/env';
-import type { Environment } from '../../core/env';
+import { EnvironmentConfig } from '../../config/environment';
+import type { Environment } from '../../config/types';
+import { SETTINGS } from '../../config/settings';
 import type { IndexVersionService } from './index-versions';
 import { LambdaEventInvoker } from '../../invoke/lambda-event-invoker';
 import { DEFAULT_PUBLISH_JOB_TIMINGS, PublishJobService } from './publish-jobs';
@@ -20,14 +21,15 @@ import type { PublishJobLauncher, PublishJobTimings } from './publish-jobs';
 import { cs1Services } from './services';
 
 export const PUBLISH_WORKER_FUNCTION_ENV = CS1_WORKERS.publishWorker.functionEnv;
-export const PUBLISH_LEASE_ENV = 'BLINDSIGHT_PUBLISH_LEASE_MS';
-export const PUBLISH_FIRST_LEASE_ENV = 'BLINDSIGHT_PUBLISH_FIRST_LEASE_MS';
+export const PUBLISH_LEASE_ENV = SETTINGS.publishLeaseMs.name;
+export const PUBLISH_FIRST_LEASE_ENV = SETTINGS.publishFirstLeaseMs.name;
 
 const misconfigured = (message: string) => new ConfigurationError(`publish jobs: ${message}`);
 
-export function publishJobTimingsFromEnv(env: Environment = process.env): PublishJobTimings {
-  const leaseMs = envInteger(env, PUBLISH_LEASE_ENV, DEFAULT_PUBLISH_JOB_TIMINGS.leaseMs, 1_000, 3_600_000, misconfigured);
-  const firstLeaseMs = envInteger(env, PUBLISH_FIRST_LEASE_ENV, Math.max(DEFAULT_PUBLISH_JOB_TIMINGS.firstLeaseMs, 2 * leaseMs), 1_000, 6 * 3_600_000, misconfigured);
+export function publishJobTimingsFromEnv(env?: Environment): PublishJobTimings {
+  const config = new EnvironmentConfig(env, { misconfigured });
+  const leaseMs = config.get('publishLeaseMs');
+  const firstLeaseMs = config.isSet('publishFirstLeaseMs') ? config.get('publishFirstLeaseMs') : Math.max(DEFAULT_PUBLISH_JOB_TIMINGS.firstLeaseMs, 2 * leaseMs);
   return { leaseMs, firstLeaseMs };
 }
 
@@ -40,9 +42,9 @@ export function setPublishJobLauncher(launcher: PublishJobLauncher | undefined):
 }
 
 /** How this process starts publish workers. */
-export function publishJobLauncher(env: Environment = process.env): PublishJobLauncher {
+export function publishJobLauncher(env?: Environment): PublishJobLauncher {
   if (injected !== undefined) return injected;
-  const name = env[PUBLISH_WORKER_FUNCTION_ENV]?.trim();
+  const name = new EnvironmentConfig(env, { misconfigured }).get('publishWorkerFunction');
   if (!name) throw misconfigured(`${PUBLISH_WORKER_FUNCTION_ENV} is not set: the publish route cannot start its worker`);
   if (fromEnv?.name !== name) {
     const invoker = new LambdaEventInvoker(name);
