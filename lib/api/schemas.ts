@@ -195,7 +195,6 @@ export const IndexProvenanceSchema = Type.Object({
 
 /** Where a publish job is: every phase runs in order; a failed job stops in the phase it was in. */
 export const PUBLISH_PHASES = ['queued', 'checking', 'copying', 'validating', 'staging', 'switching', 'done'] as const;
-export type PublishPhase = (typeof PUBLISH_PHASES)[number];
 
 /** A publish job, as the publish route starts it and the status route reports it. */
 export const PublishJobSchema = Type.Object({
