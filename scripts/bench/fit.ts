@@ -24,6 +24,7 @@
  */
 import type { Command } from 'commander';
 import { performance } from 'node:perf_hooks';
+import { unitRows } from '../../lib/client/features';
 import { seededRandom } from '../../lib/core/random';
 import { loadFashionMnist } from '../../lib/data/fashion-mnist';
 import { createFeatureExtractor } from '../../lib/features/extractor';
@@ -106,18 +107,6 @@ function heParameters(name: HeBackendName, d: number, options: FitBenchOptions):
 interface BenchData {
   readonly templates: VectorSet;
   readonly probes: VectorSet;
-}
-
-function unitRows(set: VectorSet): VectorSet {
-  const { n, d } = set;
-  const data = Float64Array.from(set.data);
-  for (let i = 0; i < n; i++) {
-    let norm = 0;
-    for (let j = 0; j < d; j++) norm += data[i * d + j] ** 2;
-    norm = Math.sqrt(norm);
-    if (norm > 0) for (let j = 0; j < d; j++) data[i * d + j] /= norm;
-  }
-  return { n, d, data };
 }
 
 /** The first n Fashion-MNIST images as the gallery, the next `queries` as queries (cached CNN features). */
