@@ -4,13 +4,14 @@
  * was presumed dead, or a newer job of the same version) can never overwrite the record:
  * - start: the item is absent, finished, or its lease passed before the new job's start;
  * - heartbeat: same jobId, still running, lease not yet passed;
- * - finish: same jobId, still running.
+ * - finish: same jobId, still running;
+ * - remove (the clean-up): no job of the version runs with a live lease.
  * Times are ISO 8601 strings from toISOString (fixed width), so they compare as strings.
  */
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, MalformedDataError } from '../core/errors';
 import { isConditionalCheckFailed } from './dynamo-errors';
-import { publishJobKey } from './dynamo-keys';
+import { indexPk, PUBLISH_JOB_SK_PREFIX, publishJobKey } from './dynamo-keys';
 import type { DynamoTableOptions } from './dynamo-owner-registry';
 import { decodeMetadata, encodeMetadata } from './json-metadata';
 import type { PublishJobOutcome, PublishJobProgress, PublishJobRecord, PublishJobStatus, PublishJobStore } from './types';
@@ -103,6 +104,44 @@ export class DynamoPublishJobStore implements PublishJobStore {
       ExpressionAttributeNames: { '#status': 'status', ...(outcome.status === 'failed' ? { '#error': 'error' } : {}) },
       ExpressionAttributeValues: values,
     });
+  }
+
+  async listVersions(ownerId: string, indexName: string): Promise<string[]> {
+    const versions: string[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const response = await this.options.client.send(
+        new QueryCommand({
+          TableName: this.options.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': indexPk(ownerId, indexName), ':prefix': PUBLISH_JOB_SK_PREFIX },
+          ProjectionExpression: 'sk',
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of response.Items ?? []) versions.push(String(item.sk).slice(PUBLISH_JOB_SK_PREFIX.length));
+      startKey = response.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return versions;
+  }
+
+  async remove(ownerId: string, indexName: string, version: string, now: Date): Promise<boolean> {
+    try {
+      await this.options.client.send(
+        new DeleteCommand({
+          TableName: this.options.tableName,
+          Key: publishJobKey(ownerId, indexName, version),
+          ConditionExpression: 'attribute_not_exists(pk) OR #status <> :running OR leaseUntil < :now',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':running': 'running', ':now': now.toISOString() },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
   }
 
   private async update(

@@ -297,6 +297,13 @@ export interface PublishJobStore {
   heartbeat(ownerId: string, indexName: string, version: string, jobId: string, progress: PublishJobProgress, leaseUntil: Date, now: Date): Promise<boolean>;
   /** Records the outcome of job `jobId` if it still runs; false otherwise. */
   finish(ownerId: string, indexName: string, version: string, jobId: string, outcome: PublishJobOutcome, now: Date): Promise<boolean>;
+  /** The versions of the index that have a job record (for the clean-up). */
+  listVersions(ownerId: string, indexName: string): Promise<string[]>;
+  /**
+   * Removes the version's job record unless a job of it still runs with a lease beyond `now`;
+   * true when no record is left.
+   */
+  remove(ownerId: string, indexName: string, version: string, now: Date): Promise<boolean>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import { IndexCleanupService } from '../../lib/service/cs1/cleanup';
+import { DynamoPublishJobStore } from '../../lib/storage/dynamo-publish-jobs';
 import { newDocumentClient, newS3Client } from '../../lib/storage/config';
 import { DynamoIndexCatalog } from '../../lib/storage/dynamo-index-catalog';
 import { S3RVER_CREDENTIALS } from '../../lib/storage/local/s3rver';
@@ -32,7 +33,11 @@ async function main(): Promise<void> {
   const s3 = newS3Client({ region, endpoint: cs1.s3Endpoint, forcePathStyle: true, credentials });
   try {
     const service = new IndexCleanupService(
-      { objects: new S3ObjectStore({ client: s3, bucket: cs1.bucket }), indexes: new DynamoIndexCatalog({ client: documents, tableName: cs1.table }) },
+      {
+        objects: new S3ObjectStore({ client: s3, bucket: cs1.bucket }),
+        indexes: new DynamoIndexCatalog({ client: documents, tableName: cs1.table }),
+        publishJobs: new DynamoPublishJobStore({ client: documents, tableName: cs1.table }),
+      },
       at === undefined ? {} : { now: () => at },
     );
     const report = await service.run();

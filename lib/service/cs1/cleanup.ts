@@ -16,7 +16,8 @@
  *   item, whose digests check the reads) stay as long as anything kept reads them.
  *
  * Everything else of the index is removed: the catalog version (item and blob chunks), then its
- * objects and uploads. The run is idempotent; a removal that fails half way is finished by the
+ * objects and uploads, then its publish job record (kept while a job of it still runs with a live
+ * lease; records of versions that no longer exist go too). The run is idempotent; a removal that fails half way is finished by the
  * next run.
  *
  * Then the envelopes of images the owner deleted (image-removals.ts): each goes once no version
@@ -27,7 +28,7 @@
 import { DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS } from '../../api/limits';
 import { ConflictError, NotFoundError } from '../../core/errors';
 import { indexCleanupStateKey, indexPartObjectKey, indexesPrefix } from '../../storage/object-keys';
-import type { IndexCatalog, IndexVersionSummary, JsonValue, ObjectStore } from '../../storage/types';
+import type { IndexCatalog, IndexVersionSummary, JsonValue, ObjectStore, PublishJobStore } from '../../storage/types';
 import { holdersOf, pendingImageRemovals, removeEnvelope } from './image-removals';
 import type { ImageRemovalOutcome, KeptVersion, PendingImageRemoval } from './image-removals';
 import { MANIFEST_PART } from './index-versions';
@@ -49,6 +50,7 @@ export const DEFAULT_CLEANUP_POLICY: CleanupPolicy = { graceMs: HOUR_MS, unpubli
 export interface CleanupStores {
   readonly objects: ObjectStore & Required<Pick<ObjectStore, 'list'>>;
   readonly indexes: IndexCatalog & Required<Pick<IndexCatalog, 'listIndexes'>>;
+  readonly publishJobs: Pick<PublishJobStore, 'listVersions' | 'remove'>;
 }
 
 export type KeptBecause = 'serving' | 'replaced' | 'retention' | 'unpublished' | 'referenced';
@@ -62,6 +64,8 @@ export interface IndexCleanupReport {
   readonly kept: Readonly<Record<string, KeptBecause>>;
   readonly removed: readonly string[];
   readonly objectsRemoved: number;
+  /** Publish job records removed (of removed versions, or of versions that no longer exist). */
+  readonly publishJobsRemoved: number;
 }
 
 export interface CleanupReport {
@@ -195,7 +199,9 @@ export class IndexCleanupService {
   /** Cleans one index (see the module comment for what stays). */
   async cleanIndex(ownerId: string, indexName: string): Promise<IndexCleanupReport> {
     const now = this.now();
-    const { objects, indexes } = this.stores;
+    const { objects, indexes, publishJobs } = this.stores;
+    // Listed first: a version with a record here that is not listed below no longer exists.
+    const jobVersions = await publishJobs.listVersions(ownerId, indexName);
     const state = await this.readState(ownerId, indexName);
     const current = await indexes.getCurrent(ownerId, indexName);
     const catalogued = new Map<string, IndexVersionSummary>((await indexes.listVersions(ownerId, indexName)).map((v) => [v.version, v]));
@@ -262,11 +268,16 @@ export class IndexCleanupService {
       delete state.retired[version];
       removed.push(version);
     }
+    let publishJobsRemoved = 0;
+    for (const version of jobVersions) {
+      if (kept.has(version) || (all.has(version) && !removed.includes(version))) continue;
+      if (await publishJobs.remove(ownerId, indexName, version, now)) publishJobsRemoved++;
+    }
     for (const version of Object.keys(state.retired)) if (!all.has(version)) delete state.retired[version];
     // An index with nothing left leaves no record behind either.
     if (current === undefined && kept.size === 0) await objects.delete(indexCleanupStateKey(ownerId, indexName));
     else await objects.put(indexCleanupStateKey(ownerId, indexName), new TextEncoder().encode(JSON.stringify(state)), 'application/json');
-    return { ownerId, indexName, serving: current?.version ?? null, retentionDays, kept: Object.fromEntries(kept), removed, objectsRemoved };
+    return { ownerId, indexName, serving: current?.version ?? null, retentionDays, kept: Object.fromEntries(kept), removed, objectsRemoved, publishJobsRemoved };
   }
 
   /** Version -> its object keys (parts, derived objects, uploads) under the index's prefix. */

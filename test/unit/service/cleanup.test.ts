@@ -9,9 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_SEARCH_K, MAX_SEARCH_PROBES } from '../../../lib/api/limits';
 import { encryptIndexVector } from '../../../lib/sei/index-vector';
 import { createdAtOf, IndexCleanupService } from '../../../lib/service/cs1/cleanup';
+import { newVersionName } from '../../../lib/service/cs1/version-names';
 import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
 import { sealIndex, sealedPartSizes } from '../../../lib/sealed/build';
 import { DynamoIndexCatalog } from '../../../lib/storage/dynamo-index-catalog';
+import { DynamoPublishJobStore } from '../../../lib/storage/dynamo-publish-jobs';
+import type { PublishJobRecord } from '../../../lib/storage/types';
 import { S3ObjectStore } from '../../../lib/storage/s3-object-store';
 import { startLocalAws } from '../../support/local-aws';
 import type { LocalAws } from '../../support/local-aws';
@@ -36,6 +39,7 @@ describe('clean-up of index versions', () => {
     const stores = {
       objects: new S3ObjectStore({ client: aws.s3, bucket: aws.bucketName }),
       indexes: new DynamoIndexCatalog({ client: aws.documentClient, tableName: aws.tableName }),
+      publishJobs: new DynamoPublishJobStore({ client: aws.documentClient, tableName: aws.tableName }),
     };
     return { service: new IndexCleanupService(stores, { now: () => new Date(now) }), at: (ms) => (now = ms) };
   }
@@ -173,6 +177,46 @@ describe('clean-up of index versions', () => {
     expect(report.failures).toEqual([]);
     expect(report.indexes.find((r) => r.indexName === 'never')).toMatchObject({ serving: null, removed: [orphan.version] });
     expect(await keysOf(OWNER_B, 'never')).toEqual([]);
+  });
+
+  it('removes the publish job records of removed versions and of versions that no longer exist, never of a kept version or a job still running', async () => {
+    const jobs = world.stores.publishJobs;
+    const v1 = await publishSei(OWNER_B, 'jobs', null);
+    const v2 = await publishSei(OWNER_B, 'jobs', v1);
+    const v3 = await publishSei(OWNER_B, 'jobs', v2);
+    const t0 = Date.now();
+    const record = (version: string, status: PublishJobRecord['status'], leaseUntil: number): PublishJobRecord => ({
+      ownerId: OWNER_B,
+      indexName: 'jobs',
+      version,
+      jobId: `${version.slice(-12)}${'0'.repeat(20)}`,
+      status,
+      expectedCurrent: null,
+      startedAt: new Date(t0 - HOUR).toISOString(),
+      updatedAt: new Date(t0 - HOUR).toISOString(),
+      leaseUntil: new Date(leaseUntil).toISOString(),
+      progress: { phase: 'queued', partsDone: 0, partsTotal: 1, bytesDone: 0, bytesTotal: 1 },
+    });
+    // A finished job of a version that is gone, and a running one whose version is gone too
+    // (its worker still holds the lease for a day).
+    const gone = newVersionName(new Date(t0 - 2 * DAY));
+    const stillRunning = newVersionName(new Date(t0 - 2 * DAY));
+    for (const each of [record(v1, 'succeeded', t0), record(v3, 'succeeded', t0), record(gone, 'failed', t0), record(stillRunning, 'running', t0 + DAY)]) await jobs.start(each);
+    const { service, at } = cleanup();
+
+    at(t0);
+    const first = await service.cleanIndex(OWNER_B, 'jobs');
+    expect(first).toMatchObject({ kept: { [v1]: 'retention', [v2]: 'replaced', [v3]: 'serving' }, removed: [], publishJobsRemoved: 1 });
+    expect((await jobs.listVersions(OWNER_B, 'jobs')).sort()).toEqual([v1, v3, stillRunning].sort());
+    expect((await jobs.get(OWNER_B, 'jobs', stillRunning))?.status).toBe('running');
+
+    at(t0 + 8 * DAY);
+    const second = await service.cleanIndex(OWNER_B, 'jobs');
+    expect(second).toMatchObject({ removed: [v1], publishJobsRemoved: 2 });
+    expect(await jobs.listVersions(OWNER_B, 'jobs')).toEqual([v3]);
+    expect(await jobs.get(OWNER_B, 'jobs', v3)).toMatchObject({ status: 'succeeded' });
+    // Nothing of the serving index changed.
+    expect((await serviceWorld(aws).services.search.search(OWNER_B, 'jobs', request)).results.length).toBeGreaterThan(0);
   });
 
   it('sealed: a client may still read the replaced version; older ones go after the retention', async () => {

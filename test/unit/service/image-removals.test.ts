@@ -46,7 +46,7 @@ describe("removal of deleted images' envelopes", () => {
   const at = (ms: number) => (clock = ms);
   const sei = seiWorld(60, 6, 31, { maxLeafSize: 16 });
 
-  const cleanup = () => new IndexCleanupService({ objects: objects as ObjectStore & Required<Pick<ObjectStore, 'list'>>, indexes: catalog as IndexCatalog & Required<Pick<IndexCatalog, 'listIndexes'>> }, { now: () => new Date(clock) });
+  const cleanup = () => new IndexCleanupService({ objects: objects as ObjectStore & Required<Pick<ObjectStore, 'list'>>, indexes: catalog as IndexCatalog & Required<Pick<IndexCatalog, 'listIndexes'>>, publishJobs: world.stores.publishJobs }, { now: () => new Date(clock) });
 
   async function upload(ownerId: string, imageId: string, seed: number): Promise<void> {
     const bytes = Uint8Array.from({ length: 64 }, (_, i) => (i * 7 + seed) & 0xff);
