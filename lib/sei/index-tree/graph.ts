@@ -1,12 +1,13 @@
 /**
  * The index's proximity graph (beyond the paper): the owner links every image to its near
  * neighbours on plaintext (lib/ml/proximity-graph.ts) and stores the links with the encrypted
- * tree; the cloud answers a trapdoor by routing to the best leaf (the tree's beam over group
- * centroids, probes = entries), entering the graph at that leaf's entry image, and walking the
- * graph best-first with encrypted scores f'.t. A walk only compares scores against one trapdoor,
- * and f'.t orders images exactly like their distance to the query, so the cloud's walk visits
- * exactly the images the owner's plaintext walk would (up to ties), and its results are ranked
- * exactly. It scores far fewer vectors than ranking whole leaves for the same recall.
+ * tree; the cloud answers a trapdoor by routing to the best leaf (greedy descent of the tree,
+ * probes = entries), entering the graph at that leaf's entry image, and walking the graph
+ * best-first with encrypted scores f'.t (graph-walk.ts). A walk only compares scores against one
+ * trapdoor, and f'.t orders images exactly like their distance to the query, so the cloud's walk visits
+ * exactly the images the owner's plaintext walk would (up to ties, and up to the float32
+ * rounding of the cloud's navigation copy: graph-walk.ts), and its results are ranked exactly.
+ * It scores far fewer vectors than ranking whole leaves for the same recall.
  *
  * Calibration: the graph is built on the vectors the tree's calibration keeps, the held-out
  * vectors walk it with plaintext distances for a ladder of ef values, and the smallest ef whose
@@ -32,12 +33,12 @@ import type { PlainGraph } from './types';
 export const EF_STEPS = [10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 64, 80, 96, 128, 160, 192, 256];
 /** Leaves whose entry images seed a walk. */
 export const GRAPH_ENTRIES = 1;
-/** Beam of the routing to the entry leaf (one group: the entry only needs to be near). */
-export const GRAPH_ENTRY_BEAM = 1;
-
-/** The routing that chooses the entry leaves. */
+/**
+ * The routing that chooses the entry leaves: greedy descent (the entry only needs to be near; on
+ * the balanced layout, whose leaves are all at one depth, one probe of it is a beam of 1).
+ */
 export function entryRouting(entries: number): RoutingSettings {
-  return { strategy: 'beam', probes: entries, beam: GRAPH_ENTRY_BEAM };
+  return { strategy: 'descent', probes: entries, beam: 1 };
 }
 
 export interface GraphCalibrationInput {

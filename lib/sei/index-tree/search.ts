@@ -13,11 +13,10 @@
 import { InvalidInputError } from '../../core/errors';
 import { SmallestK } from '../../core/heaps';
 import { planLeaves, validateRoutingSettings } from '../../ml/leaf-routing';
-import { GraphWalker } from '../../ml/proximity-graph';
 import type { LeafPlan, RoutingSettings } from '../../ml/types';
 import { assertScoreOperands } from '../score';
 import type { Trapdoor } from '../types';
-import { entryRouting } from './graph';
+import { EncryptedGraphWalker } from './graph-walk';
 import { TrapdoorScorer } from './scoring';
 import type { EncryptedIndexTree, IndexGraph, SearchHit, SearchOptions, SearchResult } from './types';
 
@@ -129,42 +128,34 @@ export function searchIndexTree(
   return { hits, stats: { leavesVisited: plan.leaves.length, vectorsScored, nodesScored: plan.nodesScored } };
 }
 
-/** One walker per graph (its visited marks), reused by every search of that graph. */
-const walkers = new WeakMap<IndexGraph, GraphWalker>();
+/** One walker per graph (its navigation copy and visited marks), reused by every search of that graph. */
+const walkers = new WeakMap<IndexGraph, EncryptedGraphWalker>();
 
 /**
- * Graph search (graph.ts): route to the best leaves with the tree, enter the graph at their entry
- * images, walk with encrypted scores keeping the ef best, return the k best (exact scores).
+ * Graph search (graph.ts, graph-walk.ts): route to the best leaves with the tree, enter the graph
+ * at their entry images, walk keeping the ef best, return the k best by exact score.
  */
 function walkIndexGraph(tree: EncryptedIndexTree, graph: IndexGraph, scorer: TrapdoorScorer, options: SearchOptions): SearchResult {
-  const { m, nodeVectors, leaves } = tree;
-  const { leafStart } = graph;
-  const plan = planLeaves(tree, (node) => scorer.at(nodeVectors, node * m), entryRouting(graph.search.entries), {
-    minImages: 1,
-    leafSize: (leaf) => leaves[leaf].count,
-  });
   let walker = walkers.get(graph);
-  if (walker === undefined) {
-    walker = new GraphWalker(graph.graph);
+  if (walker === undefined || walker.width !== scorer.width) {
+    walker = new EncryptedGraphWalker(tree, graph);
     walkers.set(graph, walker);
   }
-  const { vectors } = graph;
-  const best = walker.walk((node) => scorer.at(vectors, node * m), plan.leaves.map((l) => graph.entryOfLeaf[l]), Math.max(options.ef ?? graph.search.ef, options.k));
+  const found = walker.walk(scorer, options.ef ?? graph.search.ef, options.k);
+  const { leaves } = tree;
+  const { leafStart } = graph;
   // Position to (leaf, slot) for the k results only.
-  const hits = best
-    .sorted()
-    .slice(0, options.k)
-    .map(({ score, value }) => {
-      let lo = 0;
-      let hi = leaves.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (leafStart[mid] <= value) lo = mid;
-        else hi = mid - 1;
-      }
-      return { id: leaves[lo].ids[value - leafStart[lo]], score };
-    });
-  return { hits, stats: { leavesVisited: plan.leaves.length, vectorsScored: walker.scored, nodesScored: plan.nodesScored } };
+  const hits = Array.from(found.positions, (value, i) => {
+    let lo = 0;
+    let hi = leaves.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (leafStart[mid] <= value) lo = mid;
+      else hi = mid - 1;
+    }
+    return { id: leaves[lo].ids[value - leafStart[lo]], score: found.scores[i] };
+  });
+  return { hits, stats: { leavesVisited: found.leavesVisited, vectorsScored: found.vectorsScored, nodesScored: found.nodesScored } };
 }
 
 /**

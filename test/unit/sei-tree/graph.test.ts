@@ -4,7 +4,8 @@ import { seededRandom } from '../../../lib/core/random';
 import { selectRows, squaredDistanceAt, vectorSet, type VectorSet } from '../../../lib/linalg/vectors';
 import { buildPartition, centroidOf } from '../../../lib/ml/partition';
 import { buildProximityGraph, GraphWalker, neighboursOf } from '../../../lib/ml/proximity-graph';
-import { EF_STEPS } from '../../../lib/sei/index-tree/graph';
+import { EF_STEPS, entryRouting } from '../../../lib/sei/index-tree/graph';
+import { planLeaves } from '../../../lib/ml/leaf-routing';
 import { searchIndexTree, searchIndexTreeExhaustive } from '../../../lib/sei/index-tree/search';
 import { TrapdoorScorer } from '../../../lib/sei/index-tree/scoring';
 import { addImage } from '../../../lib/sei/index-tree/update';
@@ -74,6 +75,38 @@ describe('index graph: built and calibrated by the owner, walked by the cloud wi
       const plaintext = walker.walk((node) => squaredDistanceAt(position, node * vectors.d, query, 0, vectors.d), seeds, 24).sorted().map((e) => e.value);
       expect(encrypted).toEqual(plaintext);
       expect(scoredEncrypted).toBe(walker.scored);
+    }
+  });
+
+  it("a search (the float32 navigation copy, greedy entry) returns what the owner's plaintext walk returns, ranked by exact encrypted scores", () => {
+    const walker = new GraphWalker(graph.graph);
+    const position = new Float64Array(vectors.n * vectors.d);
+    tree.leaves.forEach((leaf, l) => leaf.ids.forEach((id, slot) => position.set(row(vectors, Number(id.slice(4))), (graph.leafStart[l] + slot) * vectors.d)));
+    const idAt = (p: number) => {
+      const l = tree.leaves.findIndex((_, i) => graph.leafStart[i + 1] > p);
+      return tree.leaves[l].ids[p - graph.leafStart[l]];
+    };
+    for (let q = 0; q < 20; q++) {
+      const query = row(vectors, q * 173 + 5).map((v, j) => v + 0.01 * Math.sin(q + j));
+      const t = generator.trapdoor(query);
+      const scorer = TrapdoorScorer.of(tree, t);
+      const result = searchIndexTree(tree, t, { k: 10, route: 'graph', ef: 24 });
+      // The owner's walk: entry by the same routing on exact scores, plaintext distances.
+      const entry = planLeaves(tree, (node) => scorer.at(tree.nodeVectors, node * tree.m), entryRouting(1), { minImages: 1, leafSize: (l) => tree.leaves[l].count });
+      expect(result.stats.nodesScored).toBe(entry.nodesScored);
+      const owners = walker
+        .walk((node) => squaredDistanceAt(position, node * vectors.d, query, 0, vectors.d), entry.leaves.map((l) => graph.entryOfLeaf[l]), 24)
+        .sorted()
+        .slice(0, 10)
+        .map((e) => idAt(e.value));
+      expect(result.hits.map((h) => h.id)).toEqual(owners);
+      // Scores are the exact f'.t of the stored vectors, ascending.
+      for (const [i, hit] of result.hits.entries()) {
+        const leaf = tree.locations.get(hit.id)!;
+        const slot = tree.leaves[leaf].ids.indexOf(hit.id);
+        expect(hit.score).toBe(scorer.at(tree.leaves[leaf].vectors, slot * tree.m));
+        if (i > 0) expect(hit.score).toBeGreaterThanOrEqual(result.hits[i - 1].score);
+      }
     }
   });
 
