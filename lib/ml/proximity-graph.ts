@@ -17,7 +17,8 @@ import { InvalidInputError } from '../core/errors';
 import { MinScoreHeap, SmallestK } from '../core/heaps';
 import { squaredDistanceAt, type VectorSet } from '../linalg/vectors';
 
-export const DEFAULT_MAX_DEGREE = 32;
+/** R: on Fashion-MNIST PCA-128 (n = 20,000 and 60,000) 24 reached recall@10 0.95 sooner than 32 and builds faster. */
+export const DEFAULT_MAX_DEGREE = 24;
 export const DEFAULT_ALPHA = 1.2;
 export const DEFAULT_CANDIDATE_LEAVES = 8;
 
@@ -30,7 +31,7 @@ export interface ProximityGraph {
 }
 
 export interface GraphBuildOptions {
-  /** Largest number of neighbours per vector (R). Default 32. */
+  /** Largest number of neighbours per vector (R). Default 24. */
   readonly maxDegree?: number;
   /** Pruning slack (>= 1; larger keeps longer edges). Default 1.2. */
   readonly alpha?: number;

@@ -417,7 +417,7 @@ export function register(program: Command): void {
     .option('--target-recall <r>', 'recall@10 the build calibrates its default probes for', '0.95')
     .option('--leaf-size <list>', 'balanced layout: mean images per leaf, one index per value (default: the library default)')
     .option('--no-graph', 'build the balanced indexes without a proximity graph')
-    .option('--graph-degree <r>', 'largest number of links per image in the graph', '32')
+    .option('--graph-degree <r>', 'largest number of links per image in the graph', '24')
     .option('--graph-ef <list>', 'graph walks to time besides the calibrated ef (comma list)', '10,16,24,32,48,64')
     .option('--compare-kernels', 'also time the calibrated setting with full-width (unreduced) scores', false)
     .option('--max-leaf-size <size>', 'largest leaf before K-means splits it (default: the layout default)')
