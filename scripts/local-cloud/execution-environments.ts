@@ -51,6 +51,8 @@ type Reply = Extract<EnvironmentMessage, { id: number }>;
 
 interface Environment {
   readonly worker: Worker;
+  /** performance.now() when the environment was started (its init duration is logged). */
+  readonly startedAt: number;
   state: 'starting' | 'idle' | 'busy' | 'ended';
   /** Retire after the current invocation (unhandled rejection). */
   retire: boolean;
@@ -165,7 +167,7 @@ export class ExecutionEnvironments {
 
   private start(pool: FunctionPool): void {
     const worker = startTypeScriptWorker(ENVIRONMENT_ENTRY, { workerData: pool.config });
-    const environment: Environment = { worker, state: 'starting', retire: false };
+    const environment: Environment = { worker, startedAt: performance.now(), state: 'starting', retire: false };
     pool.environments.add(environment);
     pool.starting++;
     worker.on('message', (message: EnvironmentMessage) => this.onMessage(pool, environment, message));
@@ -199,6 +201,8 @@ export class ExecutionEnvironments {
     switch (message.type) {
       case 'ready':
         pool.starting--;
+        // Lambda reports the same as "Init Duration" on a cold start's first invocation.
+        this.log.event({ level: 'info', account: this.options.account, msg: 'function init', handler: pool.handler, initMs: Math.round(performance.now() - environment.startedAt) });
         this.release(pool, environment);
         return;
       case 'load-failed': {

@@ -101,6 +101,10 @@ describe('ExecutionEnvironments', () => {
     expect(new Set(answers.map((a) => a.environmentId)).size).toBe(2);
     for (const answer of answers) expect(answer.mostInProgress).toBe(1);
     expect(environments.stats()['env/state']).toEqual({ environments: 2, busy: 0, waiting: 0 });
+    // Each cold start is logged once with its init duration (Lambda's "Init Duration").
+    const inits = log.events.filter((e) => e.msg === 'function init');
+    expect(inits.map((e) => e.handler)).toEqual(['env/state', 'env/state']);
+    for (const init of inits) expect(init.initMs).toBeGreaterThanOrEqual(0);
   });
 
   it('queues invocations beyond the limit and serves them as environments become free', async () => {
