@@ -68,6 +68,11 @@ export interface SearchInput {
   /** Unusable query images are skipped and listed (default), or end the search with an error. */
   readonly skipUnusable?: boolean;
   readonly concurrency?: number;
+  /**
+   * Sealed: a reader kept from an earlier search of the same index (a page searching again), so
+   * the routing data is read once per index version, not once per search. Default: a new one.
+   */
+  readonly sealedReader?: SealedIndexReader;
 }
 
 export interface SearchHitRow {
@@ -100,7 +105,15 @@ export interface SearchOutcome {
   readonly sealed?: { readonly leavesPerQuery: number; readonly realLeaves: number; readonly leafBytes: number };
   /** Set when the index serving was built after the grant's PCA. */
   readonly staleGrant?: string;
-  readonly ms: { readonly features: number; readonly search: number; readonly download: number; readonly total: number; readonly perQuery: number };
+  readonly ms: {
+    readonly features: number;
+    /** Sealed: reading the index description and its routing data (download, check, decrypt); 0 when the reader had them. */
+    readonly routing?: number;
+    readonly search: number;
+    readonly download: number;
+    readonly total: number;
+    readonly perQuery: number;
+  };
 }
 
 function checkRange(value: number | undefined, name: string, min: number, max: number): void {
@@ -209,14 +222,17 @@ async function searchSealed(input: SearchInput, k: number, listener: WorkflowLis
   if ((input.anonymity ?? 1) > 1 || input.decoys !== undefined) {
     warn(listener, '--anonymity and --decoys apply to SEI searches: a sealed query is already hidden among decoy leaves drawn at random, and CS1 never sees it');
   }
-  const reader = new SealedIndexReader(client, grant.ownerId, indexName, session.indexKey);
+  const kept = input.sealedReader;
+  const reader = kept !== undefined && kept.ownerId === grant.ownerId && kept.indexName === indexName ? kept : new SealedIndexReader(client, grant.ownerId, indexName, session.indexKey);
   // One cheap read first (the routing data, kept for every query): a revoked token or a rebuilt index fails before any model loads.
   let searcher;
+  const routingStarted = performance.now();
   try {
     searcher = await reader.searcher();
   } catch (error) {
     throw explainRefusal(error, grant);
   }
+  const routingMs = performance.now() - routingStarted;
   const { leavesPerQuery } = searcher.routing.layout;
   checkRange(input.probes, '--probes', 1, leavesPerQuery);
   const realLeaves = input.probes ?? searcher.routing.realLeaves;
@@ -292,6 +308,7 @@ async function searchSealed(input: SearchInput, k: number, listener: WorkflowLis
     sealed: { leavesPerQuery, realLeaves, leafBytes },
     ms: {
       features: Math.round(featureMs),
+      routing: Math.round(routingMs),
       search: Math.round(searchMs),
       download: Math.round(downloadMs),
       total: Math.round(totalMs),

@@ -276,6 +276,8 @@ async function search(file: File): Promise<void> {
     const { outcome, images } = await searchWithImage(session, models, { name: file.name, bytes }, { kind, k, anonymity }, listener);
     const ms = Math.round(performance.now() - started);
     document.body.dataset.searchMs = String(ms);
+    // Where the time went (features, routing data, leaves or search, envelopes), for the browser test's measurements.
+    document.body.dataset.searchPhases = JSON.stringify(outcome.ms);
     showResults(
       images,
       `${images.length} results from ${outcome.kind} index "${outcome.index}" (version ${outcome.version})` +

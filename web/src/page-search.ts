@@ -7,6 +7,8 @@ import { isServiceError, isServiceUnreachable } from '../../lib/client/errors';
 import type { WorkflowListener } from '../../lib/client/events';
 import type { FaceDescriber, FeatureModels, ImageFeatureExtractor, ModelChoice } from '../../lib/client/features';
 import type { ImageEntry } from '../../lib/client/images';
+import type { Cs1Client } from '../../lib/client/cs1-client';
+import { SealedIndexReader } from '../../lib/client/sealed';
 import type { SearchIndexKind } from '../../lib/client/owner-state';
 import { searchImages } from '../../lib/client/user-search';
 import type { ResultSink, SearchOutcome } from '../../lib/client/user-search';
@@ -85,6 +87,20 @@ export function searchableIndexes(session: UserSession): Array<{ kind: SearchInd
   return out;
 }
 
+/** One sealed index reader per opened grant: its routing data is read by the first search only. */
+const sealedReaders = new WeakMap<UserSession, SealedIndexReader>();
+
+function sealedReaderOf(session: UserSession, client: Cs1Client): SealedIndexReader | undefined {
+  const { grant, indexKey } = session;
+  if (grant.sealed === undefined || indexKey === undefined) return undefined;
+  let reader = sealedReaders.get(session);
+  if (reader === undefined) {
+    reader = new SealedIndexReader(client, grant.ownerId, grant.sealed.indexName, indexKey);
+    sealedReaders.set(session, reader);
+  }
+  return reader;
+}
+
 /** Searches with one dropped image; results are decrypted here into object URLs. */
 export async function searchWithImage(
   session: UserSession,
@@ -102,8 +118,21 @@ export async function searchWithImage(
     },
   };
   const entry: ImageEntry = { name: query.name, source: query.bytes, read: async () => query.bytes };
+  const client = userClient(session, session.grant.endpoint);
+  const sealedReader = options.kind === 'sealed' ? sealedReaderOf(session, client) : undefined;
   const outcome = await searchImages(
-    { session, client: userClient(session, session.grant.endpoint), models, queries: [entry], kind: options.kind, k: options.k, anonymity: options.kind === 'sei' ? options.anonymity : 1, results, skipUnusable: false },
+    {
+      session,
+      client,
+      models,
+      queries: [entry],
+      kind: options.kind,
+      k: options.k,
+      anonymity: options.kind === 'sei' ? options.anonymity : 1,
+      results,
+      skipUnusable: false,
+      ...(sealedReader ? { sealedReader } : {}),
+    },
     listener,
   );
   const images = (outcome.queries[0]?.results ?? []).map((row) => ({ rank: row.rank, imageId: row.imageId, score: row.score, url: row.file ?? '', bytes: saved.get(row.rank)?.bytes ?? 0 }));
