@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { imageIdOf } from '../../lib/client/image-ids';
+import { encodeUserSecret } from '../../lib/sei/key-formats';
+import { generateUserSecret } from '../../lib/sei/user-key';
 import { loadUserSession } from '../../lib/client/node/user-home';
 import { ownerClient } from '../../lib/client/owner-keys';
 import { timeoutScale } from '../../lib/core/timeout-scale';
@@ -80,17 +82,36 @@ describe('the web page in chromium, on the local cloud', () => {
   let secretFile: string;
   /** Indexed gallery images the searches use. */
   let queries: string[];
-  const timings: Record<string, number | number[]> = {};
+  const timings: Record<string, unknown> = {};
+  /** The local cloud's log lines (JSON), for where a search's time went at CS1. */
+  const cloudLog: { account: string; line: string }[] = [];
+  /** CS1's log entries from `from` on: function inits (cold starts) and requests (route, ms). */
+  const cloudActivity = (from: number) => {
+    const out: { inits: Record<string, number>; requests: string[] } = { inits: {}, requests: [] };
+    for (const { line } of cloudLog.slice(from)) {
+      let entry: { msg?: string; handler?: string; initMs?: number; method?: string; route?: string; ms?: number; status?: number };
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        continue;
+      }
+      if (entry.msg === 'function init' && entry.handler) out.inits[entry.handler] = entry.initMs ?? -1;
+      if (entry.msg === 'request' && entry.route) out.requests.push(`${entry.route} ${entry.status} ${entry.ms} ms`);
+    }
+    return out;
+  };
 
   // Setting up the owner's index (features of the gallery) and building the page take minutes on a loaded machine.
   beforeAll(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'blindsight-web-'));
-    world = await makePageWorld(GALLERY_SIZE);
+    world = await makePageWorld(GALLERY_SIZE, (account, line) => cloudLog.push({ account, line }));
     web = await serveWebPage(world.cloud);
     webUrl = web.url;
     grantFile = world.grantFile;
     secretFile = world.secretFile;
     queries = [...world.files].sort().slice(0, SEARCHES);
+    const logFrom = cloudLog.length;
+    timings.warmUp = { ms: await world.warmUp(), cs1: cloudActivity(logFrom) };
     browser = await launchChromium();
   }, 30 * 60_000 * timeoutScale());
 
@@ -123,7 +144,21 @@ describe('the web page in chromium, on the local cloud', () => {
     await page().check('input[name="keep"][value="memory"]');
     await page().click('#import');
     await page().waitForSelector('#messages .error');
-    expect(await messages()).toMatch(/grant/i);
+    expect(await messages()).toMatch(/not a blindsight-grant file/i);
+    expect(await page().getAttribute('body', 'data-state')).toBe('setup');
+  });
+
+  it('refuses a grant issued for another user key, saying which key it needs', async () => {
+    await page().goto(webUrl);
+    await state('setup');
+    const otherKey = join(scratch, 'other-user-secret.key');
+    await writeFile(otherKey, encodeUserSecret(generateUserSecret(world.owner.config.d)));
+    await page().setInputFiles('#grant-file', grantFile);
+    await page().setInputFiles('#secret-file', otherKey);
+    await page().check('input[name="keep"][value="memory"]');
+    await page().click('#import');
+    await page().waitForSelector('#messages .error');
+    expect(await messages()).toMatch(/issued for another key request/i);
     expect(await page().getAttribute('body', 'data-state')).toBe('setup');
   });
 
@@ -148,9 +183,17 @@ describe('the web page in chromium, on the local cloud', () => {
   it('searches with a gallery image, ranks it first, and opens its decrypted original', async () => {
     const session = await loadUserSession(join(world.dir, 'user'));
     const searchMs: number[] = [];
+    const phases: unknown[] = [];
     for (const relative of queries) {
       const before = browser.requests.length;
+      const logFrom = cloudLog.length;
+      const finishedFrom = browser.finished.length;
       await searchWith(join(world.galleryDir, relative));
+      phases.push({
+        page: JSON.parse((await page().getAttribute('body', 'data-search-phases')) ?? '{}') as unknown,
+        cs1: cloudActivity(logFrom),
+        network: browser.finished.slice(finishedFrom).map((r) => `${r.method} ${new URL(r.url).pathname.replace(/[^/]{24,}/g, '…')} ${r.ms} ms`),
+      });
       expect(await messages()).toBe('');
       const first = page().locator('#grid li').first();
       expect(await first.getAttribute('data-image-id')).toBe(await imageIdOf(session.imageKey, relative));
@@ -159,8 +202,12 @@ describe('the web page in chromium, on the local cloud', () => {
       expect(await page().locator('#results-summary').innerText()).toMatch(/from sealed index .* leaves read/);
       searchMs.push(Number(await page().getAttribute('body', 'data-search-ms')));
       expect(browser.requests.length).toBeGreaterThan(before);
+      // The page keeps the routing data it read: only the first search downloads it.
+      const routingReads = browser.requests.slice(before).filter((r) => r.method === 'GET' && new URL(r.url).pathname.endsWith('/routing')).length;
+      expect(routingReads).toBe(relative === queries[0] ? 1 : 0);
     }
     timings.searchMs = searchMs;
+    timings.searchPhases = phases;
     if (SCREENSHOTS) await page().screenshot({ path: join(SCREENSHOTS, 'web-page-results.png'), fullPage: true });
 
     await page().locator('#grid li button').first().click();
@@ -230,7 +277,29 @@ describe('the web page in chromium, on the local cloud', () => {
       await state('ready');
     } finally {
       await world.cloud.startAccount('cs1');
+      // A restarted account has no warm functions: start them before the page needs them.
+      await world.warmUp();
     }
+  });
+
+  it('says the index is missing when CS1 has no index of the name the grant holds', async () => {
+    // As after the owner re-indexed under another name: the grant names an index CS1 does not have.
+    const grant = JSON.parse(await readFile(grantFile, 'utf8')) as { sealed: { indexName: string } };
+    grant.sealed.indexName = 'no-such-index';
+    const renamed = join(scratch, 'renamed-index.grant.json');
+    await writeFile(renamed, JSON.stringify(grant));
+    await page().goto(webUrl);
+    await state('setup');
+    await page().setInputFiles('#grant-file', renamed);
+    await page().setInputFiles('#secret-file', secretFile);
+    await page().check('input[name="keep"][value="memory"]');
+    await page().click('#import');
+    await state('ready');
+    searches = 0;
+    await searchWith(join(world.galleryDir, queries[0]));
+    expect(await messages()).toMatch(/not found.*no-such-index.*deleted or renamed the index/i);
+    expect(await page().locator('#grid li').count()).toBe(0);
+    await state('ready');
   });
 
   it('makes a key request in the page, imports its grant under a passphrase, and unlocks it after a reload', async () => {

@@ -27,6 +27,8 @@ export interface Browser {
   readonly page: Page;
   /** Every request the page made, in order. */
   readonly requests: RecordedRequest[];
+  /** Requests that finished, in order, with the time from sending to the response's end. */
+  readonly finished: { readonly method: string; readonly url: string; readonly ms: number }[];
   /** Response bytes (encoded, as transferred) per URL since the last reset. */
   transferredBytes(): number;
   resetTransferred(): void;
@@ -58,6 +60,10 @@ export async function launchChromium(): Promise<Browser> {
   context.on('request', (request) => {
     requests.push({ method: request.method(), url: request.url(), headers: request.headers(), body: request.postDataBuffer() });
   });
+  const finished: { method: string; url: string; ms: number }[] = [];
+  context.on('requestfinished', (request) => {
+    finished.push({ method: request.method(), url: request.url(), ms: Math.round(request.timing().responseEnd) });
+  });
   let transferred = 0;
   const cdp = await context.newCDPSession(page);
   await cdp.send('Network.enable');
@@ -68,6 +74,7 @@ export async function launchChromium(): Promise<Browser> {
     context,
     page,
     requests,
+    finished,
     transferredBytes: () => transferred,
     resetTransferred: () => {
       transferred = 0;
