@@ -109,7 +109,7 @@ export async function makePageWorld(gallerySize: number, onLog: (account: 'cs1' 
     await writePrivateJson(user.grant, await enroll(keyRequestOf(secretBytes, owner.config.d), USER_ID));
     const warmUp = async () => {
       const started = performance.now();
-      const session = await loadUserSession(user.dir);
+      const session = await loadUserSession(join(dir, 'user'));
       const client = userClient(session, endpoint);
       const file = join(galleryDir, files[0]);
       const query: ImageEntry = { name: files[0], source: file, read: () => readFile(file) };
