@@ -36,17 +36,15 @@ interface Parsed {
   readonly valuesPerItem: number;
 }
 
-function parse(batch: DistanceBatch, index: number): Parsed {
-  const { bytes, valueSlot } = batch;
-  if (!(bytes instanceof Uint8Array) || bytes.length < HEADER_BYTES || !(valueSlot instanceof Int32Array)) {
-    throw new InvalidInputError(`merge batches: batch ${index} is not a distance batch`);
-  }
+/** Item count and size of a batch in the shared format; `what` names it in errors. */
+function parse(bytes: Uint8Array, valueCount: number, what: string): Parsed {
+  if (!(bytes instanceof Uint8Array) || bytes.length < HEADER_BYTES) throw new InvalidInputError(`${what} is not a distance batch`);
   const count = new DataView(bytes.buffer, bytes.byteOffset + PREFIX_BYTES, 4).getUint32(0, true);
   const body = bytes.length - HEADER_BYTES;
-  if (count < 1 || body % count !== 0 || valueSlot.length % count !== 0) {
-    throw new InvalidInputError(`merge batches: batch ${index} does not hold ${count} items of one size`);
+  if (count < 1 || body % count !== 0 || valueCount % count !== 0) {
+    throw new InvalidInputError(`${what} does not hold ${count} items of one size`);
   }
-  return { count, itemBytes: body / count, valuesPerItem: valueSlot.length / count };
+  return { count, itemBytes: body / count, valuesPerItem: valueCount / count };
 }
 
 function samePrefix(a: Uint8Array, b: Uint8Array): boolean {
@@ -57,7 +55,10 @@ function samePrefix(a: Uint8Array, b: Uint8Array): boolean {
 /** One batch holding every item of `batches` (same key and backend), items shuffled. */
 export function mergeDistanceBatches(batches: readonly DistanceBatch[], random: RandomSource = secureRandom): MergedBatch {
   if (batches.length === 0) throw new InvalidInputError('merge batches: at least one batch is required');
-  const parsed = batches.map(parse);
+  const parsed = batches.map(({ bytes, valueSlot }, i) => {
+    if (!(valueSlot instanceof Int32Array)) throw new InvalidInputError(`merge batches: batch ${i} is not a distance batch`);
+    return parse(bytes, valueSlot.length, `merge batches: batch ${i}`);
+  });
   const first = batches[0].bytes;
   const { itemBytes, valuesPerItem } = parsed[0];
   parsed.forEach((p, i) => {
@@ -83,3 +84,37 @@ export function mergeDistanceBatches(batches: readonly DistanceBatch[], random: 
   });
   return { bytes: writer.finish(), source, valueSlot };
 }
+
+/** A part of a batch: a batch itself, holding `items` consecutive items of the whole. */
+export interface BatchPart {
+  readonly bytes: Uint8Array;
+  readonly items: number;
+}
+
+/**
+ * A batch cut into consecutive parts of at most `maxBytes` each (at least one item a part),
+ * every part a valid batch of the same key and format, the parts as even as the item count
+ * allows. CS2 answers each part's values in its items' order, so the parts' answers, joined in
+ * order, are the whole batch's answer. A batch that fits is returned as it is.
+ */
+export function splitDistanceBatch(bytes: Uint8Array, maxBytes: number): BatchPart[] {
+  if (!Number.isSafeInteger(maxBytes) || maxBytes <= HEADER_BYTES) throw new InvalidInputError(`split batch: maxBytes must be an integer above ${HEADER_BYTES}`);
+  const { count, itemBytes } = parse(bytes, 0, 'split batch: the batch');
+  if (bytes.length <= maxBytes) return [{ bytes, items: count }];
+  const perPart = Math.max(1, Math.floor((maxBytes - HEADER_BYTES) / itemBytes));
+  const parts = Math.ceil(count / perPart);
+  const base = Math.floor(count / parts);
+  const out: BatchPart[] = [];
+  let item = 0;
+  for (let part = 0; part < parts; part++) {
+    // The first count % parts parts take one item more.
+    const take = base + (part < count % parts ? 1 : 0);
+    const writer = new BinaryWriter(HEADER_BYTES + take * itemBytes);
+    writer.bytes(bytes.subarray(0, PREFIX_BYTES)).u32(take);
+    writer.bytes(bytes.subarray(HEADER_BYTES + item * itemBytes, HEADER_BYTES + (item + take) * itemBytes));
+    out.push({ bytes: writer.finish(), items: take });
+    item += take;
+  }
+  return out;
+}
+

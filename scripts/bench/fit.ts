@@ -16,7 +16,9 @@
  * times each alone, as when every shard has its own Lambda:
  * - identifyMsP50: wall time here (coordinator + all workers + CS2, on one thread);
  * - criticalPathMsP50: coordinator + per round the slowest worker + CS2 (what a query takes
- *   with one execution environment per worker);
+ *   with one execution environment per worker; a stage above the inline limit goes to CS2 in
+ *   parallel parts, counted as the slowest part), with its parts coordinatorMsP50,
+ *   slowestWorkersMsP50 and cs2MsP50;
  * - cpuMsPerQuery: CPU time of all roles together (process CPU over the query).
  *
  * Segment counts only (no HE), for a million keys:
@@ -51,6 +53,7 @@ import {
 } from '../../lib/twoserver/protocol';
 import type { BlindingMode, Cs2Transport, QueryHandle, ShardTask, ShardTaskResult, ShardWorkers } from '../../lib/twoserver/protocol';
 import { quantizeVectors } from '../../lib/twoserver/quantize';
+import { INLINE_BATCH_MAX_BYTES } from '../../lib/twoserver/transport/decrypt-event';
 import { buildSegmentIndex, segmentCount } from '../../lib/twoserver/segments';
 import type { SegmentationMethod } from '../../lib/twoserver/segments';
 import { positionsOfRecord, recordsOfRanges, shardLayout } from '../../lib/twoserver/shards';
@@ -133,15 +136,36 @@ async function benchData(n: number, d: number, options: FitBenchOptions): Promis
   return { templates, probes: noisyProbes(templates, queries, Number(options.noise), seededRandom(seed + 1)) };
 }
 
-/** Times every worker task alone (tasks run one after another here) and every CS2 call. */
+/**
+ * Times every worker task alone (tasks run one after another here) and every CS2 call; the
+ * parts of one stage are timed alone too and count as their slowest (each its own CS2
+ * invocation in AWS). Parts are cut as the network transports cut them (the inline limit).
+ */
 class Timing implements ShardWorkers, Cs2Transport {
   taskMs: number[][] = [];
+  /** CS2 time on the critical path (a stage's slowest part), and all of it (here, one after another). */
   cs2Ms = 0;
+  cs2SerialMs = 0;
+  readonly partBytes = INLINE_BATCH_MAX_BYTES;
 
   constructor(
     private readonly workers: ShardWorkers,
     private readonly cs2: Cs2Transport,
   ) {}
+
+  async decryptParts(parts: readonly Uint8Array[]): Promise<bigint[][]> {
+    const answers: bigint[][] = [];
+    let slowest = 0;
+    for (const part of parts) {
+      const start = performance.now();
+      answers.push(await this.cs2.decryptBatch(part));
+      const ms = performance.now() - start;
+      slowest = Math.max(slowest, ms);
+      this.cs2SerialMs += ms;
+    }
+    this.cs2Ms += slowest;
+    return answers;
+  }
 
   async evaluate(query: QueryHandle, tasks: readonly ShardTask[], mode: BlindingMode): Promise<ShardTaskResult[]> {
     const times: number[] = [];
@@ -160,13 +184,16 @@ class Timing implements ShardWorkers, Cs2Transport {
     try {
       return await this.cs2.decryptBatch(batch);
     } finally {
-      this.cs2Ms += performance.now() - start;
+      const ms = performance.now() - start;
+      this.cs2Ms += ms;
+      this.cs2SerialMs += ms;
     }
   }
 
   reset(): void {
     this.taskMs = [];
     this.cs2Ms = 0;
+    this.cs2SerialMs = 0;
   }
 }
 
@@ -232,7 +259,8 @@ async function runOne(he: HeBackendName, n: number, d: number, partitionsOption:
     const identifyMs: number[] = [];
     const criticalMs: number[] = [];
     const cpuMs: number[] = [];
-    const sums = { candidates: 0, partitions: 0, cs2Calls: 0, bytesToCs2: 0, bytesRead: 0, matches: 0, rounds: 0, shardTasks: 0, maxShards: 0, bound: 0 };
+    const parts = { coordinator: [] as number[], slowestWorkers: [] as number[], cs2: [] as number[] };
+    const sums = { candidates: 0, partitions: 0, cs2Calls: 0, cs2Parts: 0, bytesToCs2: 0, bytesRead: 0, matches: 0, rounds: 0, shardTasks: 0, maxShards: 0, bound: 0 };
     let exact = true;
     const warmup = Math.min(2, queryCount);
     for (let q = -warmup; q < queryCount; q++) {
@@ -251,15 +279,19 @@ async function runOne(he: HeBackendName, n: number, d: number, partitionsOption:
       if (q < 0) continue;
       const workerTotal = timing.taskMs.flat().reduce((a, b) => a + b, 0);
       const slowest = timing.taskMs.reduce((sum, round) => sum + Math.max(0, ...round), 0);
-      const coordinator = ms - workerTotal - timing.cs2Ms;
+      const coordinator = ms - workerTotal - timing.cs2SerialMs;
       requestMs.push(encryptRequestMs);
       identifyMs.push(ms);
       criticalMs.push(coordinator + slowest + timing.cs2Ms);
+      parts.coordinator.push(coordinator);
+      parts.slowestWorkers.push(slowest);
+      parts.cs2.push(timing.cs2Ms);
       cpuMs.push((cpu.user + cpu.system) / 1000);
       const { stats } = result;
       sums.candidates += stats.candidates;
       sums.partitions += stats.partitionsSearched;
       sums.cs2Calls += stats.cs2Calls;
+      sums.cs2Parts += stats.cs2Parts;
       sums.bytesToCs2 += stats.bytesToCs2;
       sums.bytesRead += stats.bytesRead;
       sums.matches += result.matches.length;
@@ -297,6 +329,10 @@ async function runOne(he: HeBackendName, n: number, d: number, partitionsOption:
       identifyMsP99: round(percentile(identifyMs, 99), 1),
       criticalPathMsP50: round(percentile(criticalMs, 50), 1),
       criticalPathMsP99: round(percentile(criticalMs, 99), 1),
+      // The critical path's parts (medians of each, so they need not add up to its median).
+      coordinatorMsP50: round(percentile(parts.coordinator, 50), 1),
+      slowestWorkersMsP50: round(percentile(parts.slowestWorkers, 50), 1),
+      cs2MsP50: round(percentile(parts.cs2, 50), 1),
       cpuMsPerQuery: round(cpuMs.reduce((a, b) => a + b, 0) / queryCount, 1),
       candidatesFraction: round(sums.candidates / queryCount / n, 4),
       boundFraction: round(sums.bound / queryCount / n, 4),
@@ -306,6 +342,7 @@ async function runOne(he: HeBackendName, n: number, d: number, partitionsOption:
       partitionsSearched: round(sums.partitions / queryCount, 2),
       matchesMean: round(sums.matches / queryCount, 2),
       cs2Calls: round(sums.cs2Calls / queryCount, 2),
+      cs2Parts: round(sums.cs2Parts / queryCount, 2),
       bytesCs1ToCs2: Math.round(sums.bytesToCs2 / queryCount),
       bytesReadPerQuery: Math.round(sums.bytesRead / queryCount),
       requestEncryptMs: round(percentile(requestMs, 50), 2),

@@ -5,13 +5,14 @@
  * Whoever evaluates draws a fresh secret blinding for its batch (secureRandom through lib/he):
  * one a per batch, b per value (or per batch, 'shared'). The HE backend computes
  * E(a * dist2 + b) and shuffles the batch. The coordinator merges every batch of a stage into
- * ONE batch for CS2 (lib/he/batch-merge: items shuffled again across batches), and maps each
+ * ONE batch for CS2 (lib/he/batch-merge: items shuffled again across batches; a batch larger than
+ * the transport's partBytes goes as parts of it in parallel, in the same round trip), and maps each
  * value back through (source batch, valueSlot) and that batch's blinding. A value that does not
  * unblind to an integer in [0, dist2Max], a missing or a duplicated value is a DecryptionError:
  * CS2 answered for another key or the batch was tampered with.
  */
 import { DecryptionError, InvalidInputError } from '../../core/errors';
-import { mergeDistanceBatches } from '../../he/batch-merge';
+import { mergeDistanceBatches, splitDistanceBatch } from '../../he/batch-merge';
 import { drawBlinding, drawOffset, unblind } from '../../he/blinding';
 import type { BlindingRange } from '../../he/blinding';
 import type { Blinding, EncryptedQuery, HeDescriptor, HeEvaluator } from '../../he/types';
@@ -66,6 +67,8 @@ export interface ExchangeOutcome {
   readonly dist2: Float64Array[];
   /** Bytes sent to CS2. */
   readonly bytes: number;
+  /** Batches the stage was sent as (1 unless it was cut into parts). */
+  readonly parts: number;
 }
 
 /** Request index of every slot of a batch (slots are small integers: index them directly). */
@@ -96,7 +99,7 @@ export async function exchangeBatches(descriptor: HeDescriptor, transport: Cs2Tr
     batches.length === 1
       ? { bytes: batches[0].bytes, source: new Int32Array(batches[0].valueSlot.length), valueSlot: batches[0].valueSlot }
       : mergeDistanceBatches(batches);
-  const values = await transport.decryptBatch(merged.bytes);
+  const { values, parts } = await decryptInParts(transport, merged.bytes, merged.valueSlot.length);
   if (!Array.isArray(values) || values.length !== merged.valueSlot.length) {
     throw new DecryptionError(`CS2 returned ${Array.isArray(values) ? values.length : 'no'} values for a batch of ${merged.valueSlot.length}`);
   }
@@ -117,5 +120,26 @@ export async function exchangeBatches(descriptor: HeDescriptor, transport: Cs2Tr
   for (const list of dist2) {
     for (let i = 0; i < list.length; i++) if (list[i] === -1) throw new DecryptionError('CS2 batch is missing a requested distance');
   }
-  return { dist2, bytes: merged.bytes.length };
+  return { dist2, bytes: merged.bytes.length, parts };
+}
+
+/**
+ * One round trip: the batch as it is, or cut into parts of at most the transport's partBytes
+ * sent together. The items were shuffled when merged, so each part is a random subset: CS2
+ * learns the stage's size, as from one batch, and the parts' sizes follow from it.
+ */
+async function decryptInParts(transport: Cs2Transport, bytes: Uint8Array, valueCount: number): Promise<{ values: bigint[]; parts: number }> {
+  if (transport.partBytes === undefined) return { values: await transport.decryptBatch(bytes), parts: 1 };
+  const parts = splitDistanceBatch(bytes, transport.partBytes);
+  if (parts.length === 1) return { values: await transport.decryptBatch(bytes), parts: 1 };
+  const answers =
+    transport.decryptParts !== undefined
+      ? await transport.decryptParts(parts.map((part) => part.bytes))
+      : await Promise.all(parts.map((part) => transport.decryptBatch(part.bytes)));
+  // Each part's answer alone must have its items' values: a short part and a long one must not even out.
+  const valuesPerItem = valueCount / parts.reduce((sum, part) => sum + part.items, 0);
+  if (answers.length !== parts.length || answers.some((answer, i) => !Array.isArray(answer) || answer.length !== parts[i].items * valuesPerItem)) {
+    throw new DecryptionError(`CS2's answers do not match the ${parts.length} parts of the batch sent`);
+  }
+  return { values: answers.flat(), parts: parts.length };
 }

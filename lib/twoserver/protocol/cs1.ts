@@ -77,6 +77,7 @@ class Counters {
   partitionsSearched = 0;
   candidates = 0;
   cs2Calls = 0;
+  cs2Parts = 0;
   bytesToCs2 = 0;
   recordReads = 0;
   bytesRead = 0;
@@ -212,6 +213,7 @@ export class Cs1Server {
     const batch = prepareBatch(this.evaluator, query.opened, [this.index.referenceRecords], slots, this.blinding);
     const outcome = await exchangeBatches(this.evaluator.descriptor, this.transport, [batch]);
     counters.cs2Calls++;
+    counters.cs2Parts += outcome.parts;
     counters.bytesToCs2 += outcome.bytes;
     return outcome.dist2[0];
   }
@@ -247,6 +249,7 @@ export class Cs1Server {
     }
     const outcome = await exchangeBatches(this.evaluator.descriptor, this.transport, results);
     counters.cs2Calls++;
+    counters.cs2Parts += outcome.parts;
     counters.rounds++;
     counters.bytesToCs2 += outcome.bytes;
     counters.decoyRecords += decoys.length;

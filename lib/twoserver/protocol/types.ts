@@ -65,6 +65,18 @@ export interface RecordStore {
 export interface Cs2Transport {
   /** Sends one encrypted batch and returns CS2's decrypted (blinded) values, in batch order. */
   decryptBatch(batch: Uint8Array): Promise<bigint[]>;
+  /**
+   * Largest batch worth sending in one call (the network transports: what goes inline, without
+   * staging). A stage's batch above it is cut into parts of at most this size, sent in parallel:
+   * one round trip, each part its own CS2 call (in AWS its own execution environment), so CS2's
+   * share of a query does not grow with its candidates. Undefined: never cut.
+   */
+  readonly partBytes?: number;
+  /**
+   * The parts of one stage, answered in order. Optional: without it the parts go out as
+   * concurrent decryptBatch calls (a benchmark implements it to time each part alone).
+   */
+  decryptParts?(parts: readonly Uint8Array[]): Promise<bigint[][]>;
 }
 
 /**
@@ -105,8 +117,10 @@ export interface QueryStats {
   readonly candidates: number;
   /** Decoy records added to stage-2 batches (all rounds). */
   readonly decoyRecords: number;
-  /** Batches sent to CS2 (2 for a range query). */
+  /** Round trips to CS2 (2 for a range query). */
   readonly cs2Calls: number;
+  /** Batches sent to CS2 (a round trip carries several when a stage is cut into parts). */
+  readonly cs2Parts: number;
   /** Bytes of all batches sent to CS2. */
   readonly bytesToCs2: number;
   /** Byte-range reads on the record store and the bytes they returned. */

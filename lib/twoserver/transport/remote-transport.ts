@@ -3,6 +3,9 @@
  *
  * - small batches go inline (base64 in the event); larger ones are staged in CS1's bucket and
  *   sent as a presigned URL plus SHA-256 (decrypt-event.ts, batch-staging.ts);
+ * - a query's stage larger than partBytes (default: the inline limit) is cut by the protocol
+ *   into parts sent in parallel, each its own CS2 invocation (lib/twoserver/protocol/batch.ts),
+ *   so a large identification neither waits for one CS2 to decrypt it all nor is staged;
  * - each attempt has a timeout (AbortSignal), capped by the caller's deadline (the Lambda
  *   function's own remaining time), so a hung CS2 never outlives CS1's function;
  * - exactly one retry, and only when the connection itself failed (CS2 restarting, a reset
@@ -22,6 +25,8 @@ const DEFAULT_RETRY_DELAY_MS = 100;
 /** Attempts shorter than this are pointless: fail fast instead. */
 const MIN_ATTEMPT_MS = 50;
 const MAX_SHOWN_MESSAGE = 300;
+/** Parts smaller than this would turn one call into hundreds (inlineMaxBytes may be 0: always staged). */
+const MIN_PART_BYTES = 64 * 1024;
 
 /** Error names thrown by Blindsight code (lib/core/errors): their messages are written to be shown. */
 const SAFE_ERROR_TYPES = new Set([
@@ -66,6 +71,8 @@ export interface RemoteCs2TransportOptions {
   readonly staging?: BatchStaging;
   /** Largest batch sent inline. Default INLINE_BATCH_MAX_BYTES (4 MiB). */
   readonly inlineMaxBytes?: number;
+  /** Largest part of a stage (Cs2Transport.partBytes). Default: inlineMaxBytes, so no part is staged. */
+  readonly partBytes?: number;
   /** Per-attempt timeout. Default 22 s. */
   readonly timeoutMs?: number;
   /** Epoch milliseconds after which no call may still be running (the function's deadline). */
@@ -94,6 +101,7 @@ export abstract class RemoteCs2Transport implements Cs2Transport {
   retries = 0;
   bytesSent = 0;
 
+  readonly partBytes: number;
   protected readonly keyId: string;
   private readonly staging?: BatchStaging;
   private readonly inlineMaxBytes: number;
@@ -109,9 +117,11 @@ export abstract class RemoteCs2Transport implements Cs2Transport {
     this.timeoutMs = options.timeoutMs ?? SETTINGS.cs2TimeoutMs.default;
     this.deadline = options.deadline;
     this.retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+    this.partBytes = options.partBytes ?? Math.max(this.inlineMaxBytes, MIN_PART_BYTES);
     if (!Number.isSafeInteger(this.inlineMaxBytes) || this.inlineMaxBytes < 0 || this.inlineMaxBytes > INLINE_BATCH_MAX_BYTES) {
       throw new InvalidInputError(`CS2 transport: inlineMaxBytes must be an integer in [0, ${INLINE_BATCH_MAX_BYTES}]`);
     }
+    if (!Number.isSafeInteger(this.partBytes) || this.partBytes < MIN_PART_BYTES) throw new InvalidInputError(`CS2 transport: partBytes must be an integer of at least ${MIN_PART_BYTES}`);
     if (!Number.isFinite(this.timeoutMs) || this.timeoutMs <= 0) throw new InvalidInputError('CS2 transport: timeoutMs must be positive');
   }
 

@@ -133,6 +133,20 @@ describe('CS1 -> CS2 transports', () => {
       expect(transport.calls).toBe(1);
     });
 
+    it('parts of one stage sent at once (as the protocol sends them) are each answered, in order, inline or staged', async () => {
+      const parts = await Promise.all([batch(3), batch(40), batch(8), batch(40)]);
+      for (const transport of [http(), http({ inlineMaxBytes: 1024, staging: new ObjectStoreBatchStaging({ objects, ownerId: OWNER }) })]) {
+        const answers = await Promise.all(parts.map((part) => transport.decryptBatch(part.bytes)));
+        expect(answers).toEqual(parts.map((part) => part.expected));
+        expect(transport.calls).toBe(4);
+      }
+      expect(await transferObjects()).toEqual([]);
+      // The part size defaults to the inline limit (never below 64 KiB) and is checked.
+      expect(http().partBytes).toBe(4 * 1024 * 1024);
+      expect(http({ inlineMaxBytes: 0, staging: new ObjectStoreBatchStaging({ objects, ownerId: OWNER }) }).partBytes).toBe(64 * 1024);
+      expect(() => http({ partBytes: 1000 })).toThrow(/partBytes must be an integer of at least 65536/);
+    });
+
     it('stages large batches in S3 behind a presigned URL with a digest, and deletes them after the call', async () => {
       const { bytes, expected } = await batch(40);
       const keys: string[] = [];

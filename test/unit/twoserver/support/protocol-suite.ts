@@ -385,6 +385,50 @@ export function protocolSuite<N extends HeBackendName>(options: ProtocolSuiteOpt
       await expect(cs1.nearest(client.encryptRequest(probe(0)), 0)).rejects.toThrow(InvalidInputError);
     });
 
+    it('a stage larger than the transport\'s partBytes goes as parts in one round trip, with exact results', async () => {
+      const evaluator = await loadHeEvaluator(output.evaluationMaterial);
+      const inner = new InProcessCs2Transport(cs2);
+      const parts: number[][] = [];
+      // partBytes just above the batch header: every item goes as a part of its own.
+      const split: Cs2Transport = {
+        partBytes: 19,
+        decryptBatch: (bytes) => inner.decryptBatch(bytes),
+        decryptParts: async (batches) => {
+          parts.push(batches.map((b) => b.length));
+          return Promise.all(batches.map((b) => inner.decryptBatch(b)));
+        },
+      };
+      const cs1 = new Cs1Server(evaluator, output.cs1Index, workersOf(evaluator, output), split);
+      const query = probe(0);
+      const all = expectedMatches(templates, query);
+      const result = await cs1.rangeQuery(client.encryptRequest(query), all[9].dist2);
+      expect(result.matches).toEqual(all.filter((m) => m.dist2 <= all[9].dist2));
+      expect(result.stats.cs2Calls).toBe(2);
+      expect(result.stats.cs2Parts).toBeGreaterThan(2);
+      expect(result.stats.cs2Parts).toBe(inner.calls);
+      // Every part is a batch of one item (all of one size); the stage-2 round went in parts.
+      for (const sizes of parts) expect(new Set(sizes).size).toBe(1);
+      expect(parts.length).toBeGreaterThanOrEqual(1);
+
+      // Answers that even out across parts (one value moved from one part to another) are refused.
+      const shifted: Cs2Transport = {
+        partBytes: 19,
+        decryptBatch: (bytes) => inner.decryptBatch(bytes),
+        decryptParts: async (batches) => {
+          const answers = await Promise.all(batches.map((b) => inner.decryptBatch(b)));
+          answers[0].push(answers[1].shift()!);
+          return answers;
+        },
+      };
+      await expect(new Cs1Server(evaluator, output.cs1Index, workersOf(evaluator, output), shifted).rangeQuery(client.encryptRequest(query), all[9].dist2)).rejects.toThrow(
+        DecryptionError,
+      );
+      // Without decryptParts the parts go as concurrent decryptBatch calls: same answer.
+      const concurrent: Cs2Transport = { partBytes: 19, decryptBatch: (bytes) => inner.decryptBatch(bytes) };
+      const again = await new Cs1Server(evaluator, output.cs1Index, workersOf(evaluator, output), concurrent).rangeQuery(client.encryptRequest(query), all[9].dist2);
+      expect(again.matches).toEqual(result.matches);
+    });
+
     it('the CS1 index survives its binary format, and corrupted bytes are rejected', async () => {
       const bytes = encodeCs1Index(output.cs1Index);
       const decoded = decodeCs1Index(bytes);
