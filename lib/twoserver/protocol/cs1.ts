@@ -59,11 +59,32 @@ import type { BlindingMode, Cs1Index, Cs1Options, Cs2Transport, QueryResult, Que
 
 const DEFAULT_INITIAL_CANDIDATE_FACTOR = 1;
 const DEFAULT_CANDIDATE_GROWTH = 4;
+/**
+ * Record bytes one shard task evaluates at most (at least one record). A query's candidates
+ * crowd into the shards of its neighbouring partitions; capping tasks spreads a crowded shard
+ * over several workers, so the slowest worker (the query's critical path) does about as much
+ * as the others. A worker's time grows with the record bytes it reads and multiplies (bfv: one
+ * ciphertext-plaintext product per record, about 197 KB at N = 8192; she: d ciphertexts per
+ * template), so the cap is in bytes: about 31 bfv records, 48 she templates of d = 512.
+ */
+export const DEFAULT_MAX_TASK_BYTES = 6 * 1024 * 1024;
 /** Bisection steps for a radius (relative precision 2^-40 is plenty). */
 const RADIUS_BISECTION_STEPS = 40;
 
 function byDistanceThenId(a: Match, b: Match): number {
   return a.dist2 - b.dist2 || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** `items` cut into the fewest consecutive chunks of at most `max`, as even as possible. */
+function evenChunks<T>(items: readonly T[], max: number): T[][] {
+  const chunks = Math.max(1, Math.ceil(items.length / max));
+  const out: T[][] = [];
+  for (let c = 0, start = 0; c < chunks; c++) {
+    const size = Math.floor(items.length / chunks) + (c < items.length % chunks ? 1 : 0);
+    out.push(items.slice(start, start + size));
+    start += size;
+  }
+  return out;
 }
 
 /** An evaluated template: storage position and exact match. */
@@ -121,6 +142,7 @@ export class Cs1Server {
   private readonly initialCandidateFactor: number;
   private readonly candidateGrowth: number;
   private readonly padding: BatchPadding;
+  private readonly recordsPerTask: number;
   readonly layout: ShardLayout;
 
   /**
@@ -148,6 +170,11 @@ export class Cs1Server {
       throw new InvalidInputError('CS1: candidateGrowth must be a number > 1');
     }
     this.padding = resolveBatchPadding(options.padding);
+    const maxTaskBytes = options.maxTaskBytes ?? DEFAULT_MAX_TASK_BYTES;
+    if (!(maxTaskBytes === Number.POSITIVE_INFINITY || (Number.isSafeInteger(maxTaskBytes) && maxTaskBytes >= 1))) {
+      throw new InvalidInputError('CS1: maxTaskBytes must be a positive integer (or Infinity: one task per shard)');
+    }
+    this.recordsPerTask = Math.max(1, Math.floor(maxTaskBytes / index.recordBytes));
   }
 
   get templateCount(): number {
@@ -242,7 +269,7 @@ export class Cs1Server {
       list.push(local);
       done?.add(record);
     }
-    const tasks: ShardTask[] = [...byShard].map(([shard, locals]) => ({ shard, records: locals }));
+    const tasks: ShardTask[] = [...byShard].flatMap(([shard, locals]) => evenChunks(locals, this.recordsPerTask).map((records) => ({ shard, records })));
     const results = await this.workers.evaluate(query, tasks, this.blinding);
     if (results.length !== tasks.length || results.some((r, i) => r.shard !== tasks[i].shard)) {
       throw new InvalidInputError('CS1: the shard workers did not answer every task');
@@ -254,7 +281,7 @@ export class Cs1Server {
     counters.bytesToCs2 += outcome.bytes;
     counters.decoyRecords += decoys.length;
     counters.shardTasks += tasks.length;
-    counters.maxShardsPerRound = Math.max(counters.maxShardsPerRound, tasks.length);
+    counters.maxShardsPerRound = Math.max(counters.maxShardsPerRound, byShard.size);
 
     const out: Evaluated[] = [];
     results.forEach((result, t) => {

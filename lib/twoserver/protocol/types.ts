@@ -107,6 +107,12 @@ export interface Cs1Options {
    * false: none beyond the one decoy record sent when nothing can match.
    */
   readonly padding?: Partial<BatchPadding> | false;
+  /**
+   * Most record bytes one shard task evaluates (at least one record); a shard with more
+   * candidates is split over several tasks (workers) in the same round. Default
+   * DEFAULT_MAX_TASK_BYTES (cs1.ts); Infinity: one task per shard.
+   */
+  readonly maxTaskBytes?: number;
 }
 
 /** Per-query counters (what a benchmark reports and what CS2 / storage saw). */
@@ -128,7 +134,7 @@ export interface QueryStats {
   readonly bytesRead: number;
   /** Stage-2 rounds (1 for a range query; 1 or more for k-nearest). */
   readonly rounds: number;
-  /** Shard tasks run (all rounds), and the most shards one round used. */
+  /** Shard tasks run (all rounds; a crowded shard is several tasks), and the most shards one round used. */
   readonly shardTasks: number;
   readonly maxShardsPerRound: number;
 }

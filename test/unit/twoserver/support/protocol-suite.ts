@@ -160,7 +160,8 @@ export function protocolSuite<N extends HeBackendName>(options: ProtocolSuiteOpt
       expect(output.cs1Index.shards).toHaveLength(1);
       const store = new SpyStore(new MemoryRecordStore(output.shards[0]), output.cs1Index.recordBytes);
       const spy = new SpyEvaluator(await loadHeEvaluator(output.evaluationMaterial), store);
-      return { cs1: new Cs1Server(spy, output.cs1Index, workersOf(spy, output, () => store), transport, { blinding }), spy, store };
+      // One task per shard: these tests read each stage as one batch of the evaluator.
+      return { cs1: new Cs1Server(spy, output.cs1Index, workersOf(spy, output, () => store), transport, { blinding, maxTaskBytes: Infinity }), spy, store };
     }
 
     /** Key position of each input template (inverse of the iDistance order). */
@@ -429,6 +430,24 @@ export function protocolSuite<N extends HeBackendName>(options: ProtocolSuiteOpt
       expect(again.matches).toEqual(result.matches);
     });
 
+    it('a shard with more candidate record bytes than maxTaskBytes is split over several tasks, with exact results', async () => {
+      const evaluator = await loadHeEvaluator(output.evaluationMaterial);
+      const query = probe(1);
+      const all = expectedMatches(templates, query);
+      const tau = all[Math.min(n, 40) - 1].dist2;
+      const whole = await new Cs1Server(evaluator, output.cs1Index, workersOf(evaluator, output), new InProcessCs2Transport(cs2)).rangeQuery(client.encryptRequest(query), tau);
+      const split = await new Cs1Server(evaluator, output.cs1Index, workersOf(evaluator, output), new InProcessCs2Transport(cs2), { maxTaskBytes: 1 }).rangeQuery(
+        client.encryptRequest(query),
+        tau,
+      );
+      expect(split.matches).toEqual(all.filter((m) => m.dist2 <= tau));
+      expect(split.matches).toEqual(whole.matches);
+      // One record a task: as many tasks as records evaluated, more than the shards used.
+      expect(split.stats.shardTasks).toBeGreaterThan(split.stats.maxShardsPerRound);
+      expect(split.stats.maxShardsPerRound).toBe(whole.stats.maxShardsPerRound);
+      expect(() => new Cs1Server(evaluator, output.cs1Index, workersOf(evaluator, output), new InProcessCs2Transport(cs2), { maxTaskBytes: 0 })).toThrow(InvalidInputError);
+    });
+
     it('the CS1 index survives its binary format, and corrupted bytes are rejected', async () => {
       const bytes = encodeCs1Index(output.cs1Index);
       const decoded = decodeCs1Index(bytes);
@@ -450,7 +469,7 @@ export function protocolSuite<N extends HeBackendName>(options: ProtocolSuiteOpt
       async function shardedServer(blinding: BlindingMode) {
         const transport = new InProcessCs2Transport(cs2);
         const spy = new SpyEvaluator(await loadHeEvaluator(sharded.evaluationMaterial));
-        return { cs1: new Cs1Server(spy, sharded.cs1Index, workersOf(spy, sharded), transport, { blinding }), spy, transport };
+        return { cs1: new Cs1Server(spy, sharded.cs1Index, workersOf(spy, sharded), transport, { blinding, maxTaskBytes: Infinity }), spy, transport };
       }
 
       it('splits the templates into shards of whole partitions or records, in key order', () => {
