@@ -111,7 +111,9 @@ export class BinaryWriter {
   }
 
   finish(): Uint8Array {
-    return this.buffer.slice(0, this.length);
+    // Filled to capacity: hand the buffer over (a later write reallocates, so it stays as is);
+    // large batches are written this way and a copy of them costs as much as writing them.
+    return this.length === this.buffer.length ? this.buffer : this.buffer.slice(0, this.length);
   }
 }
 

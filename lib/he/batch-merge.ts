@@ -1,6 +1,7 @@
 /**
  * Merging distance batches into one. When CS1 evaluates candidates in several places (one
- * worker per shard), it still sends CS2 ONE batch per stage: CS2 then sees the same thing as
+ * worker per shard), it still sends CS2 ONE batch per stage (cut into parts sent together when
+ * it is large): CS2 then sees the same thing as
  * from a single evaluator (one batch, its total size, its items shuffled), not how the
  * candidates were spread over shards, and a query costs one round trip per stage.
  *
@@ -21,9 +22,19 @@ import type { DistanceBatch } from './types';
 const PREFIX_BYTES = 14;
 const HEADER_BYTES = PREFIX_BYTES + 4;
 
-export interface MergedBatch {
-  /** One batch in the backends' format. */
+/** A part of a batch: a batch itself, holding `items` consecutive items of the whole. */
+export interface BatchPart {
   readonly bytes: Uint8Array;
+  readonly items: number;
+}
+
+export interface MergedBatch {
+  /**
+   * One batch in the backends' format, as parts of at most `maxPartBytes` (a single part when
+   * it fits or no limit is given): CS2's answers to the parts, joined in order, are the values
+   * that `source` and `valueSlot` describe.
+   */
+  readonly parts: readonly BatchPart[];
   /** For the i-th value CS2 returns: the batch it came from... */
   readonly source: Int32Array;
   /** ...and its valueSlot in that batch (-1: a filler value). */
@@ -52,8 +63,28 @@ function samePrefix(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** One batch holding every item of `batches` (same key and backend), items shuffled. */
-export function mergeDistanceBatches(batches: readonly DistanceBatch[], random: RandomSource = secureRandom): MergedBatch {
+/** Item counts of the fewest parts of at most `perPart` items each, as even as possible. */
+function partSizes(count: number, perPart: number): number[] {
+  const parts = Math.max(1, Math.ceil(count / perPart));
+  return Array.from({ length: parts }, (_, part) => Math.floor(count / parts) + (part < count % parts ? 1 : 0));
+}
+
+/** Items a part of at most `maxBytes` holds (at least one); no limit: all of them. */
+function itemsPerPart(maxBytes: number | undefined, itemBytes: number): number {
+  if (maxBytes === undefined) return Number.POSITIVE_INFINITY;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes <= HEADER_BYTES) throw new InvalidInputError(`batch parts: maxBytes must be an integer above ${HEADER_BYTES}`);
+  return Math.max(1, Math.floor((maxBytes - HEADER_BYTES) / itemBytes));
+}
+
+/**
+ * One batch holding every item of `batches` (same key and backend), items shuffled, written
+ * straight into parts of at most `maxPartBytes` (each item is copied once: at a million
+ * templates a stage is about 79 MB, and every copy of it is coordinator time).
+ */
+export function mergeDistanceBatches(
+  batches: readonly DistanceBatch[],
+  options: { readonly maxPartBytes?: number; readonly random?: RandomSource } = {},
+): MergedBatch {
   if (batches.length === 0) throw new InvalidInputError('merge batches: at least one batch is required');
   const parsed = batches.map(({ bytes, valueSlot }, i) => {
     if (!(valueSlot instanceof Int32Array)) throw new InvalidInputError(`merge batches: batch ${i} is not a distance batch`);
@@ -66,29 +97,30 @@ export function mergeDistanceBatches(batches: readonly DistanceBatch[], random: 
       throw new InvalidInputError(`merge batches: batch ${i} belongs to another key, backend or format than batch 0`);
     }
   });
+  const perPart = itemsPerPart(options.maxPartBytes, itemBytes);
   const items: Array<{ batch: number; item: number }> = [];
   parsed.forEach((p, batch) => {
     for (let item = 0; item < p.count; item++) items.push({ batch, item });
   });
-  shuffleInPlace(items, random);
+  shuffleInPlace(items, options.random ?? secureRandom);
 
-  const writer = new BinaryWriter(HEADER_BYTES + items.length * itemBytes);
-  writer.bytes(first.subarray(0, PREFIX_BYTES)).u32(items.length);
   const source = new Int32Array(items.length * valuesPerItem);
   const valueSlot = new Int32Array(items.length * valuesPerItem);
-  items.forEach(({ batch, item }, i) => {
-    const { bytes, valueSlot: slots } = batches[batch];
-    writer.bytes(bytes.subarray(HEADER_BYTES + item * itemBytes, HEADER_BYTES + (item + 1) * itemBytes));
-    source.fill(batch, i * valuesPerItem, (i + 1) * valuesPerItem);
-    valueSlot.set(slots.subarray(item * valuesPerItem, (item + 1) * valuesPerItem), i * valuesPerItem);
-  });
-  return { bytes: writer.finish(), source, valueSlot };
-}
-
-/** A part of a batch: a batch itself, holding `items` consecutive items of the whole. */
-export interface BatchPart {
-  readonly bytes: Uint8Array;
-  readonly items: number;
+  const parts: BatchPart[] = [];
+  let i = 0;
+  for (const take of partSizes(items.length, perPart)) {
+    const writer = new BinaryWriter(HEADER_BYTES + take * itemBytes);
+    writer.bytes(first.subarray(0, PREFIX_BYTES)).u32(take);
+    for (const end = i + take; i < end; i++) {
+      const { batch, item } = items[i];
+      const { bytes, valueSlot: slots } = batches[batch];
+      writer.bytes(bytes.subarray(HEADER_BYTES + item * itemBytes, HEADER_BYTES + (item + 1) * itemBytes));
+      source.fill(batch, i * valuesPerItem, (i + 1) * valuesPerItem);
+      valueSlot.set(slots.subarray(item * valuesPerItem, (item + 1) * valuesPerItem), i * valuesPerItem);
+    }
+    parts.push({ bytes: writer.finish(), items: take });
+  }
+  return { parts, source, valueSlot };
 }
 
 /**
@@ -98,17 +130,12 @@ export interface BatchPart {
  * order, are the whole batch's answer. A batch that fits is returned as it is.
  */
 export function splitDistanceBatch(bytes: Uint8Array, maxBytes: number): BatchPart[] {
-  if (!Number.isSafeInteger(maxBytes) || maxBytes <= HEADER_BYTES) throw new InvalidInputError(`split batch: maxBytes must be an integer above ${HEADER_BYTES}`);
   const { count, itemBytes } = parse(bytes, 0, 'split batch: the batch');
+  const perPart = itemsPerPart(maxBytes, itemBytes);
   if (bytes.length <= maxBytes) return [{ bytes, items: count }];
-  const perPart = Math.max(1, Math.floor((maxBytes - HEADER_BYTES) / itemBytes));
-  const parts = Math.ceil(count / perPart);
-  const base = Math.floor(count / parts);
   const out: BatchPart[] = [];
   let item = 0;
-  for (let part = 0; part < parts; part++) {
-    // The first count % parts parts take one item more.
-    const take = base + (part < count % parts ? 1 : 0);
+  for (const take of partSizes(count, perPart)) {
     const writer = new BinaryWriter(HEADER_BYTES + take * itemBytes);
     writer.bytes(bytes.subarray(0, PREFIX_BYTES)).u32(take);
     writer.bytes(bytes.subarray(HEADER_BYTES + item * itemBytes, HEADER_BYTES + (item + take) * itemBytes));
@@ -117,4 +144,3 @@ export function splitDistanceBatch(bytes: Uint8Array, maxBytes: number): BatchPa
   }
   return out;
 }
-

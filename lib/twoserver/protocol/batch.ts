@@ -13,6 +13,7 @@
  */
 import { DecryptionError, InvalidInputError } from '../../core/errors';
 import { mergeDistanceBatches, splitDistanceBatch } from '../../he/batch-merge';
+import type { BatchPart } from '../../he/batch-merge';
 import { drawBlinding, drawOffset, unblind } from '../../he/blinding';
 import type { BlindingRange } from '../../he/blinding';
 import type { Blinding, EncryptedQuery, HeDescriptor, HeEvaluator } from '../../he/types';
@@ -97,9 +98,9 @@ export async function exchangeBatches(descriptor: HeDescriptor, transport: Cs2Tr
   }
   const merged =
     batches.length === 1
-      ? { bytes: batches[0].bytes, source: new Int32Array(batches[0].valueSlot.length), valueSlot: batches[0].valueSlot }
-      : mergeDistanceBatches(batches);
-  const { values, parts } = await decryptInParts(transport, merged.bytes, merged.valueSlot.length);
+      ? { parts: partsOf(transport, batches[0].bytes), source: new Int32Array(batches[0].valueSlot.length), valueSlot: batches[0].valueSlot }
+      : mergeDistanceBatches(batches, { maxPartBytes: transport.partBytes });
+  const { values, parts } = await decryptParts(transport, merged.parts, merged.valueSlot.length);
   if (!Array.isArray(values) || values.length !== merged.valueSlot.length) {
     throw new DecryptionError(`CS2 returned ${Array.isArray(values) ? values.length : 'no'} values for a batch of ${merged.valueSlot.length}`);
   }
@@ -120,18 +121,21 @@ export async function exchangeBatches(descriptor: HeDescriptor, transport: Cs2Tr
   for (const list of dist2) {
     for (let i = 0; i < list.length; i++) if (list[i] === -1) throw new DecryptionError('CS2 batch is missing a requested distance');
   }
-  return { dist2, bytes: merged.bytes.length, parts };
+  return { dist2, bytes: merged.parts.reduce((sum, part) => sum + part.bytes.length, 0), parts };
+}
+
+/** A single (unmerged) batch as the parts the transport takes. */
+function partsOf(transport: Cs2Transport, bytes: Uint8Array): readonly BatchPart[] {
+  return splitDistanceBatch(bytes, transport.partBytes ?? Number.MAX_SAFE_INTEGER);
 }
 
 /**
- * One round trip: the batch as it is, or cut into parts of at most the transport's partBytes
- * sent together. The items were shuffled when merged, so each part is a random subset: CS2
- * learns the stage's size, as from one batch, and the parts' sizes follow from it.
+ * One round trip: the batch, or its parts sent together. The items were shuffled (by the
+ * backend, and again when merged), so each part is a random subset: CS2 learns the stage's
+ * size, as from one batch, and the parts' sizes follow from it.
  */
-async function decryptInParts(transport: Cs2Transport, bytes: Uint8Array, valueCount: number): Promise<{ values: bigint[]; parts: number }> {
-  if (transport.partBytes === undefined) return { values: await transport.decryptBatch(bytes), parts: 1 };
-  const parts = splitDistanceBatch(bytes, transport.partBytes);
-  if (parts.length === 1) return { values: await transport.decryptBatch(bytes), parts: 1 };
+async function decryptParts(transport: Cs2Transport, parts: readonly BatchPart[], valueCount: number): Promise<{ values: bigint[]; parts: number }> {
+  if (parts.length === 1) return { values: await transport.decryptBatch(parts[0].bytes), parts: 1 };
   const answers =
     transport.decryptParts !== undefined
       ? await transport.decryptParts(parts.map((part) => part.bytes))

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../lib/core/errors';
-import { splitDistanceBatch } from '../../../lib/he/batch-merge';
+import { seededRandom } from '../../../lib/core/random';
+import { mergeDistanceBatches, splitDistanceBatch } from '../../../lib/he/batch-merge';
 
 /** A batch in the backends' shared format: magic (4) | version u16 | key id (8) | count u32 | items. */
 function batch(count: number, itemBytes: number): Uint8Array {
@@ -14,6 +15,33 @@ function batch(count: number, itemBytes: number): Uint8Array {
 function countOf(part: Uint8Array): number {
   return new DataView(part.buffer, part.byteOffset + 14, 4).getUint32(0, true);
 }
+
+/** A batch whose item j of batch b is filled with (b * 16 + j) & 0xff; valueSlot v of item j = j * 2 + v. */
+function labelled(b: number, count: number, itemBytes: number): { bytes: Uint8Array; valueSlot: Int32Array } {
+  const bytes = batch(count, itemBytes);
+  for (let j = 0; j < count; j++) bytes.fill((b * 16 + j) & 0xff, 18 + j * itemBytes, 18 + (j + 1) * itemBytes);
+  return { bytes, valueSlot: Int32Array.from({ length: count * 2 }, (_, v) => v) };
+}
+
+describe('mergeDistanceBatches', () => {
+  it('writes the shuffled items of every batch straight into parts of at most maxPartBytes, source and valueSlot in the parts\' order', () => {
+    const itemBytes = 40;
+    const batches = [labelled(0, 5, itemBytes), labelled(1, 3, itemBytes), labelled(2, 9, itemBytes)];
+    for (const maxPartBytes of [undefined, 18 + 4 * itemBytes, 18 + itemBytes]) {
+      const merged = mergeDistanceBatches(batches, { maxPartBytes, random: seededRandom(3) });
+      const items = merged.parts.flatMap((part) => {
+        expect(new DataView(part.bytes.buffer, part.bytes.byteOffset + 14, 4).getUint32(0, true)).toBe(part.items);
+        if (maxPartBytes !== undefined) expect(part.bytes.length).toBeLessThanOrEqual(maxPartBytes);
+        return Array.from({ length: part.items }, (_, j) => part.bytes[18 + j * itemBytes]);
+      });
+      expect(items).toHaveLength(17);
+      expect(merged.parts.length).toBe(maxPartBytes === undefined ? 1 : Math.ceil(17 / Math.floor((maxPartBytes - 18) / itemBytes)));
+      // Item i came from batch source[2i], its item valueSlot[2i] / 2: its bytes say so.
+      items.forEach((label, i) => expect(label).toBe(merged.source[2 * i] * 16 + merged.valueSlot[2 * i] / 2));
+      expect(new Set(items).size).toBe(17);
+    }
+  });
+});
 
 describe('splitDistanceBatch', () => {
   it('returns a batch that fits as it is', () => {
