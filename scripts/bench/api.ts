@@ -45,7 +45,7 @@ import { seiIndexParts } from '../../lib/client/index-parts';
 import type { FetchFunction } from '../../lib/client/types';
 import { seededRandom } from '../../lib/core/random';
 import { processConfig } from '../../lib/config/environment';
-import { clusteredVectors } from '../../lib/data/synthetic';
+import { clusteredVectors } from './synthetic/vectors';
 import { row } from '../../lib/linalg/vectors';
 import type { VectorSet } from '../../lib/linalg/vectors';
 import { buildPlainTree, encryptPlainTree } from '../../lib/sei/index-tree/build';

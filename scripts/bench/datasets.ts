@@ -1,10 +1,10 @@
 /**
  * The benchmarks' data sets: a gallery and held-out queries, either seeded synthetic clusters
- * (lib/data/synthetic), Fashion-MNIST pixels, or the evaluation's CNN features of the same
+ * (synthetic/vectors.ts), Fashion-MNIST pixels, or the evaluation's CNN features of the same
  * images; the real ones are projected by PCA fitted on the gallery (seeded).
  */
 import { seededRandom } from '../../lib/core/random';
-import { clusteredVectors } from '../../lib/data/synthetic';
+import { clusteredVectors } from './synthetic/vectors';
 import { loadFashionMnist, pixelVectors } from '../../lib/data/fashion-mnist';
 import { createFeatureExtractor } from '../../lib/features/extractor';
 import { fashionMnistFeatures } from '../../lib/features/fashion-mnist-features';

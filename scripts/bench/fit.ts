@@ -39,7 +39,7 @@ import { assignToNearest, kMeans } from '../../lib/ml/kmeans';
 import { fitPca, transformPca } from '../../lib/ml/pca';
 import { iDistanceKey, partitionOffsets } from '../../lib/twoserver/idistance';
 import { candidateRanges, searchRanges } from '../../lib/twoserver/idistance-query';
-import { allSquaredDistances } from '../../lib/twoserver/plain-search';
+import { allSquaredDistances } from './baselines/plain-search';
 import {
   buildPlainIndex,
   Cs1Server,
@@ -57,8 +57,8 @@ import { INLINE_BATCH_MAX_BYTES } from '../../lib/twoserver/transport/decrypt-ev
 import { buildSegmentIndex, segmentCount } from '../../lib/twoserver/segments';
 import type { SegmentationMethod } from '../../lib/twoserver/segments';
 import { positionsOfRecord, recordsOfRanges, shardLayout } from '../../lib/twoserver/shards';
-import { noisyProbes, SYNTHETIC_KINDS, SyntheticStream, syntheticTemplates } from '../../lib/twoserver/synthetic';
-import type { SyntheticKind } from '../../lib/twoserver/synthetic';
+import { noisyProbes, SYNTHETIC_KINDS, SyntheticStream, syntheticTemplates } from './synthetic/templates';
+import type { SyntheticKind } from './synthetic/templates';
 import { BenchReporter, parseNumberList, peakRssMb, percentile, round } from './report';
 
 type DataKind = SyntheticKind | 'fashion-mnist';

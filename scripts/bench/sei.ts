@@ -31,7 +31,7 @@ import { performance } from 'node:perf_hooks';
 import { seededRandom } from '../../lib/core/random';
 import { row } from '../../lib/linalg/vectors';
 import { exactNearest } from '../../lib/ml/exact-knn';
-import { encryptKnnCbirIndex, generateKnnCbirKey, knnCbirSearch, knnCbirTrapdoor } from '../../lib/sei/knn-cbir';
+import { encryptKnnCbirIndex, generateKnnCbirKey, knnCbirSearch, knnCbirTrapdoor } from './baselines/knn-cbir';
 import { generateOwnerSecret } from '../../lib/sei/owner-key';
 import { generateUserSecret, issueUserKey } from '../../lib/sei/user-key';
 import { TrapdoorGenerator } from '../../lib/sei/trapdoor';

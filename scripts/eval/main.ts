@@ -27,7 +27,7 @@ import { squaredDistanceAt } from '../../lib/linalg/vectors';
 import { buildEncryptedIndexTree } from '../../lib/sei/index-tree/build';
 import type { IndexTreeLayout } from '../../lib/sei/index-tree/types';
 import { searchIndexTree, searchIndexTreeExhaustive } from '../../lib/sei/index-tree/search';
-import { encryptKnnCbirIndex, generateKnnCbirKey, knnCbirSearch, knnCbirTrapdoor } from '../../lib/sei/knn-cbir';
+import { encryptKnnCbirIndex, generateKnnCbirKey, knnCbirSearch, knnCbirTrapdoor } from '../bench/baselines/knn-cbir';
 import { generateOwnerSecret } from '../../lib/sei/owner-key';
 import { TrapdoorGenerator } from '../../lib/sei/trapdoor';
 import { generateUserSecret, issueUserKey } from '../../lib/sei/user-key';

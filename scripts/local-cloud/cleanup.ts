@@ -15,7 +15,7 @@ import { IndexCleanupService } from '../../lib/service/cs1/cleanup';
 import { DynamoPublishJobStore } from '../../lib/storage/dynamo-publish-jobs';
 import { newDocumentClient, newS3Client } from '../../lib/storage/config';
 import { DynamoIndexCatalog } from '../../lib/storage/dynamo-index-catalog';
-import { S3RVER_CREDENTIALS } from '../../lib/storage/local/s3rver';
+import { S3RVER_CREDENTIALS } from './storage/s3rver';
 import { S3ObjectStore } from '../../lib/storage/s3-object-store';
 import { DEFAULT_DATA_DIR } from './layout';
 import { localCloudOn } from './registry';

@@ -3,9 +3,9 @@
  * folders and ports, reports their endpoints, and closes them when asked.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { startLocalDynamo } from '../../lib/storage/local/dynalite';
-import type { LocalService } from '../../lib/storage/local/dynalite';
-import { startLocalS3 } from '../../lib/storage/local/s3rver';
+import { startLocalDynamo } from './storage/dynalite';
+import type { LocalService } from './storage/dynalite';
+import { startLocalS3 } from './storage/s3rver';
 import type { StorageThreadConfig, StorageThreadMessage } from './storage-thread';
 
 const port = parentPort;

@@ -26,7 +26,7 @@ import { createHeBackend } from '../../lib/he';
 import { CS1_AUDIENCE } from '../../lib/service/cs1/token-authorizer';
 import { FileSecretStore } from '../../lib/storage/file-secret-store';
 import { buildPlainIndex, encryptIndex, IdentificationClient } from '../../lib/twoserver/protocol';
-import { syntheticTemplates } from '../../lib/twoserver/synthetic';
+import { syntheticTemplates } from '../../scripts/bench/synthetic/templates';
 import { indexPath, rawRequest, registerOwner, startE2eCloud } from '../support/e2e-cloud';
 import type { E2eCloud, E2eOwner, StorageSnapshot } from '../support/e2e-cloud';
 import { buildSeiCorpus, encryptImages, syntheticImages, userTrapdoors, vectorAt, wire } from '../support/e2e-sei';

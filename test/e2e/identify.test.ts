@@ -25,10 +25,10 @@ import { scaledTimeout } from '../../lib/core/timeout-scale';
 import { createHeBackend, loadHeProvider } from '../../lib/he';
 import { identificationPolicy } from '../../lib/twoserver/policy';
 import type { VectorSet } from '../../lib/linalg/vectors';
-import { allSquaredDistances } from '../../lib/twoserver/plain-search';
+import { allSquaredDistances } from '../../scripts/bench/baselines/plain-search';
 import { buildPlainIndex, encryptIndex, IdentificationClient } from '../../lib/twoserver/protocol';
 import type { ProviderOutput } from '../../lib/twoserver/protocol';
-import { noisyProbes, syntheticTemplates } from '../../lib/twoserver/synthetic';
+import { noisyProbes, syntheticTemplates } from '../../scripts/bench/synthetic/templates';
 import { errorMessageOf, indexPath, rawRequest, registerOwner, startE2eCloud } from '../support/e2e-cloud';
 import type { E2eCloud, E2eOwner, RawResponse } from '../support/e2e-cloud';
 

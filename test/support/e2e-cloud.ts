@@ -25,7 +25,7 @@ import { issueToken } from '../../lib/auth/tokens';
 import type { OwnerSigningKey } from '../../lib/auth/types';
 import { CS1_AUDIENCE } from '../../lib/service/cs1/token-authorizer';
 import { newDocumentClient, newS3Client } from '../../lib/storage/config';
-import { S3RVER_CREDENTIALS } from '../../lib/storage/local/s3rver';
+import { S3RVER_CREDENTIALS } from '../../scripts/local-cloud/storage/s3rver';
 import { startLocalCloud } from '../../scripts/local-cloud/cloud';
 import type { AccountName, LocalCloud, LocalCloudOptions } from '../../scripts/local-cloud/cloud';
 import { startDynamoFaultProxy } from './dynamodb-fault-proxy';

@@ -6,7 +6,7 @@
 import { seededRandom } from '../../lib/core/random';
 import { encryptImage, generateImageKey } from '../../lib/crypto/image-envelope';
 import type { ImageKey } from '../../lib/crypto/types';
-import { clusteredVectors } from '../../lib/data/synthetic';
+import { clusteredVectors } from '../../scripts/bench/synthetic/vectors';
 import type { VectorSet } from '../../lib/linalg/vectors';
 import { buildEncryptedIndexTree } from '../../lib/sei/index-tree/build';
 import { searchIndexTree } from '../../lib/sei/index-tree/search';

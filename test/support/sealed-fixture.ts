@@ -1,6 +1,6 @@
 /** A small sealed index for tests: clustered vectors, a build, its sealed parts and a searcher. */
 import { seededRandom } from '../../lib/core/random';
-import { clusteredVectors } from '../../lib/data/synthetic';
+import { clusteredVectors } from '../../scripts/bench/synthetic/vectors';
 import type { VectorSet } from '../../lib/linalg/vectors';
 import { buildSealedIndex, sealIndex } from '../../lib/sealed/build';
 import type { SealedBuildOptions } from '../../lib/sealed/build';

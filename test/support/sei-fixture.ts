@@ -1,6 +1,6 @@
 /** A small SEI world for tests: owner key, one user, clustered features, encrypted tree. */
 import { seededRandom } from '../../lib/core/random';
-import { clusteredVectors } from '../../lib/data/synthetic';
+import { clusteredVectors } from '../../scripts/bench/synthetic/vectors';
 import { row, squaredDistanceAt, type VectorSet } from '../../lib/linalg/vectors';
 import { buildEncryptedIndexTree } from '../../lib/sei/index-tree/build';
 import type { IndexTreeBuildOptions } from '../../lib/sei/index-tree/types';

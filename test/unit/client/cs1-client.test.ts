@@ -28,7 +28,7 @@ import { encryptIndexVector } from '../../../lib/sei/index-vector';
 import { CS1_AUDIENCE } from '../../../lib/service/cs1/token-authorizer';
 import { FileSecretStore } from '../../../lib/storage/file-secret-store';
 import { buildPlainIndex, encryptIndex, IdentificationClient } from '../../../lib/twoserver/protocol';
-import { syntheticTemplates } from '../../../lib/twoserver/synthetic';
+import { syntheticTemplates } from '../../../scripts/bench/synthetic/templates';
 import type { LocalCloud } from '../../../scripts/local-cloud/cloud';
 import { startLocalCloud } from '../../../scripts/local-cloud/cloud';
 import { dataLayout } from '../../../scripts/local-cloud/layout';

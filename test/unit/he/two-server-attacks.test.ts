@@ -21,9 +21,9 @@ import { seededRandom } from '../../../lib/core/random';
 import { createHeBackend, loadHeClient, loadHeDecryptor, loadHeEvaluator, unblind } from '../../../lib/he';
 import type { HeDecryptor, HeEvaluator, HeProvider } from '../../../lib/he/types';
 import type { VectorSet } from '../../../lib/linalg/vectors';
-import { allSquaredDistances } from '../../../lib/twoserver/plain-search';
+import { allSquaredDistances } from '../../../scripts/bench/baselines/plain-search';
 import { drawBatchBlinding } from '../../../lib/twoserver/protocol/batch';
-import { noisyProbes, syntheticTemplates } from '../../../lib/twoserver/synthetic';
+import { noisyProbes, syntheticTemplates } from '../../../scripts/bench/synthetic/templates';
 
 const PARAMS = { d: 16, maxAbs: 999, polyModulusDegree: 8192 } as const;
 

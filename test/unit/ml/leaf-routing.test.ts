@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../../lib/core/random';
-import { clusteredVectors } from '../../../lib/data/synthetic';
+import { clusteredVectors } from '../../../scripts/bench/synthetic/vectors';
 import { squaredDistanceAt } from '../../../lib/linalg/vectors';
 import { planLeaves } from '../../../lib/ml/leaf-routing';
 import { buildPartition } from '../../../lib/ml/partition';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError, InvalidParametersError } from '../../../lib/core/errors';
 import { seededRandom } from '../../../lib/core/random';
-import { clusteredVectors } from '../../../lib/data/synthetic';
+import { clusteredVectors } from '../../../scripts/bench/synthetic/vectors';
 import { buildPartition } from '../../../lib/ml/partition';
 import type { Partition } from '../../../lib/ml/types';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidParametersError } from '../../../lib/core/errors';
 import { seededRandom } from '../../../lib/core/random';
-import { clusteredVectors } from '../../../lib/data/synthetic';
+import { clusteredVectors } from '../../../scripts/bench/synthetic/vectors';
 import { squaredDistanceAt } from '../../../lib/linalg/vectors';
 import { exactNearest } from '../../../lib/ml/exact-knn';
 import { planLeaves } from '../../../lib/ml/leaf-routing';

@@ -1,6 +1,6 @@
 /** Balancing leaves to one capacity: every vector kept once, no leaf above capacity, neighbours stay together. */
 import { describe, expect, it } from 'vitest';
-import { clusteredVectors } from '../../../lib/data/synthetic';
+import { clusteredVectors } from '../../../scripts/bench/synthetic/vectors';
 import { squaredDistanceAt } from '../../../lib/linalg/vectors';
 import { balanceLeaves } from '../../../lib/sealed/balance';
 import { partitionVectors } from '../../../lib/sealed/partition';

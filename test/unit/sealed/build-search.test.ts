@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../lib/core/errors';
 import { seededRandom } from '../../../lib/core/random';
-import { clusteredVectors } from '../../../lib/data/synthetic';
+import { clusteredVectors } from '../../../scripts/bench/synthetic/vectors';
 import { buildSealedIndex, sealIndex } from '../../../lib/sealed/build';
 import { SealedSearcher } from '../../../lib/sealed/search';
 import { decodeSealedBuild, encodeSealedBuild } from '../../../lib/sealed/build-file';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DimensionMismatchError, InvalidInputError } from '../../../lib/core/errors';
-import { clusteredVectors, uniformVectors } from '../../../lib/data/synthetic';
+import { clusteredVectors, uniformVectors } from '../../../scripts/bench/synthetic/vectors';
 import { invertMatrix } from '../../../lib/linalg/matrix';
 import { dotAt, row } from '../../../lib/linalg/vectors';
 import { encryptIndexVectors } from '../../../lib/sei/index-vector';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../lib/core/errors';
 import { seededRandom } from '../../../lib/core/random';
-import { clusteredVectors } from '../../../lib/data/synthetic';
+import { clusteredVectors } from '../../../scripts/bench/synthetic/vectors';
 import { buildEncryptedIndexTree } from '../../../lib/sei/index-tree/build';
 import { decodeIndexSkeleton, decodeIndexTree, encodeIndexTree, encodeIndexTreeParts, LEGACY_SEARCH_DEFAULTS } from '../../../lib/sei/index-tree/format';
 import { searchIndexTree, searchIndexTreeExhaustive } from '../../../lib/sei/index-tree/search';

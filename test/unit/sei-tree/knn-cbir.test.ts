@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../../lib/core/random';
-import { clusteredVectors } from '../../../lib/data/synthetic';
-import { encryptKnnCbirIndex, generateKnnCbirKey, knnCbirSearch, knnCbirTrapdoor } from '../../../lib/sei/knn-cbir';
+import { clusteredVectors } from '../../../scripts/bench/synthetic/vectors';
+import { encryptKnnCbirIndex, generateKnnCbirKey, knnCbirSearch, knnCbirTrapdoor } from '../../../scripts/bench/baselines/knn-cbir';
 import { plaintextNearest, row } from '../../support/sei-fixture';
 
 describe('kNN-CBIR baseline (classic ASPE, linear scan)', () => {

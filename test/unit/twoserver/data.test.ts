@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidInputError, InvalidParametersError } from '../../../lib/core/errors';
 import { seededRandom } from '../../../lib/core/random';
 import { quantizeVector, quantizeVectors } from '../../../lib/twoserver/quantize';
-import { noisyProbes, SyntheticStream, syntheticEmbeddings, syntheticTemplates } from '../../../lib/twoserver/synthetic';
+import { noisyProbes, SyntheticStream, syntheticEmbeddings, syntheticTemplates } from '../../../scripts/bench/synthetic/templates';
 
 describe('quantize', () => {
   it('multiplies by 10^decimals and rounds, without negative zeros', () => {

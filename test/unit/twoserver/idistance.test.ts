@@ -10,11 +10,11 @@ import {
   publicMetadata,
 } from '../../../lib/twoserver/idistance-codec';
 import { candidateRanges, RANGE_SLACK, searchRanges } from '../../../lib/twoserver/idistance-query';
-import { allSquaredDistances, bruteForceRange, iDistanceRangePlain } from '../../../lib/twoserver/plain-search';
+import { allSquaredDistances, bruteForceRange, iDistanceRangePlain } from '../../../scripts/bench/baselines/plain-search';
 import { quantizeVector } from '../../../lib/twoserver/quantize';
 import { buildSegmentIndex } from '../../../lib/twoserver/segments';
 import type { SegmentationMethod } from '../../../lib/twoserver/segments';
-import { noisyProbes, syntheticTemplates } from '../../../lib/twoserver/synthetic';
+import { noisyProbes, syntheticTemplates } from '../../../scripts/bench/synthetic/templates';
 import type { IDistanceIndex } from '../../../lib/twoserver/types';
 
 function expectWellFormed(templates: VectorSet, index: IDistanceIndex): void {

@@ -11,7 +11,7 @@ import { seededRandom } from '../../../lib/core/random';
 import { createHeBackend, loadHeEvaluator } from '../../../lib/he';
 import type { HeEvaluator } from '../../../lib/he/types';
 import { candidateRanges, searchRanges } from '../../../lib/twoserver/idistance-query';
-import { allSquaredDistances } from '../../../lib/twoserver/plain-search';
+import { allSquaredDistances } from '../../../scripts/bench/baselines/plain-search';
 import {
   buildPlainIndex,
   Cs1Server,
@@ -24,7 +24,7 @@ import {
 } from '../../../lib/twoserver/protocol';
 import type { PlainIndex, ProviderOutput } from '../../../lib/twoserver/protocol';
 import { positionsOfRecord, recordsOfRanges, shardLayout } from '../../../lib/twoserver/shards';
-import { noisyProbes, syntheticTemplates } from '../../../lib/twoserver/synthetic';
+import { noisyProbes, syntheticTemplates } from '../../../scripts/bench/synthetic/templates';
 
 const n = 4000;
 const d = 128;

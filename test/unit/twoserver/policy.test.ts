@@ -22,7 +22,7 @@ import { cs1IndexFormatVersion, decodeCs1Index, encodeCs1Index } from '../../../
 import type { Cs1Index } from '../../../lib/twoserver/protocol';
 import { buildSegmentIndex } from '../../../lib/twoserver/segments';
 import { writeSegmentIndex } from '../../../lib/twoserver/segments/codec';
-import { syntheticTemplates } from '../../../lib/twoserver/synthetic';
+import { syntheticTemplates } from '../../../scripts/bench/synthetic/templates';
 
 describe('identification policy', () => {
   it('fills in the defaults and checks every field', () => {

@@ -23,7 +23,7 @@ import {
 } from '../../../lib/twoserver/protocol';
 import type { Cs1Index } from '../../../lib/twoserver/protocol';
 import { identificationPolicy } from '../../../lib/twoserver/policy';
-import { syntheticTemplates } from '../../../lib/twoserver/synthetic';
+import { syntheticTemplates } from '../../../scripts/bench/synthetic/templates';
 import type { Match } from '../../../lib/twoserver/types';
 
 const d = 8;

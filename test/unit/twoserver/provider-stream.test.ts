@@ -20,8 +20,8 @@ import {
   prepareIndexEncryption,
   storageOrder,
 } from '../../../lib/twoserver/protocol';
-import { bruteForceRange } from '../../../lib/twoserver/plain-search';
-import { noisyProbes, syntheticTemplates } from '../../../lib/twoserver/synthetic';
+import { bruteForceRange } from '../../../scripts/bench/baselines/plain-search';
+import { noisyProbes, syntheticTemplates } from '../../../scripts/bench/synthetic/templates';
 
 describe('storage order', () => {
   const order = Uint32Array.from({ length: 23 }, (_, i) => (i * 7) % 23); // some key order

@@ -21,13 +21,13 @@ import { createHeBackend } from '../../../../lib/he';
 import type { HeBackendName, HeParametersFor } from '../../../../lib/he/types';
 import type { VectorSet } from '../../../../lib/linalg/vectors';
 import { FileSecretStore } from '../../../../lib/storage/file-secret-store';
-import { allSquaredDistances } from '../../../../lib/twoserver/plain-search';
+import { allSquaredDistances } from '../../../../scripts/bench/baselines/plain-search';
 import { twoServerIndexParts } from '../../../../lib/client/index-parts';
 import { POLICY_MAX_K } from '../../../../lib/twoserver/policy';
 import type { IdentificationPolicy } from '../../../../lib/twoserver/policy';
 import { buildPlainIndex, encryptIndex, IdentificationClient } from '../../../../lib/twoserver/protocol';
 import type { PlainIndex, ProviderOutput } from '../../../../lib/twoserver/protocol';
-import { syntheticTemplates } from '../../../../lib/twoserver/synthetic';
+import { syntheticTemplates } from '../../../../scripts/bench/synthetic/templates';
 import { squaredDistanceAt } from '../../../../lib/linalg/vectors';
 import { lambdaContext } from '../../../support/http-events';
 

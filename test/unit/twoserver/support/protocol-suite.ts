@@ -11,7 +11,7 @@ import type { Blinding, DistanceBatch, DistanceRequest, EncryptedQuery, HeBacken
 import type { VectorSet } from '../../../../lib/linalg/vectors';
 import { squaredDistanceAt } from '../../../../lib/linalg/vectors';
 import { candidateRanges, searchRanges } from '../../../../lib/twoserver/idistance-query';
-import { allSquaredDistances } from '../../../../lib/twoserver/plain-search';
+import { allSquaredDistances } from '../../../../scripts/bench/baselines/plain-search';
 import {
   buildPlainIndex,
   Cs1Server,
@@ -28,7 +28,7 @@ import {
 } from '../../../../lib/twoserver/protocol';
 import type { BlindingMode, Cs2Transport, PlainIndex, ProviderOutput, RecordStore } from '../../../../lib/twoserver/protocol';
 import { shardLayout } from '../../../../lib/twoserver/shards';
-import { noisyProbes, syntheticTemplates } from '../../../../lib/twoserver/synthetic';
+import { noisyProbes, syntheticTemplates } from '../../../../scripts/bench/synthetic/templates';
 import type { Match } from '../../../../lib/twoserver/types';
 
 /** Record store that remembers which records every read covered, in order. */

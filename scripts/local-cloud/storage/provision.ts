@@ -6,8 +6,8 @@ import { CreateTableCommand, DescribeTableCommand, ResourceInUseException } from
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { UnavailableError } from '../../core/errors';
-import { TABLE_PARTITION_KEY, TABLE_SORT_KEY } from '../dynamo-keys';
+import { UnavailableError } from '../../../lib/core/errors';
+import { TABLE_PARTITION_KEY, TABLE_SORT_KEY } from '../../../lib/storage/dynamo-keys';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -3,11 +3,11 @@
  * on plaintext. They define what the encrypted protocol must return (tests, benchmark's `exact`).
  * Results are sorted by exact squared distance, ties by template index.
  */
-import type { VectorSet } from '../linalg/vectors';
-import { assertDimension, squaredDistanceAt } from '../linalg/vectors';
-import { candidateRanges, searchRanges } from './idistance-query';
-import type { SegmentIndex } from './segments/types';
-import type { IDistanceIndex } from './types';
+import type { VectorSet } from '../../../lib/linalg/vectors';
+import { assertDimension, squaredDistanceAt } from '../../../lib/linalg/vectors';
+import { candidateRanges, searchRanges } from '../../../lib/twoserver/idistance-query';
+import type { SegmentIndex } from '../../../lib/twoserver/segments/types';
+import type { IDistanceIndex } from '../../../lib/twoserver/types';
 
 export interface PlainMatch {
   /** Index of the template in the input set. */

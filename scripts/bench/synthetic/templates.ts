@@ -6,11 +6,11 @@
  *   captures each look like this), clipped to (-1, 1).
  * Coordinates are clipped to [-0.999, 0.999] so quantized templates satisfy |x| <= 999.
  */
-import { InvalidParametersError } from '../core/errors';
-import type { RandomSource } from '../core/random';
-import { seededRandom } from '../core/random';
-import type { VectorSet } from '../linalg/vectors';
-import { DEFAULT_DECIMALS, quantizeVectors } from './quantize';
+import { InvalidParametersError } from '../../../lib/core/errors';
+import type { RandomSource } from '../../../lib/core/random';
+import { seededRandom } from '../../../lib/core/random';
+import type { VectorSet } from '../../../lib/linalg/vectors';
+import { DEFAULT_DECIMALS, quantizeVectors } from '../../../lib/twoserver/quantize';
 
 export type SyntheticKind = 'uniform' | 'clustered';
 

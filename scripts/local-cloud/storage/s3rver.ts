@@ -5,7 +5,7 @@
  * conditional If-None-Match).
  */
 import S3rver from 's3rver';
-import { STORAGE_CORS_RULE } from '../../api/cors';
+import { STORAGE_CORS_RULE } from '../../../lib/api/cors';
 import type { LocalService } from './dynalite';
 
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;

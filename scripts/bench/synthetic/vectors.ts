@@ -5,8 +5,8 @@
  * ambient one. (Isotropic noise in 128 dimensions would make all members of a cluster almost
  * equidistant, so "nearest neighbours" would be meaningless and recall a coin toss.)
  */
-import { seededRandom } from '../core/random';
-import type { VectorSet } from '../linalg/vectors';
+import { seededRandom } from '../../../lib/core/random';
+import type { VectorSet } from '../../../lib/linalg/vectors';
 
 export interface ClusteredDataOptions {
   readonly n: number;

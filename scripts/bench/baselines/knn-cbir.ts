@@ -9,11 +9,11 @@
  *
  * Every user of this scheme holds the whole key (the key leakage SEI avoids).
  */
-import { InvalidInputError } from '../core/errors';
-import { secureRandom, type RandomSource } from '../core/random';
-import { SmallestK } from '../core/heaps';
-import { randomWellConditionedMatrix } from '../linalg/matrix';
-import { dotAt, type VectorSet } from '../linalg/vectors';
+import { InvalidInputError } from '../../../lib/core/errors';
+import { secureRandom, type RandomSource } from '../../../lib/core/random';
+import { SmallestK } from '../../../lib/core/heaps';
+import { randomWellConditionedMatrix } from '../../../lib/linalg/matrix';
+import { dotAt, type VectorSet } from '../../../lib/linalg/vectors';
 
 export interface KnnCbirKey {
   readonly d: number;

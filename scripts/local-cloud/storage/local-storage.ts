@@ -5,9 +5,9 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
-import { settingsEnvironment } from '../../config/environment';
-import type { ClientOptions } from '../config';
-import { newS3Client } from '../config';
+import { settingsEnvironment } from '../../../lib/config/environment';
+import type { ClientOptions } from '../../../lib/storage/config';
+import { newS3Client } from '../../../lib/storage/config';
 import { startLocalDynamo } from './dynalite';
 import type { LocalService } from './dynalite';
 import { ensureBucket, ensureTable } from './provision';
