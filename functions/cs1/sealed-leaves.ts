@@ -8,6 +8,7 @@ import { CS1_API } from '../../lib/api/routes';
 import { cs1Services } from '../../lib/service/cs1/services';
 import { callerOf } from '../lib/caller';
 import { routeHandler, serviceNameOf } from '../lib/http-handler';
+import { HANDLER_LOG_MESSAGES } from '../lib/log-messages';
 import { serviceLogger } from '../lib/logger';
 import { json } from '../lib/responses';
 
@@ -18,7 +19,7 @@ export const handler = routeHandler(CS1_API.sealedLeaves, async (event) => {
   const indexName = event.pathParameters.indexName;
   const started = Date.now();
   const answer = await cs1Services().sealedLeaves.leaves(caller.ownerId, indexName, event.body);
-  serviceLogger(SERVICE).info('sealed leaves', {
+  serviceLogger(SERVICE).info(HANDLER_LOG_MESSAGES.sealedLeaves, {
     ownerId: caller.ownerId,
     role: caller.role,
     userId: caller.userId,

@@ -8,6 +8,7 @@ import { CS1_API } from '../../lib/api/routes';
 import { cs1Services } from '../../lib/service/cs1/services';
 import { callerOf } from '../lib/caller';
 import { routeHandler, serviceNameOf } from '../lib/http-handler';
+import { HANDLER_LOG_MESSAGES } from '../lib/log-messages';
 import { serviceLogger } from '../lib/logger';
 import { json } from '../lib/responses';
 
@@ -20,7 +21,7 @@ export const handler = routeHandler(CS1_API.search, async (event) => {
   const services = cs1Services();
   // The owner, who publishes and updates, reads the pointer every time (read-your-writes).
   const { version, results, stats, provenance } = await services.search.search(caller.ownerId, indexName, event.body, { freshPointer: caller.role === 'owner' });
-  serviceLogger(SERVICE).info('search', {
+  serviceLogger(SERVICE).info(HANDLER_LOG_MESSAGES.search, {
     ownerId: caller.ownerId,
     role: caller.role,
     userId: caller.userId,

@@ -63,6 +63,8 @@ import { generateIndexKey } from '../../lib/sealed/index-key';
 import { rankSealedLeaves } from '../../lib/sealed/rank';
 import { SealedSearcher } from '../../lib/sealed/search';
 import { BenchReporter, parseNumberList, percentile, round } from './report';
+import { ServerTimings } from './server-timings';
+import { HANDLER_LOG_MESSAGES } from '../../functions/lib/log-messages';
 import type { BenchRow } from './report';
 
 interface ApiBenchOptions {
@@ -95,52 +97,6 @@ const CLOCK_TICKS_PER_SECOND = 100;
 interface Sample {
   readonly ms: number;
   readonly ok: boolean;
-}
-
-/** Server-side timings of search requests, from CS1's JSON log lines. */
-class ServerTimings {
-  private gateway: number[] = [];
-  private handler: number[] = [];
-  private recording = false;
-
-  constructor(
-    private readonly searchRoute: RegExp,
-    private readonly handlerMessage: string,
-  ) {}
-
-  onLine(line: string): void {
-    // Cheap filter first: only two kinds of line are parsed (the client shares the CPUs).
-    if (!this.recording || !line.startsWith('{') || !(line.includes('"request"') || line.includes(`"${this.handlerMessage}"`))) return;
-    let entry: Record<string, unknown>;
-    try {
-      entry = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      return;
-    }
-    if (entry.msg === 'request' && typeof entry.route === 'string' && this.searchRoute.test(entry.route) && typeof entry.ms === 'number') {
-      this.gateway.push(entry.ms);
-    } else if (entry.message === this.handlerMessage && typeof entry.ms === 'number') {
-      this.handler.push(entry.ms);
-    }
-  }
-
-  /** Starts a fresh recording. */
-  start(): void {
-    this.gateway = [];
-    this.handler = [];
-    this.recording = true;
-  }
-
-  /** Waits (at most `timeoutMs`) for `count` handler lines: a log line may arrive after its answer. */
-  async handlerLines(count: number, timeoutMs = 5000): Promise<void> {
-    const deadline = performance.now() + timeoutMs;
-    while (this.handler.length < count && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-
-  stop(): { gateway: number[]; handler: number[] } {
-    this.recording = false;
-    return { gateway: this.gateway, handler: this.handler };
-  }
 }
 
 /**
@@ -306,7 +262,7 @@ function seiDriver(n: number, d: number, options: ApiBenchOptions): Driver {
   return {
     kind: 'sei',
     route: /^POST \/v1\/owners\/\{ownerId\}\/indexes\/\{indexName\}\/search$/,
-    handlerMessage: 'search',
+    handlerMessage: HANDLER_LOG_MESSAGES.search,
     buildMs,
     indexBytes: parts.skeleton.length + parts.leaves.length,
     columns: { probes, trapdoorsPerRequest: perRequest, leaves: tree.leaves.length, skeletonMb: round(parts.skeleton.length / 1e6, 2) },
@@ -354,7 +310,7 @@ function sealedDriver(n: number, d: number, options: ApiBenchOptions, wire: { by
   return {
     kind: 'sealed',
     route: /^POST \/v1\/owners\/\{ownerId\}\/indexes\/\{indexName\}\/leaves$/,
-    handlerMessage: 'leaves',
+    handlerMessage: HANDLER_LOG_MESSAGES.sealedLeaves,
     buildMs,
     indexBytes: sizes.routing + sizes.leaves,
     columns: {
