@@ -1,32 +1,16 @@
 /**
  * Every path parameter of CS1's routes and how it is parsed: a route's handler receives its
  * parameters only after each one passed its parser, so a bad id is a 400 naming it before any
- * handler or service code runs.
+ * handler or service code runs, and the handler gets the branded id (lib/core/ids.ts).
  */
-import { assertOwnerId } from '../auth/owner-id';
-import { assertImageId, assertIndexName, assertUserId, assertVersionName } from '../storage/identifiers';
+import { parseImageId, parseIndexName, parseOwnerId, parseUserId, parseVersionId } from '../core/ids';
 
 export const PATH_PARAMETERS = {
-  ownerId: (value: unknown): string => {
-    assertOwnerId(value);
-    return value;
-  },
-  userId: (value: unknown): string => {
-    assertUserId(value);
-    return value;
-  },
-  indexName: (value: unknown): string => {
-    assertIndexName(value);
-    return value;
-  },
-  version: (value: unknown): string => {
-    assertVersionName(value);
-    return value;
-  },
-  imageId: (value: unknown): string => {
-    assertImageId(value);
-    return value;
-  },
+  ownerId: (value: unknown) => parseOwnerId(value),
+  userId: parseUserId,
+  indexName: parseIndexName,
+  version: parseVersionId,
+  imageId: parseImageId,
 } as const;
 
 export type PathParameterName = keyof typeof PATH_PARAMETERS;

@@ -5,7 +5,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
-import { MAX_BLOB_NAME_LENGTH, MAX_IMAGE_ID_LENGTH, MAX_INDEX_NAME_LENGTH, MAX_VERSION_LENGTH } from '../storage/identifiers';
+import { MAX_BLOB_NAME_LENGTH, MAX_IMAGE_ID_LENGTH, MAX_INDEX_NAME_LENGTH, MAX_VERSION_LENGTH } from '../core/ids';
 import {
   MAX_ENCRYPTED_DIMENSION,
   MAX_IDENTIFY_K,

@@ -6,30 +6,14 @@
  */
 import { base64url, calculateJwkThumbprint } from 'jose';
 import { base32 } from '../codec/base32';
-import { InvalidInputError } from '../core/errors';
+import { parseOwnerId } from '../core/ids';
+import type { OwnerId } from '../core/ids';
 import { assertEd25519PublicJwk } from './signing-key';
 import type { Ed25519PublicJwk } from './types';
 
-/** 256 bits in 5-bit base32 digits. */
-export const OWNER_ID_LENGTH = 52;
-const OWNER_ID_PATTERN = /^[a-z2-7]{52}$/;
-
 /** The owner id of a public signing key (stable: only kty, crv and x enter the thumbprint). */
-export async function ownerIdOf(publicJwk: Ed25519PublicJwk): Promise<string> {
+export async function ownerIdOf(publicJwk: Ed25519PublicJwk): Promise<OwnerId> {
   assertEd25519PublicJwk(publicJwk);
   const thumbprint = await calculateJwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: publicJwk.x }, 'sha256');
-  return base32(base64url.decode(thumbprint));
-}
-
-export function isOwnerId(value: unknown): value is string {
-  return typeof value === 'string' && OWNER_ID_PATTERN.test(value);
-}
-
-export function assertOwnerId(value: unknown, field = 'owner id'): asserts value is string {
-  if (!isOwnerId(value)) {
-    throw new InvalidInputError(
-      `${field} must be the ${OWNER_ID_LENGTH}-character fingerprint of the owner's public key ` +
-        `(lowercase base32 a-z, 2-7), as returned when the owner registered`,
-    );
-  }
+  return parseOwnerId(base32(base64url.decode(thumbprint)));
 }

@@ -21,8 +21,9 @@ import type { CryptoKey, JWTPayload } from 'jose';
 import { randomBytes } from 'node:crypto';
 import { LoadingCache } from '../core/loading-cache';
 import { InvalidInputError, UnauthorizedError } from '../core/errors';
-import { assertUserId } from '../storage/identifiers';
-import { assertOwnerId, isOwnerId, ownerIdOf } from './owner-id';
+import { isOwnerId, parseOwnerId, parseUserId } from '../core/ids';
+import type { OwnerId, UserId } from '../core/ids';
+import { ownerIdOf } from './owner-id';
 import { assertEd25519PrivateJwk, assertEd25519PublicJwk, publicJwkOf } from './signing-key';
 import { MAX_TOKEN_LIFETIME_SECONDS } from './types';
 import type { Ed25519PrivateJwk, Ed25519PublicJwk, IssueTokenOptions, TokenRole, UserStanding, VerifiedToken, VerifyTokenOptions } from './types';
@@ -46,16 +47,16 @@ function assertAudience(audience: unknown): asserts audience is string {
 /** Signs a token for the owner itself or for one of its users. */
 export async function issueToken(privateJwk: Ed25519PrivateJwk, options: IssueTokenOptions): Promise<string> {
   assertEd25519PrivateJwk(privateJwk);
-  const { ownerId, role, userId, expiresInSeconds, audience } = options;
-  assertOwnerId(ownerId);
+  const { role, expiresInSeconds, audience } = options;
+  const ownerId = parseOwnerId(options.ownerId);
   if (!isRole(role)) throw new InvalidInputError('role must be "owner" or "user"');
   assertAudience(audience);
   const max = MAX_TOKEN_LIFETIME_SECONDS[role];
   if (!Number.isInteger(expiresInSeconds) || expiresInSeconds < 1 || expiresInSeconds > max) {
     throw new InvalidInputError(`expiresInSeconds must be an integer in [1, ${max}] for ${role} tokens`);
   }
-  if (role === 'user') assertUserId(userId);
-  else if (userId !== undefined) throw new InvalidInputError('owner tokens carry no userId; use role "user" for a user');
+  const userId = role === 'user' ? parseUserId(options.userId) : undefined;
+  if (role === 'owner' && options.userId !== undefined) throw new InvalidInputError('owner tokens carry no userId; use role "user" for a user');
   if ((await ownerIdOf(publicJwkOf(privateJwk))) !== ownerId) {
     throw new InvalidInputError('ownerId is not the fingerprint of this signing key: use ownerIdOf(publicJwk)');
   }
@@ -71,7 +72,7 @@ export async function issueToken(privateJwk: Ed25519PrivateJwk, options: IssueTo
   return new SignJWT({ role })
     .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: 'JWT', kid: ownerId })
     .setIssuer(ownerId)
-    .setSubject(role === 'user' ? (userId as string) : ownerId)
+    .setSubject(userId ?? ownerId)
     .setAudience(audience)
     .setIssuedAt(issuedAtMs / 1000)
     .setNotBefore(issuedAt)
@@ -93,7 +94,7 @@ export function bearerToken(authorizationHeader: string | undefined | null): str
 /** Imported public keys by their x value: importing is cheap, but a warm Lambda need not repeat it. */
 const keyCache = new LoadingCache<string, CryptoKey>({ maxSize: 1000 });
 
-function importPublicKey(jwk: Ed25519PublicJwk, ownerId: string): Promise<CryptoKey> {
+function importPublicKey(jwk: Ed25519PublicJwk, ownerId: OwnerId): Promise<CryptoKey> {
   return keyCache.get(jwk.x, async () => {
     try {
       return (await importJWK({ kty: 'OKP', crv: 'Ed25519', x: jwk.x }, TOKEN_ALGORITHM)) as CryptoKey;
@@ -107,7 +108,7 @@ const malformed = (detail: string) =>
   new UnauthorizedError(`malformed token: ${detail}; send a compact JWT signed by the owner (header.claims.signature)`);
 
 interface UnverifiedToken {
-  readonly ownerId: string;
+  readonly ownerId: OwnerId;
   readonly role: TokenRole;
 }
 
@@ -219,9 +220,9 @@ export async function verifyToken(token: string | undefined | null, options: Ver
     if (payload.sub !== ownerId) throw malformed('an owner token\'s "sub" must equal its "iss"');
     return { ownerId, role, expiresAt, issuedAt, tokenId };
   }
-  const userId = payload.sub as string;
+  let userId: UserId;
   try {
-    assertUserId(userId);
+    userId = parseUserId(payload.sub);
   } catch {
     throw malformed('claim "sub" is not a valid user id');
   }
@@ -235,7 +236,7 @@ export async function verifyToken(token: string | undefined | null, options: Ver
  * Exported for verifiers that cache signature checks but must still ask the registry on every
  * request.
  */
-export function assertUserMayUseToken(ownerId: string, userId: string, issuedAt: Date, user: UserStanding | undefined): void {
+export function assertUserMayUseToken(ownerId: OwnerId, userId: UserId, issuedAt: Date, user: UserStanding | undefined): void {
   if (user === undefined) {
     throw new UnauthorizedError(`user "${userId}" is not registered with owner ${ownerId}: the owner must add the user first`);
   }

@@ -6,6 +6,8 @@
  * registered key and, for users, against the owner's user registry on every request.
  */
 
+import type { OwnerId, UserId } from '../core/ids';
+
 /** Public half of an owner signing key (RFC 8037 OKP JWK, curve Ed25519). */
 export interface Ed25519PublicJwk {
   readonly kty: 'OKP';
@@ -56,9 +58,9 @@ export interface IssueTokenOptions {
 
 export interface VerifyTokenOptions {
   /** The registered public key of an owner, or undefined for an unknown owner. */
-  readonly resolveOwnerKey: (ownerId: string) => Promise<Ed25519PublicJwk | undefined>;
+  readonly resolveOwnerKey: (ownerId: OwnerId) => Promise<Ed25519PublicJwk | undefined>;
   /** The user's standing in the owner's registry, or undefined if the owner never registered it. */
-  readonly resolveUser: (ownerId: string, userId: string) => Promise<UserStanding | undefined>;
+  readonly resolveUser: (ownerId: OwnerId, userId: UserId) => Promise<UserStanding | undefined>;
   /** This service's audience; tokens for any other audience are refused. */
   readonly audience: string;
   /** Allowed clock skew for exp / nbf / iat. Default 30 s. */
@@ -69,10 +71,10 @@ export interface VerifyTokenOptions {
 
 /** Who a verified token speaks for. */
 export interface VerifiedToken {
-  readonly ownerId: string;
+  readonly ownerId: OwnerId;
   readonly role: TokenRole;
   /** Set for role "user". */
-  readonly userId?: string;
+  readonly userId?: UserId;
   readonly expiresAt: Date;
   /** The token's iat (millisecond precision for tokens issued by issueToken). */
   readonly issuedAt: Date;

@@ -13,6 +13,7 @@
  */
 import { assertUserMayUseToken, bearerToken, verifyToken } from '../../auth/tokens';
 import type { Ed25519PublicJwk, UserStanding, VerifiedToken } from '../../auth/types';
+import type { UserId } from '../../core/ids';
 import { LoadingCache } from '../../core/loading-cache';
 import type { OwnerRegistry, UserRegistry } from '../../storage/types';
 import { VerifiedTokenCache } from './verified-token-cache';
@@ -51,7 +52,7 @@ export class TokenAuthorizer {
     const cached = token === undefined ? undefined : this.verified.get(token, now);
     if (cached !== undefined) {
       if (cached.role === 'user') {
-        const userId = cached.userId as string;
+        const userId = cached.userId as UserId;
         assertUserMayUseToken(cached.ownerId, userId, cached.issuedAt, await this.userStanding(cached.ownerId, userId));
       }
       return cached;

@@ -13,7 +13,8 @@
  * the coordinator reads it, checks its SHA-256 and deletes it.
  */
 import { InvalidInputError, MalformedDataError } from '../../core/errors';
-import { assertIndexName, assertOwnerId, assertVersionName } from '../../storage/identifiers';
+import { parseIndexName, parseOwnerId, parseVersionId } from '../../core/ids';
+import type { IndexName, OwnerId, VersionId } from '../../core/ids';
 import type { ShardTaskResult } from '../protocol/shard-worker';
 import type { BlindingMode } from '../protocol/types';
 import { TRANSFER_PREFIX } from './batch-staging';
@@ -49,9 +50,9 @@ export interface ShardWorkerResult {
 }
 
 export interface ParsedShardWorkerEvent {
-  readonly ownerId: string;
-  readonly indexName: string;
-  readonly version: string;
+  readonly ownerId: OwnerId;
+  readonly indexName: IndexName;
+  readonly version: VersionId;
   readonly shard: number;
   readonly records: number[];
   readonly query: Uint8Array;
@@ -65,13 +66,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** Checks a worker event (InvalidInputError naming the field otherwise). */
 export function parseShardWorkerEvent(event: unknown): ParsedShardWorkerEvent {
   if (!isRecord(event)) throw new InvalidInputError('the worker event must be a JSON object');
-  const { ownerId, indexName, version, shard, records, query, blinding } = event;
-  if (typeof ownerId !== 'string' || typeof indexName !== 'string' || typeof version !== 'string') {
+  const { shard, records, query, blinding } = event;
+  if (typeof event.ownerId !== 'string' || typeof event.indexName !== 'string' || typeof event.version !== 'string') {
     throw new InvalidInputError('the worker event needs ownerId, indexName and version');
   }
-  assertOwnerId(ownerId);
-  assertIndexName(indexName);
-  assertVersionName(version);
+  const ownerId = parseOwnerId(event.ownerId);
+  const indexName = parseIndexName(event.indexName);
+  const version = parseVersionId(event.version);
   if (typeof shard !== 'number' || !Number.isInteger(shard) || shard < 0) throw new InvalidInputError('shard must be an integer >= 0');
   if (!Array.isArray(records) || records.length === 0 || records.length > MAX_TASK_RECORDS) {
     throw new InvalidInputError(`records must list 1 to ${MAX_TASK_RECORDS} record indices`);

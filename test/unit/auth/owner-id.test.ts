@@ -1,7 +1,8 @@
 import { calculateJwkThumbprint } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../lib/core/errors';
-import { assertOwnerId, isOwnerId, ownerIdOf } from '../../../lib/auth/owner-id';
+import { ownerIdOf } from '../../../lib/auth/owner-id';
+import { isOwnerId, parseOwnerId } from '../../../lib/core/ids';
 import { assertEd25519PublicJwk, generateOwnerSigningKey, publicJwkOf } from '../../../lib/auth/signing-key';
 
 // RFC 8037 appendix A.1 test key; its RFC 7638 thumbprint is given in A.3.
@@ -33,7 +34,7 @@ describe('owner ids', () => {
   it('reject malformed ids', () => {
     for (const value of ['', 'owner', 'A'.repeat(52), 'a'.repeat(51), '1'.repeat(52), 42, null]) {
       expect(isOwnerId(value)).toBe(false);
-      expect(() => assertOwnerId(value)).toThrow(InvalidInputError);
+      expect(() => parseOwnerId(value)).toThrow(InvalidInputError);
     }
   });
 });

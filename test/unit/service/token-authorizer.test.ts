@@ -12,6 +12,7 @@ import type { Ed25519PublicJwk } from '../../../lib/auth/types';
 import { CS1_AUDIENCE, CS1_CLOCK_TOLERANCE_SECONDS, TokenAuthorizer } from '../../../lib/service/cs1/token-authorizer';
 import { VerifiedTokenCache } from '../../../lib/service/cs1/verified-token-cache';
 import type { OwnerRecord, OwnerRegistry, UserRecord, UserRegistry } from '../../../lib/storage/types';
+import { parseOwnerId } from '../../../lib/core/ids';
 
 const T0 = new Date('2026-03-01T12:00:00.000Z');
 
@@ -107,7 +108,7 @@ describe('TokenAuthorizer caches', () => {
 });
 
 describe('VerifiedTokenCache', () => {
-  const verified = (expiresAt: Date) => ({ ownerId: 'o', role: 'owner' as const, expiresAt, issuedAt: T0 });
+  const verified = (expiresAt: Date) => ({ ownerId: parseOwnerId('a'.repeat(52)), role: 'owner' as const, expiresAt, issuedAt: T0 });
 
   it('holds tokens by digest until exp + tolerance, evicting the least recently used beyond its bound', () => {
     const cache = new VerifiedTokenCache(30, 2);
