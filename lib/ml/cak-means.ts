@@ -15,6 +15,7 @@
  */
 import { InvalidParametersError } from '../core/errors';
 import { secureRandom } from '../core/random';
+import type { RandomSource } from '../core/random';
 import type { VectorSet } from '../linalg/vectors';
 import { selectRows } from '../linalg/vectors';
 import { affinityPropagationOnSimilarities, similarityMatrix } from './affinity-propagation';
@@ -28,6 +29,24 @@ export const CAK_DEFAULT_PREFERENCE_SEARCH_STEPS = 8;
 /** Factor by which the preference offset t grows or shrinks until the bounds are bracketed. */
 const PREFERENCE_STEP_FACTOR = 4;
 
+/** CAK-means options checked, with defaults filled in. */
+interface CakBounds {
+  readonly apSampleSize: number;
+  readonly minClusters: number;
+  readonly maxClusters: number;
+  readonly searchSteps: number;
+}
+
+/** The AP stage's outcome: the run whose exemplars seed K-means, or the fallback's K. */
+interface ExemplarChoice {
+  /** The vectors AP clustered (all of them, or the sample). */
+  readonly sample: VectorSet;
+  readonly source: CakMeansSource;
+  /** The AP run the result reports: the one used, or for the fallback the one closest to the bounds. */
+  readonly used: AffinityPropagationResult;
+  readonly apRuns: number;
+}
+
 /**
  * Clusters `vectors` with CAK-means.
  * @throws InvalidInputError for empty or non-finite input; InvalidParametersError for
@@ -35,7 +54,42 @@ const PREFERENCE_STEP_FACTOR = 4;
  */
 export function cakMeans(vectors: VectorSet, options: CakMeansOptions = {}): CakMeansResult {
   assertVectorSet(vectors, 'CAK-means input', 1);
-  const { n } = vectors;
+  const bounds = checkBounds(options, vectors.n);
+  const random = options.random ?? secureRandom;
+  if (vectors.n === 1) return singleVectorResult(vectors);
+
+  const m = Math.min(vectors.n, bounds.apSampleSize);
+  const upper = Math.min(bounds.maxClusters, m);
+  const choice = chooseExemplars(vectors, m, { ...bounds, maxClusters: upper }, options, random);
+
+  // Step 3: K-means on every vector, from the exemplars (or kmeans++ with K clamped into the bounds).
+  const kMeansOptions = { ...options.kMeans, random };
+  const fitted =
+    choice.source === 'kmeans++-fallback'
+      ? kMeans(vectors, {
+          ...kMeansOptions,
+          k: Math.min(Math.max(choice.used.exemplars.length, bounds.minClusters), upper),
+          init: 'kmeans++',
+        })
+      : kMeans(vectors, { ...kMeansOptions, init: selectRows(choice.sample, choice.used.exemplars) });
+  return {
+    k: fitted.centroids.n,
+    centroids: fitted.centroids,
+    assignments: fitted.assignments,
+    inertia: fitted.inertia,
+    source: choice.source,
+    preference: choice.used.preference,
+    apRuns: choice.apRuns,
+    apIterations: choice.used.iterations,
+    apConverged: choice.used.converged,
+    apSampleSize: m,
+    kMeansIterations: fitted.iterations,
+    kMeansConverged: fitted.converged,
+  };
+}
+
+/** The options' sample size, K bounds and search steps, checked against each other and n. */
+function checkBounds(options: CakMeansOptions, n: number): CakBounds {
   const apSampleSize = checkInteger(options.apSampleSize ?? CAK_DEFAULT_AP_SAMPLE_SIZE, 'CAK-means apSampleSize', 2);
   const minClusters = checkInteger(options.minClusters ?? 1, 'CAK-means minClusters', 1);
   const maxClusters = checkInteger(options.maxClusters ?? Number.MAX_SAFE_INTEGER, 'CAK-means maxClusters', 1);
@@ -50,34 +104,41 @@ export function cakMeans(vectors: VectorSet, options: CakMeansOptions = {}): Cak
     'CAK-means preferenceSearchSteps',
     0,
   );
-  const random = options.random ?? secureRandom;
+  return { apSampleSize, minClusters, maxClusters, searchSteps };
+}
 
-  if (n === 1) {
-    return {
-      k: 1,
-      centroids: { n: 1, d: vectors.d, data: Float64Array.from(vectors.data) },
-      assignments: new Uint32Array(1),
-      inertia: 0,
-      source: 'single-point',
-      preference: Number.NaN,
-      apRuns: 0,
-      apIterations: 0,
-      apConverged: false,
-      apSampleSize: 0,
-      kMeansIterations: 0,
-      kMeansConverged: true,
-    };
-  }
+/** One vector is one cluster: nothing to run. */
+function singleVectorResult(vectors: VectorSet): CakMeansResult {
+  return {
+    k: 1,
+    centroids: { n: 1, d: vectors.d, data: Float64Array.from(vectors.data) },
+    assignments: new Uint32Array(1),
+    inertia: 0,
+    source: 'single-point',
+    preference: Number.NaN,
+    apRuns: 0,
+    apIterations: 0,
+    apConverged: false,
+    apSampleSize: 0,
+    kMeansIterations: 0,
+    kMeansConverged: true,
+  };
+}
 
-  // Step 1 (on a sample): similarity matrix SM.
-  const m = Math.min(n, apSampleSize);
+/**
+ * Steps 1 and 2 on a sample of m vectors: the similarity matrix SM, then AP's exemplars, with a
+ * preference search when AP's K falls outside [minClusters, maxClusters] (maxClusters already
+ * capped at m). Records the run nearest to the bounds for the kmeans++ fallback.
+ */
+function chooseExemplars(vectors: VectorSet, m: number, bounds: CakBounds, options: CakMeansOptions, random: RandomSource): ExemplarChoice {
+  const { n } = vectors;
   const sample = m < n ? selectRows(vectors, sampleIndices(n, m, random)) : vectors;
   const similarities = similarityMatrix(sample, {
     similarity: options.similarity,
     noiseRandom: options.noiseRandom,
     maxPoints: m,
   });
-  const upper = Math.min(maxClusters, m);
+  const { minClusters, maxClusters } = bounds;
   const runAp = (preference: number | undefined): AffinityPropagationResult =>
     affinityPropagationOnSimilarities(similarities, {
       preference,
@@ -85,54 +146,20 @@ export function cakMeans(vectors: VectorSet, options: CakMeansOptions = {}): Cak
       maxIterations: options.maxIterations,
       convergenceIterations: options.convergenceIterations,
     });
-  const inBounds = (k: number): boolean => k >= minClusters && k <= upper;
-  const distanceToBounds = (k: number): number => (k < minClusters ? minClusters - k : k > upper ? k - upper : 0);
+  const distanceToBounds = (k: number): number => (k < minClusters ? minClusters - k : k > maxClusters ? k - maxClusters : 0);
 
-  // Step 2: AP exemplars (with a preference search if K is out of bounds).
-  let ap = runAp(options.preference);
+  const first = runAp(options.preference);
+  if (distanceToBounds(first.exemplars.length) === 0) return { sample, source: 'affinity-propagation', used: first, apRuns: 1 };
   let apRuns = 1;
-  let source: CakMeansSource = 'affinity-propagation';
-  let closest = ap;
-  if (!inBounds(ap.exemplars.length)) {
-    const found = searchPreference(ap, similarities, searchSteps, minClusters, upper, (p) => {
-      apRuns++;
-      const next = runAp(p);
-      if (distanceToBounds(next.exemplars.length) < distanceToBounds(closest.exemplars.length)) closest = next;
-      return next;
-    });
-    if (found) {
-      ap = found;
-      source = 'affinity-propagation-adjusted';
-    } else {
-      source = 'kmeans++-fallback';
-    }
-  }
-
-  // Step 3: K-means on every vector.
-  const kMeansOptions = { ...options.kMeans, random };
-  const fitted =
-    source === 'kmeans++-fallback'
-      ? kMeans(vectors, {
-          ...kMeansOptions,
-          k: Math.min(Math.max(closest.exemplars.length, minClusters), upper),
-          init: 'kmeans++',
-        })
-      : kMeans(vectors, { ...kMeansOptions, init: selectRows(sample, ap.exemplars) });
-  const used = source === 'kmeans++-fallback' ? closest : ap;
-  return {
-    k: fitted.centroids.n,
-    centroids: fitted.centroids,
-    assignments: fitted.assignments,
-    inertia: fitted.inertia,
-    source,
-    preference: used.preference,
-    apRuns,
-    apIterations: used.iterations,
-    apConverged: used.converged,
-    apSampleSize: m,
-    kMeansIterations: fitted.iterations,
-    kMeansConverged: fitted.converged,
-  };
+  let closest = first;
+  const found = searchPreference(first, similarities, bounds.searchSteps, minClusters, maxClusters, (p) => {
+    apRuns++;
+    const next = runAp(p);
+    if (distanceToBounds(next.exemplars.length) < distanceToBounds(closest.exemplars.length)) closest = next;
+    return next;
+  });
+  if (found !== undefined) return { sample, source: 'affinity-propagation-adjusted', used: found, apRuns };
+  return { sample, source: 'kmeans++-fallback', used: closest, apRuns };
 }
 
 /**

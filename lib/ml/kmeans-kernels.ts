@@ -30,10 +30,10 @@ export function scanCentres(
   norms: Float64Array,
   out: Float64Array,
 ): void {
-  let best = 0;
-  let runnerUp = -1;
-  let first = Infinity;
-  let second = Infinity;
+  out[0] = 0;
+  out[1] = Infinity;
+  out[2] = Infinity;
+  out[3] = -1;
   let c = 0;
   for (; c + 3 < k; c += 4) {
     const o0 = c * d;
@@ -51,64 +51,42 @@ export function scanCentres(
       s2 += v * centroids[o2 + j];
       s3 += v * centroids[o3 + j];
     }
-    // In index order with strict <, so ties keep the lowest index.
-    let t = norms[c] - 2 * s0;
-    if (t < first) {
-      second = first;
-      runnerUp = best;
-      first = t;
-      best = c;
-    } else if (t < second) {
-      second = t;
-      runnerUp = c;
-    }
-    t = norms[c + 1] - 2 * s1;
-    if (t < first) {
-      second = first;
-      runnerUp = best;
-      first = t;
-      best = c + 1;
-    } else if (t < second) {
-      second = t;
-      runnerUp = c + 1;
-    }
-    t = norms[c + 2] - 2 * s2;
-    if (t < first) {
-      second = first;
-      runnerUp = best;
-      first = t;
-      best = c + 2;
-    } else if (t < second) {
-      second = t;
-      runnerUp = c + 2;
-    }
-    t = norms[c + 3] - 2 * s3;
-    if (t < first) {
-      second = first;
-      runnerUp = best;
-      first = t;
-      best = c + 3;
-    } else if (t < second) {
-      second = t;
-      runnerUp = c + 3;
+    const t0 = norms[c] - 2 * s0;
+    const t1 = norms[c + 1] - 2 * s1;
+    const t2 = norms[c + 2] - 2 * s2;
+    const t3 = norms[c + 3] - 2 * s3;
+    // Most tiles hold neither of the two best: a score no better than the second changes nothing.
+    const second = out[2];
+    if (t0 < second || t1 < second || t2 < second || t3 < second) {
+      // In index order, so ties keep the lowest index.
+      offerCentre(out, c, t0);
+      offerCentre(out, c + 1, t1);
+      offerCentre(out, c + 2, t2);
+      offerCentre(out, c + 3, t3);
     }
   }
   for (; c < k; c++) {
     const t = norms[c] - 2 * dotAt(data, x, centroids, c * d, d);
-    if (t < first) {
-      second = first;
-      runnerUp = best;
-      first = t;
-      best = c;
-    } else if (t < second) {
-      second = t;
-      runnerUp = c;
-    }
+    if (t < out[2]) offerCentre(out, c, t);
   }
-  out[0] = best;
-  out[1] = first;
-  out[2] = second;
-  out[3] = second === Infinity ? -1 : runnerUp;
+  if (out[2] === Infinity) out[3] = -1;
+}
+
+/**
+ * One step of the two-best ranking scanCentres keeps in `ranking` ([0] best index, [1] best
+ * score, [2] second score, [3] second index): centre c with score t. Strict < keeps the earlier
+ * centre on ties, so the best is the lowest index among equal scores.
+ */
+function offerCentre(ranking: Float64Array, c: number, t: number): void {
+  if (t < ranking[1]) {
+    ranking[2] = ranking[1];
+    ranking[3] = ranking[0];
+    ranking[1] = t;
+    ranking[0] = c;
+  } else if (t < ranking[2]) {
+    ranking[2] = t;
+    ranking[3] = c;
+  }
 }
 
 /**

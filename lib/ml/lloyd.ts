@@ -43,90 +43,24 @@ export function lloydWithBounds(
   maxIterations: number,
   tolerance: number,
 ): KMeansResult {
-  const { n, d, data } = set;
+  const { n, d } = set;
   const assignments = new Uint32Array(n);
-  const upper = new Float64Array(n);
-  const lower = new Float64Array(n);
-  const pointNorms = new Float64Array(n);
-  for (let i = 0; i < n; i++) pointNorms[i] = dotAt(data, i * d, data, i * d, d);
   const counts = new Uint32Array(k);
+  const bounds = new HamerlyBounds(set, centroids, k);
+  for (let i = 0; i < n; i++) assignments[i] = bounds.rescan(i);
+  countMembers(assignments, counts);
+  reseedWithBounds(bounds, assignments, counts);
+
+  const threshold = tolerance * meanCoordinateVariance(set);
   const sums = new Float64Array(k * d);
   const moved = new Float64Array(k);
   const half = new Float64Array(k);
-  const scan = new Float64Array(4);
-  let norms = centroidNorms(centroids, k, d);
-
-  /** Full scan of vector i: sets its bounds and returns its nearest centre. */
-  const fullScan = (i: number): number => {
-    const x = i * d;
-    scanCentres(data, x, d, centroids, k, norms, scan);
-    const best = scan[0];
-    upper[i] = Math.sqrt(squaredDistanceAt(data, x, centroids, best * d, d));
-    const runnerUp = scan[3];
-    if (runnerUp < 0) {
-      lower[i] = Infinity;
-    } else {
-      const scale = pointNorms[i] + norms[runnerUp];
-      const squared = pointNorms[i] + scan[2] - LOWER_BOUND_SLACK * scale;
-      lower[i] = squared > 0 ? Math.sqrt(squared) : 0;
-    }
-    return best;
-  };
-
-  /** Handles empty clusters; after a re-seed every bound is reset (the moved centre invalidates them). */
-  const repairEmpty = (): number => {
-    if (!hasEmptyCluster(counts)) return 0;
-    const distances = new Float64Array(n);
-    assignedDistances(set, centroids, assignments, distances);
-    const reseeded = reseedEmptyClusters(set, centroids, k, assignments, distances, counts);
-    upper.fill(Infinity);
-    lower.fill(0);
-    norms = centroidNorms(centroids, k, d);
-    return reseeded;
-  };
-
-  for (let i = 0; i < n; i++) assignments[i] = fullScan(i);
-  countMembers(assignments, counts);
-  repairEmpty();
-
-  const threshold = tolerance * meanCoordinateVariance(set);
   let iterations = 0;
   let converged = false;
   while (iterations < maxIterations) {
     const shift = updateCentroids(set, assignments, centroids, k, counts, sums, moved);
     iterations++;
-    norms = centroidNorms(centroids, k, d);
-    halfDistanceToNearestCentre(centroids, k, d, half);
-    let largest = 0;
-    let secondLargest = 0;
-    let largestAt = -1;
-    for (let c = 0; c < k; c++) {
-      if (moved[c] > largest) {
-        secondLargest = largest;
-        largest = moved[c];
-        largestAt = c;
-      } else if (moved[c] > secondLargest) {
-        secondLargest = moved[c];
-      }
-    }
-    let changed = 0;
-    for (let i = 0; i < n; i++) {
-      const a = assignments[i];
-      upper[i] += moved[a];
-      lower[i] -= a === largestAt ? secondLargest : largest;
-      const bound = half[a] > lower[i] ? half[a] : lower[i];
-      if (upper[i] <= bound) continue;
-      upper[i] = Math.sqrt(squaredDistanceAt(data, i * d, centroids, a * d, d));
-      if (upper[i] <= bound) continue;
-      const best = fullScan(i);
-      if (best !== a) {
-        assignments[i] = best;
-        counts[a]--;
-        counts[best]++;
-        changed++;
-      }
-    }
-    changed += repairEmpty();
+    const changed = reassignAfterMove(bounds, assignments, counts, moved, half) + reseedWithBounds(bounds, assignments, counts);
     if (changed === 0 || shift <= threshold) {
       converged = true;
       break;
@@ -138,6 +72,135 @@ export function lloydWithBounds(
   let inertia = 0;
   for (let i = 0; i < n; i++) inertia += distances[i];
   return { centroids: { n: k, d, data: centroids }, assignments, iterations, inertia, converged };
+}
+
+/**
+ * Hamerly's two bounds per vector i with centre a(i), true between iterations:
+ *   upper[i] >= ||x_i - c_a(i)||   and   lower[i] <= min over c != a(i) of ||x_i - c||.
+ * The centres are `centroids` itself (moved in place by the iterations); `norms` caches their
+ * squared norms for the expanded-form scans and must be refreshed whenever they move.
+ */
+export class HamerlyBounds {
+  readonly upper: Float64Array;
+  readonly lower: Float64Array;
+  private readonly pointNorms: Float64Array;
+  private norms: Float64Array;
+  private readonly scan = new Float64Array(4);
+
+  constructor(
+    readonly set: VectorSet,
+    readonly centroids: Float64Array,
+    readonly k: number,
+  ) {
+    const { n, d, data } = set;
+    this.upper = new Float64Array(n);
+    this.lower = new Float64Array(n);
+    this.pointNorms = new Float64Array(n);
+    for (let i = 0; i < n; i++) this.pointNorms[i] = dotAt(data, i * d, data, i * d, d);
+    this.norms = centroidNorms(centroids, k, d);
+  }
+
+  /** Full scan of vector i: sets its bounds from the exact scan and returns its nearest centre. */
+  rescan(i: number): number {
+    const { set, centroids, scan } = this;
+    const { d, data } = set;
+    const x = i * d;
+    scanCentres(data, x, d, centroids, this.k, this.norms, scan);
+    const best = scan[0];
+    this.upper[i] = Math.sqrt(squaredDistanceAt(data, x, centroids, best * d, d));
+    const runnerUp = scan[3];
+    if (runnerUp < 0) {
+      this.lower[i] = Infinity;
+    } else {
+      const scale = this.pointNorms[i] + this.norms[runnerUp];
+      const squared = this.pointNorms[i] + scan[2] - LOWER_BOUND_SLACK * scale;
+      this.lower[i] = squared > 0 ? Math.sqrt(squared) : 0;
+    }
+    return best;
+  }
+
+  /** The centres moved: their cached norms follow (the bounds are loosened per vector by the caller). */
+  centresMoved(): void {
+    this.norms = centroidNorms(this.centroids, this.k, this.set.d);
+  }
+
+  /** A centre jumped (a re-seed): no bound holds any more, so each vector's next check rescans it. */
+  forgetAll(): void {
+    this.upper.fill(Infinity);
+    this.lower.fill(0);
+    this.centresMoved();
+  }
+}
+
+/**
+ * Re-seeds empty clusters (kmeans-kernels' reseedEmptyClusters) and voids every bound after a
+ * re-seed, since the moved centre invalidates them. Returns how many clusters were re-seeded.
+ */
+function reseedWithBounds(bounds: HamerlyBounds, assignments: Uint32Array, counts: Uint32Array): number {
+  if (!hasEmptyCluster(counts)) return 0;
+  const { set, centroids, k } = bounds;
+  const distances = new Float64Array(set.n);
+  assignedDistances(set, centroids, assignments, distances);
+  const reseeded = reseedEmptyClusters(set, centroids, k, assignments, distances, counts);
+  bounds.forgetAll();
+  return reseeded;
+}
+
+/**
+ * Hamerly's assignment step after the centres moved by `moved` (Euclidean, per centre): each
+ * vector's upper bound grows by its centre's move and its lower bound shrinks by the largest move
+ * of any other centre, which keeps both bounds true (triangle inequality). A vector is rescanned
+ * only when its upper bound exceeds both its lower bound and half the distance from its centre to
+ * the nearest other centre (otherwise no other centre can be nearer). Updates assignments and
+ * counts; returns how many assignments changed. `half` is scratch of k entries.
+ */
+export function reassignAfterMove(
+  bounds: HamerlyBounds,
+  assignments: Uint32Array,
+  counts: Uint32Array,
+  moved: Float64Array,
+  half: Float64Array,
+): number {
+  const { set, centroids, k, upper, lower } = bounds;
+  const { n, d, data } = set;
+  bounds.centresMoved();
+  halfDistanceToNearestCentre(centroids, k, d, half);
+  const { largest, secondLargest, largestAt } = largestMoves(moved, k);
+  let changed = 0;
+  for (let i = 0; i < n; i++) {
+    const a = assignments[i];
+    upper[i] += moved[a];
+    lower[i] -= a === largestAt ? secondLargest : largest;
+    const bound = half[a] > lower[i] ? half[a] : lower[i];
+    if (upper[i] <= bound) continue;
+    upper[i] = Math.sqrt(squaredDistanceAt(data, i * d, centroids, a * d, d));
+    if (upper[i] <= bound) continue;
+    const best = bounds.rescan(i);
+    if (best !== a) {
+      assignments[i] = best;
+      counts[a]--;
+      counts[best]++;
+      changed++;
+    }
+  }
+  return changed;
+}
+
+/** The largest centre move, where it happened, and the second largest (the largest of the others). */
+function largestMoves(moved: Float64Array, k: number): { largest: number; secondLargest: number; largestAt: number } {
+  let largest = 0;
+  let secondLargest = 0;
+  let largestAt = -1;
+  for (let c = 0; c < k; c++) {
+    if (moved[c] > largest) {
+      secondLargest = largest;
+      largest = moved[c];
+      largestAt = c;
+    } else if (moved[c] > secondLargest) {
+      secondLargest = moved[c];
+    }
+  }
+  return { largest, secondLargest, largestAt };
 }
 
 /** half[c] = ||c - c'|| / 2 for the nearest other centre c' (Infinity when k = 1). */

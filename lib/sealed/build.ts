@@ -129,49 +129,96 @@ function storedVectors(vectors: VectorSet, quantisation: SealedQuantisation, par
   return stored;
 }
 
-/** Builds the leaves and routing data of a sealed index over `vectors` (row i has id ids[i]). */
-export function buildSealedIndex(vectors: VectorSet, ids: readonly string[], options: SealedBuildOptions = {}): SealedIndexBuild {
-  const encodedIds = checkInput(vectors, ids);
-  const { n, d, data } = vectors;
-  const leafSize = positiveInteger(options.leafSize, 'leafSize', DEFAULT_LEAF_SIZE, 1 << 16);
-  const quantisation = options.quantisation ?? DEFAULT_QUANTISATION;
-  if (!['float32', 'float16', 'int8'].includes(quantisation)) throw new InvalidInputError('quantisation must be float32, float16 or int8');
-  if (quantisation === 'float16' && data.some((v) => Math.abs(v) > FLOAT16_MAX)) {
-    throw new InvalidInputError(`float16 holds values up to ${FLOAT16_MAX}: use int8 or float32 for these vectors`);
-  }
-  const targetRecall = options.targetRecall ?? DEFAULT_TARGET_RECALL;
-  if (!(targetRecall > 0 && targetRecall <= 1)) throw new InvalidInputError('targetRecall must be in (0, 1]');
-  const random = options.random ?? secureRandom;
+/** The leaves in their secret order, and where every vector and centre went. */
+interface NumberedLeaves {
+  readonly leaves: Partition['leaves'];
+  /** Leaf of each vector. */
+  readonly leafOf: Uint32Array;
+  /** Leaf centres in leaf order, leaves x d. */
+  readonly centroids: Float64Array;
+  readonly leafSizes: Uint32Array;
+}
 
-  // 1. Leaves, numbered by a secret random permutation.
-  const partition = options.partition ?? partitionVectors(vectors, {
-    leafSize,
-    random,
-    onProgress: options.onProgress && ((done, total) => options.onProgress!('leaves', done, total)),
-  });
+/** Step 1: leaves numbered by a secret random permutation, so that a leaf's number carries no geometry. */
+function numberLeaves(partition: Partition, n: number, d: number): NumberedLeaves {
   const permutation = randomPermutation(partition.leaves.length, secureRandom);
   const leaves = Array.from(permutation, (i) => partition.leaves[i]);
-  const leafCount = leaves.length;
   const leafOf = new Uint32Array(n);
-  const centroids = new Float64Array(leafCount * d);
-  const leafSizes = new Uint32Array(leafCount);
+  const centroids = new Float64Array(leaves.length * d);
+  const leafSizes = new Uint32Array(leaves.length);
   leaves.forEach((leaf, i) => {
     centroids.set(leaf.centre, i * d);
     leafSizes[i] = leaf.members.length;
     for (const member of leaf.members) leafOf[member] = i;
   });
-  const leafCapacity = Math.max(...leafSizes);
+  return { leaves, leafOf, centroids, leafSizes };
+}
 
-  // 2. Encodings: one plaintext size for all leaves.
-  const params = quantisation === 'int8' ? fitInt8(data, n, d) : undefined;
+/** Step 2: every leaf encoded and padded to one plaintext size P, the largest leaf's. */
+function encodeLeaves(
+  vectors: VectorSet,
+  leaves: Partition['leaves'],
+  encodedIds: readonly Uint8Array[],
+  quantisation: SealedQuantisation,
+  params: QuantisationParams | undefined,
+  onProgress: SealedBuildOptions['onProgress'],
+): { leafPlaintexts: Uint8Array[]; leafPlaintextBytes: number } {
+  const { d, data } = vectors;
   const leafIds = leaves.map((leaf) => Array.from(leaf.members, (member) => encodedIds[member]));
   const leafPlaintextBytes = Math.max(...leafIds.map((list) => leafPlaintextSize(d, quantisation, list)));
   const leafBytes = leafPlaintextBytes + SEAL_OVERHEAD;
   if (leafBytes > MAX_LEAF_BYTES) throw new InvalidInputError(`a leaf would take ${leafBytes} bytes (at most ${MAX_LEAF_BYTES}): use a smaller leafSize`);
   const leafPlaintexts = leaves.map((leaf, i) => {
-    options.onProgress?.('encode', i + 1, leafCount);
+    onProgress?.('encode', i + 1, leaves.length);
     return encodeLeafPlaintext(data, d, leaf.members, leafIds[i], quantisation, params, leafPlaintextBytes);
   });
+  return { leafPlaintexts, leafPlaintextBytes };
+}
+
+/**
+ * Step 4: L, the leaves every query reads: as given, or the byte budget spent on decoys, never
+ * fewer decoys than real leaves (when there are enough leaves).
+ */
+function leavesPerQueryFor(options: SealedBuildOptions, realLeaves: number, maxQueryLeaves: number, leafBytes: number): number {
+  if (options.leavesPerQuery !== undefined) {
+    const leavesPerQuery = positiveInteger(options.leavesPerQuery, 'leavesPerQuery', 1, maxQueryLeaves);
+    if (leavesPerQuery < realLeaves) throw new InvalidInputError(`leavesPerQuery (${leavesPerQuery}) must be at least the real leaves per query (${realLeaves})`);
+    return leavesPerQuery;
+  }
+  const budget = positiveInteger(options.bytesPerQuery, 'bytesPerQuery', DEFAULT_BYTES_PER_QUERY);
+  return Math.min(maxQueryLeaves, Math.max(2 * realLeaves, Math.floor(budget / leafBytes)));
+}
+
+/** The quantisation asked for, checked against the vectors. */
+function quantisationFor(options: SealedBuildOptions, data: Float64Array): SealedQuantisation {
+  const quantisation = options.quantisation ?? DEFAULT_QUANTISATION;
+  if (!['float32', 'float16', 'int8'].includes(quantisation)) throw new InvalidInputError('quantisation must be float32, float16 or int8');
+  if (quantisation === 'float16' && data.some((v) => Math.abs(v) > FLOAT16_MAX)) {
+    throw new InvalidInputError(`float16 holds values up to ${FLOAT16_MAX}: use int8 or float32 for these vectors`);
+  }
+  return quantisation;
+}
+
+/** Builds the leaves and routing data of a sealed index over `vectors` (row i has id ids[i]). */
+export function buildSealedIndex(vectors: VectorSet, ids: readonly string[], options: SealedBuildOptions = {}): SealedIndexBuild {
+  const encodedIds = checkInput(vectors, ids);
+  const { n, d, data } = vectors;
+  const leafSize = positiveInteger(options.leafSize, 'leafSize', DEFAULT_LEAF_SIZE, 1 << 16);
+  const quantisation = quantisationFor(options, data);
+  const targetRecall = options.targetRecall ?? DEFAULT_TARGET_RECALL;
+  if (!(targetRecall > 0 && targetRecall <= 1)) throw new InvalidInputError('targetRecall must be in (0, 1]');
+  const random = options.random ?? secureRandom;
+
+  const partition = options.partition ?? partitionVectors(vectors, {
+    leafSize,
+    random,
+    onProgress: options.onProgress && ((done, total) => options.onProgress!('leaves', done, total)),
+  });
+  const { leaves, leafOf, centroids, leafSizes } = numberLeaves(partition, n, d);
+  const leafCount = leaves.length;
+  const leafCapacity = Math.max(...leafSizes);
+  const params = quantisation === 'int8' ? fitInt8(data, n, d) : undefined;
+  const { leafPlaintexts, leafPlaintextBytes } = encodeLeaves(vectors, leaves, encodedIds, quantisation, params, options.onProgress);
 
   // 3. Real leaves per query: measured for the target, unless given.
   const maxQueryLeaves = Math.min(leafCount, MAX_LEAVES_PER_QUERY);
@@ -185,16 +232,7 @@ export function buildSealedIndex(vectors: VectorSet, ids: readonly string[], opt
   options.onProgress?.('calibrate', 1, 1);
   const realLeaves = fixedRealLeaves ?? leavesForRecall(measured, targetRecall);
   const recallEstimate = measured.queries === 0 ? 1 : measured.recall[realLeaves - 1];
-
-  // 4. L: the byte budget spent on decoys, never fewer decoys than real leaves (when there are enough leaves).
-  let leavesPerQuery: number;
-  if (options.leavesPerQuery !== undefined) {
-    leavesPerQuery = positiveInteger(options.leavesPerQuery, 'leavesPerQuery', 1, maxQueryLeaves);
-    if (leavesPerQuery < realLeaves) throw new InvalidInputError(`leavesPerQuery (${leavesPerQuery}) must be at least the real leaves per query (${realLeaves})`);
-  } else {
-    const budget = positiveInteger(options.bytesPerQuery, 'bytesPerQuery', DEFAULT_BYTES_PER_QUERY);
-    leavesPerQuery = Math.min(maxQueryLeaves, Math.max(2 * realLeaves, Math.floor(budget / leafBytes)));
-  }
+  const leavesPerQuery = leavesPerQueryFor(options, realLeaves, maxQueryLeaves, leafPlaintextBytes + SEAL_OVERHEAD);
 
   const routing: RoutingContent = {
     d,

@@ -209,80 +209,42 @@ function uncalibratedDefaults(layout: IndexTreeLayout, tree: CentroidTree, leafC
   };
 }
 
+/** The split of the owner's vectors: the ones the tree is built on, and the held-out queries. */
+interface HeldOutSplit {
+  /** Indices (into all features) of the vectors the tree is built on; undefined: all of them. */
+  readonly kept: Uint32Array | undefined;
+  readonly heldOut: Uint32Array;
+}
+
+/** Draws `held` vectors of n to hold out for calibration (none when held is 0). */
+function holdOut(n: number, held: number, random: RandomSource): HeldOutSplit {
+  if (held === 0) return { kept: undefined, heldOut: new Uint32Array(0) };
+  const heldOut = sampleIndices(n, held, random);
+  const isHeld = new Uint8Array(n);
+  for (const i of heldOut) isHeld[i] = 1;
+  const kept = new Uint32Array(n - held);
+  let at = 0;
+  for (let i = 0; i < n; i++) if (isHeld[i] === 0) kept[at++] = i;
+  return { kept, heldOut };
+}
+
 /** Plaintext tree over the owner's feature vectors (kept by the owner, never uploaded). */
 export function buildPlainTree(features: VectorSet, buildOptions: IndexTreeBuildOptions = {}): PlainTree {
   const o = resolveOptions(buildOptions);
   if (features.n === 0) throw new InvalidInputError('cannot build an index over zero images');
-  const { random } = o;
   const { n, d } = features;
 
   const calibrate = o.targetRecall > 0;
-  const held = calibrate ? heldOutCount(n, d, o.calibrationQueries) : 0;
-  let kept: Uint32Array | undefined;
-  let heldOut: Uint32Array = new Uint32Array(0);
-  if (held > 0) {
-    heldOut = sampleIndices(n, held, random);
-    const isHeld = new Uint8Array(n);
-    for (const i of heldOut) isHeld[i] = 1;
-    kept = new Uint32Array(n - held);
-    let at = 0;
-    for (let i = 0; i < n; i++) if (isHeld[i] === 0) kept[at++] = i;
-  }
+  const split = holdOut(n, calibrate ? heldOutCount(n, d, o.calibrationQueries) : 0, o.random);
+  const { kept, heldOut } = split;
   const base = kept === undefined ? features : selectRows(features, kept);
   const shape = o.layout === 'paper' ? paperShape(base, o) : balancedShape(base, o);
   const tree = centroidTreeOf(shape);
   const leafNodes = shape.nodes.flatMap((node, id) => (node.children.length === 0 ? [id] : []));
 
-  let search: SearchDefaults;
-  let calibration: ProbeCalibration | undefined;
-  let graph: PlainGraph | undefined;
-  if (held > 0) {
-    o.onProgress?.('calibration', 0, 1);
-    const queries = selectRows(features, heldOut);
-    const truth = exactNearest(base, queries, CALIBRATION_K);
-    const leafOfVector = new Uint32Array(base.n);
-    leafNodes.forEach((node, leaf) => {
-      for (const member of shape.nodes[node].members) leafOfVector[member] = leaf;
-    });
-    const centres = new Float64Array(shape.nodes.length * d);
-    shape.nodes.forEach((node, i) => centres.set(node.centre, i * d));
-    calibration = calibrateProbes(
-      {
-        tree,
-        centres: { n: shape.nodes.length, d, data: centres },
-        leafOfVector,
-        leafSizes: leafNodes.map((node) => shape.nodes[node].members.length),
-        queries,
-        truth,
-      },
-      { targetRecall: o.targetRecall, maxProbes: Math.min(o.maxProbes, leafNodes.length), strategy: layoutStrategy(o.layout) },
-    );
-    search = {
-      ...calibration.settings,
-      targetRecall: o.targetRecall,
-      measuredRecall: calibration.recall,
-      calibrationQueries: calibration.queries,
-    };
-    o.onProgress?.('calibration', 1, 1);
-    if (o.graph !== undefined && o.graph !== false) {
-      const toFeature = (i: number) => kept![i];
-      graph = buildCalibratedGraph({
-        features,
-        tree,
-        centres: { n: shape.nodes.length, d, data: centres },
-        leafMembers: leafNodes.map((node) => Uint32Array.from(shape.nodes[node].members, toFeature)),
-        heldOut,
-        truth: truth.map((ids) => Uint32Array.from(ids, toFeature)),
-        targetRecall: o.targetRecall,
-        options: {
-          ...(typeof o.graph === 'object' ? o.graph : {}),
-          onProgress: o.onProgress && ((done, total) => o.onProgress!('graph', done, total)),
-        },
-      });
-    }
-  } else {
-    search = uncalibratedDefaults(o.layout, tree, leafNodes.length, calibrate, o.targetRecall);
-  }
+  const calibrated = kept === undefined ? undefined : calibrateOnHeldOut(features, base, split, shape, tree, leafNodes, o);
+  const search = calibrated?.search ?? uncalibratedDefaults(o.layout, tree, leafNodes.length, calibrate, o.targetRecall);
+  const graph = calibrated?.graph;
 
   const capacity = o.maxLeafSize ?? 2 * (o.leafSize ?? DEFAULT_LEAF_SIZE);
   const nodes = kept === undefined ? shape.nodes : withHeldOut(shape, leafNodes, features, kept, heldOut, capacity);
@@ -301,9 +263,76 @@ export function buildPlainTree(features: VectorSet, buildOptions: IndexTreeBuild
       maxLeafSize: Math.max(...leafNodes.map((node) => nodes[node].members.length)),
       depth: treeDepth(nodes, shape.root),
       nodeCount: nodes.length,
-      calibration,
+      calibration: calibrated?.calibration,
     },
   };
+}
+
+/** What calibration on held-out vectors decides: the stored search defaults, and the graph when asked for. */
+interface Calibrated {
+  readonly search: SearchDefaults;
+  readonly calibration: ProbeCalibration;
+  readonly graph?: PlainGraph;
+}
+
+/**
+ * Measures recall@10 of the held-out vectors (against their exact neighbours among the kept
+ * ones) for every probe count and beam, and keeps the cheapest settings that reach the target;
+ * with the graph option, also builds the graph calibrated on the same queries.
+ */
+function calibrateOnHeldOut(
+  features: VectorSet,
+  base: VectorSet,
+  split: HeldOutSplit,
+  shape: BuiltShape,
+  tree: CentroidTree,
+  leafNodes: number[],
+  o: ResolvedOptions,
+): Calibrated {
+  const { d } = features;
+  o.onProgress?.('calibration', 0, 1);
+  const queries = selectRows(features, split.heldOut);
+  const truth = exactNearest(base, queries, CALIBRATION_K);
+  const leafOfVector = new Uint32Array(base.n);
+  leafNodes.forEach((node, leaf) => {
+    for (const member of shape.nodes[node].members) leafOfVector[member] = leaf;
+  });
+  const centres = new Float64Array(shape.nodes.length * d);
+  shape.nodes.forEach((node, i) => centres.set(node.centre, i * d));
+  const calibration = calibrateProbes(
+    {
+      tree,
+      centres: { n: shape.nodes.length, d, data: centres },
+      leafOfVector,
+      leafSizes: leafNodes.map((node) => shape.nodes[node].members.length),
+      queries,
+      truth,
+    },
+    { targetRecall: o.targetRecall, maxProbes: Math.min(o.maxProbes, leafNodes.length), strategy: layoutStrategy(o.layout) },
+  );
+  const search: SearchDefaults = {
+    ...calibration.settings,
+    targetRecall: o.targetRecall,
+    measuredRecall: calibration.recall,
+    calibrationQueries: calibration.queries,
+  };
+  o.onProgress?.('calibration', 1, 1);
+  if (o.graph === undefined || o.graph === false) return { search, calibration };
+  const toFeature = (i: number) => split.kept![i];
+  const graph = buildCalibratedGraph({
+    features,
+    tree,
+    centres: { n: shape.nodes.length, d, data: centres },
+    leafMembers: leafNodes.map((node) => Uint32Array.from(shape.nodes[node].members, toFeature)),
+    heldOut: split.heldOut,
+    truth: truth.map((ids) => Uint32Array.from(ids, toFeature)),
+    targetRecall: o.targetRecall,
+    options: {
+      ...(typeof o.graph === 'object' ? o.graph : {}),
+      onProgress: o.onProgress && ((done, total) => o.onProgress!('graph', done, total)),
+    },
+  });
+  return { search, calibration, graph };
 }
 
 /**

@@ -64,6 +64,113 @@ function maxDistanceTo(nodes: WorkingNode[], ids: number[], vector: Float64Array
 }
 
 /**
+ * The nearest-neighbour table over the active nodes. Invariant after every step applied: for
+ * every active node i, nn[i] is an active node nearest to i and nnDist[i] their squared distance.
+ */
+export class NearestNeighbours {
+  readonly active: Set<number>;
+  readonly nn: number[] = [];
+  readonly nnDist: number[] = [];
+
+  constructor(
+    private readonly nodes: readonly WorkingNode[],
+    private readonly d: number,
+  ) {
+    this.active = new Set<number>(nodes.map((_, i) => i));
+    for (const i of this.active) this.recompute(i);
+  }
+
+  /** Scans every active node for the nearest one to i. */
+  private recompute(i: number): void {
+    let best = -1;
+    let bestDist = Number.POSITIVE_INFINITY;
+    const ci = this.nodes[i].centre;
+    for (const j of this.active) {
+      if (j === i) continue;
+      const dist = squaredDistanceAt(ci, 0, this.nodes[j].centre, 0, this.d);
+      if (dist < bestDist) {
+        bestDist = dist;
+        best = j;
+      }
+    }
+    this.nn[i] = best;
+    this.nnDist[i] = bestDist;
+  }
+
+  /** The closest active pair (a, b) and their distance D (not squared). */
+  closestPair(): { a: number; b: number; D: number } {
+    let a = -1;
+    let best = Number.POSITIVE_INFINITY;
+    for (const i of this.active) {
+      if (this.nnDist[i] < best) {
+        best = this.nnDist[i];
+        a = i;
+      }
+    }
+    return { a, b: this.nn[a], D: Math.sqrt(best) };
+  }
+
+  /**
+   * Applies a merge step and restores the invariant: `changed` is the node that is new or whose
+   * centre moved, `removed` the nodes that left the active set. Only entries that pointed at one
+   * of them, or that `changed` now beats, are recomputed.
+   */
+  apply({ changed, removed }: MergeStep): void {
+    for (const id of removed) this.active.delete(id);
+    this.active.add(changed);
+    this.recompute(changed);
+    const changedCentre = this.nodes[changed].centre;
+    for (const i of this.active) {
+      if (i === changed) continue;
+      if (removed.includes(this.nn[i])) {
+        this.recompute(i);
+        continue;
+      }
+      const dist = squaredDistanceAt(this.nodes[i].centre, 0, changedCentre, 0, this.d);
+      if (dist <= this.nnDist[i]) {
+        this.nn[i] = changed;
+        this.nnDist[i] = dist;
+      } else if (this.nn[i] === changed) {
+        // Its nearest node moved away: someone else may now be nearer.
+        this.recompute(i);
+      }
+    }
+  }
+}
+
+/** One step of the paper's construction: which node changed and which left the active set. */
+interface MergeStep {
+  readonly changed: number;
+  readonly removed: readonly number[];
+}
+
+/** Same level, or DM > Th_t: a and b become the two children of a new parent one level up. */
+function mergeUpward(nodes: WorkingNode[], a: number, b: number, D: number, d: number): MergeStep {
+  const children = [a, b];
+  nodes.push({
+    centre: weightedCentre(nodes, children, d),
+    children,
+    level: Math.max(nodes[a].level, nodes[b].level) + 1,
+    ind: D,
+    size: nodes[a].size + nodes[b].size,
+    members: new Uint32Array(0),
+  });
+  return { changed: nodes.length - 1, removed: [a, b] };
+}
+
+/** DM <= Th_t across levels: the lower node joins the higher one as one more child. */
+function joinHigher(nodes: WorkingNode[], a: number, b: number, d: number): MergeStep {
+  const [high, low] = nodes[a].level > nodes[b].level ? [a, b] : [b, a];
+  const parent = nodes[high];
+  // Children's vectors never change, so IND only needs the new child's distances: O(c d).
+  parent.ind = Math.max(parent.ind, maxDistanceTo(nodes, parent.children, nodes[low].centre, d));
+  parent.children.push(low);
+  parent.size += nodes[low].size;
+  parent.centre = weightedCentre(nodes, parent.children, d);
+  return { changed: high, removed: [low] };
+}
+
+/**
  * Builds the tree above the given leaves. Returns all nodes (leaves first, in input order)
  * and the root id.
  */
@@ -83,98 +190,15 @@ export function buildHierarchy(
   }));
   if (nodes.length === 1) return { nodes, root: 0 };
 
-  const active = new Set<number>(nodes.map((_, i) => i));
-  // Nearest active neighbour of each active node, as node id and squared distance.
-  const nn: number[] = [];
-  const nnDist: number[] = [];
-
-  const recomputeNearest = (i: number): void => {
-    let best = -1;
-    let bestDist = Number.POSITIVE_INFINITY;
-    const ci = nodes[i].centre;
-    for (const j of active) {
-      if (j === i) continue;
-      const dist = squaredDistanceAt(ci, 0, nodes[j].centre, 0, d);
-      if (dist < bestDist) {
-        bestDist = dist;
-        best = j;
-      }
-    }
-    nn[i] = best;
-    nnDist[i] = bestDist;
-  };
-
-  for (const i of active) recomputeNearest(i);
-
+  const table = new NearestNeighbours(nodes, d);
+  const { active } = table;
   const total = nodes.length - 1;
   let merges = 0;
   while (active.size > 1) {
-    // Closest active pair.
-    let a = -1;
-    let best = Number.POSITIVE_INFINITY;
-    for (const i of active) {
-      if (nnDist[i] < best) {
-        best = nnDist[i];
-        a = i;
-      }
-    }
-    const b = nn[a];
-    const D = Math.sqrt(best);
-    const nodeA = nodes[a];
-    const nodeB = nodes[b];
-
-    const removed: number[] = [];
-    let changed: number;
-    const mergeUpward =
-      nodeA.level === nodeB.level || dmValue(D, nodeA.ind, nodeB.ind) > dmThreshold;
-    if (mergeUpward) {
-      const children = [a, b];
-      const parent: WorkingNode = {
-        centre: weightedCentre(nodes, children, d),
-        children,
-        level: Math.max(nodeA.level, nodeB.level) + 1,
-        ind: D,
-        size: nodeA.size + nodeB.size,
-        members: new Uint32Array(0),
-      };
-      changed = nodes.length;
-      nodes.push(parent);
-      removed.push(a, b);
-      active.delete(a);
-      active.delete(b);
-      active.add(changed);
-    } else {
-      // The lower node joins the higher one as one more child.
-      const [high, low] = nodeA.level > nodeB.level ? [a, b] : [b, a];
-      const parent = nodes[high];
-      // Children's vectors never change, so IND only needs the new child's distances: O(c d).
-      parent.ind = Math.max(parent.ind, maxDistanceTo(nodes, parent.children, nodes[low].centre, d));
-      parent.children.push(low);
-      parent.size += nodes[low].size;
-      parent.centre = weightedCentre(nodes, parent.children, d);
-      changed = high;
-      removed.push(low);
-      active.delete(low);
-    }
-
-    // Repair the nearest-neighbour table.
-    recomputeNearest(changed);
-    const changedCentre = nodes[changed].centre;
-    for (const i of active) {
-      if (i === changed) continue;
-      if (removed.includes(nn[i])) {
-        recomputeNearest(i);
-        continue;
-      }
-      const dist = squaredDistanceAt(nodes[i].centre, 0, changedCentre, 0, d);
-      if (dist <= nnDist[i]) {
-        nn[i] = changed;
-        nnDist[i] = dist;
-      } else if (nn[i] === changed) {
-        // Its nearest node moved away: someone else may now be nearer.
-        recomputeNearest(i);
-      }
-    }
+    const { a, b, D } = table.closestPair();
+    const upward = nodes[a].level === nodes[b].level || dmValue(D, nodes[a].ind, nodes[b].ind) > dmThreshold;
+    const step = upward ? mergeUpward(nodes, a, b, D, d) : joinHigher(nodes, a, b, d);
+    table.apply(step);
     merges++;
     onProgress?.(Math.min(merges, total), total);
   }

@@ -55,6 +55,64 @@ class Chain {
   turn(i: number, j: number, x: number, y: number): number {
     return (this.xs[j] - this.xs[i]) * (y - this.ys[i]) - (this.ys[j] - this.ys[i]) * (x - this.xs[i]);
   }
+
+  /**
+   * The hull point, from `start` rightwards, on the tangent from (x, y): the one with the least
+   * slope to it (`least`) or the greatest. Slopes improve until the tangent point and worsen after
+   * it (the chain is convex), so the walk stops at the first worse one. Points left of the tangent
+   * can never bind again: `start` moves to it.
+   */
+  tangent(x: number, y: number, least: boolean): number {
+    let best = this.start;
+    let bestSlope = slopeOf(this.xs[best], this.ys[best], x, y);
+    for (let j = best + 1; j < this.length; j++) {
+      const s = slopeOf(this.xs[j], this.ys[j], x, y);
+      if (least ? s > bestSlope : s < bestSlope) break;
+      bestSlope = s;
+      best = j;
+    }
+    this.start = best;
+    return best;
+  }
+
+  /**
+   * Appends (x, y), first dropping the points it makes non-convex: those where the chain turns
+   * by `sign` x turn >= 0 (sign 1: the upper hull of the L points, no left turns; sign -1: the
+   * lower hull of the U points, no right turns).
+   */
+  appendConvex(x: number, y: number, sign: 1 | -1): void {
+    while (this.length - this.start >= 2 && sign * this.turn(this.length - 2, this.length - 1, x, y) >= 0) this.pop();
+    this.push(x, y);
+  }
+}
+
+/** A line through a point a on the left and a point b on the right. */
+class Line {
+  ax = 0;
+  ay = 0;
+  bx = 0;
+  by = 0;
+
+  through(ax: number, ay: number, bx: number, by: number): void {
+    this.ax = ax;
+    this.ay = ay;
+    this.bx = bx;
+    this.by = by;
+  }
+
+  slope(): number {
+    return slopeOf(this.ax, this.ay, this.bx, this.by);
+  }
+
+  /** Slope from this line's left point to (x, y). */
+  slopeTo(x: number, y: number): number {
+    return slopeOf(this.ax, this.ay, x, y);
+  }
+
+  /** Value at x = 0 (coordinates are relative to the segment's first point). */
+  atZero(): number {
+    return this.ay - this.slope() * this.ax;
+  }
 }
 
 function slopeOf(ax: number, ay: number, bx: number, by: number): number {
@@ -64,6 +122,8 @@ function slopeOf(ax: number, ay: number, bx: number, by: number): number {
 /** Reused between calls: a segmentation calls this once per segment. */
 const upperPoints = new Chain(); // U points: lower convex chain (seen from below by the flattest line)
 const lowerPoints = new Chain(); // L points: upper convex chain (seen from above by the steepest line)
+const flattest = new Line(); // through a U on the left and an L on the right
+const steepest = new Line(); // through an L on the left and a U on the right
 
 export function fitOptimalHull(xs: Float64Array, ys: Float64Array, from: number, eps: number): LineFit {
   const x0 = xs[from];
@@ -71,97 +131,73 @@ export function fitOptimalHull(xs: Float64Array, ys: Float64Array, from: number,
   if (from + 1 >= xs.length || !(xs[from + 1] - x0 > 0)) {
     return { end: from + 1, slope: 0, intercept: y0 };
   }
+  startSegment(xs[from + 1] - x0, ys[from + 1] - y0, eps);
+  let previousX = xs[from + 1] - x0;
+  let i = from + 2;
+  for (; i < xs.length; i++) {
+    const x = xs[i] - x0;
+    if (!(x > previousX) || !extendSegment(x, ys[i] - y0, eps)) break;
+    previousX = x;
+  }
+  const { slope, at0 } = meanFeasibleLine();
+  return { end: i, slope, intercept: y0 + at0 };
+}
+
+/** The first two points (0, 0) and (x1, y1): they always fit. Flattest line U0 -> L1, steepest L0 -> U1. */
+function startSegment(x1: number, y1: number, eps: number): void {
   upperPoints.reset();
   lowerPoints.reset();
   upperPoints.push(0, eps);
   lowerPoints.push(0, -eps);
-  // Two points always fit. Flattest line: U0 -> L1. Steepest line: L0 -> U1.
-  const x1 = xs[from + 1] - x0;
-  const y1 = ys[from + 1] - y0;
   upperPoints.push(x1, y1 + eps);
   lowerPoints.push(x1, y1 - eps);
-  let flatUx = 0;
-  let flatUy = eps;
-  let flatLx = x1;
-  let flatLy = y1 - eps;
-  let steepLx = 0;
-  let steepLy = -eps;
-  let steepUx = x1;
-  let steepUy = y1 + eps;
-  let previousX = x1;
+  flattest.through(0, eps, x1, y1 - eps);
+  steepest.through(0, -eps, x1, y1 + eps);
+}
 
-  let i = from + 2;
-  for (; i < xs.length; i++) {
-    const x = xs[i] - x0;
-    if (!(x > previousX)) break;
-    const y = ys[i] - y0;
-    const uy = y + eps;
-    const ly = y - eps;
-    const flatSlope = slopeOf(flatUx, flatUy, flatLx, flatLy);
-    const steepSlope = slopeOf(steepLx, steepLy, steepUx, steepUy);
-    // The range [ly, uy] at x must meet [flattest(x), steepest(x)].
-    if (slopeOf(flatUx, flatUy, x, uy) < flatSlope || slopeOf(steepLx, steepLy, x, ly) > steepSlope) break;
+/**
+ * Adds the point (x, y), right of every point so far, if its range [y - eps, y + eps] meets
+ * [flattest(x), steepest(x)]: pivots the extreme lines it constrains and grows the hulls.
+ * Returns false, changing nothing, when the point does not fit.
+ */
+function extendSegment(x: number, y: number, eps: number): boolean {
+  const uy = y + eps;
+  const ly = y - eps;
+  const flatSlope = flattest.slope();
+  const steepSlope = steepest.slope();
+  if (flattest.slopeTo(x, uy) < flatSlope || steepest.slopeTo(x, ly) > steepSlope) return false;
 
-    const lowersSteepest = slopeOf(steepLx, steepLy, x, uy) < steepSlope;
-    const raisesFlattest = slopeOf(flatUx, flatUy, x, ly) > flatSlope;
-    if (lowersSteepest) {
-      // New steepest line through U: the L on the hull that minimises the slope to U.
-      let best = lowerPoints.start;
-      let bestSlope = slopeOf(lowerPoints.xs[best], lowerPoints.ys[best], x, uy);
-      for (let j = best + 1; j < lowerPoints.length; j++) {
-        const s = slopeOf(lowerPoints.xs[j], lowerPoints.ys[j], x, uy);
-        if (s > bestSlope) break;
-        bestSlope = s;
-        best = j;
-      }
-      lowerPoints.start = best;
-      steepLx = lowerPoints.xs[best];
-      steepLy = lowerPoints.ys[best];
-      steepUx = x;
-      steepUy = uy;
-    }
-    if (raisesFlattest) {
-      // New flattest line through L: the U on the hull that maximises the slope to L.
-      let best = upperPoints.start;
-      let bestSlope = slopeOf(upperPoints.xs[best], upperPoints.ys[best], x, ly);
-      for (let j = best + 1; j < upperPoints.length; j++) {
-        const s = slopeOf(upperPoints.xs[j], upperPoints.ys[j], x, ly);
-        if (s < bestSlope) break;
-        bestSlope = s;
-        best = j;
-      }
-      upperPoints.start = best;
-      flatUx = upperPoints.xs[best];
-      flatUy = upperPoints.ys[best];
-      flatLx = x;
-      flatLy = ly;
-    }
-    // Hulls grow only by points that can still bind a future extreme line.
-    if (lowersSteepest) {
-      while (upperPoints.length - upperPoints.start >= 2 && upperPoints.turn(upperPoints.length - 2, upperPoints.length - 1, x, uy) <= 0) {
-        upperPoints.pop();
-      }
-      upperPoints.push(x, uy);
-    }
-    if (raisesFlattest) {
-      while (lowerPoints.length - lowerPoints.start >= 2 && lowerPoints.turn(lowerPoints.length - 2, lowerPoints.length - 1, x, ly) >= 0) {
-        lowerPoints.pop();
-      }
-      lowerPoints.push(x, ly);
-    }
-    previousX = x;
+  const lowersSteepest = steepest.slopeTo(x, uy) < steepSlope;
+  const raisesFlattest = flattest.slopeTo(x, ly) > flatSlope;
+  if (lowersSteepest) {
+    // New steepest line through U: the L on the hull that minimises the slope to U.
+    const j = lowerPoints.tangent(x, uy, true);
+    steepest.through(lowerPoints.xs[j], lowerPoints.ys[j], x, uy);
   }
+  if (raisesFlattest) {
+    // New flattest line through L: the U on the hull that maximises the slope to L.
+    const j = upperPoints.tangent(x, ly, false);
+    flattest.through(upperPoints.xs[j], upperPoints.ys[j], x, ly);
+  }
+  // Hulls grow only by points that can still bind a future extreme line.
+  if (lowersSteepest) upperPoints.appendConvex(x, uy, -1);
+  if (raisesFlattest) lowerPoints.appendConvex(x, ly, 1);
+  return true;
+}
 
-  // Any convex combination of the two extreme lines is feasible: take the mean slope, raised to
-  // 0 if needed (the steepest slope is >= 0 for increasing data, so slope 0 is then feasible).
-  const flatSlope = slopeOf(flatUx, flatUy, flatLx, flatLy);
-  const steepSlope = slopeOf(steepLx, steepLy, steepUx, steepUy);
-  const flatAt0 = flatUy - flatSlope * flatUx;
-  const steepAt0 = steepLy - steepSlope * steepLx;
+/**
+ * Any convex combination of the two extreme lines is feasible: the mean slope, raised to 0 if
+ * needed (the steepest slope is >= 0 for increasing data, so slope 0 is then feasible). Returns
+ * the slope and the value at x = 0.
+ */
+function meanFeasibleLine(): { slope: number; at0: number } {
+  const flatSlope = flattest.slope();
+  const steepSlope = steepest.slope();
+  const flatAt0 = flattest.atZero();
+  const steepAt0 = steepest.atZero();
   const target = Math.max(0, (flatSlope + steepSlope) / 2);
   const spread = steepSlope - flatSlope;
   const t = spread > 0 ? Math.min(1, Math.max(0, (target - flatSlope) / spread)) : 0.5;
   const slope = Math.max(0, flatSlope + t * spread);
-  const at0 = flatAt0 + t * (steepAt0 - flatAt0);
-  return { end: i, slope, intercept: y0 + at0 };
+  return { slope, at0: flatAt0 + t * (steepAt0 - flatAt0) };
 }

@@ -4,6 +4,8 @@ import { seededRandom } from '../../../lib/core/random';
 import type { VectorSet } from '../../../lib/linalg/vectors';
 import { squaredDistance } from '../../../lib/linalg/vectors';
 import { assignToNearest, kMeans, kMeansPlusPlusSeeds, nearestCentroid } from '../../../lib/ml/kmeans';
+import { countMembers, updateCentroids } from '../../../lib/ml/kmeans-kernels';
+import { HamerlyBounds, reassignAfterMove } from '../../../lib/ml/lloyd';
 import { adjustedRandIndex, clusterSizes, gaussianBlobs } from './fixtures';
 
 function rowOf(set: VectorSet, i: number): Float64Array {
@@ -216,6 +218,42 @@ describe('bounded Lloyd iterations', () => {
     // Converged with tolerance 0: one more Lloyd step changes nothing.
     const again = plainLloyd(vectors, full.centroids, 1);
     expect(Array.from(again.assignments)).toEqual(Array.from(full.assignments));
+  });
+
+  it("keep Hamerly's bounds true after every move: upper >= distance to the own centre, lower <= distance to any other", () => {
+    const random = seededRandom(16);
+    const n = 700;
+    const d = 5;
+    const k = 11;
+    const set: VectorSet = { n, d, data: Float64Array.from({ length: n * d }, () => random.gaussian()) };
+    const centroids = Float64Array.from(kMeansPlusPlusSeeds(set, k, { random: seededRandom(17) }).data);
+    const bounds = new HamerlyBounds(set, centroids, k);
+    const assignments = Uint32Array.from({ length: n }, (_, i) => bounds.rescan(i));
+    const counts = new Uint32Array(k);
+    countMembers(assignments, counts);
+    const check = () => {
+      let tightLower = 0;
+      for (let i = 0; i < n; i++) {
+        const distances = Array.from({ length: k }, (_, c) => Math.sqrt(squaredDistance(rowOf(set, i), centroids.subarray(c * d, (c + 1) * d))));
+        const own = distances[assignments[i]];
+        const other = Math.min(...distances.filter((_, c) => c !== assignments[i]));
+        expect(own).toBeLessThanOrEqual(other);
+        expect(bounds.upper[i]).toBeGreaterThanOrEqual(own * (1 - 1e-12));
+        expect(bounds.lower[i]).toBeLessThanOrEqual(other * (1 + 1e-12));
+        if (bounds.lower[i] > 0.5 * other) tightLower++;
+      }
+      // Bounds that hold only because they are void (0 and Infinity) would prune nothing.
+      expect(tightLower).toBeGreaterThan(n / 2);
+    };
+    check();
+    const sums = new Float64Array(k * d);
+    const moved = new Float64Array(k);
+    const half = new Float64Array(k);
+    for (let iteration = 0; iteration < 6; iteration++) {
+      updateCentroids(set, assignments, centroids, k, counts, sums, moved);
+      reassignAfterMove(bounds, assignments, counts, moved, half);
+      check();
+    }
   });
 
   it('stops earlier with a looser tolerance', () => {

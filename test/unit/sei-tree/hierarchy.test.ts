@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildHierarchy, dmValue } from '../../../lib/sei/index-tree/hierarchy';
+import { seededRandom } from '../../../lib/core/random';
+import { squaredDistanceAt } from '../../../lib/linalg/vectors';
+import { buildHierarchy, dmValue, NearestNeighbours } from '../../../lib/sei/index-tree/hierarchy';
 import type { PlainTreeNode } from '../../../lib/sei/index-tree/types';
 
 const leaf = (x: number, y: number, members: number[]) => ({
@@ -74,5 +76,39 @@ describe('buildHierarchy', () => {
     const { nodes, root } = buildHierarchy([leaf(1, 2, [0, 1])], 2, 0.5);
     expect(nodes.length).toBe(1);
     expect(root).toBe(0);
+  });
+});
+
+describe('nearest-neighbour table of the hierarchy', () => {
+  it('after every merge or join, holds for each active node the squared distance to its nearest active node', () => {
+    const random = seededRandom(41);
+    const d = 3;
+    const node = (centre: Float64Array) => ({ centre, children: [] as number[], level: 0, ind: 0, size: 1, members: new Uint32Array(0) });
+    const nodes = Array.from({ length: 60 }, () => node(Float64Array.from({ length: d }, () => random.gaussian())));
+    const table = new NearestNeighbours(nodes, d);
+    const check = () => {
+      if (table.active.size < 2) return;
+      for (const i of table.active) {
+        let nearest = Infinity;
+        for (const j of table.active) if (j !== i) nearest = Math.min(nearest, squaredDistanceAt(nodes[i].centre, 0, nodes[j].centre, 0, d));
+        expect(table.nnDist[i]).toBe(nearest);
+        expect(table.active.has(table.nn[i])).toBe(true);
+        expect(squaredDistanceAt(nodes[i].centre, 0, nodes[table.nn[i]].centre, 0, d)).toBe(nearest);
+      }
+    };
+    check();
+    for (let step = 0; table.active.size > 1; step++) {
+      const { a, b } = table.closestPair();
+      if (step % 2 === 0) {
+        // A new parent between a and b replaces both.
+        nodes.push(node(Float64Array.from(nodes[a].centre, (v, j) => (v + nodes[b].centre[j]) / 2)));
+        table.apply({ changed: nodes.length - 1, removed: [a, b] });
+      } else {
+        // b joins a, whose centre moves (possibly away from the nodes that had it as their nearest).
+        nodes[a].centre = Float64Array.from(nodes[a].centre, (v, j) => v + (nodes[b].centre[j] - v) * 0.3 + random.gaussian());
+        table.apply({ changed: a, removed: [b] });
+      }
+      check();
+    }
   });
 });
