@@ -14,6 +14,7 @@
  */
 import { BinaryWriter } from '../codec/binary';
 import { InvalidInputError } from '../core/errors';
+import { evenPartSizes } from '../core/even-split';
 import { secureRandom, shuffleInPlace } from '../core/random';
 import type { RandomSource } from '../core/random';
 import type { DistanceBatch } from './types';
@@ -63,12 +64,6 @@ function samePrefix(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Item counts of the fewest parts of at most `perPart` items each, as even as possible. */
-function partSizes(count: number, perPart: number): number[] {
-  const parts = Math.max(1, Math.ceil(count / perPart));
-  return Array.from({ length: parts }, (_, part) => Math.floor(count / parts) + (part < count % parts ? 1 : 0));
-}
-
 /** Items a part of at most `maxBytes` holds (at least one); no limit: all of them. */
 function itemsPerPart(maxBytes: number | undefined, itemBytes: number): number {
   if (maxBytes === undefined) return Number.POSITIVE_INFINITY;
@@ -108,7 +103,7 @@ export function mergeDistanceBatches(
   const valueSlot = new Int32Array(items.length * valuesPerItem);
   const parts: BatchPart[] = [];
   let i = 0;
-  for (const take of partSizes(items.length, perPart)) {
+  for (const take of evenPartSizes(items.length, perPart)) {
     const writer = new BinaryWriter(HEADER_BYTES + take * itemBytes);
     writer.bytes(first.subarray(0, PREFIX_BYTES)).u32(take);
     for (const end = i + take; i < end; i++) {
@@ -135,7 +130,7 @@ export function splitDistanceBatch(bytes: Uint8Array, maxBytes: number): BatchPa
   if (bytes.length <= maxBytes) return [{ bytes, items: count }];
   const out: BatchPart[] = [];
   let item = 0;
-  for (const take of partSizes(count, perPart)) {
+  for (const take of evenPartSizes(count, perPart)) {
     const writer = new BinaryWriter(HEADER_BYTES + take * itemBytes);
     writer.bytes(bytes.subarray(0, PREFIX_BYTES)).u32(take);
     writer.bytes(bytes.subarray(HEADER_BYTES + item * itemBytes, HEADER_BYTES + (item + take) * itemBytes));

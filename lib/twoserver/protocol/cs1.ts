@@ -43,6 +43,7 @@
  * distance covered most of the index (3,456 of 4,000 templates examined at k = 40).
  * Once R covers every partition entirely, all templates have been evaluated and the loop ends.
  */
+import { evenChunks } from '../../core/even-split';
 import { InvalidInputError } from '../../core/errors';
 import { secureRandom } from '../../core/random';
 import type { HeEvaluator } from '../../he/types';
@@ -73,18 +74,6 @@ const RADIUS_BISECTION_STEPS = 40;
 
 function byDistanceThenId(a: Match, b: Match): number {
   return a.dist2 - b.dist2 || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
-
-/** `items` cut into the fewest consecutive chunks of at most `max`, as even as possible. */
-function evenChunks<T>(items: readonly T[], max: number): T[][] {
-  const chunks = Math.max(1, Math.ceil(items.length / max));
-  const out: T[][] = [];
-  for (let c = 0, start = 0; c < chunks; c++) {
-    const size = Math.floor(items.length / chunks) + (c < items.length % chunks ? 1 : 0);
-    out.push(items.slice(start, start + size));
-    start += size;
-  }
-  return out;
 }
 
 /** An evaluated template: storage position and exact match. */
