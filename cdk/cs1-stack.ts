@@ -14,6 +14,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { BINARY_MEDIA_TYPES } from '../lib/api/media-types';
 import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS, CORS_ORIGINS_ENV, STORAGE_CORS_RULE } from '../lib/api/cors';
 import { CS1_AUTHORIZER, CS1_CLEANUP, CS1_IDENTIFY_WORKER, CS1_ROUTES, CS1_WORKERS, STAGE_THROTTLE } from '../lib/api/routes';
 import type { Cs1WorkerName, ObjectAction, ObjectArea, RouteDefinition, StorageAccess } from '../lib/api/routes';
@@ -318,6 +319,8 @@ export class Cs1Stack extends Stack {
       restApiName: 'blindsight-cs1',
       description: 'Blindsight CS1 API',
       endpointTypes: [apigw.EndpointType.REGIONAL],
+      // Sealed leaves answer as raw bytes to a client that accepts them (lib/api/media-types.ts).
+      binaryMediaTypes: [...BINARY_MEDIA_TYPES],
       // Access logs need the account's API Gateway logging role (one per account and region).
       cloudWatchRole: true,
       cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,

@@ -1,16 +1,19 @@
 /**
  * POST /v1/owners/{ownerId}/indexes/{indexName}/leaves {version, leaves, delivery}: exactly the
  * L leaves a client names of a sealed index version, as stored (AES-GCM sealed, one size), in
- * the answer as base64 or as presigned byte-range GETs. CS1 never sees a query, a vector or a
+ * the answer (raw bytes when the request accepts application/octet-stream, else base64 in JSON)
+ * or as presigned byte-range GETs. CS1 never sees a query, a vector or a
  * score, and cannot tell the real leaves from the decoys: it logs counts, never leaf numbers.
  */
+import { acceptsBinary } from '../../lib/api/media-types';
 import { CS1_API } from '../../lib/api/routes';
+import { encodeSealedLeavesAnswer } from '../../lib/api/sealed-leaves-binary';
 import { cs1Services } from '../../lib/service/cs1/services';
 import { callerOf } from '../lib/caller';
 import { routeHandler, serviceNameOf } from '../lib/http-handler';
 import { HANDLER_LOG_MESSAGES } from '../lib/log-messages';
 import { serviceLogger } from '../lib/logger';
-import { json } from '../lib/responses';
+import { binary, json } from '../lib/responses';
 
 const SERVICE = serviceNameOf(CS1_API.sealedLeaves.handler);
 
@@ -30,6 +33,9 @@ export const handler = routeHandler(CS1_API.sealedLeaves, async (event) => {
     ...answer.stats,
     ms: Date.now() - started,
   });
+  if (answer.data !== undefined && acceptsBinary(event.headers.accept)) {
+    return binary(200, encodeSealedLeavesAnswer({ version: answer.version, leafBytes: answer.leafBytes, leaves: answer.leaves, data: answer.data }));
+  }
   return json(200, {
     version: answer.version,
     leafBytes: answer.leafBytes,

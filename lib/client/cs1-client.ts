@@ -13,7 +13,10 @@
  */
 import { MAX_IMAGES_PER_REQUEST } from '../api/limits';
 import { base64ToBytes, bytesToBase64 } from '../codec/base64';
+import { isBinaryContent, OCTET_STREAM } from '../api/media-types';
 import { CS1_API, pathOf } from '../api/routes';
+import { decodeSealedLeavesAnswer } from '../api/sealed-leaves-binary';
+import type { SealedLeavesBinaryAnswer } from '../api/sealed-leaves-binary';
 import type { Cs1RouteName } from '../api/routes';
 import { IntegrityError, InvalidInputError, MalformedDataError } from '../core/errors';
 import { SEALED_ROUTING_PART } from '../service/cs1/sealed-index-kind';
@@ -422,25 +425,37 @@ export class Cs1Client {
    */
   async sealedLeaves(ownerId: string, indexName: string, request: SealedLeavesRequest): Promise<Map<number, Uint8Array>> {
     const operation = `reading leaves of index "${indexName}"`;
-    const answer = await this.api<SealedLeavesResponse>('sealedLeaves', { ownerId, indexName }, operation, true, {
+    const body = {
       version: request.version,
       leaves: [...request.leaves],
       ...(request.delivery !== undefined ? { delivery: request.delivery } : {}),
+    };
+    // Leaves as bytes come as raw bytes where the API sends binary answers, else as JSON.
+    const accept = request.delivery === 'urls' ? 'application/json' : `${OCTET_STREAM}, application/json;q=0.9`;
+    const exchanged = this.apiExchange('sealedLeaves', { ownerId, indexName }, operation, true, body, true, accept);
+    const answer = await exchange(this.engine, exchanged, async (response): Promise<SealedLeavesResponse | SealedLeavesBinaryAnswer> => {
+      if (isBinaryContent(response.headers.get('content-type') ?? undefined)) {
+        return decodeSealedLeavesAnswer(await bytesOf(response), `the answer to ${operation}`);
+      }
+      return jsonOf<SealedLeavesResponse>(this.endpoint, operation)(response);
     });
     const { leafBytes, leaves } = answer;
     const out = new Map<number, Uint8Array>();
     if (!Array.isArray(leaves) || leaves.length !== request.leaves.length || !Number.isSafeInteger(leafBytes) || leafBytes < 1) {
       throw new MalformedDataError(`the answer to ${operation}`, 'does not list the requested leaves');
     }
-    if (answer.downloads !== undefined) {
-      if (answer.downloads.length !== leaves.length) throw new MalformedDataError(`the answer to ${operation}`, 'has one URL per leaf missing');
+    if ('downloads' in answer && answer.downloads !== undefined) {
+      const { downloads } = answer;
+      if (downloads.length !== leaves.length) throw new MalformedDataError(`the answer to ${operation}`, 'has one URL per leaf missing');
       await mapLimited(leaves, this.concurrency, async (leaf, i) => {
-        out.set(leaf, await this.getPresigned(answer.downloads![i], `download of leaf ${leaf} of index "${indexName}"`));
+        out.set(leaf, await this.getPresigned(downloads[i], `download of leaf ${leaf} of index "${indexName}"`));
       });
       return out;
     }
-    if (typeof answer.data !== 'string') throw new MalformedDataError(`the answer to ${operation}`, 'holds no leaf bytes');
-    const data = base64ToBytes(answer.data, `the leaf bytes in the answer to ${operation}`);
+    let data: Uint8Array;
+    if (answer.data instanceof Uint8Array) data = answer.data;
+    else if (typeof answer.data === 'string') data = base64ToBytes(answer.data, `the leaf bytes in the answer to ${operation}`);
+    else throw new MalformedDataError(`the answer to ${operation}`, 'holds no leaf bytes');
     if (data.length !== leaves.length * leafBytes) throw new MalformedDataError(`the answer to ${operation}`, `holds ${data.length} bytes, not ${leaves.length} leaves of ${leafBytes}`);
     leaves.forEach((leaf, i) => out.set(leaf, data.subarray(i * leafBytes, (i + 1) * leafBytes)));
     return out;
@@ -512,7 +527,7 @@ export class Cs1Client {
     return this.options.concurrency ?? DEFAULT_CONCURRENCY;
   }
 
-  /** One call of a route of the contract; path parameters must be non-empty. */
+  /** One call of a route of the contract, its answer read as JSON; path parameters must be non-empty. */
   private async api<T>(
     route: Cs1RouteName,
     parameters: Readonly<Record<string, string>>,
@@ -521,16 +536,29 @@ export class Cs1Client {
     body?: unknown,
     authorized = true,
   ): Promise<T> {
+    return exchange(this.engine, this.apiExchange(route, parameters, operation, idempotent, body, authorized), jsonOf<T>(this.endpoint, operation));
+  }
+
+  /** The HTTP exchange of a route of the contract (`accept`: the media types the answer may have). */
+  private apiExchange(
+    route: Cs1RouteName,
+    parameters: Readonly<Record<string, string>>,
+    operation: string,
+    idempotent: boolean,
+    body: unknown,
+    authorized: boolean,
+    accept = 'application/json',
+  ): HttpExchange {
     const { method } = CS1_API[route];
     for (const [name, value] of Object.entries(parameters)) segment(value, PARAMETER_WHAT[name] ?? name);
     const path = pathOf(CS1_API[route], parameters);
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (authorized) {
       if (this.options.token === undefined) throw new InvalidInputError(`${operation} needs a token: create the client with one`);
       headers.authorization = `Bearer ${this.options.token}`;
     }
-    const request: HttpExchange = {
+    return {
       method,
       url: `${this.endpoint}${path}`,
       headers,
@@ -541,7 +569,6 @@ export class Cs1Client {
       target: this.endpoint,
       timeoutMs: this.options.timeoutMs ?? scaledTimeout(DEFAULT_TIMEOUT_MS),
     };
-    return exchange(this.engine, request, jsonOf<T>(this.endpoint, operation));
   }
 
   /** PUTs bytes to a presigned URL with its signed headers. Idempotent (same bytes, same key). */

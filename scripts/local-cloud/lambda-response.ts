@@ -18,8 +18,10 @@ export type ResultConversion = { readonly ok: true; readonly response: HttpRespo
  * Proxy integration rules: the result must be an object with an integer `statusCode`, and may
  * have `headers` (string values), `multiValueHeaders` (string lists), a string `body` and
  * `isBase64Encoded`. Anything else is a malformed proxy response: API Gateway answers 502.
+ * A base64 body is sent as bytes only when `binaryAnswer` (the request's first Accept media type
+ * is one of the API's binary media types, lib/api/media-types.ts); otherwise as the base64 text.
  */
-export function convertProxyResult(result: unknown): ResultConversion {
+export function convertProxyResult(result: unknown, binaryAnswer = false): ResultConversion {
   if (!isRecord(result)) return { ok: false, problem: 'the result is not an object with a statusCode' };
   const { statusCode, headers, multiValueHeaders, body, isBase64Encoded } = result;
   if (typeof statusCode !== 'number' || !Number.isInteger(statusCode) || statusCode < 100 || statusCode > 599) {
@@ -52,7 +54,7 @@ export function convertProxyResult(result: unknown): ResultConversion {
       statusCode,
       headers: outHeaders,
       multiValueHeaders: outMulti,
-      body: isBase64Encoded ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8'),
+      body: isBase64Encoded && binaryAnswer ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8'),
     },
   };
 }

@@ -5,7 +5,9 @@
  */
 import type { APIGatewayEventRequestContext, APIGatewayProxyEvent, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { randomFillSync } from 'node:crypto';
+import { isBinaryContent } from '../../lib/api/media-types';
 import type { GatewayRequest } from './http-request';
+import { headerValue } from './http-request';
 
 /** What API Gateway knows about itself: the account, API and stage that received the request. */
 export interface GatewayIdentity {
@@ -81,6 +83,7 @@ export function buildIntegrationEvent(
   parts: EventParts = eventParts(request, route, gateway, requestId),
 ): APIGatewayProxyEvent {
   const hasParameters = Object.keys(route.pathParameters).length > 0;
+  const binaryBody = request.body.length > 0 && isBinaryContent(headerValue(request.rawHeaders, 'content-type'));
   return {
     resource: route.resource,
     path: request.rawPath,
@@ -92,9 +95,9 @@ export function buildIntegrationEvent(
     pathParameters: hasParameters ? { ...route.pathParameters } : null,
     stageVariables: null,
     requestContext: { ...parts.requestContext, ...(authorizer ? { authorizer: { ...authorizer } } : {}) },
-    // Without binary media types, a REST API passes every body as text.
-    body: request.body.length > 0 ? request.body.toString('utf8') : null,
-    isBase64Encoded: false,
+    // A body of a binary media type reaches the function base64-encoded; any other as text.
+    body: request.body.length > 0 ? request.body.toString(binaryBody ? 'base64' : 'utf8') : null,
+    isBase64Encoded: binaryBody,
   };
 }
 

@@ -9,6 +9,7 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_MAX_AGE_SECONDS, isAllowedOrigin } from '../../lib/api/cors';
+import { acceptsBinary } from '../../lib/api/media-types';
 import type { RouteDefinition } from '../../lib/api/routes';
 import { API_FUNCTION_TIMEOUT_MS, REST_API_INTEGRATION_TIMEOUT_MS } from '../../cdk/timeouts';
 import { LAMBDA_MAX_SYNC_PAYLOAD_BYTES, LOCAL_FUNCTION_MEMORY_MB, REST_API_MAX_REQUEST_BYTES } from './aws-limits';
@@ -237,7 +238,7 @@ export function createRestApiGateway(options: RestApiGatewayOptions): RequestLis
     const event = buildIntegrationEvent(request, target, options.identity, requestId, authorizer, parts);
     const outcome = await invoke(match.route.handler, event);
     if (outcome.kind !== 'result') return invocationFailure(match.route.handler, outcome, match.routeKey, false);
-    const converted = convertProxyResult(outcome.value);
+    const converted = convertProxyResult(outcome.value, acceptsBinary(headerValue(request.rawHeaders, 'accept')));
     if (!converted.ok) {
       log.event({ level: 'error', account: options.account, msg: `malformed Lambda proxy response: ${converted.problem}`, function: functionName(match.route.handler) });
       return gatewayError('badGateway', match.routeKey, 'malformed-integration-response');

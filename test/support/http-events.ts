@@ -160,8 +160,12 @@ export function lambdaContext(functionName = 'blindsight-cs1-test'): Context {
 }
 
 /** A handler's structured response with its JSON body parsed. */
-export function parseResponse(result: unknown): { statusCode: number; headers: Record<string, string>; body: Record<string, unknown> } {
+export function parseResponse(result: unknown): { statusCode: number; headers: Record<string, string>; body: Record<string, unknown>; bytes?: Uint8Array } {
   const response = result as APIGatewayProxyResult;
+  // A binary answer (base64 with isBase64Encoded): its bytes, for the test to decode.
+  if (response.isBase64Encoded === true) {
+    return { statusCode: response.statusCode ?? 200, headers: (response.headers ?? {}) as Record<string, string>, body: {}, bytes: new Uint8Array(Buffer.from(response.body ?? '', 'base64')) };
+  }
   return {
     statusCode: response.statusCode ?? 200,
     headers: (response.headers ?? {}) as Record<string, string>,

@@ -3,6 +3,7 @@
  * privilege, and cdk-nag. The app is synthesized once (bundling skipped: the bundling test
  * covers esbuild).
  */
+import { BINARY_MEDIA_TYPES } from '../../../lib/api/media-types';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -174,6 +175,8 @@ describe('CS1 functions and REST API', () => {
 
   it('is a REST API (no HTTP API resources) with exactly the routes of the contract, each a Lambda proxy on its handler function', () => {
     cs1.resourceCountIs('AWS::ApiGateway::RestApi', 1);
+    // The binary media types the local gateway applies too (sealed leaves as raw bytes).
+    cs1.hasResourceProperties('AWS::ApiGateway::RestApi', { BinaryMediaTypes: [...BINARY_MEDIA_TYPES] });
     expect(Object.values(cs1Json.Resources).filter((r) => r.Type.startsWith('AWS::ApiGatewayV2::'))).toEqual([]);
     const methods = restMethods();
     expect(methods.map((m) => m.key).sort()).toEqual(CS1_ROUTES.map((r) => `${r.method} ${r.path}`).sort());

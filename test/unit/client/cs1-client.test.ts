@@ -20,7 +20,7 @@ import { publishSealedIndex, SealedIndexReader } from '../../../lib/client/seale
 import { IntegrityError } from '../../../lib/core/errors';
 import { sealedWorld } from '../../support/sealed-fixture';
 import { seiIndexParts, twoServerIndexParts } from '../../../lib/client/index-parts';
-import type { TwoServerIndexSummary } from '../../../lib/client/types';
+import type { SealedIndexSummary, TwoServerIndexSummary } from '../../../lib/client/types';
 import { seededRandom } from '../../../lib/core/random';
 import { createHeBackend } from '../../../lib/he';
 import { row } from '../../../lib/linalg/vectors';
@@ -216,6 +216,31 @@ describe('Cs1Client against the local cloud', () => {
     expect(identified.templateIds[0]).toBe('t-11');
     expect(identified.provenance?.manifest).toBeDefined();
     await expect(carol.identify(ownerId, 'faces', { query: new Uint8Array(description.summary.queryBytes), k: 1 })).rejects.toThrow(/CS1 sent no owner-signed manifest|query/);
+  });
+
+  it('reads sealed leaves as raw bytes, as base64 JSON where the API sends no binary, and as ranged GETs: the same bytes', async () => {
+    const seen: string[] = [];
+    const recording = (accept?: string) => async (input: string | URL | Request, init?: RequestInit) => {
+      const headers = new Headers(init?.headers);
+      if (accept !== undefined && headers.has('accept')) headers.set('accept', accept);
+      const response = await fetch(input, { ...init, headers });
+      if (String(input).endsWith('/leaves')) seen.push(response.headers.get('content-type') ?? '');
+      return response;
+    };
+    const description = await owner.getIndex<SealedIndexSummary>(ownerId, 'signed-sealed');
+    const { leavesPerQuery, leafCount, leafBytes } = description.summary;
+    const request = { version: description.version, leaves: Array.from({ length: leavesPerQuery }, (_, i) => leafCount - 1 - i) };
+    const binary = await new Cs1Client({ endpoint: cloud.cs1Url, token: ownerToken, fetch: recording() }).sealedLeaves(ownerId, 'signed-sealed', request);
+    // An API without binary media types answers JSON to a client that asks JSON first.
+    const json = await new Cs1Client({ endpoint: cloud.cs1Url, token: ownerToken, fetch: recording('application/json') }).sealedLeaves(ownerId, 'signed-sealed', request);
+    const ranged = await owner.sealedLeaves(ownerId, 'signed-sealed', { ...request, delivery: 'urls' });
+    expect(seen).toEqual(['application/octet-stream', 'application/json']);
+    expect([...binary.keys()]).toEqual(request.leaves);
+    for (const leaf of request.leaves) {
+      expect(binary.get(leaf)).toHaveLength(leafBytes);
+      expect(json.get(leaf)).toEqual(binary.get(leaf));
+      expect(ranged.get(leaf)).toEqual(binary.get(leaf));
+    }
   });
 
   it('says the cloud is not running when nothing listens', async () => {

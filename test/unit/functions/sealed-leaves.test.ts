@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CS1_API, routeKeyOf } from '../../../lib/api/routes';
+import { decodeSealedLeavesAnswer } from '../../../lib/api/sealed-leaves-binary';
 import { sealIndex, sealedPartSizes } from '../../../lib/sealed/build';
 import { SealedSearcher } from '../../../lib/sealed/search';
 import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
@@ -39,6 +40,9 @@ describe('sealed leaves handler', async () => {
   const at = (indexName: string, owner: Owner = alice) => ({ ownerId: owner.ownerId, indexName });
   const asUma = async (routeKey: string, handler: AnyHandler, indexName: string, body?: unknown) =>
     callWithToken(h.authorizer, handler, routeKey, await alice.token({ userId: 'uma' }), { pathParameters: at(indexName), body });
+
+  const asUmaAccepting = async (accept: string, body: unknown) =>
+    callWithToken(h.authorizer, h.leaves, LEAVES, await alice.token({ userId: 'uma' }), { pathParameters: at('vault'), body, headers: { Accept: accept } });
 
   async function publish(indexName: string, kind: 'sealed' | 'sei', parts: (version: string) => Promise<Record<string, Uint8Array>>, sizes: Record<string, number>): Promise<string> {
     const created = await call(h.create, CREATE, { pathParameters: at(indexName), caller: alice.caller, body: { kind, parts: sizes } });
@@ -96,6 +100,17 @@ describe('sealed leaves handler', async () => {
     expect(inline.body).toMatchObject({ version, leafBytes, leaves });
     const data = new Uint8Array(Buffer.from(inline.body.data as string, 'base64'));
     expect(data).toEqual(Uint8Array.from(leaves.flatMap((leaf) => [...stored.subarray(leaf * leafBytes, (leaf + 1) * leafBytes)])));
+
+    // Raw bytes for a request whose first accepted type is binary (API Gateway sends them as bytes).
+    const binaryAnswer = await asUmaAccepting('application/octet-stream, application/json;q=0.9', { version, leaves });
+    expect(binaryAnswer.statusCode).toBe(200);
+    expect(binaryAnswer.headers['content-type']).toBe('application/octet-stream');
+    expect(decodeSealedLeavesAnswer(binaryAnswer.bytes!, 'answer')).toEqual({ version, leafBytes, leaves, data });
+    // JSON when JSON comes first, and for ranged GETs whatever the Accept header says.
+    expect((await asUmaAccepting('application/json, application/octet-stream', { version, leaves })).body).toMatchObject({ version, data: inline.body.data });
+    const urlsAnswer = await asUmaAccepting('application/octet-stream', { version, leaves, delivery: 'urls' });
+    expect(urlsAnswer.bytes).toBeUndefined();
+    expect(urlsAnswer.body.downloads).toHaveLength(L);
 
     const ranged = await asUma(LEAVES, h.leaves, 'vault', { version, leaves, delivery: 'urls' });
     expect(ranged.statusCode).toBe(200);

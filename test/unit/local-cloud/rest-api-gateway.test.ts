@@ -252,12 +252,35 @@ describe('local REST API gateway: responses and errors', () => {
         isBase64Encoded: true,
       }),
     });
-    const res = await fetch(`${gw.url}/v1/owners/o/respond`, { method: 'POST', headers: AUTH });
+    // Bytes only when the first accepted media type is one of the API's binary types; else the base64 text, as in AWS.
+    const res = await fetch(`${gw.url}/v1/owners/o/respond`, { method: 'POST', headers: { ...AUTH, accept: 'application/octet-stream, */*' } });
     expect(res.status).toBe(201);
     expect(res.headers.get('content-type')).toBe('image/png');
     expect(res.headers.get('x-count')).toBe('3');
     expect(res.headers.getSetCookie()).toEqual(['a=1; Path=/', 'b=2']);
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(new Uint8Array([137, 80, 78, 71]));
+    for (const accept of [undefined, 'image/png', '*/*, application/octet-stream']) {
+      const text = await fetch(`${gw.url}/v1/owners/o/respond`, { method: 'POST', headers: { ...AUTH, ...(accept ? { accept } : {}) } });
+      expect(await text.text()).toBe(Buffer.from([137, 80, 78, 71]).toString('base64'));
+    }
+  });
+
+  it('hands a request body of a binary media type to the function base64-encoded, any other as text', async () => {
+    const seen: Array<{ body: unknown; isBase64Encoded: unknown }> = [];
+    const gw = await start({
+      'test/respond': async (event: unknown) => {
+        const { body, isBase64Encoded } = event as { body: unknown; isBase64Encoded: unknown };
+        seen.push({ body, isBase64Encoded });
+        return { statusCode: 200, body: '{}' };
+      },
+    });
+    const bytes = new Uint8Array([0, 255, 1, 128]);
+    await fetch(`${gw.url}/v1/owners/o/respond`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/octet-stream' }, body: bytes });
+    await fetch(`${gw.url}/v1/owners/o/respond`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/json' }, body: '{"a":1}' });
+    expect(seen).toEqual([
+      { body: Buffer.from(bytes).toString('base64'), isBase64Encoded: true },
+      { body: '{"a":1}', isBase64Encoded: false },
+    ]);
   });
 
   it('answers 502 for a result that is not a proxy response (no statusCode, or a malformed one)', async () => {
