@@ -39,7 +39,7 @@ import { float64Bytes } from './formats';
 import type { EmbeddingKind, TwoServerReference } from './formats';
 import { sha256Hex } from '../crypto/digest';
 import { imageIdOf } from './image-ids';
-import type { ImageEntry, ImageListing } from './images';
+import type { ExtractedImages, ImageEntry, ImageListing } from './images';
 import { extractImages } from './images';
 import { seiIndexParts, twoServerIndexParts } from './index-parts';
 import { INDEX_MANIFEST_FORMAT } from './owner-state';
@@ -152,7 +152,7 @@ function heParameters(backend: HeBackendName, d: number): HeParametersFor<HeBack
 
 async function faceEmbeddings(
   models: FeatureModels,
-  images: readonly (ManifestImage & { entry: ImageEntry })[],
+  images: readonly IndexedImage[],
   listener: WorkflowListener,
 ): Promise<{ embeddings: VectorSet; ids: string[]; skipped: SkippedFile[] }> {
   const embedder = await models.faceEmbedder();
@@ -183,7 +183,7 @@ async function faceEmbeddings(
 async function buildTwoServer(
   input: IndexImagesInput,
   indexName: string,
-  images: readonly (ManifestImage & { entry: ImageEntry })[],
+  images: readonly IndexedImage[],
   cnnEmbeddings: () => VectorSet,
   listener: WorkflowListener,
 ): Promise<{ reference: NonNullable<IndexManifest['twoServer']>; summary: NonNullable<IndexSummary['twoServer']> }> {
@@ -247,41 +247,50 @@ function checkKinds(kinds: readonly SearchIndexKind[]): void {
   if (new Set(kinds).size !== kinds.length) throw new InvalidInputError('--kind names a kind twice');
 }
 
-/** Builds the indexes of a set of images into `sink`; returns the manifest to keep and a summary. */
-export async function indexImages(input: IndexImagesInput, listener: WorkflowListener): Promise<IndexBuild> {
-  const started = performance.now();
-  const { owner, label } = input;
-  const indexName = input.indexName ?? DEFAULT_INDEX_NAME;
-  const kinds = input.kinds ?? ['sealed'];
-  checkKinds(kinds);
-  const names = indexNamesFor(kinds, indexName);
-  const d = owner.config.d;
-  const now = input.now ?? (() => new Date());
+/** An image being indexed: its manifest entry (bytes filled in once encrypted) and where to read it. */
+type IndexedImage = ManifestImage & { entry: ImageEntry };
 
-  // 1. Features. Too few files is said before the model loads (it takes seconds).
+/** Runs `work`; returns its value and how long it took. */
+async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const started = performance.now();
+  const value = await work();
+  return { value, ms: performance.now() - started };
+}
+
+/** Step 1: CNN features of every usable image. Too few files is said before the model loads (it takes seconds). */
+async function indexFeatures(input: IndexImagesInput, listener: WorkflowListener) {
   const listed = input.images.entries.length;
   if (listed < 2) {
     const hint = await input.emptyHint?.();
-    throw new InvalidInputError(`${label} has ${plural(listed, 'file')}${hint ? `; ${hint}` : ''}; an index needs at least 2 images`);
+    throw new InvalidInputError(`${input.label} has ${plural(listed, 'file')}${hint ? `; ${hint}` : ''}; an index needs at least 2 images`);
   }
-  let stepStarted = performance.now();
-  const extractor = await input.models.extractor(input.model);
-  const extracted = await inStep(listener, 'features', (progress) => extractImages(extractor, input.images.entries, progress));
+  const { value, ms: featureMs } = await timed(async () => {
+    const extractor = await input.models.extractor(input.model);
+    return { extractor, extracted: await inStep(listener, 'features', (progress) => extractImages(extractor, input.images.entries, progress)) };
+  });
+  const { extractor, extracted } = value;
   const skipped = [...input.images.unreadable, ...extracted.skipped];
-  const featureMs = performance.now() - stepStarted;
   listSkipped(listener, skipped, ' (not a usable image)');
   const n = extracted.entries.length;
   if (n < 2) {
     const hint = await input.emptyHint?.();
-    throw new InvalidInputError(`${label} has ${plural(n, 'usable image')} (${skipped.length} skipped)${hint ? `; ${hint}` : ''}; an index needs at least 2`);
+    throw new InvalidInputError(`${input.label} has ${plural(n, 'usable image')} (${skipped.length} skipped)${hint ? `; ${hint}` : ''}; an index needs at least 2`);
   }
   info(listener, `features: ${n} images in ${formatSeconds(featureMs)} (${extractor.dimension}-d, ${extractor.backend})`);
+  return { extractor, extracted, skipped, featureMs };
+}
 
-  // 2. PCA (at most d and n - 1 components; zeros pad to d), then the search indexes.
-  const components = Math.min(d, n - 1, extractor.dimension);
+/**
+ * Step 2: PCA (at most d and n - 1 components; zeros pad to d), the projected vectors, every
+ * image's id; the PCA and the decoy pool go to the sink.
+ */
+async function projectAndName(input: IndexImagesInput, extracted: ExtractedImages, dimension: number) {
+  const { owner } = input;
+  const n = extracted.entries.length;
+  const components = Math.min(owner.config.d, n - 1, dimension);
   const pca = fitPca(extracted.vectors, components, n > PCA_SAMPLE_SIZE ? { sampleSize: PCA_SAMPLE_SIZE } : {});
-  const projected = projectFeatures(pca, extracted.vectors, d);
-  const images = await Promise.all(
+  const projected = projectFeatures(pca, extracted.vectors, owner.config.d);
+  const images: IndexedImage[] = await Promise.all(
     extracted.entries.map(async (entry) => ({
       imageId: await imageIdOf(owner.imageKey, entry.name),
       file: typeof entry.source === 'string' ? entry.source : entry.name,
@@ -294,80 +303,101 @@ export async function indexImages(input: IndexImagesInput, listener: WorkflowLis
   if (new Set(ids).size !== ids.length) throw new InvalidInputError('two files map to the same image id; rename one of them');
   await input.sink.put(BUILD_FILES.pca, encodePcaModel(pca));
   await input.sink.put(BUILD_FILES.decoys, float64Bytes(sampleRows(projected, DECOY_POOL_SIZE).data));
+  return { pca, projected, images, ids };
+}
 
-  let sealed: SealedManifest | undefined;
-  let sealedMs: number | undefined;
-  if (names.sealed !== undefined) {
-    stepStarted = performance.now();
-    const build = await inStep(listener, 'sealed index', async (progress) =>
-      buildSealedIndex(projected, ids, {
-        ...(input.targetRecall === undefined ? {} : { targetRecall: input.targetRecall }),
-        onProgress: (_stage, done, total) => progress.update(done, total),
-      }),
-    );
-    const key = generateIndexKey();
-    await input.sink.put(BUILD_FILES.sealedBuild, encodeSealedBuild(build));
-    await input.sink.put(BUILD_FILES.sealedKey, encodeIndexKey(key));
-    sealedMs = performance.now() - stepStarted;
-    sealed = {
-      indexName: names.sealed,
-      keyId: key.keyId,
-      leafCount: build.leafCount,
-      leavesPerQuery: build.leavesPerQuery,
-      realLeaves: build.realLeaves,
-      recallEstimate: build.recallEstimate,
-    };
-    info(
-      listener,
-      `sealed index "${names.sealed}": ${build.leafCount} leaves of up to ${build.leafCapacity} images (${build.quantisation}); ` +
-        `each query reads ${build.realLeaves} of ${build.leavesPerQuery} leaves (recall@10 ${build.recallEstimate.toFixed(3)} on the owner's sample), in ${formatSeconds(sealedMs)}`,
-    );
-  }
+/** The sealed index: leaves under a new index key, both to the sink (sealed per version at publish). */
+async function buildSealedKind(
+  input: IndexImagesInput,
+  indexName: string,
+  projected: VectorSet,
+  ids: string[],
+  listener: WorkflowListener,
+): Promise<{ value: SealedManifest; ms: number }> {
+  const started = performance.now();
+  const build = await inStep(listener, 'sealed index', async (progress) =>
+    buildSealedIndex(projected, ids, {
+      ...(input.targetRecall === undefined ? {} : { targetRecall: input.targetRecall }),
+      onProgress: (_stage, done, total) => progress.update(done, total),
+    }),
+  );
+  const key = generateIndexKey();
+  await input.sink.put(BUILD_FILES.sealedBuild, encodeSealedBuild(build));
+  await input.sink.put(BUILD_FILES.sealedKey, encodeIndexKey(key));
+  const ms = performance.now() - started;
+  info(
+    listener,
+    `sealed index "${indexName}": ${build.leafCount} leaves of up to ${build.leafCapacity} images (${build.quantisation}); ` +
+      `each query reads ${build.realLeaves} of ${build.leavesPerQuery} leaves (recall@10 ${build.recallEstimate.toFixed(3)} on the owner's sample), in ${formatSeconds(ms)}`,
+  );
+  const { leafCount, leavesPerQuery, realLeaves, recallEstimate } = build;
+  return { value: { indexName, keyId: key.keyId, leafCount, leavesPerQuery, realLeaves, recallEstimate }, ms };
+}
 
-  let sei: IndexSummary['sei'];
-  let treeMs: number | undefined;
-  if (names.sei !== undefined) {
-    stepStarted = performance.now();
-    const built = await inStep(listener, 'index tree', async (progress) =>
-      buildEncryptedIndexTree(owner.seiSecret, projected, ids, {
+/** The SEI index tree, encrypted with the owner's SEI secret; its skeleton and leaves to the sink. */
+async function buildSeiKind(
+  input: IndexImagesInput,
+  indexName: string,
+  projected: VectorSet,
+  ids: string[],
+  pcaComponents: number,
+  listener: WorkflowListener,
+): Promise<{ value: NonNullable<IndexSummary['sei']>; ms: number }> {
+  const { value: built, ms: treeMs } = await timed(() =>
+    inStep(listener, 'index tree', async (progress) =>
+      buildEncryptedIndexTree(input.owner.seiSecret, projected, ids, {
         ...(input.layout === undefined ? {} : { layout: input.layout }),
         ...(input.targetRecall === undefined ? {} : { targetRecall: input.targetRecall }),
         onProgress: (_stage, done, total) => progress.update(done, total),
       }),
-    );
-    treeMs = performance.now() - stepStarted;
-    info(listener, `SEI index tree "${names.sei}": ${built.plain.stats.leafCount} leaves, depth ${built.plain.stats.depth}, PCA ${pca.components} components (d = ${d}), in ${formatSeconds(treeMs)}`);
-    info(listener, `search defaults: ${describeSearchDefaults(built.tree.search)}`);
-    const parts = seiIndexParts(built.tree);
-    await input.sink.put(BUILD_FILES.seiSkeleton, parts.skeleton);
-    await input.sink.put(BUILD_FILES.seiLeaves, parts.leaves);
-    sei = { indexName: names.sei, leafCount: built.plain.stats.leafCount, depth: built.plain.stats.depth, search: built.tree.search };
-  }
+    ),
+  );
+  const { leafCount, depth } = built.plain.stats;
+  info(listener, `SEI index tree "${indexName}": ${leafCount} leaves, depth ${depth}, PCA ${pcaComponents} components (d = ${input.owner.config.d}), in ${formatSeconds(treeMs)}`);
+  info(listener, `search defaults: ${describeSearchDefaults(built.tree.search)}`);
+  const parts = seiIndexParts(built.tree);
+  await input.sink.put(BUILD_FILES.seiSkeleton, parts.skeleton);
+  await input.sink.put(BUILD_FILES.seiLeaves, parts.leaves);
+  // The tree's time is the build's: encoding and storing its parts are not counted.
+  return { value: { indexName, leafCount, depth, search: built.tree.search }, ms: treeMs };
+}
 
-  // 3. Encrypted images, two-server index.
-  stepStarted = performance.now();
+/** Step 3: every image encrypted (AES-256-GCM) to the sink; records each image's size in `images`. */
+async function encryptImages(input: IndexImagesInput, images: IndexedImage[], listener: WorkflowListener): Promise<void> {
   await inStep(listener, 'encrypt images', async (progress) => {
     let done = 0;
     await mapLimited(images, ENCRYPT_CONCURRENCY, async (image, i) => {
       const bytes = await image.entry.read();
-      await input.sink.put(envelopeFile(image.imageId), await encryptImage(owner.imageKey, image.imageId, bytes));
+      await input.sink.put(envelopeFile(image.imageId), await encryptImage(input.owner.imageKey, image.imageId, bytes));
       images[i] = { ...image, bytes: bytes.length };
       progress.update(++done, images.length);
     });
   });
-  const imageMs = performance.now() - stepStarted;
-  info(listener, `images: ${images.length} encrypted (AES-256-GCM) in ${formatSeconds(imageMs)}`);
+}
 
-  let twoServer: Awaited<ReturnType<typeof buildTwoServer>> | undefined;
-  let twoServerMs: number | undefined;
-  if (input.twoServer !== undefined) {
-    stepStarted = performance.now();
-    twoServer = await buildTwoServer(input, indexName, images, () => identificationEmbeddings(pca, extracted.vectors), listener);
-    twoServerMs = performance.now() - stepStarted;
-    info(listener, `two-server index "${twoServer.summary.indexName}": ${twoServer.summary.templates} templates encrypted in ${formatSeconds(twoServerMs)}`);
+/** Builds the indexes of a set of images into `sink`; returns the manifest to keep and a summary. */
+export async function indexImages(input: IndexImagesInput, listener: WorkflowListener): Promise<IndexBuild> {
+  const started = performance.now();
+  const { label } = input;
+  const indexName = input.indexName ?? DEFAULT_INDEX_NAME;
+  const kinds = input.kinds ?? ['sealed'];
+  checkKinds(kinds);
+  const names = indexNamesFor(kinds, indexName);
+  const d = input.owner.config.d;
+  const now = input.now ?? (() => new Date());
+
+  const { extractor, extracted, skipped, featureMs } = await indexFeatures(input, listener);
+  const { pca, projected, images, ids } = await projectAndName(input, extracted, extractor.dimension);
+  const sealed = names.sealed === undefined ? undefined : await buildSealedKind(input, names.sealed, projected, ids, listener);
+  const sei = names.sei === undefined ? undefined : await buildSeiKind(input, names.sei, projected, ids, pca.components, listener);
+  const { ms: imageMs } = await timed(() => encryptImages(input, images, listener));
+  info(listener, `images: ${images.length} encrypted (AES-256-GCM) in ${formatSeconds(imageMs)}`);
+  const twoServer =
+    input.twoServer === undefined ? undefined : await timed(() => buildTwoServer(input, indexName, images, () => identificationEmbeddings(pca, extracted.vectors), listener));
+  if (twoServer !== undefined) {
+    info(listener, `two-server index "${twoServer.value.summary.indexName}": ${twoServer.value.summary.templates} templates encrypted in ${formatSeconds(twoServer.ms)}`);
   }
 
-  const manifestImages: ManifestImage[] = images.map(({ imageId, file, relative, bytes }) => ({ imageId, file, relative, bytes }));
   const manifest: IndexManifest = {
     format: INDEX_MANIFEST_FORMAT,
     version: 1,
@@ -376,32 +406,30 @@ export async function indexImages(input: IndexImagesInput, listener: WorkflowLis
     features: featureSpecOf(input.model, extractor),
     d,
     pcaComponents: pca.components,
-    ...(sealed ? { sealed } : {}),
-    ...(sei ? { sei: { indexName: sei.indexName, leafCount: sei.leafCount, depth: sei.depth } } : {}),
-    images: manifestImages,
+    ...(sealed ? { sealed: sealed.value } : {}),
+    ...(sei ? { sei: { indexName: sei.value.indexName, leafCount: sei.value.leafCount, depth: sei.value.depth } } : {}),
+    images: images.map(({ imageId, file, relative, bytes }) => ({ imageId, file, relative, bytes })),
     skipped,
-    ...(twoServer ? { twoServer: twoServer.reference } : {}),
+    ...(twoServer ? { twoServer: twoServer.value.reference } : {}),
   };
-  return {
-    manifest,
-    summary: {
-      folder: label,
-      indexName,
-      images: images.length,
-      skipped,
-      d,
-      pcaComponents: pca.components,
-      ...(sealed ? { sealed } : {}),
-      ...(sei ? { sei } : {}),
-      ...(twoServer ? { twoServer: twoServer.summary } : {}),
-      ms: {
-        features: Math.round(featureMs),
-        ...(sealedMs !== undefined ? { sealed: Math.round(sealedMs) } : {}),
-        ...(treeMs !== undefined ? { tree: Math.round(treeMs) } : {}),
-        images: Math.round(imageMs),
-        ...(twoServerMs !== undefined ? { twoServer: Math.round(twoServerMs) } : {}),
-        total: Math.round(performance.now() - started),
-      },
+  const summary: IndexSummary = {
+    folder: label,
+    indexName,
+    images: images.length,
+    skipped,
+    d,
+    pcaComponents: pca.components,
+    ...(sealed ? { sealed: sealed.value } : {}),
+    ...(sei ? { sei: sei.value } : {}),
+    ...(twoServer ? { twoServer: twoServer.value.summary } : {}),
+    ms: {
+      features: Math.round(featureMs),
+      ...(sealed ? { sealed: Math.round(sealed.ms) } : {}),
+      ...(sei ? { tree: Math.round(sei.ms) } : {}),
+      images: Math.round(imageMs),
+      ...(twoServer ? { twoServer: Math.round(twoServer.ms) } : {}),
+      total: Math.round(performance.now() - started),
     },
   };
+  return { manifest, summary };
 }

@@ -30,8 +30,9 @@ import type { WorkflowListener } from './events';
 import { extractorFor, projectFeatures } from './features';
 import type { FeatureModels } from './features';
 import { extractImages, reportSkippedQueries } from './images';
-import type { ImageEntry } from './images';
+import type { ExtractedImages, ImageEntry } from './images';
 import { SealedIndexReader } from './sealed';
+import type { Grant } from './formats';
 import type { SearchIndexKind } from './owner-state';
 import type { SearchResponse, SeiIndexSummary } from './types';
 import type { UserSession } from './user-session';
@@ -209,6 +210,77 @@ async function resultRows(
   return out;
 }
 
+/** Runs a request to CS1; a refusal (revoked grant, deleted index) is explained against the grant. */
+async function asGrantHolder<T>(grant: Grant, request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (error) {
+    throw explainRefusal(error, grant);
+  }
+}
+
+/**
+ * What a search run counts across its parallel requests: time spent in CS1's searches and in
+ * downloads, envelopes fetched, and result images the owner deleted since the search ran.
+ */
+class SearchTally {
+  searchMs = 0;
+  downloadMs = 0;
+  downloaded = 0;
+  private readonly vanished = new Set<string>();
+
+  /** Runs one CS1 search, timed. */
+  async search<T>(grant: Grant, request: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const result = await asGrantHolder(grant, request);
+    this.searchMs += performance.now() - started;
+    return result;
+  }
+
+  /** The envelopes of `ids` that still exist, timed and counted; the others are remembered as vanished. */
+  async download(client: Cs1Client, grant: Grant, ids: readonly string[]): Promise<Map<string, Uint8Array>> {
+    const started = performance.now();
+    const envelopes = await asGrantHolder(grant, () => downloadExisting(client, grant.ownerId, ids));
+    this.downloaded += envelopes.size;
+    for (const id of ids) if (!envelopes.has(id)) this.vanished.add(id);
+    this.downloadMs += performance.now() - started;
+    return envelopes;
+  }
+
+  warnVanished(listener: WorkflowListener): void {
+    const count = this.vanished.size;
+    if (count > 0) warn(listener, `${plural(count, 'result image')} had been deleted by the owner since the search ran and ${count === 1 ? 'was' : 'were'} left out`);
+  }
+
+  /** The outcome's times, in whole milliseconds. */
+  times(featureMs: number, totalMs: number, queries: number): SearchOutcome['ms'] {
+    return {
+      features: Math.round(featureMs),
+      search: Math.round(this.searchMs),
+      download: Math.round(this.downloadMs),
+      total: Math.round(totalMs),
+      perQuery: Math.round(totalMs / Math.max(1, queries)),
+    };
+  }
+}
+
+/** Features of every query image in batches (unusable ones reported), projected with the grant's PCA. */
+async function queryFeatures(input: SearchInput, listener: WorkflowListener): Promise<{ extracted: ExtractedImages; projected: VectorSet }> {
+  const { session } = input;
+  const extractor = await extractorFor(input.models, session.grant.features);
+  const extracted = await inStep(listener, 'query features', (progress) => extractImages(extractor, input.queries, progress));
+  reportSkippedQueries(listener, extracted.skipped, extracted.entries.length, input.skipUnusable);
+  return { extracted, projected: projectFeatures(session.pca, extracted.vectors, session.grant.sei.d) };
+}
+
+/** The grant's sealed index reader: the one kept from an earlier search of that index, or a new one. */
+function sealedReaderFor(input: SearchInput, indexName: string, indexKey: NonNullable<UserSession['indexKey']>): SealedIndexReader {
+  const { grant } = input.session;
+  const kept = input.sealedReader;
+  if (kept !== undefined && kept.ownerId === grant.ownerId && kept.indexName === indexName) return kept;
+  return new SealedIndexReader(input.client, grant.ownerId, indexName, indexKey);
+}
+
 /**
  * A sealed search: the routing data is read once (and checked against the grant's index key),
  * then every query reads its L leaves and is ranked here. Scores are squared distances between
@@ -222,78 +294,48 @@ async function searchSealed(input: SearchInput, k: number, listener: WorkflowLis
   if ((input.anonymity ?? 1) > 1 || input.decoys !== undefined) {
     warn(listener, '--anonymity and --decoys apply to SEI searches: a sealed query is already hidden among decoy leaves drawn at random, and CS1 never sees it');
   }
-  const kept = input.sealedReader;
-  const reader = kept !== undefined && kept.ownerId === grant.ownerId && kept.indexName === indexName ? kept : new SealedIndexReader(client, grant.ownerId, indexName, session.indexKey);
+  const reader = sealedReaderFor(input, indexName, session.indexKey);
   // One cheap read first (the routing data, kept for every query): a revoked token or a rebuilt index fails before any model loads.
-  let searcher;
   const routingStarted = performance.now();
-  try {
-    searcher = await reader.searcher();
-  } catch (error) {
-    throw explainRefusal(error, grant);
-  }
+  const searcher = await asGrantHolder(grant, () => reader.searcher());
   const routingMs = performance.now() - routingStarted;
   const { leavesPerQuery } = searcher.routing.layout;
   checkRange(input.probes, '--probes', 1, leavesPerQuery);
   const realLeaves = input.probes ?? searcher.routing.realLeaves;
 
-  let stepStarted = performance.now();
-  const extractor = await extractorFor(input.models, grant.features);
-  const extracted = await inStep(listener, 'query features', (progress) => extractImages(extractor, input.queries, progress));
-  reportSkippedQueries(listener, extracted.skipped, extracted.entries.length, input.skipUnusable);
-  const projected = projectFeatures(session.pca, extracted.vectors, grant.sei.d);
-  const featureMs = performance.now() - stepStarted;
+  const featuresStarted = performance.now();
+  const { extracted, projected } = await queryFeatures(input, listener);
+  const featureMs = performance.now() - featuresStarted;
 
-  stepStarted = performance.now();
   const rows: SearchHitRow[][] = extracted.entries.map(() => []);
+  const tally = new SearchTally();
   let version = searcher.binding.version;
-  let downloaded = 0;
-  let searchMs = 0;
-  let downloadMs = 0;
   let leafBytes = 0;
   let done = 0;
-  const vanished = new Set<string>();
   const d = projected.d;
   await inStep(listener, input.results ? 'search and download' : 'search', async (progress) => {
     progress.update(0, extracted.entries.length);
     await mapLimited(extracted.entries, input.concurrency ?? DEFAULT_SEARCH_CONCURRENCY, async (entry, i) => {
-      let queryStarted = performance.now();
-      let result;
-      try {
-        result = await reader.search(projected.data.subarray(i * d, (i + 1) * d), { k, realLeaves });
-      } catch (error) {
-        throw explainRefusal(error, grant);
-      }
-      searchMs += performance.now() - queryStarted;
+      const result = await tally.search(grant, () => reader.search(projected.data.subarray(i * d, (i + 1) * d), { k, realLeaves }));
       version = result.version;
       leafBytes += result.stats.bytes;
       const hits = result.hits.map((hit) => ({ imageId: hit.imageId, score: hit.distance }));
-      let envelopes = new Map<string, Uint8Array>();
-      if (input.results !== undefined && hits.length > 0) {
-        queryStarted = performance.now();
-        const wanted = hits.map((hit) => hit.imageId);
-        try {
-          envelopes = await downloadExisting(client, grant.ownerId, wanted);
-        } catch (error) {
-          throw explainRefusal(error, grant);
-        }
-        downloaded += envelopes.size;
-        for (const id of wanted) if (!envelopes.has(id)) vanished.add(id);
-        downloadMs += performance.now() - queryStarted;
-      }
+      const wanted = input.results !== undefined ? hits.map((hit) => hit.imageId) : [];
+      const envelopes = wanted.length > 0 ? await tally.download(client, grant, wanted) : new Map<string, Uint8Array>();
       rows[i] = await resultRows(input, { index: i, name: entry.name }, hits, envelopes);
       progress.update(++done, extracted.entries.length);
     });
   });
-  if (vanished.size > 0) warn(listener, `${plural(vanished.size, 'result image')} had been deleted by the owner since the search ran and ${vanished.size === 1 ? 'was' : 'were'} left out`);
+  tally.warnVanished(listener);
 
   const totalMs = performance.now() - started;
   const queries = extracted.entries.map((entry, i) => ({ query: entry.name, results: rows[i] }));
   info(
     listener,
     `${plural(queries.length, 'query', 'queries')} searched in sealed index "${indexName}" (version ${version}), ${realLeaves} of ${leavesPerQuery} leaves each` +
-      `${input.results ? '' : ', ids only'} in ${formatSeconds(totalMs)} (features ${formatSeconds(featureMs)}${input.results ? `, ${downloaded} images downloaded` : ''})`,
+      `${input.results ? '' : ', ids only'} in ${formatSeconds(totalMs)} (features ${formatSeconds(featureMs)}${input.results ? `, ${tally.downloaded} images downloaded` : ''})`,
   );
+  const { features, search, download, total, perQuery } = tally.times(featureMs, totalMs, queries.length);
   return {
     kind: 'sealed',
     index: indexName,
@@ -304,17 +346,38 @@ async function searchSealed(input: SearchInput, k: number, listener: WorkflowLis
     idsOnly: input.results === undefined,
     queries,
     skipped: extracted.skipped,
-    downloaded,
+    downloaded: tally.downloaded,
     sealed: { leavesPerQuery, realLeaves, leafBytes },
-    ms: {
-      features: Math.round(featureMs),
-      routing: Math.round(routingMs),
-      search: Math.round(searchMs),
-      download: Math.round(downloadMs),
-      total: Math.round(totalMs),
-      perQuery: Math.round(totalMs / Math.max(1, queries.length)),
-    },
+    ms: { features, routing: Math.round(routingMs), search, download, total, perQuery },
   };
+}
+
+/**
+ * The SEI index's description, checked against the grant (key and dimension); warns when the
+ * build serving now is not the one the grant's PCA belongs to, and returns that warning.
+ */
+async function describeSeiIndex(input: SearchInput, indexName: string, listener: WorkflowListener) {
+  const { session } = input;
+  const { grant } = session;
+  // One cheap read first: a revoked token or a rebuilt index fails before any model loads.
+  const description = await asGrantHolder(grant, () => input.client.getIndex<SeiIndexSummary>(grant.ownerId, indexName));
+  if (description.kind !== 'sei' || description.summary.d !== grant.sei.d || description.summary.ownerKeyId !== session.userKey.ownerKeyId) {
+    throw new InvalidInputError(`index "${indexName}" was rebuilt under another key or dimension than your grant's: ask the owner for a new grant`);
+  }
+  const staleGrant = staleGrantWarning(session, indexName, description.summary, description.publishedAt);
+  if (staleGrant !== undefined) warn(listener, staleGrant);
+  return { version: description.version, staleGrant };
+}
+
+/** The K-anonymity decoy pool, checked to hold the K - 1 decoys each query needs. */
+function decoyPool(input: SearchInput, anonymity: number): VectorSet {
+  const pool = input.decoys ?? input.session.decoys;
+  if (anonymity > 1 && pool.n < anonymity - 1) {
+    throw new InvalidInputError(
+      `--anonymity ${anonymity} needs ${anonymity - 1} decoy images, the pool has ${pool.n}: pass --decoys <folder> with more images, or a smaller --anonymity`,
+    );
+  }
+  return pool;
 }
 
 export async function searchImages(input: SearchInput, listener: WorkflowListener): Promise<SearchOutcome> {
@@ -331,70 +394,28 @@ export async function searchImages(input: SearchInput, listener: WorkflowListene
   checkRange(input.probes, '--probes', 1, MAX_SEARCH_PROBES);
   const indexName = grant.sei.indexName;
   if (indexName === undefined) throw new InvalidInputError(missingIndex(session, 'sei'));
+  const described = await describeSeiIndex(input, indexName, listener);
 
-  // One cheap read first: a revoked token or a rebuilt index fails before any model loads.
-  let description;
-  try {
-    description = await client.getIndex<SeiIndexSummary>(grant.ownerId, indexName);
-  } catch (error) {
-    throw explainRefusal(error, grant);
-  }
-  if (description.kind !== 'sei' || description.summary.d !== grant.sei.d || description.summary.ownerKeyId !== session.userKey.ownerKeyId) {
-    throw new InvalidInputError(`index "${indexName}" was rebuilt under another key or dimension than your grant's: ask the owner for a new grant`);
-  }
-  const staleGrant = staleGrantWarning(session, indexName, description.summary, description.publishedAt);
-  if (staleGrant !== undefined) warn(listener, staleGrant);
-
-  // Features of every query in batches, then the projection.
-  let stepStarted = performance.now();
-  const extractor = await extractorFor(input.models, grant.features);
-  const extracted = await inStep(listener, 'query features', (progress) => extractImages(extractor, input.queries, progress));
-  reportSkippedQueries(listener, extracted.skipped, extracted.entries.length, input.skipUnusable);
-  const projected = projectFeatures(session.pca, extracted.vectors, grant.sei.d);
-  const pool = input.decoys ?? session.decoys;
-  if (anonymity > 1 && pool.n < anonymity - 1) {
-    throw new InvalidInputError(
-      `--anonymity ${anonymity} needs ${anonymity - 1} decoy images, the pool has ${pool.n}: pass --decoys <folder> with more images, or a smaller --anonymity`,
-    );
-  }
-  const requests = planRequests(session, projected, anonymity, pool);
-  const featureMs = performance.now() - stepStarted;
+  // Features of every query in batches, then the projection and the trapdoors.
+  const featuresStarted = performance.now();
+  const { extracted, projected } = await queryFeatures(input, listener);
+  const requests = planRequests(session, projected, anonymity, decoyPool(input, anonymity));
+  const featureMs = performance.now() - featuresStarted;
 
   // Searches (and downloads) in parallel, request by request.
-  stepStarted = performance.now();
   const rows: SearchHitRow[][] = extracted.entries.map(() => []);
-  let version = description.version;
-  let downloaded = 0;
-  let searchMs = 0;
-  let downloadMs = 0;
+  const tally = new SearchTally();
+  let version = described.version;
   let queriesDone = 0;
-  const vanished = new Set<string>();
   await inStep(listener, input.results ? 'search and download' : 'search', async (progress) => {
     progress.update(0, extracted.entries.length);
     await mapLimited(requests, input.concurrency ?? DEFAULT_SEARCH_CONCURRENCY, async (request) => {
-      let requestStarted = performance.now();
-      let response: SearchResponse;
-      try {
-        response = await client.search(grant.ownerId, indexName, { trapdoors: request.trapdoors, k, ...(input.probes !== undefined ? { probes: input.probes } : {}) });
-      } catch (error) {
-        throw explainRefusal(error, grant);
-      }
-      searchMs += performance.now() - requestStarted;
+      const probes = input.probes !== undefined ? { probes: input.probes } : {};
+      const response: SearchResponse = await tally.search(grant, () => client.search(grant.ownerId, indexName, { trapdoors: request.trapdoors, k, ...probes }));
       version = response.version;
-      let envelopes = new Map<string, Uint8Array>();
-      if (input.results !== undefined) {
-        requestStarted = performance.now();
-        // Under K-anonymity every list is fetched; otherwise every list is a real one anyway.
-        const wanted = [...new Set(response.results.flatMap((list) => list.hits.map((hit) => hit.imageId)))];
-        try {
-          envelopes = wanted.length === 0 ? envelopes : await downloadExisting(client, grant.ownerId, wanted);
-        } catch (error) {
-          throw explainRefusal(error, grant);
-        }
-        downloaded += envelopes.size;
-        for (const id of wanted) if (!envelopes.has(id)) vanished.add(id);
-        downloadMs += performance.now() - requestStarted;
-      }
+      // Under K-anonymity every list is fetched; otherwise every list is a real one anyway.
+      const wanted = input.results !== undefined ? [...new Set(response.results.flatMap((list) => list.hits.map((hit) => hit.imageId)))] : [];
+      const envelopes = wanted.length > 0 ? await tally.download(client, grant, wanted) : new Map<string, Uint8Array>();
       for (const [position, queryIndex] of request.real) {
         const hits = response.results[position]?.hits ?? [];
         rows[queryIndex] = await resultRows(input, { index: queryIndex, name: extracted.entries[queryIndex].name }, hits, envelopes);
@@ -402,7 +423,7 @@ export async function searchImages(input: SearchInput, listener: WorkflowListene
       }
     });
   });
-  if (vanished.size > 0) warn(listener, `${plural(vanished.size, 'result image')} had been deleted by the owner since the search ran and ${vanished.size === 1 ? 'was' : 'were'} left out`);
+  tally.warnVanished(listener);
 
   const totalMs = performance.now() - started;
   const queries = extracted.entries.map((entry, i) => ({ query: entry.name, results: rows[i] }));
@@ -410,7 +431,7 @@ export async function searchImages(input: SearchInput, listener: WorkflowListene
     listener,
     `${plural(queries.length, 'query', 'queries')} searched in index "${indexName}" (version ${version})` +
       `${anonymity > 1 ? ` with ${anonymity - 1} decoy queries each` : ''}${input.results ? '' : ', ids only'} in ${formatSeconds(totalMs)} ` +
-      `(features ${formatSeconds(featureMs)}, ${plural(requests.length, 'search request')}${input.results ? `, ${downloaded} images downloaded` : ''})`,
+      `(features ${formatSeconds(featureMs)}, ${plural(requests.length, 'search request')}${input.results ? `, ${tally.downloaded} images downloaded` : ''})`,
   );
   return {
     kind: 'sei',
@@ -422,15 +443,9 @@ export async function searchImages(input: SearchInput, listener: WorkflowListene
     idsOnly: input.results === undefined,
     queries,
     skipped: extracted.skipped,
-    downloaded,
-    ...(staleGrant !== undefined ? { staleGrant } : {}),
-    ms: {
-      features: Math.round(featureMs),
-      search: Math.round(searchMs),
-      download: Math.round(downloadMs),
-      total: Math.round(totalMs),
-      perQuery: Math.round(totalMs / Math.max(1, queries.length)),
-    },
+    downloaded: tally.downloaded,
+    ...(described.staleGrant !== undefined ? { staleGrant: described.staleGrant } : {}),
+    ms: tally.times(featureMs, totalMs, queries.length),
   };
 }
 

@@ -25,7 +25,6 @@ import type {
   BackendName,
   ExtractFolderOptions,
   FeatureExtractor,
-  FolderFeatures,
   ImageLimits,
   ImageSource,
   Logger,
@@ -77,6 +76,15 @@ async function loadNetwork(tf: Tf, options: FeatureExtractorOptions): Promise<Fe
   return loadFolderNetwork(tf, { ...model, inputSize: options.inputSize ?? model.inputSize });
 }
 
+/** What an extractor's operations share once its network is loaded. */
+interface LoadedNetwork {
+  readonly tf: Tf;
+  readonly network: FeatureNetwork;
+  readonly batchSize: number;
+  readonly limits: ImageLimits;
+  readonly log: Logger;
+}
+
 /** Loads the model once; the extractor is then reused for any number of images. */
 export async function createFeatureExtractor(options: FeatureExtractorOptions = {}): Promise<FeatureExtractor> {
   const log = options.log ?? stderrJsonLogger;
@@ -89,79 +97,118 @@ export async function createFeatureExtractor(options: FeatureExtractorOptions = 
   const started = Date.now();
   const network = await loadNetwork(tf, options);
   log({ level: 'info', event: 'feature-model', model: network.id, inputSize: network.inputSize, dimension: network.dimension, backend, loadMs: Date.now() - started });
-  const { inputSize, dimension, normalisation } = network;
+  const loaded: LoadedNetwork = { tf, network, batchSize, limits, log };
   let disposed = false;
-
-  const normalise = (raw: Float32Array, n: number): VectorSet => normaliseRows(raw, n, dimension, network.powerNormalise);
-
-  const checkLive = () => {
-    if (disposed) throw new InvalidParametersError('this feature extractor has been disposed');
-  };
-
-  /** Runs one input batch; its pooled activations go to `raw` at row `row` (float32, unnormalised). */
-  const embedInto = async (input: Tensor4D, raw: Float32Array, row: number): Promise<void> => {
-    const features = network.embed(input);
-    input.dispose();
-    try {
-      raw.set((await features.data()) as Float32Array, row * dimension);
-    } finally {
-      features.dispose();
-    }
-  };
-
-  const decodeOne = (source: ImageSource, name: string) => loadImage(source, name, { squareSide: inputSize }, limits);
-
-  const extract = async (images: readonly ImageSource[]): Promise<VectorSet> => {
-    checkLive();
-    const raw = new Float32Array(images.length * dimension);
-    // Decoding runs in libuv's pool while the network runs on this thread: prefetch one batch.
-    const decodeBatch = (from: number) =>
-      Promise.all(images.slice(from, from + batchSize).map((src, k) => decodeOne(src, sourceName(src, from + k))));
-    let next = images.length > 0 ? decodeBatch(0) : undefined;
-    for (let from = 0; from < images.length; from += batchSize) {
-      const decoded = await next!;
-      next = from + batchSize < images.length ? decodeBatch(from + batchSize) : undefined;
-      // A failing prefetch is reported when awaited; keep Node from flagging it meanwhile.
-      next?.catch(() => {});
-      await embedInto(decodedToInput(tf, decoded, inputSize, normalisation), raw, from);
-    }
-    return normalise(raw, images.length);
-  };
-
-  const embedPixels = async (batch: PixelBatch): Promise<Float32Array> => {
-    checkLive();
-    assertPixelBatch(batch);
-    const raw = new Float32Array(batch.n * dimension);
-    for (let from = 0; from < batch.n; from += batchSize) {
-      const to = Math.min(batch.n, from + batchSize);
-      await embedInto(pixelBatchToInput(tf, batch, from, to, inputSize, normalisation), raw, from);
-    }
-    return raw;
-  };
-
-  const extractPixels = async (batch: PixelBatch): Promise<VectorSet> => normalise(await embedPixels(batch), batch.n);
-
-  const extractFolder = async (dir: string, folderOptions: ExtractFolderOptions = {}): Promise<FolderFeatures> => {
-    checkLive();
-    const { files, unreadable } = await listFolderFiles(dir, folderOptions.recursive ?? false);
-    const skipped: SkippedFile[] = [...unreadable];
-    const ids: string[] = [];
-    const rows: Float32Array[] = [];
-    const total = files.length;
-    const tryDecode = async (file: string): Promise<DecodedImage | SkippedFile> => {
-      try {
-        return await decodeOne(join(dir, file), file);
-      } catch (error) {
-        if (error instanceof ImageInputError) return { file, reason: error.problem };
-        throw error;
-      }
+  /** Every operation first checks that the network is still there (a disposed one rejects). */
+  const live =
+    <A extends unknown[], R>(operation: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      if (disposed) throw new InvalidParametersError('this feature extractor has been disposed');
+      return operation(...args);
     };
-    const decodeBatch = (from: number) => Promise.all(files.slice(from, from + batchSize).map(tryDecode));
-    let next = total > 0 ? decodeBatch(0) : undefined;
-    for (let from = 0; from < total; from += batchSize) {
-      const results = await next!;
-      next = from + batchSize < total ? decodeBatch(from + batchSize) : undefined;
-      next?.catch(() => {});
+  const normalise = (raw: Float32Array, n: number): VectorSet => normaliseRows(raw, n, network.dimension, network.powerNormalise);
+  return {
+    model: network.id,
+    modelVersion: network.version,
+    inputSize: network.inputSize,
+    dimension: network.dimension,
+    backend,
+    extract: live(async (images: readonly ImageSource[]) => normalise(await embedSources(loaded, images), images.length)),
+    extractPixels: live(async (batch: PixelBatch) => normalise(await embedPixelBatch(loaded, batch), batch.n)),
+    embedPixels: live((batch: PixelBatch) => embedPixelBatch(loaded, batch)),
+    normalise,
+    extractFolder: live(async (dir: string, folderOptions: ExtractFolderOptions = {}) => {
+      const { ids, raw, skipped } = await embedFolder(loaded, dir, folderOptions);
+      return { ids, vectors: normalise(raw, ids.length), skipped };
+    }),
+    dispose: () => {
+      if (!disposed) network.dispose();
+      disposed = true;
+    },
+  };
+}
+
+/** Runs one input batch; its pooled activations go to `raw` at row `row` (float32, unnormalised). */
+async function embedInto({ network }: LoadedNetwork, input: Tensor4D, raw: Float32Array, row: number): Promise<void> {
+  const features = network.embed(input);
+  input.dispose();
+  try {
+    raw.set((await features.data()) as Float32Array, row * network.dimension);
+  } finally {
+    features.dispose();
+  }
+}
+
+function decodeOne({ network, limits }: LoadedNetwork, source: ImageSource, name: string): Promise<DecodedImage> {
+  return loadImage(source, name, { squareSide: network.inputSize }, limits);
+}
+
+/**
+ * Walks `total` items in batches: `decode` of the next batch runs (in libuv's pool) while `embed`
+ * runs the network on this one on this thread.
+ */
+async function withPrefetch<T>(
+  total: number,
+  batchSize: number,
+  decode: (from: number) => Promise<T[]>,
+  embed: (decoded: T[], from: number) => Promise<void>,
+): Promise<void> {
+  let next = total > 0 ? decode(0) : undefined;
+  for (let from = 0; from < total; from += batchSize) {
+    const decoded = await next!;
+    next = from + batchSize < total ? decode(from + batchSize) : undefined;
+    // A failing prefetch is reported when awaited; keep Node from flagging it meanwhile.
+    next?.catch(() => {});
+    await embed(decoded, from);
+  }
+}
+
+/** Pooled activations of every image, in order; the first unusable image throws. */
+async function embedSources(loaded: LoadedNetwork, images: readonly ImageSource[]): Promise<Float32Array> {
+  const { tf, network, batchSize } = loaded;
+  const raw = new Float32Array(images.length * network.dimension);
+  await withPrefetch(
+    images.length,
+    batchSize,
+    (from) => Promise.all(images.slice(from, from + batchSize).map((src, k) => decodeOne(loaded, src, sourceName(src, from + k)))),
+    (decoded, from) => embedInto(loaded, decodedToInput(tf, decoded, network.inputSize, network.normalisation), raw, from),
+  );
+  return raw;
+}
+
+/** Pooled activations of already decoded pixels, resized to the model input. */
+async function embedPixelBatch(loaded: LoadedNetwork, batch: PixelBatch): Promise<Float32Array> {
+  const { tf, network, batchSize } = loaded;
+  assertPixelBatch(batch);
+  const raw = new Float32Array(batch.n * network.dimension);
+  for (let from = 0; from < batch.n; from += batchSize) {
+    const to = Math.min(batch.n, from + batchSize);
+    await embedInto(loaded, pixelBatchToInput(tf, batch, from, to, network.inputSize, network.normalisation), raw, from);
+  }
+  return raw;
+}
+
+/** Pooled activations of every usable image of a folder; unusable files are skipped with the decoder's reason. */
+async function embedFolder(loaded: LoadedNetwork, dir: string, options: ExtractFolderOptions): Promise<{ ids: string[]; raw: Float32Array; skipped: SkippedFile[] }> {
+  const { tf, network, batchSize } = loaded;
+  const { files, unreadable } = await listFolderFiles(dir, options.recursive ?? false);
+  const skipped: SkippedFile[] = [...unreadable];
+  const ids: string[] = [];
+  const rows: Float32Array[] = [];
+  const total = files.length;
+  const tryDecode = async (file: string): Promise<DecodedImage | SkippedFile> => {
+    try {
+      return await decodeOne(loaded, join(dir, file), file);
+    } catch (error) {
+      if (error instanceof ImageInputError) return { file, reason: error.problem };
+      throw error;
+    }
+  };
+  await withPrefetch(
+    total,
+    batchSize,
+    (from) => Promise.all(files.slice(from, from + batchSize).map(tryDecode)),
+    async (results, from) => {
       const good: DecodedImage[] = [];
       results.forEach((r, k) => {
         if ('pixels' in r) {
@@ -172,36 +219,19 @@ export async function createFeatureExtractor(options: FeatureExtractorOptions = 
         }
       });
       if (good.length > 0) {
-        const part = new Float32Array(good.length * dimension);
-        await embedInto(decodedToInput(tf, good, inputSize, normalisation), part, 0);
+        const part = new Float32Array(good.length * network.dimension);
+        await embedInto(loaded, decodedToInput(tf, good, network.inputSize, network.normalisation), part, 0);
         rows.push(part);
       }
-      folderOptions.onProgress?.({ done: Math.min(total, from + batchSize), total, skipped: skipped.length });
-    }
-    const raw = new Float32Array(ids.length * dimension);
-    let at = 0;
-    for (const part of rows) {
-      raw.set(part, at);
-      at += part.length;
-    }
-    if (skipped.length > 0) log({ level: 'warn', event: 'images-skipped', folder: dir, skipped: skipped.length, extracted: ids.length });
-    return { ids, vectors: normalise(raw, ids.length), skipped };
-  };
-
-  return {
-    model: network.id,
-    modelVersion: network.version,
-    inputSize,
-    dimension,
-    backend,
-    extract,
-    extractPixels,
-    embedPixels,
-    normalise,
-    extractFolder,
-    dispose: () => {
-      if (!disposed) network.dispose();
-      disposed = true;
+      options.onProgress?.({ done: Math.min(total, from + batchSize), total, skipped: skipped.length });
     },
-  };
+  );
+  const raw = new Float32Array(ids.length * network.dimension);
+  let at = 0;
+  for (const part of rows) {
+    raw.set(part, at);
+    at += part.length;
+  }
+  if (skipped.length > 0) loaded.log({ level: 'warn', event: 'images-skipped', folder: dir, skipped: skipped.length, extracted: ids.length });
+  return { ids, raw, skipped };
 }

@@ -14,7 +14,7 @@ import type { Point } from './face-align';
 import { alignmentFrame, extractAlignedChip } from './face-align';
 import { stderrJsonLogger } from './log';
 import { faceApiModelDirectory } from './models/package-files';
-import type { BackendName, ImageLimits, ImageSource, Logger, Tensor3D } from './types';
+import type { BackendName, ImageLimits, ImageSource, Logger, Tensor3D, Tf } from './types';
 
 export const FACE_DESCRIPTOR_DIMENSION = 128;
 /** Input side of the recognition network (dlib's 150x150 face chips). */
@@ -108,6 +108,19 @@ function checkOptions(options: FaceEmbedderOptions): { detector: FaceDetectorNam
   return { detector, minConfidence, maxSide };
 }
 
+/** The three networks, loaded, and what describing a face needs besides them. */
+interface FaceNetworks {
+  readonly tf: Tf;
+  readonly detector: FaceDetectorName;
+  readonly detectorNet: InstanceType<FaceApiModule['SsdMobilenetv1']>;
+  readonly detectorOptions: unknown;
+  readonly landmarkNet: InstanceType<FaceApiModule['FaceLandmark68Net']>;
+  readonly recognitionNet: InstanceType<FaceApiModule['FaceRecognitionNet']>;
+  readonly minConfidence: number;
+  readonly maxSide: number;
+  readonly limits: ImageLimits;
+}
+
 /** Loads the detector, landmark and recognition networks once. */
 export async function createFaceEmbedder(options: FaceEmbedderOptions = {}): Promise<FaceEmbedder> {
   const { detector, minConfidence, maxSide } = checkOptions(options);
@@ -125,67 +138,16 @@ export async function createFaceEmbedder(options: FaceEmbedderOptions = {}): Pro
       ? new faceapi.SsdMobilenetv1Options({ minConfidence, maxResults: 100 })
       : new faceapi.TinyFaceDetectorOptions({ inputSize: 416, scoreThreshold: minConfidence });
   log({ level: 'info', event: 'face-model', detector, backend, descriptor: 'face-api FaceRecognitionNet (dlib ResNet-34 port), 128-d' });
+  const networks: FaceNetworks = { tf, detector, detectorNet, detectorOptions, landmarkNet, recognitionNet, minConfidence, maxSide, limits };
   let disposed = false;
-
-  const describe = async (source: ImageSource): Promise<FaceDescription> => {
-    if (disposed) throw new InvalidParametersError('this face embedder has been disposed');
-    const name = sourceName(source, 0);
-    const image = await loadImage(source, name, { maxSide }, limits);
-    const scale = image.sourceWidth / image.width;
-    const input = tf.tensor3d(image.pixels, [image.height, image.width, 3], 'int32');
-    try {
-      const detections = await detectorNet.locateFaces(input, detectorOptions);
-      if (detections.length === 0) {
-        throw new NoFaceFoundError(name, `no face found (detector ${detector}, minimum confidence ${minConfidence})`);
-      }
-      // Most prominent = largest box; ties go to the more confident detection.
-      const best = [...detections].sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height || b.score - a.score)[0];
-      const x0 = Math.max(0, Math.floor(best.box.x));
-      const y0 = Math.max(0, Math.floor(best.box.y));
-      const x1 = Math.min(image.width, Math.ceil(best.box.x + best.box.width));
-      const y1 = Math.min(image.height, Math.ceil(best.box.y + best.box.height));
-      if (x1 - x0 < 8 || y1 - y0 < 8) throw new NoFaceFoundError(name, 'the detected face is too small to describe');
-      const crop = tf.slice(input, [y0, x0, 0], [y1 - y0, x1 - x0, 3]) as Tensor3D;
-      let found;
-      try {
-        found = await landmarkNet.detectLandmarks(crop);
-      } finally {
-        crop.dispose();
-      }
-      const relative = (Array.isArray(found) ? found[0] : found).positions;
-      const points = relative.map((p) => ({ x: p.x + x0, y: p.y + y0 }));
-      const frame = alignmentFrame(points);
-      const chip = tf.tensor3d(extractAlignedChip(image.pixels, image.width, image.height, frame, CHIP_SIZE), [CHIP_SIZE, CHIP_SIZE, 3]);
-      let raw;
-      try {
-        raw = await recognitionNet.computeFaceDescriptor(chip);
-      } finally {
-        chip.dispose();
-      }
-      const descriptor = Float64Array.from(Array.isArray(raw) ? raw[0] : raw);
-      const landmarks = new Float64Array(points.length * 2);
-      points.forEach((p, i) => {
-        landmarks[2 * i] = p.x * scale;
-        landmarks[2 * i + 1] = p.y * scale;
-      });
-      return {
-        descriptor,
-        box: { x: best.box.x * scale, y: best.box.y * scale, width: best.box.width * scale, height: best.box.height * scale },
-        score: best.score,
-        landmarks,
-        rollDegrees: (frame.angle * 180) / Math.PI,
-        facesFound: detections.length,
-      };
-    } finally {
-      input.dispose();
-    }
-  };
-
   return {
     dimension: FACE_DESCRIPTOR_DIMENSION,
     backend,
     detector,
-    describe,
+    describe: async (source: ImageSource): Promise<FaceDescription> => {
+      if (disposed) throw new InvalidParametersError('this face embedder has been disposed');
+      return describeFace(networks, source);
+    },
     dispose: () => {
       if (disposed) return;
       disposed = true;
@@ -194,4 +156,78 @@ export async function createFaceEmbedder(options: FaceEmbedderOptions = {}): Pro
       recognitionNet.dispose();
     },
   };
+}
+
+/**
+ * Detects the faces of one image, keeps the most prominent one, locates its landmarks, aligns it
+ * and computes its descriptor. Boxes and landmarks are scaled back to the stored image's pixels.
+ */
+async function describeFace(networks: FaceNetworks, source: ImageSource): Promise<FaceDescription> {
+  const { tf, detector, minConfidence } = networks;
+  const name = sourceName(source, 0);
+  const image = await loadImage(source, name, { maxSide: networks.maxSide }, networks.limits);
+  const scale = image.sourceWidth / image.width;
+  const input = tf.tensor3d(image.pixels, [image.height, image.width, 3], 'int32');
+  try {
+    const detections = await networks.detectorNet.locateFaces(input, networks.detectorOptions);
+    if (detections.length === 0) {
+      throw new NoFaceFoundError(name, `no face found (detector ${detector}, minimum confidence ${minConfidence})`);
+    }
+    // Most prominent = largest box; ties go to the more confident detection.
+    const best = [...detections].sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height || b.score - a.score)[0];
+    const points = await landmarksIn(networks, input, best.box, image, name);
+    const frame = alignmentFrame(points);
+    const descriptor = await descriptorOfChip(networks, extractAlignedChip(image.pixels, image.width, image.height, frame, CHIP_SIZE));
+    const landmarks = new Float64Array(points.length * 2);
+    points.forEach((p, i) => {
+      landmarks[2 * i] = p.x * scale;
+      landmarks[2 * i + 1] = p.y * scale;
+    });
+    return {
+      descriptor,
+      box: { x: best.box.x * scale, y: best.box.y * scale, width: best.box.width * scale, height: best.box.height * scale },
+      score: best.score,
+      landmarks,
+      rollDegrees: (frame.angle * 180) / Math.PI,
+      facesFound: detections.length,
+    };
+  } finally {
+    input.dispose();
+  }
+}
+
+/** The 68 landmarks of the face in `box`, found on its crop, in the image's pixel coordinates. */
+async function landmarksIn(
+  { tf, landmarkNet }: FaceNetworks,
+  input: Tensor3D,
+  box: FaceBox,
+  image: { readonly width: number; readonly height: number },
+  name: string,
+): Promise<Point[]> {
+  const x0 = Math.max(0, Math.floor(box.x));
+  const y0 = Math.max(0, Math.floor(box.y));
+  const x1 = Math.min(image.width, Math.ceil(box.x + box.width));
+  const y1 = Math.min(image.height, Math.ceil(box.y + box.height));
+  if (x1 - x0 < 8 || y1 - y0 < 8) throw new NoFaceFoundError(name, 'the detected face is too small to describe');
+  const crop = tf.slice(input, [y0, x0, 0], [y1 - y0, x1 - x0, 3]) as Tensor3D;
+  let found;
+  try {
+    found = await landmarkNet.detectLandmarks(crop);
+  } finally {
+    crop.dispose();
+  }
+  const relative = (Array.isArray(found) ? found[0] : found).positions;
+  return relative.map((p) => ({ x: p.x + x0, y: p.y + y0 }));
+}
+
+/** The 128-d descriptor of an aligned CHIP_SIZE x CHIP_SIZE face chip (RGB values). */
+async function descriptorOfChip({ tf, recognitionNet }: FaceNetworks, chipPixels: Float32Array): Promise<Float64Array> {
+  const chip = tf.tensor3d(chipPixels, [CHIP_SIZE, CHIP_SIZE, 3]);
+  let raw;
+  try {
+    raw = await recognitionNet.computeFaceDescriptor(chip);
+  } finally {
+    chip.dispose();
+  }
+  return Float64Array.from(Array.isArray(raw) ? raw[0] : raw);
 }
