@@ -18,7 +18,7 @@ import { BINARY_MEDIA_TYPES } from '../lib/api/media-types';
 import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS, CORS_EXPOSED_HEADERS, CORS_MAX_AGE_SECONDS, CORS_ORIGINS_ENV, STORAGE_CORS_RULE } from '../lib/api/cors';
 import { CS1_AUTHORIZER, CS1_CLEANUP, CS1_IDENTIFY_WORKER, CS1_ROUTES, CS1_WORKERS, STAGE_THROTTLE } from '../lib/api/routes';
 import type { Cs1WorkerName, ObjectAction, ObjectArea, RouteDefinition, StorageAccess } from '../lib/api/routes';
-import { DEFAULT_PUBLISH_JOB_TIMINGS } from '../lib/service/cs1/publish-jobs';
+import { DEFAULT_PUBLISH_JOB_TIMINGS } from '../lib/service/versions/publish-jobs';
 import { TABLE_PARTITION_KEY, TABLE_SORT_KEY } from '../lib/storage/dynamo-keys';
 import { StackAlarms } from './alarms';
 import { BlindsightFunction } from './blindsight-function';

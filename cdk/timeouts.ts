@@ -17,7 +17,7 @@ export const CS2_DECRYPT_TIMEOUT_MS = 20_000;
 
 /**
  * The scheduled clean-up's limit (Lambda's maximum): a run that does not finish is continued by
- * the next one. Far below the clean-up's grace period (lib/service/cs1/cleanup.ts, 1 hour).
+ * the next one. Far below the clean-up's grace period (lib/service/versions/cleanup.ts, 1 hour).
  */
 export const CLEANUP_FUNCTION_TIMEOUT_MS = 15 * 60 * 1000;
 

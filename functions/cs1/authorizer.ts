@@ -17,7 +17,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { CS1_AUTHORIZER } from '../../lib/api/routes';
 import { isBlindsightError } from '../../lib/core/errors';
-import { cs1Services } from '../../lib/service/cs1/services';
+import { cs1Services } from '../../lib/service/cs1-services';
 import type { CallerContext } from '../lib/caller';
 import { serviceNameOf } from '../lib/http-handler';
 import { serviceLogger } from '../lib/logger';

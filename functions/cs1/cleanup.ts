@@ -3,7 +3,7 @@
  * hourly; locally `npm run cleanup` runs the same service. It removes superseded index versions
  * after their owner's retention, versions never published after a day, the envelopes of images
  * the owner deleted once no kept version may list them, and nothing any search can still read
- * (lib/service/cs1/cleanup.ts, lib/service/cs1/image-removals.ts).
+ * (lib/service/versions/cleanup.ts, lib/service/images/image-removals.ts).
  *
  *   event  an EventBridge scheduled event ({"detail-type": "Scheduled Event", ...})
  *   result {versionsRemoved, objectsRemoved, envelopesRemoved, indexes, failures}
@@ -17,7 +17,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
 import { InvalidInputError } from '../../lib/core/errors';
-import { cs1CleanupService } from '../../lib/service/cs1/cleanup-service';
+import { cs1CleanupService } from '../../lib/service/versions/cleanup-service';
 import { serviceLogger } from '../lib/logger';
 
 const logger = serviceLogger('blindsight-cs1-cleanup');

@@ -15,7 +15,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
 import { BlindsightError, isBlindsightError } from '../../lib/core/errors';
-import { twoServerServices } from '../../lib/service/twoserver/services';
+import { twoServerServices } from '../../lib/service/two-server/services';
 import type { ShardWorkerResult } from '../../lib/twoserver/transport/worker-event';
 import { serviceLogger } from '../lib/logger';
 

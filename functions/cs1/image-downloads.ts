@@ -4,7 +4,7 @@
  * ids that do not exist.
  */
 import { CS1_API } from '../../lib/api/routes';
-import { cs1Services } from '../../lib/service/cs1/services';
+import { cs1Services } from '../../lib/service/cs1-services';
 import { callerOf } from '../lib/caller';
 import { routeHandler, serviceNameOf } from '../lib/http-handler';
 import { serviceLogger } from '../lib/logger';

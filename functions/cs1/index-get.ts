@@ -4,8 +4,8 @@
  * 404 if nothing was published.
  */
 import { CS1_API } from '../../lib/api/routes';
-import { INDEX_KIND_SUMMARIZERS } from '../../lib/service/cs1/index-kind-summarizers';
-import { cs1IndexVersions } from '../../lib/service/cs1/index-version-services';
+import { INDEX_KIND_SUMMARIZERS } from '../../lib/service/index-kinds/index-kind-summarizers';
+import { cs1IndexVersions } from '../../lib/service/versions/index-version-services';
 import { callerOf } from '../lib/caller';
 import { routeHandler } from '../lib/http-handler';
 import { json } from '../lib/responses';

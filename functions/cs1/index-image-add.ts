@@ -5,7 +5,7 @@
  * index holds already, or when another change came first (retry).
  */
 import { CS1_API } from '../../lib/api/routes';
-import { cs1Services } from '../../lib/service/cs1/services';
+import { cs1Services } from '../../lib/service/cs1-services';
 import { callerOf } from '../lib/caller';
 import { routeHandler, serviceNameOf } from '../lib/http-handler';
 import { serviceLogger } from '../lib/logger';

@@ -4,7 +4,7 @@
  * uploads every part, then publishes the version.
  */
 import { CS1_API } from '../../lib/api/routes';
-import { cs1IndexVersions } from '../../lib/service/cs1/index-version-services';
+import { cs1IndexVersions } from '../../lib/service/versions/index-version-services';
 import { callerOf } from '../lib/caller';
 import { routeHandler, serviceNameOf } from '../lib/http-handler';
 import { serviceLogger } from '../lib/logger';

@@ -6,8 +6,8 @@
  * publish of the version was started.
  */
 import { CS1_API } from '../../lib/api/routes';
-import { cs1IndexVersions } from '../../lib/service/cs1/index-version-services';
-import { cs1PublishJobs } from '../../lib/service/cs1/publish-job-services';
+import { cs1IndexVersions } from '../../lib/service/versions/index-version-services';
+import { cs1PublishJobs } from '../../lib/service/versions/publish-job-services';
 import { callerOf } from '../lib/caller';
 import { routeHandler } from '../lib/http-handler';
 import { json } from '../lib/responses';

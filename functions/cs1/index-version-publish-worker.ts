@@ -1,7 +1,7 @@
 /**
  * The publish worker (CS1_WORKERS.publishWorker): invoked asynchronously by the publish route
  * with {ownerId, indexName, version, jobId}, never by API Gateway. Runs the whole publish of
- * the version (lib/service/cs1/publish-jobs.ts) and records its progress and outcome in the
+ * the version (lib/service/versions/publish-jobs.ts) and records its progress and outcome in the
  * job; the job's own failures (bad parts, a stale expectedCurrent) are its outcome, not an
  * error of the invocation. Unexpected errors are recorded as a failed job and rethrown, so they
  * show as a failed invocation in Lambda's metrics (the stack allows no retry: the owner
@@ -11,11 +11,11 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
 import { CS1_WORKERS } from '../../lib/api/routes';
-import { INDEX_KIND_VALIDATORS } from '../../lib/service/cs1/index-kind-validators';
-import { cs1IndexVersions } from '../../lib/service/cs1/index-version-services';
-import { cs1PublishJobs } from '../../lib/service/cs1/publish-job-services';
-import type { PublishJobView } from '../../lib/service/cs1/publish-jobs';
-import { parseJobEvent } from '../../lib/service/cs1/publish-jobs';
+import { INDEX_KIND_VALIDATORS } from '../../lib/service/index-kinds/index-kind-validators';
+import { cs1IndexVersions } from '../../lib/service/versions/index-version-services';
+import { cs1PublishJobs } from '../../lib/service/versions/publish-job-services';
+import type { PublishJobView } from '../../lib/service/versions/publish-jobs';
+import { parseJobEvent } from '../../lib/service/versions/publish-jobs';
 import { serviceNameOf } from '../lib/http-handler';
 import { serviceLogger } from '../lib/logger';
 

@@ -9,8 +9,8 @@
  * with the parts, it records as the job's error; the current version keeps serving.
  */
 import { CS1_API } from '../../lib/api/routes';
-import { cs1IndexVersions } from '../../lib/service/cs1/index-version-services';
-import { cs1PublishJobs, publishJobLauncher } from '../../lib/service/cs1/publish-job-services';
+import { cs1IndexVersions } from '../../lib/service/versions/index-version-services';
+import { cs1PublishJobs, publishJobLauncher } from '../../lib/service/versions/publish-job-services';
 import { callerOf } from '../lib/caller';
 import { routeHandler, serviceNameOf } from '../lib/http-handler';
 import { serviceLogger } from '../lib/logger';

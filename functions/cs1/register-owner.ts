@@ -5,7 +5,7 @@
  * but the registry keeps the mapping honest).
  */
 import { CS1_API } from '../../lib/api/routes';
-import { cs1Services } from '../../lib/service/cs1/services';
+import { cs1Services } from '../../lib/service/cs1-services';
 import { routeHandler, serviceNameOf } from '../lib/http-handler';
 import { serviceLogger } from '../lib/logger';
 import { json } from '../lib/responses';

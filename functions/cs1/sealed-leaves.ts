@@ -8,7 +8,7 @@
 import { acceptsBinary } from '../../lib/api/media-types';
 import { CS1_API } from '../../lib/api/routes';
 import { encodeSealedLeavesAnswer } from '../../lib/api/sealed-leaves-binary';
-import { cs1Services } from '../../lib/service/cs1/services';
+import { cs1Services } from '../../lib/service/cs1-services';
 import { callerOf } from '../lib/caller';
 import { routeHandler, serviceNameOf } from '../lib/http-handler';
 import { HANDLER_LOG_MESSAGES } from '../lib/log-messages';

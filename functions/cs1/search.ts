@@ -5,7 +5,7 @@
  * (leaves fetched lazily by byte range, cache bounded by BLINDSIGHT_INDEX_CACHE_MB).
  */
 import { CS1_API } from '../../lib/api/routes';
-import { cs1Services } from '../../lib/service/cs1/services';
+import { cs1Services } from '../../lib/service/cs1-services';
 import { callerOf } from '../lib/caller';
 import { routeHandler, serviceNameOf } from '../lib/http-handler';
 import { HANDLER_LOG_MESSAGES } from '../lib/log-messages';

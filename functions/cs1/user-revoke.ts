@@ -3,7 +3,7 @@
  * refused from its next request on. 200 with the record, 404 for an unknown user.
  */
 import { CS1_API } from '../../lib/api/routes';
-import { cs1Services } from '../../lib/service/cs1/services';
+import { cs1Services } from '../../lib/service/cs1-services';
 import { callerOf } from '../lib/caller';
 import { routeHandler, serviceNameOf } from '../lib/http-handler';
 import { serviceLogger } from '../lib/logger';

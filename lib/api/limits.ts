@@ -63,7 +63,7 @@ export const IDENTIFY_BODY_BYTES = MAX_QUERY_BASE64_LENGTH + 4 * 1024;
 export const MAX_SIGNED_MANIFEST_LENGTH = 12_000;
 
 /**
- * How long the clean-up keeps a version after it stopped serving (lib/service/cs1/cleanup.ts),
+ * How long the clean-up keeps a version after it stopped serving (lib/service/versions/cleanup.ts),
  * in days: the owner sets it when creating a version (the serving version's setting applies);
  * 0 keeps superseded versions only for the grace period searches may still need.
  */

@@ -314,7 +314,7 @@ export const CS1_AUTHORIZER = {
 } as const satisfies { handler: string; header: string; summary: string; access: StorageAccess };
 
 /**
- * CS1's scheduled clean-up (lib/service/cs1/cleanup.ts): not behind the API; an EventBridge
+ * CS1's scheduled clean-up (lib/service/versions/cleanup.ts): not behind the API; an EventBridge
  * schedule invokes it. It lists and removes index versions no search can reach any more, and
  * the envelopes of deleted images once no kept version may list them.
  */

@@ -2,8 +2,8 @@
  * The parts an owner uploads to publish an index version, per kind of index (the part names
  * and contents the service's kind handlers validate at publish).
  */
-import { seiUploadParts } from '../service/cs1/sei-upload';
-import { shardPartName, TWO_SERVER_EVALUATION_PART, TWO_SERVER_INDEX_PART, TWO_SERVER_PUBLIC_PART } from '../service/twoserver/metadata';
+import { seiUploadParts } from '../service/sei/sei-upload';
+import { shardPartName, TWO_SERVER_EVALUATION_PART, TWO_SERVER_INDEX_PART, TWO_SERVER_PUBLIC_PART } from '../service/two-server/metadata';
 import type { EncryptedIndexTree } from '../sei/index-tree/types';
 import { decodeCs1Index, encodeCs1Index } from '../twoserver/protocol/cs1-index-codec';
 import type { ProviderOutput } from '../twoserver/protocol/provider';

@@ -13,7 +13,7 @@ import { sha256Hex } from '../crypto/digest';
 import { encodeImageKey } from '../crypto/image-envelope';
 import { decodeUserSecret, encodeUserKey } from '../sei/key-formats';
 import { issueUserKey } from '../sei/user-key';
-import { CS1_AUDIENCE } from '../service/cs1/token-authorizer';
+import { CS1_AUDIENCE } from '../service/accounts/token-authorizer';
 import { assertUserId } from '../storage/identifiers';
 import type { Cs1Client } from './cs1-client';
 import { FORMAT_VERSION, GRANT_FORMAT } from './formats';

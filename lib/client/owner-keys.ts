@@ -11,7 +11,7 @@ import { InvalidInputError } from '../core/errors';
 import { generateImageKey } from '../crypto/image-envelope';
 import { generateOwnerSecret, MAX_SEI_DIMENSION } from '../sei/owner-key';
 import { generateUserSecret } from '../sei/user-key';
-import { CS1_AUDIENCE } from '../service/cs1/token-authorizer';
+import { CS1_AUDIENCE } from '../service/accounts/token-authorizer';
 import { Cs1Client } from './cs1-client';
 import { OWNER_FORMAT } from './owner-state';
 import type { Owner } from './owner-state';

@@ -25,7 +25,7 @@ import type { StepProgress, WorkflowListener } from './events';
 import type { IndexManifest, Owner, PublishedState } from './owner-state';
 import type { PublishJob, TransferProgress } from './types';
 import { formatBytes, formatSeconds } from './units';
-import { TWO_SERVER_INDEX_PART } from '../service/twoserver/metadata';
+import { TWO_SERVER_INDEX_PART } from '../service/two-server/metadata';
 import { twoServerPartNames } from './index-parts';
 
 /**

@@ -155,7 +155,7 @@ export const SETTINGS = {
     name: 'BLINDSIGHT_PUBLISH_LEASE_MS',
     kind: 'integer',
     group: 'cs1',
-    // DEFAULT_PUBLISH_JOB_TIMINGS.leaseMs (lib/service/cs1/publish-jobs.ts).
+    // DEFAULT_PUBLISH_JOB_TIMINGS.leaseMs (lib/service/versions/publish-jobs.ts).
     default: 60_000,
     min: 1_000,
     max: 3_600_000,

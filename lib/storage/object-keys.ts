@@ -36,7 +36,7 @@ export function imageObjectKey(ownerId: string, imageId: string): string {
   return `${ownerPrefix(ownerId)}images/${imageId}`;
 }
 
-/** An owner's pending request to remove an image's envelope (lib/service/cs1/image-removals.ts). */
+/** An owner's pending request to remove an image's envelope (lib/service/images/image-removals.ts). */
 export function imageRemovalKey(ownerId: string, imageId: string): string {
   assertImageId(imageId);
   return `${imageRemovalsPrefix(ownerId)}${imageId}`;
@@ -72,7 +72,7 @@ export function indexesPrefix(ownerId: string): string {
   return `${ownerPrefix(ownerId)}indexes/`;
 }
 
-/** The clean-up's record of one index (lib/service/cs1/cleanup.ts), outside every version's prefix. */
+/** The clean-up's record of one index (lib/service/versions/cleanup.ts), outside every version's prefix. */
 export function indexCleanupStateKey(ownerId: string, indexName: string): string {
   assertIndexName(indexName);
   // Not a version name (those start with a time), so never inside a version's prefix.

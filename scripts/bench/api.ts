@@ -54,7 +54,7 @@ import { generateOwnerSecret } from '../../lib/sei/owner-key';
 import { TrapdoorGenerator } from '../../lib/sei/trapdoor';
 import type { Trapdoor } from '../../lib/sei/types';
 import { generateUserSecret, issueUserKey } from '../../lib/sei/user-key';
-import { CS1_AUDIENCE } from '../../lib/service/cs1/token-authorizer';
+import { CS1_AUDIENCE } from '../../lib/service/accounts/token-authorizer';
 import { DEFAULT_FUNCTION_CONCURRENCY, startLocalCloud } from '../local-cloud/cloud';
 import type { LocalCloud } from '../local-cloud/cloud';
 import { publishSealedIndex, SealedIndexReader } from '../../lib/client/sealed';

@@ -1,6 +1,6 @@
 /**
  * The scheduled clean-up, run once by hand against a running local cloud (what CS1's EventBridge
- * schedule runs hourly in AWS; lib/service/cs1/cleanup.ts):
+ * schedule runs hourly in AWS; lib/service/versions/cleanup.ts):
  *
  *   npm run cleanup                          # the local cloud of the default data folder
  *   npm run cleanup -- --data-dir DIR        # another one
@@ -11,7 +11,7 @@
  * one JSON object.
  */
 import { parseArgs } from 'node:util';
-import { IndexCleanupService } from '../../lib/service/cs1/cleanup';
+import { IndexCleanupService } from '../../lib/service/versions/cleanup';
 import { DynamoPublishJobStore } from '../../lib/storage/dynamo-publish-jobs';
 import { newDocumentClient, newS3Client } from '../../lib/storage/config';
 import { DynamoIndexCatalog } from '../../lib/storage/dynamo-index-catalog';

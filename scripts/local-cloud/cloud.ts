@@ -18,7 +18,7 @@ import { createInterface } from 'node:readline';
 import type { AccountConfig, AccountMessage, Cs1Ready, Cs2Ready, LogLevel } from './account-protocol';
 import { isAccountMessage } from './account-protocol';
 import { MAX_TIMEOUT_SCALE, timeoutScale } from '../../lib/core/timeout-scale';
-import { DEFAULT_PUBLISH_JOB_TIMINGS } from '../../lib/service/cs1/publish-jobs';
+import { DEFAULT_PUBLISH_JOB_TIMINGS } from '../../lib/service/versions/publish-jobs';
 import { credentialDigest, loadOrCreateCredential, writeTrustedDigest } from './cs1-credential';
 import type { DataLayout } from './layout';
 import { isProcessAlive, registerLocalCloud, registryDir } from './registry';

@@ -8,8 +8,8 @@
 import { CORS_ORIGINS_ENV } from '../../lib/api/cors';
 import { CS1_AUTHORIZER, CS1_IDENTIFY_WORKER, CS1_ROUTES, CS1_WORKERS } from '../../lib/api/routes';
 import { IDENTIFY_WORKER_TIMEOUT_MS } from '../../cdk/timeouts';
-import { PUBLISH_FIRST_LEASE_ENV, PUBLISH_LEASE_ENV, PUBLISH_WORKER_FUNCTION_ENV } from '../../lib/service/cs1/publish-job-services';
-import { DEFAULT_PUBLISH_JOB_TIMINGS } from '../../lib/service/cs1/publish-jobs';
+import { PUBLISH_FIRST_LEASE_ENV, PUBLISH_LEASE_ENV, PUBLISH_WORKER_FUNCTION_ENV } from '../../lib/service/versions/publish-job-services';
+import { DEFAULT_PUBLISH_JOB_TIMINGS } from '../../lib/service/versions/publish-jobs';
 import { newDocumentClient, newS3Client } from '../../lib/storage/config';
 import { ensureBucket, ensureTable } from './storage/provision';
 import { S3RVER_CREDENTIALS } from './storage/s3rver';

@@ -14,7 +14,7 @@ import { seiIndexParts } from '../../lib/client/index-parts';
 import { generateOwnerSigningKey } from '../../lib/auth/signing-key';
 import { isServiceError } from '../../lib/client/errors';
 import { encryptIndexVector } from '../../lib/sei/index-vector';
-import { CS1_AUDIENCE } from '../../lib/service/cs1/token-authorizer';
+import { CS1_AUDIENCE } from '../../lib/service/accounts/token-authorizer';
 import { errorMessageOf, indexPath, rawRequest, registerOwner, startE2eCloud } from '../support/e2e-cloud';
 import type { E2eCloud, E2eOwner, RawRequest, RawResponse } from '../support/e2e-cloud';
 import { buildSeiCorpus, encryptImages, syntheticImages, userTrapdoors, vectorAt, wire } from '../support/e2e-sei';

@@ -23,7 +23,7 @@ import type { RouteDefinition } from '../../lib/api/routes';
 import { generateOwnerSigningKey } from '../../lib/auth/signing-key';
 import { seededRandom } from '../../lib/core/random';
 import { createHeBackend } from '../../lib/he';
-import { CS1_AUDIENCE } from '../../lib/service/cs1/token-authorizer';
+import { CS1_AUDIENCE } from '../../lib/service/accounts/token-authorizer';
 import { FileSecretStore } from '../../lib/storage/file-secret-store';
 import { buildPlainIndex, encryptIndex, IdentificationClient } from '../../lib/twoserver/protocol';
 import { syntheticTemplates } from '../../scripts/bench/synthetic/templates';

@@ -23,7 +23,7 @@ import { ownerIdOf } from '../../lib/auth/owner-id';
 import { generateOwnerSigningKey } from '../../lib/auth/signing-key';
 import { issueToken } from '../../lib/auth/tokens';
 import type { OwnerSigningKey } from '../../lib/auth/types';
-import { CS1_AUDIENCE } from '../../lib/service/cs1/token-authorizer';
+import { CS1_AUDIENCE } from '../../lib/service/accounts/token-authorizer';
 import { newDocumentClient, newS3Client } from '../../lib/storage/config';
 import { S3RVER_CREDENTIALS } from '../../scripts/local-cloud/storage/s3rver';
 import { startLocalCloud } from '../../scripts/local-cloud/cloud';

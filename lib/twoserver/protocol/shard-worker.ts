@@ -2,7 +2,7 @@
  * The shard worker role: evaluates the encrypted distances of some records of ONE shard. CS1's
  * coordinator (cs1.ts) decides which records every shard must evaluate and gives each shard's
  * task to a worker: in process ({@link LocalShardWorkers}: tests, benchmarks, small
- * deployments) or one Lambda invocation per shard (lib/service/twoserver), all in parallel.
+ * deployments) or one Lambda invocation per shard (lib/service/two-server), all in parallel.
  *
  * A task names records by their index inside the shard. The worker reads them (adjacent
  * records in one byte-range read), evaluates EVERY template they hold (whole records: see

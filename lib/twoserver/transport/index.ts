@@ -8,6 +8,3 @@ export { ObjectStoreBatchStaging, transferPrefix } from './batch-staging';
 export type { BatchStaging } from './batch-staging';
 export { decodeValues, sha256Hex } from './decrypt-event';
 export { RemoteCs2Transport } from './remote-transport';
-export { HttpCs2Transport } from './http-transport';
-export { LambdaCs2Transport } from './lambda-transport';
-export { createCs2TransportFactory, readCs2TransportConfig } from './config';

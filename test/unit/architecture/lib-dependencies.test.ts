@@ -3,14 +3,21 @@
  * listed under `dependencies` (or optionalDependencies) in package.json. Dev-only code (local
  * emulators, synthetic data, benchmark baselines) lives in scripts/ or test/ instead; a lib/
  * import of a devDependency would work in tests and fail in a deployed function.
+ *
+ * The AWS SDK is reached only through the adapters (lib/storage: S3, DynamoDB, Secrets Manager;
+ * lib/invoke: Lambda), so the services and protocols stay testable with any store or transport
+ * and a function that never calls AWS does not bundle the SDK.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
+
+/** The only lib/ folders whose files may import @aws-sdk/* packages. */
+const SDK_ADAPTER_FOLDERS = ['lib/storage/', 'lib/invoke/'];
 
 async function sourceFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
@@ -65,5 +72,19 @@ describe('lib/ imports', () => {
       }
     }
     expect(offending).toEqual([]);
+  });
+
+  it('import the AWS SDK only in the adapter folders', async () => {
+    const offending: string[] = [];
+    let adapterImports = 0;
+    for (const file of await sourceFiles(join(ROOT, 'lib'))) {
+      const path = relative(ROOT, file).split(sep).join('/');
+      const sdkImports = importedSpecifiers(await readFile(file, 'utf8')).filter((specifier) => packageOf(specifier)?.startsWith('@aws-sdk/'));
+      if (SDK_ADAPTER_FOLDERS.some((folder) => path.startsWith(folder))) adapterImports += sdkImports.length;
+      else offending.push(...sdkImports.map((specifier) => `${path}: ${specifier}`));
+    }
+    expect(offending).toEqual([]);
+    // The walk saw the adapters' own SDK imports, so an empty list above is not a walk that found nothing.
+    expect(adapterImports).toBeGreaterThan(0);
   });
 });

@@ -33,7 +33,7 @@ import { DecryptionError, DimensionMismatchError, InvalidInputError, MalformedDa
 import { mapLimited } from '../../../lib/core/concurrency';
 import { sealIndex, sealedPartSizes } from '../../../lib/sealed/build';
 import { encryptIndexVector } from '../../../lib/sei/index-vector';
-import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
+import { seiUploadParts } from '../../../lib/service/sei/sei-upload';
 import { SecretsManagerStore } from '../../../lib/storage/secrets-manager-store';
 import { SETTINGS } from '../../../lib/config/settings';
 import { scaledTimeout } from '../../../lib/core/timeout-scale';
@@ -53,8 +53,8 @@ import { row, seiWorld } from '../../support/sei-fixture';
 import { readFunctionBundles, SEAL_ADAPTER } from '../../../scripts/bundle-report';
 import { newOwner } from '../functions/support';
 import type { Owner } from '../functions/support';
-import { SHE_SMALL, buildFixture, cs2KeyDir, probeNear, startCs2HttpServer } from '../service/twoserver/support';
-import type { DirectHandler, TwoServerFixture } from '../service/twoserver/support';
+import { SHE_SMALL, buildFixture, cs2KeyDir, probeNear, startCs2HttpServer } from '../service/two-server/support';
+import type { DirectHandler, TwoServerFixture } from '../service/two-server/support';
 
 const run = promisify(execFile);
 

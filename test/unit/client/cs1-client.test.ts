@@ -25,7 +25,7 @@ import { seededRandom } from '../../../lib/core/random';
 import { createHeBackend } from '../../../lib/he';
 import { row } from '../../../lib/linalg/vectors';
 import { encryptIndexVector } from '../../../lib/sei/index-vector';
-import { CS1_AUDIENCE } from '../../../lib/service/cs1/token-authorizer';
+import { CS1_AUDIENCE } from '../../../lib/service/accounts/token-authorizer';
 import { FileSecretStore } from '../../../lib/storage/file-secret-store';
 import { buildPlainIndex, encryptIndex, IdentificationClient } from '../../../lib/twoserver/protocol';
 import { syntheticTemplates } from '../../../scripts/bench/synthetic/templates';

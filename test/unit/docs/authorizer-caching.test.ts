@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES } from '../../../lib/service/cs1/verified-token-cache';
+import { DEFAULT_VERIFIED_TOKEN_CACHE_ENTRIES } from '../../../lib/service/accounts/verified-token-cache';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 

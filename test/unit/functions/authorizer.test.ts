@@ -1,7 +1,7 @@
 import { SignJWT, importJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateOwnerSigningKey } from '../../../lib/auth/signing-key';
-import { resetCs1Services } from '../../../lib/service/cs1/services';
+import { resetCs1Services } from '../../../lib/service/cs1-services';
 import { resetStorageFactories } from '../../../lib/storage/factory';
 import { authorizerEvent, lambdaContext } from '../../support/http-events';
 import type { LocalAws } from '../../support/local-aws';

@@ -11,8 +11,8 @@ import { cs2DecryptService, resetCs2DecryptService } from '../../../lib/service/
 import { decodeValues } from '../../../lib/twoserver/transport';
 import { lambdaContext } from '../../support/http-events';
 import { serviceLogger } from '../../../functions/lib/logger';
-import { buildFixture, cs2KeyDir, SHE_SMALL } from '../service/twoserver/support';
-import type { DirectHandler, TwoServerFixture } from '../service/twoserver/support';
+import { buildFixture, cs2KeyDir, SHE_SMALL } from '../service/two-server/support';
+import type { DirectHandler, TwoServerFixture } from '../service/two-server/support';
 
 describe('CS2 decrypt handler', () => {
   let handler: DirectHandler;

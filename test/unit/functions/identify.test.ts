@@ -7,16 +7,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SHE_WARNING } from '../../../lib/he';
-import { resetCs1Services } from '../../../lib/service/cs1/services';
+import { resetCs1Services } from '../../../lib/service/cs1-services';
 import { resetCs2DecryptService } from '../../../lib/service/cs2/services';
-import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
-import { resetTwoServerServices } from '../../../lib/service/twoserver/services';
+import { seiUploadParts } from '../../../lib/service/sei/sei-upload';
+import { resetTwoServerServices } from '../../../lib/service/two-server/services';
 import { IdentificationClient } from '../../../lib/twoserver/protocol';
 import type { LocalAws } from '../../support/local-aws';
 import { seiWorld } from '../../support/sei-fixture';
 import { MAX_IDENTIFY_K } from '../../../lib/api/limits';
-import { bruteForce, buildFixture, cs2KeyDir, idsOf, OPEN_POLICY, probeNear, SHE_SMALL, startCs2HttpServer } from '../service/twoserver/support';
-import type { Cs2TestServer, DirectHandler, TwoServerFixture } from '../service/twoserver/support';
+import { bruteForce, buildFixture, cs2KeyDir, idsOf, OPEN_POLICY, probeNear, SHE_SMALL, startCs2HttpServer } from '../service/two-server/support';
+import type { Cs2TestServer, DirectHandler, TwoServerFixture } from '../service/two-server/support';
 import { serviceLogger } from '../../../functions/lib/logger';
 import { USER_PUT_ROUTE, call, callWithToken, expectRefused, loadCs1Handler, putPresigned, registerTwoOwners, settled, startHandlerWorld } from './support';
 import type { AnyHandler, Owner, Response } from './support';

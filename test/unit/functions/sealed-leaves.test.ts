@@ -9,7 +9,7 @@ import { CS1_API, routeKeyOf } from '../../../lib/api/routes';
 import { decodeSealedLeavesAnswer } from '../../../lib/api/sealed-leaves-binary';
 import { sealIndex, sealedPartSizes } from '../../../lib/sealed/build';
 import { SealedSearcher } from '../../../lib/sealed/search';
-import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
+import { seiUploadParts } from '../../../lib/service/sei/sei-upload';
 import type { LocalAws } from '../../support/local-aws';
 import { sealedWorld } from '../../support/sealed-fixture';
 import { seiWorld } from '../../support/sei-fixture';

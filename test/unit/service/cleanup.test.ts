@@ -8,9 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_SEARCH_K, MAX_SEARCH_PROBES } from '../../../lib/api/limits';
 import { encryptIndexVector } from '../../../lib/sei/index-vector';
-import { createdAtOf, IndexCleanupService } from '../../../lib/service/cs1/cleanup';
-import { newVersionName } from '../../../lib/service/cs1/version-names';
-import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
+import { createdAtOf, IndexCleanupService } from '../../../lib/service/versions/cleanup';
+import { newVersionName } from '../../../lib/service/versions/version-names';
+import { seiUploadParts } from '../../../lib/service/sei/sei-upload';
 import { sealIndex, sealedPartSizes } from '../../../lib/sealed/build';
 import { DynamoIndexCatalog } from '../../../lib/storage/dynamo-index-catalog';
 import { DynamoPublishJobStore } from '../../../lib/storage/dynamo-publish-jobs';

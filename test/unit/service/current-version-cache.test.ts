@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { EnvironmentConfig } from '../../../lib/config/environment';
 import { SETTINGS } from '../../../lib/config/settings';
-import { CurrentVersionCache } from '../../../lib/service/cs1/current-version-cache';
+import { CurrentVersionCache } from '../../../lib/service/versions/current-version-cache';
 import type { CurrentIndexVersion } from '../../../lib/storage/types';
 
 const OWNER = 'o'.repeat(52);

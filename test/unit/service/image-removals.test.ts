@@ -7,11 +7,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NotFoundError } from '../../../lib/core/errors';
-import { IndexCleanupService } from '../../../lib/service/cs1/cleanup';
-import { holdersOf } from '../../../lib/service/cs1/image-removals';
-import { createIndexKinds } from '../../../lib/service/cs1/index-kinds';
-import { IndexVersionService } from '../../../lib/service/cs1/index-versions';
-import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
+import { IndexCleanupService } from '../../../lib/service/versions/cleanup';
+import { holdersOf } from '../../../lib/service/images/image-removals';
+import { createIndexKinds } from '../../../lib/service/index-kinds/index-kinds';
+import { IndexVersionService } from '../../../lib/service/versions/index-versions';
+import { seiUploadParts } from '../../../lib/service/sei/sei-upload';
 import { DynamoIndexCatalog } from '../../../lib/storage/dynamo-index-catalog';
 import { imageObjectKey, imageRemovalKey, imageRemovalsPrefix } from '../../../lib/storage/object-keys';
 import { S3ObjectStore } from '../../../lib/storage/s3-object-store';

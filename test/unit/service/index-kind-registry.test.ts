@@ -5,11 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../lib/core/errors';
-import { IndexKindRegistry } from '../../../lib/service/cs1/index-kind-registry';
-import { INDEX_KIND_SUMMARIZERS } from '../../../lib/service/cs1/index-kind-summarizers';
-import { INDEX_KIND_VALIDATORS } from '../../../lib/service/cs1/index-kind-validators';
-import { INDEX_KINDS } from '../../../lib/service/cs1/index-kinds';
-import type { IndexKindSpec, IndexKindSummarizer, IndexKindValidator } from '../../../lib/service/cs1/types';
+import { IndexKindRegistry } from '../../../lib/service/index-kinds/index-kind-registry';
+import { INDEX_KIND_SUMMARIZERS } from '../../../lib/service/index-kinds/index-kind-summarizers';
+import { INDEX_KIND_VALIDATORS } from '../../../lib/service/index-kinds/index-kind-validators';
+import { INDEX_KINDS } from '../../../lib/service/index-kinds/index-kinds';
+import type { IndexKindSpec, IndexKindSummarizer, IndexKindValidator } from '../../../lib/service/types';
 
 const spec: IndexKindSpec = { kind: 'sei', parts: [{ name: 'skeleton', maxBytes: 10, description: 'test' }] };
 const validator: IndexKindValidator = { validate: () => Promise.reject(new Error('not called')) };

@@ -9,7 +9,7 @@ import {
   digestObject,
   encodePartDigests,
   verifiedRange,
-} from '../../../lib/service/cs1/part-digests';
+} from '../../../lib/service/versions/part-digests';
 
 describe('part digests', () => {
   const bytes = new Uint8Array(randomBytes(3 * CHUNK_BYTES + 1234));

@@ -6,9 +6,9 @@
  * service's own (injected), and the worker is stopped at a chosen read: no sleeps.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PublishJobService } from '../../../lib/service/cs1/publish-jobs';
-import type { PublishJobEvent, PublishJobView } from '../../../lib/service/cs1/publish-jobs';
-import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
+import { PublishJobService } from '../../../lib/service/versions/publish-jobs';
+import type { PublishJobEvent, PublishJobView } from '../../../lib/service/versions/publish-jobs';
+import { seiUploadParts } from '../../../lib/service/sei/sei-upload';
 import { indexPartObjectKey } from '../../../lib/storage/object-keys';
 import { startLocalAws } from '../../support/local-aws';
 import type { LocalAws } from '../../support/local-aws';

@@ -8,7 +8,7 @@ import { MAX_SEARCH_K, MAX_SEARCH_PROBES } from '../../../lib/api/limits';
 import { IntegrityError } from '../../../lib/core/errors';
 import { searchIndexTree } from '../../../lib/sei/index-tree/search';
 import type { EncryptedIndexTree } from '../../../lib/sei/index-tree/types';
-import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
+import { seiUploadParts } from '../../../lib/service/sei/sei-upload';
 import { indexPartObjectKey, indexPartUploadKey } from '../../../lib/storage/object-keys';
 import { startLocalAws } from '../../support/local-aws';
 import type { LocalAws } from '../../support/local-aws';

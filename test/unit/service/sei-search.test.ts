@@ -4,12 +4,12 @@ import { encodeIndexTreeParts } from '../../../lib/sei/index-tree/format';
 import { planLeafVisits, searchIndexTree, searchSettings } from '../../../lib/sei/index-tree/search';
 import { TrapdoorScorer } from '../../../lib/sei/index-tree/scoring';
 import type { EncryptedIndexTree } from '../../../lib/sei/index-tree/types';
-import { chunkAligned } from '../../../lib/service/cs1/part-digests';
+import { chunkAligned } from '../../../lib/service/versions/part-digests';
 import { indexPartObjectKey } from '../../../lib/storage/object-keys';
 import { startLocalAws } from '../../support/local-aws';
 import type { LocalAws } from '../../support/local-aws';
 import { row, seiWorld } from '../../support/sei-fixture';
-import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
+import { seiUploadParts } from '../../../lib/service/sei/sei-upload';
 import { OWNER_A, OWNER_B, publishTree, serviceWorld, uploadVersion } from './support';
 
 /** The in-memory reference: the same search on the same tree, never stored. */

@@ -19,7 +19,7 @@ import { sealIndex, sealedPartSizes } from '../../../lib/sealed/build';
 import { SealedSearcher } from '../../../lib/sealed/search';
 import { searchIndexTree } from '../../../lib/sei/index-tree/search';
 import type { EncryptedIndexTree } from '../../../lib/sei/index-tree/types';
-import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
+import { seiUploadParts } from '../../../lib/service/sei/sei-upload';
 import { indexPartObjectKey } from '../../../lib/storage/object-keys';
 import { startLocalAws } from '../../support/local-aws';
 import type { LocalAws } from '../../support/local-aws';

@@ -21,15 +21,15 @@ import type {
   StageVersionInput,
 } from '../../../lib/storage/types';
 import type { EncryptedIndexTree } from '../../../lib/sei/index-tree/types';
-import { INDEX_KIND_SUMMARIZERS } from '../../../lib/service/cs1/index-kind-summarizers';
-import { INDEX_KIND_VALIDATORS } from '../../../lib/service/cs1/index-kind-validators';
-import { createIndexKinds } from '../../../lib/service/cs1/index-kinds';
-import type { IndexKindRegistry } from '../../../lib/service/cs1/index-kind-registry';
-import { IndexVersionService } from '../../../lib/service/cs1/index-versions';
-import { createCs1Services } from '../../../lib/service/cs1/services';
-import type { Cs1ServiceOptions, Cs1Services } from '../../../lib/service/cs1/services';
-import { seiUploadParts } from '../../../lib/service/cs1/sei-upload';
-import type { Cs1Stores, IndexPublishPolicy } from '../../../lib/service/cs1/types';
+import { INDEX_KIND_SUMMARIZERS } from '../../../lib/service/index-kinds/index-kind-summarizers';
+import { INDEX_KIND_VALIDATORS } from '../../../lib/service/index-kinds/index-kind-validators';
+import { createIndexKinds } from '../../../lib/service/index-kinds/index-kinds';
+import type { IndexKindRegistry } from '../../../lib/service/index-kinds/index-kind-registry';
+import { IndexVersionService } from '../../../lib/service/versions/index-versions';
+import { createCs1Services } from '../../../lib/service/cs1-services';
+import type { Cs1ServiceOptions, Cs1Services } from '../../../lib/service/cs1-services';
+import { seiUploadParts } from '../../../lib/service/sei/sei-upload';
+import type { Cs1Stores, IndexPublishPolicy } from '../../../lib/service/types';
 import { DynamoQueryBudgetStore } from '../../../lib/storage/dynamo-query-budget';
 import type { LocalAws } from '../../support/local-aws';
 

@@ -9,8 +9,8 @@ import { ownerIdOf } from '../../../lib/auth/owner-id';
 import { generateOwnerSigningKey } from '../../../lib/auth/signing-key';
 import { issueToken } from '../../../lib/auth/tokens';
 import type { Ed25519PublicJwk } from '../../../lib/auth/types';
-import { CS1_AUDIENCE, CS1_CLOCK_TOLERANCE_SECONDS, TokenAuthorizer } from '../../../lib/service/cs1/token-authorizer';
-import { VerifiedTokenCache } from '../../../lib/service/cs1/verified-token-cache';
+import { CS1_AUDIENCE, CS1_CLOCK_TOLERANCE_SECONDS, TokenAuthorizer } from '../../../lib/service/accounts/token-authorizer';
+import { VerifiedTokenCache } from '../../../lib/service/accounts/verified-token-cache';
 import type { OwnerRecord, OwnerRegistry, UserRecord, UserRegistry } from '../../../lib/storage/types';
 import { parseOwnerId } from '../../../lib/core/ids';
 

@@ -1,9 +1,0 @@
-/** Each kind's publish-time validator, imported when a version of that kind is first published. */
-import type { IndexKindLoaders } from './index-kind-registry';
-import type { IndexKindValidator } from './types';
-
-export const INDEX_KIND_VALIDATORS: IndexKindLoaders<IndexKindValidator> = {
-  sei: async () => (await import('./sei-index-validator')).seiIndexValidator,
-  'two-server': async () => (await import('../twoserver/two-server-index-validator')).twoServerIndexValidator,
-  sealed: async () => (await import('./sealed-index-validator')).sealedIndexValidator,
-};
