@@ -9,6 +9,7 @@
  * with the parts, it records as the job's error; the current version keeps serving.
  */
 import { CS1_API } from '../../lib/api/routes';
+import { parseVersionId } from '../../lib/core/ids';
 import { cs1IndexVersions } from '../../lib/service/versions/index-version-services';
 import { cs1PublishJobs, publishJobLauncher } from '../../lib/service/versions/publish-job-services';
 import { callerOf } from '../lib/caller';
@@ -21,7 +22,8 @@ const SERVICE = serviceNameOf(CS1_API.publishIndexVersion.handler);
 export const handler = routeHandler(CS1_API.publishIndexVersion, async (event) => {
   const { ownerId } = callerOf(event);
   const { indexName, version } = event.pathParameters;
-  const job = await cs1PublishJobs(cs1IndexVersions()).start(ownerId, indexName, version, event.body.expectedCurrent, event.body.signedManifest, publishJobLauncher());
+  const expectedCurrent = event.body.expectedCurrent === null ? null : parseVersionId(event.body.expectedCurrent);
+  const job = await cs1PublishJobs(cs1IndexVersions()).start(ownerId, indexName, version, expectedCurrent, event.body.signedManifest, publishJobLauncher());
   serviceLogger(SERVICE).info('publish job started', { ownerId, indexName, version, status: job.status });
   return json(202, job);
 });

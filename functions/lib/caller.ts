@@ -7,11 +7,13 @@
 import type middy from '@middy/core';
 import { ForbiddenError, UnauthorizedError } from '../../lib/core/errors';
 import type { RouteAuth } from '../../lib/api/routes';
+import { isOwnerId, parseUserId } from '../../lib/core/ids';
+import type { OwnerId, UserId } from '../../lib/core/ids';
 
 export interface CallerContext {
-  readonly ownerId: string;
+  readonly ownerId: OwnerId;
   readonly role: 'owner' | 'user';
-  readonly userId?: string;
+  readonly userId?: UserId;
 }
 
 /** What every REST proxy event carries for the caller (REST APIs put the context under `authorizer`). */
@@ -25,10 +27,11 @@ export function callerOf(event: WithAuthorizer): CallerContext {
   const context = event.requestContext.authorizer;
   const ownerId = context?.ownerId;
   const role = context?.role;
-  if (typeof ownerId !== 'string' || ownerId === '' || (role !== 'owner' && role !== 'user')) {
+  if (!isOwnerId(ownerId) || (role !== 'owner' && role !== 'user')) {
     throw new UnauthorizedError('this request was not authorized: send "Authorization: Bearer <token>"');
   }
-  const userId = typeof context?.userId === 'string' && context.userId !== '' ? context.userId : undefined;
+  // The authorizer's context is this function's input: its ids are parsed here, once.
+  const userId = typeof context?.userId === 'string' && context.userId !== '' ? parseUserId(context.userId) : undefined;
   return { ownerId, role, userId };
 }
 

@@ -14,12 +14,12 @@ import { encodeImageKey } from '../crypto/image-envelope';
 import { decodeUserSecret, encodeUserKey } from '../sei/key-formats';
 import { issueUserKey } from '../sei/user-key';
 import { CS1_AUDIENCE } from '../service/accounts/token-authorizer';
-import { assertUserId } from '../storage/identifiers';
 import type { Cs1Client } from './cs1-client';
 import { FORMAT_VERSION, GRANT_FORMAT } from './formats';
 import type { Grant, KeyRequest } from './formats';
 import type { IndexManifest, Owner } from './owner-state';
 import type { UserRecord } from './types';
+import type { UserId } from '../core/ids';
 
 export const DEFAULT_TOKEN_DAYS = 30;
 const DAY_SECONDS = 24 * 60 * 60;
@@ -28,7 +28,7 @@ export interface EnrollInput {
   readonly owner: Owner;
   /** A client with an owner token. */
   readonly client: Cs1Client;
-  readonly userId: string;
+  readonly userId: UserId;
   readonly request: KeyRequest;
   /** The W bytes of the request (decoded). */
   readonly userSecret: Uint8Array;
@@ -55,7 +55,6 @@ export interface Enrollment {
 
 export async function enrollUser(input: EnrollInput): Promise<Enrollment> {
   const { owner, manifest } = input;
-  assertUserId(input.userId);
   const days = input.tokenDays ?? DEFAULT_TOKEN_DAYS;
   const maxDays = MAX_TOKEN_LIFETIME_SECONDS.user / DAY_SECONDS;
   if (!Number.isInteger(days) || days < 1 || days > maxDays) throw new InvalidInputError(`--token-days must be an integer from 1 to ${maxDays}`);

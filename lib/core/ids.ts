@@ -9,10 +9,11 @@
  * separator), no '..', no leading dot, bounded length. With the owner id taken from a verified
  * token, an owner can therefore never address another owner's prefix.
  *
- * Blob names, key ids and upload ids are parsed here too; their types stay private to this module
- * until the layers that use them take branded ids (lib/storage/identifiers.ts still checks them).
+ * Blob names, key ids and upload ids are parsed here too, but not branded: the builders of the
+ * keys that hold them (lib/storage/object-keys.ts, dynamo-keys.ts, the secret stores) call their
+ * parsers. test/unit/architecture/id-parsing.test.ts lists the modules that parse branded ids.
  */
-import { InvalidInputError } from './errors';
+import { InvalidInputError, MalformedDataError } from './errors';
 
 declare const brand: unique symbol;
 /** A string that passed the parser of kind K (the brand exists only for the compiler). */
@@ -107,4 +108,18 @@ export function parseKeyId(value: unknown): KeyId {
 
 export function parseUploadId(value: unknown): UploadId {
   return parseName(value, 'upload id', MAX_UPLOAD_ID_LENGTH);
+}
+
+/**
+ * Parses an id read back from a stored record (DynamoDB item, S3 object, index metadata): the
+ * one check such an id gets before the layers that take the branded type use it. A value that
+ * fails is corrupt data (MalformedDataError naming `what`), not the caller's bad input.
+ */
+export function parseStoredId<T>(parse: (value: unknown) => T, value: unknown, what: string): T {
+  try {
+    return parse(value);
+  } catch (error) {
+    if (error instanceof InvalidInputError) throw new MalformedDataError(what, error.message);
+    throw error;
+  }
 }

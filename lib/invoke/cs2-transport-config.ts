@@ -17,6 +17,7 @@ import { LambdaCs2Transport, regionOfFunctionArn } from './lambda-transport';
 import { createLambdaInvoker } from './lambda-invoke';
 import type { LambdaInvoker } from './lambda-invoke';
 import type { RemoteCs2Transport } from '../twoserver/transport/remote-transport';
+import type { OwnerId } from '../core/ids';
 
 export type Cs2Mode = 'http' | 'lambda';
 
@@ -53,7 +54,7 @@ export interface Cs2CallContext {
   /** The index's HE key id. */
   readonly keyId: string;
   /** The owner whose request it is: large batches are staged under its prefix. */
-  readonly ownerId: string;
+  readonly ownerId: OwnerId;
   /** CS1's bucket (staging of large batches). */
   readonly objects: ObjectStore;
   /** Epoch ms by which every CS2 call must be over. */

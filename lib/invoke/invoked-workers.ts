@@ -18,6 +18,7 @@ import { sha256Hex } from '../twoserver/transport/decrypt-event';
 import { invokeLambda, isConnectionError } from './lambda-invoke';
 import type { InvocationReply, LambdaInvoker } from './lambda-invoke';
 import { parseShardWorkerResult, shardWorkerEvent } from '../twoserver/transport/worker-event';
+import type { IndexName, OwnerId, VersionId } from '../core/ids';
 
 /** Attempts shorter than this are pointless: fail fast instead. */
 const MIN_ATTEMPT_MS = 50;
@@ -26,9 +27,9 @@ export interface InvokedShardWorkersOptions {
   readonly invoker: LambdaInvoker;
   /** Name or ARN of the worker function. */
   readonly functionName: string;
-  readonly ownerId: string;
-  readonly indexName: string;
-  readonly version: string;
+  readonly ownerId: OwnerId;
+  readonly indexName: IndexName;
+  readonly version: VersionId;
   /** Templates of each shard and templates per record (the tasks' slots follow from them). */
   readonly shardTemplates: readonly number[];
   readonly vectorsPerRecord: number;

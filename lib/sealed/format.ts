@@ -38,7 +38,7 @@ export const MAX_SEALED_LEAVES = 1 << 24;
 export const MAX_LEAVES_PER_QUERY = 1024;
 /** One leaf is read whole by a client: keep it far below any payload limit. */
 export const MAX_LEAF_BYTES = 4 * 1024 * 1024;
-/** Image ids are at most 128 characters (lib/storage/identifiers); one byte holds the length. */
+/** Image ids are at most 128 characters (lib/core/ids.ts); one byte holds the length. */
 export const MAX_ID_BYTES = 255;
 
 const LAYOUT_WHAT = 'sealed index header';

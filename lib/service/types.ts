@@ -4,6 +4,7 @@
  * of the API and depend only on the storage interfaces, never on Lambda or the AWS SDK.
  */
 import type { IndexCatalog, IndexKind, IndexVersion, JsonObject, ObjectStore, OwnerRegistry, PublishJobStore, UserRegistry } from '../storage/types';
+import type { IndexName, OwnerId, VersionId } from '../core/ids';
 
 /** CS1's stores (the same shape as lib/storage/factory's Cs1Storage). */
 export interface Cs1Stores {
@@ -20,7 +21,7 @@ export interface Cs1Stores {
  * object-keys.ts, so stored data can never point into another owner's prefix.
  */
 export interface PartRef {
-  readonly version: string;
+  readonly version: VersionId;
   readonly part: string;
 }
 
@@ -30,7 +31,7 @@ export interface PartRef {
 /** A part the owner uploads (with a presigned PUT) before publishing a version. */
 export interface IndexPartSpec {
   /**
-   * Blob-name syntax (identifiers.ts); becomes the last component of the part's S3 key. With
+   * Blob-name syntax (parseBlobName, lib/core/ids.ts); becomes the last component of the part's S3 key. With
    * `pattern`, a description of the names it matches (e.g. "records-NNNN").
    */
   readonly name: string;
@@ -47,9 +48,9 @@ export interface IndexPartSpec {
 
 /** The uploaded parts of the version being published, as the kind handler sees them. */
 export interface IndexPartsReader {
-  readonly ownerId: string;
-  readonly indexName: string;
-  readonly version: string;
+  readonly ownerId: OwnerId;
+  readonly indexName: IndexName;
+  readonly version: VersionId;
   /** Declared (and uploaded) part names. */
   readonly names: readonly string[];
   /** Uploaded size in bytes (equal to the declared size; checked before validate runs). */
@@ -66,7 +67,7 @@ export interface IndexPartsReader {
    * An earlier, completely staged version of the same index (copy-on-write versions reuse its
    * objects), or undefined when there is none by that name.
    */
-  priorVersion(version: string): Promise<IndexVersion | undefined>;
+  priorVersion(version: VersionId): Promise<IndexVersion | undefined>;
 }
 
 /** What a kind handler makes of valid parts: the catalog entry of the version. */

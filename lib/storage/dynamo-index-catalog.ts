@@ -27,7 +27,6 @@ import type { WriteRequest } from './dynamo-batch';
 import { isConditionalCheckFailed } from './dynamo-errors';
 import { chunkKey, currentPointerKey, indexPk, MAX_CHUNKS_PER_BLOB, VERSION_SK_PREFIX, versionKey } from './dynamo-keys';
 import type { DynamoTableOptions } from './dynamo-owner-registry';
-import { assertBlobName, assertVersionName } from './identifiers';
 import { decodeMetadata, encodeMetadata } from './json-metadata';
 import type {
   CurrentIndexVersion,
@@ -39,6 +38,8 @@ import type {
   IndexVersionSummary,
   StageVersionInput,
 } from './types';
+import { parseBlobName, parseIndexName, parseOwnerId, parseStoredId, parseVersionId } from '../core/ids';
+import type { IndexName, OwnerId, VersionId } from '../core/ids';
 
 /** Chunk payload per item: well under DynamoDB's 400 KB item limit, keys and names included. */
 export const DEFAULT_CHUNK_BYTES = 300 * 1024;
@@ -82,7 +83,7 @@ function parseBlobs(value: unknown, what: string): IndexBlobInfo[] {
   });
 }
 
-function parseVersionItem(ownerId: string, indexName: string, item: Record<string, unknown>): VersionItem {
+function parseVersionItem(ownerId: OwnerId, indexName: IndexName, item: Record<string, unknown>): VersionItem {
   const what = `index ${indexName} version item`;
   const { version, kind, status, createdAt, completedAt } = item;
   if (typeof version !== 'string') throw new MalformedDataError(what, 'version is missing');
@@ -92,7 +93,7 @@ function parseVersionItem(ownerId: string, indexName: string, item: Record<strin
   return {
     ownerId,
     indexName,
-    version,
+    version: parseStoredId(parseVersionId, version, what),
     kind: kind as IndexKind,
     status: status as IndexVersionStatus,
     createdAt,
@@ -102,7 +103,7 @@ function parseVersionItem(ownerId: string, indexName: string, item: Record<strin
   };
 }
 
-function parsePointer(ownerId: string, indexName: string, item: Record<string, unknown>): PointerItem {
+function parsePointer(ownerId: OwnerId, indexName: IndexName, item: Record<string, unknown>): PointerItem {
   const what = `index ${indexName} current-version pointer`;
   const { version, kind, publishedAt, previousVersion, publishToken } = item;
   if (typeof version !== 'string' || typeof publishedAt !== 'string' || typeof publishToken !== 'string') {
@@ -112,10 +113,10 @@ function parsePointer(ownerId: string, indexName: string, item: Record<string, u
   return {
     ownerId,
     indexName,
-    version,
+    version: parseStoredId(parseVersionId, version, what),
     kind: kind as IndexKind,
     publishedAt,
-    previousVersion: typeof previousVersion === 'string' ? previousVersion : undefined,
+    previousVersion: typeof previousVersion === 'string' ? parseStoredId(parseVersionId, previousVersion, what) : undefined,
     publishToken,
   };
 }
@@ -130,7 +131,7 @@ function summaryOf(item: VersionItem): IndexVersionSummary {
   return summary;
 }
 
-function staleConflict(indexName: string, version: string, actual: string | undefined, expected: string | undefined): ConflictError {
+function staleConflict(indexName: IndexName, version: VersionId, actual: string | undefined, expected: string | undefined): ConflictError {
   if (actual === undefined) {
     return new ConflictError(
       `index "${indexName}" has no published version, but expectedCurrent was "${expected}": publish "${version}" without expectedCurrent`,
@@ -166,7 +167,7 @@ export class DynamoIndexCatalog implements IndexCatalog {
     return this.options.tableName;
   }
 
-  async stageVersion(ownerId: string, indexName: string, version: string, input: StageVersionInput): Promise<IndexVersionSummary> {
+  async stageVersion(ownerId: OwnerId, indexName: IndexName, version: VersionId, input: StageVersionInput): Promise<IndexVersionSummary> {
     const key = versionKey(ownerId, indexName, version);
     if (!KINDS.includes(input.kind)) throw new InvalidInputError('kind must be "sei" or "two-server"');
     const metadataJson = encodeMetadata(input.metadata);
@@ -233,7 +234,7 @@ export class DynamoIndexCatalog implements IndexCatalog {
     if (entries.length > MAX_BLOBS_PER_VERSION) throw new InvalidInputError(`at most ${MAX_BLOBS_PER_VERSION} blobs per version`);
     let total = 0;
     for (const [name, bytes] of entries) {
-      assertBlobName(name);
+      parseBlobName(name);
       if (!(bytes instanceof Uint8Array)) throw new InvalidInputError(`blob "${name}" must be a Uint8Array`);
       if (bytes.length > MAX_BLOB_BYTES) {
         throw new PayloadTooLargeError(`blob "${name}" is ${bytes.length} bytes; at most ${MAX_BLOB_BYTES} (keep bulkier data in S3)`);
@@ -247,21 +248,21 @@ export class DynamoIndexCatalog implements IndexCatalog {
     return entries;
   }
 
-  private async readVersionItem(ownerId: string, indexName: string, version: string): Promise<VersionItem | undefined> {
+  private async readVersionItem(ownerId: OwnerId, indexName: IndexName, version: VersionId): Promise<VersionItem | undefined> {
     const response = await this.options.client.send(
       new GetCommand({ TableName: this.table, Key: versionKey(ownerId, indexName, version), ConsistentRead: true }),
     );
     return response.Item === undefined ? undefined : parseVersionItem(ownerId, indexName, response.Item);
   }
 
-  private async readPointer(ownerId: string, indexName: string): Promise<PointerItem | undefined> {
+  private async readPointer(ownerId: OwnerId, indexName: IndexName): Promise<PointerItem | undefined> {
     const response = await this.options.client.send(
       new GetCommand({ TableName: this.table, Key: currentPointerKey(ownerId, indexName), ConsistentRead: true }),
     );
     return response.Item === undefined ? undefined : parsePointer(ownerId, indexName, response.Item);
   }
 
-  async getVersion(ownerId: string, indexName: string, version: string): Promise<IndexVersion | undefined> {
+  async getVersion(ownerId: OwnerId, indexName: IndexName, version: VersionId): Promise<IndexVersion | undefined> {
     const item = await this.readVersionItem(ownerId, indexName, version);
     if (item === undefined) return undefined;
     const metadata = decodeMetadata(item.metadataJson, `index ${indexName} version ${version}`);
@@ -272,8 +273,8 @@ export class DynamoIndexCatalog implements IndexCatalog {
     };
   }
 
-  private async readBlob(ownerId: string, indexName: string, version: string, manifest: readonly IndexBlobInfo[], name: string): Promise<Uint8Array> {
-    assertBlobName(name);
+  private async readBlob(ownerId: OwnerId, indexName: IndexName, version: VersionId, manifest: readonly IndexBlobInfo[], name: string): Promise<Uint8Array> {
+    parseBlobName(name);
     const info = manifest.find((blob) => blob.name === name);
     if (info === undefined) throw new NotFoundError(`index "${indexName}" version "${version}" has no blob "${name}"`);
     const what = `index ${indexName} version ${version} blob ${name}`;
@@ -301,14 +302,13 @@ export class DynamoIndexCatalog implements IndexCatalog {
     return bytes;
   }
 
-  async getCurrent(ownerId: string, indexName: string): Promise<CurrentIndexVersion | undefined> {
+  async getCurrent(ownerId: OwnerId, indexName: IndexName): Promise<CurrentIndexVersion | undefined> {
     const pointer = await this.readPointer(ownerId, indexName);
     return pointer === undefined ? undefined : publicPointer(pointer);
   }
 
-  async publish(ownerId: string, indexName: string, version: string, expectedCurrent: string | undefined): Promise<CurrentIndexVersion> {
+  async publish(ownerId: OwnerId, indexName: IndexName, version: VersionId, expectedCurrent: VersionId | undefined): Promise<CurrentIndexVersion> {
     const pointerKey = currentPointerKey(ownerId, indexName);
-    if (expectedCurrent !== undefined) assertVersionName(expectedCurrent);
     const item = await this.readVersionItem(ownerId, indexName, version);
     if (item === undefined) throw new NotFoundError(`index "${indexName}" has no version "${version}": stage it before publishing`);
     this.assertPublishable(item);
@@ -375,7 +375,7 @@ export class DynamoIndexCatalog implements IndexCatalog {
   }
 
   /** Restores the pointer we replaced, unless someone has moved it since. */
-  private async rollBackPointer(ownerId: string, indexName: string, ours: PointerItem, previous: PointerItem | undefined): Promise<void> {
+  private async rollBackPointer(ownerId: OwnerId, indexName: IndexName, ours: PointerItem, previous: PointerItem | undefined): Promise<void> {
     const key = currentPointerKey(ownerId, indexName);
     const condition = {
       ConditionExpression: 'publishToken = :ours',
@@ -394,7 +394,7 @@ export class DynamoIndexCatalog implements IndexCatalog {
     }
   }
 
-  async listVersions(ownerId: string, indexName: string): Promise<IndexVersionSummary[]> {
+  async listVersions(ownerId: OwnerId, indexName: IndexName): Promise<IndexVersionSummary[]> {
     const pk = indexPk(ownerId, indexName);
     const versions: IndexVersionSummary[] = [];
     let startKey: Record<string, unknown> | undefined;
@@ -417,9 +417,9 @@ export class DynamoIndexCatalog implements IndexCatalog {
     return versions;
   }
 
-  async listIndexes(): Promise<{ indexes: Array<{ ownerId: string; indexName: string }>; ownerIds: string[] }> {
-    const seen = new Map<string, { ownerId: string; indexName: string }>();
-    const ownerIds = new Set<string>();
+  async listIndexes(): Promise<{ indexes: Array<{ ownerId: OwnerId; indexName: IndexName }>; ownerIds: OwnerId[] }> {
+    const seen = new Map<string, { ownerId: OwnerId; indexName: IndexName }>();
+    const ownerIds = new Set<OwnerId>();
     let startKey: Record<string, unknown> | undefined;
     do {
       const response = await this.options.client.send(
@@ -434,15 +434,18 @@ export class DynamoIndexCatalog implements IndexCatalog {
       );
       for (const item of response.Items ?? []) {
         const [type, ownerId, indexName] = String(item.pk).split('#');
-        if (type === 'OWNER' && ownerId !== undefined) ownerIds.add(ownerId);
-        else if (ownerId !== undefined && indexName !== undefined) seen.set(`${ownerId}#${indexName}`, { ownerId, indexName });
+        const what = `table item ${String(item.pk)}`;
+        if (type === 'OWNER' && ownerId !== undefined) ownerIds.add(parseStoredId(parseOwnerId, ownerId, what));
+        else if (ownerId !== undefined && indexName !== undefined) {
+          seen.set(`${ownerId}#${indexName}`, { ownerId: parseStoredId(parseOwnerId, ownerId, what), indexName: parseStoredId(parseIndexName, indexName, what) });
+        }
       }
       startKey = response.LastEvaluatedKey;
     } while (startKey !== undefined);
     return { indexes: [...seen.values()], ownerIds: [...ownerIds] };
   }
 
-  async deleteVersion(ownerId: string, indexName: string, version: string): Promise<void> {
+  async deleteVersion(ownerId: OwnerId, indexName: IndexName, version: VersionId): Promise<void> {
     const key = versionKey(ownerId, indexName, version);
     const refuseCurrent = () =>
       new ConflictError(`index "${indexName}" version "${version}" is the current version: publish another version before deleting it`);

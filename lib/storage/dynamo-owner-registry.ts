@@ -12,6 +12,7 @@ import { ConflictError, InvalidInputError, MalformedDataError } from '../core/er
 import { isConditionalCheckFailed } from './dynamo-errors';
 import { ownerKey } from './dynamo-keys';
 import type { OwnerRecord, OwnerRegistry, RegisterOwnerResult } from './types';
+import type { OwnerId } from '../core/ids';
 
 export interface DynamoTableOptions {
   readonly client: DynamoDBDocumentClient;
@@ -23,7 +24,7 @@ export interface DynamoTableOptions {
   readonly readClient?: Pick<DynamoDBClient, 'send'>;
 }
 
-function toRecord(ownerId: string, item: Record<string, unknown>): OwnerRecord {
+function toRecord(ownerId: OwnerId, item: Record<string, unknown>): OwnerRecord {
   const jwk = item.publicKeyJwk;
   try {
     assertEd25519PublicJwk(jwk, 'stored owner key');
@@ -37,7 +38,7 @@ function toRecord(ownerId: string, item: Record<string, unknown>): OwnerRecord {
 export class DynamoOwnerRegistry implements OwnerRegistry {
   constructor(private readonly options: DynamoTableOptions) {}
 
-  async register(ownerId: string, publicKeyJwk: Ed25519PublicJwk, createdAt: Date): Promise<RegisterOwnerResult> {
+  async register(ownerId: OwnerId, publicKeyJwk: Ed25519PublicJwk, createdAt: Date): Promise<RegisterOwnerResult> {
     const key = ownerKey(ownerId);
     assertEd25519PublicJwk(publicKeyJwk);
     if (!(createdAt instanceof Date) || Number.isNaN(createdAt.getTime())) throw new InvalidInputError('createdAt must be a valid Date');
@@ -70,7 +71,7 @@ export class DynamoOwnerRegistry implements OwnerRegistry {
     return { owner: existing, created: false };
   }
 
-  async get(ownerId: string): Promise<OwnerRecord | undefined> {
+  async get(ownerId: OwnerId): Promise<OwnerRecord | undefined> {
     const response = await this.options.client.send(
       new GetCommand({ TableName: this.options.tableName, Key: ownerKey(ownerId), ConsistentRead: true }),
     );

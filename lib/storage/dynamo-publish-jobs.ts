@@ -15,6 +15,8 @@ import { indexPk, PUBLISH_JOB_SK_PREFIX, publishJobKey } from './dynamo-keys';
 import type { DynamoTableOptions } from './dynamo-owner-registry';
 import { decodeMetadata, encodeMetadata } from './json-metadata';
 import type { PublishJobOutcome, PublishJobProgress, PublishJobRecord, PublishJobStatus, PublishJobStore } from './types';
+import { parseStoredId, parseVersionId } from '../core/ids';
+import type { IndexName, OwnerId, VersionId } from '../core/ids';
 
 const STATUSES: readonly PublishJobStatus[] = ['running', 'succeeded', 'failed'];
 
@@ -25,7 +27,7 @@ function parseProgress(value: unknown, what: string): PublishJobProgress {
   return { phase: p.phase, partsDone: p.partsDone as number, partsTotal: p.partsTotal as number, bytesDone: p.bytesDone as number, bytesTotal: p.bytesTotal as number };
 }
 
-function parseJob(ownerId: string, indexName: string, item: Record<string, unknown>): PublishJobRecord {
+function parseJob(ownerId: OwnerId, indexName: IndexName, item: Record<string, unknown>): PublishJobRecord {
   const what = `index ${indexName} publish job`;
   const { version, jobId, status, expectedCurrent, startedAt, updatedAt, leaseUntil, resultJson, error, signedManifest } = item;
   if (typeof version !== 'string' || typeof jobId !== 'string') throw new MalformedDataError(what, 'version or jobId is missing');
@@ -36,10 +38,10 @@ function parseJob(ownerId: string, indexName: string, item: Record<string, unkno
   return {
     ownerId,
     indexName,
-    version,
+    version: parseStoredId(parseVersionId, version, what),
     jobId,
     status: status as PublishJobStatus,
-    expectedCurrent,
+    expectedCurrent: expectedCurrent === null ? null : parseStoredId(parseVersionId, expectedCurrent, what),
     startedAt,
     updatedAt,
     leaseUntil,
@@ -71,14 +73,14 @@ export class DynamoPublishJobStore implements PublishJobStore {
     }
   }
 
-  async get(ownerId: string, indexName: string, version: string): Promise<PublishJobRecord | undefined> {
+  async get(ownerId: OwnerId, indexName: IndexName, version: VersionId): Promise<PublishJobRecord | undefined> {
     const response = await this.options.client.send(
       new GetCommand({ TableName: this.options.tableName, Key: publishJobKey(ownerId, indexName, version), ConsistentRead: true }),
     );
     return response.Item === undefined ? undefined : parseJob(ownerId, indexName, response.Item);
   }
 
-  async heartbeat(ownerId: string, indexName: string, version: string, jobId: string, progress: PublishJobProgress, leaseUntil: Date, now: Date): Promise<boolean> {
+  async heartbeat(ownerId: OwnerId, indexName: IndexName, version: VersionId, jobId: string, progress: PublishJobProgress, leaseUntil: Date, now: Date): Promise<boolean> {
     return this.update(ownerId, indexName, version, {
       UpdateExpression: 'SET progress = :progress, leaseUntil = :lease, updatedAt = :now',
       ConditionExpression: 'jobId = :job AND #status = :running AND leaseUntil >= :now',
@@ -87,7 +89,7 @@ export class DynamoPublishJobStore implements PublishJobStore {
     });
   }
 
-  async finish(ownerId: string, indexName: string, version: string, jobId: string, outcome: PublishJobOutcome, now: Date): Promise<boolean> {
+  async finish(ownerId: OwnerId, indexName: IndexName, version: VersionId, jobId: string, outcome: PublishJobOutcome, now: Date): Promise<boolean> {
     const values: Record<string, unknown> = { ':status': outcome.status, ':now': now.toISOString(), ':job': jobId, ':running': 'running' };
     let set = '#status = :status, updatedAt = :now';
     if (outcome.status === 'succeeded') {
@@ -106,8 +108,8 @@ export class DynamoPublishJobStore implements PublishJobStore {
     });
   }
 
-  async listVersions(ownerId: string, indexName: string): Promise<string[]> {
-    const versions: string[] = [];
+  async listVersions(ownerId: OwnerId, indexName: IndexName): Promise<VersionId[]> {
+    const versions: VersionId[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
       const response = await this.options.client.send(
@@ -120,13 +122,15 @@ export class DynamoPublishJobStore implements PublishJobStore {
           ExclusiveStartKey: startKey,
         }),
       );
-      for (const item of response.Items ?? []) versions.push(String(item.sk).slice(PUBLISH_JOB_SK_PREFIX.length));
+      for (const item of response.Items ?? []) {
+        versions.push(parseStoredId(parseVersionId, String(item.sk).slice(PUBLISH_JOB_SK_PREFIX.length), `index ${indexName} publish job key`));
+      }
       startKey = response.LastEvaluatedKey;
     } while (startKey !== undefined);
     return versions;
   }
 
-  async remove(ownerId: string, indexName: string, version: string, now: Date): Promise<boolean> {
+  async remove(ownerId: OwnerId, indexName: IndexName, version: VersionId, now: Date): Promise<boolean> {
     try {
       await this.options.client.send(
         new DeleteCommand({
@@ -145,9 +149,9 @@ export class DynamoPublishJobStore implements PublishJobStore {
   }
 
   private async update(
-    ownerId: string,
-    indexName: string,
-    version: string,
+    ownerId: OwnerId,
+    indexName: IndexName,
+    version: VersionId,
     expression: { UpdateExpression: string; ConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> },
   ): Promise<boolean> {
     try {

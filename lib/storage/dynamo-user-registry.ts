@@ -13,6 +13,7 @@ import { isConditionalCheckFailed } from './dynamo-errors';
 import { userKey } from './dynamo-keys';
 import type { DynamoTableOptions } from './dynamo-owner-registry';
 import type { UserRecord, UserRegistry } from './types';
+import type { OwnerId, UserId } from '../core/ids';
 
 export interface DynamoUserRegistryOptions extends DynamoTableOptions {
   /** Clock for timestamps (tests). Default: the system clock. */
@@ -21,7 +22,7 @@ export interface DynamoUserRegistryOptions extends DynamoTableOptions {
 
 const MAX_ATTEMPTS = 5;
 
-function toRecord(ownerId: string, userId: string, item: Record<string, unknown>): UserRecord {
+function toRecord(ownerId: OwnerId, userId: UserId, item: Record<string, unknown>): UserRecord {
   const what = `user record ${userId}`;
   if (item.status !== 'active' && item.status !== 'revoked') throw new MalformedDataError(what, 'status is neither active nor revoked');
   if (typeof item.createdAt !== 'string' || typeof item.updatedAt !== 'string') throw new MalformedDataError(what, 'timestamps are missing');
@@ -59,7 +60,7 @@ export class DynamoUserRegistry implements UserRegistry {
   }
 
   /** Read on every request by the authorizer: a raw GetItem (no document-client marshalling). */
-  async get(ownerId: string, userId: string): Promise<UserRecord | undefined> {
+  async get(ownerId: OwnerId, userId: UserId): Promise<UserRecord | undefined> {
     const key = userKey(ownerId, userId);
     const response = await (this.options.readClient ?? this.options.client).send(
       new GetItemCommand({ TableName: this.options.tableName, Key: { pk: { S: key.pk }, sk: { S: key.sk } }, ConsistentRead: true }),
@@ -67,7 +68,7 @@ export class DynamoUserRegistry implements UserRegistry {
     return response.Item === undefined ? undefined : toRecord(ownerId, userId, scalarAttributes(response.Item));
   }
 
-  async put(ownerId: string, userId: string): Promise<UserRecord> {
+  async put(ownerId: OwnerId, userId: UserId): Promise<UserRecord> {
     const key = userKey(ownerId, userId);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const existing = await this.get(ownerId, userId);
@@ -111,7 +112,7 @@ export class DynamoUserRegistry implements UserRegistry {
     throw new ConflictError(`user "${userId}" is being changed concurrently: retry`);
   }
 
-  async revoke(ownerId: string, userId: string): Promise<UserRecord> {
+  async revoke(ownerId: OwnerId, userId: UserId): Promise<UserRecord> {
     const key = userKey(ownerId, userId);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const at = this.now().toISOString();

@@ -8,8 +8,8 @@ import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/prom
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BlindsightError, InvalidInputError, NotFoundError } from '../core/errors';
-import { assertKeyId } from './identifiers';
 import type { SecretStore } from './types';
+import { parseKeyId } from '../core/ids';
 
 const FILE_MODE = 0o600;
 const DIRECTORY_MODE = 0o700;
@@ -26,7 +26,7 @@ export class FileSecretStore implements SecretStore {
 
   /** Path of a key's file (for operators and tests; the key id is validated). */
   pathOf(keyId: string): string {
-    assertKeyId(keyId);
+    parseKeyId(keyId);
     return join(this.directory, `${keyId}${SUFFIX}`);
   }
 

@@ -1,7 +1,7 @@
 /**
  * S3 object keys. Everything an owner stores lives under `owners/<ownerId>/`, and every
- * component is validated (identifiers.ts), so a key built here can only point into the owner's
- * own prefix:
+ * component is a parsed name (branded ids of lib/core/ids.ts; part names and upload ids are
+ * parsed here), so a key built here can only point into the owner's own prefix:
  *
  *   owners/<ownerId>/images/<imageId>                              encrypted image envelopes
  *   owners/<ownerId>/indexes/<indexName>/<version>/<part>          bulky index parts (e.g. SEI
@@ -20,38 +20,34 @@
  *                                                                  index version may list it)
  */
 import { InvalidInputError } from '../core/errors';
-import { assertBlobName, assertImageId, assertIndexName, assertOwnerId, assertUploadId, assertVersionName } from './identifiers';
+import { parseBlobName, parseUploadId } from '../core/ids';
+import type { ImageId, IndexName, OwnerId, VersionId } from '../core/ids';
 
 /** S3's own limit on key length (UTF-8 bytes). */
 const MAX_KEY_BYTES = 1024;
 
 /** The prefix that holds everything of one owner (ends with '/'). */
-export function ownerPrefix(ownerId: string): string {
-  assertOwnerId(ownerId);
+export function ownerPrefix(ownerId: OwnerId): string {
   return `owners/${ownerId}/`;
 }
 
-export function imageObjectKey(ownerId: string, imageId: string): string {
-  assertImageId(imageId);
+export function imageObjectKey(ownerId: OwnerId, imageId: ImageId): string {
   return `${ownerPrefix(ownerId)}images/${imageId}`;
 }
 
 /** An owner's pending request to remove an image's envelope (lib/service/images/image-removals.ts). */
-export function imageRemovalKey(ownerId: string, imageId: string): string {
-  assertImageId(imageId);
+export function imageRemovalKey(ownerId: OwnerId, imageId: ImageId): string {
   return `${imageRemovalsPrefix(ownerId)}${imageId}`;
 }
 
 /** The prefix of all of an owner's pending image removals (ends with '/'). */
-export function imageRemovalsPrefix(ownerId: string): string {
+export function imageRemovalsPrefix(ownerId: OwnerId): string {
   return `${ownerPrefix(ownerId)}image-removals/`;
 }
 
 /** A named part of an index version kept in S3 (e.g. "leaves"). */
-export function indexPartObjectKey(ownerId: string, indexName: string, version: string, part: string): string {
-  assertIndexName(indexName);
-  assertVersionName(version);
-  assertBlobName(part);
+export function indexPartObjectKey(ownerId: OwnerId, indexName: IndexName, version: VersionId, part: string): string {
+  parseBlobName(part);
   return `${ownerPrefix(ownerId)}indexes/${indexName}/${version}/${part}`;
 }
 
@@ -59,35 +55,30 @@ export function indexPartObjectKey(ownerId: string, indexName: string, version: 
  * Where the owner uploads a part of an unpublished version. Never read by searches: publish
  * copies it to indexPartObjectKey, which no presigned URL ever names.
  */
-export function indexPartUploadKey(ownerId: string, indexName: string, version: string, part: string): string {
-  assertIndexName(indexName);
-  assertVersionName(version);
-  assertBlobName(part);
+export function indexPartUploadKey(ownerId: OwnerId, indexName: IndexName, version: VersionId, part: string): string {
+  parseBlobName(part);
   // "uploads" is never a version name, so this never lies inside a version's prefix.
   return `${ownerPrefix(ownerId)}indexes/${indexName}/uploads/${version}/${part}`;
 }
 
 /** The prefix of everything of all of an owner's indexes (ends with '/'). */
-export function indexesPrefix(ownerId: string): string {
+export function indexesPrefix(ownerId: OwnerId): string {
   return `${ownerPrefix(ownerId)}indexes/`;
 }
 
 /** The clean-up's record of one index (lib/service/versions/cleanup.ts), outside every version's prefix. */
-export function indexCleanupStateKey(ownerId: string, indexName: string): string {
-  assertIndexName(indexName);
+export function indexCleanupStateKey(ownerId: OwnerId, indexName: IndexName): string {
   // Not a version name (those start with a time), so never inside a version's prefix.
   return `${ownerPrefix(ownerId)}indexes/${indexName}/cleanup-state.json`;
 }
 
 /** The prefix of all S3 parts of one index version (for cleanup). */
-export function indexVersionPrefix(ownerId: string, indexName: string, version: string): string {
-  assertIndexName(indexName);
-  assertVersionName(version);
+export function indexVersionPrefix(ownerId: OwnerId, indexName: IndexName, version: VersionId): string {
   return `${ownerPrefix(ownerId)}indexes/${indexName}/${version}/`;
 }
 
-export function uploadObjectKey(ownerId: string, uploadId: string): string {
-  assertUploadId(uploadId);
+export function uploadObjectKey(ownerId: OwnerId, uploadId: string): string {
+  parseUploadId(uploadId);
   return `${ownerPrefix(ownerId)}uploads/${uploadId}`;
 }
 
@@ -119,7 +110,7 @@ export function assertObjectKey(key: unknown): asserts key is string {
 }
 
 /** True if `key` lies inside the owner's prefix (for keys read back from requests or metadata). */
-export function isOwnedKey(ownerId: string, key: string): boolean {
+export function isOwnedKey(ownerId: OwnerId, key: string): boolean {
   try {
     assertObjectKey(key);
   } catch {

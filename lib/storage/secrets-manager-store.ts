@@ -16,8 +16,8 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SETTINGS } from '../config/settings';
 import { InvalidInputError, MalformedDataError, NotFoundError, UnavailableError } from '../core/errors';
 import { LoadingCache } from '../core/loading-cache';
-import { assertKeyId } from './identifiers';
 import type { SecretStore } from './types';
+import { parseKeyId } from '../core/ids';
 
 export const DEFAULT_SECRET_MAX_AGE_SECONDS = 300;
 /** Bytes of secrets kept in memory (a SEAL secret key at N = 8192 is about 262 KB). */
@@ -57,7 +57,7 @@ export class SecretsManagerStore implements SecretStore {
 
   /** The Secrets Manager name of a key id. */
   secretName(keyId: string): string {
-    assertKeyId(keyId);
+    parseKeyId(keyId);
     return `${this.prefix}${keyId}`;
   }
 

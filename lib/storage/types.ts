@@ -1,10 +1,12 @@
 /**
  * Storage interfaces of the CS1 and CS2 services. Handlers depend on these, never on the AWS
  * SDK: the implementations (S3, DynamoDB, Secrets Manager, local files) live one per module.
- * Every method validates the names it turns into keys (see identifiers.ts) and reports absence
+ * Ids arrive parsed (branded types of lib/core/ids.ts); ids read back from records are parsed
+ * again by the decoders. Every method reports absence
  * and races with the typed errors of lib/core/errors (NotFoundError, ConflictError).
  */
 import type { Ed25519PublicJwk, UserStatus } from '../auth/types';
+import type { IndexName, OwnerId, UserId, VersionId } from '../core/ids';
 
 export type { UserStatus };
 
@@ -76,7 +78,7 @@ export interface ObjectStore {
 // Owners and users (DynamoDB)
 
 export interface OwnerRecord {
-  readonly ownerId: string;
+  readonly ownerId: OwnerId;
   /** The registered public signing key (kty, crv, x only). */
   readonly publicKeyJwk: Ed25519PublicJwk;
   /** ISO 8601. */
@@ -94,13 +96,13 @@ export interface OwnerRegistry {
    * Registers an owner's public key. Idempotent for the same key; ConflictError if the id is
    * registered with a different key. Callers derive ownerId with ownerIdOf(publicKeyJwk).
    */
-  register(ownerId: string, publicKeyJwk: Ed25519PublicJwk, createdAt: Date): Promise<RegisterOwnerResult>;
-  get(ownerId: string): Promise<OwnerRecord | undefined>;
+  register(ownerId: OwnerId, publicKeyJwk: Ed25519PublicJwk, createdAt: Date): Promise<RegisterOwnerResult>;
+  get(ownerId: OwnerId): Promise<OwnerRecord | undefined>;
 }
 
 export interface UserRecord {
-  readonly ownerId: string;
-  readonly userId: string;
+  readonly ownerId: OwnerId;
+  readonly userId: UserId;
   readonly status: UserStatus;
   /** ISO 8601 times. */
   readonly createdAt: string;
@@ -116,11 +118,11 @@ export interface UserRecord {
 /** The users an owner has issued tokens to. Users of different owners never meet (key design). */
 export interface UserRegistry {
   /** Adds or re-activates a user (re-activation is recorded). Idempotent for an active user. */
-  put(ownerId: string, userId: string): Promise<UserRecord>;
+  put(ownerId: OwnerId, userId: UserId): Promise<UserRecord>;
   /** Revokes a user; takes effect on its next request. NotFoundError if unknown. */
-  revoke(ownerId: string, userId: string): Promise<UserRecord>;
+  revoke(ownerId: OwnerId, userId: UserId): Promise<UserRecord>;
   /** Strongly consistent, so a revocation is seen at once. */
-  get(ownerId: string, userId: string): Promise<UserRecord | undefined>;
+  get(ownerId: OwnerId, userId: UserId): Promise<UserRecord | undefined>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -156,9 +158,9 @@ export interface StageVersionInput {
 }
 
 export interface IndexVersionSummary {
-  readonly ownerId: string;
-  readonly indexName: string;
-  readonly version: string;
+  readonly ownerId: OwnerId;
+  readonly indexName: IndexName;
+  readonly version: VersionId;
   readonly kind: IndexKind;
   readonly status: IndexVersionStatus;
   /** ISO 8601. */
@@ -174,14 +176,14 @@ export interface IndexVersion extends IndexVersionSummary {
 }
 
 export interface CurrentIndexVersion {
-  readonly ownerId: string;
-  readonly indexName: string;
-  readonly version: string;
+  readonly ownerId: OwnerId;
+  readonly indexName: IndexName;
+  readonly version: VersionId;
   readonly kind: IndexKind;
   /** ISO 8601. */
   readonly publishedAt: string;
   /** The version this publish replaced, if any. */
-  readonly previousVersion?: string;
+  readonly previousVersion?: VersionId;
 }
 
 /**
@@ -191,25 +193,25 @@ export interface CurrentIndexVersion {
  */
 export interface IndexCatalog {
   /** Writes a new immutable version; ConflictError if the version name exists. */
-  stageVersion(ownerId: string, indexName: string, version: string, input: StageVersionInput): Promise<IndexVersionSummary>;
+  stageVersion(ownerId: OwnerId, indexName: IndexName, version: VersionId, input: StageVersionInput): Promise<IndexVersionSummary>;
   /** A version (complete or not), or undefined. */
-  getVersion(ownerId: string, indexName: string, version: string): Promise<IndexVersion | undefined>;
+  getVersion(ownerId: OwnerId, indexName: IndexName, version: VersionId): Promise<IndexVersion | undefined>;
   /** The serving version, or undefined if none was published. */
-  getCurrent(ownerId: string, indexName: string): Promise<CurrentIndexVersion | undefined>;
+  getCurrent(ownerId: OwnerId, indexName: IndexName): Promise<CurrentIndexVersion | undefined>;
   /**
    * Points the index at `version`, if it is completely staged and the pointer still names
    * `expectedCurrent` (undefined: nothing published yet); ConflictError otherwise.
    */
-  publish(ownerId: string, indexName: string, version: string, expectedCurrent: string | undefined): Promise<CurrentIndexVersion>;
+  publish(ownerId: OwnerId, indexName: IndexName, version: VersionId, expectedCurrent: VersionId | undefined): Promise<CurrentIndexVersion>;
   /** All versions of the index, ordered by version name. */
-  listVersions(ownerId: string, indexName: string): Promise<IndexVersionSummary[]>;
+  listVersions(ownerId: OwnerId, indexName: IndexName): Promise<IndexVersionSummary[]>;
   /** Deletes a version that is not current (abandoned stagings, superseded versions). */
-  deleteVersion(ownerId: string, indexName: string, version: string): Promise<void>;
+  deleteVersion(ownerId: OwnerId, indexName: IndexName, version: VersionId): Promise<void>;
   /**
    * Every (owner, index) with a pointer or a version, and every registered owner (a full scan:
    * for the clean-up only).
    */
-  listIndexes?(): Promise<{ readonly indexes: Array<{ readonly ownerId: string; readonly indexName: string }>; readonly ownerIds: string[] }>;
+  listIndexes?(): Promise<{ readonly indexes: Array<{ readonly ownerId: OwnerId; readonly indexName: IndexName }>; readonly ownerIds: OwnerId[] }>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,9 +219,9 @@ export interface IndexCatalog {
 
 /** Whose queries a counter counts: one user of one owner on one index, in one window. */
 export interface QueryBudgetKey {
-  readonly ownerId: string;
-  readonly userId: string;
-  readonly indexName: string;
+  readonly ownerId: OwnerId;
+  readonly userId: UserId;
+  readonly indexName: IndexName;
   /** Start of the window, epoch seconds (a multiple of the window length). */
   readonly windowStart: number;
 }
@@ -263,13 +265,13 @@ export type PublishJobOutcome =
 
 /** One publish of one version; a new job for the same version replaces a finished or abandoned one. */
 export interface PublishJobRecord {
-  readonly ownerId: string;
-  readonly indexName: string;
-  readonly version: string;
+  readonly ownerId: OwnerId;
+  readonly indexName: IndexName;
+  readonly version: VersionId;
   /** Random per start: a job that lost its lease can no longer write the record. */
   readonly jobId: string;
   readonly status: PublishJobStatus;
-  readonly expectedCurrent: string | null;
+  readonly expectedCurrent: VersionId | null;
   /** ISO 8601 times. */
   readonly startedAt: string;
   readonly updatedAt: string;
@@ -289,21 +291,21 @@ export interface PublishJobStore {
    */
   start(record: PublishJobRecord): Promise<void>;
   /** The version's latest job (strongly consistent), or undefined. */
-  get(ownerId: string, indexName: string, version: string): Promise<PublishJobRecord | undefined>;
+  get(ownerId: OwnerId, indexName: IndexName, version: VersionId): Promise<PublishJobRecord | undefined>;
   /**
    * Progress and a new lease for job `jobId`, only while it runs and holds its lease at `now`;
    * false when it no longer does (another job took over, or the lease passed).
    */
-  heartbeat(ownerId: string, indexName: string, version: string, jobId: string, progress: PublishJobProgress, leaseUntil: Date, now: Date): Promise<boolean>;
+  heartbeat(ownerId: OwnerId, indexName: IndexName, version: VersionId, jobId: string, progress: PublishJobProgress, leaseUntil: Date, now: Date): Promise<boolean>;
   /** Records the outcome of job `jobId` if it still runs; false otherwise. */
-  finish(ownerId: string, indexName: string, version: string, jobId: string, outcome: PublishJobOutcome, now: Date): Promise<boolean>;
+  finish(ownerId: OwnerId, indexName: IndexName, version: VersionId, jobId: string, outcome: PublishJobOutcome, now: Date): Promise<boolean>;
   /** The versions of the index that have a job record (for the clean-up). */
-  listVersions(ownerId: string, indexName: string): Promise<string[]>;
+  listVersions(ownerId: OwnerId, indexName: IndexName): Promise<VersionId[]>;
   /**
    * Removes the version's job record unless a job of it still runs with a lease beyond `now`;
    * true when no record is left.
    */
-  remove(ownerId: string, indexName: string, version: string, now: Date): Promise<boolean>;
+  remove(ownerId: OwnerId, indexName: IndexName, version: VersionId, now: Date): Promise<boolean>;
 }
 
 // ---------------------------------------------------------------------------------------------

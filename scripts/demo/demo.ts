@@ -42,6 +42,7 @@ import type { WebServer } from '../local-cloud/web-server';
 import type { GalleryImage } from './gallery';
 import { balancedSubset, copySubset, GALLERY_DIR, galleryImages, labelOf } from './gallery';
 import { serveWebPage } from './web-page';
+import { parseUserId } from '../../lib/core/ids';
 
 /** Where the demo writes (a terminal gets a live progress line per step). */
 export interface OutputStream {
@@ -330,7 +331,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
       const enrolled = await enrollUser({
         owner,
         client: await ownerClient(endpoint, owner),
-        userId: DEMO_USER,
+        userId: parseUserId(DEMO_USER),
         ...decodeKeyRequest(request),
         manifest,
         pca: await build.get(BUILD_FILES.pca, 'the PCA model'),

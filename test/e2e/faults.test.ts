@@ -33,6 +33,7 @@ import { registerOwner, startE2eCloud } from '../support/e2e-cloud';
 import type { E2eCloud, E2eOwner } from '../support/e2e-cloud';
 import { buildSeiCorpus, expectedResults, userTrapdoors, vectorAt } from '../support/e2e-sei';
 import type { SeiCorpus } from '../support/e2e-sei';
+import { toIndexName, toOwnerId, toVersionId } from '../support/ids';
 
 const K = 8;
 const PROBES = 3;
@@ -63,12 +64,12 @@ describe('faults end to end: interrupted publishes, concurrent publish and searc
 
   /** The pointer item as CS1 stores it. */
   async function pointer(indexName: string): Promise<Record<string, unknown> | undefined> {
-    const { Item } = await e2e.documents.send(new GetCommand({ TableName: e2e.table, Key: currentPointerKey(owner.ownerId, indexName), ConsistentRead: true }));
+    const { Item } = await e2e.documents.send(new GetCommand({ TableName: e2e.table, Key: currentPointerKey(toOwnerId(owner.ownerId), toIndexName(indexName)), ConsistentRead: true }));
     return Item;
   }
 
   async function versionStatus(indexName: string, version: string): Promise<unknown> {
-    const { Item } = await e2e.documents.send(new GetCommand({ TableName: e2e.table, Key: versionKey(owner.ownerId, indexName, version), ConsistentRead: true }));
+    const { Item } = await e2e.documents.send(new GetCommand({ TableName: e2e.table, Key: versionKey(toOwnerId(owner.ownerId), toIndexName(indexName), toVersionId(version)), ConsistentRead: true }));
     return Item?.status;
   }
 
@@ -186,7 +187,7 @@ describe('faults end to end: interrupted publishes, concurrent publish and searc
     it('dies while writing the staged chunks: the old version serves, the broken one can never be published', async () => {
       const v2 = await uploadedVersion(treeB);
       const { service, died } = dyingPublisher((command) => command.constructor.name === 'BatchWriteCommand');
-      await expect(service.publishVersion(owner.ownerId, index, v2, v1)).rejects.toThrow(/simulated crash/);
+      await expect(service.publishVersion(toOwnerId(owner.ownerId), toIndexName(index), toVersionId(v2), toVersionId(v1))).rejects.toThrow(/simulated crash/);
       expect(died()).toBe(true);
       expect(await versionStatus(index, v2)).toBe('staging');
       expect((await pointer(index))?.version).toBe(v1);
@@ -211,7 +212,7 @@ describe('faults end to end: interrupted publishes, concurrent publish and searc
       const serving = v1;
       const v2 = await uploadedVersion(treeA);
       const { service, died } = dyingPublisher((command) => command.constructor.name === 'PutCommand' && (command.input.Item as { type?: string } | undefined)?.type === 'index-pointer');
-      await expect(service.publishVersion(owner.ownerId, index, v2, serving)).rejects.toThrow(/simulated crash/);
+      await expect(service.publishVersion(toOwnerId(owner.ownerId), toIndexName(index), toVersionId(v2), toVersionId(serving))).rejects.toThrow(/simulated crash/);
       expect(died()).toBe(true);
       expect(await versionStatus(index, v2)).toBe('complete');
       expect((await pointer(index))?.version).toBe(serving);

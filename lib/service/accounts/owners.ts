@@ -6,11 +6,11 @@
  */
 import { ownerIdOf } from '../../auth/owner-id';
 import { assertEd25519PublicJwk } from '../../auth/signing-key';
-import { assertOwnerId, assertUserId } from '../../storage/identifiers';
 import type { OwnerRegistry, UserRecord, UserRegistry } from '../../storage/types';
+import type { OwnerId, UserId } from '../../core/ids';
 
 export interface RegisterOwnerResult {
-  readonly ownerId: string;
+  readonly ownerId: OwnerId;
   /** False when the same key was registered before. */
   readonly created: boolean;
   readonly createdAt: string;
@@ -32,15 +32,11 @@ export class OwnerService {
     return { ownerId, created, createdAt: owner.createdAt };
   }
 
-  async putUser(ownerId: string, userId: string): Promise<UserRecord> {
-    assertOwnerId(ownerId);
-    assertUserId(userId);
+  async putUser(ownerId: OwnerId, userId: UserId): Promise<UserRecord> {
     return this.users.put(ownerId, userId);
   }
 
-  async revokeUser(ownerId: string, userId: string): Promise<UserRecord> {
-    assertOwnerId(ownerId);
-    assertUserId(userId);
+  async revokeUser(ownerId: OwnerId, userId: UserId): Promise<UserRecord> {
     return this.users.revoke(ownerId, userId);
   }
 }

@@ -13,7 +13,7 @@
  */
 import { assertUserMayUseToken, bearerToken, verifyToken } from '../../auth/tokens';
 import type { Ed25519PublicJwk, UserStanding, VerifiedToken } from '../../auth/types';
-import type { UserId } from '../../core/ids';
+import type { OwnerId, UserId } from '../../core/ids';
 import { LoadingCache } from '../../core/loading-cache';
 import type { OwnerRegistry, UserRegistry } from '../../storage/types';
 import { VerifiedTokenCache } from './verified-token-cache';
@@ -69,14 +69,14 @@ export class TokenAuthorizer {
     return verified;
   }
 
-  private async userStanding(ownerId: string, userId: string): Promise<UserStanding | undefined> {
+  private async userStanding(ownerId: OwnerId, userId: UserId): Promise<UserStanding | undefined> {
     const record = await this.users.get(ownerId, userId);
     if (record === undefined) return undefined;
     return { status: record.status, revokedAt: record.revokedAt === undefined ? undefined : new Date(record.revokedAt) };
   }
 
   /** An unknown owner is not remembered: it may register a moment later. */
-  private ownerKey(ownerId: string): Promise<Ed25519PublicJwk | undefined> {
+  private ownerKey(ownerId: OwnerId): Promise<Ed25519PublicJwk | undefined> {
     return this.ownerKeys.get(ownerId, async () => (await this.owners.get(ownerId))?.publicKeyJwk);
   }
 }

@@ -26,18 +26,19 @@
  */
 import { mapLimited } from '../../core/concurrency';
 import { InvalidInputError, NotFoundError } from '../../core/errors';
-import { assertImageId, assertIndexName, assertOwnerId, assertVersionName } from '../../storage/identifiers';
 import { imageObjectKey, imageRemovalKey, imageRemovalsPrefix } from '../../storage/object-keys';
 import type { IndexCatalog, ObjectStore } from '../../storage/types';
 import { MAX_IMAGES_PER_REQUEST, MAX_INDEXES_PER_REMOVAL } from '../../api/limits';
 import type { ImageRemovalsRequest } from '../../api/schemas';
 import { S3_CONCURRENCY } from '../limits';
+import { parseImageId, parseIndexName, parseVersionId } from '../../core/ids';
+import type { ImageId, IndexName, OwnerId } from '../../core/ids';
 
 export const IMAGE_REMOVAL_FORMAT = 'blindsight-image-removal';
 
 /** One pending removal, as stored. */
 export interface PendingImageRemoval {
-  readonly imageId: string;
+  readonly imageId: ImageId;
   /** ISO 8601, CS1's clock. */
   readonly requestedAt: string;
   /** The envelope's ETag when the removal was asked for (an envelope uploaded since stays). */
@@ -48,23 +49,24 @@ export interface PendingImageRemoval {
 
 /** Why a pending removal did not happen in a run. */
 export interface RemovalHolder {
-  readonly indexName: string;
+  readonly indexName: IndexName;
+  /** As the clean-up's report names it (a report, never a key). */
   readonly version: string;
 }
 
 export type ImageRemovalOutcome =
-  | { readonly ownerId: string; readonly imageId: string; readonly outcome: 'removed' }
+  | { readonly ownerId: OwnerId; readonly imageId: ImageId; readonly outcome: 'removed' }
   /** The envelope was uploaded again after the request: it stays, the request is dropped. */
-  | { readonly ownerId: string; readonly imageId: string; readonly outcome: 'cancelled' }
+  | { readonly ownerId: OwnerId; readonly imageId: ImageId; readonly outcome: 'cancelled' }
   /** Kept versions may still list it (or the request is younger than the grace period). */
-  | { readonly ownerId: string; readonly imageId: string; readonly outcome: 'waiting'; readonly heldBy: readonly RemovalHolder[] };
+  | { readonly ownerId: OwnerId; readonly imageId: ImageId; readonly outcome: 'waiting'; readonly heldBy: readonly RemovalHolder[] };
 
 function encodeRemoval(removal: PendingImageRemoval): Uint8Array {
   return new TextEncoder().encode(JSON.stringify({ format: IMAGE_REMOVAL_FORMAT, ...removal }));
 }
 
 /** A stored removal, or undefined if the object is not one (never acted on). */
-export function parseImageRemoval(bytes: Uint8Array, imageId: string): PendingImageRemoval | undefined {
+export function parseImageRemoval(bytes: Uint8Array, imageId: ImageId): PendingImageRemoval | undefined {
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder().decode(bytes));
@@ -81,7 +83,7 @@ export function parseImageRemoval(bytes: Uint8Array, imageId: string): PendingIm
 }
 
 /** Drops pending removals of images being uploaded again (an absent one is no error). */
-export async function cancelImageRemovals(objects: ObjectStore, ownerId: string, imageIds: readonly string[]): Promise<void> {
+export async function cancelImageRemovals(objects: ObjectStore, ownerId: OwnerId, imageIds: readonly ImageId[]): Promise<void> {
   await mapLimited(imageIds, S3_CONCURRENCY, (imageId) => objects.delete(imageRemovalKey(ownerId, imageId)));
 }
 
@@ -98,19 +100,18 @@ export class ImageRemovalService {
    * before anything is written: an unknown image (no envelope and no pending removal) or version
    * is a 404 and records nothing. Asking again for a pending removal keeps the first request.
    */
-  async request(ownerId: string, request: ImageRemovalsRequest): Promise<Array<{ imageId: string; requestedAt: string }>> {
-    assertOwnerId(ownerId);
-    const { imageIds, absentFrom } = request;
-    if (!Array.isArray(imageIds) || imageIds.length < 1 || imageIds.length > MAX_IMAGES_PER_REQUEST) {
+  async request(ownerId: OwnerId, request: ImageRemovalsRequest): Promise<Array<{ imageId: ImageId; requestedAt: string }>> {
+    if (!Array.isArray(request.imageIds) || request.imageIds.length < 1 || request.imageIds.length > MAX_IMAGES_PER_REQUEST) {
       throw new InvalidInputError(`imageIds must list 1 to ${MAX_IMAGES_PER_REQUEST} images per request`);
     }
-    imageIds.forEach((id) => assertImageId(id));
+    // The request body's ids are parsed here, where they enter.
+    const imageIds = request.imageIds.map((id) => parseImageId(id));
     if (new Set(imageIds).size !== imageIds.length) throw new InvalidInputError('imageIds lists an image twice');
-    const named = Object.entries(absentFrom);
+    const named = Object.entries(request.absentFrom);
     if (named.length > MAX_INDEXES_PER_REMOVAL) throw new InvalidInputError(`absentFrom may name at most ${MAX_INDEXES_PER_REMOVAL} indexes`);
-    for (const [indexName, version] of named) {
-      assertIndexName(indexName);
-      assertVersionName(version);
+    for (const [name, versionName] of named) {
+      const indexName = parseIndexName(name);
+      const version = parseVersionId(versionName);
       const item = await this.indexes.getVersion(ownerId, indexName, version);
       if (item === undefined || item.status !== 'complete') {
         throw new NotFoundError(`index "${indexName}" has no published version "${version}": name the version your delete published`);
@@ -134,7 +135,7 @@ export class ImageRemovalService {
     });
   }
 
-  private async pending(ownerId: string, imageId: string): Promise<PendingImageRemoval | undefined> {
+  private async pending(ownerId: OwnerId, imageId: ImageId): Promise<PendingImageRemoval | undefined> {
     try {
       return parseImageRemoval(await this.objects.get(imageRemovalKey(ownerId, imageId)), imageId);
     } catch (error) {
@@ -145,13 +146,12 @@ export class ImageRemovalService {
 }
 
 /** Every pending removal of an owner (records that are not removals are left alone). */
-export async function pendingImageRemovals(objects: ObjectStore & Required<Pick<ObjectStore, 'list'>>, ownerId: string): Promise<PendingImageRemoval[]> {
+export async function pendingImageRemovals(objects: ObjectStore & Required<Pick<ObjectStore, 'list'>>, ownerId: OwnerId): Promise<PendingImageRemoval[]> {
   const prefix = imageRemovalsPrefix(ownerId);
   const removals: PendingImageRemoval[] = [];
   for await (const { key } of objects.list(prefix)) {
-    const imageId = key.slice(prefix.length);
     try {
-      assertImageId(imageId);
+      const imageId = parseImageId(key.slice(prefix.length));
       const removal = parseImageRemoval(await objects.get(key), imageId);
       if (removal !== undefined) removals.push(removal);
     } catch (error) {
@@ -163,7 +163,7 @@ export async function pendingImageRemovals(objects: ObjectStore & Required<Pick<
 
 /** A version the clean-up keeps, and whether only because a newer version reads its blocks. */
 export interface KeptVersion {
-  readonly indexName: string;
+  readonly indexName: IndexName;
   readonly version: string;
   readonly onlyReferenced: boolean;
 }
@@ -189,7 +189,7 @@ export function holdersOf(removal: PendingImageRemoval, kept: readonly KeptVersi
  * Acts on one pending removal no kept version holds: removes the envelope (unless it was
  * uploaded again since the request), then the record.
  */
-export async function removeEnvelope(objects: ObjectStore, ownerId: string, removal: PendingImageRemoval): Promise<'removed' | 'cancelled'> {
+export async function removeEnvelope(objects: ObjectStore, ownerId: OwnerId, removal: PendingImageRemoval): Promise<'removed' | 'cancelled'> {
   const key = imageObjectKey(ownerId, removal.imageId);
   const head = await objects.head(key);
   const reuploaded = head !== undefined && removal.etag !== undefined && head.etag !== removal.etag;

@@ -7,7 +7,6 @@
  * clean-up (image-removals.ts).
  */
 import { InvalidInputError, NotFoundError, PayloadTooLargeError } from '../../core/errors';
-import { assertImageId, assertOwnerId } from '../../storage/identifiers';
 import { imageObjectKey } from '../../storage/object-keys';
 import type { ObjectStore, PresignedRequest } from '../../storage/types';
 import { mapLimited } from '../../core/concurrency';
@@ -15,18 +14,21 @@ import { MAX_IMAGE_BYTES, MAX_IMAGES_PER_REQUEST } from '../../api/limits';
 import { IMAGE_DOWNLOAD_URL_SECONDS, IMAGE_UPLOAD_URL_SECONDS, S3_CONCURRENCY } from '../limits';
 import { cancelImageRemovals } from './image-removals';
 import type { PresignedUrl } from '../types';
+import { parseImageId } from '../../core/ids';
+import type { ImageId, OwnerId } from '../../core/ids';
 
 export const IMAGE_CONTENT_TYPE = 'application/octet-stream';
 /** Unknown ids named in one 404 message at most. */
 const MAX_IDS_IN_MESSAGE = 20;
 
+/** As the request body holds it: the id is parsed by createUploads. */
 export interface ImageUploadRequest {
   readonly imageId: string;
   readonly byteLength: number;
 }
 
-export type ImageUpload = PresignedUrl & { readonly imageId: string };
-export type ImageDownload = PresignedUrl & { readonly imageId: string; readonly byteLength: number };
+export type ImageUpload = PresignedUrl & { readonly imageId: ImageId };
+export type ImageDownload = PresignedUrl & { readonly imageId: ImageId; readonly byteLength: number };
 
 function toUrl(presigned: PresignedRequest): PresignedUrl {
   return { url: presigned.url, method: presigned.method, headers: { ...presigned.headers }, expiresAt: presigned.expiresAt.toISOString() };
@@ -41,13 +43,12 @@ function checkCount(count: number, what: string): void {
 export class ImageService {
   constructor(private readonly objects: ObjectStore) {}
 
-  async createUploads(ownerId: string, images: readonly ImageUploadRequest[]): Promise<ImageUpload[]> {
-    assertOwnerId(ownerId);
-    if (!Array.isArray(images)) throw new InvalidInputError('images must be a list');
-    checkCount(images.length, 'images');
+  async createUploads(ownerId: OwnerId, request: readonly ImageUploadRequest[]): Promise<ImageUpload[]> {
+    if (!Array.isArray(request)) throw new InvalidInputError('images must be a list');
+    checkCount(request.length, 'images');
+    const images = request.map(({ imageId, byteLength }) => ({ imageId: parseImageId(imageId), byteLength }));
     const seen = new Set<string>();
     for (const { imageId, byteLength } of images) {
-      assertImageId(imageId);
       if (seen.has(imageId)) throw new InvalidInputError(`image id "${imageId}" appears twice in the request`);
       seen.add(imageId);
       if (!Number.isSafeInteger(byteLength) || byteLength < 1) {
@@ -72,12 +73,10 @@ export class ImageService {
   }
 
   /** GET URLs for existing images, in request order (repeated ids once); 404 naming unknown ids. */
-  async createDownloads(ownerId: string, imageIds: readonly string[]): Promise<ImageDownload[]> {
-    assertOwnerId(ownerId);
+  async createDownloads(ownerId: OwnerId, imageIds: readonly string[]): Promise<ImageDownload[]> {
     if (!Array.isArray(imageIds)) throw new InvalidInputError('imageIds must be a list');
     checkCount(imageIds.length, 'imageIds');
-    imageIds.forEach((id) => assertImageId(id));
-    const unique = [...new Set(imageIds)];
+    const unique = [...new Set(imageIds.map((id) => parseImageId(id)))];
     const heads = await mapLimited(unique, S3_CONCURRENCY, (id) => this.objects.head(imageObjectKey(ownerId, id)));
     const unknown = unique.filter((_, i) => heads[i] === undefined);
     if (unknown.length > 0) {

@@ -5,9 +5,9 @@
  * and does not bundle, any kind's validation code (index-kinds.ts).
  */
 import { InvalidInputError } from '../../core/errors';
-import { assertBlobName } from '../../storage/identifiers';
 import type { IndexKind } from '../../storage/types';
 import type { IndexKindHandler, IndexKindSpec, IndexKindSummarizer, IndexKindValidator } from '../types';
+import { parseBlobName } from '../../core/ids';
 
 /** Objects the service itself keeps under a version prefix; no kind may use these names. */
 export const RESERVED_PART_NAMES: readonly string[] = ['manifest.json'];
@@ -67,7 +67,7 @@ export class IndexKindRegistry {
     if (spec.parts.length === 0) throw new Error(`index kind "${spec.kind}" declares no parts`);
     const names = new Set<string>();
     for (const part of spec.parts) {
-      assertBlobName(part.name);
+      parseBlobName(part.name);
       if (RESERVED_PART_NAMES.includes(part.name) || names.has(part.name)) {
         throw new Error(`index kind "${spec.kind}": part name "${part.name}" is reserved or used twice`);
       }

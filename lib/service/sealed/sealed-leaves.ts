@@ -16,7 +16,6 @@ import { MAX_SEALED_LEAVES_PER_REQUEST } from '../../api/limits';
 import { BlindsightError, ConflictError, InvalidInputError, isBlindsightError, NotFoundError } from '../../core/errors';
 import { createLimiter } from '../../core/concurrency';
 import { LoadingCache } from '../../core/loading-cache';
-import { assertIndexName, assertOwnerId, assertVersionName } from '../../storage/identifiers';
 import { indexPartObjectKey } from '../../storage/object-keys';
 import type { CurrentIndexVersion, IndexCatalog, ObjectStore } from '../../storage/types';
 import type { CurrentVersionCache } from '../versions/current-version-cache';
@@ -24,6 +23,8 @@ import { S3_CONCURRENCY } from '../limits';
 import { parseSealedMetadata } from './sealed-metadata';
 import type { SealedMetadata } from './sealed-metadata';
 import type { PresignedUrl } from '../types';
+import { parseVersionId } from '../../core/ids';
+import type { IndexName, OwnerId, VersionId } from '../../core/ids';
 
 /** Bytes answered inline at most: base64 in JSON must stay below Lambda's 6 MB response limit. */
 export const MAX_SEALED_INLINE_BYTES = 4 * 1024 * 1024;
@@ -37,6 +38,7 @@ const alreadyCached = (): Promise<Uint8Array> => Promise.reject(new Error('leaf 
 
 export type SealedDelivery = 'bytes' | 'urls';
 
+/** As the request body holds it: leaves() parses the version. */
 export interface SealedLeavesRequest {
   readonly version: string;
   /** Exactly the index's L leaf numbers, distinct. */
@@ -46,7 +48,7 @@ export interface SealedLeavesRequest {
 }
 
 export interface SealedLeavesResponse {
-  readonly version: string;
+  readonly version: VersionId;
   readonly leafBytes: number;
   /** The leaves answered, in request order. */
   readonly leaves: readonly number[];
@@ -59,12 +61,12 @@ export interface SealedLeavesResponse {
 }
 
 interface LoadedVersion {
-  readonly version: string;
+  readonly version: VersionId;
   readonly metadata: SealedMetadata;
   readonly objectKey: string;
 }
 
-function checkLeaves(leaves: readonly number[], layout: SealedMetadata['layout'], indexName: string): void {
+function checkLeaves(leaves: readonly number[], layout: SealedMetadata['layout'], indexName: IndexName): void {
   if (leaves.length !== layout.leavesPerQuery) {
     throw new InvalidInputError(`index "${indexName}" hands out exactly ${layout.leavesPerQuery} leaves per request (its L); ${leaves.length} were asked for`);
   }
@@ -90,17 +92,15 @@ export class SealedLeafService {
     this.blocks = new LoadingCache({ maxSize: options.cacheBytes, sizeOf: leafCost });
   }
 
-  async leaves(ownerId: string, indexName: string, request: SealedLeavesRequest): Promise<SealedLeavesResponse> {
-    assertOwnerId(ownerId);
-    assertIndexName(indexName);
-    assertVersionName(request.version);
+  async leaves(ownerId: OwnerId, indexName: IndexName, request: SealedLeavesRequest): Promise<SealedLeavesResponse> {
+    const version = parseVersionId(request.version);
     if (!Array.isArray(request.leaves) || request.leaves.length < 1 || request.leaves.length > MAX_SEALED_LEAVES_PER_REQUEST) {
       throw new InvalidInputError(`leaves must list 1 to ${MAX_SEALED_LEAVES_PER_REQUEST} leaf numbers`);
     }
     const delivery = request.delivery ?? 'bytes';
     if (delivery !== 'bytes' && delivery !== 'urls') throw new InvalidInputError('delivery must be "bytes" or "urls"');
-    await this.checkVersion(ownerId, indexName, request.version);
-    const loaded = await this.load(ownerId, indexName, request.version);
+    await this.checkVersion(ownerId, indexName, version);
+    const loaded = await this.load(ownerId, indexName, version);
     const { layout } = loaded.metadata;
     checkLeaves(request.leaves, layout, indexName);
     const total = request.leaves.length * layout.leafBytes;
@@ -128,7 +128,7 @@ export class SealedLeafService {
   }
 
   /** The request's version must serve, or be the one the serving version replaced. */
-  private async checkVersion(ownerId: string, indexName: string, version: string): Promise<void> {
+  private async checkVersion(ownerId: OwnerId, indexName: IndexName, version: VersionId): Promise<void> {
     const accepts = (current: CurrentIndexVersion | undefined) => current !== undefined && (current.version === version || current.previousVersion === version);
     let current = await this.pointers.get(ownerId, indexName);
     if (!accepts(current)) current = await this.pointers.get(ownerId, indexName, { fresh: true });
@@ -141,11 +141,11 @@ export class SealedLeafService {
     }
   }
 
-  private load(ownerId: string, indexName: string, version: string): Promise<LoadedVersion> {
+  private load(ownerId: OwnerId, indexName: IndexName, version: VersionId): Promise<LoadedVersion> {
     return this.versions.get(`${ownerId}/${indexName}/${version}`, () => this.readVersion(ownerId, indexName, version));
   }
 
-  private async readVersion(ownerId: string, indexName: string, version: string): Promise<LoadedVersion> {
+  private async readVersion(ownerId: OwnerId, indexName: IndexName, version: VersionId): Promise<LoadedVersion> {
     const item = await this.stores.indexes.getVersion(ownerId, indexName, version);
     if (item === undefined || item.status !== 'complete') throw new NotFoundError(`index "${indexName}" has no version "${version}"`);
     let metadata: SealedMetadata;
@@ -158,7 +158,7 @@ export class SealedLeafService {
     return { version, metadata, objectKey: indexPartObjectKey(ownerId, indexName, metadata.leaves.ref.version, metadata.leaves.ref.part) };
   }
 
-  private async read(loaded: LoadedVersion, indexName: string, leaves: readonly number[]): Promise<{ blocks: Map<number, Uint8Array>; stats: { fetched: number; cached: number; rangeReads: number } }> {
+  private async read(loaded: LoadedVersion, indexName: IndexName, leaves: readonly number[]): Promise<{ blocks: Map<number, Uint8Array>; stats: { fetched: number; cached: number; rangeReads: number } }> {
     const { leafBytes } = loaded.metadata.layout;
     const blocks = new Map<number, Uint8Array>();
     const waits: Promise<void>[] = [];

@@ -7,6 +7,7 @@ import { MalformedDataError } from '../../core/errors';
 import type { JsonObject, JsonValue } from '../../storage/types';
 import type { SealedLayout } from '../../sealed/types';
 import type { PartRef } from '../types';
+import { parseStoredId, parseVersionId } from '../../core/ids';
 
 export const SEALED_METADATA_FORMAT = 'sealed-v1';
 
@@ -59,10 +60,10 @@ export function parseSealedMetadata(json: JsonObject, what = 'sealed index metad
   return {
     layout,
     routing: {
-      ref: { version: text(routing.version, 'routing.version', what), part: text(routing.part, 'routing.part', what) },
+      ref: { version: parseStoredId(parseVersionId, text(routing.version, 'routing.version', what), what), part: text(routing.part, 'routing.part', what) },
       bytes: count(routing.bytes, 'routing.bytes', what, 1),
       sha256: text(routing.sha256, 'routing.sha256', what),
     },
-    leaves: { ref: { version: text(leaves.version, 'leaves.version', what), part: text(leaves.part, 'leaves.part', what) }, bytes: leavesBytes },
+    leaves: { ref: { version: parseStoredId(parseVersionId, text(leaves.version, 'leaves.version', what), what), part: text(leaves.part, 'leaves.part', what) }, bytes: leavesBytes },
   };
 }

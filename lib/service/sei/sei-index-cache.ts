@@ -32,6 +32,7 @@ import { parseSeiMetadata, SKELETON_BLOB } from './sei-metadata';
 import type { SeiMetadata } from './sei-metadata';
 import { VerifiedParts } from '../versions/verified-parts';
 import type { PartRef } from '../types';
+import type { IndexName, OwnerId, VersionId } from '../../core/ids';
 
 const DEFAULT_MAX_VERSIONS = 8;
 /** Coalesced range reads stop growing here (bounds the bytes held by one read). */
@@ -46,9 +47,9 @@ export interface SeiIndexCacheOptions {
 
 /** One SEI index version in memory: everything but the leaves and the image directory. */
 export interface LoadedSeiIndex {
-  readonly ownerId: string;
-  readonly indexName: string;
-  readonly version: string;
+  readonly ownerId: OwnerId;
+  readonly indexName: IndexName;
+  readonly version: VersionId;
   readonly metadata: SeiMetadata;
   readonly skeleton: IndexSkeleton;
   /** The encoded skeleton, for updates (which re-encode only its trailer). */
@@ -88,7 +89,7 @@ interface MissingBlock {
 const alreadyCached = (): Promise<Block> => Promise.reject(new Error('block cache: a present entry was loaded again'));
 
 /** Stored index data that cannot be read back is a server fault (500), never the caller's. */
-function corrupt(index: { indexName: string; version: string }, error: unknown): BlindsightError {
+function corrupt(index: { indexName: IndexName; version: VersionId }, error: unknown): BlindsightError {
   const detail = error instanceof Error ? error.message : String(error);
   return new BlindsightError('INTERNAL', `stored data of index "${index.indexName}" version "${index.version}" is unreadable: ${detail}`, {
     cause: error,
@@ -144,7 +145,7 @@ export class SeiIndexCache {
     return { versions: this.versions.size, blocks: this.blocks.size, bytes: this.blocks.totalSize };
   }
 
-  private static versionKey(ownerId: string, indexName: string, version: string): string {
+  private static versionKey(ownerId: OwnerId, indexName: IndexName, version: VersionId): string {
     return `${ownerId}/${indexName}/${version}`;
   }
 
@@ -152,7 +153,7 @@ export class SeiIndexCache {
    * The loaded version (from memory when possible). NotFoundError if the catalog has no such
    * version; InvalidInputError if it is not an SEI index.
    */
-  load(ownerId: string, indexName: string, version: string): Promise<LoadedSeiIndex> {
+  load(ownerId: OwnerId, indexName: IndexName, version: VersionId): Promise<LoadedSeiIndex> {
     return this.versions.get(SeiIndexCache.versionKey(ownerId, indexName, version), () => this.read(ownerId, indexName, version));
   }
 
@@ -166,7 +167,7 @@ export class SeiIndexCache {
    * any number of cold functions read it without a hot DynamoDB partition), or for versions
    * staged before, the catalog blob.
    */
-  private async readSkeleton(ownerId: string, indexName: string, metadata: SeiMetadata, item: IndexVersion): Promise<Uint8Array> {
+  private async readSkeleton(ownerId: OwnerId, indexName: IndexName, metadata: SeiMetadata, item: IndexVersion): Promise<Uint8Array> {
     const ref = metadata.skeleton;
     if (ref === undefined) return item.readBlob(SKELETON_BLOB);
     const digest = await this.verified.digestOf(ownerId, indexName, ref);
@@ -174,7 +175,7 @@ export class SeiIndexCache {
     return this.verified.readRange(this.stores.objects, ownerId, indexName, ref, 0, digest.bytes);
   }
 
-  private async read(ownerId: string, indexName: string, version: string): Promise<LoadedSeiIndex> {
+  private async read(ownerId: OwnerId, indexName: IndexName, version: VersionId): Promise<LoadedSeiIndex> {
     const where = { indexName, version };
     const item = await this.stores.indexes.getVersion(ownerId, indexName, version).catch((error: unknown) => {
       throw isBlindsightError(error) && error.code === 'MALFORMED_DATA' ? corrupt(where, error) : error;

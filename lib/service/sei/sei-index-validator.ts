@@ -10,7 +10,7 @@ import type { IndexSkeleton } from '../../sei/index-tree/format';
 import { SLOT_RANGE } from '../../sei/index-tree/search';
 import { SUBSPACE_TOLERANCE, subspaceDeviation } from '../../sei/score-reduction';
 import { mapLimited } from '../../core/concurrency';
-import { assertImageId } from '../../storage/identifiers';
+import { parseImageId } from '../../core/ids';
 import { directoryShardCount, encodeDirectoryShard, shardOf } from './sei-image-directory';
 import type { DirectoryShard } from './sei-image-directory';
 import { SEI_DIRECTORY_OBJECT, SEI_LEAVES_PART, SEI_SKELETON_PART } from './sei-index-kind';
@@ -86,7 +86,7 @@ async function validateLeaves(parts: IndexPartsReader, skeleton: IndexSkeleton):
         throw new MalformedDataError(where, 'its first vector does not lie on the score reduction of the skeleton (a different owner key?)');
       }
       for (const id of leaf.ids) {
-        await inPart(where, () => assertImageId(id));
+        await inPart(where, () => parseImageId(id));
         const other = locations.get(id);
         if (other !== undefined) throw new MalformedDataError(where, `image id "${id}" appears twice (also in leaf ${other})`);
         locations.set(id, leafIndex);

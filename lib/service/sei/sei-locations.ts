@@ -17,7 +17,7 @@
 import { BinaryReader, BinaryWriter } from '../../codec/binary';
 import { MalformedDataError } from '../../core/errors';
 import type { IndexSkeleton } from '../../sei/index-tree/format';
-import { assertBlobName, assertVersionName } from '../../storage/identifiers';
+import { parseBlobName, parseVersionId } from '../../core/ids';
 import { MAX_DIRECTORY_SHARDS } from './sei-image-directory';
 import type { PartRef } from '../types';
 
@@ -82,12 +82,10 @@ export function decodeSeiLocations(bytes: Uint8Array): SeiLocations {
     const version = r.string(`object ${i} version`);
     const part = r.string(`object ${i} part`);
     try {
-      assertVersionName(version);
-      assertBlobName(part);
+      objects.push({ version: parseVersionId(version), part: parseBlobName(part) });
     } catch {
       r.fail(`object ${i} is not a valid version/part name`);
     }
-    objects.push({ version, part });
   }
   const leaves = readBlocks(r, 'leaf', objectCount, 0xffffffff);
   const shards = readBlocks(r, 'shard', objectCount, MAX_DIRECTORY_SHARDS);

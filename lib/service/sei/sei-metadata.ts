@@ -5,6 +5,8 @@
 import { MalformedDataError } from '../../core/errors';
 import type { SearchDefaults } from '../../sei/index-tree/types';
 import type { JsonObject, JsonValue } from '../../storage/types';
+import { parseImageId, parseStoredId, parseVersionId } from '../../core/ids';
+import type { ImageId, VersionId } from '../../core/ids';
 
 export const SEI_METADATA_FORMAT = 'sei-v1';
 /** Catalog blob of the skeleton, for versions staged before it moved to S3 (metadata.skeleton). */
@@ -29,9 +31,9 @@ export interface SeiMetadata {
    * Where the skeleton lives: one immutable S3 object of a version (its digest fixed at
    * publish, checked on read). Absent for versions staged before: their skeleton is a catalog blob.
    */
-  readonly skeleton?: { readonly version: string; readonly part: string };
+  readonly skeleton?: { readonly version: VersionId; readonly part: string };
   /** For versions made by an update: the version it changed, and how. */
-  readonly derivedFrom?: { readonly version: string; readonly operation: 'add' | 'delete'; readonly imageId: string; readonly leaf: number };
+  readonly derivedFrom?: { readonly version: VersionId; readonly operation: 'add' | 'delete'; readonly imageId: ImageId; readonly leaf: number };
 }
 
 /** Search defaults as JSON (an unmeasured recall, NaN, becomes null). */
@@ -106,7 +108,11 @@ export function parseSeiMetadata(json: JsonObject, what = 'SEI index metadata'):
     if (typeof derived.version !== 'string' || typeof derived.imageId !== 'string' || (derived.operation !== 'add' && derived.operation !== 'delete')) {
       throw new MalformedDataError(what, 'derivedFrom is incomplete');
     }
-    derivedFrom = { version: derived.version, operation: derived.operation, imageId: derived.imageId, leaf: count(derived.leaf, 'derivedFrom.leaf', what) };
+    derivedFrom = {
+      version: parseStoredId(parseVersionId, derived.version, what),
+      operation: derived.operation,
+      imageId: parseStoredId(parseImageId, derived.imageId, what),
+      leaf: count(derived.leaf, 'derivedFrom.leaf', what) };
   }
   return {
     d: count(json.d, 'd', what),
@@ -125,6 +131,6 @@ export function parseSeiMetadata(json: JsonObject, what = 'SEI index metadata'):
     ...(search === undefined ? {} : { search: parseSearchDefaults(search, what) }),
     publishedFrom: json.publishedFrom,
     derivedFrom,
-    ...(skeleton === undefined ? {} : { skeleton: { version: skeleton.version as string, part: skeleton.part as string } }),
+    ...(skeleton === undefined ? {} : { skeleton: { version: parseStoredId(parseVersionId, skeleton.version, what), part: skeleton.part as string } }),
   };
 }

@@ -15,11 +15,11 @@ import { InvalidInputError, NotFoundError } from '../../core/errors';
 import { planLeafVisits, rankLeaves, searchSettings, validateSearch } from '../../sei/index-tree/search';
 import { TrapdoorScorer } from '../../sei/index-tree/scoring';
 import type { EncryptedLeaf, SearchDefaults } from '../../sei/index-tree/types';
-import { assertIndexName, assertOwnerId } from '../../storage/identifiers';
 import { MAX_SEARCH_K, MAX_SEARCH_PROBES, MAX_TRAPDOORS_PER_SEARCH } from '../../api/limits';
 import type { SearchRequest, SearchResponse } from '../../api/schemas';
 import type { CurrentVersionCache } from '../versions/current-version-cache';
 import type { SeiIndexCache } from './sei-index-cache';
+import type { IndexName, OwnerId } from '../../core/ids';
 
 /**
  * The search request of the contract, with trapdoors as any array-like of numbers (callers in
@@ -84,9 +84,7 @@ export class SeiSearchService {
     private readonly cache: SeiIndexCache,
   ) {}
 
-  async search(ownerId: string, indexName: string, request: SeiSearchRequest, options: SeiSearchOptions = {}): Promise<SeiSearchResponse> {
-    assertOwnerId(ownerId);
-    assertIndexName(indexName);
+  async search(ownerId: OwnerId, indexName: IndexName, request: SeiSearchRequest, options: SeiSearchOptions = {}): Promise<SeiSearchResponse> {
     const probes = checkRequestShape(request);
     const { k } = request;
 

@@ -18,7 +18,6 @@ import { encodeLeafBlock } from '../../sei/index-tree/format';
 import { addImage, assertOnIndexSubspace, deleteImage, nearestLeaf, rebuildAdvice } from '../../sei/index-tree/update';
 import type { RebuildAdvice } from '../../sei/index-tree/update';
 import type { EncryptedIndexTree, EncryptedLeaf } from '../../sei/index-tree/types';
-import { assertImageId, assertIndexName, assertOwnerId } from '../../storage/identifiers';
 import { indexPartObjectKey } from '../../storage/object-keys';
 import type { IndexCatalog, ObjectStore } from '../../storage/types';
 import type { CurrentVersionCache } from '../versions/current-version-cache';
@@ -31,7 +30,10 @@ import type { SeiMetadata } from './sei-metadata';
 import { rewriteSkeletonTrailer } from './sei-skeleton';
 import { newVersionName } from '../versions/version-names';
 import { assertScoreOperands } from '../../sei/score';
+import { parseImageId } from '../../core/ids';
+import type { ImageId, IndexName, OwnerId, VersionId } from '../../core/ids';
 
+/** As the request body holds it: addImage parses the id. */
 export interface AddImageRequest {
   readonly imageId: string;
   /** The image's encrypted index vector f' (m entries). */
@@ -41,9 +43,9 @@ export interface AddImageRequest {
 }
 
 export interface UpdateResult {
-  readonly version: string;
-  readonly previousVersion: string;
-  readonly imageId: string;
+  readonly version: VersionId;
+  readonly previousVersion: VersionId;
+  readonly imageId: ImageId;
   /** The leaf that changed. */
   readonly leaf: number;
   readonly imageCount: number;
@@ -95,9 +97,7 @@ export class SeiUpdateService {
     private readonly pointers?: Pick<CurrentVersionCache, 'forget'>,
   ) {}
 
-  private async currentIndex(ownerId: string, indexName: string): Promise<LoadedSeiIndex> {
-    assertOwnerId(ownerId);
-    assertIndexName(indexName);
+  private async currentIndex(ownerId: OwnerId, indexName: IndexName): Promise<LoadedSeiIndex> {
     const current = await this.stores.indexes.getCurrent(ownerId, indexName);
     if (current === undefined) throw new NotFoundError(`index "${indexName}" does not exist or has no published version`);
     if (current.kind !== 'sei') {
@@ -106,13 +106,12 @@ export class SeiUpdateService {
     return this.cache.load(ownerId, indexName, current.version);
   }
 
-  async addImage(ownerId: string, indexName: string, request: AddImageRequest): Promise<UpdateResult> {
-    assertImageId(request.imageId);
+  async addImage(ownerId: OwnerId, indexName: IndexName, request: AddImageRequest): Promise<UpdateResult> {
+    const imageId = parseImageId(request.imageId);
     const base = await this.currentIndex(ownerId, indexName);
     const { m } = base.skeleton;
     const vector = toVector(request.vector, 'vector', m);
     const placement = toVector(request.placementTrapdoor, 'placementTrapdoor', m);
-    const { imageId } = request;
     assertOnIndexSubspace(base.skeleton, vector, 'vector');
 
     // The leaf a search with the placement trapdoor ranks first (the paper's greedy descent on a descent index).
@@ -126,8 +125,7 @@ export class SeiUpdateService {
     return this.commit(base, tree, { operation: 'add', imageId, leafIndex, shardIndex, shard: nextShard });
   }
 
-  async deleteImage(ownerId: string, indexName: string, imageId: string): Promise<UpdateResult> {
-    assertImageId(imageId);
+  async deleteImage(ownerId: OwnerId, indexName: IndexName, imageId: ImageId): Promise<UpdateResult> {
     const base = await this.currentIndex(ownerId, indexName);
     const shardIndex = shardOf(imageId, base.locations.shards.length);
     const shard = await this.cache.shard(base, shardIndex);
@@ -148,7 +146,7 @@ export class SeiUpdateService {
   private async commit(
     base: LoadedSeiIndex,
     tree: EncryptedIndexTree,
-    change: { operation: 'add' | 'delete'; imageId: string; leafIndex: number; shardIndex: number; shard: DirectoryShard },
+    change: { operation: 'add' | 'delete'; imageId: ImageId; leafIndex: number; shardIndex: number; shard: DirectoryShard },
   ): Promise<UpdateResult> {
     const { ownerId, indexName } = base;
     const { m } = base.skeleton;
@@ -239,7 +237,7 @@ export class SeiUpdateService {
    * can refer to them: its catalog entry was never written or is gone (deleteVersion refuses
    * the current version, so a publish that succeeded but reported an error keeps its data).
    */
-  private async discard(ownerId: string, indexName: string, version: string, stageAttempted: boolean, keys: string[]): Promise<void> {
+  private async discard(ownerId: OwnerId, indexName: IndexName, version: VersionId, stageAttempted: boolean, keys: string[]): Promise<void> {
     try {
       if (stageAttempted) {
         try {

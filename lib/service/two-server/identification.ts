@@ -22,7 +22,6 @@
  */
 import type { IndexProvenance } from '../../client/index-manifest';
 import { BlindsightError, InvalidInputError, isBlindsightError, NotFoundError, UnavailableError } from '../../core/errors';
-import { assertIndexName, assertOwnerId, assertUserId } from '../../storage/identifiers';
 import { VerifiedParts } from '../versions/verified-parts';
 import type { IndexCatalog, ObjectStore } from '../../storage/types';
 import { Cs1Server } from '../../twoserver/protocol/cs1';
@@ -33,6 +32,7 @@ import type { LoadedTwoServerIndex, TwoServerIndexCache } from './index-cache';
 import { MAX_QUERY_BYTES, MAX_RANGE_MATCHES } from '../../api/limits';
 import type { BudgetCharge, BudgetState, QueryBudgets } from './query-budget';
 import type { ShardWorkersFactory } from './shard-workers';
+import type { IndexName, OwnerId, UserId, VersionId } from '../../core/ids';
 
 export interface IdentifyRequest {
   /** The client's encrypted query (IdentificationClient.encryptRequest). */
@@ -44,7 +44,7 @@ export interface IdentifyRequest {
 }
 
 export interface IdentifyResponse {
-  readonly version: string;
+  readonly version: VersionId;
   /** Ids of the matching templates, nearest first (ties by id). */
   readonly templateIds: string[];
   /** Range queries: true when more than MAX_RANGE_MATCHES templates were within the threshold. */
@@ -72,7 +72,7 @@ export interface IdentifyOptions {
   /** Epoch ms by which every CS2 call must be over (the function's deadline minus a margin). */
   readonly deadline?: number;
   /** The user whose token this is (absent for the owner): the query is counted against their budget. */
-  readonly userId?: string;
+  readonly userId?: UserId;
 }
 
 export interface TwoServerIdentificationOptions {
@@ -106,7 +106,7 @@ function checkRequest(request: IdentifyRequest): CheckedRequest {
 }
 
 /** The owner's limits of the index version (400 naming the limit). */
-function checkPolicy(query: CheckedRequest, policy: IdentificationPolicy, indexName: string): void {
+function checkPolicy(query: CheckedRequest, policy: IdentificationPolicy, indexName: IndexName): void {
   if (query.mode === 'nearest' && query.k > policy.maxK) {
     throw new InvalidInputError(`k must be <= ${policy.maxK}: the owner of index "${indexName}" allows at most ${policy.maxK} nearest templates per query`);
   }
@@ -118,7 +118,7 @@ function checkPolicy(query: CheckedRequest, policy: IdentificationPolicy, indexN
 }
 
 /** Opens the query once up front, so a malformed query is the caller's 400, not a server fault. */
-function checkQuery(loaded: LoadedTwoServerIndex, query: Uint8Array, indexName: string): void {
+function checkQuery(loaded: LoadedTwoServerIndex, query: Uint8Array, indexName: IndexName): void {
   const { queryBytes, keyId } = loaded.metadata;
   if (query.length !== queryBytes) {
     throw new InvalidInputError(
@@ -137,7 +137,7 @@ function checkQuery(loaded: LoadedTwoServerIndex, query: Uint8Array, indexName: 
 }
 
 /** Errors of the protocol run (the query itself was checked): CS2's or a worker's fault, or stored data's. */
-function runError(error: unknown, indexName: string, version: string): unknown {
+function runError(error: unknown, indexName: IndexName, version: VersionId): unknown {
   if (!isBlindsightError(error)) return error;
   if (error.code === 'UNAVAILABLE' || error.code === 'INTERNAL' || error.code === 'INTEGRITY_FAILED') return error;
   if (error.code === 'DECRYPTION_FAILED') {
@@ -167,14 +167,11 @@ export class TwoServerIdentificationService {
   }
 
   async identify(
-    ownerId: string,
-    indexName: string,
+    ownerId: OwnerId,
+    indexName: IndexName,
     request: IdentifyRequest,
     options: IdentifyOptions = {},
   ): Promise<{ response: IdentifyResponse; log: IdentifyLogStats }> {
-    assertOwnerId(ownerId);
-    assertIndexName(indexName);
-    if (options.userId !== undefined) assertUserId(options.userId);
     const query = checkRequest(request);
 
     const current = await this.stores.indexes.getCurrent(ownerId, indexName);

@@ -21,11 +21,12 @@ import { decodeCs1Index } from '../../twoserver/protocol/cs1-index-codec';
 import type { Cs1Index } from '../../twoserver/protocol/types';
 import { CS1_INDEX_BLOB, EVALUATION_BLOB, parseTwoServerMetadata } from './metadata';
 import type { TwoServerMetadata } from './metadata';
+import type { IndexName, OwnerId, VersionId } from '../../core/ids';
 
 export interface LoadedTwoServerIndex {
-  readonly ownerId: string;
-  readonly indexName: string;
-  readonly version: string;
+  readonly ownerId: OwnerId;
+  readonly indexName: IndexName;
+  readonly version: VersionId;
   readonly metadata: TwoServerMetadata;
   readonly index: Cs1Index;
   readonly evaluator: HeEvaluator;
@@ -40,7 +41,7 @@ export interface TwoServerIndexLease {
 }
 
 /** Stored index data that cannot be read back is a server fault (500), never the caller's. */
-function corrupt(indexName: string, version: string, error: unknown): BlindsightError {
+function corrupt(indexName: IndexName, version: VersionId, error: unknown): BlindsightError {
   if (isBlindsightError(error) && (error.code === 'INTERNAL' || error.code === 'UNAVAILABLE')) return error;
   const detail = error instanceof Error ? error.message : String(error);
   return new BlindsightError('INTERNAL', `stored data of index "${indexName}" version "${version}" is unreadable: ${detail}`, { cause: error });
@@ -63,12 +64,12 @@ export class TwoServerIndexCache {
     return this.versions.size;
   }
 
-  async acquire(ownerId: string, indexName: string, version: string): Promise<TwoServerIndexLease> {
+  async acquire(ownerId: OwnerId, indexName: IndexName, version: VersionId): Promise<TwoServerIndexLease> {
     const lease = await this.versions.acquire(`${ownerId}/${indexName}/${version}`, () => this.load(ownerId, indexName, version));
     return { loaded: lease.value, release: lease.release };
   }
 
-  private async load(ownerId: string, indexName: string, version: string): Promise<LoadedTwoServerIndex> {
+  private async load(ownerId: OwnerId, indexName: IndexName, version: VersionId): Promise<LoadedTwoServerIndex> {
     this.loads++;
     const stored = await this.catalog.getVersion(ownerId, indexName, version);
     if (stored === undefined || stored.kind !== 'two-server') {

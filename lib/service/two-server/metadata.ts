@@ -24,6 +24,7 @@ import type { JsonObject } from '../../storage/types';
 import type { PartRef } from '../types';
 import { LEGACY_POLICY, validatePolicy } from '../../twoserver/policy';
 import type { IdentificationPolicy } from '../../twoserver/policy';
+import { parseStoredId, parseVersionId } from '../../core/ids';
 
 export interface ShardLocation {
   readonly ref: PartRef;
@@ -116,7 +117,8 @@ function object(json: JsonObject, key: string): JsonObject {
 }
 
 function partRef(json: JsonObject): PartRef {
-  return { version: text(json, 'version', /^[A-Za-z0-9][A-Za-z0-9._-]*$/), part: text(json, 'part', /^[A-Za-z0-9][A-Za-z0-9._-]*$/) };
+  const version = text(json, 'version', /^[A-Za-z0-9][A-Za-z0-9._-]*$/);
+  return { version: parseStoredId(parseVersionId, version, 'stored two-server index metadata'), part: text(json, 'part', /^[A-Za-z0-9][A-Za-z0-9._-]*$/) };
 }
 
 function shardsOf(json: JsonObject, templateCount: number): ShardLocation[] {

@@ -11,6 +11,7 @@
 import { TooManyRequestsError } from '../../core/errors';
 import type { QueryBudget } from '../../twoserver/policy';
 import type { QueryBudgetKey, QueryBudgetStore } from '../../storage/types';
+import type { IndexName, OwnerId, UserId } from '../../core/ids';
 
 /** What a caller learns of its budget after a counted query. */
 export interface BudgetState {
@@ -49,7 +50,7 @@ export class QueryBudgets {
    * Counts one identification of `userId` on the index, or throws TooManyRequestsError
    * (429, Retry-After = the rest of the window) when the window's budget is spent.
    */
-  async charge(ownerId: string, userId: string, indexName: string, budget: QueryBudget): Promise<BudgetCharge> {
+  async charge(ownerId: OwnerId, userId: UserId, indexName: IndexName, budget: QueryBudget): Promise<BudgetCharge> {
     const now = this.now();
     const window = windowOf(budget, now);
     const key: QueryBudgetKey = { ownerId, userId, indexName, windowStart: window.start };

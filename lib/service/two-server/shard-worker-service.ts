@@ -23,13 +23,14 @@ import { parseShardWorkerEvent, shardWorkerResult, WORKER_INLINE_BATCH_MAX_BYTES
 import type { ShardWorkerResult } from '../../twoserver/transport/worker-event';
 import { VerifiedParts } from '../versions/verified-parts';
 import type { TwoServerIndexCache } from './index-cache';
+import type { IndexName, OwnerId, VersionId } from '../../core/ids';
 
 /** Counts for the handler's log. */
 export interface ShardWorkerOutcome {
   readonly result: ShardWorkerResult;
-  readonly ownerId: string;
-  readonly indexName: string;
-  readonly version: string;
+  readonly ownerId: OwnerId;
+  readonly indexName: IndexName;
+  readonly version: VersionId;
   readonly shard: number;
   readonly records: number;
   readonly bytesRead: number;

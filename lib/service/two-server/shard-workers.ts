@@ -23,6 +23,7 @@ import type { LambdaInvoker } from '../../invoke/lambda-invoke';
 import { ObjectStoreRecordStore } from '../../twoserver/transport/object-record-store';
 import type { VerifiedParts } from '../versions/verified-parts';
 import type { TwoServerMetadata } from './metadata';
+import type { IndexName, OwnerId, VersionId } from '../../core/ids';
 
 export interface ShardWorkersConfig {
   /** Unset: shards are evaluated in this process. */
@@ -32,9 +33,9 @@ export interface ShardWorkersConfig {
 
 /** What one query needs to reach its version's shards. */
 export interface ShardWorkersContext {
-  readonly ownerId: string;
-  readonly indexName: string;
-  readonly version: string;
+  readonly ownerId: OwnerId;
+  readonly indexName: IndexName;
+  readonly version: VersionId;
   readonly metadata: TwoServerMetadata;
   readonly evaluator: HeEvaluator;
   readonly objects: ObjectStore;

@@ -40,6 +40,8 @@ import {
   twoServerMetadataToJson,
 } from './metadata';
 import type { ShardLocation } from './metadata';
+import { parseVersionId } from '../../core/ids';
+import type { VersionId } from '../../core/ids';
 
 const WHAT_V1 = 'a two-server index of format version 1';
 
@@ -89,7 +91,7 @@ class PriorVersions {
 
   constructor(private readonly parts: IndexPartsReader) {}
 
-  get(version: string) {
+  get(version: VersionId) {
     let entry = this.loaded.get(version);
     if (entry === undefined) {
       entry = this.load(version);
@@ -98,7 +100,7 @@ class PriorVersions {
     return entry;
   }
 
-  private async load(version: string) {
+  private async load(version: VersionId) {
     const prior: IndexVersion | undefined = await this.parts.priorVersion(version);
     if (prior === undefined || prior.kind !== 'two-server') return undefined;
     // Stored, validated data: a failure here is a server fault, reported as such by the caller.
@@ -133,7 +135,8 @@ async function locateShards(parts: IndexPartsReader, index: Cs1Index, recordBase
     }
     const { version, shard: from } = shard.inherited;
     const what = `shard ${s} (inherited from shard ${from} of version "${version}")`;
-    const prior = await priors.get(version);
+    // The uploaded index names the version: parsed here, where it enters.
+    const prior = await priors.get(parseVersionId(version));
     if (prior === undefined) throw new MalformedDataError(`part "${TWO_SERVER_INDEX_PART}"`, `${what}: this index has no such complete two-server version`);
     const location = prior.metadata.shards[from];
     if (prior.index.keyId !== index.keyId || location === undefined || location.bytes !== bytes || location.templates !== shard.templates) {

@@ -33,6 +33,8 @@ import { holdersOf, pendingImageRemovals, removeEnvelope } from '../images/image
 import type { ImageRemovalOutcome, KeptVersion, PendingImageRemoval } from '../images/image-removals';
 import { MANIFEST_PART } from './index-versions';
 import { decodeSeiLocations, LEAF_LOCATIONS_BLOB } from '../sei/sei-locations';
+import { parseIndexName, parseStoredId, parseVersionId } from '../../core/ids';
+import type { IndexName, OwnerId, VersionId } from '../../core/ids';
 
 const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * HOUR_MS;
@@ -56,13 +58,13 @@ export interface CleanupStores {
 export type KeptBecause = 'serving' | 'replaced' | 'retention' | 'unpublished' | 'referenced';
 
 export interface IndexCleanupReport {
-  readonly ownerId: string;
-  readonly indexName: string;
-  readonly serving: string | null;
+  readonly ownerId: OwnerId;
+  readonly indexName: IndexName;
+  readonly serving: VersionId | null;
   readonly retentionDays: number;
   /** Version -> why it stays. */
   readonly kept: Readonly<Record<string, KeptBecause>>;
-  readonly removed: readonly string[];
+  readonly removed: readonly VersionId[];
   readonly objectsRemoved: number;
   /** Publish job records removed (of removed versions, or of versions that no longer exist). */
   readonly publishJobsRemoved: number;
@@ -80,7 +82,7 @@ export interface CleanupReport {
    * Indexes (or, with no indexName, an owner's image removals) the run could not finish (the
    * next run retries); the message only, never data.
    */
-  readonly failures: ReadonlyArray<{ readonly ownerId: string; readonly indexName?: string; readonly message: string }>;
+  readonly failures: ReadonlyArray<{ readonly ownerId: OwnerId; readonly indexName?: IndexName; readonly message: string }>;
 }
 
 interface CleanupState {
@@ -97,6 +99,15 @@ export function createdAtOf(version: string): Date | undefined {
   const [, y, mo, d, h, mi, s, ms] = match;
   const time = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), Number(ms));
   return Number.isFinite(time) ? new Date(time) : undefined;
+}
+
+/**
+ * A version name read from the bucket's listing as a version id, or undefined when the name holds
+ * no creation time (not a version the clean-up may judge by age, so not the clean-up's).
+ */
+function listedVersion(name: string | undefined): VersionId | undefined {
+  if (name === undefined || createdAtOf(name) === undefined) return undefined;
+  return parseStoredId(parseVersionId, name, 'a version name in the bucket');
 }
 
 /** Versions named by `{ version, part }` references anywhere in a JSON value. */
@@ -124,12 +135,12 @@ export class IndexCleanupService {
   /** Cleans every index of every owner; one index's failure does not stop the others. */
   async run(): Promise<CleanupReport> {
     const at = this.now();
-    const indexes = new Map<string, { ownerId: string; indexName: string }>();
+    const indexes = new Map<string, { ownerId: OwnerId; indexName: IndexName }>();
     const { indexes: catalogued, ownerIds } = await this.stores.indexes.listIndexes();
     const owners = new Set([...ownerIds, ...catalogued.map((each) => each.ownerId)]);
     // Read before the versions are listed: every version older than a request is listed below.
-    const removals = new Map<string, PendingImageRemoval[]>();
-    const failures: Array<{ ownerId: string; indexName?: string; message: string }> = [];
+    const removals = new Map<OwnerId, PendingImageRemoval[]>();
+    const failures: Array<{ ownerId: OwnerId; indexName?: IndexName; message: string }> = [];
     for (const ownerId of owners) {
       try {
         const pending = await pendingImageRemovals(this.stores.objects, ownerId);
@@ -142,8 +153,13 @@ export class IndexCleanupService {
     // Indexes with uploads but no catalog item yet exist only in the bucket.
     for (const ownerId of owners) {
       for await (const object of this.stores.objects.list(indexesPrefix(ownerId))) {
-        const indexName = object.key.slice(indexesPrefix(ownerId).length).split('/')[0];
-        if (indexName !== undefined && indexName.length > 0) indexes.set(`${ownerId}/${indexName}`, { ownerId, indexName });
+        const name = object.key.slice(indexesPrefix(ownerId).length).split('/')[0];
+        if (name === undefined || name.length === 0 || indexes.has(`${ownerId}/${name}`)) continue;
+        try {
+          indexes.set(`${ownerId}/${name}`, { ownerId, indexName: parseStoredId(parseIndexName, name, 'an index name in the bucket') });
+        } catch (error) {
+          failures.push({ ownerId, message: error instanceof Error ? error.message : String(error) });
+        }
       }
     }
     const reports: IndexCleanupReport[] = [];
@@ -176,7 +192,7 @@ export class IndexCleanupService {
   }
 
   /** The owner's pending envelope removals no version kept by this run may list (image-removals.ts). */
-  private async removeEnvelopes(ownerId: string, pending: readonly PendingImageRemoval[], reports: readonly IndexCleanupReport[]): Promise<ImageRemovalOutcome[]> {
+  private async removeEnvelopes(ownerId: OwnerId, pending: readonly PendingImageRemoval[], reports: readonly IndexCleanupReport[]): Promise<ImageRemovalOutcome[]> {
     const now = this.now().getTime();
     const kept: KeptVersion[] = reports.flatMap((report) =>
       Object.entries(report.kept).map(([version, because]) => ({ indexName: report.indexName, version, onlyReferenced: because === 'referenced' })),
@@ -197,14 +213,14 @@ export class IndexCleanupService {
   }
 
   /** Cleans one index (see the module comment for what stays). */
-  async cleanIndex(ownerId: string, indexName: string): Promise<IndexCleanupReport> {
+  async cleanIndex(ownerId: OwnerId, indexName: IndexName): Promise<IndexCleanupReport> {
     const now = this.now();
     const { objects, indexes, publishJobs } = this.stores;
     // Listed first: a version with a record here that is not listed below no longer exists.
     const jobVersions = await publishJobs.listVersions(ownerId, indexName);
     const state = await this.readState(ownerId, indexName);
     const current = await indexes.getCurrent(ownerId, indexName);
-    const catalogued = new Map<string, IndexVersionSummary>((await indexes.listVersions(ownerId, indexName)).map((v) => [v.version, v]));
+    const catalogued = new Map<VersionId, IndexVersionSummary>((await indexes.listVersions(ownerId, indexName)).map((v) => [v.version, v]));
     const stored = await this.storedObjects(ownerId, indexName);
 
     if (current !== undefined) {
@@ -220,12 +236,12 @@ export class IndexCleanupService {
     const retentionDays = state.retentionDays ?? DEFAULT_RETENTION_DAYS;
     const keepRetiredMs = Math.max(retentionDays * DAY_MS, this.policy.graceMs);
 
-    const kept = new Map<string, KeptBecause>();
+    const kept = new Map<VersionId, KeptBecause>();
     if (current !== undefined) {
       kept.set(current.version, 'serving');
       if (current.previousVersion !== undefined) kept.set(current.previousVersion, 'replaced');
     }
-    const all = new Set<string>([...catalogued.keys(), ...stored.keys()]);
+    const all = new Set<VersionId>([...catalogued.keys(), ...stored.keys()]);
     for (const version of all) {
       if (kept.has(version)) continue;
       const item = catalogued.get(version);
@@ -243,12 +259,11 @@ export class IndexCleanupService {
     // What the kept versions read, from versions that wrote it.
     for (const version of [...kept.keys()]) {
       if (catalogued.get(version)?.status !== 'complete') continue;
-      for (const referenced of await this.referencedVersions(ownerId, indexName, version)) {
-        if (!kept.has(referenced) && all.has(referenced)) kept.set(referenced, 'referenced');
-      }
+      const referenced = await this.referencedVersions(ownerId, indexName, version);
+      for (const other of all) if (!kept.has(other) && referenced.has(other)) kept.set(other, 'referenced');
     }
 
-    const removed: string[] = [];
+    const removed: VersionId[] = [];
     let objectsRemoved = 0;
     for (const version of all) {
       if (kept.has(version)) continue;
@@ -273,7 +288,8 @@ export class IndexCleanupService {
       if (kept.has(version) || (all.has(version) && !removed.includes(version))) continue;
       if (await publishJobs.remove(ownerId, indexName, version, now)) publishJobsRemoved++;
     }
-    for (const version of Object.keys(state.retired)) if (!all.has(version)) delete state.retired[version];
+    const present: ReadonlySet<string> = all;
+    for (const version of Object.keys(state.retired)) if (!present.has(version)) delete state.retired[version];
     // An index with nothing left leaves no record behind either.
     if (current === undefined && kept.size === 0) await objects.delete(indexCleanupStateKey(ownerId, indexName));
     else await objects.put(indexCleanupStateKey(ownerId, indexName), new TextEncoder().encode(JSON.stringify(state)), 'application/json');
@@ -281,21 +297,21 @@ export class IndexCleanupService {
   }
 
   /** Version -> its object keys (parts, derived objects, uploads) under the index's prefix. */
-  private async storedObjects(ownerId: string, indexName: string): Promise<Map<string, string[]>> {
+  private async storedObjects(ownerId: OwnerId, indexName: IndexName): Promise<Map<VersionId, string[]>> {
     const prefix = `${indexesPrefix(ownerId)}${indexName}/`;
-    const byVersion = new Map<string, string[]>();
+    const byVersion = new Map<VersionId, string[]>();
     for await (const { key } of this.stores.objects.list(prefix)) {
       const path = key.slice(prefix.length).split('/');
       // <version>/<part> or uploads/<version>/<part>; anything else is not the clean-up's.
-      const version = path[0] === 'uploads' ? path[1] : path[0];
-      if (version === undefined || createdAtOf(version) === undefined) continue;
+      const version = listedVersion(path[0] === 'uploads' ? path[1] : path[0]);
+      if (version === undefined) continue;
       byVersion.set(version, [...(byVersion.get(version) ?? []), key]);
     }
     return byVersion;
   }
 
   /** The retention the serving version's creator chose, if its declaration is still there. */
-  private async retentionOf(ownerId: string, indexName: string, version: string): Promise<number | undefined> {
+  private async retentionOf(ownerId: OwnerId, indexName: IndexName, version: VersionId): Promise<number | undefined> {
     try {
       const manifest = JSON.parse(new TextDecoder().decode(await this.stores.objects.get(indexPartObjectKey(ownerId, indexName, version, MANIFEST_PART)))) as { retentionDays?: unknown };
       const days = manifest.retentionDays;
@@ -308,7 +324,7 @@ export class IndexCleanupService {
   }
 
   /** Versions whose objects a version reads: references in its metadata and, for SEI, its block table. */
-  private async referencedVersions(ownerId: string, indexName: string, version: string): Promise<Set<string>> {
+  private async referencedVersions(ownerId: OwnerId, indexName: IndexName, version: VersionId): Promise<Set<string>> {
     const item = await this.stores.indexes.getVersion(ownerId, indexName, version);
     const versions = new Set<string>();
     if (item === undefined) return versions;
@@ -320,7 +336,7 @@ export class IndexCleanupService {
     return versions;
   }
 
-  private async readState(ownerId: string, indexName: string): Promise<CleanupState> {
+  private async readState(ownerId: OwnerId, indexName: IndexName): Promise<CleanupState> {
     try {
       const value = JSON.parse(new TextDecoder().decode(await this.stores.objects.get(indexCleanupStateKey(ownerId, indexName)))) as Partial<CleanupState>;
       if (value.format === 'blindsight-index-cleanup' && typeof value.retired === 'object' && value.retired !== null) {

@@ -16,6 +16,7 @@
  */
 import { LoadingCache } from '../../core/loading-cache';
 import type { CurrentIndexVersion, IndexCatalog } from '../../storage/types';
+import type { IndexName, OwnerId } from '../../core/ids';
 
 const MAX_CACHED_POINTERS = 1000;
 
@@ -38,7 +39,7 @@ export class CurrentVersionCache {
    * The index's current version: from memory if read less than `ttlMs` ago and `fresh` is not
    * set, else from the catalog (strongly consistent).
    */
-  async get(ownerId: string, indexName: string, options: { fresh?: boolean } = {}): Promise<CurrentIndexVersion | undefined> {
+  async get(ownerId: OwnerId, indexName: IndexName, options: { fresh?: boolean } = {}): Promise<CurrentIndexVersion | undefined> {
     if (this.ttlMs === 0) return this.catalog.getCurrent(ownerId, indexName);
     const load = () => this.catalog.getCurrent(ownerId, indexName);
     const key = `${ownerId}/${indexName}`;
@@ -46,7 +47,7 @@ export class CurrentVersionCache {
   }
 
   /** Drops what is known about an index (this process just changed its pointer). */
-  forget(ownerId: string, indexName: string): void {
+  forget(ownerId: OwnerId, indexName: IndexName): void {
     this.pointers.delete(`${ownerId}/${indexName}`);
   }
 }

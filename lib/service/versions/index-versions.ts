@@ -20,7 +20,6 @@
  * had just been published (a retried request whose answer was lost).
  */
 import { BlindsightError, ConflictError, InvalidInputError, isBlindsightError, NotFoundError, PayloadTooLargeError } from '../../core/errors';
-import { assertIndexName, assertOwnerId, assertVersionName } from '../../storage/identifiers';
 import { indexPartObjectKey, indexPartUploadKey } from '../../storage/object-keys';
 import type { IndexCatalog, IndexKind, JsonObject, ObjectStore } from '../../storage/types';
 import { mapLimited } from '../../core/concurrency';
@@ -35,6 +34,7 @@ import { digestBytes, digestObject, encodePartDigests, PART_DIGESTS_BLOB } from 
 import type { PartDigest } from './part-digests';
 import { checkSignedManifest, encodeProvenance, PROVENANCE_BLOB, readProvenance } from './signed-manifests';
 import type { IndexProvenance } from '../../client/index-manifest';
+import type { IndexName, OwnerId, VersionId } from '../../core/ids';
 
 /** The declaration of a version's parts, kept next to them until publish. */
 export const MANIFEST_PART = 'manifest.json';
@@ -49,14 +49,14 @@ export interface CreateVersionRequest {
 }
 
 export interface CreateVersionResult {
-  readonly version: string;
+  readonly version: VersionId;
   readonly kind: IndexKind;
   readonly uploads: Record<string, PresignedUrl>;
 }
 
 export interface PublishResult {
-  readonly version: string;
-  readonly previousVersion: string | null;
+  readonly version: VersionId;
+  readonly previousVersion: VersionId | null;
   readonly kind: IndexKind;
   readonly publishedAt: string;
   /** What validation found worth knowing (e.g. an insecure scheme); only when there is any. */
@@ -64,11 +64,11 @@ export interface PublishResult {
 }
 
 export interface IndexDescription {
-  readonly indexName: string;
-  readonly version: string;
+  readonly indexName: IndexName;
+  readonly version: VersionId;
   readonly kind: IndexKind;
   readonly publishedAt: string;
-  readonly previousVersion: string | null;
+  readonly previousVersion: VersionId | null;
   /** The kind's public summary: dimensions, counts, key ids, public material. */
   readonly summary: JsonObject;
   /** The owner's signed manifest (and updates since), absent for versions published unsigned. */
@@ -143,7 +143,7 @@ function checkDeclaredParts(handler: IndexKindSpec, parts: Readonly<Record<strin
   return declared;
 }
 
-function parseManifest(bytes: Uint8Array, version: string): Manifest {
+function parseManifest(bytes: Uint8Array, version: VersionId): Manifest {
   try {
     const value = JSON.parse(new TextDecoder().decode(bytes)) as Manifest;
     if (typeof value.kind === 'string' && typeof value.parts === 'object' && value.parts !== null && typeof value.createdAt === 'string') {
@@ -169,9 +169,7 @@ export class IndexVersionService {
     private readonly policy: IndexPublishPolicy = DEFAULT_PUBLISH_POLICY,
   ) {}
 
-  async createVersion(ownerId: string, indexName: string, request: CreateVersionRequest): Promise<CreateVersionResult> {
-    assertOwnerId(ownerId);
-    assertIndexName(indexName);
+  async createVersion(ownerId: OwnerId, indexName: IndexName, request: CreateVersionRequest): Promise<CreateVersionResult> {
     const handler = this.kinds.get(request.kind);
     const parts = checkDeclaredParts(handler, request.parts);
     const current = await this.stores.indexes.getCurrent(ownerId, indexName);
@@ -209,11 +207,7 @@ export class IndexVersionService {
    * version already serves (a repeated publish), else undefined once the index still serves
    * `expectedCurrent` (ConflictError otherwise) and the version exists (NotFoundError).
    */
-  async checkPublish(ownerId: string, indexName: string, version: string, expectedCurrent: string | null): Promise<PublishResult | undefined> {
-    assertOwnerId(ownerId);
-    assertIndexName(indexName);
-    assertVersionName(version);
-    if (expectedCurrent !== null) assertVersionName(expectedCurrent);
+  async checkPublish(ownerId: OwnerId, indexName: IndexName, version: VersionId, expectedCurrent: VersionId | null): Promise<PublishResult | undefined> {
     const current = await this.stores.indexes.getCurrent(ownerId, indexName);
     if (current?.version === version) {
       return { version, previousVersion: current.previousVersion ?? null, kind: current.kind, publishedAt: current.publishedAt };
@@ -245,10 +239,10 @@ export class IndexVersionService {
    * @param options progress reports (publish jobs).
    */
   async publishVersion(
-    ownerId: string,
-    indexName: string,
-    version: string,
-    expectedCurrent: string | null,
+    ownerId: OwnerId,
+    indexName: IndexName,
+    version: VersionId,
+    expectedCurrent: VersionId | null,
     signedManifest?: string,
     options: PublishOptions = {},
   ): Promise<PublishResult> {
@@ -280,7 +274,7 @@ export class IndexVersionService {
   }
 
   /** Parts and bytes of an already staged version for progress reports (all done). */
-  private async partCounts(ownerId: string, indexName: string, version: string): Promise<Omit<PublishProgress, 'phase'>> {
+  private async partCounts(ownerId: OwnerId, indexName: IndexName, version: VersionId): Promise<Omit<PublishProgress, 'phase'>> {
     const none = { partsDone: 0, partsTotal: 0, bytesDone: 0, bytesTotal: 0 };
     const key = indexPartObjectKey(ownerId, indexName, version, MANIFEST_PART);
     if ((await this.stores.objects.head(key)) === undefined) return none;
@@ -292,10 +286,10 @@ export class IndexVersionService {
 
   /** Validates the version's parts with its kind's validator and stages it; returns the validator's warnings. */
   private async validateAndStage(
-    ownerId: string,
-    indexName: string,
-    version: string,
-    expectedCurrent: string | null,
+    ownerId: OwnerId,
+    indexName: IndexName,
+    version: VersionId,
+    expectedCurrent: VersionId | null,
     signedManifest: string | undefined,
     options: PublishOptions,
   ): Promise<readonly string[]> {
@@ -374,9 +368,9 @@ export class IndexVersionService {
    * written), and reads the copies on demand.
    */
   private async partsReader(
-    ownerId: string,
-    indexName: string,
-    version: string,
+    ownerId: OwnerId,
+    indexName: IndexName,
+    version: VersionId,
     manifest: Manifest,
     digests: Map<string, PartDigest>,
     copied: (name: string) => Promise<void>,
@@ -428,7 +422,6 @@ export class IndexVersionService {
         return { version, part: name };
       },
       priorVersion: async (prior) => {
-        assertVersionName(prior);
         const found = prior === version ? undefined : await this.stores.indexes.getVersion(ownerId, indexName, prior);
         return found?.status === 'complete' ? found : undefined;
       },
@@ -436,9 +429,7 @@ export class IndexVersionService {
   }
 
   /** The serving version of an index and its kind's summary; NotFoundError if none. */
-  async describe(ownerId: string, indexName: string): Promise<IndexDescription> {
-    assertOwnerId(ownerId);
-    assertIndexName(indexName);
+  async describe(ownerId: OwnerId, indexName: IndexName): Promise<IndexDescription> {
     const current = await this.stores.indexes.getCurrent(ownerId, indexName);
     if (current === undefined) throw new NotFoundError(`index "${indexName}" does not exist or has no published version`);
     const version = await this.stores.indexes.getVersion(ownerId, indexName, current.version);

@@ -15,16 +15,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ConflictError, InvalidInputError, isBlindsightError, NotFoundError, UnavailableError } from '../../core/errors';
-import { assertIndexName, assertOwnerId, assertVersionName } from '../../storage/identifiers';
 import type { IndexCatalog, JsonObject, PublishJobProgress, PublishJobRecord, PublishJobStore } from '../../storage/types';
 import { PublishAbandonedError } from './index-versions';
 import type { IndexVersionService, PublishProgress, PublishResult } from './index-versions';
+import { parseIndexName, parseOwnerId, parseVersionId } from '../../core/ids';
+import type { IndexName, OwnerId, VersionId } from '../../core/ids';
 
 /** What a worker is started with: the job to run (never parts or keys). */
 export interface PublishJobEvent {
-  readonly ownerId: string;
-  readonly indexName: string;
-  readonly version: string;
+  readonly ownerId: OwnerId;
+  readonly indexName: IndexName;
+  readonly version: VersionId;
   readonly jobId: string;
 }
 
@@ -35,10 +36,10 @@ export interface PublishJobLauncher {
 
 /** How the route and the status report a job (the API's PublishJob). */
 export interface PublishJobView {
-  readonly indexName: string;
-  readonly version: string;
+  readonly indexName: IndexName;
+  readonly version: VersionId;
   readonly status: PublishJobRecord['status'];
-  readonly expectedCurrent: string | null;
+  readonly expectedCurrent: VersionId | null;
   readonly startedAt: string;
   readonly updatedAt: string;
   readonly progress: PublishJobProgress;
@@ -109,10 +110,10 @@ export class PublishJobService {
    * could not be started (the job is then recorded as failed).
    */
   async start(
-    ownerId: string,
-    indexName: string,
-    version: string,
-    expectedCurrent: string | null,
+    ownerId: OwnerId,
+    indexName: IndexName,
+    version: VersionId,
+    expectedCurrent: VersionId | null,
     signedManifest: string | undefined,
     launcher: PublishJobLauncher,
   ): Promise<PublishJobView> {
@@ -159,10 +160,7 @@ export class PublishJobService {
    * stopped without finishing: it is reported succeeded if the version serves, failed
    * otherwise. NotFoundError if no publish of the version was started.
    */
-  async status(ownerId: string, indexName: string, version: string): Promise<PublishJobView> {
-    assertOwnerId(ownerId);
-    assertIndexName(indexName);
-    assertVersionName(version);
+  async status(ownerId: OwnerId, indexName: IndexName, version: VersionId): Promise<PublishJobView> {
     const job = await this.stores.publishJobs.get(ownerId, indexName, version);
     if (job === undefined) {
       const current = await this.stores.indexes.getCurrent(ownerId, indexName);
@@ -268,8 +266,5 @@ export function parseJobEvent(event: unknown): PublishJobEvent {
   if (typeof e.ownerId !== 'string' || typeof e.indexName !== 'string' || typeof e.version !== 'string' || typeof e.jobId !== 'string' || !/^[0-9a-f]{32}$/.test(e.jobId)) {
     throw new InvalidInputError('a publish job event needs ownerId, indexName, version and a jobId of 32 hex digits');
   }
-  assertOwnerId(e.ownerId);
-  assertIndexName(e.indexName);
-  assertVersionName(e.version);
-  return { ownerId: e.ownerId, indexName: e.indexName, version: e.version, jobId: e.jobId };
+  return { ownerId: parseOwnerId(e.ownerId), indexName: parseIndexName(e.indexName), version: parseVersionId(e.version), jobId: e.jobId };
 }

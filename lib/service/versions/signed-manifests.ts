@@ -9,16 +9,17 @@ import { verifyIndexManifest } from '../../client/index-manifest';
 import type { IndexProvenance, IndexUpdateRecord } from '../../client/index-manifest';
 import type { IndexVersion } from '../../storage/types';
 import type { PartDigest } from './part-digests';
+import type { IndexName, OwnerId, VersionId } from '../../core/ids';
 
 /** Catalog blob of a version's provenance (no kind's blob may use the name). */
 export const PROVENANCE_BLOB = 'provenance';
 
 export interface ManifestBinding {
-  readonly ownerId: string;
-  readonly indexName: string;
-  readonly version: string;
+  readonly ownerId: OwnerId;
+  readonly indexName: IndexName;
+  readonly version: VersionId;
   readonly kind: string;
-  readonly expectedCurrent: string | null;
+  readonly expectedCurrent: VersionId | null;
 }
 
 /**

@@ -12,6 +12,7 @@ import type { IndexCatalog, ObjectStore } from '../../storage/types';
 import { decodePartDigests, PART_DIGESTS_BLOB, verifiedRange } from './part-digests';
 import type { PartDigest, PartDigests } from './part-digests';
 import type { PartRef } from '../types';
+import type { IndexName, OwnerId, VersionId } from '../../core/ids';
 
 const MAX_TABLES = 64;
 
@@ -29,7 +30,7 @@ export class VerifiedParts {
    * The digest of a part; undefined only for versions staged before digests were recorded.
    * IntegrityError if the version records digests but none for this object.
    */
-  async digestOf(ownerId: string, indexName: string, ref: PartRef): Promise<PartDigest | undefined> {
+  async digestOf(ownerId: OwnerId, indexName: IndexName, ref: PartRef): Promise<PartDigest | undefined> {
     const table = await this.table(ownerId, indexName, ref.version);
     if (table === undefined) return undefined;
     const digest = table.get(ref.part);
@@ -40,7 +41,7 @@ export class VerifiedParts {
   }
 
   /** Bytes [start, end) of a part, checked against its digest. */
-  async readRange(objects: ObjectStore, ownerId: string, indexName: string, ref: PartRef, start: number, end: number): Promise<Uint8Array> {
+  async readRange(objects: ObjectStore, ownerId: OwnerId, indexName: IndexName, ref: PartRef, start: number, end: number): Promise<Uint8Array> {
     const key = indexPartObjectKey(ownerId, indexName, ref.version, ref.part);
     const digest = await this.digestOf(ownerId, indexName, ref);
     if (digest === undefined) return objects.getRange(key, start, end);
@@ -55,13 +56,13 @@ export class VerifiedParts {
   }
 
   /** An ObjectStore whose range reads of the part `ref` are checked (for readers that take a store). */
-  async checkedStore(objects: ObjectStore, ownerId: string, indexName: string, ref: PartRef): Promise<ObjectStore> {
+  async checkedStore(objects: ObjectStore, ownerId: OwnerId, indexName: IndexName, ref: PartRef): Promise<ObjectStore> {
     await this.digestOf(ownerId, indexName, ref);
     return this.lazilyCheckedStore(objects, ownerId, indexName, ref);
   }
 
   /** As checkedStore, with the digest table loaded at the first read (for synchronous set-up). */
-  lazilyCheckedStore(objects: ObjectStore, ownerId: string, indexName: string, ref: PartRef): ObjectStore {
+  lazilyCheckedStore(objects: ObjectStore, ownerId: OwnerId, indexName: IndexName, ref: PartRef): ObjectStore {
     const key = indexPartObjectKey(ownerId, indexName, ref.version, ref.part);
     const readRange = (start: number, end: number) => this.readRange(objects, ownerId, indexName, ref, start, end);
     return new Proxy(objects, {
@@ -75,12 +76,12 @@ export class VerifiedParts {
     });
   }
 
-  private async table(ownerId: string, indexName: string, version: string): Promise<PartDigests | undefined> {
+  private async table(ownerId: OwnerId, indexName: IndexName, version: VersionId): Promise<PartDigests | undefined> {
     const loaded = await this.tables.get(`${ownerId}/${indexName}/${version}`, async () => ({ digests: await this.load(ownerId, indexName, version) }));
     return loaded.digests;
   }
 
-  private async load(ownerId: string, indexName: string, version: string): Promise<PartDigests | undefined> {
+  private async load(ownerId: OwnerId, indexName: IndexName, version: VersionId): Promise<PartDigests | undefined> {
     const item = await this.catalog.getVersion(ownerId, indexName, version);
     if (item === undefined) throw new IntegrityError(`index "${indexName}" has no version "${version}" in the catalog, but its data points at it`);
     let bytes: Uint8Array;

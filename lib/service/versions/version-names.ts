@@ -5,8 +5,10 @@
  * millisecond apart.
  */
 import { randomBytes } from 'node:crypto';
+import { parseVersionId } from '../../core/ids';
+import type { VersionId } from '../../core/ids';
 
-export function newVersionName(now: Date = new Date()): string {
+export function newVersionName(now: Date = new Date()): VersionId {
   const stamp = now.toISOString().replace(/[-:.]/g, '');
-  return `${stamp}-${randomBytes(6).toString('hex')}`;
+  return parseVersionId(`${stamp}-${randomBytes(6).toString('hex')}`);
 }

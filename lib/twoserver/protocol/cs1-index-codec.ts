@@ -30,7 +30,7 @@ const MAGIC = 'TSIX';
 const VERSION = 2;
 const WHAT = 'two-server index';
 const BACKENDS: readonly HeBackendName[] = ['she', 'bfv'];
-/** Version names as the catalog makes them (identifiers.ts); checked again where they are used. */
+/** Version names as the catalog makes them (lib/core/ids.ts); checked again where they are used. */
 const VERSION_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export function encodeCs1Index(index: Cs1Index): Uint8Array {

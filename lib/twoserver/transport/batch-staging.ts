@@ -16,22 +16,21 @@
 import { randomBytes } from 'node:crypto';
 import { SETTINGS } from '../../config/settings';
 import { InvalidInputError } from '../../core/errors';
-import { assertOwnerId } from '../../storage/identifiers';
 import { assertObjectKey } from '../../storage/object-keys';
 import type { ObjectStore } from '../../storage/types';
 import { sha256Hex } from './decrypt-event';
+import type { OwnerId } from '../../core/ids';
 
 /** The prefix of all transfer objects (bucket lifecycle rule, IAM resource). */
 export const TRANSFER_PREFIX = 'transfer/';
 
-/** The prefix of one owner's transfer objects (the owner id is validated). */
-export function transferPrefix(ownerId: string): string {
-  assertOwnerId(ownerId);
+/** The prefix of one owner's transfer objects (an OwnerId holds no '/'). */
+export function transferPrefix(ownerId: OwnerId): string {
   return `${TRANSFER_PREFIX}${ownerId}/`;
 }
 
 /** A fresh transfer object key (128 random bits: unguessable and never reused). */
-export function transferObjectKey(ownerId: string): string {
+export function transferObjectKey(ownerId: OwnerId): string {
   const key = `${transferPrefix(ownerId)}${randomBytes(16).toString('hex')}.bin`;
   assertObjectKey(key);
   return key;
@@ -53,7 +52,7 @@ export interface BatchStaging {
 export interface ObjectStoreBatchStagingOptions {
   readonly objects: ObjectStore;
   /** The owner whose request this is: the object lives in that owner's prefix. */
-  readonly ownerId: string;
+  readonly ownerId: OwnerId;
   /** Presigned URL lifetime in seconds. Default 120. */
   readonly urlSeconds?: number;
 }

@@ -28,9 +28,9 @@ const MAX_QUERY_BYTES = 4 * 1024 * 1024;
 const MAX_TASK_RECORDS = 1 << 20;
 
 export interface ShardWorkerEvent {
-  readonly ownerId: string;
-  readonly indexName: string;
-  readonly version: string;
+  readonly ownerId: OwnerId;
+  readonly indexName: IndexName;
+  readonly version: VersionId;
   readonly shard: number;
   readonly records: number[];
   readonly query: string;

@@ -10,7 +10,7 @@ import { decodeKeyRequest } from '../../../lib/client/formats';
 import { buildSource, loadManifest, loadPublished, loadUsers, saveUsers } from '../../../lib/client/node/owner-home';
 import { isExposed, parseJson, readUserFile, writePrivateJson } from '../../../lib/client/node/private-files';
 import { enrollUser } from '../../../lib/client/owner-enroll';
-import { assertUserId } from '../../../lib/storage/identifiers';
+import { parseUserId } from '../../../lib/core/ids';
 import type { CommandContext } from '../context';
 import { resolvePath } from '../context';
 import { hintForWrongFile } from '../hints';
@@ -35,7 +35,7 @@ export interface EnrollResult {
 }
 
 export async function ownerEnroll(context: CommandContext, options: EnrollOptions): Promise<EnrollResult> {
-  assertUserId(options.userId);
+  const userId = parseUserId(options.userId);
   const command = await openOwner(context);
   const { owner, paths } = command;
   // The grant carries the PCA of the current build: the user must project exactly like the index.
@@ -51,7 +51,7 @@ export async function ownerEnroll(context: CommandContext, options: EnrollOption
   const { grant, record, tokenExpiresAt } = await enrollUser({
     owner,
     client: await command.client(),
-    userId: options.userId,
+    userId,
     request,
     userSecret,
     manifest,
@@ -82,8 +82,8 @@ export interface RevokeResult {
   readonly revokedAt: string;
 }
 
-export async function ownerRevoke(context: CommandContext, userId: string): Promise<RevokeResult> {
-  assertUserId(userId);
+export async function ownerRevoke(context: CommandContext, userArgument: string): Promise<RevokeResult> {
+  const userId = parseUserId(userArgument);
   const command = await openOwner(context);
   const record = await (await command.client()).revokeUser(command.owner.config.ownerId, userId);
   const revokedAt = record.revokedAt ?? context.now().toISOString();

@@ -30,6 +30,7 @@ import { generateUserSecret } from '../../../lib/sei/user-key';
 import { balancedSubset, GALLERY_DIR, galleryImages } from '../../../scripts/demo/gallery';
 import { startLocalCloud } from '../../../scripts/local-cloud/cloud';
 import type { LocalCloud } from '../../../scripts/local-cloud/cloud';
+import { toUserId } from '../../support/ids';
 
 export const USER_ID = 'page-user';
 
@@ -90,7 +91,7 @@ export async function makePageWorld(gallerySize: number, onLog: (account: 'cs1' 
       const enrolled = await enrollUser({
         owner,
         client,
-        userId,
+        userId: toUserId(userId),
         ...decodeKeyRequest(requestJson),
         manifest: built.manifest,
         pca,

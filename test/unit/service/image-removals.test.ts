@@ -21,6 +21,7 @@ import type { LocalAws } from '../../support/local-aws';
 import { seiWorld } from '../../support/sei-fixture';
 import { ALL_ROLES, OWNER_A, OWNER_B, putPresigned, serviceWorld } from './support';
 import type { ServiceWorld } from './support';
+import { toImageId, toIndexName, toOwnerId, toVersionId } from '../../support/ids';
 
 const MINUTE = 60 * 1000;
 const HOUR = 60 * MINUTE;
@@ -50,14 +51,14 @@ describe("removal of deleted images' envelopes", () => {
 
   async function upload(ownerId: string, imageId: string, seed: number): Promise<void> {
     const bytes = Uint8Array.from({ length: 64 }, (_, i) => (i * 7 + seed) & 0xff);
-    const [url] = await world.services.images.createUploads(ownerId, [{ imageId, byteLength: bytes.length }]);
+    const [url] = await world.services.images.createUploads(toOwnerId(ownerId), [{ imageId, byteLength: bytes.length }]);
     await putPresigned(url, bytes);
   }
 
-  const exists = async (ownerId: string, imageId: string) => (await objects.head(imageObjectKey(ownerId, imageId))) !== undefined;
+  const exists = async (ownerId: string, imageId: string) => (await objects.head(imageObjectKey(toOwnerId(ownerId), toImageId(imageId)))) !== undefined;
   const pending = async (ownerId: string) => {
     const keys: string[] = [];
-    for await (const { key } of objects.list(imageRemovalsPrefix(ownerId))) keys.push(key.slice(imageRemovalsPrefix(ownerId).length));
+    for await (const { key } of objects.list(imageRemovalsPrefix(toOwnerId(ownerId)))) keys.push(key.slice(imageRemovalsPrefix(toOwnerId(ownerId)).length));
     return keys.sort();
   };
 
@@ -65,9 +66,9 @@ describe("removal of deleted images' envelopes", () => {
   async function publish(ownerId: string, indexName: string, expectedCurrent: string | null, retentionDays = 1): Promise<string> {
     const parts = seiUploadParts(sei.tree).parts;
     const sizes = Object.fromEntries(Object.entries(parts).map(([n, b]) => [n, b.length]));
-    const created = await versions.createVersion(ownerId, indexName, { kind: 'sei', parts: sizes, retentionDays });
+    const created = await versions.createVersion(toOwnerId(ownerId), toIndexName(indexName), { kind: 'sei', parts: sizes, retentionDays });
     for (const [name, bytes] of Object.entries(parts)) await putPresigned(created.uploads[name], bytes);
-    await versions.publishVersion(ownerId, indexName, created.version, expectedCurrent);
+    await versions.publishVersion(toOwnerId(ownerId), toIndexName(indexName), created.version, expectedCurrent === null ? null : toVersionId(expectedCurrent));
     return created.version;
   }
 
@@ -90,11 +91,11 @@ describe("removal of deleted images' envelopes", () => {
     at(t0 + MINUTE);
     const v2 = await publish(OWNER_A, 'photos', v1);
     at(t0 + 2 * MINUTE);
-    const requested = await world.services.removals.request(OWNER_A, { imageIds: ['cat'], absentFrom: { photos: v2 } });
+    const requested = await world.services.removals.request(toOwnerId(OWNER_A), { imageIds: ['cat'], absentFrom: { photos: v2 } });
     expect(requested).toEqual([{ imageId: 'cat', requestedAt: new Date(t0 + 2 * MINUTE).toISOString() }]);
     // Asking again keeps the first request.
     at(t0 + 3 * MINUTE);
-    expect(await world.services.removals.request(OWNER_A, { imageIds: ['cat'], absentFrom: { photos: v2 } })).toEqual(requested);
+    expect(await world.services.removals.request(toOwnerId(OWNER_A), { imageIds: ['cat'], absentFrom: { photos: v2 } })).toEqual(requested);
     expect(await pending(OWNER_A)).toEqual(['cat']);
 
     // Within the grace period nothing is decided; then v1 (replaced: sealed clients may still read it) holds it.
@@ -104,7 +105,7 @@ describe("removal of deleted images' envelopes", () => {
     expect((await cleanup().run()).imageRemovals).toEqual([{ ownerId: OWNER_A, imageId: 'cat', outcome: 'waiting', heldBy: [{ indexName: 'photos', version: v1 }] }]);
     expect(await exists(OWNER_A, 'cat')).toBe(true);
     // A user who got "cat" from v1 can still fetch it.
-    await expect(world.services.images.createDownloads(OWNER_A, ['cat'])).resolves.toHaveLength(1);
+    await expect(world.services.images.createDownloads(toOwnerId(OWNER_A), ['cat'])).resolves.toHaveLength(1);
 
     // The next publish retires v1; it stays for the retention (1 day), and so does the envelope.
     at(t0 + 3 * HOUR);
@@ -124,7 +125,7 @@ describe("removal of deleted images' envelopes", () => {
     expect(swept.envelopesRemoved).toBe(1);
     expect(await exists(OWNER_A, 'cat')).toBe(false);
     expect(await pending(OWNER_A)).toEqual([]);
-    await expect(world.services.images.createDownloads(OWNER_A, ['cat'])).rejects.toThrow(/no image with id "cat"/);
+    await expect(world.services.images.createDownloads(toOwnerId(OWNER_A), ['cat'])).rejects.toThrow(/no image with id "cat"/);
     // What was not deleted is untouched.
     expect(await exists(OWNER_A, 'dog')).toBe(true);
     expect((await cleanup().run()).imageRemovals).toEqual([]);
@@ -140,12 +141,12 @@ describe("removal of deleted images' envelopes", () => {
     const main2 = await publish(OWNER_B, 'main', main1);
     // "faces" could not follow the delete (it is not named): its version from before the request holds "owl".
     at(t0 + 2 * MINUTE);
-    await world.services.removals.request(OWNER_B, { imageIds: ['owl', 'bee', 'ant'], absentFrom: { main: main2 } });
+    await world.services.removals.request(toOwnerId(OWNER_B), { imageIds: ['owl', 'bee', 'ant'], absentFrom: { main: main2 } });
     // "bee" is added again (uploaded): its removal is cancelled.
     await upload(OWNER_B, 'bee', 99);
     expect(await pending(OWNER_B)).toEqual(['ant', 'owl']);
     // "ant" is uploaded again behind the record's back (a removal racing an add): its ETag changed.
-    await objects.put(imageObjectKey(OWNER_B, 'ant'), Uint8Array.of(1, 2, 3), 'application/octet-stream');
+    await objects.put(imageObjectKey(toOwnerId(OWNER_B), toImageId('ant')), Uint8Array.of(1, 2, 3), 'application/octet-stream');
 
     at(t0 + 3 * MINUTE);
     await publish(OWNER_B, 'main', main2);
@@ -178,7 +179,7 @@ describe("removal of deleted images' envelopes", () => {
   });
 
   it('a refused request records nothing; a clean-up failing half way is finished by the next run', async () => {
-    const owner = 'c'.repeat(52);
+    const owner = toOwnerId('c'.repeat(52));
     const t0 = Date.now();
     at(t0);
     await upload(owner, 'fox', 3);
@@ -201,14 +202,14 @@ describe("removal of deleted images' envelopes", () => {
     await cleanup().run();
     // The envelope's delete fails: the request stays, and so does the envelope.
     at(t0 + 5 * HOUR);
-    objects.failing.add(imageObjectKey(owner, 'fox'));
+    objects.failing.add(imageObjectKey(owner, toImageId('fox')));
     const failed = await cleanup().run();
     expect(failed.failures).toEqual([{ ownerId: owner, message: expect.stringMatching(/injected failure/) }]);
     expect(await exists(owner, 'fox')).toBe(true);
     expect(await pending(owner)).toEqual(['fox']);
     // Now the record's delete fails after the envelope went: the next run finishes.
     objects.failing.clear();
-    objects.failing.add(imageRemovalKey(owner, 'fox'));
+    objects.failing.add(imageRemovalKey(owner, toImageId('fox')));
     expect((await cleanup().run()).failures).toHaveLength(1);
     expect(await exists(owner, 'fox')).toBe(false);
     objects.failing.clear();
@@ -217,19 +218,19 @@ describe("removal of deleted images' envelopes", () => {
   });
 
   it('versions kept only because a newer one reads their blocks do not hold an envelope; older names than absentFrom do', () => {
-    const removal = { imageId: 'x', requestedAt: '2026-01-01T00:00:00.000Z', absentFrom: { sealed: '20260101T000000000Z-bbbbbbbbbbbb' } };
+    const removal = { imageId: toImageId('x'), requestedAt: '2026-01-01T00:00:00.000Z', absentFrom: { sealed: '20260101T000000000Z-bbbbbbbbbbbb' } };
     const createdAt = (v: string) => new Date(`${v.slice(0, 4)}-${v.slice(4, 6)}-${v.slice(6, 8)}T${v.slice(9, 11)}:${v.slice(11, 13)}:${v.slice(13, 15)}.${v.slice(15, 18)}Z`);
     const kept = [
-      { indexName: 'sealed', version: '20251231T000000000Z-aaaaaaaaaaaa', onlyReferenced: false },
-      { indexName: 'sealed', version: '20260101T000000000Z-bbbbbbbbbbbb', onlyReferenced: false },
-      { indexName: 'sei', version: '20251201T000000000Z-cccccccccccc', onlyReferenced: true },
-      { indexName: 'sei', version: '20251231T000000000Z-dddddddddddd', onlyReferenced: false },
-      { indexName: 'sei', version: '20260102T000000000Z-eeeeeeeeeeee', onlyReferenced: false },
-      { indexName: 'odd', version: 'no-time', onlyReferenced: false },
+      { indexName: toIndexName('sealed'), version: '20251231T000000000Z-aaaaaaaaaaaa', onlyReferenced: false },
+      { indexName: toIndexName('sealed'), version: '20260101T000000000Z-bbbbbbbbbbbb', onlyReferenced: false },
+      { indexName: toIndexName('sei'), version: '20251201T000000000Z-cccccccccccc', onlyReferenced: true },
+      { indexName: toIndexName('sei'), version: '20251231T000000000Z-dddddddddddd', onlyReferenced: false },
+      { indexName: toIndexName('sei'), version: '20260102T000000000Z-eeeeeeeeeeee', onlyReferenced: false },
+      { indexName: toIndexName('odd'), version: 'no-time', onlyReferenced: false },
     ];
     expect(holdersOf(removal, kept, (v) => (/^\d{8}T/.test(v) ? createdAt(v) : undefined))).toEqual([
-      { indexName: 'sealed', version: '20251231T000000000Z-aaaaaaaaaaaa' },
-      { indexName: 'sei', version: '20251231T000000000Z-dddddddddddd' },
+      { indexName: toIndexName('sealed'), version: '20251231T000000000Z-aaaaaaaaaaaa' },
+      { indexName: toIndexName('sei'), version: '20251231T000000000Z-dddddddddddd' },
       { indexName: 'odd', version: 'no-time' },
     ]);
   });

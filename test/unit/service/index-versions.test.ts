@@ -12,6 +12,7 @@ import type { LocalAws } from '../../support/local-aws';
 import { row, seiWorld } from '../../support/sei-fixture';
 import { ALL_ROLES, cloneTree, OWNER_A, OWNER_B, publishTree, serviceWorld, uploadVersion } from './support';
 import type { ServiceWorld } from './support';
+import { toIndexName, toOwnerId, toVersionId } from '../../support/ids';
 
 /** A second kind, standing in for the lead's two-server handler: one part, checked for a magic. */
 const fakeTwoServer: IndexKindHandler = {
@@ -24,7 +25,7 @@ const fakeTwoServer: IndexKindHandler = {
   },
   summarize: async (metadata, access) => ({
     publicMaterial: metadata.publicMaterial,
-    download: (await access.presignGet({ version: metadata.version as string, part: 'segments' }, 60)).url,
+    download: (await access.presignGet({ version: toVersionId(metadata.version as string), part: 'segments' }, 60)).url,
   }),
 };
 
@@ -41,12 +42,12 @@ describe('index versions: create, validate, publish atomically', () => {
   });
   afterAll(() => aws?.stop());
 
-  const current = (index: string, owner = OWNER_A) => world.stores.indexes.getCurrent(owner, index);
+  const current = (index: string, owner = OWNER_A) => world.stores.indexes.getCurrent(toOwnerId(owner), toIndexName(index));
 
   it('publishes a first version, then a second one replacing it; describes the serving one', async () => {
     const { versions } = world.services;
     const v1 = await publishTree(world.services, OWNER_A, 'main', sei.tree);
-    const described = await versions.describe(OWNER_A, 'main');
+    const described = await versions.describe(toOwnerId(OWNER_A), toIndexName('main'));
     expect(described).toMatchObject({ indexName: 'main', version: v1, kind: 'sei', previousVersion: null });
     expect(described.summary).toEqual({
       d: 6,
@@ -69,51 +70,51 @@ describe('index versions: create, validate, publish atomically', () => {
 
     const v2 = await uploadVersion(world.services, OWNER_A, 'main', seiUploadParts(sei2.tree).parts);
     expect(v2 > v1).toBe(true);
-    const published = await versions.publishVersion(OWNER_A, 'main', v2, v1);
+    const published = await versions.publishVersion(toOwnerId(OWNER_A), toIndexName('main'), toVersionId(v2), toVersionId(v1));
     expect(published).toMatchObject({ version: v2, previousVersion: v1, kind: 'sei' });
     expect((await current('main'))?.version).toBe(v2);
     // Publishing the serving version again (a retry whose answer was lost) is harmless.
-    expect(await versions.publishVersion(OWNER_A, 'main', v2, v1)).toMatchObject({ version: v2, previousVersion: v1 });
+    expect(await versions.publishVersion(toOwnerId(OWNER_A), toIndexName('main'), toVersionId(v2), toVersionId(v1))).toMatchObject({ version: v2, previousVersion: v1 });
   });
 
   it('checks the declared parts when a version is created', async () => {
     const { versions } = world.services;
     const { sizes } = seiUploadParts(sei.tree);
-    await expect(versions.createVersion(OWNER_A, 'c', { kind: 'annoy', parts: sizes })).rejects.toThrow(
+    await expect(versions.createVersion(toOwnerId(OWNER_A), toIndexName('c'), { kind: 'annoy', parts: sizes })).rejects.toThrow(
       'index kind "annoy" is not supported by this service; use one of: "sei", "two-server"',
     );
-    await expect(versions.createVersion(OWNER_A, 'c', { kind: 'sei', parts: { skeleton: 10 } })).rejects.toThrow(
+    await expect(versions.createVersion(toOwnerId(OWNER_A), toIndexName('c'), { kind: 'sei', parts: { skeleton: 10 } })).rejects.toThrow(
       /part "leaves" \(all leaf blocks.*\) is missing/,
     );
-    await expect(versions.createVersion(OWNER_A, 'c', { kind: 'sei', parts: { ...sizes, extra: 5 } })).rejects.toThrow(
+    await expect(versions.createVersion(toOwnerId(OWNER_A), toIndexName('c'), { kind: 'sei', parts: { ...sizes, extra: 5 } })).rejects.toThrow(
       '"extra" is not a part of a "sei" index; its parts are "skeleton", "leaves"',
     );
-    await expect(versions.createVersion(OWNER_A, 'c', { kind: 'sei', parts: { ...sizes, leaves: 0 } })).rejects.toThrow(InvalidInputError);
-    await expect(versions.createVersion(OWNER_A, 'c', { kind: 'sei', parts: { ...sizes, skeleton: MAX_SEI_SKELETON_BYTES + 1 } })).rejects.toThrow(
+    await expect(versions.createVersion(toOwnerId(OWNER_A), toIndexName('c'), { kind: 'sei', parts: { ...sizes, leaves: 0 } })).rejects.toThrow(InvalidInputError);
+    await expect(versions.createVersion(toOwnerId(OWNER_A), toIndexName('c'), { kind: 'sei', parts: { ...sizes, skeleton: MAX_SEI_SKELETON_BYTES + 1 } })).rejects.toThrow(
       PayloadTooLargeError,
     );
-    const created = await versions.createVersion(OWNER_A, 'c', { kind: 'sei', parts: sizes });
+    const created = await versions.createVersion(toOwnerId(OWNER_A), toIndexName('c'), { kind: 'sei', parts: sizes });
     expect(Object.keys(created.uploads).sort()).toEqual(['leaves', 'skeleton']);
     expect(created.uploads.leaves).toMatchObject({ method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'content-length': String(sizes.leaves) } });
-    expect(created.uploads.leaves.url).toContain(indexPartUploadKey(OWNER_A, 'c', created.version, 'leaves'));
+    expect(created.uploads.leaves.url).toContain(indexPartUploadKey(toOwnerId(OWNER_A), toIndexName('c'), created.version, 'leaves'));
     // A kind other than the serving one cannot take over an index.
-    await expect(versions.createVersion(OWNER_A, 'main', { kind: 'two-server', parts: { segments: 8 } })).rejects.toThrow(ConflictError);
+    await expect(versions.createVersion(toOwnerId(OWNER_A), toIndexName('main'), { kind: 'two-server', parts: { segments: 8 } })).rejects.toThrow(ConflictError);
   });
 
   it('refuses parts that do not decode, naming the problem, and leaves the serving version alone', async () => {
     const { versions } = world.services;
     const v1 = await publishTree(world.services, OWNER_A, 'guarded', sei.tree);
-    const before = await world.stores.indexes.listVersions(OWNER_A, 'guarded');
+    const before = await world.stores.indexes.listVersions(toOwnerId(OWNER_A), toIndexName('guarded'));
     const good = seiUploadParts(sei.tree).parts;
     const blocks = encodeIndexTreeParts(sei.tree).leaves;
 
     const attempt = async (parts: Record<string, Uint8Array>, message: RegExp) => {
       const version = await uploadVersion(world.services, OWNER_A, 'guarded', parts);
-      const error = await versions.publishVersion(OWNER_A, 'guarded', version, v1).catch((e: unknown) => e);
+      const error = await versions.publishVersion(toOwnerId(OWNER_A), toIndexName('guarded'), toVersionId(version), toVersionId(v1)).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(MalformedDataError);
       expect((error as Error).message).toMatch(message);
       expect((await current('guarded'))?.version).toBe(v1);
-      expect(await world.stores.indexes.getVersion(OWNER_A, 'guarded', version)).toBeUndefined();
+      expect(await world.stores.indexes.getVersion(toOwnerId(OWNER_A), toIndexName('guarded'), toVersionId(version))).toBeUndefined();
     };
 
     const badMagic = good.skeleton.slice();
@@ -151,9 +152,9 @@ describe('index versions: create, validate, publish atomically', () => {
     badId.leaves[0].ids[0] = 'a/../../b';
     await attempt(seiUploadParts(badId).parts, /leaf 0 .*image id "a\/..\/..\/b" is invalid/);
 
-    expect((await world.stores.indexes.listVersions(OWNER_A, 'guarded')).map((v) => v.version)).toEqual(before.map((v) => v.version));
+    expect((await world.stores.indexes.listVersions(toOwnerId(OWNER_A), toIndexName('guarded'))).map((v) => v.version)).toEqual(before.map((v) => v.version));
     // And search still answers from the serving version.
-    const answer = await world.services.search.search(OWNER_A, 'guarded', { trapdoors: [Array.from(query)], k: 3 });
+    const answer = await world.services.search.search(toOwnerId(OWNER_A), toIndexName('guarded'), { trapdoors: [Array.from(query)], k: 3 });
     expect(answer.version).toBe(v1);
   });
 
@@ -161,15 +162,15 @@ describe('index versions: create, validate, publish atomically', () => {
     const { versions, stores } = { versions: world.services.versions, stores: world.stores };
     const v1 = await publishTree(world.services, OWNER_A, 'partial', sei.tree);
     const { parts, sizes } = seiUploadParts(sei.tree);
-    const created = await versions.createVersion(OWNER_A, 'partial', { kind: 'sei', parts: sizes });
-    await stores.objects.put(indexPartUploadKey(OWNER_A, 'partial', created.version, 'skeleton'), parts.skeleton);
-    await expect(versions.publishVersion(OWNER_A, 'partial', created.version, v1)).rejects.toThrow(
+    const created = await versions.createVersion(toOwnerId(OWNER_A), toIndexName('partial'), { kind: 'sei', parts: sizes });
+    await stores.objects.put(indexPartUploadKey(toOwnerId(OWNER_A), toIndexName('partial'), created.version, 'skeleton'), parts.skeleton);
+    await expect(versions.publishVersion(toOwnerId(OWNER_A), toIndexName('partial'), created.version, toVersionId(v1))).rejects.toThrow(
       `part "leaves" of version "${created.version}" was not uploaded: PUT it to the URL from create-version, then publish`,
     );
     // Written without the presigned URL (which signs the length), so the size can differ.
-    await stores.objects.put(indexPartUploadKey(OWNER_A, 'partial', created.version, 'leaves'), parts.leaves.subarray(1));
-    await expect(versions.publishVersion(OWNER_A, 'partial', created.version, v1)).rejects.toThrow(/is \d+ bytes, but \d+ were declared/);
-    await expect(versions.publishVersion(OWNER_A, 'partial', '20990101T000000000Z-000000000000', v1)).rejects.toThrow(NotFoundError);
+    await stores.objects.put(indexPartUploadKey(toOwnerId(OWNER_A), toIndexName('partial'), created.version, 'leaves'), parts.leaves.subarray(1));
+    await expect(versions.publishVersion(toOwnerId(OWNER_A), toIndexName('partial'), created.version, toVersionId(v1))).rejects.toThrow(/is \d+ bytes, but \d+ were declared/);
+    await expect(versions.publishVersion(toOwnerId(OWNER_A), toIndexName('partial'), toVersionId('20990101T000000000Z-000000000000'), toVersionId(v1))).rejects.toThrow(NotFoundError);
     expect((await current('partial'))?.version).toBe(v1);
   });
 
@@ -177,12 +178,12 @@ describe('index versions: create, validate, publish atomically', () => {
     const { versions } = world.services;
     const v1 = await publishTree(world.services, OWNER_A, 'stale', sei.tree);
     const v2 = await uploadVersion(world.services, OWNER_A, 'stale', seiUploadParts(sei2.tree).parts);
-    await expect(versions.publishVersion(OWNER_A, 'stale', v2, null)).rejects.toThrow(
+    await expect(versions.publishVersion(toOwnerId(OWNER_A), toIndexName('stale'), toVersionId(v2), null)).rejects.toThrow(
       new ConflictError(`index "stale" serves version "${v1}", not nothing: publish again with expectedCurrent "${v1}" if "${v2}" should replace it`),
     );
-    await expect(versions.publishVersion(OWNER_A, 'stale', v2, '20000101T000000000Z-000000000000')).rejects.toThrow(ConflictError);
+    await expect(versions.publishVersion(toOwnerId(OWNER_A), toIndexName('stale'), toVersionId(v2), toVersionId('20000101T000000000Z-000000000000'))).rejects.toThrow(ConflictError);
     expect((await current('stale'))?.version).toBe(v1);
-    await expect(versions.publishVersion(OWNER_A, 'fresh-index', v2, v1)).rejects.toThrow(/has no published version/);
+    await expect(versions.publishVersion(toOwnerId(OWNER_A), toIndexName('fresh-index'), toVersionId(v2), toVersionId(v1))).rejects.toThrow(/has no published version/);
   });
 
   it('a publish that dies after staging, before the pointer flip, leaves the previous version serving; a retry completes it', async () => {
@@ -191,21 +192,21 @@ describe('index versions: create, validate, publish atomically', () => {
     const v2 = await uploadVersion(world.services, OWNER_A, 'crash', seiUploadParts(sei2.tree).parts);
     world.catalog.failPublish = () => new Error('process killed');
     try {
-      await expect(versions.publishVersion(OWNER_A, 'crash', v2, v1)).rejects.toThrow('process killed');
+      await expect(versions.publishVersion(toOwnerId(OWNER_A), toIndexName('crash'), toVersionId(v2), toVersionId(v1))).rejects.toThrow('process killed');
     } finally {
       world.catalog.failPublish = undefined;
     }
-    expect((await world.stores.indexes.getVersion(OWNER_A, 'crash', v2))?.status).toBe('complete');
+    expect((await world.stores.indexes.getVersion(toOwnerId(OWNER_A), toIndexName('crash'), toVersionId(v2)))?.status).toBe('complete');
     expect((await current('crash'))?.version).toBe(v1);
-    const during = await search.search(OWNER_A, 'crash', { trapdoors: [Array.from(query)], k: 5 });
+    const during = await search.search(toOwnerId(OWNER_A), toIndexName('crash'), { trapdoors: [Array.from(query)], k: 5 });
     expect(during.version).toBe(v1);
     expect(during.results[0].hits.map((h) => h.imageId)).toEqual(searchIndexTree(sei.tree, query, { k: 5 }).hits.map((h) => h.id));
 
     world.objects.reset();
-    await versions.publishVersion(OWNER_A, 'crash', v2, v1);
+    await versions.publishVersion(toOwnerId(OWNER_A), toIndexName('crash'), toVersionId(v2), toVersionId(v1));
     // Already staged: no second validation read.
     expect(world.objects.of('getRange')).toHaveLength(0);
-    expect((await search.search(OWNER_A, 'crash', { trapdoors: [Array.from(query)], k: 5 })).version).toBe(v2);
+    expect((await search.search(toOwnerId(OWNER_A), toIndexName('crash'), { trapdoors: [Array.from(query)], k: 5 })).version).toBe(v2);
   });
 
   it('of two racing publishes exactly one wins', async () => {
@@ -222,7 +223,7 @@ describe('index versions: create, validate, publish atomically', () => {
       await gate;
     };
     try {
-      const outcomes = await Promise.allSettled([versions.publishVersion(OWNER_A, 'race', a, v1), versions.publishVersion(OWNER_A, 'race', b, v1)]);
+      const outcomes = await Promise.allSettled([versions.publishVersion(toOwnerId(OWNER_A), toIndexName('race'), toVersionId(a), toVersionId(v1)), versions.publishVersion(toOwnerId(OWNER_A), toIndexName('race'), toVersionId(b), toVersionId(v1))]);
       const won = outcomes.filter((o) => o.status === 'fulfilled');
       const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
       expect(won).toHaveLength(1);
@@ -239,24 +240,24 @@ describe('index versions: create, validate, publish atomically', () => {
     const { versions } = world.services;
     const segments = new TextEncoder().encode('SEGS and more');
     const v = await uploadVersion(world.services, OWNER_A, 'two', { segments }, 'two-server');
-    await versions.publishVersion(OWNER_A, 'two', v, null);
-    const described = await versions.describe(OWNER_A, 'two');
+    await versions.publishVersion(toOwnerId(OWNER_A), toIndexName('two'), toVersionId(v), null);
+    const described = await versions.describe(toOwnerId(OWNER_A), toIndexName('two'));
     expect(described).toMatchObject({ kind: 'two-server', version: v, summary: { publicMaterial: 'segments' } });
     // The summary's download URL is for this owner's part, and works without credentials.
     const download = described.summary.download as string;
-    expect(download).toContain(indexPartObjectKey(OWNER_A, 'two', v, 'segments'));
+    expect(download).toContain(indexPartObjectKey(toOwnerId(OWNER_A), toIndexName('two'), toVersionId(v), 'segments'));
     expect(new TextDecoder().decode(await (await fetch(download)).arrayBuffer())).toBe('SEGS and more');
     const bad = await uploadVersion(world.services, OWNER_A, 'two', { segments: new TextEncoder().encode('NOPE') }, 'two-server');
-    await expect(versions.publishVersion(OWNER_A, 'two', bad, v)).rejects.toThrow('part "segments": bad magic');
-    await expect(world.services.search.search(OWNER_A, 'two', { trapdoors: [[1]], k: 1 })).rejects.toThrow(/is a "two-server" index/);
+    await expect(versions.publishVersion(toOwnerId(OWNER_A), toIndexName('two'), toVersionId(bad), toVersionId(v))).rejects.toThrow('part "segments": bad magic');
+    await expect(world.services.search.search(toOwnerId(OWNER_A), toIndexName('two'), { trapdoors: [[1]], k: 1 })).rejects.toThrow(/is a "two-server" index/);
   });
 
   it('keeps owners apart: the same index name is a different index per owner', async () => {
     await publishTree(world.services, OWNER_B, 'main', sei2.tree);
-    const a = await world.services.versions.describe(OWNER_A, 'main');
-    const b = await world.services.versions.describe(OWNER_B, 'main');
+    const a = await world.services.versions.describe(toOwnerId(OWNER_A), toIndexName('main'));
+    const b = await world.services.versions.describe(toOwnerId(OWNER_B), toIndexName('main'));
     expect(a.version).not.toBe(b.version);
     expect(b.summary.imageCount).toBe(300);
-    await expect(world.services.versions.describe(OWNER_B, 'guarded')).rejects.toThrow(NotFoundError);
+    await expect(world.services.versions.describe(toOwnerId(OWNER_B), toIndexName('guarded'))).rejects.toThrow(NotFoundError);
   });
 });

@@ -14,6 +14,7 @@ import { startLocalAws } from '../../support/local-aws';
 import type { LocalAws } from '../../support/local-aws';
 import { row, seiWorld } from '../../support/sei-fixture';
 import { cloneTree, OWNER_A, publishTree, putPresigned, serviceWorld } from './support';
+import { toImageId, toIndexName, toOwnerId, toVersionId } from '../../support/ids';
 
 /** The same tree with one coordinate of one stored vector changed: well formed, same length. */
 function craftedLeaves(tree: EncryptedIndexTree): Uint8Array {
@@ -42,18 +43,18 @@ describe('published index versions cannot be changed', () => {
     const { services, stores } = serviceWorld(aws);
     const parts = seiUploadParts(world.tree).parts;
     const sizes = Object.fromEntries(Object.entries(parts).map(([name, bytes]) => [name, bytes.length]));
-    const created = await services.versions.createVersion(OWNER_A, 'reupload', { kind: 'sei', parts: sizes });
+    const created = await services.versions.createVersion(toOwnerId(OWNER_A), toIndexName('reupload'), { kind: 'sei', parts: sizes });
     for (const [name, bytes] of Object.entries(parts)) await putPresigned(created.uploads[name], bytes);
-    await services.versions.publishVersion(OWNER_A, 'reupload', created.version, null);
+    await services.versions.publishVersion(toOwnerId(OWNER_A), toIndexName('reupload'), created.version, null);
     // The uploads are gone once published; what serves lives under keys no URL names.
-    expect(await stores.objects.head(indexPartUploadKey(OWNER_A, 'reupload', created.version, 'leaves'))).toBeUndefined();
-    expect(created.uploads.leaves.url).not.toContain(indexPartObjectKey(OWNER_A, 'reupload', created.version, 'leaves'));
+    expect(await stores.objects.head(indexPartUploadKey(toOwnerId(OWNER_A), toIndexName('reupload'), created.version, 'leaves'))).toBeUndefined();
+    expect(created.uploads.leaves.url).not.toContain(indexPartObjectKey(toOwnerId(OWNER_A), toIndexName('reupload'), created.version, 'leaves'));
 
     // The attack: a crafted, well-formed part of the same length through the still-valid URL.
     await putPresigned(created.uploads.leaves, craftedLeaves(world.tree));
     // A fresh process (nothing cached) searches the published bytes, unchanged.
     const fresh = serviceWorld(aws);
-    const response = await fresh.services.search.search(OWNER_A, 'reupload', request);
+    const response = await fresh.services.search.search(toOwnerId(OWNER_A), toIndexName('reupload'), request);
     expect(response.results[0].hits).toEqual(reference);
   });
 
@@ -61,14 +62,14 @@ describe('published index versions cannot be changed', () => {
     const { services, stores } = serviceWorld(aws);
     const parts = seiUploadParts(world.tree).parts;
     const sizes = Object.fromEntries(Object.entries(parts).map(([name, bytes]) => [name, bytes.length]));
-    const created = await services.versions.createVersion(OWNER_A, 'tampered', { kind: 'sei', parts: sizes });
+    const created = await services.versions.createVersion(toOwnerId(OWNER_A), toIndexName('tampered'), { kind: 'sei', parts: sizes });
     for (const [name, bytes] of Object.entries(parts)) await putPresigned(created.uploads[name], bytes);
-    await services.versions.publishVersion(OWNER_A, 'tampered', created.version, null);
+    await services.versions.publishVersion(toOwnerId(OWNER_A), toIndexName('tampered'), created.version, null);
 
     // Someone with write access to the bucket replaces the served leaves (same length, well formed).
-    await stores.objects.put(indexPartObjectKey(OWNER_A, 'tampered', created.version, 'leaves'), craftedLeaves(world.tree));
+    await stores.objects.put(indexPartObjectKey(toOwnerId(OWNER_A), toIndexName('tampered'), created.version, 'leaves'), craftedLeaves(world.tree));
     const fresh = serviceWorld(aws);
-    const error = await fresh.services.search.search(OWNER_A, 'tampered', request).catch((e: unknown) => e);
+    const error = await fresh.services.search.search(toOwnerId(OWNER_A), toIndexName('tampered'), request).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(IntegrityError);
     expect(error).toMatchObject({ code: 'INTEGRITY_FAILED' });
     expect((error as Error).message).toMatch(
@@ -80,15 +81,15 @@ describe('published index versions cannot be changed', () => {
     const { services, stores } = serviceWorld(aws);
     const parts = seiUploadParts(world.tree).parts;
     const sizes = Object.fromEntries(Object.entries(parts).map(([name, bytes]) => [name, bytes.length]));
-    const created = await services.versions.createVersion(OWNER_A, 'updated', { kind: 'sei', parts: sizes });
+    const created = await services.versions.createVersion(toOwnerId(OWNER_A), toIndexName('updated'), { kind: 'sei', parts: sizes });
     for (const [name, bytes] of Object.entries(parts)) await putPresigned(created.uploads[name], bytes);
-    await services.versions.publishVersion(OWNER_A, 'updated', created.version, null);
-    const deleted = await services.updates.deleteImage(OWNER_A, 'updated', 'img-0');
+    await services.versions.publishVersion(toOwnerId(OWNER_A), toIndexName('updated'), created.version, null);
+    const deleted = await services.updates.deleteImage(toOwnerId(OWNER_A), toIndexName('updated'), toImageId('img-0'));
     // Still searchable as written.
     const fresh = serviceWorld(aws);
-    await expect(fresh.services.search.search(OWNER_A, 'updated', request)).resolves.toMatchObject({ version: deleted.version });
+    await expect(fresh.services.search.search(toOwnerId(OWNER_A), toIndexName('updated'), request)).resolves.toMatchObject({ version: deleted.version });
     // Its new leaf block, overwritten with other bytes of the same length, is refused.
-    const listed = await fresh.services.search.search(OWNER_A, 'updated', request);
+    const listed = await fresh.services.search.search(toOwnerId(OWNER_A), toIndexName('updated'), request);
     expect(listed.results[0].hits.some((hit) => hit.imageId === 'img-0')).toBe(false);
     const written = (await aws.s3.send(new ListObjectsV2Command({ Bucket: aws.bucketName, Prefix: `owners/${OWNER_A}/indexes/updated/${deleted.version}/leaf-` }))).Contents ?? [];
     expect(written).toHaveLength(1);
@@ -98,24 +99,24 @@ describe('published index versions cannot be changed', () => {
     changed[changed.length - 1] ^= 1;
     await stores.objects.put(key, changed);
     const again = serviceWorld(aws);
-    await expect(again.services.search.search(OWNER_A, 'updated', request)).rejects.toMatchObject({ code: 'INTEGRITY_FAILED' });
+    await expect(again.services.search.search(toOwnerId(OWNER_A), toIndexName('updated'), request)).rejects.toMatchObject({ code: 'INTEGRITY_FAILED' });
   });
 
   it('a cold search reads the skeleton as one S3 object checked by its digest, also for versions made by updates', async () => {
     const { services, stores } = serviceWorld(aws);
     const version = await publishTree(services, OWNER_A, 'skeleton-object', world.tree);
-    const skeletonKey = (v: string) => indexPartObjectKey(OWNER_A, 'skeleton-object', v, 'skeleton');
+    const skeletonKey = (v: string) => indexPartObjectKey(toOwnerId(OWNER_A), toIndexName('skeleton-object'), toVersionId(v), 'skeleton');
     // No skeleton chunks in DynamoDB: one immutable object of the version.
-    expect((await stores.indexes.getVersion(OWNER_A, 'skeleton-object', version))!.blobs.map((blob) => blob.name)).not.toContain('skeleton');
+    expect((await stores.indexes.getVersion(toOwnerId(OWNER_A), toIndexName('skeleton-object'), toVersionId(version)))!.blobs.map((blob) => blob.name)).not.toContain('skeleton');
     const cold = serviceWorld(aws);
-    expect((await cold.services.search.search(OWNER_A, 'skeleton-object', request)).results[0].hits).toEqual(reference);
+    expect((await cold.services.search.search(toOwnerId(OWNER_A), toIndexName('skeleton-object'), request)).results[0].hits).toEqual(reference);
     expect(cold.objects.of('getRange').filter((call) => call.key === skeletonKey(version))).toHaveLength(1);
 
     // An update writes its rewritten skeleton as an object of its own version.
-    const deleted = await services.updates.deleteImage(OWNER_A, 'skeleton-object', 'img-1');
-    expect((await stores.indexes.getVersion(OWNER_A, 'skeleton-object', deleted.version))!.blobs.map((blob) => blob.name)).not.toContain('skeleton');
+    const deleted = await services.updates.deleteImage(toOwnerId(OWNER_A), toIndexName('skeleton-object'), toImageId('img-1'));
+    expect((await stores.indexes.getVersion(toOwnerId(OWNER_A), toIndexName('skeleton-object'), deleted.version))!.blobs.map((blob) => blob.name)).not.toContain('skeleton');
     const colder = serviceWorld(aws);
-    const after = await colder.services.search.search(OWNER_A, 'skeleton-object', request);
+    const after = await colder.services.search.search(toOwnerId(OWNER_A), toIndexName('skeleton-object'), request);
     expect(after.version).toBe(deleted.version);
     expect(after.results[0].hits.some((hit) => hit.imageId === 'img-1')).toBe(false);
     expect(colder.objects.of('getRange').filter((call) => call.key === skeletonKey(deleted.version))).toHaveLength(1);
@@ -125,6 +126,6 @@ describe('published index versions cannot be changed', () => {
     const changed = bytes.slice();
     changed[changed.length - 1] ^= 1;
     await stores.objects.put(skeletonKey(deleted.version), changed);
-    await expect(serviceWorld(aws).services.search.search(OWNER_A, 'skeleton-object', request)).rejects.toMatchObject({ code: 'INTEGRITY_FAILED' });
+    await expect(serviceWorld(aws).services.search.search(toOwnerId(OWNER_A), toIndexName('skeleton-object'), request)).rejects.toMatchObject({ code: 'INTEGRITY_FAILED' });
   });
 });

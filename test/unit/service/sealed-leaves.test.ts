@@ -18,15 +18,16 @@ import type { LocalAws } from '../../support/local-aws';
 import { sealedWorld } from '../../support/sealed-fixture';
 import { OWNER_A, OWNER_B, putPresigned, serviceWorld, uploadVersion } from './support';
 import type { TestServices } from './support';
+import { toIndexName, toOwnerId, toVersionId } from '../../support/ids';
 
 /** Create a version, seal for it, upload, publish: the owner's flow. Returns the version. */
 async function publishSealed(services: TestServices, ownerId: string, indexName: string, world: Awaited<ReturnType<typeof sealedWorld>>, expectedCurrent: string | null = null): Promise<string> {
   const sizes = sealedPartSizes(world.build, world.key.keyId);
-  const created = await services.versions.createVersion(ownerId, indexName, { kind: 'sealed', parts: sizes });
+  const created = await services.versions.createVersion(toOwnerId(ownerId), toIndexName(indexName), { kind: 'sealed', parts: sizes });
   const parts = await sealIndex(world.build, world.key, { ownerId, indexName, version: created.version });
   await putPresigned(created.uploads.routing, parts.routing);
   await putPresigned(created.uploads.leaves, parts.leaves);
-  await services.versions.publishVersion(ownerId, indexName, created.version, expectedCurrent);
+  await services.versions.publishVersion(toOwnerId(ownerId), toIndexName(indexName), created.version, expectedCurrent === null ? null : toVersionId(expectedCurrent));
   return created.version;
 }
 
@@ -43,7 +44,7 @@ describe('sealed leaves at CS1', async () => {
   it('publishes, describes and hands out exactly the requested leaves; a client search matches the in-memory one', async () => {
     const { services, objects } = serviceWorld(aws);
     const version = await publishSealed(services, OWNER_A, 'main', world);
-    const description = await services.versions.describe(OWNER_A, 'main');
+    const description = await services.versions.describe(toOwnerId(OWNER_A), toIndexName('main'));
     expect(description.kind).toBe('sealed');
     const summary = description.summary as { keyId: string; leafCount: number; leavesPerQuery: number; routing: { bytes: number; download: { url: string } } };
     expect(summary).toMatchObject({ keyId: world.key.keyId, leafCount: world.build.leafCount, leavesPerQuery: L });
@@ -56,7 +57,7 @@ describe('sealed leaves at CS1', async () => {
     const query = world.vectors.data.subarray(6 * 40, 6 * 41);
     objects.reset();
     const remote = await searcher.search(query, { k: 5 }, async (leaves) => {
-      const answer = await services.sealedLeaves.leaves(OWNER_A, 'main', { version, leaves });
+      const answer = await services.sealedLeaves.leaves(toOwnerId(OWNER_A), toIndexName('main'), { version, leaves });
       expect(answer.leaves).toEqual(leaves);
       return new Map(leaves.map((leaf, i) => [leaf, answer.data!.subarray(i * answer.leafBytes, (i + 1) * answer.leafBytes)]));
     });
@@ -71,12 +72,12 @@ describe('sealed leaves at CS1', async () => {
 
     // A second request for the same leaves comes from the cache.
     objects.reset();
-    const cached = await services.sealedLeaves.leaves(OWNER_A, 'main', { version, leaves: remote.request.leaves });
+    const cached = await services.sealedLeaves.leaves(toOwnerId(OWNER_A), toIndexName('main'), { version, leaves: remote.request.leaves });
     expect(cached.stats.cached).toBe(L);
     expect(objects.of('getRange')).toHaveLength(0);
 
     // Ranged URLs: one per leaf, each reading exactly its leaf.
-    const urls = await services.sealedLeaves.leaves(OWNER_A, 'main', { version, leaves: remote.request.leaves, delivery: 'urls' });
+    const urls = await services.sealedLeaves.leaves(toOwnerId(OWNER_A), toIndexName('main'), { version, leaves: remote.request.leaves, delivery: 'urls' });
     expect(urls.downloads).toHaveLength(L);
     for (const [i, download] of urls.downloads!.entries()) {
       const bytes = new Uint8Array(await (await fetch(download.url, { headers: download.headers })).arrayBuffer());
@@ -87,7 +88,7 @@ describe('sealed leaves at CS1', async () => {
   it('refuses requests that are not exactly L distinct leaves of the index', async () => {
     const { services } = serviceWorld(aws);
     const version = await publishSealed(services, OWNER_A, 'strict', world);
-    const ask = (leaves: number[], v = version) => services.sealedLeaves.leaves(OWNER_A, 'strict', { version: v, leaves });
+    const ask = (leaves: number[], v = version) => services.sealedLeaves.leaves(toOwnerId(OWNER_A), toIndexName('strict'), { version: v, leaves });
     const valid = Array.from({ length: L }, (_, i) => i);
     await expect(ask(valid.slice(1))).rejects.toThrow(new RegExp(`exactly ${L} leaves`));
     await expect(ask([...valid.slice(1), 1])).rejects.toThrow(/distinct/);
@@ -95,9 +96,9 @@ describe('sealed leaves at CS1', async () => {
     await expect(ask([...valid.slice(1), 1.5])).rejects.toBeInstanceOf(InvalidInputError);
     await expect(ask([])).rejects.toBeInstanceOf(InvalidInputError);
     await expect(ask(valid, 'no-such-version')).rejects.toBeInstanceOf(ConflictError);
-    await expect(services.sealedLeaves.leaves(OWNER_A, 'missing', { version, leaves: valid })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(services.sealedLeaves.leaves(toOwnerId(OWNER_A), toIndexName('missing'), { version, leaves: valid })).rejects.toBeInstanceOf(NotFoundError);
     // Another owner's index of the same name is not this one.
-    await expect(services.sealedLeaves.leaves(OWNER_B, 'strict', { version, leaves: valid })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(services.sealedLeaves.leaves(toOwnerId(OWNER_B), toIndexName('strict'), { version, leaves: valid })).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('serves the version a search began on across a publish, and refuses older ones', async () => {
@@ -105,30 +106,30 @@ describe('sealed leaves at CS1', async () => {
     const first = await publishSealed(services, OWNER_A, 'moving', world);
     const second = await publishSealed(services, OWNER_A, 'moving', world, first);
     const leaves = Array.from({ length: L }, (_, i) => i);
-    expect((await services.sealedLeaves.leaves(OWNER_A, 'moving', { version: first, leaves })).version).toBe(first);
-    expect((await services.sealedLeaves.leaves(OWNER_A, 'moving', { version: second, leaves })).version).toBe(second);
+    expect((await services.sealedLeaves.leaves(toOwnerId(OWNER_A), toIndexName('moving'), { version: first, leaves })).version).toBe(first);
+    expect((await services.sealedLeaves.leaves(toOwnerId(OWNER_A), toIndexName('moving'), { version: second, leaves })).version).toBe(second);
     await publishSealed(services, OWNER_A, 'moving', world, second);
-    await expect(services.sealedLeaves.leaves(OWNER_A, 'moving', { version: first, leaves })).rejects.toThrow(/serves version .*read the index again/);
+    await expect(services.sealedLeaves.leaves(toOwnerId(OWNER_A), toIndexName('moving'), { version: first, leaves })).rejects.toThrow(/serves version .*read the index again/);
   });
 
   it('publishes only parts whose header and sizes agree', async () => {
     const { services } = serviceWorld(aws);
     const parts = await sealIndex(world.build, world.key, { ownerId: OWNER_A, indexName: 'bad', version: 'v' });
     const short = await uploadVersion(services, OWNER_A, 'bad', { routing: parts.routing, leaves: parts.leaves.subarray(1) }, 'sealed');
-    await expect(services.versions.publishVersion(OWNER_A, 'bad', short, null)).rejects.toThrow(/part "leaves".*header describes/);
+    await expect(services.versions.publishVersion(toOwnerId(OWNER_A), toIndexName('bad'), toVersionId(short), null)).rejects.toThrow(/part "leaves".*header describes/);
     const garbled = parts.routing.slice();
     garbled[0] ^= 0xff;
     const badHeader = await uploadVersion(services, OWNER_A, 'bad', { routing: garbled, leaves: parts.leaves }, 'sealed');
-    await expect(services.versions.publishVersion(OWNER_A, 'bad', badHeader, null)).rejects.toBeInstanceOf(MalformedDataError);
+    await expect(services.versions.publishVersion(toOwnerId(OWNER_A), toIndexName('bad'), toVersionId(badHeader), null)).rejects.toBeInstanceOf(MalformedDataError);
     // A sealed index is not searched with trapdoors.
     const version = await publishSealed(services, OWNER_A, 'kinds', world);
-    await expect(services.search.search(OWNER_A, 'kinds', { trapdoors: [[1]], k: 1 })).rejects.toThrow(/sealed/);
+    await expect(services.search.search(toOwnerId(OWNER_A), toIndexName('kinds'), { trapdoors: [[1]], k: 1 })).rejects.toThrow(/sealed/);
     expect(version).toBeTruthy();
   });
 
   it('stores nothing readable: no vector encoding, no image id, no image bytes in any object or catalog item', async () => {
     const { services } = serviceWorld(aws);
-    const owner = 'c'.repeat(52);
+    const owner = toOwnerId('c'.repeat(52));
     const version = await publishSealed(services, owner, 'scanned', world);
     // The images, encrypted as owners upload them.
     const imageKey = await generateImageKey();

@@ -9,9 +9,11 @@ import { compactSeiLocations, decodeSeiLocations, encodeSeiLocations, relocateBl
 import type { SeiLocations } from '../../../lib/service/sei/sei-locations';
 import { rewriteSkeletonTrailer } from '../../../lib/service/sei/sei-skeleton';
 import { newVersionName } from '../../../lib/service/versions/version-names';
-import { assertVersionName } from '../../../lib/storage/identifiers';
+import { parseVersionId } from '../../../lib/core/ids';
+import type { VersionId } from '../../../lib/core/ids';
 import { row, seiWorld } from '../../support/sei-fixture';
 import { cloneTree } from './support';
+import { toVersionId } from '../../support/ids';
 
 describe('skeleton trailer rewrite', () => {
   const world = seiWorld(300, 6, 4, { maxLeafSize: 16 });
@@ -46,9 +48,9 @@ describe('skeleton trailer rewrite', () => {
 describe('leaf locations table', () => {
   const table: SeiLocations = {
     objects: [
-      { version: 'v1', part: 'leaves' },
-      { version: 'v1', part: 'image-directory' },
-      { version: 'v2', part: 'leaf-1' },
+      { version: toVersionId('v1'), part: 'leaves' },
+      { version: toVersionId('v1'), part: 'image-directory' },
+      { version: toVersionId('v2'), part: 'leaf-1' },
     ],
     leaves: [
       { object: 0, offset: 0, length: 100, count: 3 },
@@ -75,7 +77,7 @@ describe('leaf locations table', () => {
     const badObject = encodeSeiLocations({ ...table, leaves: [{ object: 7, offset: 0, length: 1, count: 1 }] });
     expect(() => decodeSeiLocations(badObject)).toThrow(/object = 7 is outside/);
     expect(() => decodeSeiLocations(encodeSeiLocations({ ...table, shards: [...table.shards, table.shards[0]] }))).toThrow(/power of two/);
-    expect(() => decodeSeiLocations(encodeSeiLocations({ ...table, objects: [{ version: '../x', part: 'leaves' }, ...table.objects.slice(1)] }))).toThrow(
+    expect(() => decodeSeiLocations(encodeSeiLocations({ ...table, objects: [{ version: '../x' as VersionId, part: 'leaves' }, ...table.objects.slice(1)] }))).toThrow(
       /not a valid version\/part name/,
     );
     const fractional = encodeSeiLocations({ ...table, leaves: [{ object: 0, offset: 0.5, length: 1, count: 1 }] });
@@ -84,8 +86,8 @@ describe('leaf locations table', () => {
 
   it('relocation points one leaf and one shard at new objects and drops unused objects', () => {
     const moved = relocateBlocks(table, {
-      leaf: { index: 1, ref: { version: 'v3', part: 'leaf-1' }, length: 150, count: 5 },
-      shard: { index: 0, ref: { version: 'v3', part: 'directory-shard-0' }, length: 40, count: 6 },
+      leaf: { index: 1, ref: { version: toVersionId('v3'), part: 'leaf-1' }, length: 150, count: 5 },
+      shard: { index: 0, ref: { version: toVersionId('v3'), part: 'directory-shard-0' }, length: 40, count: 6 },
     });
     // v2's leaf-1 is no longer referenced.
     expect(moved.objects).toEqual([
@@ -158,7 +160,7 @@ describe('small building blocks', () => {
     const b = newVersionName(new Date('2025-03-14T09:26:53.128Z'));
     const c = newVersionName(new Date('2025-03-14T09:26:53.128Z'));
     expect(a).toMatch(/^20250314T092653127Z-[0-9a-f]{12}$/);
-    assertVersionName(a);
+    expect(parseVersionId(a)).toBe(a);
     expect(a < b).toBe(true);
     expect(b).not.toBe(c);
   });

@@ -11,6 +11,7 @@ import type { LocalAws } from '../../support/local-aws';
 import { row, seiWorld } from '../../support/sei-fixture';
 import { seiUploadParts } from '../../../lib/service/sei/sei-upload';
 import { OWNER_A, OWNER_B, publishTree, serviceWorld, uploadVersion } from './support';
+import { toIndexName, toOwnerId, toVersionId } from '../../support/ids';
 
 /** The in-memory reference: the same search on the same tree, never stored. */
 function reference(tree: EncryptedIndexTree, trapdoor: Float64Array, k: number, probes: number) {
@@ -47,30 +48,30 @@ describe('SEI search service on dynalite + s3rver', () => {
       [5, 4],
       [40, 9],
     ]) {
-      const response = await services.search.search(OWNER_A, 'equal', { trapdoors: trapdoors.map((t) => Array.from(t)), k, probes });
+      const response = await services.search.search(toOwnerId(OWNER_A), toIndexName('equal'), { trapdoors: trapdoors.map((t) => Array.from(t)), k, probes });
       expect(response.version).toBe(version);
       expect(response.results).toHaveLength(trapdoors.length);
       response.results.forEach((result, i) => expect(result.hits).toEqual(reference(world.tree, trapdoors[i], k, probes)));
     }
     // The first hit of an indexed image's own trapdoor is the image itself.
-    const own = await services.search.search(OWNER_A, 'equal', { trapdoors: [Array.from(trapdoors[1])], k: 1 });
+    const own = await services.search.search(toOwnerId(OWNER_A), toIndexName('equal'), { trapdoors: [Array.from(trapdoors[1])], k: 1 });
     expect(own.results[0].hits[0].imageId).toBe('img-57');
   });
 
   it('fetches only the planned leaves, coalesces adjacent ones, and keeps them across requests', async () => {
     const { services, objects } = serviceWorld(aws);
     await publishTree(services, OWNER_A, 'lazy', world.tree);
-    const leavesKey = (await services.stores.indexes.getCurrent(OWNER_A, 'lazy'))!.version;
-    const key = indexPartObjectKey(OWNER_A, 'lazy', leavesKey, 'leaves');
+    const leavesKey = (await services.stores.indexes.getCurrent(toOwnerId(OWNER_A), toIndexName('lazy')))!.version;
+    const key = indexPartObjectKey(toOwnerId(OWNER_A), toIndexName('lazy'), leavesKey, 'leaves');
     const offsets = leafOffsets(world.tree);
     const sizes = (leaf: number) => world.tree.leaves[leaf].count;
     const planned = new Set<number>();
     for (const t of trapdoors.slice(0, 2)) for (const leaf of planLeafVisits(world.tree, TrapdoorScorer.of(world.tree, t), searchSettings(world.tree, { k: 10, probes: 3 }), 10, sizes).leaves) planned.add(leaf);
 
     objects.reset();
-    const first = await services.search.search(OWNER_A, 'lazy', { trapdoors: trapdoors.slice(0, 2).map((t) => Array.from(t)), k: 10, probes: 3 });
+    const first = await services.search.search(toOwnerId(OWNER_A), toIndexName('lazy'), { trapdoors: trapdoors.slice(0, 2).map((t) => Array.from(t)), k: 10, probes: 3 });
     // The skeleton (one object, read once when the version is loaded), then leaves only.
-    const skeletonKey = indexPartObjectKey(OWNER_A, 'lazy', leavesKey, 'skeleton');
+    const skeletonKey = indexPartObjectKey(toOwnerId(OWNER_A), toIndexName('lazy'), leavesKey, 'skeleton');
     expect(objects.of('getRange').filter((read) => read.key === skeletonKey)).toHaveLength(1);
     const reads = objects.of('getRange').filter((read) => read.key !== skeletonKey);
     expect(reads.every((read) => read.key === key)).toBe(true);
@@ -98,7 +99,7 @@ describe('SEI search service on dynalite + s3rver', () => {
     expect(runs).toBeLessThan(planned.size);
 
     objects.reset();
-    await services.search.search(OWNER_A, 'lazy', { trapdoors: [Array.from(trapdoors[0])], k: 10, probes: 3 });
+    await services.search.search(toOwnerId(OWNER_A), toIndexName('lazy'), { trapdoors: [Array.from(trapdoors[0])], k: 10, probes: 3 });
     expect(objects.of('getRange')).toHaveLength(0);
   });
 
@@ -118,11 +119,11 @@ describe('SEI search service on dynalite + s3rver', () => {
       entered();
       await held;
     };
-    const slow = services.search.search(OWNER_A, 'flip', { trapdoors: [otherQuery], k: 8, probes: 2 });
+    const slow = services.search.search(toOwnerId(OWNER_A), toIndexName('flip'), { trapdoors: [otherQuery], k: 8, probes: 2 });
     await inside;
 
     const v2 = await publishTree(services, OWNER_A, 'flip', other.tree, v1);
-    const fresh = await services.search.search(OWNER_A, 'flip', { trapdoors: [otherQuery], k: 8, probes: 2 });
+    const fresh = await services.search.search(toOwnerId(OWNER_A), toIndexName('flip'), { trapdoors: [otherQuery], k: 8, probes: 2 });
     expect(fresh.version).toBe(v2);
     expect(fresh.results[0].hits).toEqual(reference(other.tree, query, 8, 2));
 
@@ -138,9 +139,9 @@ describe('SEI search service on dynalite + s3rver', () => {
     const { services, objects } = serviceWorld(aws, { indexCacheBytes: 0 });
     await publishTree(services, OWNER_A, 'nocache', world.tree);
     const request = { trapdoors: [Array.from(trapdoors[2])], k: 5, probes: 2 };
-    const a = await services.search.search(OWNER_A, 'nocache', request);
+    const a = await services.search.search(toOwnerId(OWNER_A), toIndexName('nocache'), request);
     objects.reset();
-    const b = await services.search.search(OWNER_A, 'nocache', request);
+    const b = await services.search.search(toOwnerId(OWNER_A), toIndexName('nocache'), request);
     expect(b.results).toEqual(a.results);
     expect(objects.of('getRange').length).toBeGreaterThan(0);
     expect(a.results[0].hits).toEqual(reference(world.tree, trapdoors[2], 5, 2));
@@ -151,10 +152,10 @@ describe('SEI search service on dynalite + s3rver', () => {
     await publishTree(services, OWNER_A, 'defaults', world.tree);
     const { search } = world.tree;
     expect(search.calibrationQueries).toBeGreaterThan(0);
-    const byDefault = await services.search.search(OWNER_A, 'defaults', { trapdoors: [Array.from(trapdoors[3])], k: 10 });
+    const byDefault = await services.search.search(toOwnerId(OWNER_A), toIndexName('defaults'), { trapdoors: [Array.from(trapdoors[3])], k: 10 });
     expect(byDefault.stats.probes).toBe(search.probes);
     expect(byDefault.results[0].hits).toEqual(reference(world.tree, trapdoors[3], 10, search.probes));
-    const overridden = await services.search.search(OWNER_A, 'defaults', { trapdoors: [Array.from(trapdoors[3])], k: 10, probes: 1 });
+    const overridden = await services.search.search(toOwnerId(OWNER_A), toIndexName('defaults'), { trapdoors: [Array.from(trapdoors[3])], k: 10, probes: 1 });
     expect(overridden.stats.probes).toBe(1);
     expect(overridden.stats.leavesVisited).toBeLessThanOrEqual(byDefault.stats.leavesVisited);
     expect(overridden.results[0].hits).toEqual(reference(world.tree, trapdoors[3], 10, 1));
@@ -164,15 +165,15 @@ describe('SEI search service on dynalite + s3rver', () => {
     const { services } = serviceWorld(aws);
     const foreign = { ...world.tree, reduction: other.tree.reduction };
     const version = await uploadVersion(services, OWNER_A, 'foreign', seiUploadParts(foreign).parts);
-    await expect(services.versions.publishVersion(OWNER_A, 'foreign', version, null)).rejects.toThrow(/does not lie on the score reduction/);
-    expect(await services.stores.indexes.getCurrent(OWNER_A, 'foreign')).toBeUndefined();
+    await expect(services.versions.publishVersion(toOwnerId(OWNER_A), toIndexName('foreign'), toVersionId(version), null)).rejects.toThrow(/does not lie on the score reduction/);
+    expect(await services.stores.indexes.getCurrent(toOwnerId(OWNER_A), toIndexName('foreign'))).toBeUndefined();
   });
 
   it('reports stored data that went missing as a server fault, not as the caller\'s', async () => {
     const { services } = serviceWorld(aws);
     const version = await publishTree(services, OWNER_A, 'damaged', world.tree);
-    await services.stores.objects.delete(indexPartObjectKey(OWNER_A, 'damaged', version, 'leaves'));
-    const error = await services.search.search(OWNER_A, 'damaged', { trapdoors: [Array.from(trapdoors[0])], k: 3 }).catch((e: unknown) => e);
+    await services.stores.objects.delete(indexPartObjectKey(toOwnerId(OWNER_A), toIndexName('damaged'), toVersionId(version), 'leaves'));
+    const error = await services.search.search(toOwnerId(OWNER_A), toIndexName('damaged'), { trapdoors: [Array.from(trapdoors[0])], k: 3 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'INTERNAL' });
     expect((error as Error).message).toMatch(new RegExp(`^stored data of index "damaged" version "${version}" is unreadable: object .* does not exist`));
   });
@@ -182,7 +183,7 @@ describe('SEI search service on dynalite + s3rver', () => {
     await publishTree(services, OWNER_A, 'checks', world.tree);
     const good = Array.from(trapdoors[0]);
     const search = (request: Record<string, unknown>, index = 'checks', owner = OWNER_A) =>
-      services.search.search(owner, index, { trapdoors: [good], k: 3, ...request } as never);
+      services.search.search(toOwnerId(owner), toIndexName(index), { trapdoors: [good], k: 3, ...request } as never);
 
     await expect(search({ trapdoors: [good.slice(1)] })).rejects.toThrow(
       new InvalidInputError(`trapdoors[0]: trapdoor has ${good.length - 1} entries, this index needs ${good.length} (feature dimension 6)`),
@@ -214,7 +215,8 @@ describe('SEI search service on dynalite + s3rver', () => {
     await expect(search({ k: 2.5 })).rejects.toThrow('k must be an integer');
     await expect(search({ probes: 65 })).rejects.toThrow('probes must be an integer from 1 to 64');
     await expect(search({}, 'missing')).rejects.toThrow(new NotFoundError('index "missing" does not exist or has no published version'));
-    await expect(search({}, '../checks')).rejects.toThrow(InvalidInputError);
+    // A bad name never reaches the service: the path parameter's parser refuses it.
+    expect(() => toIndexName('../checks')).toThrow(InvalidInputError);
     // Another owner's index of the same name is not there for owner B.
     await expect(search({}, 'checks', OWNER_B)).rejects.toThrow(NotFoundError);
   });

@@ -13,6 +13,7 @@ import type { LocalAws } from '../../support/local-aws';
 import { row, seiWorld } from '../../support/sei-fixture';
 import { cloneTree, OWNER_A, publishTree, serviceWorld } from './support';
 import type { ServiceWorld } from './support';
+import { toImageId, toIndexName, toOwnerId } from '../../support/ids';
 
 describe('copy-on-write image updates of a published SEI index', () => {
   let aws: LocalAws;
@@ -33,7 +34,7 @@ describe('copy-on-write image updates of a published SEI index', () => {
   });
   const expectSameAnswers = async (index: string, tree: EncryptedIndexTree, queries: Float64Array[]) => {
     const trapdoors = queries.map((f) => sei.generator.trapdoor(f));
-    const response = await world.services.search.search(OWNER_A, index, { trapdoors: trapdoors.map((t) => Array.from(t)), k: 12, probes: 3 });
+    const response = await world.services.search.search(toOwnerId(OWNER_A), toIndexName(index), { trapdoors: trapdoors.map((t) => Array.from(t)), k: 12, probes: 3 });
     response.results.forEach((result, i) => {
       const expected = searchIndexTree(tree, trapdoors[i], { k: 12, probes: 3 }).hits.map((h) => ({ imageId: h.id, score: h.score }));
       expect(result.hits).toEqual(expected);
@@ -48,26 +49,26 @@ describe('copy-on-write image updates of a published SEI index', () => {
     const request = addRequest('fresh-1', f);
 
     world.objects.reset();
-    const added = await world.services.updates.addImage(OWNER_A, 'live', request);
+    const added = await world.services.updates.addImage(toOwnerId(OWNER_A), toIndexName('live'), request);
     const placed = addImage(mirror, 'fresh-1', Float64Array.from(request.vector), Float64Array.from(request.placementTrapdoor));
     expect(added).toMatchObject({ previousVersion: v1, imageId: 'fresh-1', leaf: placed.leaf, imageCount: 401, rebuildAdvice: rebuildAdvice(mirror) });
-    expect((await world.stores.indexes.getCurrent(OWNER_A, 'live'))?.version).toBe(added.version);
+    expect((await world.stores.indexes.getCurrent(toOwnerId(OWNER_A), toIndexName('live')))?.version).toBe(added.version);
 
     // Copy-on-write: three new objects (the changed leaf, one directory shard and the skeleton
     // with its new leaf directory), nothing else written, and only that leaf and that shard read.
     const puts = world.objects.of('put').map((p) => p.key);
     expect(puts.sort()).toEqual(
       [
-        indexPartObjectKey(OWNER_A, 'live', added.version, `leaf-${placed.leaf}`),
+        indexPartObjectKey(toOwnerId(OWNER_A), toIndexName('live'), added.version, `leaf-${placed.leaf}`),
         expect.stringMatching(/\/directory-shard-\d+$/),
-        indexPartObjectKey(OWNER_A, 'live', added.version, 'skeleton'),
+        indexPartObjectKey(toOwnerId(OWNER_A), toIndexName('live'), added.version, 'skeleton'),
       ].sort(),
     );
-    expect(puts.every((key) => key.startsWith(indexVersionPrefix(OWNER_A, 'live', added.version)))).toBe(true);
+    expect(puts.every((key) => key.startsWith(indexVersionPrefix(toOwnerId(OWNER_A), toIndexName('live'), added.version)))).toBe(true);
     // (Besides the base version's skeleton object, when this process loads that version.)
     expect(world.objects.of('getRange').filter((read) => !read.key.endsWith('/skeleton'))).toHaveLength(2);
 
-    const stored = await world.stores.indexes.getVersion(OWNER_A, 'live', added.version);
+    const stored = await world.stores.indexes.getVersion(toOwnerId(OWNER_A), toIndexName('live'), added.version);
     const table = decodeSeiLocations(await stored!.readBlob(LEAF_LOCATIONS_BLOB));
     table.leaves.forEach((block, leaf) => {
       const ref = table.objects[block.object];
@@ -75,17 +76,17 @@ describe('copy-on-write image updates of a published SEI index', () => {
     });
     expect(stored!.metadata).toMatchObject({ imageCount: 401, derivedFrom: { version: v1, operation: 'add', imageId: 'fresh-1', leaf: placed.leaf } });
     // The version published from the build stays what clients see: an update is no rebuild.
-    expect((await world.services.versions.describe(OWNER_A, 'live')).summary).toMatchObject({ imageCount: 401, publishedFrom: v1 });
+    expect((await world.services.versions.describe(toOwnerId(OWNER_A), toIndexName('live'))).summary).toMatchObject({ imageCount: 401, publishedFrom: v1 });
 
     const answer = await expectSameAnswers('live', mirror, [f, near(200), near(399)]);
     expect(answer.version).toBe(added.version);
     expect(answer.results[0].hits[0].imageId).toBe('fresh-1');
 
     // Delete one original image and the new one.
-    const deleted = await world.services.updates.deleteImage(OWNER_A, 'live', 'img-200');
+    const deleted = await world.services.updates.deleteImage(toOwnerId(OWNER_A), toIndexName('live'), toImageId('img-200'));
     deleteImage(mirror, 'img-200');
     expect(deleted).toMatchObject({ previousVersion: added.version, imageCount: 400, rebuildAdvice: rebuildAdvice(mirror) });
-    await world.services.updates.deleteImage(OWNER_A, 'live', 'fresh-1');
+    await world.services.updates.deleteImage(toOwnerId(OWNER_A), toIndexName('live'), toImageId('fresh-1'));
     deleteImage(mirror, 'fresh-1');
     const after = await expectSameAnswers('live', mirror, [f, near(200), near(399)]);
     expect(after.results.flatMap((r) => r.hits.map((h) => h.imageId))).not.toContain('img-200');
@@ -94,37 +95,37 @@ describe('copy-on-write image updates of a published SEI index', () => {
     // A fresh process (empty cache) reads the same chain of versions back from storage.
     const cold = serviceWorld(aws);
     const trapdoor = sei.generator.trapdoor(near(399));
-    const coldAnswer = await cold.services.search.search(OWNER_A, 'live', { trapdoors: [Array.from(trapdoor)], k: 12, probes: 3 });
+    const coldAnswer = await cold.services.search.search(toOwnerId(OWNER_A), toIndexName('live'), { trapdoors: [Array.from(trapdoor)], k: 12, probes: 3 });
     expect(coldAnswer.version).toBe(after.version);
     expect(coldAnswer.results[0].hits).toEqual(searchIndexTree(mirror, trapdoor, { k: 12, probes: 3 }).hits.map((h) => ({ imageId: h.id, score: h.score })));
   });
 
   it('refuses duplicates, unknown ids and bad vectors, changing nothing', async () => {
     const v1 = await publishTree(world.services, OWNER_A, 'strict', sei.tree);
-    const versionsBefore = (await world.stores.indexes.listVersions(OWNER_A, 'strict')).length;
+    const versionsBefore = (await world.stores.indexes.listVersions(toOwnerId(OWNER_A), toIndexName('strict'))).length;
     world.objects.reset();
     const { updates } = world.services;
-    await expect(updates.addImage(OWNER_A, 'strict', addRequest('img-5', near(5)))).rejects.toThrow(
+    await expect(updates.addImage(toOwnerId(OWNER_A), toIndexName('strict'), addRequest('img-5', near(5)))).rejects.toThrow(
       new ConflictError('image "img-5" is already in the index; delete it first'),
     );
-    await expect(updates.deleteImage(OWNER_A, 'strict', 'nope')).rejects.toThrow(new NotFoundError('image "nope" is not in index "strict"'));
+    await expect(updates.deleteImage(toOwnerId(OWNER_A), toIndexName('strict'), toImageId('nope'))).rejects.toThrow(new NotFoundError('image "nope" is not in index "strict"'));
     const good = addRequest('new-1', near(1));
-    await expect(updates.addImage(OWNER_A, 'strict', { ...good, vector: good.vector.slice(1) })).rejects.toThrow(
+    await expect(updates.addImage(toOwnerId(OWNER_A), toIndexName('strict'), { ...good, vector: good.vector.slice(1) })).rejects.toThrow(
       new InvalidInputError('vector has 13 entries, this index needs 14'),
     );
     const nan = [...good.placementTrapdoor];
     nan[4] = Number.NaN;
-    await expect(updates.addImage(OWNER_A, 'strict', { ...good, placementTrapdoor: nan })).rejects.toThrow('placementTrapdoor[4] is not a finite number');
-    await expect(updates.addImage(OWNER_A, 'strict', { ...good, imageId: 'has space' })).rejects.toThrow(/image id "has space" is invalid/);
+    await expect(updates.addImage(toOwnerId(OWNER_A), toIndexName('strict'), { ...good, placementTrapdoor: nan })).rejects.toThrow('placementTrapdoor[4] is not a finite number');
+    await expect(updates.addImage(toOwnerId(OWNER_A), toIndexName('strict'), { ...good, imageId: 'has space' })).rejects.toThrow(/image id "has space" is invalid/);
     // A vector encrypted under another owner key cannot lie on this index's subspace.
     const foreign = Array.from(encryptIndexVector(generateOwnerSecret(6), near(1)));
-    await expect(updates.addImage(OWNER_A, 'strict', { ...good, vector: foreign })).rejects.toThrow(
+    await expect(updates.addImage(toOwnerId(OWNER_A), toIndexName('strict'), { ...good, vector: foreign })).rejects.toThrow(
       new InvalidInputError('vector was not encrypted with the owner key of this index'),
     );
-    await expect(updates.addImage(OWNER_A, 'missing', good)).rejects.toThrow(NotFoundError);
+    await expect(updates.addImage(toOwnerId(OWNER_A), toIndexName('missing'), good)).rejects.toThrow(NotFoundError);
     expect(world.objects.of('put')).toHaveLength(0);
-    expect((await world.stores.indexes.getCurrent(OWNER_A, 'strict'))?.version).toBe(v1);
-    expect(await world.stores.indexes.listVersions(OWNER_A, 'strict')).toHaveLength(versionsBefore);
+    expect((await world.stores.indexes.getCurrent(toOwnerId(OWNER_A), toIndexName('strict')))?.version).toBe(v1);
+    expect(await world.stores.indexes.listVersions(toOwnerId(OWNER_A), toIndexName('strict'))).toHaveLength(versionsBefore);
   });
 
   it('of two concurrent updates of the same version one wins; the other gets 409 and leaves nothing behind', async () => {
@@ -140,8 +141,8 @@ describe('copy-on-write image updates of a published SEI index', () => {
     let outcomes: PromiseSettledResult<{ version: string }>[];
     try {
       outcomes = await Promise.allSettled([
-        world.services.updates.addImage(OWNER_A, 'contended', addRequest('race-a', near(20))),
-        world.services.updates.addImage(OWNER_A, 'contended', addRequest('race-b', near(300))),
+        world.services.updates.addImage(toOwnerId(OWNER_A), toIndexName('contended'), addRequest('race-a', near(20))),
+        world.services.updates.addImage(toOwnerId(OWNER_A), toIndexName('contended'), addRequest('race-b', near(300))),
       ]);
     } finally {
       world.catalog.beforePublish = undefined;
@@ -152,10 +153,10 @@ describe('copy-on-write image updates of a published SEI index', () => {
     expect(lost).toHaveLength(1);
     expect(lost[0].reason).toEqual(new ConflictError(RACE_MESSAGE));
 
-    const current = await world.stores.indexes.getCurrent(OWNER_A, 'contended');
+    const current = await world.stores.indexes.getCurrent(toOwnerId(OWNER_A), toIndexName('contended'));
     expect(current).toMatchObject({ version: won[0].value.version, previousVersion: v1 });
     // The loser's version is gone from the catalog and its objects from S3.
-    const versions = (await world.stores.indexes.listVersions(OWNER_A, 'contended')).map((v) => v.version);
+    const versions = (await world.stores.indexes.listVersions(toOwnerId(OWNER_A), toIndexName('contended'))).map((v) => v.version);
     expect(versions.sort()).toEqual([v1, won[0].value.version].sort());
     const loserKeys = world.objects.of('put').map((p) => p.key).filter((key) => !key.includes(won[0].value.version));
     expect(loserKeys).toHaveLength(3);
@@ -166,14 +167,14 @@ describe('copy-on-write image updates of a published SEI index', () => {
     const v1 = await publishTree(world.services, OWNER_A, 'failing', sei.tree);
     world.catalog.failPublish = () => new Error('DynamoDB unavailable');
     try {
-      await expect(world.services.updates.deleteImage(OWNER_A, 'failing', 'img-9')).rejects.toThrow('DynamoDB unavailable');
+      await expect(world.services.updates.deleteImage(toOwnerId(OWNER_A), toIndexName('failing'), toImageId('img-9'))).rejects.toThrow('DynamoDB unavailable');
     } finally {
       world.catalog.failPublish = undefined;
     }
-    expect((await world.stores.indexes.getCurrent(OWNER_A, 'failing'))?.version).toBe(v1);
-    expect((await world.stores.indexes.listVersions(OWNER_A, 'failing')).map((v) => v.version)).toEqual([v1]);
+    expect((await world.stores.indexes.getCurrent(toOwnerId(OWNER_A), toIndexName('failing')))?.version).toBe(v1);
+    expect((await world.stores.indexes.listVersions(toOwnerId(OWNER_A), toIndexName('failing'))).map((v) => v.version)).toEqual([v1]);
     // The image is still there, and can be deleted once storage is back.
     await expectSameAnswers('failing', sei.tree, [near(9)]);
-    await world.services.updates.deleteImage(OWNER_A, 'failing', 'img-9');
+    await world.services.updates.deleteImage(toOwnerId(OWNER_A), toIndexName('failing'), toImageId('img-9'));
   });
 });

@@ -28,6 +28,7 @@ import type { SealedWorld } from '../../support/sealed-fixture';
 import { row, seiWorld } from '../../support/sei-fixture';
 import { cloneTree, putPresigned, serviceWorld } from './support';
 import type { ServiceWorld } from './support';
+import { toImageId, toIndexName, toOwnerId, toVersionId } from '../../support/ids';
 
 describe('owner-signed manifests at CS1', () => {
   let aws: LocalAws;
@@ -59,14 +60,14 @@ describe('owner-signed manifests at CS1', () => {
     options: { expectedCurrent?: string | null; key?: OwnerSigningKey; beforePublish?: (uploads: Record<string, { url: string; headers: Record<string, string> }>) => Promise<void> } = {},
   ): Promise<string> {
     const expectedCurrent = options.expectedCurrent ?? null;
-    const created = await world.services.versions.createVersion(ownerId, indexName, { kind, parts: sizes });
+    const created = await world.services.versions.createVersion(toOwnerId(ownerId), toIndexName(indexName), { kind, parts: sizes });
     const bytes = await parts(created.version);
     for (const [name, b] of Object.entries(bytes)) await putPresigned(created.uploads[name], b);
     const key = options.key ?? signing;
     const manifest = await indexManifestOf({ ownerId: await ownerIdOf(key.publicJwk), indexName, version: created.version, kind, previousVersion: expectedCurrent }, bytes);
     const signed = await signIndexManifest(manifest, key.privateJwk);
     await options.beforePublish?.(created.uploads);
-    await world.services.versions.publishVersion(ownerId, indexName, created.version, expectedCurrent, signed);
+    await world.services.versions.publishVersion(toOwnerId(ownerId), toIndexName(indexName), created.version, expectedCurrent === null ? null : toVersionId(expectedCurrent), signed);
     return created.version;
   }
 
@@ -91,18 +92,18 @@ describe('owner-signed manifests at CS1', () => {
   it('keeps the signed manifest with the version; descriptions and searches hand it out and a client verifies it', async () => {
     const version = await publish('signed', 'sei', () => seiParts(sei.tree), sizesOf(seiParts(sei.tree)));
     const verifier = new IndexVerifier();
-    const described = await world.services.versions.describe(ownerId, 'signed');
+    const described = await world.services.versions.describe(toOwnerId(ownerId), toIndexName('signed'));
     expect(described.provenance?.manifest).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
     const verified = await verifier.verify(ownerId, 'signed', described.version, described.provenance, described.kind);
     expect(Object.keys(verified.manifest.parts).sort()).toEqual(Object.keys(seiParts(sei.tree)).sort());
     const fresh = serviceWorld(aws);
-    const response = await fresh.services.search.search(ownerId, 'signed', request);
+    const response = await fresh.services.search.search(toOwnerId(ownerId), toIndexName('signed'), request);
     expect(response.results[0].hits).toEqual(reference);
     await expect(verifier.verify(ownerId, 'signed', response.version, response.provenance, 'sei')).resolves.toMatchObject({ version });
 
     // An update's version carries the signed manifest and the update, which the owner did not sign.
-    const updated = await world.services.updates.deleteImage(ownerId, 'signed', 'img-5');
-    const after = await serviceWorld(aws).services.search.search(ownerId, 'signed', request);
+    const updated = await world.services.updates.deleteImage(toOwnerId(ownerId), toIndexName('signed'), toImageId('img-5'));
+    const after = await serviceWorld(aws).services.search.search(toOwnerId(ownerId), toIndexName('signed'), request);
     expect(after.provenance?.updates).toEqual([{ version: updated.version, previousVersion: version, operation: 'delete', imageId: 'img-5' }]);
     await expect(verifier.verify(ownerId, 'signed', after.version, after.provenance, 'sei')).rejects.toThrow(/image update\(s\) the owner did not sign \(delete "img-5"\)/);
     await expect(new IndexVerifier({ unsignedUpdates: 'accept' }).verify(ownerId, 'signed', after.version, after.provenance, 'sei')).resolves.toMatchObject({ version: updated.version });
@@ -113,7 +114,7 @@ describe('owner-signed manifests at CS1', () => {
     const forged = await publish('forged', 'sei', () => parts, sizesOf(parts), { key: stranger }).catch((e: unknown) => e);
     expect(forged).toBeInstanceOf(InvalidInputError);
     expect((forged as Error).message).toMatch(/^signedManifest is refused: .*names owner|signed by a key that is not owner/);
-    expect(await world.stores.indexes.getCurrent(ownerId, 'forged')).toBeUndefined();
+    expect(await world.stores.indexes.getCurrent(toOwnerId(ownerId), toIndexName('forged'))).toBeUndefined();
 
     // The owner signs what it uploaded; someone with the (hour-long) upload URL replaces a part before publish.
     const raced = await publish('raced', 'sei', () => parts, sizesOf(parts), {
@@ -121,7 +122,7 @@ describe('owner-signed manifests at CS1', () => {
     }).catch((e: unknown) => e);
     expect(raced).toBeInstanceOf(IntegrityError);
     expect((raced as Error).message).toMatch(/part "leaves" of version "[^"]+" is not the part the owner signed/);
-    expect(await world.stores.indexes.getCurrent(ownerId, 'raced')).toBeUndefined();
+    expect(await world.stores.indexes.getCurrent(toOwnerId(ownerId), toIndexName('raced'))).toBeUndefined();
   });
 
   it('any changed byte of any stored object gives INTEGRITY_FAILED to the reads that touch it, never a result', async () => {
@@ -130,12 +131,12 @@ describe('owner-signed manifests at CS1', () => {
     // The uploaded parts (skeleton, leaves) and the derived image directory.
     expect(keys.length).toBeGreaterThanOrEqual(3);
     const reads = {
-      search: (w: ServiceWorld) => w.services.search.search(ownerId, 'bytes', request).then((r) => expect(r.results[0].hits).toEqual(reference)),
+      search: (w: ServiceWorld) => w.services.search.search(toOwnerId(ownerId), toIndexName('bytes'), request).then((r) => expect(r.results[0].hits).toEqual(reference)),
       // Deleting an image reads its directory shard first: images that are not there read the
       // shards (404, nothing changes) without touching the index.
       directory: async (w: ServiceWorld) => {
         for (let i = 0; i < 16; i++) {
-          const error = await w.services.updates.deleteImage(ownerId, 'bytes', `absent-${i}`).catch((e: unknown) => e);
+          const error = await w.services.updates.deleteImage(toOwnerId(ownerId), toIndexName('bytes'), toImageId(`absent-${i}`)).catch((e: unknown) => e);
           if ((error as { code?: string }).code !== 'NOT_FOUND') throw error;
         }
       },
@@ -168,16 +169,16 @@ describe('owner-signed manifests at CS1', () => {
       await world.stores.objects.put(key, original);
     }
     expect(flips).toBe(keys.length * 6);
-    expect((await world.stores.indexes.getCurrent(ownerId, 'bytes'))?.version).toBe(version);
+    expect((await world.stores.indexes.getCurrent(toOwnerId(ownerId), toIndexName('bytes')))?.version).toBe(version);
   });
 
   it('a part swapped in from another version (same length, validly published) is refused', async () => {
     const first = await publish('swap', 'sei', () => seiParts(sei.tree), sizesOf(seiParts(sei.tree)));
     const second = await publish('swap', 'sei', () => seiParts(otherTree(sei.tree)), sizesOf(seiParts(sei.tree)), { expectedCurrent: first });
-    const older = await world.stores.objects.get(indexPartObjectKey(ownerId, 'swap', first, 'leaves'));
-    expect(older.length).toBe((await world.stores.objects.get(indexPartObjectKey(ownerId, 'swap', second, 'leaves'))).length);
-    await world.stores.objects.put(indexPartObjectKey(ownerId, 'swap', second, 'leaves'), older);
-    await expect(serviceWorld(aws).services.search.search(ownerId, 'swap', request)).rejects.toMatchObject({
+    const older = await world.stores.objects.get(indexPartObjectKey(toOwnerId(ownerId), toIndexName('swap'), toVersionId(first), 'leaves'));
+    expect(older.length).toBe((await world.stores.objects.get(indexPartObjectKey(toOwnerId(ownerId), toIndexName('swap'), toVersionId(second), 'leaves'))).length);
+    await world.stores.objects.put(indexPartObjectKey(toOwnerId(ownerId), toIndexName('swap'), toVersionId(second), 'leaves'), older);
+    await expect(serviceWorld(aws).services.search.search(toOwnerId(ownerId), toIndexName('swap'), request)).rejects.toMatchObject({
       code: 'INTEGRITY_FAILED',
       message: expect.stringContaining(`index "swap" version "${second}" object "leaves"`),
     });
@@ -189,13 +190,13 @@ describe('owner-signed manifests at CS1', () => {
     const v2 = await publish('replay', 'sei', () => parts, sizesOf(parts), { expectedCurrent: v1 });
     const v3 = await publish('replay', 'sei', () => parts, sizesOf(parts), { expectedCurrent: v2 });
     const seen = new IndexVerifier();
-    const current = await serviceWorld(aws).services.search.search(ownerId, 'replay', request);
+    const current = await serviceWorld(aws).services.search.search(toOwnerId(ownerId), toIndexName('replay'), request);
     await seen.verify(ownerId, 'replay', current.version, current.provenance, 'sei');
     expect(current.version).toBe(v3);
 
     // The cloud moves the pointer back to v1 (every part of v1 still verifies).
-    await world.stores.indexes.publish(ownerId, 'replay', v1, v3);
-    const replayed = await serviceWorld(aws).services.search.search(ownerId, 'replay', request);
+    await world.stores.indexes.publish(toOwnerId(ownerId), toIndexName('replay'), toVersionId(v1), toVersionId(v3));
+    const replayed = await serviceWorld(aws).services.search.search(toOwnerId(ownerId), toIndexName('replay'), request);
     expect(replayed.version).toBe(v1);
     await expect(seen.verify(ownerId, 'replay', replayed.version, replayed.provenance, 'sei')).rejects.toThrow(
       `CS1 served index "replay" version "${v1}", older than version "${v3}" this client already verified`,
@@ -203,8 +204,8 @@ describe('owner-signed manifests at CS1', () => {
     // Not detected: a client that never saw v3.
     await expect(new IndexVerifier().verify(ownerId, 'replay', replayed.version, replayed.provenance, 'sei')).resolves.toMatchObject({ version: v1 });
     // Nor one step back (v3 replaced v2; warm functions may serve v2 for a pointer-cache TTL).
-    await world.stores.indexes.publish(ownerId, 'replay', v2, v1);
-    const stepBack = await serviceWorld(aws).services.search.search(ownerId, 'replay', request);
+    await world.stores.indexes.publish(toOwnerId(ownerId), toIndexName('replay'), toVersionId(v2), toVersionId(v1));
+    const stepBack = await serviceWorld(aws).services.search.search(toOwnerId(ownerId), toIndexName('replay'), request);
     await expect(seen.verify(ownerId, 'replay', stepBack.version, stepBack.provenance, 'sei')).resolves.toMatchObject({ version: v2 });
   });
 
@@ -214,9 +215,9 @@ describe('owner-signed manifests at CS1', () => {
       const p = await sealIndex(sealed.build, sealed.key, { ownerId, indexName: 'sealed', version: v });
       return { routing: p.routing, leaves: p.leaves };
     }, { routing: sizes.routing, leaves: sizes.leaves });
-    const described = await world.services.versions.describe(ownerId, 'sealed');
+    const described = await world.services.versions.describe(toOwnerId(ownerId), toIndexName('sealed'));
     const verified = await new IndexVerifier().verify(ownerId, 'sealed', described.version, described.provenance, 'sealed');
-    const routing = await world.stores.objects.get(indexPartObjectKey(ownerId, 'sealed', version, 'routing'));
+    const routing = await world.stores.objects.get(indexPartObjectKey(toOwnerId(ownerId), toIndexName('sealed'), toVersionId(version), 'routing'));
     const { sha256Hex } = await import('../../../lib/crypto/digest');
     expect(() => IndexVerifier.checkPart(verified, 'routing', routing.length, '0'.repeat(64))).toThrow(IntegrityError);
     IndexVerifier.checkPart(verified, 'routing', routing.length, await sha256Hex(routing));

@@ -32,6 +32,7 @@ import { seiUploadParts } from '../../../lib/service/sei/sei-upload';
 import type { Cs1Stores, IndexPublishPolicy } from '../../../lib/service/types';
 import { DynamoQueryBudgetStore } from '../../../lib/storage/dynamo-query-budget';
 import type { LocalAws } from '../../support/local-aws';
+import { toIndexName, toOwnerId, toVersionId } from '../../support/ids';
 
 export type ObjectCall =
   | { op: 'put'; key: string; size: number }
@@ -99,30 +100,30 @@ export class FaultyCatalog implements IndexCatalog {
   constructor(readonly inner: IndexCatalog) {}
 
   stageVersion(ownerId: string, indexName: string, version: string, input: StageVersionInput): Promise<IndexVersionSummary> {
-    return this.inner.stageVersion(ownerId, indexName, version, input);
+    return this.inner.stageVersion(toOwnerId(ownerId), toIndexName(indexName), toVersionId(version), input);
   }
 
   getVersion(ownerId: string, indexName: string, version: string): Promise<IndexVersion | undefined> {
-    return this.inner.getVersion(ownerId, indexName, version);
+    return this.inner.getVersion(toOwnerId(ownerId), toIndexName(indexName), toVersionId(version));
   }
 
   getCurrent(ownerId: string, indexName: string): Promise<CurrentIndexVersion | undefined> {
-    return this.inner.getCurrent(ownerId, indexName);
+    return this.inner.getCurrent(toOwnerId(ownerId), toIndexName(indexName));
   }
 
   async publish(ownerId: string, indexName: string, version: string, expectedCurrent: string | undefined): Promise<CurrentIndexVersion> {
     const failure = this.failPublish?.();
     if (failure !== undefined) throw failure;
     await this.beforePublish?.();
-    return this.inner.publish(ownerId, indexName, version, expectedCurrent);
+    return this.inner.publish(toOwnerId(ownerId), toIndexName(indexName), toVersionId(version), expectedCurrent === undefined ? undefined : toVersionId(expectedCurrent));
   }
 
   listVersions(ownerId: string, indexName: string): Promise<IndexVersionSummary[]> {
-    return this.inner.listVersions(ownerId, indexName);
+    return this.inner.listVersions(toOwnerId(ownerId), toIndexName(indexName));
   }
 
   deleteVersion(ownerId: string, indexName: string, version: string): Promise<void> {
-    return this.inner.deleteVersion(ownerId, indexName, version);
+    return this.inner.deleteVersion(toOwnerId(ownerId), toIndexName(indexName), toVersionId(version));
   }
 }
 
@@ -180,7 +181,7 @@ export async function uploadVersion(
   kind = 'sei',
 ): Promise<string> {
   const sizes = Object.fromEntries(Object.entries(parts).map(([name, bytes]) => [name, bytes.length]));
-  const created = await services.versions.createVersion(ownerId, indexName, { kind, parts: sizes });
+  const created = await services.versions.createVersion(toOwnerId(ownerId), toIndexName(indexName), { kind, parts: sizes });
   for (const [name, bytes] of Object.entries(parts)) await putPresigned(created.uploads[name], bytes);
   return created.version;
 }
@@ -194,7 +195,7 @@ export async function publishTree(
   expectedCurrent: string | null = null,
 ): Promise<string> {
   const version = await uploadVersion(services, ownerId, indexName, seiUploadParts(tree).parts);
-  await services.versions.publishVersion(ownerId, indexName, version, expectedCurrent);
+  await services.versions.publishVersion(toOwnerId(ownerId), toIndexName(indexName), toVersionId(version), expectedCurrent === null ? null : toVersionId(expectedCurrent));
   return version;
 }
 

@@ -15,6 +15,7 @@ import { startLocalAws } from '../../support/local-aws';
 import type { LocalAws } from '../../support/local-aws';
 import { startFakeSecretsManager } from './fake-secrets-manager';
 import type { FakeSecretsManager } from './fake-secrets-manager';
+import { toOwnerId, toUserId } from '../../support/ids';
 
 const VARIABLES = [
   'BLINDSIGHT_TABLE',
@@ -119,9 +120,9 @@ describe('storage configuration', () => {
     useEnv({ ...aws.env });
     const storage = createCs1Storage();
     expect(createCs1Storage()).toBe(storage);
-    const owner = 'd'.repeat(52);
-    await storage.users.put(owner, 'factory-user');
-    expect((await storage.users.get(owner, 'factory-user'))?.status).toBe('active');
+    const owner = toOwnerId('d'.repeat(52));
+    await storage.users.put(owner, toUserId('factory-user'));
+    expect((await storage.users.get(owner, toUserId('factory-user')))?.status).toBe('active');
     await storage.objects.put(`owners/${owner}/images/f`, new Uint8Array([1]));
     expect((await storage.objects.head(`owners/${owner}/images/f`))?.size).toBe(1);
 

@@ -6,8 +6,9 @@ import { newDocumentClient, newS3Client } from '../../../lib/storage/config';
 import { DynamoUserRegistry } from '../../../lib/storage/dynamo-user-registry';
 import { startLocalStorage } from '../../../scripts/local-cloud/storage/local-storage';
 import { S3ObjectStore } from '../../../lib/storage/s3-object-store';
+import { toOwnerId, toUserId } from '../../support/ids';
 
-const OWNER = 'c'.repeat(52);
+const OWNER = toOwnerId('c'.repeat(52));
 
 describe('local storage (dynalite + s3rver)', () => {
   let directory: string;
@@ -22,7 +23,7 @@ describe('local storage (dynalite + s3rver)', () => {
     expect(first.env).toMatchObject({ BLINDSIGHT_S3_FORCE_PATH_STYLE: 'true', AWS_ENDPOINT_URL_S3: first.s3Endpoint });
     let documents = newDocumentClient(first.dynamoClientOptions);
     let s3 = newS3Client(first.s3ClientOptions);
-    await new DynamoUserRegistry({ client: documents, tableName: first.tableName }).put(OWNER, 'persisted');
+    await new DynamoUserRegistry({ client: documents, tableName: first.tableName }).put(OWNER, toUserId('persisted'));
     await new S3ObjectStore({ client: s3, bucket: first.bucketName }).put(`owners/${OWNER}/images/p`, new Uint8Array([5, 6, 7]));
     documents.destroy();
     s3.destroy();
@@ -33,7 +34,7 @@ describe('local storage (dynalite + s3rver)', () => {
     documents = newDocumentClient(second.dynamoClientOptions);
     s3 = newS3Client(second.s3ClientOptions);
     try {
-      expect((await new DynamoUserRegistry({ client: documents, tableName: second.tableName }).get(OWNER, 'persisted'))?.status).toBe('active');
+      expect((await new DynamoUserRegistry({ client: documents, tableName: second.tableName }).get(OWNER, toUserId('persisted')))?.status).toBe('active');
       expect(await new S3ObjectStore({ client: s3, bucket: second.bucketName }).get(`owners/${OWNER}/images/p`)).toEqual(
         new Uint8Array([5, 6, 7]),
       );

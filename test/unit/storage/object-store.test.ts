@@ -5,8 +5,9 @@ import { imageObjectKey, indexPartObjectKey, uploadObjectKey } from '../../../li
 import { S3ObjectStore } from '../../../lib/storage/s3-object-store';
 import { startLocalAws } from '../../support/local-aws';
 import type { LocalAws } from '../../support/local-aws';
+import { toImageId, toIndexName, toOwnerId, toVersionId } from '../../support/ids';
 
-const OWNER = 'a'.repeat(52);
+const OWNER = toOwnerId('a'.repeat(52));
 
 function seededBytes(n: number, seed: number): Uint8Array<ArrayBuffer> {
   const random = seededRandom(seed);
@@ -28,7 +29,7 @@ describe('S3ObjectStore against s3rver', () => {
   afterAll(() => aws.stop());
 
   it('puts, gets, heads and deletes an object', async () => {
-    const key = imageObjectKey(OWNER, 'img-1');
+    const key = imageObjectKey(OWNER, toImageId('img-1'));
     const bytes = seededBytes(10_000, 1);
     await store.put(key, bytes, 'application/octet-stream');
     expect(sameBytes(await store.get(key), bytes)).toBe(true);
@@ -41,7 +42,7 @@ describe('S3ObjectStore against s3rver', () => {
   });
 
   it('reads byte ranges (end exclusive) and reports ranges beyond the end as malformed metadata', async () => {
-    const key = indexPartObjectKey(OWNER, 'faces', 'v1', 'leaves');
+    const key = indexPartObjectKey(OWNER, toIndexName('faces'), toVersionId('v1'), 'leaves');
     const bytes = seededBytes(4096, 2);
     await store.put(key, bytes);
     expect(await store.getRange(key, 0, 1)).toEqual(bytes.subarray(0, 1));
@@ -50,7 +51,7 @@ describe('S3ObjectStore against s3rver', () => {
     await expect(store.getRange(key, 4000, 5000)).rejects.toBeInstanceOf(MalformedDataError);
     await expect(store.getRange(key, 10, 10)).rejects.toBeInstanceOf(InvalidInputError);
     await expect(store.getRange(key, -1, 10)).rejects.toBeInstanceOf(InvalidInputError);
-    await expect(store.getRange(imageObjectKey(OWNER, 'absent'), 0, 10)).rejects.toBeInstanceOf(NotFoundError);
+    await expect(store.getRange(imageObjectKey(OWNER, toImageId('absent')), 0, 10)).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('a presigned PUT uploads without credentials and a presigned GET reads it back', async () => {

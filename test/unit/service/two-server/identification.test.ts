@@ -30,6 +30,7 @@ import { OWNER_A, OWNER_B, serviceWorld, uploadVersion } from '../support';
 import type { ServiceWorld } from '../support';
 import { bruteForce, buildFixture, cs2KeyDir, idsOf, probeNear, SHE_SMALL, startCs2HttpServer, trueDistances } from './support';
 import type { Cs2TestServer, DirectHandler, TwoServerFixture } from './support';
+import { toIndexName, toOwnerId, toVersionId } from '../../../support/ids';
 
 const CREDENTIAL = 'identify-test-credential-0123456789';
 /** d = 64 with N = 8192 packs 128 templates per record: 300 templates span 3 records. */
@@ -58,12 +59,12 @@ describe('two-server identification service', () => {
 
   async function publish(ownerId: string, indexName: string, parts: Record<string, Uint8Array>, expectedCurrent: string | null = null): Promise<string> {
     const version = await uploadVersion(world.services, ownerId, indexName, parts, 'two-server');
-    await world.services.versions.publishVersion(ownerId, indexName, version, expectedCurrent);
+    await world.services.versions.publishVersion(toOwnerId(ownerId), toIndexName(indexName), toVersionId(version), expectedCurrent === null ? null : toVersionId(expectedCurrent));
     return version;
   }
 
   async function transferObjects(ownerId: string): Promise<string[]> {
-    const listed = await aws.s3.send(new ListObjectsV2Command({ Bucket: aws.bucketName, Prefix: transferPrefix(ownerId) }));
+    const listed = await aws.s3.send(new ListObjectsV2Command({ Bucket: aws.bucketName, Prefix: transferPrefix(toOwnerId(ownerId)) }));
     return (listed.Contents ?? []).map((o) => o.Key ?? '');
   }
 
@@ -100,7 +101,7 @@ describe('two-server identification service', () => {
 
   for (const backend of ['bfv', 'she'] as const) {
     describe(backend, () => {
-      const indexName = `faces-${backend}`;
+      const indexName = toIndexName(`faces-${backend}`);
 
       it('range queries return exactly the brute-force matches in two CS2 calls, and CS2 sees no true distance', async () => {
         const fixture = fixtures[backend];
@@ -113,7 +114,7 @@ describe('two-server identification service', () => {
           const distances = trueDistances(fixture, query);
           for (const tauSquared of [0, all[4].dist2, all[19].dist2]) {
             const seen = cs2.decrypted.length;
-            const { response, log } = await twoServer.identification.identify(OWNER_A, indexName, { query: fixture.client.encryptRequest(query), tauSquared });
+            const { response, log } = await twoServer.identification.identify(toOwnerId(OWNER_A), indexName, { query: fixture.client.encryptRequest(query), tauSquared });
             expect(response.version).toBe(versions[backend]);
             expect(response.templateIds).toEqual(idsOf(all.filter((m) => m.dist2 <= tauSquared)));
             expect(response.truncated).toBe(false);
@@ -135,7 +136,7 @@ describe('two-server identification service', () => {
           const query = probeNear(fixture, near, 200 + q);
           const all = bruteForce(fixture, query);
           for (const k of [1, 5, 20]) {
-            const { response, log } = await twoServer.identification.identify(OWNER_A, indexName, { query: fixture.client.encryptRequest(query), k });
+            const { response, log } = await twoServer.identification.identify(toOwnerId(OWNER_A), indexName, { query: fixture.client.encryptRequest(query), k });
             expect(response.templateIds).toEqual(idsOf(all.slice(0, k)));
             expect(log.cs2Calls).toBe(1 + log.rounds);
             expect(response.truncated).toBeUndefined();
@@ -143,13 +144,13 @@ describe('two-server identification service', () => {
         }
         // An exact template is its own nearest neighbour at distance 0.
         const exact = Array.from(fixture.templates.data.slice(7 * fixture.templates.d, 8 * fixture.templates.d));
-        const { response } = await twoServer.identification.identify(OWNER_A, indexName, { query: fixture.client.encryptRequest(exact), k: 1 });
+        const { response } = await twoServer.identification.identify(toOwnerId(OWNER_A), indexName, { query: fixture.client.encryptRequest(exact), k: 1 });
         expect(response.templateIds).toEqual([fixture.ids[7]]);
       });
 
       it('a client needs only GET index: the public material downloads from a presigned URL and its digest matches', async () => {
         const fixture = fixtures[backend];
-        const described = await world.services.versions.describe(OWNER_A, indexName);
+        const described = await world.services.versions.describe(toOwnerId(OWNER_A), indexName);
         expect(described).toMatchObject({ kind: 'two-server', version: versions[backend] });
         const summary = described.summary as {
           keyId: string;
@@ -167,7 +168,7 @@ describe('two-server identification service', () => {
         try {
           const request = client.encryptRequest(probeNear(fixture, 3, 9));
           expect(request.length).toBe(summary.queryBytes);
-          const { response } = await twoServer.identification.identify(OWNER_A, indexName, { query: request, k: 3 });
+          const { response } = await twoServer.identification.identify(toOwnerId(OWNER_A), indexName, { query: request, k: 3 });
           expect(response.templateIds).toEqual(idsOf(bruteForce(fixture, probeNear(fixture, 3, 9)).slice(0, 3)));
         } finally {
           client.dispose();
@@ -181,7 +182,7 @@ describe('two-server identification service', () => {
           const query = probeNear(fixture, 40, 300);
           const all = bruteForce(fixture, query);
           const before = cs2.events.length;
-          const { response, log } = await staged.identification.identify(OWNER_A, indexName, { query: fixture.client.encryptRequest(query), tauSquared: all[29].dist2 });
+          const { response, log } = await staged.identification.identify(toOwnerId(OWNER_A), indexName, { query: fixture.client.encryptRequest(query), tauSquared: all[29].dist2 });
           expect(response.templateIds).toEqual(idsOf(all.filter((m) => m.dist2 <= all[29].dist2)));
           expect(log.stagedCalls).toBeGreaterThanOrEqual(1);
           expect(cs2.events.slice(before).some((e) => e.staged)).toBe(true);
@@ -199,7 +200,7 @@ describe('two-server identification service', () => {
     const request = { query: fixture.client.encryptRequest(query), k: 3 };
     await cs2.stop();
     try {
-      const error = await twoServer.identification.identify(OWNER_A, 'faces-she', request).then(
+      const error = await twoServer.identification.identify(toOwnerId(OWNER_A), toIndexName('faces-she'), request).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -208,7 +209,7 @@ describe('two-server identification service', () => {
     } finally {
       await cs2.start();
     }
-    const { response } = await twoServer.identification.identify(OWNER_A, 'faces-she', request);
+    const { response } = await twoServer.identification.identify(toOwnerId(OWNER_A), toIndexName('faces-she'), request);
     expect(response.templateIds).toEqual(idsOf(bruteForce(fixture, query).slice(0, 3)));
   });
 
@@ -218,48 +219,48 @@ describe('two-server identification service', () => {
     const owner = await ownerIdOf(signing.publicJwk);
     const version = await uploadVersion(world.services, owner, 'signed-faces', fixture.parts, 'two-server');
     const manifest = await indexManifestOf({ ownerId: owner, indexName: 'signed-faces', version, kind: 'two-server', previousVersion: null }, fixture.parts);
-    await world.services.versions.publishVersion(owner, 'signed-faces', version, null, await signIndexManifest(manifest, signing.privateJwk));
+    await world.services.versions.publishVersion(owner, toIndexName('signed-faces'), toVersionId(version), null, await signIndexManifest(manifest, signing.privateJwk));
 
     const query = probeNear(fixture, 7, 900);
     const all = bruteForce(fixture, query);
     // A range that covers every template: every record is evaluated, so every byte is read.
     const request = (): IdentifyRequest => ({ query: fixture.client.encryptRequest(query), tauSquared: all[all.length - 1].dist2 });
-    const { response } = await services().identification.identify(owner, 'signed-faces', request());
+    const { response } = await services().identification.identify(owner, toIndexName('signed-faces'), request());
     expect(response.templateIds).toEqual(idsOf(all.slice(0, response.templateIds.length)));
     expect(response.templateIds).toHaveLength(Math.min(all.length, 1000));
     await expect(new IndexVerifier().verify(owner, 'signed-faces', response.version, response.provenance, 'two-server')).resolves.toMatchObject({ version });
-    const described = await world.services.versions.describe(owner, 'signed-faces');
+    const described = await world.services.versions.describe(owner, toIndexName('signed-faces'));
     const verified = await new IndexVerifier().verify(owner, 'signed-faces', described.version, described.provenance, 'two-server');
     IndexVerifier.checkPart(verified, 'public', fixture.parts.public.length, await sha256HexOf(fixture.parts.public));
 
-    const key = indexPartObjectKey(owner, 'signed-faces', version, 'records-0000');
+    const key = indexPartObjectKey(owner, toIndexName('signed-faces'), toVersionId(version), 'records-0000');
     const original = await world.stores.objects.get(key);
     for (const at of [0, Math.floor(original.length / 2), original.length - 1]) {
       const changed = original.slice();
       changed[at] ^= 0x01;
       await world.stores.objects.put(key, changed);
-      const error = await services().identification.identify(owner, 'signed-faces', request()).catch((e: unknown) => e);
+      const error = await services().identification.identify(owner, toIndexName('signed-faces'), request()).catch((e: unknown) => e);
       expect(error, `byte ${at}`).toBeInstanceOf(IntegrityError);
       expect((error as Error).message).toContain(`index "signed-faces" version "${version}" object "records-0000"`);
     }
     // Another index's records (validly published elsewhere) swapped in.
-    await world.stores.objects.put(key, await world.stores.objects.get(indexPartObjectKey(OWNER_A, 'faces-she', versions.she, 'records-0000')));
-    await expect(services().identification.identify(owner, 'signed-faces', request())).rejects.toMatchObject({ code: 'INTEGRITY_FAILED' });
+    await world.stores.objects.put(key, await world.stores.objects.get(indexPartObjectKey(toOwnerId(OWNER_A), toIndexName('faces-she'), toVersionId(versions.she), 'records-0000')));
+    await expect(services().identification.identify(owner, toIndexName('signed-faces'), request())).rejects.toMatchObject({ code: 'INTEGRITY_FAILED' });
     await world.stores.objects.put(key, original);
-    await expect(services().identification.identify(owner, 'signed-faces', request())).resolves.toMatchObject({ response: { version } });
+    await expect(services().identification.identify(owner, toIndexName('signed-faces'), request())).resolves.toMatchObject({ response: { version } });
   });
 
   it('keeps the loaded version across requests, and serves a newly published version at once', async () => {
     const fixture = fixtures.she;
     const fresh = services();
     const request = (): IdentifyRequest => ({ query: fixture.client.encryptRequest(probeNear(fixture, 1, 500)), k: 2 });
-    await fresh.identification.identify(OWNER_A, 'faces-she', request());
-    const second = await fresh.identification.identify(OWNER_A, 'faces-she', request());
+    await fresh.identification.identify(toOwnerId(OWNER_A), toIndexName('faces-she'), request());
+    const second = await fresh.identification.identify(toOwnerId(OWNER_A), toIndexName('faces-she'), request());
     expect(fresh.cache.loads).toBe(1);
     expect(second.log.warm).toBe(true);
     // Republish the same templates under a new version: the next request uses it.
     const next = await publish(OWNER_A, 'faces-she', fixture.parts, versions.she);
-    const third = await fresh.identification.identify(OWNER_A, 'faces-she', request());
+    const third = await fresh.identification.identify(toOwnerId(OWNER_A), toIndexName('faces-she'), request());
     expect(third.response.version).toBe(next);
     expect(fresh.cache.loads).toBe(2);
     versions.she = next;
@@ -270,9 +271,9 @@ describe('two-server identification service', () => {
     const fixture = fixtures.she;
     const good = fixture.client.encryptRequest(probeNear(fixture, 2, 600));
     await world.services.versions.publishVersion(
-      OWNER_A,
-      'photos',
-      await uploadVersion(world.services, OWNER_A, 'photos', seiUploadParts(seiWorld(60, 4, 7, { maxLeafSize: 16 }).tree).parts),
+      toOwnerId(OWNER_A),
+      toIndexName('photos'),
+      toVersionId(await uploadVersion(world.services, OWNER_A, 'photos', seiUploadParts(seiWorld(60, 4, 7, { maxLeafSize: 16 }).tree).parts)),
       null,
     );
     const cases: Array<[string, IdentifyRequest, new (...args: never[]) => Error, RegExp]> = [
@@ -295,7 +296,7 @@ describe('two-server identification service', () => {
     const before = await storageSnapshot(aws);
     const decryptedBefore = cs2.decrypted.length;
     for (const [indexName, request, type, message] of cases) {
-      const error = await twoServer.identification.identify(OWNER_A, indexName, request).then(
+      const error = await twoServer.identification.identify(toOwnerId(OWNER_A), toIndexName(indexName), request).then(
         () => undefined,
         (e: unknown) => e,
       );
@@ -303,7 +304,7 @@ describe('two-server identification service', () => {
       expect((error as Error).message).toMatch(message);
     }
     // Another owner cannot reach owner A's index by name.
-    await expect(twoServer.identification.identify(OWNER_B, 'faces-she', { query: good, k: 1 })).rejects.toThrow(NotFoundError);
+    await expect(twoServer.identification.identify(toOwnerId(OWNER_B), toIndexName('faces-she'), { query: good, k: 1 })).rejects.toThrow(NotFoundError);
     expect(cs2.decrypted.length).toBe(decryptedBefore);
     expect(await storageSnapshot(aws)).toEqual(before);
   });
@@ -328,15 +329,15 @@ describe('two-server identification service', () => {
     ];
     for (const [what, parts, message] of cases) {
       const version = await uploadVersion(world.services, OWNER_A, 'faces-she', parts, 'two-server');
-      const error = await world.services.versions.publishVersion(OWNER_A, 'faces-she', version, versions.she).then(
+      const error = await world.services.versions.publishVersion(toOwnerId(OWNER_A), toIndexName('faces-she'), toVersionId(version), toVersionId(versions.she)).then(
         () => undefined,
         (e: unknown) => e,
       );
       expect(error, what).toBeInstanceOf(MalformedDataError);
       expect((error as Error).message, what).toMatch(message);
-      expect((await world.stores.indexes.getCurrent(OWNER_A, 'faces-she'))?.version).toBe(versions.she);
+      expect((await world.stores.indexes.getCurrent(toOwnerId(OWNER_A), toIndexName('faces-she')))?.version).toBe(versions.she);
     }
-    const { response } = await twoServer.identification.identify(OWNER_A, 'faces-she', { query: fixture.client.encryptRequest(probeNear(fixture, 4, 700)), k: 1 });
+    const { response } = await twoServer.identification.identify(toOwnerId(OWNER_A), toIndexName('faces-she'), { query: fixture.client.encryptRequest(probeNear(fixture, 4, 700)), k: 1 });
     expect(response.version).toBe(versions.she);
   });
 });

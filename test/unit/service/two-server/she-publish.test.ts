@@ -12,6 +12,7 @@ import type { LocalAws } from '../../../support/local-aws';
 import { OWNER_A, serviceWorld, uploadVersion } from '../support';
 import { buildFixture, SHE_SMALL } from './support';
 import type { TwoServerFixture } from './support';
+import { toIndexName, toOwnerId, toVersionId } from '../../../support/ids';
 
 describe('CS1 setting BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME', () => {
   it('is off unless set to true or 1, and a typo is a configuration error, not a silent off', () => {
@@ -46,7 +47,7 @@ describe('publishing a she index', () => {
   it('is refused by default, naming the setting and what to do, and nothing is served', async () => {
     const world = serviceWorld(aws);
     const version = await uploadVersion(world.services, OWNER_A, 'faces-refused', fixture.parts, 'two-server');
-    const refused = world.services.versions.publishVersion(OWNER_A, 'faces-refused', version, null);
+    const refused = world.services.versions.publishVersion(toOwnerId(OWNER_A), toIndexName('faces-refused'), toVersionId(version), null);
     await expect(refused).rejects.toThrow(InvalidParametersError);
     await expect(refused).rejects.toThrow(SHE_IS_INSECURE);
     await expect(refused).rejects.toThrow(/Rebuild the index with the bfv backend; .*BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME=true/);
@@ -57,7 +58,7 @@ describe('publishing a she index', () => {
   it('is published with a warning where the operator allows it', async () => {
     const world = serviceWorld(aws, { publishPolicy: { allowInsecurePaperScheme: true } });
     const version = await uploadVersion(world.services, OWNER_A, 'faces-allowed', fixture.parts, 'two-server');
-    const published = await world.services.versions.publishVersion(OWNER_A, 'faces-allowed', version, null);
+    const published = await world.services.versions.publishVersion(toOwnerId(OWNER_A), toIndexName('faces-allowed'), toVersionId(version), null);
     expect(published.version).toBe(version);
     expect(published.warnings).toEqual([`the index uses the 'she' backend (BLINDSIGHT_ALLOW_INSECURE_PAPER_SCHEME is on): ${SHE_WARNING}`]);
     expect((await world.catalog.getCurrent(OWNER_A, 'faces-allowed'))?.version).toBe(version);

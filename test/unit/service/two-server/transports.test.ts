@@ -21,9 +21,10 @@ import { startLocalAws } from '../../../support/local-aws';
 import type { LocalAws } from '../../../support/local-aws';
 import { buildFixture, cs2KeyDir, SHE_SMALL, startCs2HttpServer, startLambdaApiServer } from './support';
 import type { Cs2TestServer, DirectHandler, TwoServerFixture } from './support';
+import { toOwnerId } from '../../../support/ids';
 
 const CREDENTIAL = 'test-credential-0123456789abcdef';
-const OWNER = 'c'.repeat(52);
+const OWNER = toOwnerId('c'.repeat(52));
 const FUNCTION_NAME = 'blindsight-cs2-decrypt';
 const FUNCTION_ARN = `arn:aws:lambda:us-east-1:000000000002:function:${FUNCTION_NAME}`;
 
