@@ -1,10 +1,14 @@
 /**
  * The cloud's walk of the index graph (graph.ts), tuned for encrypted scores. A walk scores a
- * few hundred images at random positions, so its cost is memory traffic, not arithmetic: an
- * encrypted vector is 2d+2 float64 (2 KB at d = 128) of which a score reads the first `width`
+ * few hundred images at random positions, so its cost is memory traffic as much as arithmetic:
+ * an encrypted vector is 2d+2 float64 (2 KB at d = 128) of which a score reads the first `width`
  * (d+1 with the index's score reduction). The walker therefore keeps a navigation copy: those
  * `width` coordinates of every image and tree node, contiguous and rounded to float32 (a
  * quarter of the bytes), derived by the cloud from what it stores (nothing new is revealed).
+ * It scores scattered rows four at a time (a node's new neighbours, a tree node's children, the
+ * candidates re-scored exactly): the four rows' cache misses overlap and each weight is loaded
+ * once for four products, about 25% less CPU per walk than one row at a time (Fashion-MNIST,
+ * n = 60,000, ef 16).
  *
  * Exactness: navigation scores differ from the exact f'.t by the float32 rounding of the
  * coordinates (about 1e-7 of the score's terms; on Fashion-MNIST PCA-128 under 1e-4 of the
@@ -44,8 +48,8 @@ export class EncryptedGraphWalker {
   private stamp = 0;
   private readonly frontier = new MinScoreHeap(256);
   private readonly fresh: Uint32Array;
-  /** Sum of the prefetching reads (kept so that the compiler cannot drop them). */
-  private touched = 0;
+  /** Scores of the four rows score4 scored last. */
+  private readonly four = new Float64Array(4);
 
   constructor(
     private readonly tree: Pick<EncryptedIndexTree, 'm' | 'd' | 'reduction' | 'nodeVectors' | 'childStart' | 'childIds' | 'leafOf' | 'root' | 'leaves'>,
@@ -78,6 +82,34 @@ export class EncryptedGraphWalker {
   }
 
   /**
+   * Navigation scores of rows a, b, c and d into out[0..3]: each weight is loaded once for four
+   * products, and the four rows' loads are independent, so their cache misses overlap (about
+   * twice as fast per row as one row at a time on random rows of 129 float32). Per row the
+   * arithmetic is a plain dot product in coordinate order.
+   */
+  private static score4(rows: Float32Array, a: number, b: number, c: number, d: number, weights: Float64Array, width: number, offset: number, out: Float64Array): void {
+    const oa = a * width;
+    const ob = b * width;
+    const oc = c * width;
+    const od = d * width;
+    let sa = 0;
+    let sb = 0;
+    let sc = 0;
+    let sd = 0;
+    for (let j = 0; j < width; j++) {
+      const w = weights[j];
+      sa += rows[oa + j] * w;
+      sb += rows[ob + j] * w;
+      sc += rows[oc + j] * w;
+      sd += rows[od + j] * w;
+    }
+    out[0] = offset + sa;
+    out[1] = offset + sb;
+    out[2] = offset + sc;
+    out[3] = offset + sd;
+  }
+
+  /**
    * The entry leaves of entryRouting (graph.ts). One entry (the default) is a greedy descent,
    * done here without the general planner's queue; more, or an empty leaf, use the planner.
    */
@@ -87,17 +119,29 @@ export class EncryptedGraphWalker {
     if (graph.search.entries === 1) {
       let node = tree.root;
       let nodesScored = 0;
+      const four = this.four;
       while (leafOf[node] < 0) {
         let best = -1;
         let bestScore = Number.POSITIVE_INFINITY;
-        for (let c = childStart[node]; c < childStart[node + 1]; c++) {
+        const end = childStart[node + 1];
+        let c = childStart[node];
+        for (; c + 3 < end; c += 4) {
+          EncryptedGraphWalker.score4(nodeRows, childIds[c], childIds[c + 1], childIds[c + 2], childIds[c + 3], weights, width, offset, four);
+          for (let t = 0; t < 4; t++) {
+            if (four[t] < bestScore) {
+              bestScore = four[t];
+              best = childIds[c + t];
+            }
+          }
+        }
+        for (; c < end; c++) {
           const s = EncryptedGraphWalker.score(nodeRows, childIds[c], weights, width, offset);
-          nodesScored++;
           if (s < bestScore) {
             bestScore = s;
             best = childIds[c];
           }
         }
+        nodesScored += end - childStart[node];
         node = best;
       }
       if (leaves[leafOf[node]].count > 0) return { leaves: [leafOf[node]], nodesScored };
@@ -135,42 +179,52 @@ export class EncryptedGraphWalker {
       best.offer(s, node);
       frontier.push(s, node);
     }
-    const fresh = this.fresh;
-    let touched = 0;
+    const { fresh, four } = this;
     while (frontier.size > 0) {
       if (frontier.peekScore() > best.threshold) break;
       const node = frontier.pop()!;
       const end = node * maxDegree + degree[node];
-      // The unvisited neighbours first, with a read of every cache line of their rows: the
-      // reads are independent, so the memory system serves them in parallel before scoring
-      // (about 5% faster at n = 20,000).
+      // The unvisited neighbours first, then their scores four rows at a time (offered in the
+      // same order as one at a time: only the arithmetic is batched).
       let count = 0;
       for (let e = node * maxDegree; e < end; e++) {
         const next = neighbours[e];
         if (visited[next] === stamp) continue;
         visited[next] = stamp;
         fresh[count++] = next;
-        const o = next * width;
-        for (let j = 0; j < width; j += 16) touched += imageRows[o + j];
       }
-      for (let i = 0; i < count; i++) {
+      let i = 0;
+      for (; i + 3 < count; i += 4) {
+        EncryptedGraphWalker.score4(imageRows, fresh[i], fresh[i + 1], fresh[i + 2], fresh[i + 3], weights, width, offset, four);
+        for (let t = 0; t < 4; t++) {
+          const s = four[t];
+          if (s < best.threshold) {
+            best.offer(s, fresh[i + t]);
+            frontier.push(s, fresh[i + t]);
+          }
+        }
+      }
+      for (; i < count; i++) {
         const next = fresh[i];
         const s = EncryptedGraphWalker.score(imageRows, next, weights, width, offset);
-        scored++;
         if (s < best.threshold) {
           best.offer(s, next);
           frontier.push(s, next);
         }
       }
+      scored += count;
     }
-    this.touched += touched;
-    // Exact scores of the candidates kept, then the k best by them.
+    // Exact scores of the candidates kept (float64, four rows at a time), then the k best by them.
     const exact = new SmallestK(Math.min(k, best.size));
     const { m } = tree;
-    for (let i = 0; i < best.size; i++) {
-      const position = best.values[i];
-      exact.offer(scorer.at(graph.vectors, position * m), position);
+    const { values } = best;
+    const vectors = graph.vectors;
+    let i = 0;
+    for (; i + 3 < best.size; i += 4) {
+      scorer.atFour(vectors, values[i] * m, values[i + 1] * m, values[i + 2] * m, values[i + 3] * m, four);
+      for (let t = 0; t < 4; t++) exact.offer(four[t], values[i + t]);
     }
+    for (; i < best.size; i++) exact.offer(scorer.atAsRanked(vectors, values[i] * m), values[i]);
     const sorted = exact.sorted();
     return {
       positions: Uint32Array.from(sorted, (e) => e.value),
