@@ -147,7 +147,7 @@ function buildIndex(
     ...(leafSize === undefined ? {} : { leafSize }),
     ...(options.maxLeafSize === undefined ? {} : { maxLeafSize: Number(options.maxLeafSize) }),
     targetRecall: Number(options.targetRecall),
-    graph: options.graph && layout === 'balanced' ? { maxDegree: Number(options.graphDegree) } : false,
+    graph: options.graph && layout === 'balanced' ? (options.graphDegree === 'auto' ? {} : { maxDegree: Number(options.graphDegree) }) : false,
     random: seededRandom(seed + 1),
     onProgress: options.json ? undefined : (stage, done, total) => process.stderr.write(`${layout} ${stage} ${done}/${total}   \r`),
   });
@@ -173,6 +173,7 @@ function buildIndex(
       calibrationQueries: plain.search.calibrationQueries,
       reduced: tree.reduction !== undefined,
       graphEf: tree.graph?.search.ef ?? null,
+      graphDegree: tree.graph?.graph.maxDegree ?? null,
       graphCalibratedRecall: tree.graph === undefined ? null : round(tree.graph.search.measuredRecall, 4),
       graphPreferred: tree.graph?.preferred ?? null,
       graphMeanDegree: tree.graph === undefined ? null : round(tree.graph.graph.degree.reduce((a, b) => a + b, 0) / tree.graph.graph.n, 1),
@@ -417,7 +418,7 @@ export function register(program: Command): void {
     .option('--target-recall <r>', 'recall@10 the build calibrates its default probes for', '0.95')
     .option('--leaf-size <list>', 'balanced layout: mean images per leaf, one index per value (default: the library default)')
     .option('--no-graph', 'build the balanced indexes without a proximity graph')
-    .option('--graph-degree <r>', 'largest number of links per image in the graph', '24')
+    .option('--graph-degree <r>', 'largest number of links per image in the graph, or auto (24, or 32 where the build finds it cheaper)', 'auto')
     .option('--graph-ef <list>', 'graph walks to time besides the calibrated ef (comma list)', '10,16,24,32,48,64')
     .option('--compare-kernels', 'also time the calibrated setting with full-width (unreduced) scores', false)
     .option('--max-leaf-size <size>', 'largest leaf before K-means splits it (default: the layout default)')

@@ -3,8 +3,9 @@ import { InvalidInputError } from '../../../lib/core/errors';
 import { seededRandom } from '../../../lib/core/random';
 import { selectRows, squaredDistanceAt, vectorSet, type VectorSet } from '../../../lib/linalg/vectors';
 import { buildPartition, centroidOf } from '../../../lib/ml/partition';
-import { buildProximityGraph, GraphWalker, neighboursOf } from '../../../lib/ml/proximity-graph';
-import { EF_STEPS, entryRouting } from '../../../lib/sei/index-tree/graph';
+import { buildProximityGraph, DEFAULT_MAX_DEGREE, GraphWalker, neighboursOf } from '../../../lib/ml/proximity-graph';
+import { DENSER_GRAPH_DEGREE, DENSER_GRAPH_EF, EF_STEPS, entryRouting } from '../../../lib/sei/index-tree/graph';
+import { buildPlainTree } from '../../../lib/sei/index-tree/build';
 import { planLeaves } from '../../../lib/ml/leaf-routing';
 import { searchIndexTree, searchIndexTreeExhaustive } from '../../../lib/sei/index-tree/search';
 import { TrapdoorScorer } from '../../../lib/sei/index-tree/scoring';
@@ -205,5 +206,33 @@ describe('threat model: what the graph tells the cloud', () => {
       const byCloud = plaintextNearest(recovered, row(recovered, i), 6);
       expect(byCloud).toEqual(byTruth);
     }
+  });
+});
+
+describe('index graph: the degree the build chooses', () => {
+  /** Uniform vectors: no clusters, so a sparse graph needs a large ef (like CNN features). */
+  function uniform(n: number, d: number, seed: number): VectorSet {
+    const random = seededRandom(seed);
+    return vectorSet(n, d, Float64Array.from({ length: n * d }, () => random.next()));
+  }
+  const build = (vectors: VectorSet, graph: { maxDegree?: number }) =>
+    buildPlainTree(vectors, { layout: 'balanced', leafSize: 32, targetRecall: 0.95, graph, random: seededRandom(3) }).graph!;
+
+  it('tries a denser graph where the default one needs ef >= DENSER_GRAPH_EF, and keeps the one that scores fewer vectors', () => {
+    const vectors = uniform(1200, 24, 8);
+    const sparse = build(vectors, { maxDegree: DEFAULT_MAX_DEGREE });
+    const dense = build(vectors, { maxDegree: DENSER_GRAPH_DEGREE });
+    const chosen = build(vectors, {});
+    expect(sparse.search.ef).toBeGreaterThanOrEqual(DENSER_GRAPH_EF);
+    const denseWins = dense.search.reached && dense.search.scoredPerQuery < sparse.search.scoredPerQuery;
+    expect(chosen.graph.maxDegree).toBe(denseWins ? DENSER_GRAPH_DEGREE : DEFAULT_MAX_DEGREE);
+    expect(chosen.search).toEqual(denseWins ? dense.search : sparse.search);
+  });
+
+  it('builds one graph of the default degree where it walks cheaply, and never overrides a degree the owner set', () => {
+    const world = seiWorld(2000, 16, 22, { leafSize: 32, graph: true });
+    expect(world.plain.graph!.search.ef).toBeLessThan(DENSER_GRAPH_EF);
+    expect(world.plain.graph!.graph.maxDegree).toBe(DEFAULT_MAX_DEGREE);
+    expect(build(uniform(600, 24, 8), { maxDegree: 20 }).graph.maxDegree).toBe(20);
   });
 });
