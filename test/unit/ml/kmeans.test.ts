@@ -4,7 +4,7 @@ import { seededRandom } from '../../../lib/core/random';
 import type { VectorSet } from '../../../lib/linalg/vectors';
 import { squaredDistance } from '../../../lib/linalg/vectors';
 import { assignToNearest, kMeans, kMeansPlusPlusSeeds, nearestCentroid } from '../../../lib/ml/kmeans';
-import { countMembers, updateCentroids } from '../../../lib/ml/kmeans-kernels';
+import { centroidNorms, countMembers, scanCentres, updateCentroids } from '../../../lib/ml/kmeans-kernels';
 import { HamerlyBounds, reassignAfterMove } from '../../../lib/ml/lloyd';
 import { adjustedRandIndex, clusterSizes, gaussianBlobs } from './fixtures';
 
@@ -149,6 +149,34 @@ describe('assignToNearest / nearestCentroid', () => {
     expect(assignToNearest({ n: 1, d: 1, data: Float64Array.from([0]) }, centroids).assignments[0]).toBe(0);
     expect(() => nearestCentroid([0, 1], centroids)).toThrow();
     expect(() => assignToNearest({ n: 1, d: 2, data: new Float64Array(2) }, centroids)).toThrow(DimensionMismatchError);
+  });
+});
+
+describe('scanCentres', () => {
+  it('reports the nearest centre and the runner-up (the index and score the Hamerly lower bound is built from)', () => {
+    const random = seededRandom(18);
+    const d = 7;
+    const vectors: VectorSet = { n: 200, d, data: Float64Array.from({ length: 200 * d }, () => random.gaussian()) };
+    for (const k of [1, 2, 3, 4, 5, 9, 12]) {
+      const centres = Float64Array.from({ length: k * d }, () => random.gaussian());
+      const norms = centroidNorms(centres, k, d);
+      const out = new Float64Array(4);
+      for (let i = 0; i < vectors.n; i++) {
+        scanCentres(vectors.data, i * d, d, centres, k, norms, out);
+        const distances = Array.from({ length: k }, (_, c) => squaredDistance(rowOf(vectors, i), centres.subarray(c * d, (c + 1) * d)));
+        const order = distances.map((_, c) => c).sort((a, b) => distances[a] - distances[b]);
+        const pointNorm = squaredDistance(rowOf(vectors, i), new Float64Array(d));
+        expect(out[0]).toBe(order[0]);
+        expect(out[1] + pointNorm).toBeCloseTo(distances[order[0]], 9);
+        if (k === 1) {
+          expect(out[2]).toBe(Infinity);
+          expect(out[3]).toBe(-1);
+        } else {
+          expect(out[3]).toBe(order[1]);
+          expect(out[2] + pointNorm).toBeCloseTo(distances[order[1]], 9);
+        }
+      }
+    }
   });
 });
 
