@@ -13,6 +13,7 @@
  */
 import { digestBytes, encodePartDigests, PART_DIGESTS_BLOB } from '../versions/part-digests';
 import { encodeProvenance, PROVENANCE_BLOB, withUpdate } from '../versions/signed-manifests';
+import type { IndexProvenance } from '../../client/index-manifest';
 import { BlindsightError, ConflictError, InvalidInputError, NotFoundError } from '../../core/errors';
 import { encodeLeafBlock } from '../../sei/index-tree/format';
 import { addImage, assertOnIndexSubspace, deleteImage, nearestLeaf, rebuildAdvice } from '../../sei/index-tree/update';
@@ -25,6 +26,7 @@ import type { LoadedSeiIndex, SeiIndexCache } from './sei-index-cache';
 import { encodeDirectoryShard, shardOf } from './sei-image-directory';
 import type { DirectoryShard } from './sei-image-directory';
 import { encodeSeiLocations, LEAF_LOCATIONS_BLOB, relocateBlocks } from './sei-locations';
+import type { SeiLocations } from './sei-locations';
 import { seiMetadataToJson, SKELETON_OBJECT } from './sei-metadata';
 import type { SeiMetadata } from './sei-metadata';
 import { rewriteSkeletonTrailer } from './sei-skeleton';
@@ -88,6 +90,63 @@ function internal(message: string): BlindsightError {
   return new BlindsightError('INTERNAL', message);
 }
 
+/** One image added or deleted: the leaf and the directory shard it changes, and the shard's new content. */
+interface SeiChange {
+  readonly operation: 'add' | 'delete';
+  readonly imageId: ImageId;
+  readonly leafIndex: number;
+  readonly shardIndex: number;
+  readonly shard: DirectoryShard;
+}
+
+/** A new version's content: what it writes (leaf, shard, skeleton) and what it records. */
+interface NextVersion {
+  readonly leaf: EncryptedLeaf;
+  readonly parts: ReadonlyArray<{ readonly part: string; readonly bytes: Uint8Array }>;
+  /** The re-encoded skeleton, and what it decodes to. */
+  readonly skeleton: { readonly bytes: Uint8Array; readonly skeleton: LoadedSeiIndex['skeleton'] };
+  readonly locations: SeiLocations;
+  readonly metadata: SeiMetadata;
+  readonly provenance: IndexProvenance | undefined;
+}
+
+/**
+ * The version made from `base` by one change to `tree`: the changed leaf and shard encoded as
+ * new objects under the version's prefix, the skeleton's trailer re-encoded with the new leaf
+ * count and counters, the leaf-locations table pointing at the new objects (every other block
+ * keeps pointing at older versions'), and the metadata and provenance naming the change.
+ */
+function nextVersion(base: LoadedSeiIndex, tree: EncryptedIndexTree, change: SeiChange, version: VersionId): NextVersion {
+  const leaf = tree.leaves[change.leafIndex];
+  const leafBytes = encodeLeafBlock(leaf, base.skeleton.m);
+  const shardBytes = encodeDirectoryShard(change.shard);
+  const leafRef = { version, part: `leaf-${change.leafIndex}` };
+  const shardRef = { version, part: `directory-shard-${change.shardIndex}` };
+  const directory = base.skeleton.leafDirectory.map((entry, i) =>
+    i === change.leafIndex ? { count: leaf.count, byteLength: leafBytes.length } : entry,
+  );
+  const skeleton = rewriteSkeletonTrailer(base.skeletonBytes, base.skeleton, tree.updates, directory);
+  const locations = relocateBlocks(base.locations, {
+    leaf: { index: change.leafIndex, ref: leafRef, length: leafBytes.length, count: leaf.count },
+    shard: { index: change.shardIndex, ref: shardRef, length: shardBytes.length, count: change.shard.size },
+  });
+  const metadata: SeiMetadata = {
+    ...base.metadata,
+    skeleton: { version, part: SKELETON_OBJECT },
+    imageCount: base.metadata.imageCount + (change.operation === 'add' ? 1 : -1),
+    updates: { ...tree.updates },
+    derivedFrom: { version: base.version, operation: change.operation, imageId: change.imageId, leaf: change.leafIndex },
+  };
+  // Clients see that this version is the owner's signed one plus updates CS1 made on the owner's token.
+  const provenance = withUpdate(base.provenance, { version, previousVersion: base.version, operation: change.operation, imageId: change.imageId });
+  const parts = [
+    { part: leafRef.part, bytes: leafBytes },
+    { part: shardRef.part, bytes: shardBytes },
+    { part: SKELETON_OBJECT, bytes: skeleton.bytes },
+  ];
+  return { leaf, parts, skeleton, locations, metadata, provenance };
+}
+
 export class SeiUpdateService {
   constructor(
     private readonly stores: { readonly objects: ObjectStore; readonly indexes: IndexCatalog },
@@ -143,69 +202,54 @@ export class SeiUpdateService {
   }
 
   /** Writes the new version (changed leaf, changed shard, skeleton, table) and publishes it. */
-  private async commit(
-    base: LoadedSeiIndex,
-    tree: EncryptedIndexTree,
-    change: { operation: 'add' | 'delete'; imageId: ImageId; leafIndex: number; shardIndex: number; shard: DirectoryShard },
-  ): Promise<UpdateResult> {
-    const { ownerId, indexName } = base;
-    const { m } = base.skeleton;
+  private async commit(base: LoadedSeiIndex, tree: EncryptedIndexTree, change: SeiChange): Promise<UpdateResult> {
     const version = newVersionName(this.now());
-    const leaf = tree.leaves[change.leafIndex];
-    const leafBytes = encodeLeafBlock(leaf, m);
-    const shardBytes = encodeDirectoryShard(change.shard);
-    const leafRef = { version, part: `leaf-${change.leafIndex}` };
-    const shardRef = { version, part: `directory-shard-${change.shardIndex}` };
-
-    const directory = base.skeleton.leafDirectory.map((entry, i) =>
-      i === change.leafIndex ? { count: leaf.count, byteLength: leafBytes.length } : entry,
-    );
-    const rewritten = rewriteSkeletonTrailer(base.skeletonBytes, base.skeleton, tree.updates, directory);
-    const locations = relocateBlocks(base.locations, {
-      leaf: { index: change.leafIndex, ref: leafRef, length: leafBytes.length, count: leaf.count },
-      shard: { index: change.shardIndex, ref: shardRef, length: shardBytes.length, count: change.shard.size },
-    });
-    const imageCount = base.metadata.imageCount + (change.operation === 'add' ? 1 : -1);
-    const skeletonRef = { version, part: SKELETON_OBJECT };
-    const metadata: SeiMetadata = {
-      ...base.metadata,
-      skeleton: skeletonRef,
-      imageCount,
-      updates: { ...tree.updates },
-      derivedFrom: { version: base.version, operation: change.operation, imageId: change.imageId, leaf: change.leafIndex },
+    const next = nextVersion(base, tree, change, version);
+    await this.stageAndPublish(base, version, next);
+    const loaded: LoadedSeiIndex = {
+      ownerId: base.ownerId,
+      indexName: base.indexName,
+      version,
+      metadata: next.metadata,
+      skeleton: next.skeleton.skeleton,
+      skeletonBytes: next.skeleton.bytes,
+      locations: next.locations,
+      ...(next.provenance !== undefined ? { provenance: next.provenance } : {}),
     };
+    const { leaf } = next;
+    this.cache.remember(loaded);
+    this.cache.rememberBlock(loaded, next.locations.leaves[change.leafIndex], { vectors: leaf.vectors.slice(0, leaf.count * base.skeleton.m), ids: [...leaf.ids], count: leaf.count });
+    this.cache.rememberBlock(loaded, next.locations.shards[change.shardIndex], change.shard);
+    const imageCount = next.metadata.imageCount;
+    return { version, previousVersion: base.version, imageId: change.imageId, leaf: change.leafIndex, imageCount, rebuildAdvice: rebuildAdvice(tree) };
+  }
 
-    // Clients see that this version is the owner's signed one plus updates CS1 made on the owner's token.
-    const provenance = withUpdate(base.provenance, { version, previousVersion: base.version, operation: change.operation, imageId: change.imageId });
+  /**
+   * Writes the version's three new objects, stages it with its leaf-locations table and part
+   * digests, and publishes it if the index still serves `base`. On any failure the half-made
+   * version is discarded; a lost race is a ConflictError with RACE_MESSAGE.
+   */
+  private async stageAndPublish(base: LoadedSeiIndex, version: VersionId, next: NextVersion): Promise<void> {
+    const { ownerId, indexName } = base;
     const written: string[] = [];
     let stageAttempted = false;
     try {
       await Promise.all(
-        [
-          [leafRef.part, leafBytes],
-          [shardRef.part, shardBytes],
-          [skeletonRef.part, rewritten.bytes],
-        ].map(async ([part, bytes]) => {
-          const key = indexPartObjectKey(ownerId, indexName, version, part as string);
+        next.parts.map(async ({ part, bytes }) => {
+          const key = indexPartObjectKey(ownerId, indexName, version, part);
           written.push(key);
-          await this.stores.objects.put(key, bytes as Uint8Array);
+          await this.stores.objects.put(key, bytes);
         }),
       );
       stageAttempted = true;
       await this.stores.indexes.stageVersion(ownerId, indexName, version, {
         kind: 'sei',
-        metadata: seiMetadataToJson(metadata),
+        metadata: seiMetadataToJson(next.metadata),
         blobs: {
-          [LEAF_LOCATIONS_BLOB]: encodeSeiLocations(locations),
+          [LEAF_LOCATIONS_BLOB]: encodeSeiLocations(next.locations),
           // The objects this version wrote; the rest keep the digests of the versions that wrote them.
-          [PART_DIGESTS_BLOB]: encodePartDigests(
-            new Map([
-              [leafRef.part, digestBytes(leafBytes)],
-              [shardRef.part, digestBytes(shardBytes)],
-              [skeletonRef.part, digestBytes(rewritten.bytes)],
-            ]),
-          ),
-          ...(provenance !== undefined ? { [PROVENANCE_BLOB]: encodeProvenance(provenance) } : {}),
+          [PART_DIGESTS_BLOB]: encodePartDigests(new Map(next.parts.map(({ part, bytes }) => [part, digestBytes(bytes)]))),
+          ...(next.provenance !== undefined ? { [PROVENANCE_BLOB]: encodeProvenance(next.provenance) } : {}),
         },
       });
       await this.stores.indexes.publish(ownerId, indexName, version, base.version);
@@ -215,21 +259,6 @@ export class SeiUpdateService {
       if (error instanceof ConflictError) throw new ConflictError(RACE_MESSAGE);
       throw error;
     }
-
-    const next: LoadedSeiIndex = {
-      ownerId,
-      indexName,
-      version,
-      metadata,
-      skeleton: rewritten.skeleton,
-      skeletonBytes: rewritten.bytes,
-      locations,
-      ...(provenance !== undefined ? { provenance } : {}),
-    };
-    this.cache.remember(next);
-    this.cache.rememberBlock(next, locations.leaves[change.leafIndex], { vectors: leaf.vectors.slice(0, leaf.count * m), ids: [...leaf.ids], count: leaf.count });
-    this.cache.rememberBlock(next, locations.shards[change.shardIndex], change.shard);
-    return { version, previousVersion: base.version, imageId: change.imageId, leaf: change.leafIndex, imageCount, rebuildAdvice: rebuildAdvice(tree) };
   }
 
   /**
