@@ -1,11 +1,9 @@
 /**
- * The backends by name, which backend wrote a material (its magic: she materials start with
+ * Which names are backends, which backend wrote a material (its magic: she materials start with
  * "SH", bfv materials with "BF"), and why `she` is only ever used on purpose.
  */
 import { MalformedDataError } from '../core/errors';
 import type { HeBackendName } from './types';
-
-export const HE_BACKENDS: readonly HeBackendName[] = ['she', 'bfv'];
 
 export function isHeBackendName(value: unknown): value is HeBackendName {
   return value === 'she' || value === 'bfv';

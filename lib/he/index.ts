@@ -6,24 +6,12 @@
  *   ./decryptor  CS2: decrypts batches            ./blinding   the blinding CS1 applies
  * Each backend (./bfv: SEAL through node-seal; ./she: the paper's scheme) keeps the same split
  * (params, keygen, formats, provider, client, evaluator, decryptor) and shares ./bounds,
- * ./inputs, ./records, ./formats and ./lifecycle. This module gathers them for programs that
- * play several roles (the CLI, tests); services import the role they play.
+ * ./inputs, ./records, ./formats and ./lifecycle. This module gathers what programs that play
+ * several roles (the owner's client, the CLI, the benchmarks) use; services import the role they
+ * play, and tests import the module that defines what they test.
  */
 export type * from './types';
-export { backendOfMaterial, HE_BACKENDS, isHeBackendName, SHE_IS_INSECURE, SHE_WARNING } from './backends';
-export { createHeBackend, loadHeProvider } from './provider';
-export { loadHeClient } from './client';
+export { isHeBackendName, SHE_IS_INSECURE, SHE_WARNING } from './backends';
+export { createHeBackend } from './provider';
 export { loadHeEvaluator } from './evaluator';
 export { loadHeDecryptor } from './decryptor';
-export {
-  assertBlindingInRange,
-  blind,
-  blindingLeakage,
-  DEFAULT_A_BITS,
-  drawBlinding,
-  drawOffset,
-  offsetBound,
-  unblind,
-  validateBlindingRange,
-} from './blinding';
-export type { BlindingLeakage, BlindingRange } from './blinding';

@@ -31,8 +31,6 @@ import type { SegmentationMethod, SegmentIndex } from '../segments/types';
 import { maxTemplatesForBytes } from '../shards';
 import type { IDistanceIndex } from '../types';
 import { ProviderIndex } from './provider-index';
-
-export { storageOrder } from './provider-index';
 import type { Cs1Index } from './types';
 
 export interface PlainIndexOptions {

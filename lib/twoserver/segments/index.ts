@@ -1,8 +1,7 @@
 /**
- * Learned segments over sorted keys (FITing-tree and optimal PLA): build, look up, encode.
+ * Learned segments over sorted keys (FITing-tree and optimal PLA): what the benchmark builds
+ * and counts. The look-up (./lookup), the codec (./codec) and the lines (./line) are imported
+ * from their own modules.
  */
-export { buildSegmentIndex, segmentAt, segmentCount, segmentCounts } from './build';
-export { decodeSegmentIndex, encodeSegmentIndex } from './codec';
-export { fitTolerance } from './line';
-export { positionRange, predictPosition } from './lookup';
-export type { SegmentationMethod, SegmentIndex } from './types';
+export { buildSegmentIndex, segmentCount } from './build';
+export type { SegmentationMethod } from './types';

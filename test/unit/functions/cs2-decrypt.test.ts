@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadHeDecryptor, loadHeEvaluator, SHE_WARNING } from '../../../lib/he';
 import { cs2DecryptService, resetCs2DecryptService } from '../../../lib/service/cs2/services';
-import { decodeValues } from '../../../lib/twoserver/transport';
+import { decodeValues } from '../../../lib/twoserver/transport/decrypt-event';
 import { lambdaContext } from '../../support/http-events';
 import { serviceLogger } from '../../../functions/lib/logger';
 import { buildFixture, cs2KeyDir, SHE_SMALL } from '../service/two-server/support';

@@ -5,7 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MalformedDataError } from '../../../lib/core/errors';
-import { createHeBackend, loadHeClient, loadHeDecryptor, loadHeEvaluator, offsetBound, unblind } from '../../../lib/he/index';
+import { createHeBackend, loadHeDecryptor, loadHeEvaluator } from '../../../lib/he/index';
+import { offsetBound, unblind } from '../../../lib/he/blinding';
+import { loadHeClient } from '../../../lib/he/client';
 import type { HeClient, HeDecryptor, HeEvaluator, HeProvider } from '../../../lib/he/index';
 import type { BfvDecryptor } from '../../../lib/he/bfv/decryptor';
 import type { BfvProvider } from '../../../lib/he/bfv/provider';

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidParametersError, MalformedDataError } from '../../../lib/core/errors';
-import { createHeBackend, loadHeClient, loadHeDecryptor, loadHeEvaluator, unblind } from '../../../lib/he/index';
+import { createHeBackend, loadHeDecryptor, loadHeEvaluator } from '../../../lib/he/index';
+import { unblind } from '../../../lib/he/blinding';
+import { loadHeClient } from '../../../lib/he/client';
 import type { BfvParameters, HeClient, HeDecryptor, HeEvaluator, HeProvider } from '../../../lib/he/index';
 import type { BfvDecryptor } from '../../../lib/he/bfv/decryptor';
 import { blockMask, blockSums, ResidueSampler } from '../../../lib/he/bfv/mask';

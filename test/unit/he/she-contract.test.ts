@@ -1,4 +1,5 @@
-import { createHeBackend, loadHeClient, loadHeDecryptor, loadHeEvaluator } from '../../../lib/he/index';
+import { createHeBackend, loadHeDecryptor, loadHeEvaluator } from '../../../lib/he/index';
+import { loadHeClient } from '../../../lib/he/client';
 import type { SheParameters } from '../../../lib/he/index';
 import { describeHeBackendContract } from './support/contract';
 

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { InvalidParametersError } from '../../../lib/core/errors';
-import { createHeBackend, SHE_IS_INSECURE } from '../../../lib/he';
+import { createHeBackend } from '../../../lib/he';
+import { SHE_IS_INSECURE } from '../../../lib/he/backends';
 import type { SheParameters } from '../../../lib/he';
 
 const params: SheParameters = { k0: 256, k1: 12, k2: 32, d: 4, maxAbs: 100, aBits: 4, bBits: 8 };

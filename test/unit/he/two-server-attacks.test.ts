@@ -18,7 +18,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../../lib/core/random';
-import { createHeBackend, loadHeClient, loadHeDecryptor, loadHeEvaluator, unblind } from '../../../lib/he';
+import { createHeBackend, loadHeDecryptor, loadHeEvaluator } from '../../../lib/he';
+import { unblind } from '../../../lib/he/blinding';
+import { loadHeClient } from '../../../lib/he/client';
 import type { HeDecryptor, HeEvaluator, HeProvider } from '../../../lib/he/types';
 import type { VectorSet } from '../../../lib/linalg/vectors';
 import { allSquaredDistances } from '../../../scripts/bench/baselines/plain-search';

@@ -22,7 +22,7 @@ import {
   LocalShardWorkers,
   MemoryRecordStore,
 } from '../../../lib/twoserver/protocol';
-import type { PlainIndex, ProviderOutput } from '../../../lib/twoserver/protocol';
+import type { PlainIndex, ProviderOutput } from '../../../lib/twoserver/protocol/provider';
 import { positionsOfRecord, recordsOfRanges, shardLayout } from '../../../lib/twoserver/shards';
 import { noisyProbes, syntheticTemplates } from '../../../scripts/bench/synthetic/templates';
 

@@ -18,8 +18,8 @@ import {
   POLICY_MAX_K,
   validatePolicy,
 } from '../../../lib/twoserver/policy';
-import { cs1IndexFormatVersion, decodeCs1Index, encodeCs1Index } from '../../../lib/twoserver/protocol';
-import type { Cs1Index } from '../../../lib/twoserver/protocol';
+import { cs1IndexFormatVersion, decodeCs1Index, encodeCs1Index } from '../../../lib/twoserver/protocol/cs1-index-codec';
+import type { Cs1Index } from '../../../lib/twoserver/protocol/types';
 import { buildSegmentIndex } from '../../../lib/twoserver/segments';
 import { writeSegmentIndex } from '../../../lib/twoserver/segments/codec';
 import { syntheticTemplates } from '../../../scripts/bench/synthetic/templates';

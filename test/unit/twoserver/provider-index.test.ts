@@ -19,9 +19,9 @@ import {
   InProcessCs2Transport,
   LocalShardWorkers,
   MemoryRecordStore,
-  ProviderIndex,
 } from '../../../lib/twoserver/protocol';
-import type { Cs1Index } from '../../../lib/twoserver/protocol';
+import { ProviderIndex } from '../../../lib/twoserver/protocol/provider-index';
+import type { Cs1Index } from '../../../lib/twoserver/protocol/types';
 import { identificationPolicy } from '../../../lib/twoserver/policy';
 import { syntheticTemplates } from '../../../scripts/bench/synthetic/templates';
 import type { Match } from '../../../lib/twoserver/types';

@@ -12,14 +12,13 @@ import {
   buildPlainIndex,
   Cs1Server,
   Cs2Server,
-  encryptIndexTo,
   IdentificationClient,
   InProcessCs2Transport,
   LocalShardWorkers,
   MemoryRecordStore,
-  prepareIndexEncryption,
-  storageOrder,
 } from '../../../lib/twoserver/protocol';
+import { encryptIndexTo, prepareIndexEncryption } from '../../../lib/twoserver/protocol/provider';
+import { storageOrder } from '../../../lib/twoserver/protocol/provider-index';
 import { bruteForceRange } from '../../../scripts/bench/baselines/plain-search';
 import { noisyProbes, syntheticTemplates } from '../../../scripts/bench/synthetic/templates';
 

@@ -2,18 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { InvalidInputError, InvalidParametersError, MalformedDataError } from '../../../lib/core/errors';
 import { seededRandom } from '../../../lib/core/random';
 import type { RandomSource } from '../../../lib/core/random';
-import {
-  buildSegmentIndex,
-  decodeSegmentIndex,
-  encodeSegmentIndex,
-  fitTolerance,
-  positionRange,
-  predictPosition,
-  segmentAt,
-  segmentCount,
-  segmentCounts,
-} from '../../../lib/twoserver/segments';
-import type { SegmentationMethod, SegmentIndex } from '../../../lib/twoserver/segments';
+import { buildSegmentIndex, segmentAt, segmentCount, segmentCounts } from '../../../lib/twoserver/segments/build';
+import { decodeSegmentIndex, encodeSegmentIndex } from '../../../lib/twoserver/segments/codec';
+import { fitTolerance } from '../../../lib/twoserver/segments/line';
+import { positionRange, predictPosition } from '../../../lib/twoserver/segments/lookup';
+import type { SegmentationMethod, SegmentIndex } from '../../../lib/twoserver/segments/types';
 
 const METHODS: SegmentationMethod[] = ['fiting', 'optimal'];
 

@@ -2,7 +2,8 @@
  * Contract setups for the bfv backend at several dimensions. Roles of one key (and keys of one
  * shape) share a SEAL context, so a setup costs two key generations and cheap role loads.
  */
-import { createHeBackend, loadHeClient, loadHeDecryptor, loadHeEvaluator } from '../../../../lib/he/index';
+import { createHeBackend, loadHeDecryptor, loadHeEvaluator } from '../../../../lib/he/index';
+import { loadHeClient } from '../../../../lib/he/client';
 import type { BfvParameters } from '../../../../lib/he/index';
 import type { ContractSetup } from './contract';
 

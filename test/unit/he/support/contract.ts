@@ -7,15 +7,10 @@ import { DecryptionError, InvalidInputError, MalformedDataError, DimensionMismat
 import { seededRandom } from '../../../../lib/core/random';
 import { vectorSet } from '../../../../lib/linalg/vectors';
 import type { VectorSet } from '../../../../lib/linalg/vectors';
-import {
-  drawBlinding,
-  loadHeClient,
-  loadHeDecryptor,
-  loadHeEvaluator,
-  loadHeProvider,
-  offsetBound,
-  unblind,
-} from '../../../../lib/he/index';
+import { loadHeDecryptor, loadHeEvaluator } from '../../../../lib/he/index';
+import { drawBlinding, offsetBound, unblind } from '../../../../lib/he/blinding';
+import { loadHeClient } from '../../../../lib/he/client';
+import { loadHeProvider } from '../../../../lib/he/provider';
 import type { Blinding, DistanceBatch, HeClient, HeDecryptor, HeEvaluator, HeProvider } from '../../../../lib/he/index';
 
 export interface ContractSetup {

@@ -14,7 +14,7 @@ import { Cs2DecryptService } from '../../../../lib/service/cs2/decrypt';
 import { FileSecretStore } from '../../../../lib/storage/file-secret-store';
 import { SecretsManagerStore } from '../../../../lib/storage/secrets-manager-store';
 import type { SecretStore } from '../../../../lib/storage/types';
-import { decodeValues, sha256Hex } from '../../../../lib/twoserver/transport';
+import { decodeValues, sha256Hex } from '../../../../lib/twoserver/transport/decrypt-event';
 import { buildFixture, cs2KeyDir, SHE_SMALL } from './support';
 import type { TwoServerFixture } from './support';
 

@@ -7,7 +7,7 @@ import { InvalidInputError, MalformedDataError } from '../../../../lib/core/erro
 import { seededRandom } from '../../../../lib/core/random';
 import { S3ObjectStore } from '../../../../lib/storage/s3-object-store';
 import type { ObjectStore } from '../../../../lib/storage/types';
-import { ObjectStoreRecordStore, planSpans } from '../../../../lib/twoserver/transport';
+import { ObjectStoreRecordStore, planSpans } from '../../../../lib/twoserver/transport/object-record-store';
 import { startLocalAws } from '../../../support/local-aws';
 import type { LocalAws } from '../../../support/local-aws';
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigurationError, InvalidParametersError } from '../../../../lib/core/errors';
-import { SHE_IS_INSECURE, SHE_WARNING } from '../../../../lib/he';
+import { SHE_IS_INSECURE, SHE_WARNING } from '../../../../lib/he/backends';
 import { DEFAULT_PUBLISH_POLICY, readPublishPolicy } from '../../../../lib/service/versions/publish-policy';
 import { startLocalAws } from '../../../support/local-aws';
 import type { LocalAws } from '../../../support/local-aws';

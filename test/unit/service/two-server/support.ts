@@ -26,7 +26,7 @@ import { twoServerIndexParts } from '../../../../lib/client/index-parts';
 import { POLICY_MAX_K } from '../../../../lib/twoserver/policy';
 import type { IdentificationPolicy } from '../../../../lib/twoserver/policy';
 import { buildPlainIndex, encryptIndex, IdentificationClient } from '../../../../lib/twoserver/protocol';
-import type { PlainIndex, ProviderOutput } from '../../../../lib/twoserver/protocol';
+import type { PlainIndex, ProviderOutput } from '../../../../lib/twoserver/protocol/provider';
 import { syntheticTemplates } from '../../../../scripts/bench/synthetic/templates';
 import { squaredDistanceAt } from '../../../../lib/linalg/vectors';
 import { lambdaContext } from '../../../support/http-events';

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecryptionError, InvalidInputError, MalformedDataError } from '../../../../lib/core/errors';
 import { seededRandom } from '../../../../lib/core/random';
-import { createHeBackend, loadHeEvaluator, unblind } from '../../../../lib/he';
+import { createHeBackend, loadHeEvaluator } from '../../../../lib/he';
+import { unblind } from '../../../../lib/he/blinding';
 import type { Blinding, DistanceBatch, DistanceRequest, EncryptedQuery, HeBackendName, HeEvaluator, HeParametersFor } from '../../../../lib/he/types';
 import type { VectorSet } from '../../../../lib/linalg/vectors';
 import { squaredDistanceAt } from '../../../../lib/linalg/vectors';
@@ -15,18 +16,18 @@ import { allSquaredDistances } from '../../../../scripts/bench/baselines/plain-s
 import {
   buildPlainIndex,
   Cs1Server,
-  DEFAULT_BATCH_PADDING,
-  paddedRecordCount,
   Cs2Server,
-  decodeCs1Index,
-  encodeCs1Index,
   encryptIndex,
   IdentificationClient,
   InProcessCs2Transport,
   LocalShardWorkers,
   MemoryRecordStore,
 } from '../../../../lib/twoserver/protocol';
-import type { BlindingMode, Cs2Transport, PlainIndex, ProviderOutput, RecordStore } from '../../../../lib/twoserver/protocol';
+import type { BlindingMode, Cs2Transport } from '../../../../lib/twoserver/protocol';
+import { decodeCs1Index, encodeCs1Index } from '../../../../lib/twoserver/protocol/cs1-index-codec';
+import { DEFAULT_BATCH_PADDING, paddedRecordCount } from '../../../../lib/twoserver/protocol/padding';
+import type { PlainIndex, ProviderOutput } from '../../../../lib/twoserver/protocol/provider';
+import type { RecordStore } from '../../../../lib/twoserver/protocol/types';
 import { shardLayout } from '../../../../lib/twoserver/shards';
 import { noisyProbes, syntheticTemplates } from '../../../../scripts/bench/synthetic/templates';
 import type { Match } from '../../../../lib/twoserver/types';
