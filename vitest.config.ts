@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config';
-import { TIMEOUT_SCALE_ENV, timeoutScale } from './lib/core/timeout-scale';
+import { SETTINGS } from './lib/config/settings';
+import { timeoutScale } from './lib/core/timeout-scale';
 
 /**
  * CI runs on a shared 2-core machine that other jobs may load heavily: the same test can take
@@ -8,6 +9,7 @@ import { TIMEOUT_SCALE_ENV, timeoutScale } from './lib/core/timeout-scale';
  * hangs, so they all stretch by one factor, BLINDSIGHT_TIMEOUT_SCALE (lib/core/timeout-scale.ts),
  * 10 unless set. Every test and every process a test starts sees it.
  */
+const TIMEOUT_SCALE_ENV = SETTINGS.timeoutScale.name;
 const scale = process.env[TIMEOUT_SCALE_ENV] === undefined ? 10 : timeoutScale();
 
 export default defineConfig({

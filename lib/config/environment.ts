@@ -127,16 +127,3 @@ export class EnvironmentConfig {
 export function processConfig(options?: EnvironmentConfigOptions): EnvironmentConfig {
   return new EnvironmentConfig(undefined, options);
 }
-
-/**
- * Variables that set the given settings, for code that passes settings in (the CDK stacks, the
- * local cloud): names come from the table, values are written the way the reader parses them.
- */
-export function settingsEnvironment(values: { readonly [K in SettingKey]?: string | number | boolean | readonly string[] }): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(values) as Array<[SettingKey, string | number | boolean | readonly string[] | undefined]>) {
-    if (value === undefined) continue;
-    env[SETTINGS[key].name] = Array.isArray(value) ? value.join(',') : String(value);
-  }
-  return env;
-}

@@ -14,7 +14,6 @@ import { EnvironmentConfig } from '../config/environment';
 import { SETTINGS } from '../config/settings';
 import type { Environment } from '../config/types';
 
-export const TIMEOUT_SCALE_ENV = SETTINGS.timeoutScale.name;
 export const MAX_TIMEOUT_SCALE = SETTINGS.timeoutScale.max;
 
 /** The scale from the environment: a number from 1 to 100, default 1. */

@@ -22,7 +22,6 @@
 import { DecryptionError, InvalidInputError } from '../core/errors';
 import { BinaryReader, BinaryWriter } from '../codec/binary';
 import {
-  AES_KEY_BYTES,
   NONCE_BYTES,
   TAG_BYTES,
   concatBytes,
@@ -41,7 +40,6 @@ export { NONCE_BYTES, TAG_BYTES };
 export const IMAGE_ENVELOPE_MAGIC = 'BSIE';
 export const IMAGE_ENVELOPE_VERSION = 1;
 export const IMAGE_KEY_MAGIC = 'BSIK';
-export const IMAGE_KEY_BYTES = AES_KEY_BYTES;
 /** Image ids are short identifiers (S3-key-like); a bound keeps the AAD small and sane. */
 const MAX_IMAGE_ID_BYTES = 1024;
 const ENVELOPE = 'image envelope';

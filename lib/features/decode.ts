@@ -13,8 +13,6 @@ import { CorruptImageError, ImageTooLargeError, UnreadableImageError, Unsupporte
 import { sniffImageFormat } from './image-format';
 import type { ImageFormat, ImageLimits, ImageSource } from './types';
 
-export { sniffImageFormat } from './image-format';
-
 export const DEFAULT_IMAGE_LIMITS: ImageLimits = {
   maxBytes: 50 * 1024 * 1024,
   maxPixels: 50_000_000,

@@ -7,6 +7,3 @@ import type { LogEvent, Logger } from './types';
 export const stderrJsonLogger: Logger = (event: LogEvent) => {
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`);
 };
-
-/** A logger that drops everything (tests, or callers that report by other means). */
-export const silentLogger: Logger = () => {};

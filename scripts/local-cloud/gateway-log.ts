@@ -36,10 +36,3 @@ export function jsonLineLog(write: (line: string) => void = (line) => process.st
     event: (entry) => emit({ ...entry }),
   };
 }
-
-/** A log that keeps entries in memory (tests). */
-export function memoryLog(): GatewayLog & { readonly requests: RequestLogEntry[]; readonly events: GatewayEventEntry[] } {
-  const requests: RequestLogEntry[] = [];
-  const events: GatewayEventEntry[] = [];
-  return { requests, events, request: (e) => requests.push(e), event: (e) => events.push(e) };
-}

@@ -16,7 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newDocumentClient, newS3Client } from '../../lib/storage/config';
-import { startLocalStorage } from '../../scripts/local-cloud/storage/local-storage';
+import { startLocalStorage } from './local-storage';
 
 export interface LocalAws {
   readonly directory: string;

@@ -3,7 +3,7 @@
  *
  * 1. buildPlainIndex: K-means partitions, integer reference points, iDistance keys, segments
  *    over the sorted keys (plaintext; stays with the provider).
- * 2. encryptIndex / encryptIndexTo / prepareIndexEncryption: the templates split into SHARDS of
+ * 2. encryptIndex / prepareIndexEncryption: the templates split into SHARDS of
  *    bounded size by partition range (../shards.ts), each encrypted in STORAGE order into
  *    fixed-size records; reference points encrypted likewise; and the material for each party.
  *    Storage order is key order with the templates of each record permuted (secureRandom): a
@@ -16,8 +16,8 @@
  *
  * The records are n * recordBytes in total (bfv at n = 1,000,000, d = 512: 12 GB), so besides
  * encryptIndex, which returns each shard in one buffer, the records can be produced lazily as
- * chunks of whole records per shard (prepareIndexEncryption().chunks(shard)) or written to a
- * sink per shard (encryptIndexTo), holding one chunk at a time.
+ * chunks of whole records per shard (prepareIndexEncryption().chunks(shard)), holding one chunk
+ * at a time.
  */
 import { DimensionMismatchError, InvalidInputError } from '../../core/errors';
 import type { RandomSource } from '../../core/random';
@@ -108,11 +108,6 @@ export interface IndexEncryption {
    * layout each time).
    */
   chunks(shard: number): Generator<Uint8Array, void, undefined>;
-}
-
-/** Where encryptIndexTo writes a shard's records: called once per chunk, in order; may apply backpressure. */
-export interface RecordSink {
-  write(chunk: Uint8Array): void | Promise<void>;
 }
 
 /** Default chunk size of the record stream. */
@@ -211,36 +206,8 @@ export function prepareIndexEncryption(he: HeProvider, templates: VectorSet, pla
 }
 
 /**
- * Encrypts the index and writes each shard's records to `sinkFor(shard)` chunk by chunk (one
- * chunk in memory at a time); returns everything else. Checks that every shard got exactly
- * its bytes.
- */
-export async function encryptIndexTo(
-  he: HeProvider,
-  templates: VectorSet,
-  plain: PlainIndex,
-  sinkFor: (shard: number) => RecordSink,
-  options: EncryptIndexOptions = {},
-): Promise<IndexManifest> {
-  const encryption = prepareIndexEncryption(he, templates, plain, options);
-  for (let s = 0; s < encryption.manifest.shardBytes.length; s++) {
-    const sink = sinkFor(s);
-    let written = 0;
-    for (const chunk of encryption.chunks(s)) {
-      written += chunk.length;
-      await sink.write(chunk);
-    }
-    if (written !== encryption.manifest.shardBytes[s]) {
-      throw new Error(`encrypt index: wrote ${written} record bytes for shard ${s}, expected ${encryption.manifest.shardBytes[s]}`);
-    }
-  }
-  return encryption.manifest;
-}
-
-/**
  * Encrypts the templates shard by shard and the reference points, each shard's records in ONE
- * buffer (small and medium indexes; use encryptIndexTo or prepareIndexEncryption for large
- * ones). `options.ids[i]` (or `ids[i]`) names input template i (default: its index as a
+ * buffer (small and medium indexes; use prepareIndexEncryption for large ones). `options.ids[i]` (or `ids[i]`) names input template i (default: its index as a
  * string); CS1 gets them in storage order.
  */
 export function encryptIndex(he: HeProvider, templates: VectorSet, plain: PlainIndex, options: EncryptIndexOptions | readonly string[] = {}): ProviderOutput {

@@ -1,23 +1,10 @@
 /**
- * Plaintext baselines: exhaustive search, and the same iDistance + segments pruning CS1 runs but
- * on plaintext. They define what the encrypted protocol must return (tests, benchmark's `exact`).
- * Results are sorted by exact squared distance, ties by template index.
+ * Plaintext baseline: the exact squared distance of a query to every template, which defines
+ * what the encrypted protocol must return (the benchmark's `exact`; the tests' range searches in
+ * test/support/plain-search.ts are built on it).
  */
 import type { VectorSet } from '../../../lib/linalg/vectors';
 import { assertDimension, squaredDistanceAt } from '../../../lib/linalg/vectors';
-import { candidateRanges, searchRanges } from '../../../lib/twoserver/idistance-query';
-import type { SegmentIndex } from '../../../lib/twoserver/segments/types';
-import type { IDistanceIndex } from '../../../lib/twoserver/types';
-
-export interface PlainMatch {
-  /** Index of the template in the input set. */
-  readonly index: number;
-  readonly dist2: number;
-}
-
-function byDistance(a: PlainMatch, b: PlainMatch): number {
-  return a.dist2 - b.dist2 || a.index - b.index;
-}
 
 function queryArray(templates: VectorSet, query: ArrayLike<number>): Float64Array {
   assertDimension(query, templates.d, 'query');
@@ -30,38 +17,4 @@ export function allSquaredDistances(templates: VectorSet, query: ArrayLike<numbe
   const out = new Float64Array(templates.n);
   for (let i = 0; i < templates.n; i++) out[i] = squaredDistanceAt(templates.data, i * templates.d, q, 0, templates.d);
   return out;
-}
-
-/** Every template with dist2 <= tauSquared. */
-export function bruteForceRange(templates: VectorSet, query: ArrayLike<number>, tauSquared: number): PlainMatch[] {
-  const dist2 = allSquaredDistances(templates, query);
-  const out: PlainMatch[] = [];
-  for (let i = 0; i < dist2.length; i++) if (dist2[i] <= tauSquared) out.push({ index: i, dist2: dist2[i] });
-  return out.sort(byDistance);
-}
-
-/** The iDistance range search on plaintext (templates in input order); also reports the candidate count. */
-export function iDistanceRangePlain(
-  index: IDistanceIndex,
-  segments: SegmentIndex,
-  templates: VectorSet,
-  query: ArrayLike<number>,
-  tauSquared: number,
-): { matches: PlainMatch[]; candidates: number } {
-  const q = queryArray(templates, query);
-  const { d } = templates;
-  const centreDist2 = new Float64Array(index.partitions);
-  for (let i = 0; i < index.partitions; i++) centreDist2[i] = squaredDistanceAt(index.referencePoints.data, i * d, q, 0, d);
-  const ranges = candidateRanges(index, segments, searchRanges(index, centreDist2, tauSquared));
-  const matches: PlainMatch[] = [];
-  let candidates = 0;
-  for (const { start, end } of ranges) {
-    for (let pos = start; pos < end; pos++) {
-      candidates++;
-      const i = index.order[pos];
-      const dist2 = squaredDistanceAt(templates.data, i * d, q, 0, d);
-      if (dist2 <= tauSquared) matches.push({ index: i, dist2 });
-    }
-  }
-  return { matches: matches.sort(byDistance), candidates };
 }

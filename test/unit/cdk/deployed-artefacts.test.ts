@@ -27,7 +27,7 @@ import { CS1_API, CS1_ROUTES, CS1_WORKERS, routeKeyOf } from '../../../lib/api/r
 import { createLambdaInvokeApi } from '../../../scripts/local-cloud/lambda-invoke-api';
 import type { InvocationOutcome } from '../../../scripts/local-cloud/function-invoker';
 import { listen } from '../../../scripts/local-cloud/http-server';
-import { memoryLog } from '../../../scripts/local-cloud/gateway-log';
+import { memoryLog } from '../../support/logs';
 import type { Cs1RouteName } from '../../../lib/api/routes';
 import { DecryptionError, DimensionMismatchError, InvalidInputError, MalformedDataError, NotFoundError } from '../../../lib/core/errors';
 import { mapLimited } from '../../../lib/core/concurrency';

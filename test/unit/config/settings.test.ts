@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EnvironmentConfig, settingsEnvironment } from '../../../lib/config/environment';
+import { EnvironmentConfig } from '../../../lib/config/environment';
 import { SETTINGS } from '../../../lib/config/settings';
 import type { SettingKey } from '../../../lib/config/settings';
 import type { SettingSpec } from '../../../lib/config/types';
@@ -134,24 +134,5 @@ describe('EnvironmentConfig', () => {
   it('throws the error the caller chooses', () => {
     const config = new EnvironmentConfig({ BLINDSIGHT_TF_BACKEND: 'gpu' }, { misconfigured: (message) => new InvalidParametersError(message) });
     expect(() => config.get('tfBackend')).toThrow(InvalidParametersError);
-  });
-
-  it('reads back what settingsEnvironment writes', () => {
-    const env = settingsEnvironment({ table: 't', s3ForcePathStyle: true, pointerTtlMs: 0, cs2FetchHosts: ['a.example', '.b.example'], cs2Mode: 'lambda' });
-    expect(env).toEqual({
-      BLINDSIGHT_TABLE: 't',
-      BLINDSIGHT_S3_FORCE_PATH_STYLE: 'true',
-      BLINDSIGHT_POINTER_TTL_MS: '0',
-      BLINDSIGHT_CS2_FETCH_HOSTS: 'a.example,.b.example',
-      BLINDSIGHT_CS2_MODE: 'lambda',
-    });
-    const config = read(env);
-    expect([config.get('table'), config.get('s3ForcePathStyle'), config.get('pointerTtlMs'), config.get('cs2FetchHosts'), config.get('cs2Mode')]).toEqual([
-      't',
-      true,
-      0,
-      ['a.example', '.b.example'],
-      'lambda',
-    ]);
   });
 });

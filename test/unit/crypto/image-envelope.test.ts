@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { DecryptionError, InvalidInputError, MalformedDataError } from '../../../lib/core/errors';
 import { seededRandom } from '../../../lib/core/random';
+import { AES_KEY_BYTES } from '../../../lib/crypto/aes-gcm';
 import {
-  IMAGE_KEY_BYTES,
   NONCE_BYTES,
   TAG_BYTES,
   decodeImageKey,
@@ -36,7 +36,7 @@ const IMAGE_ID = 'img-000042.jpg';
 describe('image envelope', () => {
   it('round-trips images of several sizes, including empty', async () => {
     const key = await generateImageKey();
-    expect(key.raw.length).toBe(IMAGE_KEY_BYTES);
+    expect(key.raw.length).toBe(AES_KEY_BYTES);
     expect(key.keyId).toMatch(/^[0-9a-f]{32}$/);
     for (const length of [0, 1, 15, 16, 17, 1000, 1 << 20]) {
       const plain = imageBytes(length, length);

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InvalidParametersError } from '../../../lib/core/errors';
-import { DEFAULT_IMAGE_LIMITS, decodeImage, loadImage, readImageBytes, resolveLimits, sniffImageFormat } from '../../../lib/features/decode';
+import { DEFAULT_IMAGE_LIMITS, decodeImage, loadImage, readImageBytes, resolveLimits } from '../../../lib/features/decode';
+import { sniffImageFormat } from '../../../lib/features/image-format';
 import {
   CorruptImageError,
   ImageInputError,

@@ -14,7 +14,7 @@ import { squaredDistanceAt } from '../../../lib/linalg/vectors';
 import { initTensorflow } from '../../../lib/features/backend';
 import { CorruptImageError, InvalidModelError, UnsupportedImageError } from '../../../lib/features/errors';
 import { createFeatureExtractor, DEFAULT_FEATURE_LAYER, DEFAULT_FEATURE_MODEL, DEFAULT_INPUT_SIZES } from '../../../lib/features/extractor';
-import { silentLogger } from '../../../lib/features/log';
+import { silentLogger } from '../../support/logs';
 import { BUNDLED_MODELS } from '../../../lib/features/models/bundled';
 import type { ExtractionProgress, FeatureExtractor } from '../../../lib/features/types';
 

@@ -12,7 +12,7 @@ import { InvalidParametersError } from '../../../lib/core/errors';
 import { CorruptImageError, NoFaceFoundError } from '../../../lib/features/errors';
 import type { FaceDescription, FaceEmbedder } from '../../../lib/features/face';
 import { createFaceEmbedder, FACE_DESCRIPTOR_DIMENSION } from '../../../lib/features/face';
-import { silentLogger } from '../../../lib/features/log';
+import { silentLogger } from '../../support/logs';
 import { packageRoot } from '../../../lib/features/models/package-files';
 
 const DEMO = join(packageRoot('@vladmandic/face-api'), 'demo');

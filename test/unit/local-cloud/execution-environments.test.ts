@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ExecutionEnvironments } from '../../../scripts/local-cloud/execution-environments';
 import type { FunctionCall, InvocationOutcome } from '../../../scripts/local-cloud/function-invoker';
-import { memoryLog } from '../../../scripts/local-cloud/gateway-log';
+import { memoryLog } from '../../support/logs';
 import { waitFor } from '../../support/wait';
 
 const FUNCTIONS_DIR = join(import.meta.dirname, 'fixtures', 'environments');

@@ -2,7 +2,7 @@
 
 import { createCs2Gateway } from '../../../scripts/local-cloud/cs2-gateway';
 import type { Cs2GatewayOptions } from '../../../scripts/local-cloud/cs2-gateway';
-import { memoryLog } from '../../../scripts/local-cloud/gateway-log';
+import { memoryLog } from '../../support/logs';
 import type { GatewayLimits, GatewayRoute } from '../../../scripts/local-cloud/rest-api-gateway';
 import { createRestApiGateway } from '../../../scripts/local-cloud/rest-api-gateway';
 import type { RunningServer } from '../../../scripts/local-cloud/http-server';

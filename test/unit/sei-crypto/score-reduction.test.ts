@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DimensionMismatchError, InvalidInputError } from '../../../lib/core/errors';
-import { clusteredVectors, uniformVectors } from '../../../scripts/bench/synthetic/vectors';
+import { clusteredVectors } from '../../../scripts/bench/synthetic/vectors';
+import { uniformVectors } from '../../support/vectors';
 import { invertMatrix } from '../../../lib/linalg/matrix';
 import { dotAt, row } from '../../../lib/linalg/vectors';
 import { encryptIndexVectors } from '../../../lib/sei/index-vector';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newDocumentClient, newS3Client } from '../../../lib/storage/config';
 import { DynamoUserRegistry } from '../../../lib/storage/dynamo-user-registry';
-import { startLocalStorage } from '../../../scripts/local-cloud/storage/local-storage';
+import { startLocalStorage } from '../../support/local-storage';
 import { S3ObjectStore } from '../../../lib/storage/s3-object-store';
 import { toOwnerId, toUserId } from '../../support/ids';
 

@@ -10,7 +10,8 @@ import {
   publicMetadata,
 } from '../../../lib/twoserver/idistance-codec';
 import { candidateRanges, RANGE_SLACK, searchRanges } from '../../../lib/twoserver/idistance-query';
-import { allSquaredDistances, bruteForceRange, iDistanceRangePlain } from '../../../scripts/bench/baselines/plain-search';
+import { allSquaredDistances } from '../../../scripts/bench/baselines/plain-search';
+import { bruteForceRange, iDistanceRangePlain } from '../../support/plain-search';
 import { quantizeVector } from '../../../lib/twoserver/quantize';
 import { buildSegmentIndex } from '../../../lib/twoserver/segments';
 import type { SegmentationMethod } from '../../../lib/twoserver/segments';

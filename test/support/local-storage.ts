@@ -1,17 +1,19 @@
 /**
- * CS1's storage on loopback: dynalite + s3rver, with the table and bucket provisioned. Returns
- * the environment a handler process needs (the same variables as in AWS, plus endpoints and
- * the emulator credentials), so the local cloud and the tests run the unchanged handler code.
+ * CS1's storage on loopback for the tests (test/support/local-aws.ts): dynalite + s3rver in this
+ * process, with the table and bucket provisioned. Returns the environment a handler process
+ * needs (the same variables as in AWS, plus endpoints and the emulator credentials), so the tests
+ * run the unchanged handler code. (The local cloud starts the same emulators in a storage thread,
+ * scripts/local-cloud/storage-thread.ts.)
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
-import { settingsEnvironment } from '../../../lib/config/environment';
-import type { ClientOptions } from '../../../lib/storage/config';
-import { newS3Client } from '../../../lib/storage/config';
-import { startLocalDynamo } from './dynalite';
-import type { LocalService } from './dynalite';
-import { ensureBucket, ensureTable } from './provision';
-import { S3RVER_CREDENTIALS, startLocalS3 } from './s3rver';
+import { SETTINGS } from '../../lib/config/settings';
+import type { ClientOptions } from '../../lib/storage/config';
+import { newS3Client } from '../../lib/storage/config';
+import { startLocalDynamo } from '../../scripts/local-cloud/storage/dynalite';
+import type { LocalService } from '../../scripts/local-cloud/storage/dynalite';
+import { ensureBucket, ensureTable } from '../../scripts/local-cloud/storage/provision';
+import { S3RVER_CREDENTIALS, startLocalS3 } from '../../scripts/local-cloud/storage/s3rver';
 
 export interface LocalStorageOptions {
   /** Data directory: `s3/` holds objects, `dynamodb/` the table (unless inMemoryTable). */
@@ -89,7 +91,10 @@ export async function startLocalStorage(options: LocalStorageOptions): Promise<L
       s3ClientOptions,
       dynamoClientOptions,
       env: {
-        ...settingsEnvironment({ table: tableName, bucket: bucketName, s3ForcePathStyle: true, region }),
+        [SETTINGS.table.name]: tableName,
+        [SETTINGS.bucket.name]: bucketName,
+        [SETTINGS.s3ForcePathStyle.name]: 'true',
+        [SETTINGS.region.name]: region,
         AWS_ENDPOINT_URL_S3: s3.endpoint,
         AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
         AWS_ACCESS_KEY_ID: credentials.accessKeyId,
