@@ -89,7 +89,12 @@ export async function decryptImage(key: ImageKey, imageId: string, envelope: Uin
   return plaintext;
 }
 
-/** Reads version, key id and nonce without decrypting (e.g. to pick the right key). */
+/**
+ * Reads version, key id and nonce without decrypting.
+ * @internal Exported for the tests, which check through it that every envelope gets a fresh nonce
+ * and that truncated headers are refused; decryptImage reads the header with the same
+ * readEnvelopeHeader.
+ */
 export function parseImageEnvelopeHeader(envelope: Uint8Array): ImageEnvelopeHeader {
   return readEnvelopeHeader(envelope).header;
 }

@@ -76,7 +76,11 @@ export function assertBlindingInRange(blinding: Blinding, range: BlindingRange):
   }
 }
 
-/** y = a * x + b, reduced mod valueModulus when there is one (what CS2 returns). */
+/**
+ * y = a * x + b, reduced mod valueModulus when there is one (what CS2 returns).
+ * @internal The blinding itself, stated as a function so the tests check that unblind inverts it;
+ * not called at run time (the backends compute it under encryption).
+ */
 export function blind(dist2: bigint, blinding: Blinding, valueModulus = 0): bigint {
   const y = blinding.a * dist2 + blinding.b;
   return valueModulus > 0 ? y % BigInt(valueModulus) : y;
@@ -147,7 +151,11 @@ export interface BlindingLeakage {
   readonly hiddenBits: number;
 }
 
-/** Leakage of per-value blinding for a key's descriptor (or any range with dist2Max). */
+/**
+ * Leakage of per-value blinding for a key's descriptor (or any range with dist2Max).
+ * @internal The bound docs/threat-model.md states, computed so the tests check that the default
+ * parameters meet it; not called at run time.
+ */
 export function blindingLeakage(range: BlindingRange & { readonly dist2Max: number }): BlindingLeakage {
   if ((range.valueModulus ?? 0) > 0) return { perValueStatisticalDistance: 0, hiddenBits: Infinity };
   // a |x - x'| / 2^bBits <= a_max * dist2Max / 2^bBits, in log2 so that tiny bounds stay exact.

@@ -3,7 +3,7 @@
  * K-means assignment) work on offsets into one buffer instead of arrays of arrays: it keeps
  * memory at 8 bytes per coordinate and lets V8 keep the loops monomorphic.
  */
-import { DimensionMismatchError, InvalidInputError } from '../core/errors';
+import { DimensionMismatchError } from '../core/errors';
 
 export interface VectorSet {
   /** Number of vectors. */
@@ -12,27 +12,6 @@ export interface VectorSet {
   readonly d: number;
   /** n * d values, vector i at [i*d, (i+1)*d). */
   readonly data: Float64Array;
-}
-
-export function vectorSet(n: number, d: number, data: Float64Array = new Float64Array(n * d)): VectorSet {
-  if (data.length !== n * d) throw new DimensionMismatchError('vector set buffer', n * d, data.length);
-  return { n, d, data };
-}
-
-/** Builds a VectorSet from arrays, checking every row has the same dimension and finite values. */
-export function vectorSetFromRows(rows: ArrayLike<number>[], what = 'vectors'): VectorSet {
-  if (rows.length === 0) throw new InvalidInputError(`${what}: at least one vector is required`);
-  const d = rows[0].length;
-  const data = new Float64Array(rows.length * d);
-  rows.forEach((row, i) => {
-    if (row.length !== d) throw new DimensionMismatchError(`${what}[${i}]`, d, row.length);
-    for (let j = 0; j < d; j++) {
-      const v = row[j];
-      if (!Number.isFinite(v)) throw new InvalidInputError(`${what}[${i}][${j}] is not a finite number`);
-      data[i * d + j] = v;
-    }
-  });
-  return { n: rows.length, d, data };
 }
 
 /** View (no copy) of vector i. */
@@ -82,22 +61,6 @@ export function squaredDistanceAt(a: Float64Array, aOff: number, b: Float64Array
     s0 += x * x;
   }
   return s0 + s1;
-}
-
-export function squaredDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let s = 0;
-  for (let j = 0; j < a.length; j++) {
-    const x = a[j] - b[j];
-    s += x * x;
-  }
-  return s;
-}
-
-/** Throws unless every value is finite: NaN or infinity must never reach the math. */
-export function assertFinite(values: ArrayLike<number>, what: string): void {
-  for (let j = 0; j < values.length; j++) {
-    if (!Number.isFinite(values[j])) throw new InvalidInputError(`${what}[${j}] is not a finite number`);
-  }
 }
 
 /** Throws a DimensionMismatchError unless `values.length === d`. */

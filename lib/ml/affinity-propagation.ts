@@ -13,7 +13,6 @@ import { seededRandom } from '../core/random';
 import type { VectorSet } from '../linalg/vectors';
 import { dotAt, squaredDistanceAt } from '../linalg/vectors';
 import type {
-  AffinityPropagationOptions,
   AffinityPropagationParameters,
   AffinityPropagationResult,
   SimilarityMatrix,
@@ -41,19 +40,6 @@ export const AP_DEFAULT_MAX_ITERATIONS = 500;
 const AP_NOISE_SEED = 0x41502007;
 /** Tie-breaking noise scale, relative to the range of the similarities (see similarityMatrix). */
 const NOISE_RELATIVE_TO_RANGE = 1e-6;
-
-/**
- * Clusters `vectors` by Affinity Propagation on the similarity s(i, k) = -||x_i - x_k||^2
- * (or x_i . x_k, see {@link SimilarityKind}).
- * @throws InvalidInputError for fewer than 2 or non-finite vectors; InvalidParametersError for
- *         n > maxPoints, damping outside [0.5, 1) or bad iteration counts.
- */
-export function affinityPropagation(
-  vectors: VectorSet,
-  options: AffinityPropagationOptions = {},
-): AffinityPropagationResult {
-  return affinityPropagationOnSimilarities(similarityMatrix(vectors, options), options);
-}
 
 /**
  * The similarity matrix of `vectors` plus tie-breaking noise. The diagonal is left at 0; each

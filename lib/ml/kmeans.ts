@@ -7,7 +7,7 @@ import { DimensionMismatchError, InvalidParametersError } from '../core/errors';
 import type { RandomSource } from '../core/random';
 import { secureRandom } from '../core/random';
 import type { VectorSet } from '../linalg/vectors';
-import { assertDimension, assertFinite, selectRows, squaredDistanceAt } from '../linalg/vectors';
+import { selectRows, squaredDistanceAt } from '../linalg/vectors';
 import { assignAll, centroidNorms } from './kmeans-kernels';
 import { lloydWithBounds } from './lloyd';
 import { sampleIndices } from './sampling';
@@ -91,27 +91,6 @@ export function assignToNearest(vectors: VectorSet, centroids: VectorSet): Neare
   const norms = centroidNorms(centroids.data, centroids.n, centroids.d);
   assignAll(vectors, centroids.data, centroids.n, norms, assignments, squaredDistances);
   return { assignments, squaredDistances };
-}
-
-/** Nearest centre of one vector (exact squared distances, lowest index on ties). */
-export function nearestCentroid(
-  vector: ArrayLike<number>,
-  centroids: VectorSet,
-): { index: number; squaredDistance: number } {
-  assertVectorSet(centroids, 'centroids', 1);
-  assertDimension(vector, centroids.d, 'vector');
-  assertFinite(vector, 'vector');
-  const x = Float64Array.from(vector);
-  let index = 0;
-  let best = Infinity;
-  for (let c = 0; c < centroids.n; c++) {
-    const dist = squaredDistanceAt(x, 0, centroids.data, c * centroids.d, centroids.d);
-    if (dist < best) {
-      best = dist;
-      index = c;
-    }
-  }
-  return { index, squaredDistance: best };
 }
 
 /**

@@ -7,7 +7,7 @@ import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { DimensionMismatchError } from '../core/errors';
 import { secureRandom } from '../core/random';
 import type { VectorSet } from '../linalg/vectors';
-import { assertDimension, assertFinite, dotAt, selectRows } from '../linalg/vectors';
+import { dotAt, selectRows } from '../linalg/vectors';
 import { sampleIndices } from './sampling';
 import type { PcaFitOptions, PcaModel } from './types';
 import { assertVectorSet, checkInteger } from './validation';
@@ -51,46 +51,6 @@ export function transformPca(model: PcaModel, vectors: VectorSet): VectorSet {
     projectInto(model, vectors.data, i * d, centred, out, i * c);
   }
   return { n, d: c, data: out };
-}
-
-/** Projects one vector (e.g. a query feature) onto the model's components. */
-export function transformVector(model: PcaModel, vector: ArrayLike<number>): Float64Array {
-  assertDimension(vector, model.inputDimension, 'PCA transform vector');
-  assertFinite(vector, 'PCA transform vector');
-  const input = Float64Array.from(vector);
-  const out = new Float64Array(model.components);
-  projectInto(model, input, 0, new Float64Array(model.inputDimension), out, 0);
-  return out;
-}
-
-/** Maps projected vectors back to input space: mean + y basis (the rank-`components` reconstruction). */
-export function inverseTransformPca(model: PcaModel, projected: VectorSet): VectorSet {
-  assertVectorSet(projected, 'PCA inverse transform input', 0);
-  if (projected.d !== model.components) {
-    throw new DimensionMismatchError('PCA inverse transform input', model.components, projected.d);
-  }
-  const d = model.inputDimension;
-  const c = model.components;
-  const out = new Float64Array(projected.n * d);
-  for (let i = 0; i < projected.n; i++) {
-    const o = i * d;
-    out.set(model.mean, o);
-    for (let k = 0; k < c; k++) {
-      const y = projected.data[i * c + k];
-      const b = k * d;
-      for (let j = 0; j < d; j++) out[o + j] += y * model.basis[b + j];
-    }
-  }
-  return { n: projected.n, d, data: out };
-}
-
-/** Fraction of the total variance each component explains (0 when the data has no variance). */
-export function explainedVarianceRatio(model: PcaModel): Float64Array {
-  const out = new Float64Array(model.components);
-  if (model.totalVariance > 0) {
-    for (let k = 0; k < model.components; k++) out[k] = model.explainedVariance[k] / model.totalVariance;
-  }
-  return out;
 }
 
 /** out[outOffset + k] = (x - mean) . basis_k, four components per pass so each centred entry is loaded once per four products. */

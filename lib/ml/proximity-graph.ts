@@ -50,12 +50,6 @@ export function emptyGraph(n: number, maxDegree: number): ProximityGraph {
   return { n, maxDegree, neighbours: new Uint32Array(n * maxDegree), degree: new Uint16Array(n) };
 }
 
-/** Neighbours of one node (a view, valid until the node's list changes). */
-export function neighboursOf(graph: ProximityGraph, node: number): Uint32Array {
-  const start = node * graph.maxDegree;
-  return graph.neighbours.subarray(start, start + graph.degree[node]);
-}
-
 /**
  * Alpha pruning (Vamana's RobustPrune): candidates sorted by distance to the node; a candidate is
  * kept unless a kept neighbour o has alpha^2 * |o - c|^2 <= |node - c|^2. At most maxDegree kept.

@@ -150,8 +150,6 @@ export interface AffinityPropagationParameters {
   readonly convergenceIterations?: number;
 }
 
-export interface AffinityPropagationOptions extends AffinityPropagationParameters, SimilarityOptions {}
-
 export interface AffinityPropagationResult {
   /** Indices (into the input) of the exemplars, ascending. Cluster c is represented by exemplars[c]. */
   readonly exemplars: Uint32Array;

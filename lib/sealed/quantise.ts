@@ -85,6 +85,10 @@ function float16Table(): Float32Array {
   return table;
 }
 
+/**
+ * @internal Exported for the tests: the inverse of toFloat16Bits through the same table decodeRows
+ * reads (float16Table), so the round trip of every half is checked.
+ */
 export function fromFloat16Bits(bits: number): number {
   return float16Table()[bits & 0xffff];
 }

@@ -20,6 +20,8 @@ import { encryptedDimension } from './types';
  * The paper's fhat for one feature vector (2d+2 entries): the permuted, expanded plaintext before
  * multiplication by M^-1. Exposed for tests and for explaining the scheme; encryption uses the
  * equivalent precomputed form.
+ * @internal The paper's fhat, checked by the tests against the toy example and the precomputed
+ * form; not called at run time.
  */
 export function expandIndexVector(owner: OwnerSecret, f: ArrayLike<number>): Float64Array {
   const { d } = owner;
@@ -82,7 +84,7 @@ export class IndexEncryptor {
    * Encrypts every row of `vectors` (dimension d) into a new set of dimension 2d+2. Throws
    * DimensionMismatchError / InvalidInputError (naming the row) before any output is returned.
    * The output takes 8 (2d+2) bytes per vector (2 GB for 10^6 vectors at d = 128): at that scale
-   * encrypt in chunks, passing `vectorSet(k, d, data.subarray(...))` views (no copy).
+   * encrypt in chunks, passing `{ n: k, d, data: data.subarray(...) }` views (no copy).
    */
   encryptAll(vectors: VectorSet): VectorSet {
     const { d, m } = this;

@@ -81,6 +81,8 @@ export function generateOwnerSecret(d: number, options: GenerateOwnerSecretOptio
  * Builds an owner secret from explicit values, validating every dimension, finiteness, theta > 0,
  * that pi is a permutation, and that M is invertible and not too ill-conditioned. A supplied Minv
  * is only accepted if M * Minv ~ I. Throws InvalidParametersError / DimensionMismatchError.
+ * @internal Builds the tests' keys and the paper's toy example from chosen values; generated and
+ * decoded keys do not pass through it.
  */
 export function ownerSecretFromValues(values: OwnerSecretValues): OwnerSecret {
   const { d } = values;

@@ -47,7 +47,12 @@ export function assertScoreOperands(values: ArrayLike<number>, what: string): vo
   }
 }
 
-/** f' . t for one encrypted vector. Smaller = nearer. */
+/**
+ * f' . t for one encrypted vector. Smaller = nearer.
+ * @internal The scheme's score, stated as a function so the tests check the ranking identities
+ * against it (docs/sei-math.md); not called at run time (searches score through
+ * index-tree/scoring.ts).
+ */
 export function score(encrypted: EncryptedVector, trapdoor: Trapdoor): number {
   if (encrypted.length !== trapdoor.length) {
     throw new DimensionMismatchError('encrypted vector vs trapdoor', trapdoor.length, encrypted.length);
@@ -59,12 +64,20 @@ export function score(encrypted: EncryptedVector, trapdoor: Trapdoor): number {
  * Score of the encrypted vector stored at data[offset..offset+t.length) (row-major buffers such
  * as an encrypted VectorSet or an index tree's node array). Hot loop: no checks, the caller
  * guarantees the offset and dimension.
+ * @internal The scheme's score, stated as a function so the tests check the ranking identities
+ * against it (docs/sei-math.md); not called at run time (searches score through
+ * index-tree/scoring.ts).
  */
 export function scoreAt(data: Float64Array, offset: number, trapdoor: Trapdoor): number {
   return dotAt(data, offset, trapdoor, 0, trapdoor.length);
 }
 
-/** Scores of every row of an encrypted set (dimension 2d+2) against one trapdoor. */
+/**
+ * Scores of every row of an encrypted set (dimension 2d+2) against one trapdoor.
+ * @internal The scheme's score, stated as a function so the tests check the ranking identities
+ * against it (docs/sei-math.md); not called at run time (searches score through
+ * index-tree/scoring.ts).
+ */
 export function scoreAll(encrypted: VectorSet, trapdoor: Trapdoor): Float64Array {
   const m = trapdoor.length;
   if (encrypted.d !== m) throw new DimensionMismatchError('encrypted vectors vs trapdoor', m, encrypted.d);

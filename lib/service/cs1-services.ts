@@ -74,7 +74,12 @@ export function cs1Services(): Cs1Services {
   return processServices;
 }
 
-/** Forgets the process's services (tests that change the environment). */
+/**
+ * Forgets the process's services (tests that change the environment).
+ * @internal Only tests call it: a function's process keeps these for its lifetime, and a test
+ * suite that sets other variables between cases must drop them. No other way reaches the module's
+ * cache.
+ */
 export function resetCs1Services(): void {
   processServices = undefined;
 }

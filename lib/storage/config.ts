@@ -149,7 +149,12 @@ export function createSecretsManagerClient(): SecretsManagerClient {
   return cachedSecrets.client;
 }
 
-/** Drops the cached clients (tests that change the environment). */
+/**
+ * Drops the cached clients (tests that change the environment).
+ * @internal Only tests call it: a function's process keeps these for its lifetime, and a test
+ * suite that sets other variables between cases must drop them. No other way reaches the module's
+ * cache.
+ */
 export function resetStorageClients(): void {
   for (const cached of [cachedS3, cachedDocument, cachedRead, cachedSecrets]) cached?.client.destroy();
   cachedS3 = undefined;

@@ -41,7 +41,12 @@ export function createCs1Storage(): Cs1Storage {
   return cs1;
 }
 
-/** Forgets the stores built so far (tests that change the environment). */
+/**
+ * Forgets the stores built so far (tests that change the environment).
+ * @internal Only tests call it: a function's process keeps these for its lifetime, and a test
+ * suite that sets other variables between cases must drop them. No other way reaches the module's
+ * cache.
+ */
 export function resetStorageFactories(): void {
   cs1 = undefined;
 }

@@ -72,11 +72,6 @@ export function indexCleanupStateKey(ownerId: OwnerId, indexName: IndexName): st
   return `${ownerPrefix(ownerId)}indexes/${indexName}/cleanup-state.json`;
 }
 
-/** The prefix of all S3 parts of one index version (for cleanup). */
-export function indexVersionPrefix(ownerId: OwnerId, indexName: IndexName, version: VersionId): string {
-  return `${ownerPrefix(ownerId)}indexes/${indexName}/${version}/`;
-}
-
 export function uploadObjectKey(ownerId: OwnerId, uploadId: string): string {
   parseUploadId(uploadId);
   return `${ownerPrefix(ownerId)}uploads/${uploadId}`;
@@ -107,14 +102,4 @@ export function assertObjectKey(key: unknown): asserts key is string {
             ? 'contains control characters or a backslash'
             : undefined;
   if (problem !== undefined) throw new InvalidInputError(`object key ${problem}: build keys with the helpers in object-keys`);
-}
-
-/** True if `key` lies inside the owner's prefix (for keys read back from requests or metadata). */
-export function isOwnedKey(ownerId: OwnerId, key: string): boolean {
-  try {
-    assertObjectKey(key);
-  } catch {
-    return false;
-  }
-  return key.startsWith(ownerPrefix(ownerId));
 }

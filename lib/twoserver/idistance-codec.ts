@@ -40,27 +40,24 @@ export function readIDistanceMetadata(reader: BinaryReader): IDistanceMetadata {
   return { partitions, n, offsets, dmax, partitionStarts };
 }
 
+/**
+ * @internal Exported for the tests: the metadata framed on its own, so readIDistanceMetadata's
+ * checks are tested without a whole CS1 index (CS1 reads it inside the index,
+ * protocol/cs1-index-codec.ts).
+ */
 export function encodeIDistanceMetadata(meta: IDistanceMetadata): Uint8Array {
   const writer = new BinaryWriter(32 + meta.partitions * 20).header(MAGIC, VERSION);
   writeIDistanceMetadata(writer, meta);
   return writer.finish();
 }
 
+/**
+ * @internal Exported for the tests (see encodeIDistanceMetadata).
+ */
 export function decodeIDistanceMetadata(bytes: Uint8Array): IDistanceMetadata {
   const reader = new BinaryReader(bytes, WHAT);
   reader.header(MAGIC, [VERSION]);
   const meta = readIDistanceMetadata(reader);
   reader.end();
   return meta;
-}
-
-/** Only the public fields (drops the provider's keys, order and reference points). */
-export function publicMetadata(meta: IDistanceMetadata): IDistanceMetadata {
-  return {
-    partitions: meta.partitions,
-    n: meta.n,
-    offsets: meta.offsets,
-    dmax: meta.dmax,
-    partitionStarts: meta.partitionStarts,
-  };
 }

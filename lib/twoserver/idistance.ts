@@ -156,14 +156,3 @@ export function buildIDistance(templates: VectorSet, options: IDistanceOptions):
     partitionOf,
   };
 }
-
-/** The templates in storage (key) order: row `position` is template order[position]. */
-export function templatesInKeyOrder(templates: VectorSet, index: IDistanceIndex): VectorSet {
-  const { d } = templates;
-  const data = new Float64Array(index.n * d);
-  for (let pos = 0; pos < index.n; pos++) {
-    const i = index.order[pos];
-    data.set(templates.data.subarray(i * d, (i + 1) * d), pos * d);
-  }
-  return { n: index.n, d, data };
-}

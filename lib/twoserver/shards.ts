@@ -57,11 +57,6 @@ export function totalRecords(layout: ShardLayout): number {
   return layout.recordBases[layout.count];
 }
 
-/** Records in shard s. */
-export function shardRecords(layout: ShardLayout, shard: number): number {
-  return layout.recordBases[shard + 1] - layout.recordBases[shard];
-}
-
 /** Largest s with starts[s] <= value (starts ascending, starts[0] = 0). */
 function upperIndex(starts: Uint32Array, count: number, value: number): number {
   let lo = 0;

@@ -70,7 +70,12 @@ export function sheDecrypt(key: Pick<SheSecretKey, 'p' | 'L'>, c: bigint): bigin
   return 2n * x < key.L ? x : x - key.L;
 }
 
-/** E(m1) + E(m2) = E(m1 + m2). */
+/**
+ * E(m1) + E(m2) = E(m1 + m2).
+ * @internal The scheme's rule, stated as a function so the tests check that Enc and Dec obey it;
+ * not called at run time (the evaluator, ./evaluator.ts, computes a * sum (E(q) - E(t))^2 + b
+ * inline with one reduction per vector).
+ */
 export function sheAdd(N: bigint, c1: bigint, c2: bigint): bigint {
   return (c1 + c2) % N;
 }
@@ -78,23 +83,41 @@ export function sheAdd(N: bigint, c1: bigint, c2: bigint): bigint {
 /**
  * E(m1) - E(m2): its noise integer X1 - X2 is negative about half the time, and Dec needs a
  * non-negative one, so decrypt a difference only after squaring it (as the distance does).
+ * @internal The scheme's rule, stated as a function so the tests check that Enc and Dec obey it;
+ * not called at run time (the evaluator, ./evaluator.ts, computes a * sum (E(q) - E(t))^2 + b
+ * inline with one reduction per vector).
  */
 export function sheSub(N: bigint, c1: bigint, c2: bigint): bigint {
   return mod(c1 - c2, N);
 }
 
-/** E(m1) + m2 = E(m1 + m2). */
+/**
+ * E(m1) + m2 = E(m1 + m2).
+ * @internal The scheme's rule, stated as a function so the tests check that Enc and Dec obey it;
+ * not called at run time (the evaluator, ./evaluator.ts, computes a * sum (E(q) - E(t))^2 + b
+ * inline with one reduction per vector).
+ */
 export function sheAddPlain(N: bigint, c: bigint, m: bigint): bigint {
   return mod(c + m, N);
 }
 
-/** E(m1) * m2 = E(m1 m2) for a positive plaintext m2. */
+/**
+ * E(m1) * m2 = E(m1 m2) for a positive plaintext m2.
+ * @internal The scheme's rule, stated as a function so the tests check that Enc and Dec obey it;
+ * not called at run time (the evaluator, ./evaluator.ts, computes a * sum (E(q) - E(t))^2 + b
+ * inline with one reduction per vector).
+ */
 export function sheMulPlain(N: bigint, c: bigint, m: bigint): bigint {
   if (m <= 0n) throw new InvalidInputError('SHE: plaintext multiplier must be positive');
   return (c * m) % N;
 }
 
-/** E(m1) * E(m2) = E(m1 m2) while the product of noise integers stays below p. */
+/**
+ * E(m1) * E(m2) = E(m1 m2) while the product of noise integers stays below p.
+ * @internal The scheme's rule, stated as a function so the tests check that Enc and Dec obey it;
+ * not called at run time (the evaluator, ./evaluator.ts, computes a * sum (E(q) - E(t))^2 + b
+ * inline with one reduction per vector).
+ */
 export function sheMul(N: bigint, c1: bigint, c2: bigint): bigint {
   return (c1 * c2) % N;
 }

@@ -21,11 +21,10 @@
  * searched with the tree's calibrated probes.
  *
  * Decoders check every count against the bytes present and the structure (every node but the
- * root has exactly one parent, leaves have no children, each leaf index is used once, ids are
- * unique), so corrupted input is a MalformedDataError and never a wrong tree.
+ * root has exactly one parent, leaves have no children, each leaf index is used once), so
+ * corrupted input is a MalformedDataError and never a wrong tree.
  */
 import { BinaryReader, BinaryWriter } from '../../codec/binary';
-import { MalformedDataError } from '../../core/errors';
 import type { RoutingStrategy } from '../../ml/types';
 import { checkScoreReduction, type ScoreReduction } from '../score-reduction';
 import { encryptedDimension } from '../types';
@@ -116,21 +115,6 @@ export function encodeIndexTreeParts(tree: EncryptedIndexTree): { skeleton: Uint
   return { skeleton: encodeSkeleton(tree, leaves), leaves };
 }
 
-/** One buffer: skeleton length (u32), skeleton, then all leaf blocks. */
-export function encodeIndexTree(tree: EncryptedIndexTree): Uint8Array {
-  const { skeleton, leaves } = encodeIndexTreeParts(tree);
-  const total = 4 + skeleton.length + leaves.reduce((s, b) => s + b.length, 0);
-  const out = new Uint8Array(total);
-  new DataView(out.buffer).setUint32(0, skeleton.length, true);
-  out.set(skeleton, 4);
-  let at = 4 + skeleton.length;
-  for (const block of leaves) {
-    out.set(block, at);
-    at += block.length;
-  }
-  return out;
-}
-
 /** Checks the node structure is one tree rooted at `root` whose leaves map 1:1 onto leaf blocks. */
 function checkStructure(r: BinaryReader, s: Omit<IndexSkeleton, 'leafDirectory'>, leafCount: number): void {
   const nodeCount = s.leafOf.length;
@@ -208,36 +192,4 @@ export function decodeIndexSkeleton(bytes: Uint8Array): IndexSkeleton {
   const skeleton = { d, m, ownerKeyId, nodeVectors, childStart, childIds, leafOf, root, updates, search, ...(reduction === undefined ? {} : { reduction }) };
   checkStructure(r, skeleton, leafCount);
   return { ...skeleton, leafDirectory };
-}
-
-/** Assembles a tree from a decoded skeleton and its decoded leaves, checking ids are unique. */
-export function assembleIndexTree(skeleton: IndexSkeleton, leaves: EncryptedLeaf[]): EncryptedIndexTree {
-  if (leaves.length !== skeleton.leafDirectory.length) {
-    throw new MalformedDataError('encrypted index', `${leaves.length} leaves for ${skeleton.leafDirectory.length} directory entries`);
-  }
-  const locations = new Map<string, number>();
-  leaves.forEach((leaf, i) => {
-    for (const id of leaf.ids) {
-      if (locations.has(id)) throw new MalformedDataError('encrypted index', `image id "${id}" appears twice`);
-      locations.set(id, i);
-    }
-  });
-  const { leafDirectory: _directory, ...rest } = skeleton;
-  return { ...rest, leaves, locations };
-}
-
-export function decodeIndexTree(bytes: Uint8Array): EncryptedIndexTree {
-  if (bytes.length < 4) throw new MalformedDataError('encrypted index', 'truncated before the skeleton length');
-  const skeletonLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true);
-  if (skeletonLength > bytes.length - 4) throw new MalformedDataError('encrypted index', 'truncated skeleton');
-  const skeleton = decodeIndexSkeleton(bytes.subarray(4, 4 + skeletonLength));
-  let at = 4 + skeletonLength;
-  const leaves = skeleton.leafDirectory.map((entry) => {
-    if (entry.byteLength > bytes.length - at) throw new MalformedDataError('encrypted index', 'truncated leaf block');
-    const leaf = decodeLeafBlock(bytes.subarray(at, at + entry.byteLength), skeleton.m, entry.count);
-    at += entry.byteLength;
-    return leaf;
-  });
-  if (at !== bytes.length) throw new MalformedDataError('encrypted index', `${bytes.length - at} unexpected trailing bytes`);
-  return assembleIndexTree(skeleton, leaves);
 }

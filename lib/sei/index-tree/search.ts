@@ -159,19 +159,6 @@ function walkIndexGraph(tree: EncryptedIndexTree, graph: IndexGraph, scorer: Tra
 }
 
 /**
- * K-anonymity search (paper 5.5): one request carries K trapdoors (one real, K-1 decoys the
- * server cannot tell apart); the server answers every one of them the same way.
- */
-export function searchIndexTreeBatch(
-  tree: EncryptedIndexTree,
-  trapdoors: readonly Trapdoor[],
-  options: SearchOptions,
-): SearchResult[] {
-  if (trapdoors.length === 0) throw new InvalidInputError('a request needs at least one trapdoor');
-  return trapdoors.map((trapdoor) => searchIndexTree(tree, trapdoor, options));
-}
-
-/**
  * Exact top-k over every image in the tree (a linear scan of all leaves): the reference for
  * recall, and what the tree saves.
  */

@@ -134,8 +134,3 @@ export function rebuildAdvice(tree: EncryptedIndexTree): RebuildAdvice {
   }
   return { advisable: reasons.length > 0, reasons };
 }
-
-/** Number of images currently in the index. */
-export function imageCount(tree: EncryptedIndexTree): number {
-  return tree.locations.size;
-}

@@ -12,7 +12,12 @@ export function cs2DecryptService(): Cs2DecryptService {
   return service;
 }
 
-/** Forgets the process's service and its decryptors (tests that change the environment). */
+/**
+ * Forgets the process's service and its decryptors (tests that change the environment).
+ * @internal Only tests call it: a function's process keeps these for its lifetime, and a test
+ * suite that sets other variables between cases must drop them. No other way reaches the module's
+ * cache.
+ */
 export function resetCs2DecryptService(): void {
   service?.decryptors.clear();
   service = undefined;

@@ -86,13 +86,6 @@ export function checkChunks(digest: PartDigest, alignedStart: number, bytes: Uin
   }
 }
 
-/** Checks a whole object against its digest. */
-export function checkWhole(digest: PartDigest, bytes: Uint8Array, what: string): void {
-  if (bytes.length !== digest.bytes || sha256(bytes).toString('hex') !== digest.sha256) {
-    throw new IntegrityError(`${what} does not match the SHA-256 fixed at publish (it was changed after publishing): the owner must publish the index again`);
-  }
-}
-
 /**
  * Reads bytes [start, end) of an object through chunk-aligned reads and returns them only if
  * every chunk read matches its digest.

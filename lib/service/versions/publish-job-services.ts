@@ -36,7 +36,11 @@ export function publishJobTimingsFromEnv(env?: Environment): PublishJobTimings {
 let injected: PublishJobLauncher | undefined;
 let fromEnv: { name: string; launcher: PublishJobLauncher } | undefined;
 
-/** Tests: run workers this way instead of through Lambda (undefined: back to the environment). */
+/**
+ * Tests: run workers this way instead of through Lambda (undefined: back to the environment).
+ * @internal Only tests call it: they run the publish worker in process; a deployed function always
+ * launches it through Lambda, named by the environment.
+ */
 export function setPublishJobLauncher(launcher: PublishJobLauncher | undefined): void {
   injected = launcher;
 }

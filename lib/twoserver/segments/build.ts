@@ -10,7 +10,7 @@ import { fitTolerance, predictOnLine } from './line';
 import { fitOptimalHull } from './optimal-hull';
 import { fitShrinkingCone } from './shrinking-cone';
 import { SEGMENTATION_METHODS } from './types';
-import type { LineFitter, Segment, SegmentationMethod, SegmentIndex } from './types';
+import type { LineFitter, SegmentationMethod, SegmentIndex } from './types';
 
 /** Positions are stored as u32. */
 export const MAX_KEYS = 0xffffffff;
@@ -142,26 +142,4 @@ export function buildSegmentIndex(keys: ArrayLike<number>, options: SegmentOptio
 
 export function segmentCount(index: SegmentIndex): number {
   return index.firstKeys.length;
-}
-
-/** Segment s as an object (for inspection and tests; lookups read the columns directly). */
-export function segmentAt(index: SegmentIndex, s: number): Segment {
-  if (!Number.isInteger(s) || s < 0 || s >= index.firstKeys.length) {
-    throw new InvalidInputError(`segment ${s} is outside [0, ${index.firstKeys.length})`);
-  }
-  return {
-    firstKey: index.firstKeys[s],
-    slope: index.slopes[s],
-    intercept: index.intercepts[s],
-    start: index.starts[s],
-    maxRun: index.maxRuns[s],
-  };
-}
-
-/** Segment counts of the same keys under both segmentations (the benchmark's space comparison). */
-export function segmentCounts(keys: ArrayLike<number>, eps: number): Record<SegmentationMethod, number> {
-  return {
-    fiting: segmentCount(buildSegmentIndex(keys, { eps, method: 'fiting' })),
-    optimal: segmentCount(buildSegmentIndex(keys, { eps, method: 'optimal' })),
-  };
 }

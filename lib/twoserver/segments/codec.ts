@@ -37,6 +37,11 @@ export function writeSegmentIndex(writer: BinaryWriter, index: SegmentIndex): vo
     .u32Array(index.maxRuns);
 }
 
+/**
+ * @internal Exported for the tests: the segments framed on their own, so readSegmentIndex's checks
+ * are tested without a whole CS1 index (CS1 reads them inside the index,
+ * protocol/cs1-index-codec.ts).
+ */
 export function encodeSegmentIndex(index: SegmentIndex): Uint8Array {
   const writer = new BinaryWriter(64 + index.firstKeys.length * SEGMENT_BYTES).header(MAGIC, VERSION);
   writeSegmentIndex(writer, index);
@@ -68,6 +73,9 @@ export function readSegmentIndex(reader: BinaryReader): SegmentIndex {
   return { method: METHOD_CODES[code], eps, n, firstKeys, slopes, intercepts, starts, maxRuns };
 }
 
+/**
+ * @internal Exported for the tests (see encodeSegmentIndex).
+ */
 export function decodeSegmentIndex(bytes: Uint8Array): SegmentIndex {
   const reader = new BinaryReader(bytes, WHAT);
   reader.header(MAGIC, [VERSION]);

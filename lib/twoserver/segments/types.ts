@@ -16,23 +16,10 @@ export type SegmentationMethod = 'fiting' | 'optimal';
 
 export const SEGMENTATION_METHODS: readonly SegmentationMethod[] = ['fiting', 'optimal'];
 
-/** One segment: predict(x) = intercept + slope * (x - firstKey) for firstKey <= x < next firstKey. */
-export interface Segment {
-  /** Smallest key covered by the segment (a key of the data). */
-  readonly firstKey: number;
-  /** Positions per key unit; always >= 0, so predictions are monotone in the key. */
-  readonly slope: number;
-  /** Predicted position at firstKey. */
-  readonly intercept: number;
-  /** Position of the first occurrence of firstKey: the segment covers positions [start, next start). */
-  readonly start: number;
-  /** Longest run of equal keys inside the segment (>= 1). */
-  readonly maxRun: number;
-}
-
 /**
  * The segments of one sorted key array, stored column-wise (typed arrays keep a million-key
- * index compact and the binary search over first keys cache-friendly).
+ * index compact and the binary search over first keys cache-friendly). Segment s predicts
+ * position intercepts[s] + slopes[s] * (x - firstKeys[s]) for firstKeys[s] <= x < firstKeys[s + 1].
  */
 export interface SegmentIndex {
   readonly method: SegmentationMethod;
@@ -40,10 +27,15 @@ export interface SegmentIndex {
   readonly eps: number;
   /** Number of keys (positions 0..n-1). */
   readonly n: number;
+  /** Smallest key each segment covers (a key of the data). */
   readonly firstKeys: Float64Array;
+  /** Positions per key unit; always >= 0, so predictions are monotone in the key. */
   readonly slopes: Float64Array;
+  /** Predicted position at the first key. */
   readonly intercepts: Float64Array;
+  /** Position of the first occurrence of the first key: segment s covers positions [starts[s], starts[s + 1]). */
   readonly starts: Uint32Array;
+  /** Longest run of equal keys inside each segment (>= 1). */
   readonly maxRuns: Uint32Array;
 }
 

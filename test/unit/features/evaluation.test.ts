@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError, InvalidParametersError } from '../../../lib/core/errors';
 import { leaveOneOutPrecision } from '../../../lib/features/evaluation';
-import { vectorSetFromRows } from '../../../lib/linalg/vectors';
+import { vectorSetFromRows } from '../../support/vectors';
 
 describe('leaveOneOutPrecision', () => {
   // Points on a line: 0, 1, 2 (label 0) and 10, 11, 13 (label 1), plus 5.5 (label 1).

@@ -12,7 +12,7 @@ import type { HeClient, HeDecryptor, HeEvaluator, HeProvider } from '../../../li
 import type { BfvDecryptor } from '../../../lib/he/bfv/decryptor';
 import type { BfvProvider } from '../../../lib/he/bfv/provider';
 import { BFV_MIN_NOISE_BUDGET } from '../../../lib/he/bfv/params';
-import { vectorSet } from '../../../lib/linalg/vectors';
+import { vectorSet } from '../../support/vectors';
 
 const N = 8192;
 /** SEAL ciphertext bytes: polynomials x primes x N coefficients x 8, plus SEAL's headers. */

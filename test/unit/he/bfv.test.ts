@@ -7,7 +7,7 @@ import type { BfvParameters, HeClient, HeDecryptor, HeEvaluator, HeProvider } fr
 import type { BfvDecryptor } from '../../../lib/he/bfv/decryptor';
 import { blockMask, blockSums, ResidueSampler } from '../../../lib/he/bfv/mask';
 import { BFV_MIN_NOISE_BUDGET, requiredPlainModulusBits, resolveBfvParameters } from '../../../lib/he/bfv/params';
-import { vectorSet } from '../../../lib/linalg/vectors';
+import { vectorSet } from '../../support/vectors';
 
 const params: BfvParameters = { d: 512, maxAbs: 1000, aBits: 16, bBits: 32 };
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../../lib/core/random';
-import { vectorSet } from '../../../lib/linalg/vectors';
+import { vectorSet } from '../../support/vectors';
 import { loadSheClient } from '../../../lib/he/she/client';
 import { sheCiphertextBytes } from '../../../lib/he/she/formats';
 import { createSheProvider } from '../../../lib/he/she/provider';

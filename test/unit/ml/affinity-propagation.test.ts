@@ -2,12 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { InvalidInputError, InvalidParametersError } from '../../../lib/core/errors';
 import { seededRandom } from '../../../lib/core/random';
 import type { VectorSet } from '../../../lib/linalg/vectors';
-import {
-  affinityPropagation,
-  affinityPropagationOnSimilarities,
-  medianSimilarity,
-  similarityMatrix,
-} from '../../../lib/ml/affinity-propagation';
+import { affinityPropagationOnSimilarities, medianSimilarity, similarityMatrix } from '../../../lib/ml/affinity-propagation';
+import { affinityPropagation } from '../../support/ml';
 import { adjustedRandIndex, distinctCount, gaussianBlobs } from './fixtures';
 
 describe('affinityPropagation', () => {

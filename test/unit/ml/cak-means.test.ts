@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError, InvalidParametersError } from '../../../lib/core/errors';
 import { seededRandom } from '../../../lib/core/random';
-import { nearestCentroid } from '../../../lib/ml/kmeans';
+import { nearestCentroid } from '../../support/vectors';
 import { cakMeans } from '../../../lib/ml/cak-means';
 import { adjustedRandIndex, clusterSizes, distinctCount, gaussianBlobs } from './fixtures';
 

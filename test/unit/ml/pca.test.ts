@@ -3,13 +3,8 @@ import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import { DimensionMismatchError, InvalidInputError, InvalidParametersError } from '../../../lib/core/errors';
 import { seededRandom } from '../../../lib/core/random';
 import type { VectorSet } from '../../../lib/linalg/vectors';
-import {
-  explainedVarianceRatio,
-  fitPca,
-  inverseTransformPca,
-  transformPca,
-  transformVector,
-} from '../../../lib/ml/pca';
+import { fitPca, transformPca } from '../../../lib/ml/pca';
+import { explainedVarianceRatio, inverseTransformPca, transformVector } from '../../support/ml';
 import type { PcaModel } from '../../../lib/ml/types';
 
 /** Orthonormal rows (Gram-Schmidt on Gaussian rows). */

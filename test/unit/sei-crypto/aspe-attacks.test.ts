@@ -19,7 +19,8 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../../lib/core/random';
 import type { VectorSet } from '../../../lib/linalg/vectors';
-import { selectRows, vectorSet } from '../../../lib/linalg/vectors';
+import { selectRows } from '../../../lib/linalg/vectors';
+import { vectorSet } from '../../support/vectors';
 import { multiplyMatrices } from '../../../lib/linalg/matrix';
 import { encryptIndexVectors } from '../../../lib/sei/index-vector';
 import { createKAnonymousRequest } from '../../../lib/sei/k-anonymity';

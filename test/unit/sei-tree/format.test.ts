@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MalformedDataError } from '../../../lib/core/errors';
-import {
-  decodeIndexSkeleton,
-  decodeIndexTree,
-  decodeLeafBlock,
-  encodeIndexTree,
-  encodeIndexTreeParts,
-} from '../../../lib/sei/index-tree/format';
+import { decodeIndexSkeleton, decodeLeafBlock, encodeIndexTreeParts } from '../../../lib/sei/index-tree/format';
+import { decodeIndexTree, encodeIndexTree } from '../../support/sei-tree';
 import { searchIndexTree } from '../../../lib/sei/index-tree/search';
 import { row, seiWorld } from '../../support/sei-fixture';
 

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../lib/core/errors';
 import { seededRandom } from '../../../lib/core/random';
-import { selectRows, squaredDistanceAt, vectorSet, type VectorSet } from '../../../lib/linalg/vectors';
+import { selectRows, squaredDistanceAt, type VectorSet } from '../../../lib/linalg/vectors';
+import { vectorSet } from '../../support/vectors';
 import { buildPartition, centroidOf } from '../../../lib/ml/partition';
-import { buildProximityGraph, DEFAULT_MAX_DEGREE, GraphWalker, neighboursOf } from '../../../lib/ml/proximity-graph';
+import { buildProximityGraph, DEFAULT_MAX_DEGREE, GraphWalker } from '../../../lib/ml/proximity-graph';
+import { neighboursOf } from '../../support/ml';
 import { DENSER_GRAPH_DEGREE, DENSER_GRAPH_EF, EF_STEPS, entryRouting } from '../../../lib/sei/index-tree/graph';
 import { buildPlainTree } from '../../../lib/sei/index-tree/build';
 import { planLeaves } from '../../../lib/ml/leaf-routing';

@@ -3,7 +3,8 @@ import { InvalidInputError } from '../../../lib/core/errors';
 import { seededRandom } from '../../../lib/core/random';
 import { selectRows } from '../../../lib/linalg/vectors';
 import { createKAnonymousRequest } from '../../../lib/sei/k-anonymity';
-import { searchIndexTree, searchIndexTreeBatch } from '../../../lib/sei/index-tree/search';
+import { searchIndexTree } from '../../../lib/sei/index-tree/search';
+import { searchIndexTreeBatch } from '../../support/sei-tree';
 import { row, seiWorld } from '../../support/sei-fixture';
 
 describe('K-anonymous requests (paper 5.5)', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../lib/core/errors';
-import { searchIndexTree, searchIndexTreeBatch, searchIndexTreeExhaustive } from '../../../lib/sei/index-tree/search';
+import { searchIndexTree, searchIndexTreeExhaustive } from '../../../lib/sei/index-tree/search';
+import { searchIndexTreeBatch } from '../../support/sei-tree';
 import { plaintextNearest, row, seiWorld } from '../../support/sei-fixture';
 
 describe('index tree search', () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../../lib/core/errors';
 import { encryptIndexVector } from '../../../lib/sei/index-vector';
 import { searchIndexTree } from '../../../lib/sei/index-tree/search';
-import { addImage, deleteImage, imageCount, rebuildAdvice } from '../../../lib/sei/index-tree/update';
+import { addImage, deleteImage, rebuildAdvice } from '../../../lib/sei/index-tree/update';
+import { imageCount } from '../../support/sei-tree';
 import { row, seiWorld } from '../../support/sei-fixture';
 
 describe('dynamic update', () => {

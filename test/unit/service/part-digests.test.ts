@@ -3,13 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { IntegrityError } from '../../../lib/core/errors';
 import {
   CHUNK_BYTES,
-  checkWhole,
   decodePartDigests,
   digestBytes,
   digestObject,
   encodePartDigests,
   verifiedRange,
 } from '../../../lib/service/versions/part-digests';
+import { checkWhole } from '../../support/storage';
 
 describe('part digests', () => {
   const bytes = new Uint8Array(randomBytes(3 * CHUNK_BYTES + 1234));

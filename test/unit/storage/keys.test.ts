@@ -2,13 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../lib/core/errors';
 import { chunkKey, currentPointerKey, ownerKey, userKey, versionKey } from '../../../lib/storage/dynamo-keys';
 import { parseBlobName, parseImageId, parseIndexName, parseKeyId, parseOwnerId, parseUploadId, parseUserId, parseVersionId } from '../../../lib/core/ids';
-import {
-  assertObjectKey,
-  imageObjectKey,
-  indexPartObjectKey,
-  isOwnedKey,
-  uploadObjectKey,
-} from '../../../lib/storage/object-keys';
+import { assertObjectKey, imageObjectKey, indexPartObjectKey, uploadObjectKey } from '../../../lib/storage/object-keys';
+import { isOwnedKey } from '../../support/storage';
 import { toImageId, toIndexName, toOwnerId, toUserId, toVersionId } from '../../support/ids';
 
 const ALICE = toOwnerId('a'.repeat(52));

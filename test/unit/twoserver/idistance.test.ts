@@ -3,12 +3,10 @@ import { InvalidInputError, InvalidParametersError, MalformedDataError } from '.
 import { seededRandom } from '../../../lib/core/random';
 import type { VectorSet } from '../../../lib/linalg/vectors';
 import { squaredDistanceAt } from '../../../lib/linalg/vectors';
-import { buildIDistance, partitionGap, templatesInKeyOrder } from '../../../lib/twoserver/idistance';
-import {
-  decodeIDistanceMetadata,
-  encodeIDistanceMetadata,
-  publicMetadata,
-} from '../../../lib/twoserver/idistance-codec';
+import { buildIDistance, partitionGap } from '../../../lib/twoserver/idistance';
+import { templatesInKeyOrder } from '../../support/twoserver';
+import { decodeIDistanceMetadata, encodeIDistanceMetadata } from '../../../lib/twoserver/idistance-codec';
+import { publicMetadata } from '../../support/twoserver';
 import { candidateRanges, RANGE_SLACK, searchRanges } from '../../../lib/twoserver/idistance-query';
 import { allSquaredDistances } from '../../../scripts/bench/baselines/plain-search';
 import { bruteForceRange, iDistanceRangePlain } from '../../support/plain-search';

@@ -13,10 +13,10 @@ import {
   shardLayout,
   shardOfPosition,
   shardOfRecord,
-  shardRecords,
   templateCount,
   totalRecords,
 } from '../../../lib/twoserver/shards';
+import { shardRecords } from '../../support/twoserver';
 
 describe('shard layout', () => {
   // 3 shards of 10, 3 and 8 templates, 4 templates per record: 3 + 1 + 2 records.

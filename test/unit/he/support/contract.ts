@@ -5,7 +5,7 @@
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { DecryptionError, InvalidInputError, MalformedDataError, DimensionMismatchError } from '../../../../lib/core/errors';
 import { seededRandom } from '../../../../lib/core/random';
-import { vectorSet } from '../../../../lib/linalg/vectors';
+import { vectorSet } from '../../../support/vectors';
 import type { VectorSet } from '../../../../lib/linalg/vectors';
 import { loadHeDecryptor, loadHeEvaluator } from '../../../../lib/he/index';
 import { drawBlinding, offsetBound, unblind } from '../../../../lib/he/blinding';

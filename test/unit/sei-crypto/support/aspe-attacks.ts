@@ -22,7 +22,7 @@
  */
 import { EigenvalueDecomposition, Matrix, pseudoInverse, solve } from 'ml-matrix';
 import type { VectorSet } from '../../../../lib/linalg/vectors';
-import { vectorSet } from '../../../../lib/linalg/vectors';
+import { vectorSet } from '../../../support/vectors';
 
 /** Coordinates of ciphertexts in their affine span (PCA, whitened so monomials stay O(1)). */
 export interface AffineFrame {
