@@ -9,7 +9,7 @@
  * separator), no '..', no leading dot, bounded length. With the owner id taken from a verified
  * token, an owner can therefore never address another owner's prefix.
  *
- * Blob names, key ids and upload ids are parsed here too, but not branded: the builders of the
+ * Blob names and key ids are parsed here too, but not branded: the builders of the
  * keys that hold them (lib/storage/object-keys.ts, dynamo-keys.ts, the secret stores) call their
  * parsers. test/unit/architecture/id-parsing.test.ts lists the modules that parse branded ids.
  */
@@ -31,8 +31,6 @@ export type ImageId = Id<'ImageId'>;
 type BlobName = Id<'BlobName'>;
 /** A CS2 secret key (Secrets Manager name suffix, or file name). */
 type KeyId = Id<'KeyId'>;
-/** A pending upload (random, chosen by CS1). */
-type UploadId = Id<'UploadId'>;
 
 /** 256 bits in 5-bit base32 digits. */
 const OWNER_ID_LENGTH = 52;
@@ -44,7 +42,6 @@ export const MAX_IMAGE_ID_LENGTH = 128;
 const MAX_USER_ID_LENGTH = 128;
 export const MAX_BLOB_NAME_LENGTH = 64;
 const MAX_KEY_ID_LENGTH = 128;
-const MAX_UPLOAD_ID_LENGTH = 64;
 
 /** Letters, digits, '.', '_', '-'; starts with a letter or digit; no '..'. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -104,10 +101,6 @@ export function parseBlobName(value: unknown): BlobName {
 
 export function parseKeyId(value: unknown): KeyId {
   return parseName(value, 'key id', MAX_KEY_ID_LENGTH);
-}
-
-export function parseUploadId(value: unknown): UploadId {
-  return parseName(value, 'upload id', MAX_UPLOAD_ID_LENGTH);
 }
 
 /**

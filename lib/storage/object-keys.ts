@@ -1,7 +1,6 @@
 /**
  * S3 object keys. Everything an owner stores lives under `owners/<ownerId>/`, and every
- * component is a parsed name (branded ids of lib/core/ids.ts; part names and upload ids are
- * parsed here), so a key built here can only point into the owner's own prefix:
+ * component is a parsed name (branded ids of lib/core/ids.ts; part names are parsed here), so a key built here can only point into the owner's own prefix:
  *
  *   owners/<ownerId>/images/<imageId>                              encrypted image envelopes
  *   owners/<ownerId>/indexes/<indexName>/<version>/<part>          bulky index parts (e.g. SEI
@@ -10,8 +9,6 @@
  *                                                                  before publish (copied into the
  *                                                                  version's prefix at publish, so
  *                                                                  upload URLs never reach what serves)
- *   owners/<ownerId>/uploads/<uploadId>                            large request bodies uploaded
- *                                                                  through presigned PUTs
  *   owners/<ownerId>/indexes/<indexName>/cleanup-state.json        what the clean-up has seen of
  *                                                                  the index (written by it only)
  *   owners/<ownerId>/image-removals/<imageId>                      an owner's request to remove a
@@ -20,7 +17,7 @@
  *                                                                  index version may list it)
  */
 import { InvalidInputError } from '../core/errors';
-import { parseBlobName, parseUploadId } from '../core/ids';
+import { parseBlobName } from '../core/ids';
 import type { ImageId, IndexName, OwnerId, VersionId } from '../core/ids';
 
 /** S3's own limit on key length (UTF-8 bytes). */
@@ -70,11 +67,6 @@ export function indexesPrefix(ownerId: OwnerId): string {
 export function indexCleanupStateKey(ownerId: OwnerId, indexName: IndexName): string {
   // Not a version name (those start with a time), so never inside a version's prefix.
   return `${ownerPrefix(ownerId)}indexes/${indexName}/cleanup-state.json`;
-}
-
-export function uploadObjectKey(ownerId: OwnerId, uploadId: string): string {
-  parseUploadId(uploadId);
-  return `${ownerPrefix(ownerId)}uploads/${uploadId}`;
 }
 
 function hasControlOrBackslash(key: string): boolean {

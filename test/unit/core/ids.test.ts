@@ -7,7 +7,6 @@ import {
   parseIndexName,
   parseKeyId,
   parseOwnerId,
-  parseUploadId,
   parseUserId,
   parseVersionId,
 } from '../../../lib/core/ids';
@@ -60,7 +59,6 @@ describe('the name parsers', () => {
     ['image id', parseImageId, 128],
     ['blob name', parseBlobName, 64],
     ['key id', parseKeyId, 128],
-    ['upload id', parseUploadId, 64],
     ['user id', parseUserId, 128],
   ] as const;
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../lib/core/errors';
 import { chunkKey, currentPointerKey, ownerKey, userKey, versionKey } from '../../../lib/storage/dynamo-keys';
-import { parseBlobName, parseImageId, parseIndexName, parseKeyId, parseOwnerId, parseUploadId, parseUserId, parseVersionId } from '../../../lib/core/ids';
-import { assertObjectKey, imageObjectKey, indexPartObjectKey, uploadObjectKey } from '../../../lib/storage/object-keys';
+import { parseBlobName, parseImageId, parseIndexName, parseKeyId, parseOwnerId, parseUserId, parseVersionId } from '../../../lib/core/ids';
+import { assertObjectKey, imageObjectKey, indexPartObjectKey } from '../../../lib/storage/object-keys';
 import { isOwnedKey } from '../../support/storage';
 import { toImageId, toIndexName, toOwnerId, toUserId, toVersionId } from '../../support/ids';
 
@@ -20,13 +20,12 @@ describe('storage identifiers and keys', () => {
   });
 
   // The key builders take branded ids, so these parsers are what keeps a hostile name out of every
-  // key; the names they do not brand (parts, uploads) the builders still check.
+  // key; the names they do not brand (parts) the builders still check.
   it.each(HOSTILE)('rejects %j as every kind of name', (name) => {
-    for (const check of [parseIndexName, parseVersionId, parseImageId, parseUserId, parseKeyId, parseBlobName, parseUploadId]) {
+    for (const check of [parseIndexName, parseVersionId, parseImageId, parseUserId, parseKeyId, parseBlobName]) {
       expect(() => check(name)).toThrow(InvalidInputError);
     }
     expect(() => indexPartObjectKey(ALICE, toIndexName('faces'), toVersionId('v1'), name)).toThrow(InvalidInputError);
-    expect(() => uploadObjectKey(ALICE, name)).toThrow(InvalidInputError);
   });
 
   it('rejects owner ids that are not key fingerprints', () => {
@@ -39,7 +38,6 @@ describe('storage identifiers and keys', () => {
     const keys = [
       imageObjectKey(ALICE, toImageId('img')),
       indexPartObjectKey(ALICE, toIndexName('faces'), toVersionId('v1'), 'leaves'),
-      uploadObjectKey(ALICE, 'up1'),
     ];
     for (const key of keys) {
       expect(key.startsWith(`owners/${ALICE}/`)).toBe(true);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, MalformedDataError, NotFoundError } from '../../../lib/core/errors';
 import { seededRandom } from '../../../lib/core/random';
-import { imageObjectKey, indexPartObjectKey, uploadObjectKey } from '../../../lib/storage/object-keys';
+import { imageObjectKey, indexPartObjectKey, indexPartUploadKey } from '../../../lib/storage/object-keys';
 import { S3ObjectStore } from '../../../lib/storage/s3-object-store';
 import { startLocalAws } from '../../support/local-aws';
 import type { LocalAws } from '../../support/local-aws';
@@ -55,7 +55,7 @@ describe('S3ObjectStore against s3rver', () => {
   });
 
   it('a presigned PUT uploads without credentials and a presigned GET reads it back', async () => {
-    const key = uploadObjectKey(OWNER, 'upload-1');
+    const key = indexPartUploadKey(OWNER, toIndexName('photos'), toVersionId('v1'), 'upload-1');
     const body = seededBytes(70_000, 3);
     const put = await store.presignPut(key, { expiresInSeconds: 300, contentType: 'application/octet-stream', contentLength: body.length });
     expect(put.method).toBe('PUT');
@@ -75,7 +75,7 @@ describe('S3ObjectStore against s3rver', () => {
   });
 
   it('a presigned ranged GET signs its Range header and reads exactly that range', async () => {
-    const key = uploadObjectKey(OWNER, 'upload-ranged');
+    const key = indexPartUploadKey(OWNER, toIndexName('photos'), toVersionId('v1'), 'upload-ranged');
     const body = seededBytes(10_000, 5);
     await store.put(key, body);
     const get = await store.presignGet(key, { expiresInSeconds: 60, range: { start: 1000, endExclusive: 1600 } });
@@ -88,7 +88,7 @@ describe('S3ObjectStore against s3rver', () => {
   });
 
   it('refuses bad presign parameters', async () => {
-    const key = uploadObjectKey(OWNER, 'upload-2');
+    const key = indexPartUploadKey(OWNER, toIndexName('photos'), toVersionId('v1'), 'upload-2');
     await expect(store.presignPut(key, { expiresInSeconds: 0, contentType: 'application/octet-stream' })).rejects.toBeInstanceOf(
       InvalidInputError,
     );
