@@ -6,6 +6,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import { MAX_BLOB_NAME_LENGTH, MAX_IMAGE_ID_LENGTH, MAX_INDEX_NAME_LENGTH, MAX_VERSION_LENGTH } from '../core/ids';
+import type { ImageId, IndexName, OwnerId, UserId, VersionId } from '../core/ids';
 import {
   MAX_ENCRYPTED_DIMENSION,
   MAX_IDENTIFY_K,
@@ -27,7 +28,16 @@ export const INDEX_KINDS = ['sei', 'two-server', 'sealed'] as const;
 export type IndexKind = (typeof INDEX_KINDS)[number];
 
 const strict = { additionalProperties: false } as const;
-const ImageId = Type.String({ minLength: 1, maxLength: MAX_IMAGE_ID_LENGTH });
+const RequestedImageId = Type.String({ minLength: 1, maxLength: MAX_IMAGE_ID_LENGTH });
+/*
+ * Ids in CS1's answers, typed as the branded ids CS1 made them from (the JSON schema is a plain
+ * string). The client parses every one of them where an answer enters it (lib/client/answer-ids.ts).
+ */
+const AnsweredOwnerId = Type.Unsafe<OwnerId>(Type.String());
+const AnsweredUserId = Type.Unsafe<UserId>(Type.String());
+const AnsweredIndexName = Type.Unsafe<IndexName>(Type.String());
+const AnsweredVersion = Type.Unsafe<VersionId>(Type.String());
+const AnsweredImageId = Type.Unsafe<ImageId>(Type.String());
 /** An encrypted vector or trapdoor: m = 2d + 2 numbers. */
 const EncryptedVector = Type.Array(Type.Number(), { minItems: 1, maxItems: MAX_ENCRYPTED_DIMENSION });
 const Timestamp = Type.String({ description: 'ISO 8601' });
@@ -55,7 +65,7 @@ export const RegisterOwnerRequestSchema = Type.Object(
 );
 
 export const RegisterOwnerResponseSchema = Type.Object({
-  ownerId: Type.String(),
+  ownerId: AnsweredOwnerId,
   /** False when the same key was registered before. */
   created: Type.Boolean(),
   createdAt: Timestamp,
@@ -63,8 +73,8 @@ export const RegisterOwnerResponseSchema = Type.Object({
 export type RegisterOwnerResponse = Static<typeof RegisterOwnerResponseSchema>;
 
 export const UserRecordSchema = Type.Object({
-  ownerId: Type.String(),
-  userId: Type.String(),
+  ownerId: AnsweredOwnerId,
+  userId: AnsweredUserId,
   status: Type.Union([Type.Literal('active'), Type.Literal('revoked')]),
   createdAt: Timestamp,
   updatedAt: Timestamp,
@@ -78,7 +88,7 @@ export type UserRecord = Static<typeof UserRecordSchema>;
 // Images
 
 export const ImageUploadRequestSchema = Type.Object(
-  { imageId: ImageId, byteLength: Type.Integer({ minimum: 1, maximum: MAX_IMAGE_BYTES }) },
+  { imageId: RequestedImageId, byteLength: Type.Integer({ minimum: 1, maximum: MAX_IMAGE_BYTES }) },
   strict,
 );
 export type ImageUploadRequest = Static<typeof ImageUploadRequestSchema>;
@@ -87,22 +97,22 @@ export const ImageUploadsRequestSchema = Type.Object(
   { images: Type.Array(ImageUploadRequestSchema, { minItems: 1, maxItems: MAX_IMAGES_PER_REQUEST }) },
   strict,
 );
-export const ImageUploadSchema = Type.Composite([PresignedRequestSchema, Type.Object({ imageId: Type.String() })]);
+export const ImageUploadSchema = Type.Composite([PresignedRequestSchema, Type.Object({ imageId: AnsweredImageId })]);
 export type ImageUpload = Static<typeof ImageUploadSchema>;
 export const ImageUploadsResponseSchema = Type.Object({ uploads: Type.Array(ImageUploadSchema) });
 
 export const ImageDownloadsRequestSchema = Type.Object(
-  { imageIds: Type.Array(ImageId, { minItems: 1, maxItems: MAX_IMAGES_PER_REQUEST }) },
+  { imageIds: Type.Array(RequestedImageId, { minItems: 1, maxItems: MAX_IMAGES_PER_REQUEST }) },
   strict,
 );
-export const ImageDownloadSchema = Type.Composite([PresignedRequestSchema, Type.Object({ imageId: Type.String(), byteLength: Type.Integer() })]);
+export const ImageDownloadSchema = Type.Composite([PresignedRequestSchema, Type.Object({ imageId: AnsweredImageId, byteLength: Type.Integer() })]);
 export type ImageDownload = Static<typeof ImageDownloadSchema>;
 export const ImageDownloadsResponseSchema = Type.Object({ downloads: Type.Array(ImageDownloadSchema) });
 
 export const ImageRemovalsRequestSchema = Type.Object(
   {
     /** Images the owner deleted from its indexes: their envelopes are to go. */
-    imageIds: Type.Array(ImageId, { minItems: 1, maxItems: MAX_IMAGES_PER_REQUEST }),
+    imageIds: Type.Array(RequestedImageId, { minItems: 1, maxItems: MAX_IMAGES_PER_REQUEST }),
     /**
      * Index name -> the first version of that index without these images (the one the delete
      * published). Older versions of it, and of every index not named, may still list them.
@@ -117,7 +127,7 @@ export const ImageRemovalsRequestSchema = Type.Object(
   strict,
 );
 export type ImageRemovalsRequest = Static<typeof ImageRemovalsRequestSchema>;
-export const ImageRemovalSchema = Type.Object({ imageId: Type.String(), requestedAt: Timestamp });
+export const ImageRemovalSchema = Type.Object({ imageId: AnsweredImageId, requestedAt: Timestamp });
 export type ImageRemoval = Static<typeof ImageRemovalSchema>;
 export const ImageRemovalsResponseSchema = Type.Object({ removals: Type.Array(ImageRemovalSchema) });
 
@@ -147,7 +157,7 @@ export const CreateVersionRequestSchema = Type.Object(
 export type CreateVersionRequest = Static<typeof CreateVersionRequestSchema>;
 
 export const CreateVersionResponseSchema = Type.Object({
-  version: Type.String(),
+  version: AnsweredVersion,
   kind: Type.String(),
   uploads: Type.Record(Type.String(), PresignedRequestSchema),
 });
@@ -167,8 +177,8 @@ export const PublishRequestSchema = Type.Object(
 );
 
 export const PublishResponseSchema = Type.Object({
-  version: Type.String(),
-  previousVersion: Type.Union([Type.String(), Type.Null()]),
+  version: AnsweredVersion,
+  previousVersion: Type.Union([AnsweredVersion, Type.Null()]),
   kind: Type.String(),
   publishedAt: Timestamp,
 });
@@ -184,10 +194,10 @@ export const IndexProvenanceSchema = Type.Object({
   updates: Type.Optional(
     Type.Array(
       Type.Object({
-        version: Type.String(),
-        previousVersion: Type.String(),
+        version: AnsweredVersion,
+        previousVersion: AnsweredVersion,
         operation: Type.Union([Type.Literal('add'), Type.Literal('delete')]),
-        imageId: Type.String(),
+        imageId: AnsweredImageId,
       }),
     ),
   ),
@@ -198,11 +208,11 @@ export const PUBLISH_PHASES = ['queued', 'checking', 'copying', 'validating', 's
 
 /** A publish job, as the publish route starts it and the status route reports it. */
 export const PublishJobSchema = Type.Object({
-  indexName: Type.String(),
-  version: Type.String(),
+  indexName: AnsweredIndexName,
+  version: AnsweredVersion,
   /** running: not finished yet (see progress); succeeded: `result` serves; failed: `error`, nothing changed. */
   status: Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed')]),
-  expectedCurrent: Type.Union([Type.String(), Type.Null()]),
+  expectedCurrent: Type.Union([AnsweredVersion, Type.Null()]),
   startedAt: Timestamp,
   updatedAt: Timestamp,
   progress: Type.Object({
@@ -223,11 +233,11 @@ export type PublishJob = Static<typeof PublishJobSchema>;
 
 /** GET index: the serving version and its kind's public summary. */
 export const IndexDescriptionSchema = Type.Object({
-  indexName: Type.String(),
-  version: Type.String(),
+  indexName: AnsweredIndexName,
+  version: AnsweredVersion,
   kind: Type.String(),
   publishedAt: Timestamp,
-  previousVersion: Type.Union([Type.String(), Type.Null()]),
+  previousVersion: Type.Union([AnsweredVersion, Type.Null()]),
   summary: Type.Record(Type.String(), Type.Unknown()),
   provenance: Type.Optional(IndexProvenanceSchema),
 });
@@ -282,7 +292,7 @@ export type IndexDescription<S = SeiIndexSummary | TwoServerIndexSummary | Seale
 
 export const AddImageRequestSchema = Type.Object(
   {
-    imageId: ImageId,
+    imageId: RequestedImageId,
     /** The image's encrypted index vector f' (m = 2d + 2 entries). */
     vector: EncryptedVector,
     /** A trapdoor of the same feature vector under the owner's own user key (m entries). */
@@ -294,9 +304,9 @@ export type AddImageRequest = Static<typeof AddImageRequestSchema>;
 
 export const RebuildAdviceSchema = Type.Object({ advisable: Type.Boolean(), reasons: Type.Array(Type.String()) });
 export const UpdateResponseSchema = Type.Object({
-  version: Type.String(),
-  previousVersion: Type.String(),
-  imageId: Type.String(),
+  version: AnsweredVersion,
+  previousVersion: AnsweredVersion,
+  imageId: AnsweredImageId,
   leaf: Type.Integer(),
   imageCount: Type.Integer(),
   rebuildAdvice: RebuildAdviceSchema,
@@ -319,12 +329,12 @@ export const SearchRequestSchema = Type.Object(
 export type SearchRequest = Static<typeof SearchRequestSchema>;
 
 export const SearchHitSchema = Type.Object({
-  imageId: Type.String(),
+  imageId: AnsweredImageId,
   /** Encrypted score: smaller is nearer; comparable only within one trapdoor's list. */
   score: Type.Number(),
 });
 export const SearchResponseSchema = Type.Object({
-  version: Type.String(),
+  version: AnsweredVersion,
   /** One list per trapdoor, in request order. */
   results: Type.Array(Type.Object({ hits: Type.Array(SearchHitSchema) })),
   /** Of the version searched. */
@@ -349,7 +359,7 @@ export const SealedLeavesRequestSchema = Type.Object(
 export type SealedLeavesRequest = Static<typeof SealedLeavesRequestSchema>;
 
 export const SealedLeavesResponseSchema = Type.Object({
-  version: Type.String(),
+  version: AnsweredVersion,
   leafBytes: Type.Integer(),
   /** The leaves answered, in request order. */
   leaves: Type.Array(Type.Integer()),
@@ -379,8 +389,8 @@ export type IdentifyRequest = Static<typeof IdentifyRequestSchema>;
 
 /** Identification answers ids only, nearest first: never distances. */
 export const IdentifyResponseSchema = Type.Object({
-  version: Type.String(),
-  templateIds: Type.Array(Type.String()),
+  version: AnsweredVersion,
+  templateIds: Type.Array(AnsweredImageId),
   /** Range queries: more templates were within the threshold than one answer carries. */
   truncated: Type.Optional(Type.Boolean()),
   /** Of the version searched. */

@@ -1,3 +1,4 @@
+import type { ImageId } from '../core/ids';
 /**
  * The files of one index build, by logical name: what `owner index` writes and `owner publish`
  * reads. Where they live is the caller's business (a staging folder on disk for the CLI); the
@@ -20,7 +21,7 @@ export const BUILD_FILES = {
 } as const;
 
 /** The encrypted image (envelope) of an image id. */
-export function envelopeFile(imageId: string): string {
+export function envelopeFile(imageId: ImageId): string {
   return `images/${imageId}.bsie`;
 }
 

@@ -12,6 +12,7 @@
  *   const { results } = await user.search(ownerId, 'main', { trapdoors: [t], k: 10 });
  */
 import { MAX_IMAGES_PER_REQUEST } from '../api/limits';
+import type { ImageId, IndexName, OwnerId, UserId, VersionId } from '../core/ids';
 import { base64ToBytes, bytesToBase64 } from '../codec/base64';
 import { isBinaryContent, OCTET_STREAM } from '../api/media-types';
 import { CS1_API, pathOf } from '../api/routes';
@@ -21,6 +22,7 @@ import type { Cs1RouteName } from '../api/routes';
 import { IntegrityError, InvalidInputError, MalformedDataError } from '../core/errors';
 import { SEALED_ROUTING_PART } from '../service/sealed/sealed-index-kind';
 import { TWO_SERVER_PUBLIC_PART } from '../service/two-server/metadata';
+import { withParsedIds } from './answer-ids';
 import { indexManifestOf, signIndexManifest } from './index-manifest';
 import { IndexVerifier } from './index-verifier';
 import type { VerifiedVersion } from './index-verifier';
@@ -65,7 +67,7 @@ export const DEFAULT_CONCURRENCY = 8;
 
 
 export interface ImageEnvelope {
-  readonly imageId: string;
+  readonly imageId: ImageId;
   /** The encrypted image (lib/crypto/image-envelope). */
   readonly envelope: Uint8Array;
 }
@@ -89,7 +91,7 @@ export interface PublishIndexOptions extends TransferOptions, PublishWaitOptions
    * published yet). Default: whatever serves when the publish starts, so a concurrent publish
    * between then and the flip makes this one fail with 409 instead of silently replacing it.
    */
-  readonly expectedCurrent?: string | null;
+  readonly expectedCurrent?: VersionId | null;
 }
 
 function isNotFound(error: unknown): boolean {
@@ -101,6 +103,12 @@ const PARAMETER_WHAT: Readonly<Record<string, string>> = { ownerId: 'owner id', 
 
 function segment(value: string, what: string): void {
   if (typeof value !== 'string' || value.length === 0) throw new InvalidInputError(`${what} must be a non-empty string`);
+}
+
+/** A JSON answer of CS1, its ids parsed (answer-ids.ts). */
+function answerOf<T>(endpoint: string, operation: string): (response: Response) => Promise<T> {
+  const decode = jsonOf<T>(endpoint, operation);
+  return async (response) => withParsedIds(await decode(response), `the answer of ${endpoint} to ${operation}`);
 }
 
 function plainArray(values: ArrayLike<number>): number[] {
@@ -148,12 +156,12 @@ export class Cs1Client {
   }
 
   /** PUT a user (adds or re-activates it). Idempotent. */
-  async putUser(ownerId: string, userId: string): Promise<UserRecord> {
+  async putUser(ownerId: OwnerId, userId: UserId): Promise<UserRecord> {
     return this.api('putUser', { ownerId, userId }, `adding user "${userId}"`, true);
   }
 
   /** DELETE a user: its tokens are refused from the next request on. Idempotent. */
-  async revokeUser(ownerId: string, userId: string): Promise<UserRecord> {
+  async revokeUser(ownerId: OwnerId, userId: UserId): Promise<UserRecord> {
     return this.api('revokeUser', { ownerId, userId }, `revoking user "${userId}"`, true);
   }
 
@@ -161,14 +169,14 @@ export class Cs1Client {
   // Images
 
   /** Presigned PUTs for 1..100 envelopes. Idempotent (issuing URLs changes nothing). */
-  async createImageUploads(ownerId: string, images: readonly ImageUploadRequest[]): Promise<ImageUpload[]> {
+  async createImageUploads(ownerId: OwnerId, images: readonly ImageUploadRequest[]): Promise<ImageUpload[]> {
     const body = { images: images.map(({ imageId, byteLength }) => ({ imageId, byteLength })) };
     const { uploads } = await this.api<{ uploads: ImageUpload[] }>('imageUploads', { ownerId }, 'requesting upload URLs', true, body);
     return uploads;
   }
 
   /** Uploads any number of envelopes: URLs in batches of 100, PUTs in parallel. */
-  async uploadImages(ownerId: string, images: readonly ImageEnvelope[], options: TransferOptions = {}): Promise<void> {
+  async uploadImages(ownerId: OwnerId, images: readonly ImageEnvelope[], options: TransferOptions = {}): Promise<void> {
     const total = images.length;
     let done = 0;
     let bytes = 0;
@@ -191,7 +199,7 @@ export class Cs1Client {
   }
 
   /** Presigned GETs for 1..100 existing images (404 naming unknown ids). Idempotent. */
-  async imageDownloads(ownerId: string, imageIds: readonly string[]): Promise<ImageDownload[]> {
+  async imageDownloads(ownerId: OwnerId, imageIds: readonly ImageId[]): Promise<ImageDownload[]> {
     const { downloads } = await this.api<{ downloads: ImageDownload[] }>(
       'imageDownloads',
       { ownerId },
@@ -203,7 +211,7 @@ export class Cs1Client {
   }
 
   /** Downloads the envelopes of any number of images (URLs in batches of 100), in request order. */
-  async downloadImages(ownerId: string, imageIds: readonly string[], options: TransferOptions = {}): Promise<ImageEnvelope[]> {
+  async downloadImages(ownerId: OwnerId, imageIds: readonly ImageId[], options: TransferOptions = {}): Promise<ImageEnvelope[]> {
     const unique = [...new Set(imageIds)];
     const envelopes = new Map<string, Uint8Array>();
     let bytes = 0;
@@ -232,7 +240,7 @@ export class Cs1Client {
    * may list them; `absentFrom` names, per index, the first version without them. Idempotent
    * (asking again keeps the first request).
    */
-  async requestImageRemovals(ownerId: string, imageIds: readonly string[], absentFrom: Readonly<Record<string, string>>): Promise<ImageRemoval[]> {
+  async requestImageRemovals(ownerId: OwnerId, imageIds: readonly ImageId[], absentFrom: Readonly<Record<string, string>>): Promise<ImageRemoval[]> {
     const removals: ImageRemoval[] = [];
     for (const batch of chunks(imageIds, MAX_IMAGES_PER_REQUEST)) {
       const body = { imageIds: [...batch], absentFrom: { ...absentFrom } };
@@ -245,7 +253,7 @@ export class Cs1Client {
   // Index versions
 
   /** Starts a version: presigned PUTs for its parts. Not idempotent (each call makes a new version). */
-  async createIndexVersion(ownerId: string, indexName: string, request: CreateVersionRequest): Promise<CreateVersionResponse> {
+  async createIndexVersion(ownerId: OwnerId, indexName: IndexName, request: CreateVersionRequest): Promise<CreateVersionResponse> {
     return this.api('createIndexVersion', { ownerId, indexName }, `creating a version of index "${indexName}"`, false, {
       kind: request.kind,
       parts: { ...request.parts },
@@ -277,10 +285,10 @@ export class Cs1Client {
    * serving version as if it had just been published.
    */
   async publishIndexVersion(
-    ownerId: string,
-    indexName: string,
-    version: string,
-    expectedCurrent: string | null,
+    ownerId: OwnerId,
+    indexName: IndexName,
+    version: VersionId,
+    expectedCurrent: VersionId | null,
     signedManifest?: string,
     options: PublishWaitOptions = {},
   ): Promise<PublishResponse> {
@@ -289,7 +297,7 @@ export class Cs1Client {
   }
 
   /** POST publish: starts CS1's publish job (202) and returns it without waiting. Idempotent. */
-  async startPublish(ownerId: string, indexName: string, version: string, expectedCurrent: string | null, signedManifest?: string): Promise<PublishJob> {
+  async startPublish(ownerId: OwnerId, indexName: IndexName, version: VersionId, expectedCurrent: VersionId | null, signedManifest?: string): Promise<PublishJob> {
     return this.api('publishIndexVersion', { ownerId, indexName, version }, `publishing version "${version}" of index "${indexName}"`, true, {
       expectedCurrent,
       ...(signedManifest !== undefined ? { signedManifest } : {}),
@@ -297,7 +305,7 @@ export class Cs1Client {
   }
 
   /** GET publish: the version's publish job as CS1 reports it now. */
-  async publishStatus(ownerId: string, indexName: string, version: string): Promise<PublishJob> {
+  async publishStatus(ownerId: OwnerId, indexName: IndexName, version: VersionId): Promise<PublishJob> {
     return this.api('publishStatus', { ownerId, indexName, version }, `reading the publish status of version "${version}" of index "${indexName}"`, true);
   }
 
@@ -308,9 +316,9 @@ export class Cs1Client {
    * a job always ends, since CS1 reports one whose worker died as failed once its lease passes.
    */
   async waitForPublish(
-    ownerId: string,
-    indexName: string,
-    version: string,
+    ownerId: OwnerId,
+    indexName: IndexName,
+    version: VersionId,
     options: PublishWaitOptions & { readonly started?: PublishJob } = {},
   ): Promise<PublishResponse> {
     let job = options.started ?? (await this.publishStatus(ownerId, indexName, version));
@@ -341,10 +349,10 @@ export class Cs1Client {
    * owner's signing key (undefined otherwise: the version is published unsigned).
    */
   async signManifest(
-    ownerId: string,
-    indexName: string,
+    ownerId: OwnerId,
+    indexName: IndexName,
     created: Pick<CreateVersionResponse, 'version' | 'kind'>,
-    expectedCurrent: string | null,
+    expectedCurrent: VersionId | null,
     parts: Readonly<Record<string, Uint8Array>>,
   ): Promise<string | undefined> {
     if (this.options.signingKey === undefined) return undefined;
@@ -354,8 +362,8 @@ export class Cs1Client {
 
   /** create -> upload parts -> publish, atomically replacing what serves (see PublishIndexOptions). */
   async publishIndex(
-    ownerId: string,
-    indexName: string,
+    ownerId: OwnerId,
+    indexName: IndexName,
     kind: IndexKind,
     parts: Readonly<Record<string, Uint8Array>>,
     options: PublishIndexOptions = {},
@@ -370,7 +378,7 @@ export class Cs1Client {
   }
 
   /** The serving version and its public summary (404 ServiceError if nothing was published). */
-  async getIndex<S = IndexDescription['summary']>(ownerId: string, indexName: string): Promise<IndexDescription<S>> {
+  async getIndex<S = IndexDescription['summary']>(ownerId: OwnerId, indexName: IndexName): Promise<IndexDescription<S>> {
     const description = await this.api<IndexDescription<S>>('getIndex', { ownerId, indexName }, `reading index "${indexName}"`, true);
     const verified = await this.verified(ownerId, indexName, description.version, description.provenance, description.kind);
     if (verified !== undefined) this.verifiedDescriptions.set(description, verified);
@@ -378,7 +386,7 @@ export class Cs1Client {
   }
 
   /** Like getIndex, but undefined when the index has no published version. */
-  async findIndex(ownerId: string, indexName: string): Promise<IndexDescription | undefined> {
+  async findIndex(ownerId: OwnerId, indexName: IndexName): Promise<IndexDescription | undefined> {
     try {
       return await this.getIndex(ownerId, indexName);
     } catch (error) {
@@ -391,7 +399,7 @@ export class Cs1Client {
   // SEI dynamic updates and search
 
   /** Adds one image to the serving SEI index (a new version). Not idempotent: a repeat is a 409. */
-  async addImage(ownerId: string, indexName: string, request: AddImageRequest): Promise<UpdateResponse> {
+  async addImage(ownerId: OwnerId, indexName: IndexName, request: AddImageRequest): Promise<UpdateResponse> {
     return this.api('addImage', { ownerId, indexName }, `adding image "${request.imageId}"`, false, {
       imageId: request.imageId,
       vector: plainArray(request.vector),
@@ -400,12 +408,12 @@ export class Cs1Client {
   }
 
   /** Removes one image from the serving SEI index (a new version). Not idempotent: a repeat is a 404. */
-  async deleteImage(ownerId: string, indexName: string, imageId: string): Promise<UpdateResponse> {
+  async deleteImage(ownerId: OwnerId, indexName: IndexName, imageId: ImageId): Promise<UpdateResponse> {
     return this.api('deleteImage', { ownerId, indexName, imageId }, `deleting image "${imageId}"`, false);
   }
 
   /** SEI top-k search; one result list per trapdoor, in request order. Idempotent (a read). */
-  async search(ownerId: string, indexName: string, request: SearchRequest): Promise<SearchResponse> {
+  async search(ownerId: OwnerId, indexName: IndexName, request: SearchRequest): Promise<SearchResponse> {
     const response = await this.api<SearchResponse>('search', { ownerId, indexName }, `search in index "${indexName}"`, true, {
       trapdoors: request.trapdoors.map(plainArray),
       k: request.k,
@@ -423,7 +431,7 @@ export class Cs1Client {
    * 'bytes' delivery gets them in the answer; 'urls' gets presigned ranged GETs and reads them
    * (in parallel). Idempotent (a read).
    */
-  async sealedLeaves(ownerId: string, indexName: string, request: SealedLeavesRequest): Promise<Map<number, Uint8Array>> {
+  async sealedLeaves(ownerId: OwnerId, indexName: IndexName, request: SealedLeavesRequest): Promise<Map<number, Uint8Array>> {
     const operation = `reading leaves of index "${indexName}"`;
     const body = {
       version: request.version,
@@ -437,7 +445,7 @@ export class Cs1Client {
       if (isBinaryContent(response.headers.get('content-type') ?? undefined)) {
         return decodeSealedLeavesAnswer(await bytesOf(response), `the answer to ${operation}`);
       }
-      return jsonOf<SealedLeavesResponse>(this.endpoint, operation)(response);
+      return answerOf<SealedLeavesResponse>(this.endpoint, operation)(response);
     });
     const { leafBytes, leaves } = answer;
     const out = new Map<number, Uint8Array>();
@@ -470,7 +478,7 @@ export class Cs1Client {
   // Two-server identification
 
   /** Identification with an encrypted query (range: tauSquared; nearest: k). Idempotent (a read). */
-  async identify(ownerId: string, indexName: string, request: IdentifyRequest): Promise<IdentifyResponse> {
+  async identify(ownerId: OwnerId, indexName: IndexName, request: IdentifyRequest): Promise<IdentifyResponse> {
     const body = {
       query: bytesToBase64(request.query),
       ...(request.tauSquared !== undefined ? { tauSquared: request.tauSquared } : {}),
@@ -489,13 +497,13 @@ export class Cs1Client {
   // -------------------------------------------------------------------------------------------
 
   /** The verifier's check of a version this client read (nothing without a verifier). */
-  private async verified(ownerId: string, indexName: string, version: string, provenance: unknown, kind: string): Promise<VerifiedVersion | undefined> {
+  private async verified(ownerId: OwnerId, indexName: IndexName, version: VersionId, provenance: unknown, kind: string): Promise<VerifiedVersion | undefined> {
     return this.options.verifier?.verify(ownerId, indexName, version, provenance, kind);
   }
 
   /** Downloads a part an index description announces, checked against the announced size and SHA-256 and the owner's signature. */
   private async downloadAnnouncedPart(
-    description: object & { indexName: string; version: string },
+    description: object & { indexName: IndexName; version: VersionId },
     announced: { bytes: number; sha256: string; download?: PresignedRequest } | undefined,
     part: string,
     what: string,
@@ -513,7 +521,7 @@ export class Cs1Client {
   }
 
   /** A part downloaded whole must be the one the owner signed (when this client verifies). */
-  private checkDownloadedPart(description: object & { indexName: string; version: string }, part: string, bytes: number, sha256: string): void {
+  private checkDownloadedPart(description: object & { indexName: IndexName; version: VersionId }, part: string, bytes: number, sha256: string): void {
     if (this.options.verifier === undefined) return;
     // getIndex verified the description and remembered it.
     const verified = this.verifiedDescriptions.get(description);
@@ -536,7 +544,7 @@ export class Cs1Client {
     body?: unknown,
     authorized = true,
   ): Promise<T> {
-    return exchange(this.engine, this.apiExchange(route, parameters, operation, idempotent, body, authorized), jsonOf<T>(this.endpoint, operation));
+    return exchange(this.engine, this.apiExchange(route, parameters, operation, idempotent, body, authorized), answerOf<T>(this.endpoint, operation));
   }
 
   /** The HTTP exchange of a route of the contract (`accept`: the media types the answer may have). */

@@ -15,6 +15,8 @@
  */
 import { base64ToBytes, isBase64 } from '../codec/base64';
 import { MalformedDataError } from '../core/errors';
+import { parseIndexName, parseOwnerId, parseStoredId, parseUserId, parseVersionId } from '../core/ids';
+import type { IndexName, OwnerId, UserId, VersionId } from '../core/ids';
 import type { BundledModelId, FeatureLayer } from '../features/models/types';
 import type { FeatureSpec } from './features';
 
@@ -36,7 +38,7 @@ export interface KeyRequest {
 export type EmbeddingKind = 'cnn-pca' | 'face';
 
 export interface TwoServerReference {
-  readonly indexName: string;
+  readonly indexName: IndexName;
   readonly embedding: EmbeddingKind;
   /** Embeddings are multiplied by 10^decimals and rounded. */
   readonly decimals: number;
@@ -53,8 +55,8 @@ export interface Grant {
   readonly format: typeof GRANT_FORMAT;
   readonly version: typeof FORMAT_VERSION;
   readonly issuedAt: string;
-  readonly ownerId: string;
-  readonly userId: string;
+  readonly ownerId: OwnerId;
+  readonly userId: UserId;
   readonly endpoint: string;
   /** Owner-signed user token (a JWT), and when it expires (ISO 8601). */
   readonly token: string;
@@ -66,7 +68,7 @@ export interface Grant {
   readonly pca: string;
   readonly sei: {
     /** Absent when the build has no SEI index (the user key still comes: it is the GenKey's). */
-    readonly indexName?: string;
+    readonly indexName?: IndexName;
     readonly d: number;
     /** base64 of encodeUserKey({Abar, U}). */
     readonly userKey: string;
@@ -74,10 +76,10 @@ export interface Grant {
      * The index version published from the build this grant's PCA belongs to (updates keep
      * it as their publishedFrom): another one serving means the owner re-indexed.
      */
-    readonly publishedVersion?: string;
+    readonly publishedVersion?: VersionId;
   };
   /** The build's sealed index: its name, and the index key (base64 of encodeIndexKey) that opens it. */
-  readonly sealed?: { readonly indexName: string; readonly keyId: string; readonly indexKey: string };
+  readonly sealed?: { readonly indexName: IndexName; readonly keyId: string; readonly indexKey: string };
   /** base64 of encodeImageKey. */
   readonly imageKey: string;
   /** Projected feature vectors of other images, for K-anonymous requests (float64 LE rows of d). */
@@ -92,6 +94,11 @@ class Checker {
 
   fail(problem: string): never {
     throw new MalformedDataError(this.what, problem);
+  }
+
+  /** An id, by its parser (lib/core/ids.ts): a bad one is this file's malformed data. */
+  id<T>(parse: (value: unknown) => T, value: unknown, field: string): T {
+    return parseStoredId(parse, value, `${this.what}: ${field}`);
   }
 
   object(value: unknown, field: string): Json {
@@ -164,7 +171,7 @@ function decodeTwoServer(check: Checker, value: unknown): TwoServerReference | u
       ? { tauSquared: check.integer(query.tauSquared, 'twoServer.defaultQuery.tauSquared', 0, Number.MAX_SAFE_INTEGER) }
       : { k: check.integer(query.k, 'twoServer.defaultQuery.k', 1, 50) };
   return {
-    indexName: check.string(json.indexName, 'twoServer.indexName', 64),
+    indexName: check.id(parseIndexName, json.indexName, 'twoServer.indexName'),
     embedding,
     decimals: check.integer(json.decimals, 'twoServer.decimals', 0, 9),
     maxAbs: check.integer(json.maxAbs, 'twoServer.maxAbs', 1, 1 << 30),
@@ -196,8 +203,8 @@ export function decodeGrant(value: unknown, what = 'grant'): DecodedGrant {
     format: GRANT_FORMAT,
     version: FORMAT_VERSION,
     issuedAt: check.string(json.issuedAt, 'issuedAt', 64),
-    ownerId: check.string(json.ownerId, 'ownerId', 64),
-    userId: check.string(json.userId, 'userId', 128),
+    ownerId: check.id(parseOwnerId, json.ownerId, 'ownerId'),
+    userId: check.id(parseUserId, json.userId, 'userId'),
     endpoint: check.string(json.endpoint, 'endpoint', 2048),
     token: check.string(json.token, 'token', 4096),
     tokenExpiresAt: check.string(json.tokenExpiresAt, 'tokenExpiresAt', 64),
@@ -205,13 +212,13 @@ export function decodeGrant(value: unknown, what = 'grant'): DecodedGrant {
     features: decodeFeatures(check, json.features),
     pca: json.pca as string,
     sei: {
-      ...(sei.indexName !== undefined ? { indexName: check.string(sei.indexName, 'sei.indexName', 64) } : {}),
+      ...(sei.indexName !== undefined ? { indexName: check.id(parseIndexName, sei.indexName, 'sei.indexName') } : {}),
       d: seiD,
       userKey: sei.userKey as string,
-      ...(sei.publishedVersion !== undefined ? { publishedVersion: check.string(sei.publishedVersion, 'sei.publishedVersion', 128) } : {}),
+      ...(sei.publishedVersion !== undefined ? { publishedVersion: check.id(parseVersionId, sei.publishedVersion, 'sei.publishedVersion') } : {}),
     },
     ...(sealed
-      ? { sealed: { indexName: check.string(sealed.indexName, 'sealed.indexName', 64), keyId: check.string(sealed.keyId, 'sealed.keyId', 128), indexKey: sealed.indexKey as string } }
+      ? { sealed: { indexName: check.id(parseIndexName, sealed.indexName, 'sealed.indexName'), keyId: check.string(sealed.keyId, 'sealed.keyId', 128), indexKey: sealed.indexKey as string } }
       : {}),
     imageKey: json.imageKey as string,
     decoys: { n: decoyN, d: decoyD, data: decoysJson.data as string },

@@ -6,6 +6,8 @@
 import { base32 } from '../codec/base32';
 import { hmacSha256 } from '../crypto/digest';
 import type { ImageKey } from '../crypto/types';
+import { parseImageId } from '../core/ids';
+import type { ImageId } from '../core/ids';
 
 /**
  * 18 base32 characters: 90 bits (a collision among a million images has probability ~1e-15).
@@ -14,7 +16,7 @@ import type { ImageKey } from '../crypto/types';
 const IMAGE_ID_LENGTH = 18;
 const encoder = new TextEncoder();
 
-export async function imageIdOf(imageKey: ImageKey, relativePath: string): Promise<string> {
+export async function imageIdOf(imageKey: ImageKey, relativePath: string): Promise<ImageId> {
   const digest = await hmacSha256(imageKey.raw, encoder.encode(`blindsight-image-id/v1\0${relativePath}`));
-  return base32(digest).slice(0, IMAGE_ID_LENGTH);
+  return parseImageId(base32(digest).slice(0, IMAGE_ID_LENGTH));
 }

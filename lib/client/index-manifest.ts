@@ -21,6 +21,7 @@ import type { Ed25519PrivateJwk, Ed25519PublicJwk } from '../auth/types';
 import { MAX_SIGNED_MANIFEST_LENGTH } from '../api/limits';
 import { IntegrityError, InvalidInputError } from '../core/errors';
 import { sha256Hex } from '../crypto/digest';
+import type { ImageId, IndexName, OwnerId, VersionId } from '../core/ids';
 
 export const INDEX_MANIFEST_TYPE = 'blindsight-index-manifest';
 /** JWS "typ" of a signed manifest, so no other owner signature (a token) passes as one. */
@@ -37,13 +38,13 @@ export interface ManifestPart {
 /** What the owner signs for one published version. */
 export interface IndexManifest {
   readonly type: typeof INDEX_MANIFEST_TYPE;
-  readonly ownerId: string;
-  readonly indexName: string;
+  readonly ownerId: OwnerId;
+  readonly indexName: IndexName;
   /** The version CS1 named when the owner created it. */
-  readonly version: string;
+  readonly version: VersionId;
   readonly kind: string;
   /** The version the owner expected to replace (null: the index's first). */
-  readonly previousVersion: string | null;
+  readonly previousVersion: VersionId | null;
   /** ISO 8601, the owner's clock. */
   readonly signedAt: string;
   /** Every uploaded part, by name. */
@@ -62,15 +63,15 @@ export interface IndexProvenance {
 }
 
 export interface IndexUpdateRecord {
-  readonly version: string;
-  readonly previousVersion: string;
+  readonly version: VersionId;
+  readonly previousVersion: VersionId;
   readonly operation: 'add' | 'delete';
-  readonly imageId: string;
+  readonly imageId: ImageId;
 }
 
 /** The manifest of parts about to be uploaded for `version`. */
 export async function indexManifestOf(
-  binding: { readonly ownerId: string; readonly indexName: string; readonly version: string; readonly kind: string; readonly previousVersion: string | null },
+  binding: { readonly ownerId: OwnerId; readonly indexName: IndexName; readonly version: VersionId; readonly kind: string; readonly previousVersion: VersionId | null },
   parts: Readonly<Record<string, Uint8Array>>,
   now: Date = new Date(),
 ): Promise<IndexManifest> {
@@ -110,12 +111,12 @@ export async function signIndexManifest(manifest: IndexManifest, privateJwk: Ed2
 /** What the verifier must find in the manifest. */
 export interface ExpectedManifest {
   /** The owner the verifier trusts (from its grant). */
-  readonly ownerId: string;
+  readonly ownerId: OwnerId;
   /** The owner's public key, when the verifier holds it; else the key in the JWS, checked against ownerId. */
   readonly ownerPublicKey?: Ed25519PublicJwk;
-  readonly indexName: string;
+  readonly indexName: IndexName;
   /** The version CS1 says it served. */
-  readonly version: string;
+  readonly version: VersionId;
   readonly kind?: string;
 }
 

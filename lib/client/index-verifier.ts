@@ -17,6 +17,7 @@ import type { Ed25519PublicJwk } from '../auth/types';
 import { IntegrityError } from '../core/errors';
 import { verifyIndexManifest } from './index-manifest';
 import type { IndexManifest, IndexUpdateRecord } from './index-manifest';
+import type { IndexName, OwnerId, VersionId } from '../core/ids';
 
 export interface IndexVerifierOptions {
   /** The owner's public key when the caller holds it (else the key in each JWS is checked against the owner id). */
@@ -30,10 +31,10 @@ export interface IndexVerifierOptions {
 }
 
 export interface VerifiedVersion {
-  readonly ownerId: string;
-  readonly indexName: string;
+  readonly ownerId: OwnerId;
+  readonly indexName: IndexName;
   /** The version CS1 served. */
-  readonly version: string;
+  readonly version: VersionId;
   /** The owner's signed manifest of the version the served one derives from (itself without updates). */
   readonly manifest: IndexManifest;
   /** Updates CS1 applied since the signed version, oldest first (empty unless accepted). */
@@ -49,7 +50,7 @@ const MAX_VERIFIED = 64;
 export class IndexVerifier {
   private readonly options: IndexVerifierOptions;
   /** ownerId/indexName -> the newest version verified and the version it replaced. */
-  private readonly newest = new Map<string, { version: string; previous: string | null }>();
+  private readonly newest = new Map<string, { version: VersionId; previous: string | null }>();
   private readonly verified = new Map<string, Promise<VerifiedVersion>>();
 
   constructor(options: IndexVerifierOptions = {}) {
@@ -61,7 +62,7 @@ export class IndexVerifier {
    * index and version when it is missing, forged, of another version, or older than what this
    * verifier has already seen.
    */
-  async verify(ownerId: string, indexName: string, version: string, provenance: unknown, kind?: string): Promise<VerifiedVersion> {
+  async verify(ownerId: OwnerId, indexName: IndexName, version: VersionId, provenance: unknown, kind?: string): Promise<VerifiedVersion> {
     const cacheKey = `${ownerId}/${indexName}/${version}/${isRecord(provenance) ? JSON.stringify(provenance) : ''}`;
     let verifying = this.verified.get(cacheKey);
     if (verifying === undefined) {
@@ -85,7 +86,7 @@ export class IndexVerifier {
     }
   }
 
-  private async check(ownerId: string, indexName: string, version: string, provenance: unknown, kind?: string): Promise<VerifiedVersion> {
+  private async check(ownerId: OwnerId, indexName: IndexName, version: VersionId, provenance: unknown, kind?: string): Promise<VerifiedVersion> {
     const what = `index "${indexName}" version "${version}"`;
     if (!isRecord(provenance)) {
       throw new IntegrityError(`CS1 sent no owner-signed manifest with ${what}: it cannot be checked against what the owner published (an index published without a signature must be published again by its owner)`);

@@ -19,7 +19,7 @@ import { FORMAT_VERSION, GRANT_FORMAT } from './formats';
 import type { Grant, KeyRequest } from './formats';
 import type { IndexManifest, Owner } from './owner-state';
 import type { UserRecord } from './types';
-import type { UserId } from '../core/ids';
+import type { UserId, VersionId } from '../core/ids';
 
 export const DEFAULT_TOKEN_DAYS = 30;
 const DAY_SECONDS = 24 * 60 * 60;
@@ -43,7 +43,7 @@ export interface EnrollInput {
   /** Lifetime of the user's token in days (1..30). */
   readonly tokenDays?: number;
   /** The SEI version published from this build, when it was: users are warned once another build serves. */
-  readonly publishedVersion?: string;
+  readonly publishedVersion?: VersionId;
   readonly now?: Date;
 }
 

@@ -47,8 +47,10 @@ import { describeSearchDefaults } from './search-defaults';
 import type { IndexManifest, ManifestImage, Owner, SealedManifest, SearchIndexKind } from './owner-state';
 import { SEARCH_INDEX_KINDS } from './owner-state';
 import { formatSeconds, plural } from './units';
+import { parseIndexName } from '../core/ids';
+import type { IndexName } from '../core/ids';
 
-export const DEFAULT_INDEX_NAME = 'main';
+export const DEFAULT_INDEX_NAME = parseIndexName('main');
 /** Embeddings in [-1, 1] times 10^3: the paper keeps 3 decimals. */
 export const EMBEDDING_DECIMALS = 3;
 export const EMBEDDING_MAX_ABS = 1000;
@@ -68,7 +70,7 @@ const MAX_LISTED_SKIPS = 10;
 
 export interface TwoServerBuildOptions {
   /** Default <indexName>-identify. */
-  readonly indexName?: string;
+  readonly indexName?: IndexName;
   readonly he?: HeBackendName;
   /** Required with he 'she', the paper's scheme, which is broken (the caller warns about it). */
   readonly allowInsecurePaperScheme?: boolean;
@@ -89,7 +91,7 @@ export interface IndexImagesInput {
   readonly sink: BuildSink;
   readonly model: ModelChoice;
   /** Name of the first kind's index (default "main"); further kinds are "<name>-<kind>". */
-  readonly indexName?: string;
+  readonly indexName?: IndexName;
   /** The search indexes to build (default sealed only). */
   readonly kinds?: readonly SearchIndexKind[];
   /** SEI index tree layout (default balanced; paper: the SEI paper's tree and search). */
@@ -104,20 +106,20 @@ export interface IndexImagesInput {
 
 export interface IndexSummary {
   readonly folder: string;
-  readonly indexName: string;
+  readonly indexName: IndexName;
   readonly images: number;
   readonly skipped: readonly SkippedFile[];
   readonly d: number;
   readonly pcaComponents: number;
   readonly sealed?: SealedManifest;
   readonly sei?: {
-    readonly indexName: string;
+    readonly indexName: IndexName;
     readonly leafCount: number;
     readonly depth: number;
     /** The search defaults stored with the index, and the recall measured for them at build time. */
     readonly search: SearchDefaults;
   };
-  readonly twoServer?: { indexName: string; backend: HeBackendName; embedding: EmbeddingKind; templates: number; keyId: string; skipped: number };
+  readonly twoServer?: { indexName: IndexName; backend: HeBackendName; embedding: EmbeddingKind; templates: number; keyId: string; skipped: number };
   readonly ms: { features: number; sealed?: number; tree?: number; images: number; twoServer?: number; total: number };
 }
 
@@ -182,7 +184,7 @@ async function faceEmbeddings(
 
 async function buildTwoServer(
   input: IndexImagesInput,
-  indexName: string,
+  indexName: IndexName,
   images: readonly IndexedImage[],
   cnnEmbeddings: () => VectorSet,
   listener: WorkflowListener,
@@ -190,7 +192,7 @@ async function buildTwoServer(
   const options = input.twoServer ?? {};
   const backend = options.he ?? 'bfv';
   const embedding: EmbeddingKind = options.face ? 'face' : 'cnn-pca';
-  const name = options.indexName ?? `${indexName}-identify`;
+  const name = options.indexName ?? parseIndexName(`${indexName}-identify`);
   let embeddings: VectorSet;
   let ids: string[];
   let skipped: SkippedFile[] = [];
@@ -237,8 +239,9 @@ async function buildTwoServer(
 }
 
 /** Index names: the first kind gets the name, the others "<name>-<kind>". */
-export function indexNamesFor(kinds: readonly SearchIndexKind[], indexName: string): Partial<Record<SearchIndexKind, string>> {
-  return Object.fromEntries(kinds.map((kind, i) => [kind, i === 0 ? indexName : `${indexName}-${kind}`]));
+export function indexNamesFor(kinds: readonly SearchIndexKind[], indexName: IndexName): Partial<Record<SearchIndexKind, IndexName>> {
+  // A derived name is parsed like a typed one: too long a base name fails here, before any work.
+  return Object.fromEntries(kinds.map((kind, i) => [kind, i === 0 ? indexName : parseIndexName(`${indexName}-${kind}`)]));
 }
 
 function checkKinds(kinds: readonly SearchIndexKind[]): void {
@@ -309,7 +312,7 @@ async function projectAndName(input: IndexImagesInput, extracted: ExtractedImage
 /** The sealed index: leaves under a new index key, both to the sink (sealed per version at publish). */
 async function buildSealedKind(
   input: IndexImagesInput,
-  indexName: string,
+  indexName: IndexName,
   projected: VectorSet,
   ids: string[],
   listener: WorkflowListener,
@@ -337,7 +340,7 @@ async function buildSealedKind(
 /** The SEI index tree, encrypted with the owner's SEI secret; its skeleton and leaves to the sink. */
 async function buildSeiKind(
   input: IndexImagesInput,
-  indexName: string,
+  indexName: IndexName,
   projected: VectorSet,
   ids: string[],
   pcaComponents: number,

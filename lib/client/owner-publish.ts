@@ -27,6 +27,7 @@ import type { PublishJob, TransferProgress } from './types';
 import { formatBytes, formatSeconds } from './units';
 import { TWO_SERVER_INDEX_PART } from '../service/two-server/metadata';
 import { twoServerPartNames } from './index-parts';
+import type { IndexName, OwnerId, VersionId } from '../core/ids';
 
 /**
  * How CS2 got the HE secret: imported into its key store, or left to its operator (the command
@@ -48,15 +49,15 @@ export interface PublishInput {
 }
 
 export interface PublishOutcome {
-  readonly ownerId: string;
+  readonly ownerId: OwnerId;
   readonly endpoint: string;
   readonly images: { readonly uploaded: number; readonly bytes: number };
-  readonly sealed?: { readonly indexName: string; readonly version: string; readonly previousVersion: string | null };
-  readonly sei?: { readonly indexName: string; readonly version: string; readonly previousVersion: string | null };
+  readonly sealed?: { readonly indexName: IndexName; readonly version: VersionId; readonly previousVersion: VersionId | null };
+  readonly sei?: { readonly indexName: IndexName; readonly version: VersionId; readonly previousVersion: VersionId | null };
   readonly twoServer?: {
-    readonly indexName: string;
-    readonly version: string;
-    readonly previousVersion: string | null;
+    readonly indexName: IndexName;
+    readonly version: VersionId;
+    readonly previousVersion: VersionId | null;
     readonly keyId: string;
     readonly cs2: Cs2Handover;
   };
@@ -65,7 +66,7 @@ export interface PublishOutcome {
   readonly ms: number;
 }
 
-type PublishedIndex = { readonly indexName: string; readonly version: string; readonly previousVersion: string | null; readonly publishedAt: string };
+type PublishedIndex = { readonly indexName: IndexName; readonly version: VersionId; readonly previousVersion: VersionId | null; readonly publishedAt: string };
 
 /**
  * Uploads, then CS1's publish job (it checks and copies the parts asynchronously): the same

@@ -4,6 +4,7 @@
  * the enrolled users. Types only; lib/client/node/owner-home.ts stores them in a home folder.
  */
 import type { Ed25519PrivateJwk } from '../auth/types';
+import type { ImageId, IndexName, OwnerId, VersionId } from '../core/ids';
 import type { ImageKey } from '../crypto/types';
 import type { SkippedFile } from '../features/types';
 import type { OwnerSecret, UserSecret } from '../sei/types';
@@ -16,7 +17,7 @@ export const INDEX_MANIFEST_FORMAT = 'blindsight-owner-index';
 export interface OwnerConfig {
   readonly format: typeof OWNER_FORMAT;
   readonly version: 1;
-  readonly ownerId: string;
+  readonly ownerId: OwnerId;
   /** CS1 endpoint chosen at init (commands may override it with --endpoint). */
   readonly endpoint: string;
   /** SEI feature dimension d of the owner secret. */
@@ -41,7 +42,7 @@ export interface Owner extends OwnerKeys {
 }
 
 export interface ManifestImage {
-  readonly imageId: string;
+  readonly imageId: ImageId;
   /** Where the source file was when it was indexed or added (absolute path, or the name a client gave). */
   readonly file: string;
   /** Path relative to the indexed folder ('added/<name>' for images added one by one). */
@@ -53,9 +54,9 @@ export interface ManifestImage {
 /** An identification index that no longer holds exactly the images of the SEI index. */
 export interface StaleIdentification {
   /** Images added to the SEI index only: identification never returns them. */
-  readonly added: readonly string[];
+  readonly added: readonly ImageId[];
   /** Images deleted from the SEI index only: identification still returns their ids. */
-  readonly deleted: readonly string[];
+  readonly deleted: readonly ImageId[];
 }
 
 /** The kinds of search index `owner index` builds: sealed (the default; the client ranks) and SEI (the paper's; CS1 ranks). */
@@ -64,7 +65,7 @@ export const SEARCH_INDEX_KINDS: readonly SearchIndexKind[] = ['sealed', 'sei'];
 
 /** A sealed index of the build (its unsealed build and index key are build files). */
 export interface SealedManifest {
-  readonly indexName: string;
+  readonly indexName: IndexName;
   /** Id of the build's index key (a new key per build: grants of an older build cannot open it). */
   readonly keyId: string;
   readonly leafCount: number;
@@ -84,7 +85,7 @@ export interface IndexManifest {
   readonly pcaComponents: number;
   /** At least one of sealed and sei. */
   readonly sealed?: SealedManifest;
-  readonly sei?: { readonly indexName: string; readonly leafCount: number; readonly depth: number };
+  readonly sei?: { readonly indexName: IndexName; readonly leafCount: number; readonly depth: number };
   readonly images: ManifestImage[];
   readonly skipped: readonly SkippedFile[];
   readonly twoServer?: TwoServerReference & {
@@ -99,9 +100,9 @@ export interface PublishedState {
   readonly endpoint: string;
   /** builtAt of the manifest whose build was published. */
   readonly builtAt?: string;
-  readonly sealed?: { readonly indexName: string; readonly version: string; readonly publishedAt: string; readonly imageCount: number };
-  readonly sei?: { readonly indexName: string; readonly version: string; readonly publishedAt: string; readonly imageCount: number };
-  readonly twoServer?: { readonly indexName: string; readonly version: string; readonly publishedAt: string; readonly keyId: string; readonly cs2: string };
+  readonly sealed?: { readonly indexName: IndexName; readonly version: VersionId; readonly publishedAt: string; readonly imageCount: number };
+  readonly sei?: { readonly indexName: IndexName; readonly version: VersionId; readonly publishedAt: string; readonly imageCount: number };
+  readonly twoServer?: { readonly indexName: IndexName; readonly version: VersionId; readonly publishedAt: string; readonly keyId: string; readonly cs2: string };
 }
 
 export interface UserEntry {
@@ -116,7 +117,7 @@ export interface UsersState {
 }
 
 /** The build's search indexes, sealed first. */
-export function searchIndexesOf(manifest: Pick<IndexManifest, 'sealed' | 'sei'>): Array<{ kind: SearchIndexKind; indexName: string }> {
+export function searchIndexesOf(manifest: Pick<IndexManifest, 'sealed' | 'sei'>): Array<{ kind: SearchIndexKind; indexName: IndexName }> {
   return [
     ...(manifest.sealed ? [{ kind: 'sealed' as const, indexName: manifest.sealed.indexName }] : []),
     ...(manifest.sei ? [{ kind: 'sei' as const, indexName: manifest.sei.indexName }] : []),

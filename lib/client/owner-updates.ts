@@ -50,11 +50,12 @@ import type { ImageEntry } from './images';
 import { twoServerIndexParts } from './index-parts';
 import type { IndexManifest, ManifestImage, Owner, StaleIdentification } from './owner-state';
 import type { RebuildAdvice, UpdateResponse } from './types';
+import type { ImageId, IndexName, VersionId } from '../core/ids';
 
 /** The identification index's new version after an update it followed. */
 export interface IdentificationUpdate {
-  readonly indexName: string;
-  readonly version: string;
+  readonly indexName: IndexName;
+  readonly version: VersionId;
   readonly templates: number;
   /** Shards encrypted and uploaded with this version (the others are inherited). */
   readonly shardsUploaded: number;
@@ -62,19 +63,19 @@ export interface IdentificationUpdate {
 }
 
 export interface UpdateOutcome {
-  readonly imageId: string;
+  readonly imageId: ImageId;
   /** Images the index holds now. */
   readonly imageCount: number;
   /** The new version of the first index (the sealed one, else the SEI one). */
-  readonly version: string;
+  readonly version: VersionId | '';
   readonly rebuildAdvice: RebuildAdvice;
   readonly file?: string;
-  readonly sealed?: { readonly indexName: string; readonly version: string; readonly previousVersion: string | null; readonly leaf: number; readonly imageCount: number };
-  readonly sei?: UpdateResponse & { readonly indexName: string };
+  readonly sealed?: { readonly indexName: IndexName; readonly version: VersionId | ''; readonly previousVersion: VersionId | null; readonly leaf: number; readonly imageCount: number };
+  readonly sei?: UpdateResponse & { readonly indexName: IndexName };
   /** The identification index followed the update: its new version. */
   readonly identification?: IdentificationUpdate;
   /** The identification index is now out of step with the search indexes (seiOnly, or its update failed). */
-  readonly staleIdentification?: StaleIdentification & { readonly indexName: string };
+  readonly staleIdentification?: StaleIdentification & { readonly indexName: IndexName };
   /**
    * A delete asked CS1 to remove the image's envelope (its clean-up does, once no index version
    * it keeps may list the image); absent when identification may still return the image.
@@ -133,7 +134,7 @@ function checkIdentification(input: UpdateInput, follows: boolean, what: 'add' |
  */
 async function updateIdentification(
   input: UpdateInput,
-  change: { readonly add: { readonly id: string; readonly template: ArrayLike<number> } } | { readonly delete: string },
+  change: { readonly add: { readonly id: ImageId; readonly template: ArrayLike<number> } } | { readonly delete: ImageId },
 ): Promise<IdentificationUpdate> {
   const reference = input.manifest.twoServer!;
   const build = input.build!;
@@ -183,7 +184,7 @@ async function templateOf(input: AddInput, features: VectorSet): Promise<{ reado
 async function followInIdentification(
   input: UpdateInput,
   manifest: IndexManifest,
-  change: { readonly add: { readonly id: string; readonly template: ArrayLike<number> } } | { readonly delete: string },
+  change: { readonly add: { readonly id: ImageId; readonly template: ArrayLike<number> } } | { readonly delete: ImageId },
   listener: WorkflowListener,
 ): Promise<{ manifest: IndexManifest; identification?: IdentificationUpdate }> {
   try {
@@ -196,7 +197,7 @@ async function followInIdentification(
   }
 }
 
-function markStale(manifest: IndexManifest, change: { added?: string; deleted?: string }): IndexManifest {
+function markStale(manifest: IndexManifest, change: { added?: ImageId; deleted?: ImageId }): IndexManifest {
   const twoServer = manifest.twoServer;
   if (twoServer === undefined) return manifest;
   const added = [...(twoServer.stale?.added ?? [])];
@@ -287,7 +288,7 @@ export async function addImage(input: AddInput, listener: WorkflowListener): Pro
 
 const NO_REBUILD: RebuildAdvice = { advisable: false, reasons: [] };
 
-function outcomeOf(imageId: string, sealed: UpdateOutcome['sealed'], sei: UpdateOutcome['sei']): UpdateOutcome {
+function outcomeOf(imageId: ImageId, sealed: UpdateOutcome['sealed'], sei: UpdateOutcome['sei']): UpdateOutcome {
   const first = sealed ?? sei;
   if (first === undefined) throw new InvalidInputError('the build has no search index to update: run "owner index" again');
   return {
@@ -305,7 +306,7 @@ function outcomeOf(imageId: string, sealed: UpdateOutcome['sealed'], sei: Update
  * for a new version and published, and is then kept. A change the build holds already (an
  * earlier attempt that failed later) is not made twice.
  */
-async function updateSealed(input: UpdateInput, change: { add: string; vector: ArrayLike<number> } | { delete: string }, listener: WorkflowListener): Promise<UpdateOutcome['sealed']> {
+async function updateSealed(input: UpdateInput, change: { add: ImageId; vector: ArrayLike<number> } | { delete: ImageId }, listener: WorkflowListener): Promise<UpdateOutcome['sealed']> {
   const manifest = input.manifest.sealed;
   if (manifest === undefined) return undefined;
   if (input.build === undefined) throw new InvalidInputError('updating a sealed index needs the build files of "owner index"');

@@ -20,6 +20,8 @@ import type { IndexKey } from '../sealed/types';
 import type { Cs1Client, PublishIndexOptions } from './cs1-client';
 import { isServiceError } from './errors';
 import type { IndexDescription, PublishResponse, SealedIndexSummary } from './types';
+import { parseImageId, parseStoredId } from '../core/ids';
+import type { ImageId, IndexName, OwnerId, VersionId } from '../core/ids';
 
 /** The parts of a sealed index, as the kind handler at CS1 names them. */
 export const SEALED_PARTS = { routing: 'routing', leaves: 'leaves' } as const;
@@ -27,8 +29,8 @@ export const SEALED_PARTS = { routing: 'routing', leaves: 'leaves' } as const;
 /** create -> seal for the new version -> upload -> publish (expectedCurrent as in publishIndex). */
 export async function publishSealedIndex(
   client: Cs1Client,
-  ownerId: string,
-  indexName: string,
+  ownerId: OwnerId,
+  indexName: IndexName,
   build: SealedIndexBuild,
   key: IndexKey,
   options: PublishIndexOptions = {},
@@ -54,7 +56,11 @@ export interface SealedReaderSearchOptions {
   readonly delivery?: 'bytes' | 'urls';
 }
 
-export type SealedReaderResult = SealedSearchResult & { readonly version: string };
+/** A sealed search's result; its image ids parsed (they come out of leaves CS1 handed over). */
+export type SealedReaderResult = Omit<SealedSearchResult, 'hits'> & {
+  readonly hits: ReadonlyArray<{ readonly imageId: ImageId; readonly distance: number }>;
+  readonly version: VersionId;
+};
 
 /** Versions whose routing data a reader keeps (a publish adds one; old ones are dropped). */
 const KEPT_VERSIONS = 2;
@@ -65,8 +71,8 @@ export class SealedIndexReader {
 
   constructor(
     private readonly client: Cs1Client,
-    readonly ownerId: string,
-    readonly indexName: string,
+    readonly ownerId: OwnerId,
+    readonly indexName: IndexName,
     private readonly key: IndexKey,
   ) {}
 
@@ -117,7 +123,8 @@ export class SealedIndexReader {
         const result = await searcher.search(query, options, (leaves) =>
           this.client.sealedLeaves(this.ownerId, this.indexName, { version, leaves, delivery: options.delivery }),
         );
-        return { ...result, version };
+        const hits = result.hits.map((hit) => ({ imageId: parseStoredId(parseImageId, hit.imageId, `a leaf of sealed index "${this.indexName}"`), distance: hit.distance }));
+        return { ...result, hits, version };
       } catch (error) {
         // The index moved on to a new version since we read it: read it again, once.
         if (attempt === 1 && isServiceError(error) && error.status === 409) continue;

@@ -11,7 +11,9 @@ import type {
   UpdateResponse,
 } from '../api/schemas';
 
+import type { ImageUploadRequest as ImageUploadBody } from '../api/schemas';
 import type { Ed25519PrivateJwk } from '../auth/types';
+import type { ImageId, VersionId } from '../core/ids';
 import type { IndexVerifier } from './index-verifier';
 
 export type {
@@ -21,7 +23,6 @@ export type {
   ImageDownload,
   ImageRemoval,
   ImageUpload,
-  ImageUploadRequest,
   IndexDescription,
   IndexKind,
   PresignedRequest,
@@ -37,16 +38,20 @@ export type {
   UserRecord,
 } from '../api/schemas';
 
+/** One image to upload: its id (parsed) and its envelope's size. */
+export type ImageUploadRequest = Omit<ImageUploadBody, 'imageId'> & { readonly imageId: ImageId };
+
 export type RebuildAdvice = UpdateResponse['rebuildAdvice'];
 
 /** The add-image body, with vectors as any array-like of numbers (e.g. Float64Array). */
-export type AddImageRequest = Omit<AddImageBody, 'vector' | 'placementTrapdoor'> & {
+export type AddImageRequest = Omit<AddImageBody, 'imageId' | 'vector' | 'placementTrapdoor'> & {
+  readonly imageId: ImageId;
   readonly vector: ArrayLike<number>;
   readonly placementTrapdoor: ArrayLike<number>;
 };
 
 /** The sealed-leaves body, with the leaf numbers as any read-only array. */
-export type SealedLeavesRequest = Omit<SealedLeavesBody, 'leaves'> & { readonly leaves: readonly number[] };
+export type SealedLeavesRequest = Omit<SealedLeavesBody, 'version' | 'leaves'> & { readonly version: VersionId; readonly leaves: readonly number[] };
 
 /** The search body, with trapdoors as any array-like of numbers. */
 export type SearchRequest = Omit<SearchBody, 'trapdoors'> & { readonly trapdoors: ReadonlyArray<ArrayLike<number>> };

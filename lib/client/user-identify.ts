@@ -27,6 +27,7 @@ import type { IdentifyRequest, TwoServerIndexSummary } from './types';
 import type { UserSession } from './user-session';
 import { explainRefusal } from './user-session';
 import { formatSeconds, plural } from './units';
+import type { ImageId, VersionId } from '../core/ids';
 
 /** Identification requests in flight at once (each costs CS1 and CS2 work). */
 const DEFAULT_IDENTIFY_CONCURRENCY = 2;
@@ -56,7 +57,7 @@ export interface IdentifyInput {
 export interface QueryMatches {
   readonly query: string;
   /** Matching template (image) ids, nearest first. */
-  readonly matches: readonly string[];
+  readonly matches: readonly ImageId[];
   readonly truncated: boolean;
 }
 
@@ -69,7 +70,7 @@ export interface IdentifyBudget {
 
 export interface IdentifyOutcome {
   readonly index: string;
-  readonly version: string;
+  readonly version: VersionId | '';
   readonly mode: IdentifyMode;
   readonly queries: QueryMatches[];
   readonly skipped: SkippedFile[];
@@ -170,7 +171,7 @@ export async function identifyImages(input: IdentifyInput, listener: WorkflowLis
   const embeddingMs = performance.now() - stepStarted;
 
   stepStarted = performance.now();
-  let version = '';
+  let version: VersionId | '' = '';
   let budget: IdentifyBudget | undefined;
   let done = 0;
   const queries = await inStep(listener, 'identify', async (progress) => {

@@ -38,6 +38,7 @@ import type { SearchResponse, SeiIndexSummary } from './types';
 import type { UserSession } from './user-session';
 import { explainRefusal } from './user-session';
 import { formatSeconds, plural } from './units';
+import type { ImageId, IndexName, OwnerId, VersionId } from '../core/ids';
 
 export const DEFAULT_K = 10;
 /** CS1 search requests in flight at once. */
@@ -46,7 +47,7 @@ const DEFAULT_SEARCH_CONCURRENCY = 4;
 /** Where decrypted result images go (files for the CLI, object URLs for a page). */
 export interface ResultSink {
   /** Keeps the decrypted image of rank `rank` for query `query`; returns where it went. */
-  save(query: { readonly index: number; readonly name: string }, rank: number, imageId: string, bytes: Uint8Array, format: ImageFormat | undefined): Promise<string>;
+  save(query: { readonly index: number; readonly name: string }, rank: number, imageId: ImageId, bytes: Uint8Array, format: ImageFormat | undefined): Promise<string>;
 }
 
 export interface SearchInput {
@@ -78,7 +79,7 @@ export interface SearchInput {
 
 export interface SearchHitRow {
   readonly rank: number;
-  readonly imageId: string;
+  readonly imageId: ImageId;
   readonly score: number;
   /** Where the decrypted image went (absent with ids only). */
   readonly file?: string;
@@ -92,7 +93,7 @@ export interface QueryResults {
 export interface SearchOutcome {
   readonly kind: SearchIndexKind;
   readonly index: string;
-  readonly version: string;
+  readonly version: VersionId;
   readonly k: number;
   readonly probes?: number;
   readonly anonymity: number;
@@ -155,7 +156,7 @@ function planRequests(session: UserSession, projected: VectorSet, anonymity: num
 }
 
 /** The grant's PCA belongs to one build; warn when another build serves. */
-function staleGrantWarning(session: UserSession, indexName: string, summary: SeiIndexSummary, publishedAt: string): string | undefined {
+function staleGrantWarning(session: UserSession, indexName: IndexName, summary: SeiIndexSummary, publishedAt: string): string | undefined {
   const expected = session.grant.sei.publishedVersion;
   if (expected === undefined || summary.publishedFrom === expected) return undefined;
   return (
@@ -165,7 +166,7 @@ function staleGrantWarning(session: UserSession, indexName: string, summary: Sei
 }
 
 /** Envelopes by id; ids CS1 no longer has (deleted meanwhile) are left out. */
-async function downloadExisting(client: Cs1Client, ownerId: string, ids: readonly string[]): Promise<Map<string, Uint8Array>> {
+async function downloadExisting(client: Cs1Client, ownerId: OwnerId, ids: readonly ImageId[]): Promise<Map<string, Uint8Array>> {
   try {
     return new Map((await client.downloadImages(ownerId, ids)).map((e) => [e.imageId, e.envelope]));
   } catch (error) {
@@ -191,7 +192,7 @@ function missingIndex(session: UserSession, kind: SearchIndexKind): string {
 async function resultRows(
   input: SearchInput,
   query: { readonly index: number; readonly name: string },
-  hits: ReadonlyArray<{ readonly imageId: string; readonly score: number }>,
+  hits: ReadonlyArray<{ readonly imageId: ImageId; readonly score: number }>,
   envelopes: ReadonlyMap<string, Uint8Array>,
 ): Promise<SearchHitRow[]> {
   const out: SearchHitRow[] = [];
@@ -238,7 +239,7 @@ class SearchTally {
   }
 
   /** The envelopes of `ids` that still exist, timed and counted; the others are remembered as vanished. */
-  async download(client: Cs1Client, grant: Grant, ids: readonly string[]): Promise<Map<string, Uint8Array>> {
+  async download(client: Cs1Client, grant: Grant, ids: readonly ImageId[]): Promise<Map<string, Uint8Array>> {
     const started = performance.now();
     const envelopes = await asGrantHolder(grant, () => downloadExisting(client, grant.ownerId, ids));
     this.downloaded += envelopes.size;
@@ -274,7 +275,7 @@ async function queryFeatures(input: SearchInput, listener: WorkflowListener): Pr
 }
 
 /** The grant's sealed index reader: the one kept from an earlier search of that index, or a new one. */
-function sealedReaderFor(input: SearchInput, indexName: string, indexKey: NonNullable<UserSession['indexKey']>): SealedIndexReader {
+function sealedReaderFor(input: SearchInput, indexName: IndexName, indexKey: NonNullable<UserSession['indexKey']>): SealedIndexReader {
   const { grant } = input.session;
   const kept = input.sealedReader;
   if (kept !== undefined && kept.ownerId === grant.ownerId && kept.indexName === indexName) return kept;
@@ -356,7 +357,7 @@ async function searchSealed(input: SearchInput, k: number, listener: WorkflowLis
  * The SEI index's description, checked against the grant (key and dimension); warns when the
  * build serving now is not the one the grant's PCA belongs to, and returns that warning.
  */
-async function describeSeiIndex(input: SearchInput, indexName: string, listener: WorkflowListener) {
+async function describeSeiIndex(input: SearchInput, indexName: IndexName, listener: WorkflowListener) {
   const { session } = input;
   const { grant } = session;
   // One cheap read first: a revoked token or a rebuilt index fails before any model loads.

@@ -5,6 +5,7 @@
  * leaves, decrypts and ranks. The cloud never sees a vector, a query, a score or an order.
  */
 import type { SymmetricKey } from '../crypto/types';
+import type { IndexName, OwnerId, VersionId } from '../core/ids';
 
 /** The AES-256 key that seals an index; owners hand it to users in their grant. */
 export type IndexKey = SymmetricKey;
@@ -22,10 +23,10 @@ export interface QuantisationParams {
  * moved to another owner, index or version fails to decrypt.
  */
 export interface SealedBinding {
-  readonly ownerId: string;
-  readonly indexName: string;
+  readonly ownerId: OwnerId;
+  readonly indexName: IndexName;
   /** The index version CS1 named at create-version (the owner seals after creating it). */
-  readonly version: string;
+  readonly version: VersionId;
 }
 
 /**

@@ -66,6 +66,8 @@ import { BenchReporter, parseNumberList, percentile, round } from './report';
 import { ServerTimings } from './server-timings';
 import { HANDLER_LOG_MESSAGES } from '../../functions/lib/log-messages';
 import type { BenchRow } from './report';
+import type { OwnerId, UserId, VersionId } from '../../lib/core/ids';
+import { parseIndexName, parseUserId } from '../../lib/core/ids';
 
 interface ApiBenchOptions {
   n: string;
@@ -88,8 +90,8 @@ interface ApiBenchOptions {
   json: boolean;
 }
 
-const INDEX = 'bench';
-const USER = 'bench-user';
+const INDEX = parseIndexName('bench');
+const USER = parseUserId('bench-user');
 /** Waiting for a publish that outlived the gateway's 30 s integration timeout. */
 const PUBLISH_WAIT_MS = 10 * 60 * 1000;
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -155,7 +157,7 @@ function latencyStats(samples: readonly Sample[]): { p50: number; p99: number; e
   return { p50: round(percentile(ok, 50), 2), p99: round(percentile(ok, 99), 2), errors: samples.length - ok.length };
 }
 
-async function waitForVersion(client: Cs1Client, ownerId: string, version: string): Promise<void> {
+async function waitForVersion(client: Cs1Client, ownerId: OwnerId, version: VersionId | 'unknown'): Promise<void> {
   const deadline = Date.now() + PUBLISH_WAIT_MS;
   while (Date.now() < deadline) {
     const current = await client.findIndex(ownerId, INDEX).catch(() => undefined);
@@ -166,7 +168,7 @@ async function waitForVersion(client: Cs1Client, ownerId: string, version: strin
 }
 
 /** Publishes through `publish` (which returns the version), waiting past a gateway timeout if need be. */
-async function timedPublish(owner: Cs1Client, ownerId: string, publish: () => Promise<{ version: string; uploadMs: number }>) {
+async function timedPublish(owner: Cs1Client, ownerId: OwnerId, publish: () => Promise<{ version: VersionId; uploadMs: number }>) {
   const start = performance.now();
   let publishTimedOut = false;
   let uploadMs = 0;
@@ -184,14 +186,14 @@ async function timedPublish(owner: Cs1Client, ownerId: string, publish: () => Pr
 /** A publish request that outlived the gateway's timeout (the publish itself goes on). */
 class PublishTimeout extends Error {
   constructor(
-    readonly version: string,
+    readonly version: VersionId | 'unknown',
     readonly uploadMs: number,
   ) {
     super(`publish of ${version} timed out at the gateway`);
   }
 }
 
-async function publishVersion(owner: Cs1Client, ownerId: string, version: string, uploadMs: number): Promise<{ version: string; uploadMs: number }> {
+async function publishVersion(owner: Cs1Client, ownerId: OwnerId, version: VersionId, uploadMs: number): Promise<{ version: VersionId; uploadMs: number }> {
   try {
     await owner.publishIndexVersion(ownerId, INDEX, version, null);
   } catch (error) {
@@ -211,9 +213,9 @@ interface Driver {
   readonly indexBytes: number;
   /** Columns only this kind has. */
   readonly columns: BenchRow;
-  publish(owner: Cs1Client, ownerId: string): Promise<{ version: string; uploadMs: number }>;
+  publish(owner: Cs1Client, ownerId: OwnerId): Promise<{ version: VersionId; uploadMs: number }>;
   /** Prepares the searching user's side (after publish). */
-  connect(user: Cs1Client, ownerId: string): Promise<void>;
+  connect(user: Cs1Client, ownerId: OwnerId): Promise<void>;
   search(query: number): Promise<Sample>;
   /** Whether the answer to `query` equals the in-memory search of the same index. */
   check(query: number): Promise<boolean>;
@@ -249,11 +251,11 @@ function seiDriver(n: number, d: number, options: ApiBenchOptions): Driver {
   );
   const parts = seiIndexParts(tree);
   let user: Cs1Client | undefined;
-  let userOwnerId = '';
+  let userOwnerId: OwnerId | undefined;
   const timedSearch = async (q: number) => {
     const started = performance.now();
     try {
-      const response = await user!.search(userOwnerId, INDEX, { trapdoors: requestTrapdoors[q % queryCount], k, probes });
+      const response = await user!.search(userOwnerId!, INDEX, { trapdoors: requestTrapdoors[q % queryCount], k, probes });
       return { sample: { ms: performance.now() - started, ok: true }, response };
     } catch {
       return { sample: { ms: performance.now() - started, ok: false }, response: undefined };
@@ -410,7 +412,7 @@ async function runOne(n: number, d: number, options: ApiBenchOptions, reporter: 
     // Owner and user, as in the README's flow.
     const key = await generateOwnerSigningKey();
     const ownerId = await ownerIdOf(key.publicJwk);
-    const sign = (userId?: string) =>
+    const sign = (userId?: UserId) =>
       issueToken(key.privateJwk, { ownerId, role: userId ? 'user' : 'owner', userId, expiresInSeconds: 6 * 3600, audience: CS1_AUDIENCE });
     const noRetry = { attempts: 1 };
     await new Cs1Client({ endpoint, retry: noRetry }).registerOwner(key.publicJwk);

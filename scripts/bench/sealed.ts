@@ -28,6 +28,7 @@ import type { SealedQuantisation } from '../../lib/sealed/types';
 import { loadDataset } from './datasets';
 import type { DatasetName } from './datasets';
 import { BenchReporter, parseNumberList, peakRssMb, percentile, round } from './report';
+import { parseIndexName, parseOwnerId, parseVersionId } from '../../lib/core/ids';
 
 interface SealedBenchOptions {
   n: string;
@@ -46,7 +47,8 @@ interface SealedBenchOptions {
   json: boolean;
 }
 
-const BINDING = { ownerId: 'bench-owner', indexName: 'bench', version: 'v1' };
+/** What the benchmark's leaves are sealed for (any valid ids: sealing binds them, the bench never publishes). */
+const BINDING = { ownerId: parseOwnerId('b'.repeat(52)), indexName: parseIndexName('bench'), version: parseVersionId('v1') };
 
 function exactNeighbours(gallery: VectorSet, queries: VectorSet, k: number): Set<number>[] {
   const { d } = gallery;

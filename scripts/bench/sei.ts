@@ -49,6 +49,7 @@ import type { Trapdoor } from '../../lib/sei/types';
 import { loadDataset } from './datasets';
 import type { Dataset, DatasetName } from './datasets';
 import { BenchReporter, parseNumberList, peakRssMb, percentile, round, type BenchRow } from './report';
+import { parseIndexName, parseOwnerId, parseVersionId } from '../../lib/core/ids';
 
 interface SeiBenchOptions {
   n: string;
@@ -270,7 +271,8 @@ async function sealedSettings(dataset: Dataset, k: number, quantisations: Sealed
   const seed = Number(options.seed);
   const { gallery, queries } = dataset;
   const ids = Array.from({ length: gallery.n }, (_, i) => String(i));
-  const binding = { ownerId: 'bench-owner', indexName: 'bench', version: 'v1' };
+  // Any valid ids: sealing binds them, the bench never publishes.
+  const binding = { ownerId: parseOwnerId('b'.repeat(52)), indexName: parseIndexName('bench'), version: parseVersionId('v1') };
   const key = generateIndexKey();
   let started = performance.now();
   const partition = partitionVectors(gallery, { leafSize: DEFAULT_LEAF_SIZE, random: seededRandom(seed + 1) });

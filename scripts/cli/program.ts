@@ -46,6 +46,7 @@ import type { EnrollResult, RevokeResult } from './owner/users';
 import type { IdentifyResult } from './user/identify';
 import type { ImportResult, RequestKeyResult } from './user/keys';
 import type { SearchResult } from './user/search';
+import { parseIndexName, parseUserId } from '../../lib/core/ids';
 
 // Commands load their modules (and with them TensorFlow.js, SEAL, the AWS SDK) only when they
 // run: --help and usage errors stay fast.
@@ -312,12 +313,12 @@ export function buildProgram(io: CliIo, options: RunOptions, state: RunState): C
         }>();
         return ownerIndex(c, {
           folder: index.args[0],
-          indexName: o.index,
+          indexName: parseIndexName(o.index),
           kinds: o.kind,
           recursive: o.recursive,
           model: parseModelChoice(o.model),
           twoServer: o.twoServer === true || o.face === true,
-          twoServerIndexName: o.identifyIndex,
+          twoServerIndexName: o.identifyIndex === undefined ? undefined : parseIndexName(o.identifyIndex),
           he: o.he as HeBackendName,
           insecurePaperScheme: o.insecurePaperScheme,
           face: o.face,
@@ -350,7 +351,7 @@ export function buildProgram(io: CliIo, options: RunOptions, state: RunState): C
       enroll,
       (c) => {
         const o = enroll.opts<{ request: string; out?: string; tokenDays: number }>();
-        return ownerEnroll(c, { userId: enroll.args[0], request: o.request, out: o.out, tokenDays: o.tokenDays });
+        return ownerEnroll(c, { userId: parseUserId(enroll.args[0]), request: o.request, out: o.out, tokenDays: o.tokenDays });
       },
       (r: EnrollResult) => `grant for "${r.userId}" written to ${r.grant} (token valid until ${r.tokenExpiresAt})`,
     ),

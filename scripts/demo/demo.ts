@@ -43,6 +43,7 @@ import type { GalleryImage } from './gallery';
 import { balancedSubset, copySubset, GALLERY_DIR, galleryImages, labelOf } from './gallery';
 import { serveWebPage } from './web-page';
 import { parseUserId } from '../../lib/core/ids';
+import type { ImageId } from '../../lib/core/ids';
 
 /** Where the demo writes (a terminal gets a live progress line per step). */
 export interface OutputStream {
@@ -352,7 +353,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
 
   // Image id -> gallery file, to show classes (the owner's manifest; the user sees only ids).
   const fileOf = new Map(manifest.images.map((image) => [image.imageId, basename(image.file)]));
-  const labels = (ids: readonly string[]) => ids.map((id) => labelOf(fileOf.get(id) ?? '') ?? '?');
+  const labels = (ids: readonly ImageId[]) => ids.map((id) => labelOf(fileOf.get(id) ?? '') ?? '?');
 
   let allOk = true;
   for (const [i, query] of queries.entries()) {

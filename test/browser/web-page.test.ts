@@ -25,6 +25,7 @@ import { chunkPath } from './support/page';
 import type { PageWorld } from './support/world';
 import { makePageWorld, USER_ID } from './support/world';
 import { EnvironmentConfig } from '../../lib/config/environment';
+import { toUserId } from '../support/ids';
 
 const GALLERY_SIZE = 40;
 /** Set to a folder (e.g. docs) to save screenshots of the page there. */
@@ -338,7 +339,7 @@ describe('the web page in chromium, on the local cloud', () => {
 
   it('tells a revoked user that access was revoked', async () => {
     const client = await ownerClient(world.cloud.cs1Url, world.owner);
-    await client.revokeUser(world.owner.config.ownerId, 'page-made-key');
+    await client.revokeUser(world.owner.config.ownerId, toUserId('page-made-key'));
     await searchWith(join(world.galleryDir, queries[0]));
     expect(await messages()).toMatch(/revoked/i);
   });

@@ -19,6 +19,7 @@ import { errorMessageOf, indexPath, rawRequest, registerOwner, startE2eCloud } f
 import type { E2eCloud, E2eOwner, RawRequest, RawResponse } from '../support/e2e-cloud';
 import { buildSeiCorpus, encryptImages, syntheticImages, userTrapdoors, vectorAt, wire } from '../support/e2e-sei';
 import type { SeiCorpus } from '../support/e2e-sei';
+import { toIndexName, toUserId, toVersionId } from '../support/ids';
 
 const INDEX = 'main';
 const D = 8;
@@ -67,7 +68,7 @@ describe('bad input end to end: 4xx, a clear message, nothing stored changed', (
     const started = await rawRequest(e2e.url, path, { token: ownerA.ownerToken, body: { expectedCurrent } });
     expect(started.status, started.text).toBe(202);
     expect(JSON.parse(started.text)).toMatchObject({ version, status: 'running', expectedCurrent });
-    const error = await ownerA.client.waitForPublish(ownerA.ownerId, INDEX, version).catch((e: unknown) => e);
+    const error = await ownerA.client.waitForPublish(ownerA.ownerId, toIndexName(INDEX), toVersionId(version)).catch((e: unknown) => e);
     expect(error).toMatchObject({ status, message: expect.stringMatching(message) });
     const report = await rawRequest(e2e.url, path, { token: ownerA.ownerToken, method: 'GET' });
     expect(report.status, report.text).toBe(200);
@@ -88,8 +89,8 @@ describe('bad input end to end: 4xx, a clear message, nothing stored changed', (
     ownerB = await registerOwner(e2e);
     const images = syntheticImages(corpus.ids.slice(0, 20), 202);
     await ownerA.client.uploadImages(ownerA.ownerId, (await encryptImages(images)).envelopes);
-    await ownerA.client.publishIndex(ownerA.ownerId, INDEX, 'sei', seiIndexParts(corpus.tree));
-    await ownerB.client.publishIndex(ownerB.ownerId, INDEX, 'sei', seiIndexParts(buildSeiCorpus({ n: 100, d: D, seed: 203 }).tree));
+    await ownerA.client.publishIndex(ownerA.ownerId, toIndexName(INDEX), 'sei', seiIndexParts(corpus.tree));
+    await ownerB.client.publishIndex(ownerB.ownerId, toIndexName(INDEX), 'sei', seiIndexParts(buildSeiCorpus({ n: 100, d: D, seed: 203 }).tree));
     userToken = (await ownerA.addUser('bob')).token;
     trapdoor = wire(userTrapdoors(corpus.owner).trapdoor(vectorAt(corpus.queries, 0)));
     baseline = await observe();
@@ -239,7 +240,7 @@ describe('bad input end to end: 4xx, a clear message, nothing stored changed', (
       await refused(searchPath(), search(undefined, { authorization: '' }), 401, /Unauthorized/);
       // (The client refuses before sending; it throws synchronously, hence the wrapping.)
       const error = await Promise.resolve()
-        .then(() => e2e.client().search(ownerA.ownerId, INDEX, { trapdoors: [trapdoor], k: 10 }))
+        .then(() => e2e.client().search(ownerA.ownerId, toIndexName(INDEX), { trapdoors: [trapdoor], k: 10 }))
         .catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'INVALID_INPUT' });
       expect(String((error as Error).message)).toMatch(/needs a token/);
@@ -280,7 +281,7 @@ describe('bad input end to end: 4xx, a clear message, nothing stored changed', (
       const since = e2e.logs.length;
       await refused(searchPath(), search(expired), 403, /Forbidden/);
       expect(await denialReason(since)).toMatch(/token expired at/);
-      const error = await e2e.client(expired).search(ownerA.ownerId, INDEX, { trapdoors: [trapdoor], k: 10 }).catch((e: unknown) => e);
+      const error = await e2e.client(expired).search(ownerA.ownerId, toIndexName(INDEX), { trapdoors: [trapdoor], k: 10 }).catch((e: unknown) => e);
       expect(isServiceError(error) && error.status).toBe(403);
       expect(String((error as Error).message)).toMatch(/expired, was revoked, or was not signed by this owner/);
     });
@@ -294,14 +295,14 @@ describe('bad input end to end: 4xx, a clear message, nothing stored changed', (
     it('refuses a revoked user on the very next request', async () => {
       const carol = await ownerA.addUser('carol');
       expect((await rawRequest(e2e.url, searchPath(), search(carol.token))).status).toBe(200);
-      await ownerA.client.revokeUser(ownerA.ownerId, 'carol');
+      await ownerA.client.revokeUser(ownerA.ownerId, toUserId('carol'));
       const since = e2e.logs.length;
       await refused(searchPath(), search(carol.token), 403, /Forbidden/);
       expect(await denialReason(since)).toMatch(/user "carol" has been revoked/);
       await refused(`/v1/owners/${ownerA.ownerId}/images/downloads`, { token: carol.token, body: { imageIds: ['img-1'] } }, 403, /Forbidden/);
       // Re-activation admits only tokens issued after the revocation: the old one stays
       // refused, saying why, and a new one works.
-      await ownerA.client.putUser(ownerA.ownerId, 'carol');
+      await ownerA.client.putUser(ownerA.ownerId, toUserId('carol'));
       const again = e2e.logs.length;
       await refused(searchPath(), search(carol.token), 403, /Forbidden/);
       expect(await denialReason(again)).toMatch(/^token was issued at .+, before user "carol" was last revoked/);
@@ -330,7 +331,7 @@ describe('bad input end to end: 4xx, a clear message, nothing stored changed', (
       const parts = seiIndexParts(corpus.tree);
       const leaves = parts.leaves.slice();
       leaves.fill(0xff, 0, 8); // breaks the magic of the first leaf block
-      const created = await ownerA.client.createIndexVersion(ownerA.ownerId, INDEX, { kind: 'sei', parts: { skeleton: parts.skeleton.length, leaves: leaves.length } });
+      const created = await ownerA.client.createIndexVersion(ownerA.ownerId, toIndexName(INDEX), { kind: 'sei', parts: { skeleton: parts.skeleton.length, leaves: leaves.length } });
       await ownerA.client.uploadIndexParts(created, { skeleton: parts.skeleton, leaves });
       const current = (baseline.description as { version: string }).version;
       await refusedJob(created.version, current, 400, /part "leaves", leaf 0/);
@@ -338,7 +339,7 @@ describe('bad input end to end: 4xx, a clear message, nothing stored changed', (
 
     it('refuses a part of another size than declared', async () => {
       const parts = seiIndexParts(corpus.tree);
-      const created = await ownerA.client.createIndexVersion(ownerA.ownerId, INDEX, { kind: 'sei', parts: { skeleton: parts.skeleton.length, leaves: parts.leaves.length } });
+      const created = await ownerA.client.createIndexVersion(ownerA.ownerId, toIndexName(INDEX), { kind: 'sei', parts: { skeleton: parts.skeleton.length, leaves: parts.leaves.length } });
       await ownerA.client.uploadIndexParts({ ...created, uploads: { skeleton: created.uploads.skeleton } }, { skeleton: parts.skeleton });
       // The presigned PUT signs the declared length: S3 refuses another one; s3rver does not check
       // signatures and stores it. Either way publish must refuse the version.
@@ -354,7 +355,7 @@ describe('bad input end to end: 4xx, a clear message, nothing stored changed', (
     it('refuses an unknown kind, and a publish against a stale current version', async () => {
       await refused(`${indexPath(ownerA.ownerId, INDEX)}/versions`, { token: ownerA.ownerToken, body: { kind: 'faiss', parts: { x: 1 } } }, 400, /must be one of "sei", "two-server"/);
       const parts = seiIndexParts(corpus.tree);
-      const created = await ownerA.client.createIndexVersion(ownerA.ownerId, INDEX, { kind: 'sei', parts: { skeleton: parts.skeleton.length, leaves: parts.leaves.length } });
+      const created = await ownerA.client.createIndexVersion(ownerA.ownerId, toIndexName(INDEX), { kind: 'sei', parts: { skeleton: parts.skeleton.length, leaves: parts.leaves.length } });
       await ownerA.client.uploadIndexParts(created, parts);
       await refused(`${indexPath(ownerA.ownerId, INDEX)}/versions/${created.version}/publish`, { token: ownerA.ownerToken, body: { expectedCurrent: null } }, 409, /serves version ".*", not nothing/);
     });

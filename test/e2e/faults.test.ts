@@ -75,7 +75,7 @@ describe('faults end to end: interrupted publishes, concurrent publish and searc
 
   /** Searches and checks the whole answer is the named version's tree's answer. */
   async function searchMatches(indexName: string, treeOf: (version: string) => SeiCorpus | undefined): Promise<SearchResponse> {
-    const response = await user.search(owner.ownerId, indexName, { trapdoors: queries.slice(0, 2), k: K, probes: PROBES });
+    const response = await user.search(owner.ownerId, toIndexName(indexName), { trapdoors: queries.slice(0, 2), k: K, probes: PROBES });
     const tree = treeOf(response.version);
     expect(tree, `a response names version ${response.version}, which was never published`).toBeDefined();
     expect(response.results).toEqual(expectedResults(tree!.tree, queries.slice(0, 2), K, PROBES));
@@ -106,10 +106,10 @@ describe('faults end to end: interrupted publishes, concurrent publish and searc
     const small = buildSeiCorpus({ n: 400, d: 64, seed: 404, idPrefix: 's-', owner: big.owner, build: { maxLeafSize: 32 } });
     const probe = userTrapdoors(big.owner).trapdoor(vectorAt(big.queries, 0));
     const answerOf = (corpus: SeiCorpus) => expectedResults(corpus.tree, [probe], K, PROBES);
-    const ask = () => user.search(owner.ownerId, index, { trapdoors: [probe], k: K, probes: PROBES });
+    const ask = () => user.search(owner.ownerId, toIndexName(index), { trapdoors: [probe], k: K, probes: PROBES });
 
     // v1 serves.
-    const v1 = await owner.client.publishIndex(owner.ownerId, index, 'sei', seiIndexParts(small.tree));
+    const v1 = await owner.client.publishIndex(owner.ownerId, toIndexName(index), 'sei', seiIndexParts(small.tree));
     const bigParts = seiIndexParts(big.tree);
     const sizes = { skeleton: bigParts.skeleton.length, leaves: bigParts.leaves.length };
 
@@ -117,13 +117,13 @@ describe('faults end to end: interrupted publishes, concurrent publish and searc
     // of it. The DynamoDB proxy holds the worker's first write of v2's chunks: by then it has
     // copied and validated every part and written v2's version item (status "staging"), and it
     // can get no further. The kill lands exactly there, however loaded the machine is.
-    const v2 = await owner.client.createIndexVersion(owner.ownerId, index, { kind: 'sei', parts: sizes });
+    const v2 = await owner.client.createIndexVersion(owner.ownerId, toIndexName(index), { kind: 'sei', parts: sizes });
     await owner.client.uploadIndexParts(v2, bigParts);
     const held = e2e.dynamodbFaults!.holdNext((request) => request.operation === 'BatchWriteItem' && request.body.includes(v2.version));
-    const started = await owner.client.startPublish(owner.ownerId, index, v2.version, v1.version);
+    const started = await owner.client.startPublish(owner.ownerId, toIndexName(index), v2.version, v1.version);
     expect(started).toMatchObject({ version: v2.version, status: 'running', expectedCurrent: v1.version });
     await held;
-    const during = await owner.client.publishStatus(owner.ownerId, index, v2.version);
+    const during = await owner.client.publishStatus(owner.ownerId, toIndexName(index), v2.version);
     expect(during).toMatchObject({ status: 'running', progress: { phase: 'staging', partsDone: 2, partsTotal: 2, bytesTotal: sizes.skeleton + sizes.leaves } });
     await e2e.killAccount('cs1');
     await e2e.cloud.startAccount('cs1');
@@ -137,18 +137,18 @@ describe('faults end to end: interrupted publishes, concurrent publish and searc
 
     // Nothing renews the dead job's lease: once it has passed, the job is reported failed.
     const progress: string[] = [];
-    const failed = await owner.client.waitForPublish(owner.ownerId, index, v2.version, { onPublishProgress: (job) => progress.push(job.status) }).catch((error: unknown) => error);
+    const failed = await owner.client.waitForPublish(owner.ownerId, toIndexName(index), v2.version, { onPublishProgress: (job) => progress.push(job.status) }).catch((error: unknown) => error);
     expect(failed).toMatchObject({ code: 'UNAVAILABLE', status: 503, message: expect.stringMatching(/stopped at "staging" without finishing .* nothing was published; publish again/) });
     expect(progress.at(-1)).toBe('failed');
 
     // The owner publishes again: the half-staged version is refused by its job with a message
     // that says so (and changes nothing), and publishing the same parts as a new version goes through.
     const before = await e2e.snapshot();
-    const retry = await owner.client.publishIndexVersion(owner.ownerId, index, v2.version, v1.version).catch((error: unknown) => error);
+    const retry = await owner.client.publishIndexVersion(owner.ownerId, toIndexName(index), v2.version, v1.version).catch((error: unknown) => error);
     expect(retry).toMatchObject({ status: 409, code: 'CONFLICT', message: expect.stringMatching(/not completely staged/) });
     expect(await e2e.snapshot()).toEqual(before);
     const phases = new Set<string>();
-    const v3 = await owner.client.publishIndex(owner.ownerId, index, 'sei', bigParts, { expectedCurrent: v1.version, onPublishProgress: (job) => phases.add(job.progress.phase) });
+    const v3 = await owner.client.publishIndex(owner.ownerId, toIndexName(index), 'sei', bigParts, { expectedCurrent: v1.version, onPublishProgress: (job) => phases.add(job.progress.phase) });
     expect([...phases].every((phase) => ['queued', 'checking', 'copying', 'validating', 'staging', 'switching', 'done'].includes(phase))).toBe(true);
     expect(phases.has('done')).toBe(true);
     const finished = await ask();
@@ -175,13 +175,13 @@ describe('faults end to end: interrupted publishes, concurrent publish and searc
 
     async function uploadedVersion(corpus: SeiCorpus): Promise<string> {
       const parts = seiIndexParts(corpus.tree);
-      const created = await owner.client.createIndexVersion(owner.ownerId, index, { kind: 'sei', parts: { skeleton: parts.skeleton.length, leaves: parts.leaves.length } });
+      const created = await owner.client.createIndexVersion(owner.ownerId, toIndexName(index), { kind: 'sei', parts: { skeleton: parts.skeleton.length, leaves: parts.leaves.length } });
       await owner.client.uploadIndexParts(created, parts);
       return created.version;
     }
 
     beforeAll(async () => {
-      v1 = (await owner.client.publishIndex(owner.ownerId, index, 'sei', seiIndexParts(treeA.tree))).version;
+      v1 = (await owner.client.publishIndex(owner.ownerId, toIndexName(index), 'sei', seiIndexParts(treeA.tree))).version;
     });
 
     it('dies while writing the staged chunks: the old version serves, the broken one can never be published', async () => {
@@ -193,17 +193,17 @@ describe('faults end to end: interrupted publishes, concurrent publish and searc
       expect((await pointer(index))?.version).toBe(v1);
 
       // Users see v1, whole.
-      expect((await user.getIndex(owner.ownerId, index)).version).toBe(v1);
+      expect((await user.getIndex(owner.ownerId, toIndexName(index))).version).toBe(v1);
       expect((await searchMatches(index, (v) => (v === v1 ? treeA : undefined))).version).toBe(v1);
 
       // Publishing the half-staged version is refused with a clear message and changes nothing.
       const before = await e2e.snapshot();
-      const retry = await owner.client.publishIndexVersion(owner.ownerId, index, v2, v1).catch((error: unknown) => error);
+      const retry = await owner.client.publishIndexVersion(owner.ownerId, toIndexName(index), toVersionId(v2), toVersionId(v1)).catch((error: unknown) => error);
       expect(retry).toMatchObject({ status: 409, message: expect.stringMatching(/is not completely staged .* stage the index again under a new version name/) });
       expect(await e2e.snapshot()).toEqual(before);
 
       // A new version goes through.
-      const v3 = await owner.client.publishIndex(owner.ownerId, index, 'sei', seiIndexParts(treeB.tree), { expectedCurrent: v1 });
+      const v3 = await owner.client.publishIndex(owner.ownerId, toIndexName(index), 'sei', seiIndexParts(treeB.tree), { expectedCurrent: toVersionId(v1) });
       expect((await searchMatches(index, (v) => (v === v3.version ? treeB : undefined))).version).toBe(v3.version);
       v1 = v3.version;
     });
@@ -219,7 +219,7 @@ describe('faults end to end: interrupted publishes, concurrent publish and searc
       expect((await searchMatches(index, (v) => (v === serving ? treeB : undefined))).version).toBe(serving);
 
       // The owner's retry publishes the staged version without re-validating it.
-      const published = await owner.client.publishIndexVersion(owner.ownerId, index, v2, serving);
+      const published = await owner.client.publishIndexVersion(owner.ownerId, toIndexName(index), toVersionId(v2), toVersionId(serving));
       expect(published).toMatchObject({ version: v2, previousVersion: serving });
       expect((await searchMatches(index, (v) => (v === v2 ? treeA : undefined))).version).toBe(v2);
     });
@@ -230,7 +230,7 @@ describe('faults end to end: interrupted publishes, concurrent publish and searc
     const partsA = seiIndexParts(treeA.tree);
     const partsB = seiIndexParts(treeB.tree);
     const trees = new Map<string, SeiCorpus>();
-    const first = await owner.client.publishIndex(owner.ownerId, index, 'sei', partsA);
+    const first = await owner.client.publishIndex(owner.ownerId, toIndexName(index), 'sei', partsA);
     trees.set(first.version, treeA);
     const expected = { a: expectedResults(treeA.tree, queries.slice(0, 2), K, PROBES), b: expectedResults(treeB.tree, queries.slice(0, 2), K, PROBES) };
 
@@ -240,7 +240,7 @@ describe('faults end to end: interrupted publishes, concurrent publish and searc
     const searcher = async () => {
       while (publishing) {
         try {
-          responses.push(await user.search(owner.ownerId, index, { trapdoors: queries.slice(0, 2), k: K, probes: PROBES }));
+          responses.push(await user.search(owner.ownerId, toIndexName(index), { trapdoors: queries.slice(0, 2), k: K, probes: PROBES }));
         } catch (error) {
           errors.push(error);
         }
@@ -251,7 +251,7 @@ describe('faults end to end: interrupted publishes, concurrent publish and searc
         let current = first.version;
         for (let round = 0; round < 6; round++) {
           const [tree, parts] = round % 2 === 0 ? [treeB, partsB] : [treeA, partsA];
-          const published = await owner.client.publishIndex(owner.ownerId, index, 'sei', parts, { expectedCurrent: current });
+          const published = await owner.client.publishIndex(owner.ownerId, toIndexName(index), 'sei', parts, { expectedCurrent: current });
           trees.set(published.version, tree);
           current = published.version;
         }

@@ -33,6 +33,7 @@ import { buildSeiCorpus, encryptImages, syntheticImages, userTrapdoors, vectorAt
 import { hostileRequest, wellFormedBody } from '../support/hostile-requests';
 import type { HostileRequest, HostileRoute, HostileTargets } from '../support/hostile-requests';
 import { EnvironmentConfig } from '../../lib/config/environment';
+import { toIndexName, toUserId } from '../support/ids';
 
 const REQUESTS = new EnvironmentConfig().get('hostileRequests');
 const SEED = new EnvironmentConfig().get('hostileSeed');
@@ -177,16 +178,16 @@ describe(`hostile requests (${REQUESTS}, seed ${SEED}): 4xx with a message, neve
     owner = await registerOwner(e2e);
     const images = syntheticImages(corpus.ids.slice(0, 20), 904);
     await owner.client.uploadImages(owner.ownerId, (await encryptImages(images)).envelopes);
-    await owner.client.publishIndex(owner.ownerId, SEI_INDEX, 'sei', seiIndexParts(corpus.tree));
-    await owner.client.publishIndex(owner.ownerId, TWO_SERVER_INDEX, 'two-server', twoServerIndexParts(output));
+    await owner.client.publishIndex(owner.ownerId, toIndexName(SEI_INDEX), 'sei', seiIndexParts(corpus.tree));
+    await owner.client.publishIndex(owner.ownerId, toIndexName(TWO_SERVER_INDEX), 'two-server', twoServerIndexParts(output));
 
     const other = await registerOwner(e2e);
     userToken = (await owner.addUser('bob')).token;
     const revoked = await owner.addUser('mallory');
-    await owner.client.revokeUser(owner.ownerId, 'mallory');
+    await owner.client.revokeUser(owner.ownerId, toUserId('mallory'));
     const stale = await owner.addUser('carol');
-    await owner.client.revokeUser(owner.ownerId, 'carol');
-    await owner.client.putUser(owner.ownerId, 'carol');
+    await owner.client.revokeUser(owner.ownerId, toUserId('carol'));
+    await owner.client.putUser(owner.ownerId, toUserId('carol'));
     // A well-formed owner token for the owner, signed with another key.
     const now = Math.floor(Date.now() / 1000);
     const forgedToken = await new SignJWT({ role: 'owner' })
@@ -200,10 +201,10 @@ describe(`hostile requests (${REQUESTS}, seed ${SEED}): 4xx with a message, neve
       .sign((await importJWK((await generateOwnerSigningKey()).privateJwk, 'EdDSA')) as CryptoKey);
 
     trapdoor = wire(userTrapdoors(corpus.owner).trapdoor(vectorAt(corpus.queries, 0)));
-    const description = await owner.client.getIndex<TwoServerIndexSummary>(owner.ownerId, TWO_SERVER_INDEX);
+    const description = await owner.client.getIndex<TwoServerIndexSummary>(owner.ownerId, toIndexName(TWO_SERVER_INDEX));
     identification = await IdentificationClient.load(await owner.client.downloadPublicMaterial(description));
     query = Buffer.from(identification.encryptRequest(Array.from(templates.data.subarray(0, D)))).toString('base64');
-    const sei = await owner.client.getIndex(owner.ownerId, SEI_INDEX);
+    const sei = await owner.client.getIndex(owner.ownerId, toIndexName(SEI_INDEX));
 
     targets = {
       routes: HOSTILE_ROUTES,

@@ -32,6 +32,7 @@ import type { ProviderOutput } from '../../lib/twoserver/protocol/provider';
 import { noisyProbes, syntheticTemplates } from '../../scripts/bench/synthetic/templates';
 import { errorMessageOf, indexPath, rawRequest, registerOwner, startE2eCloud } from '../support/e2e-cloud';
 import type { E2eCloud, E2eOwner, RawResponse } from '../support/e2e-cloud';
+import { toIndexName } from '../support/ids';
 
 const run = promisify(execFile);
 const INDEX = 'faces';
@@ -117,7 +118,7 @@ describe('two-server identification end to end (bfv): CS1 -> CS2', () => {
     owner = await registerOwner(e2e);
     const parts = twoServerIndexParts(output);
     expect(Object.keys(parts).sort()).toEqual(['cs1-index', 'evaluation', 'public', 'records-0000', 'records-0001', 'records-0002']);
-    firstVersion = (await owner.client.publishIndex(owner.ownerId, INDEX, 'two-server', parts)).version;
+    firstVersion = (await owner.client.publishIndex(owner.ownerId, toIndexName(INDEX), 'two-server', parts)).version;
     output.provider.markPublished(firstVersion);
     const added = await owner.addUser('gate-7');
     // Warm both functions (identify and its worker): a cold start loads the HE library and the
@@ -137,7 +138,7 @@ describe('two-server identification end to end (bfv): CS1 -> CS2', () => {
     userToken = added.token;
 
     // The user's client encrypts with the public material CS1 hands out (checked against its SHA-256).
-    const description = await user.getIndex<TwoServerIndexSummary>(owner.ownerId, INDEX);
+    const description = await user.getIndex<TwoServerIndexSummary>(owner.ownerId, toIndexName(INDEX));
     client = await IdentificationClient.load(await user.downloadPublicMaterial(description));
     // The index tells users its limits.
     expect(description.summary.policy).toEqual(POLICY);
@@ -149,7 +150,7 @@ describe('two-server identification end to end (bfv): CS1 -> CS2', () => {
   });
 
   it('describes the index: backend, key id, sizes; never the secret', async () => {
-    const description = await user.getIndex<TwoServerIndexSummary>(owner.ownerId, INDEX);
+    const description = await user.getIndex<TwoServerIndexSummary>(owner.ownerId, toIndexName(INDEX));
     expect(description.kind).toBe('two-server');
     expect(description.summary).toMatchObject({ backend: 'bfv', keyId, d: 64, maxAbs: 999, templateCount: N });
     // CS1's bucket holds no copy of the secret.
@@ -163,7 +164,7 @@ describe('two-server identification end to end (bfv): CS1 -> CS2', () => {
       const expected = bruteForce(templates, ids, probe);
       // A threshold that takes in the 4 nearest (and ties).
       const tauSquared = expected[3].dist2;
-      const response = await user.identify(owner.ownerId, INDEX, { query: client.encryptRequest(probe), tauSquared });
+      const response = await user.identify(owner.ownerId, toIndexName(INDEX), { query: client.encryptRequest(probe), tauSquared });
       expect(response.templateIds).toEqual(expected.filter((m) => m.dist2 <= tauSquared).map((m) => m.templateId));
       expect(response.templateIds.length).toBeGreaterThanOrEqual(4);
       expect(response.truncated).toBe(false);
@@ -173,14 +174,14 @@ describe('two-server identification end to end (bfv): CS1 -> CS2', () => {
   it('answers k-nearest queries exactly like brute force', async () => {
     for (let p = 2; p < 4; p++) {
       const probe = probes.data.subarray(p * PARAMS.d, (p + 1) * PARAMS.d);
-      const response = await user.identify(owner.ownerId, INDEX, { query: client.encryptRequest(probe), k: 5 });
+      const response = await user.identify(owner.ownerId, toIndexName(INDEX), { query: client.encryptRequest(probe), k: 5 });
       expect(response.templateIds).toEqual(bruteForce(templates, ids, probe).slice(0, 5).map((m) => m.templateId));
     }
   });
 
   it('finds an enrolled template at distance 0', async () => {
     const enrolled = templates.data.subarray(42 * PARAMS.d, 43 * PARAMS.d);
-    const response = await user.identify(owner.ownerId, INDEX, { query: client.encryptRequest(enrolled), tauSquared: 0 });
+    const response = await user.identify(owner.ownerId, toIndexName(INDEX), { query: client.encryptRequest(enrolled), tauSquared: 0 });
     expect(response.templateIds).toContain('person-042');
   });
 
@@ -211,7 +212,7 @@ describe('two-server identification end to end (bfv): CS1 -> CS2', () => {
     const query = client.encryptRequest(probe);
     const expected = bruteForce(templates, ids, probe).slice(0, 3);
 
-    const before = await user.identify(owner.ownerId, INDEX, { query, k: 3 });
+    const before = await user.identify(owner.ownerId, toIndexName(INDEX), { query, k: 3 });
     await e2e.cloud.stopAccount('cs2');
     try {
       const down = await identifyRaw(query, { k: 3 });
@@ -219,14 +220,14 @@ describe('two-server identification end to end (bfv): CS1 -> CS2', () => {
       expect((down.json as { error: { code: string } }).error.code).toBe('UNAVAILABLE');
       expect(errorMessageOf(down)).toMatch(/CS2/);
       // The typed client reports it as a transient service error.
-      const error = await user.identify(owner.ownerId, INDEX, { query, k: 3 }).catch((e: unknown) => e);
+      const error = await user.identify(owner.ownerId, toIndexName(INDEX), { query, k: 3 }).catch((e: unknown) => e);
       expect(error).toMatchObject({ status: 503, code: 'UNAVAILABLE', transient: true });
       // SEI-independent routes of CS1 keep working meanwhile.
       expect((await rawRequest(e2e.url, indexPath(owner.ownerId, INDEX), { token: userToken })).status).toBe(200);
     } finally {
       await e2e.cloud.startAccount('cs2');
     }
-    const back: IdentifyResponse = await user.identify(owner.ownerId, INDEX, { query, k: 3 });
+    const back: IdentifyResponse = await user.identify(owner.ownerId, toIndexName(INDEX), { query, k: 3 });
     expect(back.templateIds).toEqual(expected.map((m) => m.templateId));
     // The two queries CS1 could not answer were given back to the user's budget.
     expect(back.budget?.remaining).toBe((before?.budget?.remaining ?? 0) - 1);
@@ -252,7 +253,7 @@ describe('two-server identification end to end (bfv): CS1 -> CS2', () => {
     const probe = betweenShards();
     const since = e2e.logs.length;
     // The owner is not budgeted; the widest threshold the policy allows takes in several shards.
-    const response = await owner.client.identify(owner.ownerId, INDEX, { query: client.encryptRequest(probe), tauSquared: POLICY.maxTauSquared });
+    const response = await owner.client.identify(owner.ownerId, toIndexName(INDEX), { query: client.encryptRequest(probe), tauSquared: POLICY.maxTauSquared });
     const expected = bruteForce(templates, ids, probe).filter((m) => m.dist2 <= POLICY.maxTauSquared);
     expect(response.templateIds).toEqual(expected.map((m) => m.templateId));
     const summary = await e2e.waitForLog('cs1', since, (line) => line.message === 'identify');
@@ -377,7 +378,7 @@ describe('two-server identification end to end (bfv): CS1 -> CS2', () => {
       const cs1Index = provider.cs1Index(he);
       const shards = cs1Index.shards.map((shard, s) => (shard.inherited === undefined ? provider.encryptShard(he, s) : undefined));
       const parts = twoServerIndexParts({ cs1Index, shards, evaluationMaterial: output.evaluationMaterial, publicMaterial: output.publicMaterial });
-      const published = await owner.client.publishIndex(owner.ownerId, INDEX, 'two-server', parts);
+      const published = await owner.client.publishIndex(owner.ownerId, toIndexName(INDEX), 'two-server', parts);
       provider.markPublished(published.version);
       expect(published.previousVersion).toBe(firstVersion);
       // Only the changed shards were uploaded; the others are still the first version's objects.
@@ -386,19 +387,19 @@ describe('two-server identification end to end (bfv): CS1 -> CS2', () => {
 
       const own = templates.data.slice(42 * d, 43 * d);
       // The deleted template is never identified, not even from its own exact capture...
-      const exactly = await owner.client.identify(owner.ownerId, INDEX, { query: client.encryptRequest(own), tauSquared: 0 });
+      const exactly = await owner.client.identify(owner.ownerId, toIndexName(INDEX), { query: client.encryptRequest(own), tauSquared: 0 });
       expect(exactly.version).toBe(published.version);
       expect(exactly.templateIds).not.toContain(removed);
-      const nearest = await owner.client.identify(owner.ownerId, INDEX, { query: client.encryptRequest(own), k: POLICY.maxK });
+      const nearest = await owner.client.identify(owner.ownerId, toIndexName(INDEX), { query: client.encryptRequest(own), k: POLICY.maxK });
       expect(nearest.templateIds).not.toContain(removed);
       // ...the added one is, and answers stay exact over the new set of templates.
-      const found = await owner.client.identify(owner.ownerId, INDEX, { query: client.encryptRequest(addedVector), k: 1 });
+      const found = await owner.client.identify(owner.ownerId, toIndexName(INDEX), { query: client.encryptRequest(addedVector), k: 1 });
       expect(found.templateIds).toEqual(['person-new']);
       const now = provider.templateIds();
       const set = { n: now.length, d, data: new Float64Array(now.length * d) };
       now.forEach((id, i) => set.data.set(id === 'person-new' ? addedVector : templates.data.subarray(ids.indexOf(id) * d, (ids.indexOf(id) + 1) * d), i * d));
       const probe = probes.data.subarray(2 * d, 3 * d);
-      const answer = await owner.client.identify(owner.ownerId, INDEX, { query: client.encryptRequest(probe), k: 5 });
+      const answer = await owner.client.identify(owner.ownerId, toIndexName(INDEX), { query: client.encryptRequest(probe), k: 5 });
       expect(answer.templateIds).toEqual(bruteForce(set, now, probe).slice(0, 5).map((m) => m.templateId));
     } finally {
       he.dispose();

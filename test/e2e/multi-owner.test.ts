@@ -14,6 +14,7 @@ import { errorMessageOf, indexPath, rawRequest, registerOwner, startE2eCloud } f
 import type { E2eCloud, E2eOwner } from '../support/e2e-cloud';
 import { buildSeiCorpus, encryptImages, expectedResults, syntheticImages, userTrapdoors, vectorAt, wire } from '../support/e2e-sei';
 import type { SeiCorpus } from '../support/e2e-sei';
+import { toImageId, toIndexName, toUserId } from '../support/ids';
 
 const INDEX = 'gallery';
 const K = 6;
@@ -42,7 +43,7 @@ describe('several owners end to end: isolated in every respect', () => {
     const owner = await registerOwner(e2e);
     const { key, envelopes } = await encryptImages(images);
     await owner.client.uploadImages(owner.ownerId, envelopes);
-    const published = await owner.client.publishIndex(owner.ownerId, INDEX, 'sei', seiIndexParts(corpus.tree));
+    const published = await owner.client.publishIndex(owner.ownerId, toIndexName(INDEX), 'sei', seiIndexParts(corpus.tree));
     const sam = await owner.addUser('sam');
     return { owner, corpus, images, imageKey: key, sam: sam.client, samToken: sam.token, trapdoors: userTrapdoors(corpus.owner), version: published.version };
   }
@@ -59,7 +60,7 @@ describe('several owners end to end: isolated in every respect', () => {
 
   it('gives each owner its own id, index and version under the same index name', async () => {
     expect(a.owner.ownerId).not.toBe(b.owner.ownerId);
-    const [da, db] = await Promise.all([a.sam.getIndex(a.owner.ownerId, INDEX), b.sam.getIndex(b.owner.ownerId, INDEX)]);
+    const [da, db] = await Promise.all([a.sam.getIndex(a.owner.ownerId, toIndexName(INDEX)), b.sam.getIndex(b.owner.ownerId, toIndexName(INDEX))]);
     expect(da.version).toBe(a.version);
     expect(db.version).toBe(b.version);
     expect(da.summary).toMatchObject({ ownerKeyId: a.corpus.owner.keyId });
@@ -69,7 +70,7 @@ describe('several owners end to end: isolated in every respect', () => {
   it("answers each owner's users from that owner's index only", async () => {
     for (const t of [a, b]) {
       const trapdoor = t.trapdoors.trapdoor(vectorAt(t.corpus.queries, 0));
-      const response = await t.sam.search(t.owner.ownerId, INDEX, { trapdoors: [trapdoor], k: K });
+      const response = await t.sam.search(t.owner.ownerId, toIndexName(INDEX), { trapdoors: [trapdoor], k: K });
       expect(response.version).toBe(t.version);
       expect(response.results).toEqual(expectedResults(t.corpus.tree, [trapdoor], K));
     }
@@ -91,8 +92,8 @@ describe('several owners end to end: isolated in every respect', () => {
   });
 
   it("hands out each owner's own envelope for the same image id", async () => {
-    const [fromA] = await a.sam.downloadImages(a.owner.ownerId, ['img-0']);
-    const [fromB] = await b.sam.downloadImages(b.owner.ownerId, ['img-0']);
+    const [fromA] = await a.sam.downloadImages(a.owner.ownerId, [toImageId('img-0')]);
+    const [fromB] = await b.sam.downloadImages(b.owner.ownerId, [toImageId('img-0')]);
     expect(Buffer.from(await decryptImage(a.imageKey, 'img-0', fromA.envelope)).equals(Buffer.from(a.images.get('img-0')!))).toBe(true);
     expect(Buffer.from(await decryptImage(b.imageKey, 'img-0', fromB.envelope)).equals(Buffer.from(b.images.get('img-0')!))).toBe(true);
     // Neither owner's key opens the other's envelope.
@@ -100,12 +101,12 @@ describe('several owners end to end: isolated in every respect', () => {
   });
 
   it("keeps revocation per owner: revoking A's sam leaves B's sam in", async () => {
-    await a.owner.client.revokeUser(a.owner.ownerId, 'sam');
+    await a.owner.client.revokeUser(a.owner.ownerId, toUserId('sam'));
     try {
       const trapdoor = wire(a.trapdoors.trapdoor(vectorAt(a.corpus.queries, 2)));
       expect((await rawRequest(e2e.url, `${indexPath(a.owner.ownerId, INDEX)}/search`, { token: a.samToken, body: { trapdoors: [trapdoor], k: K } })).status).toBe(403);
       const bTrapdoor = b.trapdoors.trapdoor(vectorAt(b.corpus.queries, 2));
-      expect((await b.sam.search(b.owner.ownerId, INDEX, { trapdoors: [bTrapdoor], k: K })).version).toBe(b.version);
+      expect((await b.sam.search(b.owner.ownerId, toIndexName(INDEX), { trapdoors: [bTrapdoor], k: K })).version).toBe(b.version);
       // Owner B cannot revoke (or re-add) A's users.
       const revoke = await rawRequest(e2e.url, `/v1/owners/${a.owner.ownerId}/users/sam`, { token: b.owner.ownerToken, method: 'PUT' });
       expect(revoke.status).toBe(403);
@@ -119,12 +120,12 @@ describe('several owners end to end: isolated in every respect', () => {
   });
 
   it("changes only the owner's own index when it deletes an image", async () => {
-    const before = await b.sam.getIndex(b.owner.ownerId, INDEX);
-    const deleted = await a.owner.client.deleteImage(a.owner.ownerId, INDEX, 'img-3');
+    const before = await b.sam.getIndex(b.owner.ownerId, toIndexName(INDEX));
+    const deleted = await a.owner.client.deleteImage(a.owner.ownerId, toIndexName(INDEX), toImageId('img-3'));
     expect(deleted.imageCount).toBe(149);
-    expect(await b.sam.getIndex(b.owner.ownerId, INDEX)).toEqual(before);
+    expect(await b.sam.getIndex(b.owner.ownerId, toIndexName(INDEX))).toEqual(before);
     const trapdoor = b.trapdoors.trapdoor(vectorAt(b.corpus.vectors, 3));
-    const { results } = await b.sam.search(b.owner.ownerId, INDEX, { trapdoors: [trapdoor], k: K });
+    const { results } = await b.sam.search(b.owner.ownerId, toIndexName(INDEX), { trapdoors: [trapdoor], k: K });
     expect(results[0].hits[0].imageId).toBe('img-3');
   });
 
@@ -132,12 +133,12 @@ describe('several owners end to end: isolated in every respect', () => {
     // Default settings: a warm search function may reuse an index's pointer for up to
     // BLINDSIGHT_POINTER_TTL_MS's default; owners always read it.
     const trapdoor = a.trapdoors.trapdoor(vectorAt(a.corpus.vectors, 5));
-    const before = await a.sam.search(a.owner.ownerId, INDEX, { trapdoors: [trapdoor], k: K });
+    const before = await a.sam.search(a.owner.ownerId, toIndexName(INDEX), { trapdoors: [trapdoor], k: K });
     // Every pointer a search function holds from before the update was read before this.
     const lastOldRead = Date.now();
     expect(before.results[0].hits[0].imageId).toBe('img-5');
-    const deleted = await a.owner.client.deleteImage(a.owner.ownerId, INDEX, 'img-5');
-    const own = await a.owner.client.search(a.owner.ownerId, INDEX, { trapdoors: [trapdoor], k: K });
+    const deleted = await a.owner.client.deleteImage(a.owner.ownerId, toIndexName(INDEX), toImageId('img-5'));
+    const own = await a.owner.client.search(a.owner.ownerId, toIndexName(INDEX), { trapdoors: [trapdoor], k: K });
     expect(own.version).toBe(deleted.version);
     expect(own.results[0].hits.map((hit) => hit.imageId)).not.toContain('img-5');
 
@@ -146,7 +147,7 @@ describe('several owners end to end: isolated in every respect', () => {
     // how long they take: on a loaded machine one search can outlast the TTL.)
     for (;;) {
       const startedAt = Date.now();
-      const response = await a.sam.search(a.owner.ownerId, INDEX, { trapdoors: [trapdoor], k: K });
+      const response = await a.sam.search(a.owner.ownerId, toIndexName(INDEX), { trapdoors: [trapdoor], k: K });
       expect(response.results).toEqual(response.version === before.version ? before.results : own.results);
       if (startedAt > lastOldRead + SETTINGS.pointerTtlMs.default) {
         expect(response.version).toBe(deleted.version);

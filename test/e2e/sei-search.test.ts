@@ -19,6 +19,7 @@ import { registerOwner, startE2eCloud } from '../support/e2e-cloud';
 import type { E2eCloud, E2eOwner } from '../support/e2e-cloud';
 import { buildSeiCorpus, encryptImages, expectedResults, syntheticImages, userTrapdoors, vectorAt } from '../support/e2e-sei';
 import type { SeiCorpus } from '../support/e2e-sei';
+import { toImageId, toIndexName } from '../support/ids';
 
 const INDEX = 'photos';
 const K = 10;
@@ -43,7 +44,7 @@ describe('SEI end to end: publish, search, download, decrypt, update', () => {
     const encrypted = await encryptImages(images);
     imageKey = encrypted.key;
     await owner.client.uploadImages(owner.ownerId, encrypted.envelopes);
-    const result = await owner.client.publishIndex(owner.ownerId, INDEX, 'sei', seiIndexParts(corpus.tree));
+    const result = await owner.client.publishIndex(owner.ownerId, toIndexName(INDEX), 'sei', seiIndexParts(corpus.tree));
     published = result.version;
     expect(result.previousVersion).toBeNull();
     user = (await owner.addUser('alice@example.org')).client;
@@ -55,7 +56,7 @@ describe('SEI end to end: publish, search, download, decrypt, update', () => {
   });
 
   it('describes the published index to the user', async () => {
-    const description = await user.getIndex(owner.ownerId, INDEX);
+    const description = await user.getIndex(owner.ownerId, toIndexName(INDEX));
     expect(description).toMatchObject({ indexName: INDEX, version: published, kind: 'sei', previousVersion: null });
     expect(description.summary).toMatchObject({ d: 24, m: 50, ownerKeyId: corpus.owner.keyId, imageCount: 300, leafCount: corpus.tree.leaves.length });
   });
@@ -63,7 +64,7 @@ describe('SEI end to end: publish, search, download, decrypt, update', () => {
   it("answers a user's searches exactly like the in-memory search of the same tree", async () => {
     for (let q = 0; q < corpus.queries.n; q++) {
       const trapdoor = trapdoors.trapdoor(vectorAt(corpus.queries, q));
-      const response = await user.search(owner.ownerId, INDEX, { trapdoors: [trapdoor], k: K, probes: PROBES });
+      const response = await user.search(owner.ownerId, toIndexName(INDEX), { trapdoors: [trapdoor], k: K, probes: PROBES });
       expect(response.version).toBe(published);
       expect(response.results).toEqual(expectedResults(corpus.tree, [trapdoor], K, PROBES));
       expect(response.results[0].hits).toHaveLength(K);
@@ -72,14 +73,14 @@ describe('SEI end to end: publish, search, download, decrypt, update', () => {
 
   it("finds an indexed image first when it is the query, and uses the index's calibrated probes without probes in the request", async () => {
     const trapdoor = trapdoors.trapdoor(vectorAt(corpus.vectors, 17));
-    const response = await user.search(owner.ownerId, INDEX, { trapdoors: [trapdoor], k: 5 });
+    const response = await user.search(owner.ownerId, toIndexName(INDEX), { trapdoors: [trapdoor], k: 5 });
     expect(response.results[0].hits[0].imageId).toBe('img-17');
     expect(response.results).toEqual(expectedResults(corpus.tree, [trapdoor], 5));
   });
 
   it('lets the user download the result envelopes and decrypt them to the original images', async () => {
     const trapdoor = trapdoors.trapdoor(vectorAt(corpus.queries, 0));
-    const { results } = await user.search(owner.ownerId, INDEX, { trapdoors: [trapdoor], k: K, probes: PROBES });
+    const { results } = await user.search(owner.ownerId, toIndexName(INDEX), { trapdoors: [trapdoor], k: K, probes: PROBES });
     const ids = results[0].hits.map((hit) => hit.imageId);
     const downloads = await user.imageDownloads(owner.ownerId, ids);
     expect(downloads.map((d) => d.imageId)).toEqual(ids);
@@ -96,11 +97,11 @@ describe('SEI end to end: publish, search, download, decrypt, update', () => {
   it('answers a K-anonymous request: one list per trapdoor, in order, the real one among them', async () => {
     const query = vectorAt(corpus.queries, 3);
     const request = createKAnonymousRequest((f) => trapdoors.trapdoor(f), query, corpus.vectors, 6, seededRandom(7));
-    const response = await user.search(owner.ownerId, INDEX, { trapdoors: request.trapdoors, k: K, probes: PROBES });
+    const response = await user.search(owner.ownerId, toIndexName(INDEX), { trapdoors: request.trapdoors, k: K, probes: PROBES });
     expect(response.results).toHaveLength(6);
     expect(response.results).toEqual(expectedResults(corpus.tree, request.trapdoors, K, PROBES));
     // Only the user knows which list is real; it is the answer to the real query.
-    const direct = await user.search(owner.ownerId, INDEX, { trapdoors: [trapdoors.trapdoor(query)], k: K, probes: PROBES });
+    const direct = await user.search(owner.ownerId, toIndexName(INDEX), { trapdoors: [trapdoors.trapdoor(query)], k: K, probes: PROBES });
     expect(response.results[request.realIndex].hits.map((h) => h.imageId)).toEqual(direct.results[0].hits.map((h) => h.imageId));
   });
 
@@ -111,36 +112,36 @@ describe('SEI end to end: publish, search, download, decrypt, update', () => {
     const vector = encryptIndexVector(corpus.owner, feature);
     const placement = ownTrapdoors.trapdoor(feature);
     const newImage = new Uint8Array(777).map((_, i) => (i * 31) & 0xff);
-    await owner.client.uploadImages(owner.ownerId, [{ imageId: 'new-1', envelope: await encryptImage(imageKey, 'new-1', newImage) }]);
+    await owner.client.uploadImages(owner.ownerId, [{ imageId: toImageId('new-1'), envelope: await encryptImage(imageKey, 'new-1', newImage) }]);
 
-    const before = await owner.client.getIndex(owner.ownerId, INDEX);
-    const added = await owner.client.addImage(owner.ownerId, INDEX, { imageId: 'new-1', vector, placementTrapdoor: placement });
+    const before = await owner.client.getIndex(owner.ownerId, toIndexName(INDEX));
+    const added = await owner.client.addImage(owner.ownerId, toIndexName(INDEX), { imageId: toImageId('new-1'), vector, placementTrapdoor: placement });
     expect(added).toMatchObject({ previousVersion: before.version, imageId: 'new-1', imageCount: 301 });
     addImage(corpus.tree, 'new-1', vector, placement);
 
     const trapdoor = trapdoors.trapdoor(feature);
-    const afterAdd = await user.search(owner.ownerId, INDEX, { trapdoors: [trapdoor], k: K, probes: PROBES });
+    const afterAdd = await user.search(owner.ownerId, toIndexName(INDEX), { trapdoors: [trapdoor], k: K, probes: PROBES });
     expect(afterAdd.version).toBe(added.version);
     expect(afterAdd.results[0].hits[0].imageId).toBe('new-1');
     expect(afterAdd.results).toEqual(expectedResults(corpus.tree, [trapdoor], K, PROBES));
-    const [downloaded] = await user.downloadImages(owner.ownerId, ['new-1']);
+    const [downloaded] = await user.downloadImages(owner.ownerId, [toImageId('new-1')]);
     expect(Buffer.from(await decryptImage(imageKey, 'new-1', downloaded.envelope)).equals(Buffer.from(newImage))).toBe(true);
 
     // Delete the new image and the nearest original one.
     const victim = afterAdd.results[0].hits[1].imageId;
-    const deleted = await owner.client.deleteImage(owner.ownerId, INDEX, 'new-1');
+    const deleted = await owner.client.deleteImage(owner.ownerId, toIndexName(INDEX), toImageId('new-1'));
     expect(deleted).toMatchObject({ previousVersion: added.version, imageCount: 300 });
-    const deletedAgain = await owner.client.deleteImage(owner.ownerId, INDEX, victim);
+    const deletedAgain = await owner.client.deleteImage(owner.ownerId, toIndexName(INDEX), victim);
     expect(deletedAgain.imageCount).toBe(299);
     deleteImage(corpus.tree, 'new-1');
     deleteImage(corpus.tree, victim);
 
-    const afterDelete = await user.search(owner.ownerId, INDEX, { trapdoors: [trapdoor], k: K, probes: PROBES });
+    const afterDelete = await user.search(owner.ownerId, toIndexName(INDEX), { trapdoors: [trapdoor], k: K, probes: PROBES });
     expect(afterDelete.version).toBe(deletedAgain.version);
     const ids = afterDelete.results[0].hits.map((h) => h.imageId);
     expect(ids).not.toContain('new-1');
     expect(ids).not.toContain(victim);
     expect(afterDelete.results).toEqual(expectedResults(corpus.tree, [trapdoor], K, PROBES));
-    expect((await user.getIndex(owner.ownerId, INDEX)).summary).toMatchObject({ imageCount: 299, updates: { added: 1, deleted: 2 } });
+    expect((await user.getIndex(owner.ownerId, toIndexName(INDEX))).summary).toMatchObject({ imageCount: 299, updates: { added: 1, deleted: 2 } });
   });
 });

@@ -31,6 +31,8 @@ import type { AccountName, LocalCloud, LocalCloudOptions } from '../../scripts/l
 import { startDynamoFaultProxy } from './dynamodb-fault-proxy';
 import type { DynamoFaultProxy } from './dynamodb-fault-proxy';
 import { waitFor } from './wait';
+import { toUserId } from './ids';
+import type { OwnerId } from '../../lib/core/ids';
 
 
 export interface StorageSnapshot {
@@ -201,7 +203,7 @@ async function accountPid(account: AccountName, dataDir: string): Promise<number
 
 export interface E2eOwner {
   readonly key: OwnerSigningKey;
-  readonly ownerId: string;
+  readonly ownerId: OwnerId;
   /** A client with a fresh owner token. */
   readonly client: Cs1Client;
   readonly ownerToken: string;
@@ -235,7 +237,7 @@ export async function registerOwner(e2e: E2eCloud): Promise<E2eOwner> {
     ownerToken,
     token,
     addUser: async (userId) => {
-      await client.putUser(ownerId, userId);
+      await client.putUser(ownerId, toUserId(userId));
       const userToken = await token({ userId });
       return { token: userToken, client: e2e.client(userToken) };
     },

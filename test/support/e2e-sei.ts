@@ -15,6 +15,8 @@ import { generateOwnerSecret } from '../../lib/sei/owner-key';
 import { TrapdoorGenerator } from '../../lib/sei/trapdoor';
 import type { OwnerSecret, Trapdoor } from '../../lib/sei/types';
 import { generateUserSecret, issueUserKey } from '../../lib/sei/user-key';
+import { toImageId } from './ids';
+import type { ImageId } from '../../lib/core/ids';
 
 export interface SeiCorpus {
   readonly owner: OwnerSecret;
@@ -75,9 +77,9 @@ export function syntheticImages(ids: readonly string[], seed: number): Map<strin
 }
 
 /** The owner's image key and the envelopes of its images. */
-export async function encryptImages(images: ReadonlyMap<string, Uint8Array>): Promise<{ key: ImageKey; envelopes: Array<{ imageId: string; envelope: Uint8Array }> }> {
+export async function encryptImages(images: ReadonlyMap<string, Uint8Array>): Promise<{ key: ImageKey; envelopes: Array<{ imageId: ImageId; envelope: Uint8Array }> }> {
   const key = await generateImageKey();
-  const envelopes = await Promise.all([...images].map(async ([imageId, bytes]) => ({ imageId, envelope: await encryptImage(key, imageId, bytes) })));
+  const envelopes = await Promise.all([...images].map(async ([imageId, bytes]) => ({ imageId: toImageId(imageId), envelope: await encryptImage(key, imageId, bytes) })));
   return { key, envelopes };
 }
 

@@ -10,3 +10,10 @@ export const toUserId = (value: string): UserId => parseUserId(value);
 export const toIndexName = (value: string): IndexName => parseIndexName(value);
 export const toVersionId = (value: string): VersionId => parseVersionId(value);
 export const toImageId = (value: string): ImageId => parseImageId(value);
+
+/**
+ * A raw string typed as an id WITHOUT parsing it. Only for tests that must send an invalid id
+ * past the client's types, to check what the other side (CS1's 4xx, the client's path escaping)
+ * does with it.
+ */
+export const unparsedId = <T extends OwnerId | UserId | IndexName | VersionId | ImageId>(raw: string): T => raw as T;

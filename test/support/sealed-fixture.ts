@@ -8,8 +8,9 @@ import { generateIndexKey } from '../../lib/sealed/index-key';
 import { SealedSearcher } from '../../lib/sealed/search';
 import type { LeafFetcher } from '../../lib/sealed/search';
 import type { SealedBinding } from '../../lib/sealed/types';
+import { toIndexName, toOwnerId, toVersionId } from './ids';
 
-export const BINDING: SealedBinding = { ownerId: 'owner-a', indexName: 'main', version: '20250101T000000000Z-000000000001' };
+export const BINDING: SealedBinding = { ownerId: toOwnerId('a'.repeat(52)), indexName: toIndexName('main'), version: toVersionId('20250101T000000000Z-000000000001') };
 
 export interface SealedWorld {
   readonly vectors: VectorSet;

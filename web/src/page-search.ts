@@ -20,6 +20,7 @@ import { decodeUserSecret, encodeUserSecret } from '../../lib/sei/key-formats';
 import { generateUserSecret } from '../../lib/sei/user-key';
 import type { LoadProgress, PageExtractor } from './features';
 import type { StoredAccess } from './vault';
+import type { ImageId, IndexName } from '../../lib/core/ids';
 
 /** A new W for index dimension d, and the key request file the owner's enroll step reads. */
 export function newKeyRequest(d: number): { secret: Uint8Array; requestJson: string } {
@@ -66,7 +67,7 @@ export class PageModels implements FeatureModels {
 
 export interface ResultImage {
   readonly rank: number;
-  readonly imageId: string;
+  readonly imageId: ImageId;
   readonly score: number;
   /** Object URL of the decrypted image. */
   readonly url: string;
@@ -79,9 +80,9 @@ export interface PageSearchResult {
 }
 
 /** The kinds of index a grant can search, the default (sealed) first, with their names. */
-export function searchableIndexes(session: UserSession): Array<{ kind: SearchIndexKind; indexName: string }> {
+export function searchableIndexes(session: UserSession): Array<{ kind: SearchIndexKind; indexName: IndexName }> {
   const { grant } = session;
-  const out: Array<{ kind: SearchIndexKind; indexName: string }> = [];
+  const out: Array<{ kind: SearchIndexKind; indexName: IndexName }> = [];
   if (grant.sealed !== undefined && session.indexKey !== undefined) out.push({ kind: 'sealed', indexName: grant.sealed.indexName });
   if (grant.sei.indexName !== undefined) out.push({ kind: 'sei', indexName: grant.sei.indexName });
   return out;

@@ -34,6 +34,7 @@ import { INDEX_MANIFEST_FORMAT, OWNER_FORMAT } from '../owner-state';
 import type { IndexManifest, Owner, OwnerConfig, PublishedState, UsersState } from '../owner-state';
 import { fileError, LocalFileError } from './file-errors';
 import { ensurePrivateDir, exists, parseJson, readPrivateFile, writePrivateFile, writePrivateJson } from './private-files';
+import { parseImageId, parseIndexName, parseOwnerId, parseStoredId, parseVersionId } from '../../core/ids';
 
 export interface OwnerPaths {
   readonly home: string;
@@ -89,9 +90,10 @@ export async function loadOwner(home: string): Promise<Owner & { paths: OwnerPat
     throw new LocalFileError(paths.config, `no owner in ${home}: run "blindsight owner init" first (or pass --home)`, 'NOT_FOUND');
   }
   const config = (await readJson(paths.config, 'the owner configuration')) as OwnerConfig;
-  if (config?.format !== OWNER_FORMAT || config.version !== 1 || typeof config.ownerId !== 'string') {
+  if (config?.format !== OWNER_FORMAT || config.version !== 1) {
     throw new LocalFileError(paths.config, `${paths.config} is not an owner configuration of this version`, 'MALFORMED_DATA');
   }
+  parseStoredId(parseOwnerId, config.ownerId, paths.config);
   const jwk = await readJson(paths.signingKey, 'the signing key');
   assertEd25519PrivateJwk(jwk);
   return {
@@ -130,6 +132,11 @@ export async function loadManifest(paths: OwnerPaths): Promise<IndexManifest> {
   if (manifest?.format !== INDEX_MANIFEST_FORMAT || manifest.version !== 1 || !Array.isArray(manifest.images)) {
     throw new LocalFileError(path, `${path} is not an index manifest of this version: run "blindsight owner index" again`, 'MALFORMED_DATA');
   }
+  // The ids later requests and files use: the image ids and the index names.
+  for (const image of manifest.images) parseStoredId(parseImageId, image.imageId, path);
+  for (const name of [manifest.sealed?.indexName, manifest.sei?.indexName, manifest.twoServer?.indexName]) {
+    if (name !== undefined) parseStoredId(parseIndexName, name, path);
+  }
   return manifest;
 }
 
@@ -157,7 +164,13 @@ export async function loadPca(paths: OwnerPaths): Promise<PcaModel> {
 
 export async function loadPublished(paths: OwnerPaths): Promise<PublishedState | undefined> {
   if (!(await exists(paths.published))) return undefined;
-  return (await readJson(paths.published, 'the publish record')) as PublishedState;
+  const published = (await readJson(paths.published, 'the publish record')) as PublishedState;
+  for (const index of [published?.sealed, published?.sei, published?.twoServer]) {
+    if (index === undefined) continue;
+    parseStoredId(parseIndexName, index.indexName, paths.published);
+    parseStoredId(parseVersionId, index.version, paths.published);
+  }
+  return published;
 }
 
 export async function savePublished(paths: OwnerPaths, state: PublishedState): Promise<void> {

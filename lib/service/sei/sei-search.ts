@@ -19,7 +19,7 @@ import { MAX_SEARCH_K, MAX_SEARCH_PROBES, MAX_TRAPDOORS_PER_SEARCH } from '../..
 import type { SearchRequest, SearchResponse } from '../../api/schemas';
 import type { CurrentVersionCache } from '../versions/current-version-cache';
 import type { SeiIndexCache } from './sei-index-cache';
-import type { IndexName, OwnerId } from '../../core/ids';
+import type { ImageId, IndexName, OwnerId } from '../../core/ids';
 
 /**
  * The search request of the contract, with trapdoors as any array-like of numbers (callers in
@@ -116,7 +116,9 @@ export class SeiSearchService {
       const ranked = rankLeaves(view, plans[i].leaves, scorer, k);
       vectorsScored += ranked.vectorsScored;
       leavesVisited += plans[i].leaves.length;
-      return { hits: ranked.hits.map((hit) => ({ imageId: hit.id, score: hit.score })) };
+      // Leaf ids were parsed when they entered (the index validator at publish, addImage), and a
+      // leaf's bytes match the part digests of its version before they are used.
+      return { hits: ranked.hits.map((hit) => ({ imageId: hit.id as ImageId, score: hit.score })) };
     });
     return {
       version: index.version,

@@ -19,17 +19,18 @@ import { UsageError } from '../errors';
 import type { CommandContext } from '../context';
 import { resolvePath } from '../context';
 import { openOwner } from './owner-command';
+import type { IndexName } from '../../../lib/core/ids';
 
 export interface IndexOptions {
   readonly folder: string;
-  readonly indexName?: string;
+  readonly indexName?: IndexName;
   /** Search index kinds (default sealed only). */
   readonly kinds?: readonly SearchIndexKind[];
   readonly recursive?: boolean;
   readonly model?: ModelChoice;
   /** Also build the two-server identification index. */
   readonly twoServer?: boolean;
-  readonly twoServerIndexName?: string;
+  readonly twoServerIndexName?: IndexName;
   readonly he?: HeBackendName;
   /** Required with he 'she' (--insecure-paper-scheme): the paper's scheme is broken. */
   readonly insecurePaperScheme?: boolean;

@@ -12,6 +12,7 @@ import { InvalidInputError } from '../../../lib/core/errors';
 import type { CommandContext } from '../context';
 import { chooseEndpoint } from '../context';
 import { openOwner } from './owner-command';
+import type { OwnerId } from '../../../lib/core/ids';
 
 export interface InitOptions {
   /** SEI feature dimension d (PCA output); default 128. */
@@ -19,7 +20,7 @@ export interface InitOptions {
 }
 
 export interface InitResult {
-  readonly ownerId: string;
+  readonly ownerId: OwnerId;
   readonly endpoint: string;
   readonly home: string;
   readonly d: number;

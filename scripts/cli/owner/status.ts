@@ -11,9 +11,10 @@ import type { IndexManifest, ManifestImage, StaleIdentification, UsersState } fr
 import type { IndexDescription } from '../../../lib/client/types';
 import type { CommandContext } from '../context';
 import { openOwner } from './owner-command';
+import type { IndexName, OwnerId, VersionId } from '../../../lib/core/ids';
 
 export interface StatusResult {
-  readonly ownerId: string;
+  readonly ownerId: OwnerId;
   readonly home: string;
   readonly endpoint: string;
   readonly d: number;
@@ -31,7 +32,7 @@ export interface StatusResult {
     readonly published: boolean;
     readonly staleIdentification?: StaleIdentification;
   };
-  readonly served: Record<string, { readonly version: string; readonly kind: string; readonly publishedAt: string; readonly summary: unknown } | { readonly error: string }>;
+  readonly served: Record<string, { readonly version: VersionId; readonly kind: string; readonly publishedAt: string; readonly summary: unknown } | { readonly error: string }>;
   readonly users: UsersState['users'];
   readonly images?: ReadonlyArray<Pick<ManifestImage, 'imageId' | 'relative' | 'file'>>;
 }
@@ -47,7 +48,7 @@ export async function ownerStatus(context: CommandContext, options: { images?: b
     if (!isBlindsightError(error) || error.code !== 'NOT_FOUND') throw error;
   }
   const published = await loadPublished(paths);
-  const names = new Set<string>();
+  const names = new Set<IndexName>();
   if (manifest) {
     for (const { indexName } of searchIndexesOf(manifest)) names.add(indexName);
     if (manifest.twoServer) names.add(manifest.twoServer.indexName);

@@ -15,9 +15,10 @@ import type { CommandContext } from '../context';
 import { resolvePath } from '../context';
 import { hintForWrongFile } from '../hints';
 import { openOwner } from './owner-command';
+import type { UserId } from '../../../lib/core/ids';
 
 export interface EnrollOptions {
-  readonly userId: string;
+  readonly userId: UserId;
   /** The user's key request file. */
   readonly request: string;
   /** Where to write the grant (default <home>/owner/grants/<userId>.grant.json). */
@@ -27,7 +28,7 @@ export interface EnrollOptions {
 }
 
 export interface EnrollResult {
-  readonly userId: string;
+  readonly userId: UserId;
   readonly grant: string;
   readonly tokenExpiresAt: string;
   readonly status: 'active';
@@ -77,7 +78,7 @@ export async function ownerEnroll(context: CommandContext, options: EnrollOption
 }
 
 export interface RevokeResult {
-  readonly userId: string;
+  readonly userId: UserId;
   readonly status: 'revoked';
   readonly revokedAt: string;
 }

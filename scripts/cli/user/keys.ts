@@ -14,6 +14,7 @@ import { generateUserSecret } from '../../../lib/sei/user-key';
 import type { CommandContext } from '../context';
 import { resolvePath } from '../context';
 import { hintForWrongFile } from '../hints';
+import type { OwnerId, UserId } from '../../../lib/core/ids';
 
 export interface RequestKeyOptions {
   /** The owner's index dimension d (default 128). */
@@ -60,8 +61,8 @@ export async function userRequestKey(context: CommandContext, options: RequestKe
 }
 
 export interface ImportResult {
-  readonly ownerId: string;
-  readonly userId: string;
+  readonly ownerId: OwnerId;
+  readonly userId: UserId;
   readonly endpoint: string;
   /** The index searches use by default (the sealed one when the grant has one). */
   readonly index: string;

@@ -55,6 +55,7 @@ import { newOwner } from '../functions/support';
 import type { Owner } from '../functions/support';
 import { SHE_SMALL, buildFixture, cs2KeyDir, probeNear, startCs2HttpServer } from '../service/two-server/support';
 import type { DirectHandler, TwoServerFixture } from '../service/two-server/support';
+import { toIndexName, toOwnerId, toVersionId } from '../../support/ids';
 
 const run = promisify(execFile);
 
@@ -469,7 +470,7 @@ describe('Lambda bundles on Node 22', () => {
     versions.photos = seiVersion.body.version as string;
     versions.faces = twoServerVersion.body.version as string;
     versions.vault = sealedVersion.body.version as string;
-    await putAll(sealedVersion.body.uploads as never, await sealIndex(sealed.build, sealed.key, { ownerId: owner.ownerId, indexName: 'vault', version: versions.vault }));
+    await putAll(sealedVersion.body.uploads as never, await sealIndex(sealed.build, sealed.key, { ownerId: toOwnerId(owner.ownerId), indexName: toIndexName('vault'), version: toVersionId(versions.vault) }));
     await check(
       'cs1/index-version-publish',
       [

@@ -99,7 +99,7 @@ describe('GenKey file formats', () => {
       format: 'blindsight-grant',
       version: 1,
       issuedAt: 'now',
-      ownerId: 'o',
+      ownerId: 'o'.repeat(52),
       userId: 'u',
       endpoint: 'http://127.0.0.1:4510',
       token: 't',

@@ -33,6 +33,7 @@ import type { LocalCloud } from '../../../scripts/local-cloud/cloud';
 import { startLocalCloud } from '../../../scripts/local-cloud/cloud';
 import { dataLayout } from '../../../scripts/local-cloud/layout';
 import { plaintextNearest, seiWorld } from '../../support/sei-fixture';
+import { toImageId, toIndexName, toOwnerId, toUserId } from '../../support/ids';
 
 describe('Cs1Client against the local cloud', () => {
   let dataDir: string;
@@ -73,81 +74,81 @@ describe('Cs1Client against the local cloud', () => {
   it('uploads and downloads more envelopes than one URL request holds, byte for byte', async () => {
     const random = seededRandom(3);
     const images = Array.from({ length: 130 }, (_, i) => ({
-      imageId: `blob-${i}`,
+      imageId: toImageId(`blob-${i}`),
       envelope: Uint8Array.from({ length: 1 + (i % 17) * 31 }, () => random.int(256)),
     }));
     const progress: number[] = [];
-    await owner.uploadImages(ownerId, images, { onProgress: ({ done }) => progress.push(done) });
+    await owner.uploadImages(toOwnerId(ownerId), images, { onProgress: ({ done }) => progress.push(done) });
     expect(progress.at(-1)).toBe(130);
-    const wanted = ['blob-129', 'blob-0', ...images.slice(1, 110).map((i) => i.imageId)];
-    const back = await owner.downloadImages(ownerId, wanted);
+    const wanted = [toImageId('blob-129'), toImageId('blob-0'), ...images.slice(1, 110).map((i) => i.imageId)];
+    const back = await owner.downloadImages(toOwnerId(ownerId), wanted);
     expect(back.map((b) => b.imageId)).toEqual(wanted);
     const byId = new Map(images.map((i) => [i.imageId, i.envelope]));
     for (const { imageId, envelope } of back) expect(Buffer.from(envelope).equals(Buffer.from(byId.get(imageId)!))).toBe(true);
   });
 
   it('names unknown images in a 404', async () => {
-    const error = (await owner.imageDownloads(ownerId, ['blob-1', 'nope']).catch((e: unknown) => e)) as ServiceError;
+    const error = (await owner.imageDownloads(toOwnerId(ownerId), [toImageId('blob-1'), toImageId('nope')]).catch((e: unknown) => e)) as ServiceError;
     expect(error).toBeInstanceOf(ServiceError);
     expect(error).toMatchObject({ status: 404, code: 'NOT_FOUND' });
     expect(error.message).toBe('no image with id "nope": upload it first');
   });
 
   it('publishes an SEI index atomically and searches it as a user', async () => {
-    expect(await owner.findIndex(ownerId, 'main')).toBeUndefined();
-    const published = await owner.publishIndex(ownerId, 'main', 'sei', seiIndexParts(world.tree));
+    expect(await owner.findIndex(toOwnerId(ownerId), toIndexName('main'))).toBeUndefined();
+    const published = await owner.publishIndex(toOwnerId(ownerId), toIndexName('main'), 'sei', seiIndexParts(world.tree));
     expect(published.previousVersion).toBeNull();
-    const description = await owner.getIndex(ownerId, 'main');
+    const description = await owner.getIndex(toOwnerId(ownerId), toIndexName('main'));
     expect(description).toMatchObject({ version: published.version, kind: 'sei', summary: { d: 8, imageCount: 150 } });
 
-    await owner.putUser(ownerId, 'alice');
+    await owner.putUser(toOwnerId(ownerId), toUserId('alice'));
     const alice = owner.withToken(await userToken('alice'));
     const query = row(world.vectors, 7);
-    const { results, version } = await alice.search(ownerId, 'main', { trapdoors: [world.generator.trapdoor(query)], k: 5, probes: 64 });
+    const { results, version } = await alice.search(toOwnerId(ownerId), toIndexName('main'), { trapdoors: [world.generator.trapdoor(query)], k: 5, probes: 64 });
     expect(version).toBe(published.version);
     expect(results[0].hits.map((h) => h.imageId)).toEqual(plaintextNearest(world.vectors, query, 5));
   });
 
   it('refuses a stale publish with 409 and keeps the serving version', async () => {
-    const before = await owner.getIndex(ownerId, 'main');
-    const error = await owner.publishIndex(ownerId, 'main', 'sei', seiIndexParts(world.tree), { expectedCurrent: null }).catch((e: unknown) => e);
+    const before = await owner.getIndex(toOwnerId(ownerId), toIndexName('main'));
+    const error = await owner.publishIndex(toOwnerId(ownerId), toIndexName('main'), 'sei', seiIndexParts(world.tree), { expectedCurrent: null }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ServiceError);
     expect(error).toMatchObject({ status: 409, code: 'CONFLICT' });
     expect((error as Error).message).toMatch(/serves version/);
-    expect((await owner.getIndex(ownerId, 'main')).version).toBe(before.version);
+    expect((await owner.getIndex(toOwnerId(ownerId), toIndexName('main'))).version).toBe(before.version);
   });
 
   it('adds and deletes images through the service', async () => {
     const f = row(world.vectors, 3);
-    const added = await owner.addImage(ownerId, 'main', {
-      imageId: 'img-new',
+    const added = await owner.addImage(toOwnerId(ownerId), toIndexName('main'), {
+      imageId: toImageId('img-new'),
       vector: encryptIndexVector(world.owner, f),
       placementTrapdoor: world.generator.trapdoor(f),
     });
     expect(added.imageCount).toBe(151);
-    const again = await owner.addImage(ownerId, 'main', { imageId: 'img-new', vector: encryptIndexVector(world.owner, f), placementTrapdoor: world.generator.trapdoor(f) }).catch((e: unknown) => e);
+    const again = await owner.addImage(toOwnerId(ownerId), toIndexName('main'), { imageId: toImageId('img-new'), vector: encryptIndexVector(world.owner, f), placementTrapdoor: world.generator.trapdoor(f) }).catch((e: unknown) => e);
     expect(again).toMatchObject({ status: 409, code: 'CONFLICT' });
-    const { results } = await owner.search(ownerId, 'main', { trapdoors: [world.generator.trapdoor(f)], k: 2, probes: 64 });
+    const { results } = await owner.search(toOwnerId(ownerId), toIndexName('main'), { trapdoors: [world.generator.trapdoor(f)], k: 2, probes: 64 });
     expect(results[0].hits.map((h) => h.imageId).sort()).toEqual(['img-3', 'img-new']);
-    const deleted = await owner.deleteImage(ownerId, 'main', 'img-new');
+    const deleted = await owner.deleteImage(toOwnerId(ownerId), toIndexName('main'), toImageId('img-new'));
     expect(deleted.imageCount).toBe(150);
-    await expect(owner.deleteImage(ownerId, 'main', 'img-new')).rejects.toMatchObject({ status: 404, code: 'NOT_FOUND' });
+    await expect(owner.deleteImage(toOwnerId(ownerId), toIndexName('main'), toImageId('img-new'))).rejects.toMatchObject({ status: 404, code: 'NOT_FOUND' });
   });
 
   it("passes the server's validation message through", async () => {
-    const error = await owner.search(ownerId, 'main', { trapdoors: [[1, 2, 3]], k: 5 }).catch((e: unknown) => e);
+    const error = await owner.search(toOwnerId(ownerId), toIndexName('main'), { trapdoors: [[1, 2, 3]], k: 5 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 400, code: 'INVALID_INPUT' });
     expect((error as Error).message).toMatch(/trapdoors\[0\]/);
   });
 
   it('refuses a revoked user on its next request, and user tokens for owner routes', async () => {
-    await owner.putUser(ownerId, 'bob');
+    await owner.putUser(toOwnerId(ownerId), toUserId('bob'));
     const bob = owner.withToken(await userToken('bob'));
-    await expect(bob.getIndex(ownerId, 'main')).resolves.toMatchObject({ kind: 'sei' });
-    await expect(bob.putUser(ownerId, 'mallory')).rejects.toMatchObject({ status: 403, code: 'FORBIDDEN' });
-    const revoked = await owner.revokeUser(ownerId, 'bob');
+    await expect(bob.getIndex(toOwnerId(ownerId), toIndexName('main'))).resolves.toMatchObject({ kind: 'sei' });
+    await expect(bob.putUser(toOwnerId(ownerId), toUserId('mallory'))).rejects.toMatchObject({ status: 403, code: 'FORBIDDEN' });
+    const revoked = await owner.revokeUser(toOwnerId(ownerId), toUserId('bob'));
     expect(revoked.status).toBe('revoked');
-    const error = (await bob.getIndex(ownerId, 'main').catch((e: unknown) => e)) as ServiceError;
+    const error = (await bob.getIndex(toOwnerId(ownerId), toIndexName('main')).catch((e: unknown) => e)) as ServiceError;
     expect(error).toMatchObject({ status: 403, code: 'FORBIDDEN', serverCode: undefined });
     expect(error.message).toMatch(/revoked/);
   });
@@ -166,56 +167,56 @@ describe('Cs1Client against the local cloud', () => {
     await new FileSecretStore(dataLayout(dataDir).keyDir).put(output.cs1Index.keyId, output.secretMaterial);
     faceParts = twoServerIndexParts(output);
     faceTemplates = templates;
-    await owner.publishIndex(ownerId, 'faces', 'two-server', faceParts);
+    await owner.publishIndex(toOwnerId(ownerId), toIndexName('faces'), 'two-server', faceParts);
 
-    const description = await owner.getIndex<TwoServerIndexSummary>(ownerId, 'faces');
+    const description = await owner.getIndex<TwoServerIndexSummary>(toOwnerId(ownerId), toIndexName('faces'));
     const material = await owner.downloadPublicMaterial(description);
     const client = await IdentificationClient.load(material);
     const query = client.encryptRequest(row(templates, 11));
     client.dispose();
-    const response = await owner.identify(ownerId, 'faces', { query, k: 2 });
+    const response = await owner.identify(toOwnerId(ownerId), toIndexName('faces'), { query, k: 2 });
     expect(response.templateIds[0]).toBe('t-11');
     expect(response.templateIds).toHaveLength(2);
     // Identify answers ids only: no distance or other number derived from the templates.
     expect(Object.keys(response).sort()).toEqual(['templateIds', 'version']);
-    await expect(owner.identify(ownerId, 'main', { query, k: 1 })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/identify works on two-server indexes/) });
+    await expect(owner.identify(toOwnerId(ownerId), toIndexName('main'), { query, k: 1 })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/identify works on two-server indexes/) });
   });
 
   it('signs every publish with the owner key; a verifying user checks every kind it reads and refuses an unsigned version', async () => {
     const signer = new Cs1Client({ endpoint: cloud.cs1Url, token: ownerToken, signingKey: signing.privateJwk });
-    await owner.putUser(ownerId, 'carol');
+    await owner.putUser(toOwnerId(ownerId), toUserId('carol'));
     const carol = new Cs1Client({ endpoint: cloud.cs1Url, token: await userToken('carol'), verifier: new IndexVerifier() });
 
     // SEI: search answers come with the signed manifest of the version searched.
-    const sei = await signer.publishIndex(ownerId, 'signed-sei', 'sei', seiIndexParts(world.tree));
+    const sei = await signer.publishIndex(toOwnerId(ownerId), toIndexName('signed-sei'), 'sei', seiIndexParts(world.tree));
     const query = row(world.vectors, 9);
-    const searched = await carol.search(ownerId, 'signed-sei', { trapdoors: [world.generator.trapdoor(query)], k: 3, probes: 64 });
+    const searched = await carol.search(toOwnerId(ownerId), toIndexName('signed-sei'), { trapdoors: [world.generator.trapdoor(query)], k: 3, probes: 64 });
     expect(searched.version).toBe(sei.version);
     expect(searched.results[0].hits.map((h) => h.imageId)).toEqual(plaintextNearest(world.vectors, query, 3));
     // 'main' was published without a signature (and updated): refused, naming it.
-    const unsigned = await carol.search(ownerId, 'main', { trapdoors: [world.generator.trapdoor(query)], k: 3 }).catch((e: unknown) => e);
+    const unsigned = await carol.search(toOwnerId(ownerId), toIndexName('main'), { trapdoors: [world.generator.trapdoor(query)], k: 3 }).catch((e: unknown) => e);
     expect(unsigned).toBeInstanceOf(IntegrityError);
     expect((unsigned as Error).message).toMatch(/^CS1 sent no owner-signed manifest with index "main" version "/);
 
     // Sealed: the reader's description, routing data and leaves.
     const sealed = await sealedWorld(300, 8, 3);
-    await publishSealedIndex(signer, ownerId, 'signed-sealed', sealed.build, sealed.key);
-    const reader = new SealedIndexReader(carol, ownerId, 'signed-sealed', sealed.key);
+    await publishSealedIndex(signer, toOwnerId(ownerId), toIndexName('signed-sealed'), sealed.build, sealed.key);
+    const reader = new SealedIndexReader(carol, toOwnerId(ownerId), toIndexName('signed-sealed'), sealed.key);
     const found = await reader.search(row(sealed.vectors, 4), { k: 1 });
     expect(found.hits[0].imageId).toBe('img-4');
 
     // Two-server: the description, the public material and the identification.
-    const faces = await owner.getIndex<TwoServerIndexSummary>(ownerId, 'faces');
+    const faces = await owner.getIndex<TwoServerIndexSummary>(toOwnerId(ownerId), toIndexName('faces'));
     const material = await owner.downloadPublicMaterial(faces);
-    await signer.publishIndex(ownerId, 'signed-faces', 'two-server', faceParts!);
-    const description = await carol.getIndex<TwoServerIndexSummary>(ownerId, 'signed-faces');
+    await signer.publishIndex(toOwnerId(ownerId), toIndexName('signed-faces'), 'two-server', faceParts!);
+    const description = await carol.getIndex<TwoServerIndexSummary>(toOwnerId(ownerId), toIndexName('signed-faces'));
     expect(await carol.downloadPublicMaterial(description)).toEqual(material);
     const client = await IdentificationClient.load(material);
-    const identified = await carol.identify(ownerId, 'signed-faces', { query: client.encryptRequest(row(faceTemplates!, 11)), k: 1 });
+    const identified = await carol.identify(toOwnerId(ownerId), toIndexName('signed-faces'), { query: client.encryptRequest(row(faceTemplates!, 11)), k: 1 });
     client.dispose();
     expect(identified.templateIds[0]).toBe('t-11');
     expect(identified.provenance?.manifest).toBeDefined();
-    await expect(carol.identify(ownerId, 'faces', { query: new Uint8Array(description.summary.queryBytes), k: 1 })).rejects.toThrow(/CS1 sent no owner-signed manifest|query/);
+    await expect(carol.identify(toOwnerId(ownerId), toIndexName('faces'), { query: new Uint8Array(description.summary.queryBytes), k: 1 })).rejects.toThrow(/CS1 sent no owner-signed manifest|query/);
   });
 
   it('reads sealed leaves as raw bytes, as base64 JSON where the API sends no binary, and as ranged GETs: the same bytes', async () => {
@@ -227,13 +228,13 @@ describe('Cs1Client against the local cloud', () => {
       if (String(input).endsWith('/leaves')) seen.push(response.headers.get('content-type') ?? '');
       return response;
     };
-    const description = await owner.getIndex<SealedIndexSummary>(ownerId, 'signed-sealed');
+    const description = await owner.getIndex<SealedIndexSummary>(toOwnerId(ownerId), toIndexName('signed-sealed'));
     const { leavesPerQuery, leafCount, leafBytes } = description.summary;
     const request = { version: description.version, leaves: Array.from({ length: leavesPerQuery }, (_, i) => leafCount - 1 - i) };
-    const binary = await new Cs1Client({ endpoint: cloud.cs1Url, token: ownerToken, fetch: recording() }).sealedLeaves(ownerId, 'signed-sealed', request);
+    const binary = await new Cs1Client({ endpoint: cloud.cs1Url, token: ownerToken, fetch: recording() }).sealedLeaves(toOwnerId(ownerId), toIndexName('signed-sealed'), request);
     // An API without binary media types answers JSON to a client that asks JSON first.
-    const json = await new Cs1Client({ endpoint: cloud.cs1Url, token: ownerToken, fetch: recording('application/json') }).sealedLeaves(ownerId, 'signed-sealed', request);
-    const ranged = await owner.sealedLeaves(ownerId, 'signed-sealed', { ...request, delivery: 'urls' });
+    const json = await new Cs1Client({ endpoint: cloud.cs1Url, token: ownerToken, fetch: recording('application/json') }).sealedLeaves(toOwnerId(ownerId), toIndexName('signed-sealed'), request);
+    const ranged = await owner.sealedLeaves(toOwnerId(ownerId), toIndexName('signed-sealed'), { ...request, delivery: 'urls' });
     expect(seen).toEqual(['application/octet-stream', 'application/json']);
     expect([...binary.keys()]).toEqual(request.leaves);
     for (const leaf of request.leaves) {
@@ -250,7 +251,7 @@ describe('Cs1Client against the local cloud', () => {
     const { port } = server.address() as AddressInfo;
     await new Promise<void>((resolve) => server.close(() => resolve()));
     const client = new Cs1Client({ endpoint: `http://127.0.0.1:${port}`, token: 't', retry: { attempts: 2, baseDelayMs: 1 } });
-    const error = await client.getIndex(ownerId, 'main').catch((e: unknown) => e);
+    const error = await client.getIndex(toOwnerId(ownerId), toIndexName('main')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ServiceUnreachableError);
     expect((error as Error).message).toBe(`cannot reach http://127.0.0.1:${port}: ECONNREFUSED; is the local cloud running? (npm start)`);
   });

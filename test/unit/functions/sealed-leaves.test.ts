@@ -15,6 +15,7 @@ import { sealedWorld } from '../../support/sealed-fixture';
 import { seiWorld } from '../../support/sei-fixture';
 import { call, callWithToken, expectRefused, loadCs1Handler, putPresigned, registerTwoOwners, settled, startHandlerWorld } from './support';
 import type { AnyHandler, Owner } from './support';
+import { toIndexName, toOwnerId, toVersionId } from '../../support/ids';
 
 const CREATE = routeKeyOf(CS1_API.createIndexVersion);
 const PUBLISH = routeKeyOf(CS1_API.publishIndexVersion);
@@ -73,7 +74,7 @@ describe('sealed leaves handler', async () => {
       'vault',
       'sealed',
       async (name) => {
-        const parts = await sealIndex(world.build, world.key, { ownerId: alice.ownerId, indexName: 'vault', version: name });
+        const parts = await sealIndex(world.build, world.key, { ownerId: toOwnerId(alice.ownerId), indexName: toIndexName('vault'), version: toVersionId(name) });
         stored = parts.leaves;
         return parts;
       },
@@ -91,7 +92,7 @@ describe('sealed leaves handler', async () => {
     const summary = described.body.summary as { leavesPerQuery: number; leafBytes: number; routing: { download: { url: string; headers: Record<string, string> } } };
     expect(summary).toMatchObject({ leavesPerQuery: L, leafBytes });
     const routing = new Uint8Array(await (await fetch(summary.routing.download.url, { headers: summary.routing.download.headers })).arrayBuffer());
-    const binding = { ownerId: alice.ownerId, indexName: 'vault', version };
+    const binding = { ownerId: toOwnerId(alice.ownerId), indexName: toIndexName('vault'), version: toVersionId(version) };
     const searcher = await SealedSearcher.open(world.key, binding, routing);
 
     const leaves = [0, 3, 4, 7, world.build.leafCount - 1].slice(0, L);

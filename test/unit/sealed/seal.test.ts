@@ -4,6 +4,7 @@
  * key) gives a clear error and no result.
  */
 import { describe, expect, it } from 'vitest';
+import { toIndexName, toOwnerId, toVersionId } from '../../support/ids';
 import { DecryptionError, MalformedDataError } from '../../../lib/core/errors';
 import { generateIndexKey, decodeIndexKey, encodeIndexKey } from '../../../lib/sealed/index-key';
 import { readLayout } from '../../../lib/sealed/format';
@@ -82,9 +83,9 @@ describe('sealed parts', async () => {
     const leaf0 = parts.leaves.subarray(0, leafBytes);
     await expect(decryptLeaf(key, searcher.routing, 1, leaf0)).rejects.toThrow(/leaf 1 .* failed authentication/);
     for (const other of [
-      { ...BINDING, version: '20250101T000000000Z-000000000002' },
-      { ...BINDING, indexName: 'other' },
-      { ...BINDING, ownerId: 'owner-b' },
+      { ...BINDING, version: toVersionId('20250101T000000000Z-000000000002') },
+      { ...BINDING, indexName: toIndexName('other') },
+      { ...BINDING, ownerId: toOwnerId('b'.repeat(52)) },
     ]) {
       const otherParts = await sealIndex(build, key, other);
       // Same key, same build, another binding: the routing part and leaves do not open here.

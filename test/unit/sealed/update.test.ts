@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { toVersionId } from '../../support/ids';
 import { InvalidInputError, NotFoundError } from '../../../lib/core/errors';
 import { decodeSealedBuild, encodeSealedBuild } from '../../../lib/sealed/build-file';
 import { sealIndex } from '../../../lib/sealed/build';
@@ -11,7 +12,7 @@ import type { SealedWorld } from '../../support/sealed-fixture';
 
 /** Seals `build` for a new version and returns a searcher with its leaf fetcher. */
 async function sealed(world: SealedWorld, build: SealedIndexBuild, version: string): Promise<{ searcher: SealedSearcher; fetch: LeafFetcher }> {
-  const binding = { ...BINDING, version };
+  const binding = { ...BINDING, version: toVersionId(version) };
   const parts = await sealIndex(build, world.key, binding);
   const searcher = await SealedSearcher.open(world.key, binding, parts.routing);
   const leafBytes = searcher.routing.layout.leafBytes;

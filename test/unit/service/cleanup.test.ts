@@ -226,7 +226,7 @@ describe('clean-up of index versions', () => {
     const versions: string[] = [];
     for (let i = 0; i < 3; i++) {
       const created = await world.services.versions.createVersion(toOwnerId(OWNER_A), toIndexName('vault'), { kind: 'sealed', parts: { routing: sizes.routing, leaves: sizes.leaves }, retentionDays: 1 });
-      const parts = await sealIndex(sealed.build, sealed.key, { ownerId: OWNER_A, indexName: 'vault', version: created.version });
+      const parts = await sealIndex(sealed.build, sealed.key, { ownerId: toOwnerId(OWNER_A), indexName: toIndexName('vault'), version: created.version });
       await putPresigned(created.uploads.routing, parts.routing);
       await putPresigned(created.uploads.leaves, parts.leaves);
       await world.services.versions.publishVersion(toOwnerId(OWNER_A), toIndexName('vault'), created.version, versions.length > 0 ? toVersionId(versions.at(-1)!) : null);

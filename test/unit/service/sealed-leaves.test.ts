@@ -24,7 +24,7 @@ import { toIndexName, toOwnerId, toVersionId } from '../../support/ids';
 async function publishSealed(services: TestServices, ownerId: string, indexName: string, world: Awaited<ReturnType<typeof sealedWorld>>, expectedCurrent: string | null = null): Promise<string> {
   const sizes = sealedPartSizes(world.build, world.key.keyId);
   const created = await services.versions.createVersion(toOwnerId(ownerId), toIndexName(indexName), { kind: 'sealed', parts: sizes });
-  const parts = await sealIndex(world.build, world.key, { ownerId, indexName, version: created.version });
+  const parts = await sealIndex(world.build, world.key, { ownerId: toOwnerId(ownerId), indexName: toIndexName(indexName), version: created.version });
   await putPresigned(created.uploads.routing, parts.routing);
   await putPresigned(created.uploads.leaves, parts.leaves);
   await services.versions.publishVersion(toOwnerId(ownerId), toIndexName(indexName), created.version, expectedCurrent === null ? null : toVersionId(expectedCurrent));
@@ -51,7 +51,7 @@ describe('sealed leaves at CS1', async () => {
     const routingBytes = new Uint8Array(await (await fetch(summary.routing.download.url)).arrayBuffer());
     expect(routingBytes.length).toBe(summary.routing.bytes);
 
-    const binding: SealedBinding = { ownerId: OWNER_A, indexName: 'main', version };
+    const binding: SealedBinding = { ownerId: toOwnerId(OWNER_A), indexName: toIndexName('main'), version: toVersionId(version) };
     const searcher = await SealedSearcher.open(world.key, binding, routingBytes);
     const local = await sealIndex(world.build, world.key, binding);
     const query = world.vectors.data.subarray(6 * 40, 6 * 41);
@@ -114,7 +114,7 @@ describe('sealed leaves at CS1', async () => {
 
   it('publishes only parts whose header and sizes agree', async () => {
     const { services } = serviceWorld(aws);
-    const parts = await sealIndex(world.build, world.key, { ownerId: OWNER_A, indexName: 'bad', version: 'v' });
+    const parts = await sealIndex(world.build, world.key, { ownerId: toOwnerId(OWNER_A), indexName: toIndexName('bad'), version: toVersionId('v') });
     const short = await uploadVersion(services, OWNER_A, 'bad', { routing: parts.routing, leaves: parts.leaves.subarray(1) }, 'sealed');
     await expect(services.versions.publishVersion(toOwnerId(OWNER_A), toIndexName('bad'), toVersionId(short), null)).rejects.toThrow(/part "leaves".*header describes/);
     const garbled = parts.routing.slice();

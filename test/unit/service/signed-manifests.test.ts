@@ -64,7 +64,7 @@ describe('owner-signed manifests at CS1', () => {
     const bytes = await parts(created.version);
     for (const [name, b] of Object.entries(bytes)) await putPresigned(created.uploads[name], b);
     const key = options.key ?? signing;
-    const manifest = await indexManifestOf({ ownerId: await ownerIdOf(key.publicJwk), indexName, version: created.version, kind, previousVersion: expectedCurrent }, bytes);
+    const manifest = await indexManifestOf({ ownerId: await ownerIdOf(key.publicJwk), indexName: toIndexName(indexName), version: created.version, kind, previousVersion: expectedCurrent === null ? null : toVersionId(expectedCurrent) }, bytes);
     const signed = await signIndexManifest(manifest, key.privateJwk);
     await options.beforePublish?.(created.uploads);
     await world.services.versions.publishVersion(toOwnerId(ownerId), toIndexName(indexName), created.version, expectedCurrent === null ? null : toVersionId(expectedCurrent), signed);
@@ -94,19 +94,19 @@ describe('owner-signed manifests at CS1', () => {
     const verifier = new IndexVerifier();
     const described = await world.services.versions.describe(toOwnerId(ownerId), toIndexName('signed'));
     expect(described.provenance?.manifest).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
-    const verified = await verifier.verify(ownerId, 'signed', described.version, described.provenance, described.kind);
+    const verified = await verifier.verify(toOwnerId(ownerId), toIndexName('signed'), described.version, described.provenance, described.kind);
     expect(Object.keys(verified.manifest.parts).sort()).toEqual(Object.keys(seiParts(sei.tree)).sort());
     const fresh = serviceWorld(aws);
     const response = await fresh.services.search.search(toOwnerId(ownerId), toIndexName('signed'), request);
     expect(response.results[0].hits).toEqual(reference);
-    await expect(verifier.verify(ownerId, 'signed', response.version, response.provenance, 'sei')).resolves.toMatchObject({ version });
+    await expect(verifier.verify(toOwnerId(ownerId), toIndexName('signed'), response.version, response.provenance, 'sei')).resolves.toMatchObject({ version });
 
     // An update's version carries the signed manifest and the update, which the owner did not sign.
     const updated = await world.services.updates.deleteImage(toOwnerId(ownerId), toIndexName('signed'), toImageId('img-5'));
     const after = await serviceWorld(aws).services.search.search(toOwnerId(ownerId), toIndexName('signed'), request);
     expect(after.provenance?.updates).toEqual([{ version: updated.version, previousVersion: version, operation: 'delete', imageId: 'img-5' }]);
-    await expect(verifier.verify(ownerId, 'signed', after.version, after.provenance, 'sei')).rejects.toThrow(/image update\(s\) the owner did not sign \(delete "img-5"\)/);
-    await expect(new IndexVerifier({ unsignedUpdates: 'accept' }).verify(ownerId, 'signed', after.version, after.provenance, 'sei')).resolves.toMatchObject({ version: updated.version });
+    await expect(verifier.verify(toOwnerId(ownerId), toIndexName('signed'), after.version, after.provenance, 'sei')).rejects.toThrow(/image update\(s\) the owner did not sign \(delete "img-5"\)/);
+    await expect(new IndexVerifier({ unsignedUpdates: 'accept' }).verify(toOwnerId(ownerId), toIndexName('signed'), after.version, after.provenance, 'sei')).resolves.toMatchObject({ version: updated.version });
   });
 
   it('refuses at publish a signature by another key, and a part changed between upload and publish', async () => {
@@ -191,36 +191,36 @@ describe('owner-signed manifests at CS1', () => {
     const v3 = await publish('replay', 'sei', () => parts, sizesOf(parts), { expectedCurrent: v2 });
     const seen = new IndexVerifier();
     const current = await serviceWorld(aws).services.search.search(toOwnerId(ownerId), toIndexName('replay'), request);
-    await seen.verify(ownerId, 'replay', current.version, current.provenance, 'sei');
+    await seen.verify(toOwnerId(ownerId), toIndexName('replay'), current.version, current.provenance, 'sei');
     expect(current.version).toBe(v3);
 
     // The cloud moves the pointer back to v1 (every part of v1 still verifies).
     await world.stores.indexes.publish(toOwnerId(ownerId), toIndexName('replay'), toVersionId(v1), toVersionId(v3));
     const replayed = await serviceWorld(aws).services.search.search(toOwnerId(ownerId), toIndexName('replay'), request);
     expect(replayed.version).toBe(v1);
-    await expect(seen.verify(ownerId, 'replay', replayed.version, replayed.provenance, 'sei')).rejects.toThrow(
+    await expect(seen.verify(toOwnerId(ownerId), toIndexName('replay'), replayed.version, replayed.provenance, 'sei')).rejects.toThrow(
       `CS1 served index "replay" version "${v1}", older than version "${v3}" this client already verified`,
     );
     // Not detected: a client that never saw v3.
-    await expect(new IndexVerifier().verify(ownerId, 'replay', replayed.version, replayed.provenance, 'sei')).resolves.toMatchObject({ version: v1 });
+    await expect(new IndexVerifier().verify(toOwnerId(ownerId), toIndexName('replay'), replayed.version, replayed.provenance, 'sei')).resolves.toMatchObject({ version: v1 });
     // Nor one step back (v3 replaced v2; warm functions may serve v2 for a pointer-cache TTL).
     await world.stores.indexes.publish(toOwnerId(ownerId), toIndexName('replay'), toVersionId(v2), toVersionId(v1));
     const stepBack = await serviceWorld(aws).services.search.search(toOwnerId(ownerId), toIndexName('replay'), request);
-    await expect(seen.verify(ownerId, 'replay', stepBack.version, stepBack.provenance, 'sei')).resolves.toMatchObject({ version: v2 });
+    await expect(seen.verify(toOwnerId(ownerId), toIndexName('replay'), stepBack.version, stepBack.provenance, 'sei')).resolves.toMatchObject({ version: v2 });
   });
 
   it('sealed: the routing data a client downloads must be what the owner signed', async () => {
     const sizes = sealedPartSizes(sealed.build, sealed.key.keyId);
     const version = await publish('sealed', 'sealed', async (v) => {
-      const p = await sealIndex(sealed.build, sealed.key, { ownerId, indexName: 'sealed', version: v });
+      const p = await sealIndex(sealed.build, sealed.key, { ownerId: toOwnerId(ownerId), indexName: toIndexName('sealed'), version: toVersionId(v) });
       return { routing: p.routing, leaves: p.leaves };
     }, { routing: sizes.routing, leaves: sizes.leaves });
     const described = await world.services.versions.describe(toOwnerId(ownerId), toIndexName('sealed'));
-    const verified = await new IndexVerifier().verify(ownerId, 'sealed', described.version, described.provenance, 'sealed');
+    const verified = await new IndexVerifier().verify(toOwnerId(ownerId), toIndexName('sealed'), described.version, described.provenance, 'sealed');
     const routing = await world.stores.objects.get(indexPartObjectKey(toOwnerId(ownerId), toIndexName('sealed'), toVersionId(version), 'routing'));
     const { sha256Hex } = await import('../../../lib/crypto/digest');
     expect(() => IndexVerifier.checkPart(verified, 'routing', routing.length, '0'.repeat(64))).toThrow(IntegrityError);
     IndexVerifier.checkPart(verified, 'routing', routing.length, await sha256Hex(routing));
-    await SealedSearcher.open(sealed.key, { ownerId, indexName: 'sealed', version }, routing);
+    await SealedSearcher.open(sealed.key, { ownerId: toOwnerId(ownerId), indexName: toIndexName('sealed'), version: toVersionId(version) }, routing);
   });
 });

@@ -220,7 +220,7 @@ describe('two-server identification service', () => {
     const signing = await generateOwnerSigningKey();
     const owner = await ownerIdOf(signing.publicJwk);
     const version = await uploadVersion(world.services, owner, 'signed-faces', fixture.parts, 'two-server');
-    const manifest = await indexManifestOf({ ownerId: owner, indexName: 'signed-faces', version, kind: 'two-server', previousVersion: null }, fixture.parts);
+    const manifest = await indexManifestOf({ ownerId: owner, indexName: toIndexName('signed-faces'), version: toVersionId(version), kind: 'two-server', previousVersion: null }, fixture.parts);
     await world.services.versions.publishVersion(owner, toIndexName('signed-faces'), toVersionId(version), null, await signIndexManifest(manifest, signing.privateJwk));
 
     const query = probeNear(fixture, 7, 900);
@@ -230,9 +230,9 @@ describe('two-server identification service', () => {
     const { response } = await services().identification.identify(owner, toIndexName('signed-faces'), request());
     expect(response.templateIds).toEqual(idsOf(all.slice(0, response.templateIds.length)));
     expect(response.templateIds).toHaveLength(Math.min(all.length, 1000));
-    await expect(new IndexVerifier().verify(owner, 'signed-faces', response.version, response.provenance, 'two-server')).resolves.toMatchObject({ version });
+    await expect(new IndexVerifier().verify(owner, toIndexName('signed-faces'), response.version, response.provenance, 'two-server')).resolves.toMatchObject({ version });
     const described = await world.services.versions.describe(owner, toIndexName('signed-faces'));
-    const verified = await new IndexVerifier().verify(owner, 'signed-faces', described.version, described.provenance, 'two-server');
+    const verified = await new IndexVerifier().verify(owner, toIndexName('signed-faces'), described.version, described.provenance, 'two-server');
     IndexVerifier.checkPart(verified, 'public', fixture.parts.public.length, await sha256HexOf(fixture.parts.public));
 
     const key = indexPartObjectKey(owner, toIndexName('signed-faces'), toVersionId(version), 'records-0000');
