@@ -18,6 +18,7 @@ import { IntegrityError } from '../core/errors';
 import { verifyIndexManifest } from './index-manifest';
 import type { IndexManifest, IndexUpdateRecord } from './index-manifest';
 import type { IndexName, OwnerId, VersionId } from '../core/ids';
+import { LoadingCache } from '../core/loading-cache';
 
 export interface IndexVerifierOptions {
   /** The owner's public key when the caller holds it (else the key in each JWS is checked against the owner id). */
@@ -51,7 +52,7 @@ export class IndexVerifier {
   private readonly options: IndexVerifierOptions;
   /** ownerId/indexName -> the newest version verified and the version it replaced. */
   private readonly newest = new Map<string, { version: VersionId; previous: string | null }>();
-  private readonly verified = new Map<string, Promise<VerifiedVersion>>();
+  private readonly verified = new LoadingCache<string, VerifiedVersion>({ maxSize: MAX_VERIFIED });
 
   constructor(options: IndexVerifierOptions = {}) {
     this.options = options;
@@ -64,14 +65,7 @@ export class IndexVerifier {
    */
   async verify(ownerId: OwnerId, indexName: IndexName, version: VersionId, provenance: unknown, kind?: string): Promise<VerifiedVersion> {
     const cacheKey = `${ownerId}/${indexName}/${version}/${isRecord(provenance) ? JSON.stringify(provenance) : ''}`;
-    let verifying = this.verified.get(cacheKey);
-    if (verifying === undefined) {
-      verifying = this.check(ownerId, indexName, version, provenance, kind);
-      this.verified.set(cacheKey, verifying);
-      verifying.catch(() => this.verified.delete(cacheKey));
-      while (this.verified.size > MAX_VERIFIED) this.verified.delete(this.verified.keys().next().value as string);
-    }
-    const result = await verifying;
+    const result = await this.verified.get(cacheKey, () => this.check(ownerId, indexName, version, provenance, kind));
     this.checkFreshness(result);
     return result;
   }

@@ -21,6 +21,7 @@ import type { Cs1Client, PublishIndexOptions } from './cs1-client';
 import { isServiceError } from './errors';
 import type { IndexDescription, PublishResponse, SealedIndexSummary } from './types';
 import { parseImageId, parseStoredId } from '../core/ids';
+import { LoadingCache } from '../core/loading-cache';
 import type { ImageId, IndexName, OwnerId, VersionId } from '../core/ids';
 
 /** The parts of a sealed index, as the kind handler at CS1 names them. */
@@ -67,7 +68,7 @@ const KEPT_VERSIONS = 2;
 
 export class SealedIndexReader {
   private current: Promise<SealedSearcher> | undefined;
-  private readonly searchers = new Map<string, Promise<SealedSearcher>>();
+  private readonly searchers = new LoadingCache<VersionId, SealedSearcher>({ maxSize: KEPT_VERSIONS });
 
   constructor(
     private readonly client: Cs1Client,
@@ -97,21 +98,15 @@ export class SealedIndexReader {
   }
 
   private open(description: IndexDescription<SealedIndexSummary>): Promise<SealedSearcher> {
-    const known = this.searchers.get(description.version);
-    if (known !== undefined) return known;
-    if (description.summary.keyId !== this.key.keyId) {
-      throw new InvalidInputError(
-        `index "${this.indexName}" was rebuilt after your grant was issued (it is sealed under index key ${description.summary.keyId}, your grant holds ${this.key.keyId}): ask the owner to enroll you again`,
-      );
-    }
-    const opening = (async () => {
+    return this.searchers.get(description.version, async () => {
+      if (description.summary.keyId !== this.key.keyId) {
+        throw new InvalidInputError(
+          `index "${this.indexName}" was rebuilt after your grant was issued (it is sealed under index key ${description.summary.keyId}, your grant holds ${this.key.keyId}): ask the owner to enroll you again`,
+        );
+      }
       const routing = await this.client.downloadSealedRouting(description);
       return SealedSearcher.open(this.key, { ownerId: this.ownerId, indexName: this.indexName, version: description.version }, routing);
-    })();
-    this.searchers.set(description.version, opening);
-    opening.catch(() => this.searchers.delete(description.version));
-    while (this.searchers.size > KEPT_VERSIONS) this.searchers.delete(this.searchers.keys().next().value as string);
-    return opening;
+    });
   }
 
   /** One query: L leaves from CS1 (real ones among decoys), ranked here. */

@@ -1,7 +1,8 @@
 /**
  * The one in-memory cache of the project: what a warm function keeps between requests (loaded
  * index versions, index leaves, HE decryptors, current-version pointers, verified tokens, owner
- * keys, secrets) all live in a LoadingCache.
+ * keys, secrets) all live in a LoadingCache, and so do the client's (verified index versions, a
+ * sealed index's opened versions).
  *
  * - Bounded by size: each kept value counts `sizeOf(value)` (bytes, or 1 per entry by default)
  *   and the least recently used values are evicted until the total is at most `maxSize`. A value
