@@ -239,12 +239,3 @@ export function float64Bytes(data: Float64Array): Uint8Array {
   if (new Uint8Array(new Float64Array([1]).buffer)[7] !== 0x3f) throw new Error('big-endian platforms are not supported');
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
-
-/** float64 rows from their little-endian bytes; MalformedDataError unless whole rows of finite numbers. */
-export function float64FromBytes(bytes: Uint8Array, d: number, what: string): Float64Array {
-  if (bytes.length % (8 * d) !== 0) throw new MalformedDataError(what, `holds ${bytes.length} bytes, not whole rows of ${d} float64 values`);
-  const data = new Float64Array(bytes.length / 8);
-  new Uint8Array(data.buffer).set(bytes);
-  if (!data.every(Number.isFinite)) throw new MalformedDataError(what, 'holds non-finite numbers');
-  return data;
-}

@@ -193,7 +193,11 @@ export async function verifyIndexManifest(jws: unknown, expected: ExpectedManife
   return manifest;
 }
 
-/** The payload of a signed manifest, unverified (CS1 reads it after verifying; tools print it). */
+/**
+ * The payload of a signed manifest, unverified.
+ * @internal Exported for the tests, which read a signed manifest's payload without the owner's
+ * key; CS1 and the client read it only through verifyIndexManifest, with the same parseManifest.
+ */
 export function readIndexManifest(jws: string): IndexManifest {
   const payload = jws.split('.')[1] ?? '';
   const fail = (problem: string): never => {

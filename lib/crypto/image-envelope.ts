@@ -31,7 +31,6 @@ import {
   gcmEncrypt,
   generateSymmetricKey,
   isKeyId,
-  symmetricKeyFromRaw,
 } from './aes-gcm';
 import { randomBytes } from './web-random';
 import type { ImageEnvelopeHeader, ImageKey } from './types';
@@ -48,11 +47,6 @@ const textEncoder = new TextEncoder();
 /** A fresh random AES-256 image key with a random 128-bit key id. */
 export async function generateImageKey(): Promise<ImageKey> {
   return generateSymmetricKey();
-}
-
-/** Wraps 32 raw key bytes and a key id (16-64 lowercase hex) as an ImageKey (copies the bytes). */
-export function imageKeyFromRaw(raw: Uint8Array, keyId: string): ImageKey {
-  return symmetricKeyFromRaw(raw, keyId, 'image key');
 }
 
 /** Encrypts image bytes for `imageId` under `key`; a fresh random nonce every call. */

@@ -11,7 +11,7 @@
  * play, and tests import the module that defines what they test.
  */
 export type * from './types';
-export { isHeBackendName, SHE_IS_INSECURE, SHE_WARNING } from './backends';
+export { isHeBackendName, SHE_WARNING } from './backends';
 export { createHeBackend } from './provider';
 export { loadHeEvaluator } from './evaluator';
 export { loadHeDecryptor } from './decryptor';

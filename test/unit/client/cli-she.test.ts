@@ -6,7 +6,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SHE_IS_INSECURE, SHE_WARNING } from '../../../lib/he';
+import { SHE_IS_INSECURE, SHE_WARNING } from '../../../lib/he/backends';
 import { EXIT_USAGE } from '../../../scripts/cli/errors';
 import { captureStream } from '../../../scripts/cli/io';
 import { runCli } from '../../../scripts/cli/program';

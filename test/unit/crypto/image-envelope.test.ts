@@ -11,9 +11,9 @@ import {
   encodeImageKey,
   encryptImage,
   generateImageKey,
-  imageKeyFromRaw,
   parseImageEnvelopeHeader,
 } from '../../../lib/crypto/image-envelope';
+import { imageKeyFromRaw } from '../../support/image-keys';
 
 function imageBytes(length: number, seed = 1): Uint8Array {
   const random = seededRandom(seed);
