@@ -16,7 +16,7 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { isBlindsightError } from '../lib/core/errors';
 import { loadHeDecryptor } from '../lib/he';
-import { newSecretsManagerClient } from '../lib/storage/config';
+import { newSecretsManagerClient } from '../lib/storage/secrets-manager-client';
 import { FileSecretStore } from '../lib/storage/file-secret-store';
 import { processConfig } from '../lib/config/environment';
 import { SETTINGS } from '../lib/config/settings';

@@ -17,10 +17,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { CS1_AUTHORIZER } from '../../lib/api/routes';
 import { isBlindsightError } from '../../lib/core/errors';
-import { cs1Services } from '../../lib/service/cs1-services';
+import { accountServices } from '../../lib/service/accounts/account-services';
 import type { CallerContext } from '../lib/caller';
-import { serviceNameOf } from '../lib/http-handler';
-import { serviceLogger } from '../lib/logger';
+import { serviceLogger, serviceNameOf } from '../lib/logger';
 
 const logger = serviceLogger(serviceNameOf(CS1_AUTHORIZER.handler));
 
@@ -50,7 +49,7 @@ function policy(principalId: string, effect: 'Allow' | 'Deny', resource: string)
 async function authorize(event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
   const route = `${event.httpMethod} ${event.resource}`;
   try {
-    const verified = await cs1Services().authorizer.authorize(authorizationOf(event));
+    const verified = await accountServices().authorizer.authorize(authorizationOf(event));
     const context: CallerContext = { ownerId: verified.ownerId, role: verified.role, ...(verified.userId ? { userId: verified.userId } : {}) };
     // DEBUG: the route's handler logs the caller with its one INFO line per request; a denial
     // is the authorizer's own outcome and stays at INFO.

@@ -18,8 +18,8 @@ import { MAX_QUERY_BYTES } from '../../lib/api/limits';
 import { DEADLINE_MARGIN_MS } from '../../lib/service/two-server/limits';
 import { twoServerServices } from '../../lib/service/two-server/services';
 import { callerOf } from '../lib/caller';
-import { routeHandler, serviceNameOf } from '../lib/http-handler';
-import { serviceLogger } from '../lib/logger';
+import { routeHandler } from '../lib/http-handler';
+import { serviceLogger, serviceNameOf } from '../lib/logger';
 import { json } from '../lib/responses';
 
 const SERVICE = serviceNameOf(CS1_API.identify.handler);

@@ -8,8 +8,8 @@
 import { CS1_API } from '../../lib/api/routes';
 import { cs1Services } from '../../lib/service/cs1-services';
 import { callerOf } from '../lib/caller';
-import { routeHandler, serviceNameOf } from '../lib/http-handler';
-import { serviceLogger } from '../lib/logger';
+import { routeHandler } from '../lib/http-handler';
+import { serviceLogger, serviceNameOf } from '../lib/logger';
 import { json } from '../lib/responses';
 
 const SERVICE = serviceNameOf(CS1_API.deleteImage.handler);

@@ -16,8 +16,7 @@ import { cs1IndexVersions } from '../../lib/service/versions/index-version-servi
 import { cs1PublishJobs } from '../../lib/service/versions/publish-job-services';
 import type { PublishJobView } from '../../lib/service/versions/publish-jobs';
 import { parseJobEvent } from '../../lib/service/versions/publish-jobs';
-import { serviceNameOf } from '../lib/http-handler';
-import { serviceLogger } from '../lib/logger';
+import { serviceLogger, serviceNameOf } from '../lib/logger';
 
 const logger = serviceLogger(serviceNameOf(CS1_WORKERS.publishWorker.handler));
 

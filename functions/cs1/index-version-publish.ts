@@ -13,8 +13,8 @@ import { parseVersionId } from '../../lib/core/ids';
 import { cs1IndexVersions } from '../../lib/service/versions/index-version-services';
 import { cs1PublishJobs, publishJobLauncher } from '../../lib/service/versions/publish-job-services';
 import { callerOf } from '../lib/caller';
-import { routeHandler, serviceNameOf } from '../lib/http-handler';
-import { serviceLogger } from '../lib/logger';
+import { routeHandler } from '../lib/http-handler';
+import { serviceLogger, serviceNameOf } from '../lib/logger';
 import { json } from '../lib/responses';
 
 const SERVICE = serviceNameOf(CS1_API.publishIndexVersion.handler);

@@ -5,15 +5,15 @@
  * but the registry keeps the mapping honest).
  */
 import { CS1_API } from '../../lib/api/routes';
-import { cs1Services } from '../../lib/service/cs1-services';
-import { routeHandler, serviceNameOf } from '../lib/http-handler';
-import { serviceLogger } from '../lib/logger';
+import { accountServices } from '../../lib/service/accounts/account-services';
+import { routeHandler } from '../lib/http-handler';
+import { serviceLogger, serviceNameOf } from '../lib/logger';
 import { json } from '../lib/responses';
 
 const SERVICE = serviceNameOf(CS1_API.registerOwner.handler);
 
 export const handler = routeHandler(CS1_API.registerOwner, async (event) => {
-  const result = await cs1Services().owners.registerOwner(event.body.publicKeyJwk);
+  const result = await accountServices().owners.registerOwner(event.body.publicKeyJwk);
   serviceLogger(SERVICE).info(result.created ? 'owner registered' : 'owner already registered', { ownerId: result.ownerId });
   return json(result.created ? 201 : 200, result);
 });

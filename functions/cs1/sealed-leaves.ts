@@ -10,9 +10,9 @@ import { CS1_API } from '../../lib/api/routes';
 import { encodeSealedLeavesAnswer } from '../../lib/api/sealed-leaves-binary';
 import { cs1Services } from '../../lib/service/cs1-services';
 import { callerOf } from '../lib/caller';
-import { routeHandler, serviceNameOf } from '../lib/http-handler';
+import { routeHandler } from '../lib/http-handler';
+import { serviceLogger, serviceNameOf } from '../lib/logger';
 import { HANDLER_LOG_MESSAGES } from '../lib/log-messages';
-import { serviceLogger } from '../lib/logger';
 import { binary, json } from '../lib/responses';
 
 const SERVICE = serviceNameOf(CS1_API.sealedLeaves.handler);

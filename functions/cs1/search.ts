@@ -7,9 +7,9 @@
 import { CS1_API } from '../../lib/api/routes';
 import { cs1Services } from '../../lib/service/cs1-services';
 import { callerOf } from '../lib/caller';
-import { routeHandler, serviceNameOf } from '../lib/http-handler';
+import { routeHandler } from '../lib/http-handler';
+import { serviceLogger, serviceNameOf } from '../lib/logger';
 import { HANDLER_LOG_MESSAGES } from '../lib/log-messages';
-import { serviceLogger } from '../lib/logger';
 import { json } from '../lib/responses';
 
 const SERVICE = serviceNameOf(CS1_API.search.handler);

@@ -24,7 +24,7 @@ import { InvalidInputError, PayloadTooLargeError } from '../../lib/core/errors';
 import { requireAccess } from './caller';
 import { errorResponder } from './error-responder';
 import { rejectNonFiniteNumbers } from './json-body';
-import { serviceLogger } from './logger';
+import { serviceLogger, serviceNameOf } from './logger';
 import type { HttpResult } from './responses';
 
 type ParameterNamesOf<P extends string> = P extends `${string}{${infer Name}}${infer Rest}` ? Name | ParameterNamesOf<Rest> : never;
@@ -42,11 +42,6 @@ export type RouteEvent<R extends RouteDefinition> = Omit<APIGatewayProxyEvent, '
   body: RouteBody<R>;
   pathParameters: RouteParameters<R>;
 };
-
-/** `cs1/search` -> `blindsight-cs1-search`: the service name in the logs. */
-export function serviceNameOf(handler: string): string {
-  return `blindsight-${handler.replaceAll('/', '-')}`;
-}
 
 /** Parses every `{param}` of the route's path (a bad one is a 400 naming it). */
 function parsePathParameters(route: RouteDefinition): middy.MiddlewareObj<APIGatewayProxyEvent> {

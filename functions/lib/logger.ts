@@ -16,3 +16,8 @@ export function serviceLogger(serviceName: string): Logger {
   }
   return logger;
 }
+
+/** `cs1/search` -> `blindsight-cs1-search`: the service name in the logs. */
+export function serviceNameOf(handler: string): string {
+  return `blindsight-${handler.replaceAll('/', '-')}`;
+}

@@ -3,8 +3,7 @@
  * enforce them; the services check them again for callers without a schema in front (tests,
  * scripts), and the client and the CLI read them to stay inside them.
  */
-import { MAX_FEATURE_DIMENSION } from '../sei/index-tree/format';
-import { encryptedDimension } from '../sei/types';
+import { encryptedDimension, MAX_FEATURE_DIMENSION } from '../sei/types';
 import { POLICY_MAX_K } from '../twoserver/policy';
 
 /** K-anonymity: one request carries the real trapdoor and at most 15 decoys. */

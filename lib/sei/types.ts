@@ -53,6 +53,12 @@ export type EncryptedVector = Float64Array;
 /** A trapdoor t = gamma (fq W^T Abar^T + U) (2d+2 entries). Only comparable with itself. */
 export type Trapdoor = Float64Array;
 
+/**
+ * Largest feature dimension the index formats and the API accept (guards allocations from
+ * hostile input).
+ */
+export const MAX_FEATURE_DIMENSION = 4096;
+
 /** Encrypted dimension m = 2d + 2. */
 export function encryptedDimension(d: number): number {
   return 2 * d + 2;

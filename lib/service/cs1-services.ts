@@ -3,7 +3,8 @@
  * them the in-memory index cache) across invocations; tests build their own with
  * createCs1Services on emulated or wrapped stores. The index-version service lives apart
  * (index-version-services.ts): it needs every index kind's validator, and the search and
- * update functions should not load (or bundle) the two-server and HE code for nothing.
+ * update functions should not load (or bundle) the two-server and HE code for nothing; so do the
+ * account services (accounts/account-services.ts), which need no S3 and no index code.
  *
  * Settings (lib/config/settings.ts): BLINDSIGHT_INDEX_CACHE_MB (memory for cached index leaves
  * and directory shards) and BLINDSIGHT_POINTER_TTL_MS (see current-version-cache.ts).
@@ -13,12 +14,10 @@ import { createCs1Storage } from '../storage/factory';
 import { CurrentVersionCache } from './versions/current-version-cache';
 import { ImageService } from './images/images';
 import { ImageRemovalService } from './images/image-removals';
-import { OwnerService } from './accounts/owners';
 import { SeiIndexCache } from './sei/sei-index-cache';
 import { SeiSearchService } from './sei/sei-search';
 import { SeiUpdateService } from './sei/sei-updates';
 import { SealedLeafService } from './sealed/sealed-leaves';
-import { TokenAuthorizer } from './accounts/token-authorizer';
 import type { Cs1Stores } from './types';
 
 export interface Cs1Services {
@@ -26,8 +25,6 @@ export interface Cs1Services {
   readonly indexCache: SeiIndexCache;
   /** Current-version pointers read recently (searches); changes made here forget theirs. */
   readonly pointers: CurrentVersionCache;
-  readonly authorizer: TokenAuthorizer;
-  readonly owners: OwnerService;
   readonly images: ImageService;
   readonly removals: ImageRemovalService;
   readonly search: SeiSearchService;
@@ -55,8 +52,6 @@ export function createCs1Services(stores: Cs1Stores, options: Cs1ServiceOptions 
     stores,
     indexCache,
     pointers,
-    authorizer: new TokenAuthorizer(stores.owners, stores.users, { now }),
-    owners: new OwnerService(stores.owners, stores.users, now),
     images: new ImageService(stores.objects),
     removals: new ImageRemovalService(stores.objects, stores.indexes, now),
     search: new SeiSearchService(pointers, indexCache),

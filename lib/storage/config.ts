@@ -1,20 +1,17 @@
 /**
- * Storage configuration (settings table: lib/config/settings.ts, "storage"), and the AWS SDK
- * clients built from it.
+ * Storage configuration (settings table: lib/config/settings.ts, "storage"), what the AWS SDK
+ * clients built from it share, and the process's clients.
  *
  * Endpoints: the SDK v3 itself reads AWS_ENDPOINT_URL and the service-specific
  * AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SECRETS_MANAGER (and
  * `endpoint_url` in the shared config file), so the factories pass no endpoint and rely on that;
  * explicit endpoints are only for the `new*Client` builders that tests and the local cloud use.
  *
- * The create* factories build each client once per process (module-level cache): a warm Lambda
- * reuses its connections across invocations.
+ * The clients themselves live one SDK per module (s3-client.ts, dynamo-clients.ts,
+ * secrets-manager-client.ts), so a function imports (and bundles) only the SDKs it calls: the
+ * authorizer and the account routes never load the S3 client. Each is built once per process
+ * (processClient): a warm Lambda reuses its connections across invocations.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { failUnavailable } from './unavailable';
 import { EnvironmentConfig } from '../config/environment';
 import type { Environment } from '../config/types';
 
@@ -46,7 +43,8 @@ export function readStorageConfig(env?: Environment): StorageConfig {
   };
 }
 
-function readRegion(): string {
+/** The region the process's clients use (AWS_REGION). */
+export function readRegion(): string {
   return new EnvironmentConfig().require('region');
 }
 
@@ -54,99 +52,25 @@ function readRegion(): string {
  * A host that does not accept the connection is unreachable after this long (the SDK's default
  * is to wait forever, i.e. until the function times out); transfers themselves are not cut.
  */
-const CONNECTION_TIMEOUT_MS = 5_000;
+export const CONNECTION_TIMEOUT_MS = 5_000;
 
-export function newS3Client(options: ClientOptions): S3Client {
-  const client = new S3Client({
-    region: options.region,
-    endpoint: options.endpoint,
-    forcePathStyle: options.forcePathStyle ?? false,
-    credentials: options.credentials,
-    // With WHEN_SUPPORTED the SDK puts a checksum of the *empty* body into presigned PUT URLs,
-    // and real S3 then rejects the upload; emulators also return no checksums to validate.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS },
-  });
-  client.middlewareStack.use(failUnavailable('S3'));
-  return client;
+/** What every SDK client has (the process's clients are destroyed on reset). */
+interface SdkClient {
+  destroy(): void;
 }
 
-export function newDocumentClient(options: ClientOptions): DynamoDBDocumentClient {
-  const client = new DynamoDBClient({
-    region: options.region,
-    endpoint: options.endpoint,
-    credentials: options.credentials,
-    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS },
-  });
-  client.middlewareStack.use(failUnavailable('DynamoDB'));
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-}
+const processClients = new Map<string, { key: string; client: SdkClient }>();
 
 /**
- * A low-level DynamoDB client for the reads made on every request (a user's status): the SDK
- * resolves its middleware stack once per command type instead of on every call
- * (`cacheMiddleware`, which saves a few tenths of a millisecond of CPU per call). Safe because
- * nothing adds middleware to it after the first call; the document client refuses this option
- * (its commands keep per-call state in the stack), so it is a separate client for raw commands
- * only.
+ * The process's client named `name`, built by `build` on first use and again when `key` (the
+ * settings it was built from) changes.
  */
-export function newDynamoReadClient(options: ClientOptions): DynamoDBClient {
-  const client = new DynamoDBClient({
-    region: options.region,
-    endpoint: options.endpoint,
-    credentials: options.credentials,
-    cacheMiddleware: true,
-    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS },
-  });
-  client.middlewareStack.use(failUnavailable('DynamoDB'));
+export function processClient<C extends SdkClient>(name: string, key: string, build: () => C): C {
+  const cached = processClients.get(name);
+  if (cached?.key === key) return cached.client as C;
+  const client = build();
+  processClients.set(name, { key, client });
   return client;
-}
-
-export function newSecretsManagerClient(options: ClientOptions): SecretsManagerClient {
-  const client = new SecretsManagerClient({
-    region: options.region,
-    endpoint: options.endpoint,
-    credentials: options.credentials,
-    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS },
-  });
-  client.middlewareStack.use(failUnavailable('Secrets Manager'));
-  return client;
-}
-
-let cachedS3: { key: string; client: S3Client } | undefined;
-let cachedDocument: { key: string; client: DynamoDBDocumentClient } | undefined;
-let cachedRead: { key: string; client: DynamoDBClient } | undefined;
-let cachedSecrets: { key: string; client: SecretsManagerClient } | undefined;
-
-/** The process's S3 client (region from AWS_REGION, path style from BLINDSIGHT_S3_FORCE_PATH_STYLE). */
-export function createS3Client(): S3Client {
-  const region = readRegion();
-  const forcePathStyle = new EnvironmentConfig().get('s3ForcePathStyle');
-  const key = `${region}|${forcePathStyle}`;
-  if (cachedS3?.key !== key) cachedS3 = { key, client: newS3Client({ region, forcePathStyle }) };
-  return cachedS3.client;
-}
-
-/** The process's DynamoDB document client (undefined values are dropped when marshalling). */
-export function createDocumentClient(): DynamoDBDocumentClient {
-  const region = readRegion();
-  if (cachedDocument?.key !== region) cachedDocument = { key: region, client: newDocumentClient({ region }) };
-  return cachedDocument.client;
-}
-
-/** The process's low-level read client (see newDynamoReadClient). */
-export function createDynamoReadClient(): DynamoDBClient {
-  const region = readRegion();
-  if (cachedRead?.key !== region) cachedRead = { key: region, client: newDynamoReadClient({ region }) };
-  return cachedRead.client;
-}
-
-/** The process's Secrets Manager client (CS2). */
-export function createSecretsManagerClient(): SecretsManagerClient {
-  const region = readRegion();
-  if (cachedSecrets?.key !== region) cachedSecrets = { key: region, client: newSecretsManagerClient({ region }) };
-  return cachedSecrets.client;
 }
 
 /**
@@ -156,9 +80,6 @@ export function createSecretsManagerClient(): SecretsManagerClient {
  * cache.
  */
 export function resetStorageClients(): void {
-  for (const cached of [cachedS3, cachedDocument, cachedRead, cachedSecrets]) cached?.client.destroy();
-  cachedS3 = undefined;
-  cachedDocument = undefined;
-  cachedRead = undefined;
-  cachedSecrets = undefined;
+  for (const { client } of processClients.values()) client.destroy();
+  processClients.clear();
 }

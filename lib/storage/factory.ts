@@ -1,25 +1,17 @@
 /**
  * The storage a CS1 handler process uses, built once from the environment (see config.ts and
- * README-layout.md): the object store and the registries. (CS2's secret store: lib/service/cs2/
- * config.ts.)
+ * README-layout.md): the object store and the registries (cs1-tables.ts, which functions that
+ * need no S3 use on their own). (CS2's secret store: lib/service/cs2/config.ts.)
  */
-import { createDocumentClient, createDynamoReadClient, createS3Client, readStorageConfig } from './config';
-import { DynamoIndexCatalog } from './dynamo-index-catalog';
-import { DynamoOwnerRegistry } from './dynamo-owner-registry';
-import { DynamoQueryBudgetStore } from './dynamo-query-budget';
-import { DynamoPublishJobStore } from './dynamo-publish-jobs';
-import { DynamoUserRegistry } from './dynamo-user-registry';
+import { readStorageConfig } from './config';
+import { createCs1Tables, resetCs1Tables } from './cs1-tables';
+import type { Cs1Tables } from './cs1-tables';
+import { createS3Client } from './s3-client';
 import { S3ObjectStore } from './s3-object-store';
-import type { IndexCatalog, ObjectStore, OwnerRegistry, PublishJobStore, QueryBudgetStore, UserRegistry } from './types';
+import type { ObjectStore } from './types';
 
-export interface Cs1Storage {
+export interface Cs1Storage extends Cs1Tables {
   readonly objects: ObjectStore;
-  readonly owners: OwnerRegistry;
-  readonly users: UserRegistry;
-  readonly indexes: IndexCatalog;
-  /** Per-user identification counters. */
-  readonly budgets: QueryBudgetStore;
-  readonly publishJobs: PublishJobStore;
 }
 
 let cs1: Cs1Storage | undefined;
@@ -28,15 +20,7 @@ let cs1: Cs1Storage | undefined;
 export function createCs1Storage(): Cs1Storage {
   if (cs1 === undefined) {
     const config = readStorageConfig();
-    const table = { client: createDocumentClient(), readClient: createDynamoReadClient(), tableName: config.tableName };
-    cs1 = {
-      objects: new S3ObjectStore({ client: createS3Client(), bucket: config.bucketName }),
-      owners: new DynamoOwnerRegistry(table),
-      users: new DynamoUserRegistry(table),
-      indexes: new DynamoIndexCatalog(table),
-      budgets: new DynamoQueryBudgetStore(table),
-      publishJobs: new DynamoPublishJobStore(table),
-    };
+    cs1 = { objects: new S3ObjectStore({ client: createS3Client(), bucket: config.bucketName }), ...createCs1Tables() };
   }
   return cs1;
 }
@@ -49,4 +33,5 @@ export function createCs1Storage(): Cs1Storage {
  */
 export function resetStorageFactories(): void {
   cs1 = undefined;
+  resetCs1Tables();
 }

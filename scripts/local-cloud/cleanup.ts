@@ -13,7 +13,8 @@
 import { parseArgs } from 'node:util';
 import { IndexCleanupService } from '../../lib/service/versions/cleanup';
 import { DynamoPublishJobStore } from '../../lib/storage/dynamo-publish-jobs';
-import { newDocumentClient, newS3Client } from '../../lib/storage/config';
+import { newDocumentClient } from '../../lib/storage/dynamo-clients';
+import { newS3Client } from '../../lib/storage/s3-client';
 import { DynamoIndexCatalog } from '../../lib/storage/dynamo-index-catalog';
 import { S3RVER_CREDENTIALS } from './storage/s3rver';
 import { S3ObjectStore } from '../../lib/storage/s3-object-store';

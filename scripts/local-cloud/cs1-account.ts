@@ -10,7 +10,8 @@ import { CS1_AUTHORIZER, CS1_IDENTIFY_WORKER, CS1_ROUTES, CS1_WORKERS } from '..
 import { IDENTIFY_WORKER_TIMEOUT_MS } from '../../cdk/timeouts';
 import { PUBLISH_FIRST_LEASE_ENV, PUBLISH_LEASE_ENV, PUBLISH_WORKER_FUNCTION_ENV } from '../../lib/service/versions/publish-job-services';
 import { DEFAULT_PUBLISH_JOB_TIMINGS } from '../../lib/service/versions/publish-jobs';
-import { newDocumentClient, newS3Client } from '../../lib/storage/config';
+import { newDocumentClient } from '../../lib/storage/dynamo-clients';
+import { newS3Client } from '../../lib/storage/s3-client';
 import { ensureBucket, ensureTable } from './storage/provision';
 import { S3RVER_CREDENTIALS } from './storage/s3rver';
 import { SETTINGS } from '../../lib/config/settings';

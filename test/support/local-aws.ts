@@ -15,7 +15,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { newDocumentClient, newS3Client } from '../../lib/storage/config';
+import { newDocumentClient } from '../../lib/storage/dynamo-clients';
+import { newS3Client } from '../../lib/storage/s3-client';
 import { startLocalStorage } from './local-storage';
 
 export interface LocalAws {

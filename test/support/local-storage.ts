@@ -9,7 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { join } from 'node:path';
 import { SETTINGS } from '../../lib/config/settings';
 import type { ClientOptions } from '../../lib/storage/config';
-import { newS3Client } from '../../lib/storage/config';
+import { newS3Client } from '../../lib/storage/s3-client';
 import { startLocalDynamo } from '../../scripts/local-cloud/storage/dynalite';
 import type { LocalService } from '../../scripts/local-cloud/storage/dynalite';
 import { ensureBucket, ensureTable } from '../../scripts/local-cloud/storage/provision';

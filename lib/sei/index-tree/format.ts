@@ -27,7 +27,7 @@
 import { BinaryReader, BinaryWriter } from '../../codec/binary';
 import type { RoutingStrategy } from '../../ml/types';
 import { checkScoreReduction, type ScoreReduction } from '../score-reduction';
-import { encryptedDimension } from '../types';
+import { encryptedDimension, MAX_FEATURE_DIMENSION } from '../types';
 import type { EncryptedIndexTree, EncryptedLeaf, SearchDefaults } from './types';
 
 const MAGIC = 'BSIX';
@@ -48,8 +48,6 @@ export const LEGACY_SEARCH_DEFAULTS: SearchDefaults = {
   calibrationQueries: 0,
 };
 const INTERNAL = 0xffffffff;
-/** Largest feature dimension any format here accepts (guards allocations from hostile input). */
-export const MAX_FEATURE_DIMENSION = 4096;
 
 export interface LeafDirectoryEntry {
   readonly count: number;

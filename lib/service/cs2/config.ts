@@ -6,7 +6,7 @@
  */
 import { EnvironmentConfig } from '../../config/environment';
 import type { Environment } from '../../config/types';
-import { createSecretsManagerClient } from '../../storage/config';
+import { createSecretsManagerClient } from '../../storage/secrets-manager-client';
 import { FileSecretStore } from '../../storage/file-secret-store';
 import { SecretsManagerStore } from '../../storage/secrets-manager-store';
 import type { SecretStore } from '../../storage/types';

@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cs1HandlerModules, constructIdOf } from '../../../cdk/cs1-stack';
 import { CS1_IDENTIFY_ROLE_NAME, CS2_DECRYPT_FUNCTION_NAME } from '../../../cdk/names';
 import { STATUS_OF_CODE } from '../../../lib/api/errors';
-import { CS1_API, CS1_ROUTES, CS1_WORKERS, routeKeyOf } from '../../../lib/api/routes';
+import { CS1_API, CS1_AUTHORIZER, CS1_ROUTES, CS1_WORKERS, routeKeyOf } from '../../../lib/api/routes';
 import { createLambdaInvokeApi } from '../../../scripts/local-cloud/lambda-invoke-api';
 import type { InvocationOutcome } from '../../../scripts/local-cloud/function-invoker';
 import { listen } from '../../../scripts/local-cloud/http-server';
@@ -159,6 +159,19 @@ describe('cdk synth (CLI)', () => {
       expect({ handler: bundle.handler, nodeSeal: bundle.projectFiles.includes(SEAL_ADAPTER) }).toEqual({ handler: bundle.handler, nodeSeal: roles.length > 0 });
       expect({ handler: bundle.handler, nodeSeal: bundle.packages.includes('node-seal') }).toEqual({ handler: bundle.handler, nodeSeal: roles.length > 0 });
     }
+  });
+
+  it('bundles no S3 client and no index code in the authorizer and the account routes (they run on the table alone)', async () => {
+    const bundles = new Map((await readFunctionBundles(outdir, { gzip: false })).map((b) => [b.handler, b]));
+    const contents = (handler: string) => {
+      const bundle = bundles.get(handler)!;
+      return { handler, s3: bundle.packages.includes('@aws-sdk/client-s3'), indexCode: bundle.projectFiles.filter((f) => /^lib\/(sei\/index-tree|sealed|service\/(sei|sealed))\//.test(f)) };
+    };
+    for (const handler of [CS1_AUTHORIZER.handler, CS1_API.registerOwner.handler, CS1_API.putUser.handler, CS1_API.revokeUser.handler]) {
+      expect(contents(handler)).toEqual({ handler, s3: false, indexCode: [] });
+    }
+    // What the check reads: the search function has both.
+    expect(contents(CS1_API.search.handler)).toMatchObject({ s3: true, indexCode: expect.arrayContaining(['lib/service/sei/sei-search.ts']) });
   });
 });
 

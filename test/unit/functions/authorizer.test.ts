@@ -2,6 +2,7 @@ import { SignJWT, importJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateOwnerSigningKey } from '../../../lib/auth/signing-key';
 import { resetCs1Services } from '../../../lib/service/cs1-services';
+import { resetAccountServices } from '../../../lib/service/accounts/account-services';
 import { resetStorageFactories } from '../../../lib/storage/factory';
 import { authorizerEvent, lambdaContext } from '../../support/http-events';
 import type { LocalAws } from '../../support/local-aws';
@@ -144,12 +145,14 @@ describe('the Lambda authorizer with real owner-signed tokens', () => {
     process.env.BLINDSIGHT_TABLE = 'no-such-table';
     resetStorageFactories();
     resetCs1Services();
+    resetAccountServices();
     try {
       await expect(authorize(`Bearer ${await owner.token()}`)).rejects.toThrow();
     } finally {
       process.env.BLINDSIGHT_TABLE = table;
       resetStorageFactories();
       resetCs1Services();
+      resetAccountServices();
     }
     expect((await authorize(`Bearer ${await owner.token()}`)).isAuthorized).toBe(true);
   });

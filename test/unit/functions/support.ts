@@ -16,6 +16,7 @@ import type { OwnerSigningKey } from '../../../lib/auth/types';
 import { STATUS_OF_CODE, isErrorCode } from '../../../lib/api/errors';
 import { setPublishJobLauncher } from '../../../lib/service/versions/publish-job-services';
 import { resetCs1Services } from '../../../lib/service/cs1-services';
+import { resetAccountServices } from '../../../lib/service/accounts/account-services';
 import { CS1_AUDIENCE } from '../../../lib/service/accounts/token-authorizer';
 import { resetStorageClients } from '../../../lib/storage/config';
 import { resetStorageFactories } from '../../../lib/storage/factory';
@@ -60,6 +61,7 @@ export async function startHandlerWorld(extraEnv: Record<string, string> = {}): 
   resetStorageClients();
   resetStorageFactories();
   resetCs1Services();
+  resetAccountServices();
   await runPublishWorkersInProcess();
   return aws;
 }

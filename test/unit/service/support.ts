@@ -27,6 +27,8 @@ import { createIndexKinds } from '../../../lib/service/index-kinds/index-kinds';
 import type { IndexKindRegistry } from '../../../lib/service/index-kinds/index-kind-registry';
 import { IndexVersionService } from '../../../lib/service/versions/index-versions';
 import { createCs1Services } from '../../../lib/service/cs1-services';
+import { createAccountServices } from '../../../lib/service/accounts/account-services';
+import type { AccountServices } from '../../../lib/service/accounts/account-services';
 import type { Cs1ServiceOptions, Cs1Services } from '../../../lib/service/cs1-services';
 import { seiUploadParts } from '../../../lib/service/sei/sei-upload';
 import type { Cs1Stores, IndexPublishPolicy } from '../../../lib/service/types';
@@ -128,7 +130,7 @@ export class FaultyCatalog implements IndexCatalog {
 }
 
 /** The services of one process, and the index-version service (kept apart in production). */
-export type TestServices = Cs1Services & { readonly versions: IndexVersionService };
+export type TestServices = Cs1Services & AccountServices & { readonly versions: IndexVersionService };
 
 export interface ServiceWorld {
   readonly objects: RecordingObjectStore;
@@ -160,7 +162,7 @@ export function serviceWorld(aws: LocalAws, options: Cs1ServiceOptions & { kinds
     catalog,
     stores,
     budgets: new DynamoQueryBudgetStore(table),
-    services: { ...services, versions: new IndexVersionService(stores, options.kinds ?? createIndexKinds(ALL_ROLES), undefined, services.pointers, options.publishPolicy) },
+    services: { ...services, ...createAccountServices(stores, options.now), versions: new IndexVersionService(stores, options.kinds ?? createIndexKinds(ALL_ROLES), undefined, services.pointers, options.publishPolicy) },
   };
 }
 

@@ -1,13 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ConfigurationError } from '../../../lib/core/errors';
-import {
-  createDocumentClient,
-  createS3Client,
-  createSecretsManagerClient,
-  readStorageConfig,
-  resetStorageClients,
-} from '../../../lib/storage/config';
+import { readStorageConfig, resetStorageClients } from '../../../lib/storage/config';
+import { createDocumentClient } from '../../../lib/storage/dynamo-clients';
+import { createS3Client } from '../../../lib/storage/s3-client';
+import { createSecretsManagerClient } from '../../../lib/storage/secrets-manager-client';
 import { createCs1Storage, resetStorageFactories } from '../../../lib/storage/factory';
 import { S3ObjectStore } from '../../../lib/storage/s3-object-store';
 import { SecretsManagerStore } from '../../../lib/storage/secrets-manager-store';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInputError, NotFoundError, UnavailableError } from '../../../lib/core/errors';
-import { newSecretsManagerClient } from '../../../lib/storage/config';
+import { newSecretsManagerClient } from '../../../lib/storage/secrets-manager-client';
 import { FileSecretStore } from '../../../lib/storage/file-secret-store';
 import { SecretsManagerStore } from '../../../lib/storage/secrets-manager-store';
 import { startFakeSecretsManager } from './fake-secrets-manager';
