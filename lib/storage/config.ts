@@ -52,7 +52,17 @@ export function readRegion(): string {
  * A host that does not accept the connection is unreachable after this long (the SDK's default
  * is to wait forever, i.e. until the function times out); transfers themselves are not cut.
  */
-export const CONNECTION_TIMEOUT_MS = 5_000;
+const CONNECTION_TIMEOUT_MS = 5_000;
+
+/** The settings every SDK client is built with; each client module adds its own. */
+export function sdkClientSettings(options: ClientOptions) {
+  return {
+    region: options.region,
+    endpoint: options.endpoint,
+    credentials: options.credentials,
+    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS },
+  };
+}
 
 /** What every SDK client has (the process's clients are destroyed on reset). */
 interface SdkClient {
@@ -62,13 +72,14 @@ interface SdkClient {
 const processClients = new Map<string, { key: string; client: SdkClient }>();
 
 /**
- * The process's client named `name`, built by `build` on first use and again when `key` (the
- * settings it was built from) changes.
+ * The process's client named `name`, built by `build` from `options` on first use and again
+ * when the options (read from the environment by the caller) change.
  */
-export function processClient<C extends SdkClient>(name: string, key: string, build: () => C): C {
+export function processClient<C extends SdkClient>(name: string, options: ClientOptions, build: (options: ClientOptions) => C): C {
+  const key = JSON.stringify(options);
   const cached = processClients.get(name);
   if (cached?.key === key) return cached.client as C;
-  const client = build();
+  const client = build(options);
   processClients.set(name, { key, client });
   return client;
 }

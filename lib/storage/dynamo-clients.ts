@@ -1,17 +1,12 @@
 /** The DynamoDB clients: explicit (tests, local cloud) and the process's own (see config.ts). */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CONNECTION_TIMEOUT_MS, processClient, readRegion } from './config';
+import { processClient, readRegion, sdkClientSettings } from './config';
 import type { ClientOptions } from './config';
 import { failUnavailable } from './unavailable';
 
 export function newDocumentClient(options: ClientOptions): DynamoDBDocumentClient {
-  const client = new DynamoDBClient({
-    region: options.region,
-    endpoint: options.endpoint,
-    credentials: options.credentials,
-    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS },
-  });
+  const client = new DynamoDBClient(sdkClientSettings(options));
   client.middlewareStack.use(failUnavailable('DynamoDB'));
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
@@ -25,25 +20,17 @@ export function newDocumentClient(options: ClientOptions): DynamoDBDocumentClien
  * only.
  */
 export function newDynamoReadClient(options: ClientOptions): DynamoDBClient {
-  const client = new DynamoDBClient({
-    region: options.region,
-    endpoint: options.endpoint,
-    credentials: options.credentials,
-    cacheMiddleware: true,
-    requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MS },
-  });
+  const client = new DynamoDBClient({ ...sdkClientSettings(options), cacheMiddleware: true });
   client.middlewareStack.use(failUnavailable('DynamoDB'));
   return client;
 }
 
 /** The process's DynamoDB document client (undefined values are dropped when marshalling). */
 export function createDocumentClient(): DynamoDBDocumentClient {
-  const region = readRegion();
-  return processClient('dynamodb-document', region, () => newDocumentClient({ region }));
+  return processClient('dynamodb-document', { region: readRegion() }, newDocumentClient);
 }
 
 /** The process's low-level read client (see newDynamoReadClient). */
 export function createDynamoReadClient(): DynamoDBClient {
-  const region = readRegion();
-  return processClient('dynamodb-read', region, () => newDynamoReadClient({ region }));
+  return processClient('dynamodb-read', { region: readRegion() }, newDynamoReadClient);
 }
